@@ -1,0 +1,71 @@
+# Steward — see README.md. `make demo` and `make check` are the two commands.
+SHELL := /bin/bash
+JOBS ?= $(shell nproc)
+BUILD ?= build
+CMAKE_FLAGS ?=
+
+.PHONY: deps deps-full build configure check test test-asan fuzz demo bench clean format
+
+deps:
+	@./scripts/install-deps.sh
+
+deps-full:
+	@STEWARD_DEPS=full ./scripts/install-deps.sh
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+
+configure: deps $(BUILD)/build.ninja
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+# Unit + integration tests, then the unit tests again under ASan+UBSan, then
+# every fuzz target for a bounded time.
+check: deps-full build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
+	$(MAKE) test-asan
+	$(MAKE) fuzz
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+build-asan/build.ninja:
+	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSTEWARD_SANITIZE=ON -DSTEWARD_BENCH=OFF
+
+test-asan: deps build-asan/build.ninja
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --output-on-failure -j $(JOBS) -L unit
+
+build-fuzz/build.ninja:
+	CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+	  -DSTEWARD_FUZZ=ON -DSTEWARD_TESTS=OFF -DSTEWARD_BENCH=OFF
+
+FUZZ_SECONDS ?= 20
+fuzz: deps build-fuzz/build.ninja
+	@fuzzers=$$(cat build-fuzz/fuzzers.txt); \
+	if [[ -n "$$fuzzers" ]]; then cmake --build build-fuzz -j $(JOBS) --target $$fuzzers; fi; \
+	for f in $$fuzzers; do \
+	  echo "fuzz: $$f for $(FUZZ_SECONDS)s"; \
+	  corpus=test/fuzz/corpus/$$f; mkdir -p build-fuzz/corpus/$$f; \
+	  ./build-fuzz/$$(find build-fuzz -name $$f -type f -executable -printf '%P\n' | head -1) \
+	    -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
+	    build-fuzz/corpus/$$f $$( [[ -d $$corpus ]] && echo $$corpus ) 2>&1 | tail -3 || exit 1; \
+	done
+
+demo: deps build
+	./scripts/demo.sh
+
+bench: deps-full build
+	@for b in $$(ls bench/*.sh 2>/dev/null | xargs -n1 basename | sed 's/\.sh$$//'); do \
+	  echo "== bench-$$b"; ./bench/$$b.sh || exit 1; done
+
+bench-%: deps-full build
+	./bench/$*.sh
+
+format:
+	find src include bench test -name '*.h' -o -name '*.cc' | xargs clang-format -i
+
+clean:
+	rm -rf build build-asan build-fuzz
