@@ -160,6 +160,12 @@ struct RequestContext {
   std::string model;        // as requested by the client
   std::string model_version;
   std::string weights_digest;
+  // Resource attributes filled by the registry stage for policy to read:
+  // lifecycle state ("approved", "deployed", "canary"; empty when the
+  // registry does not know the model), SPDX license id (or "unknown"), tags.
+  std::string model_state;
+  std::string model_license;
+  std::vector<std::string> model_tags;
   std::string upstream;        // chosen upstream name (route stage)
   std::string upstream_model;  // the model name sent upstream (fallbacks may change it)
   bool stream = false;
