@@ -166,6 +166,13 @@ struct RequestContext {
   std::string model_state;
   std::string model_license;
   std::vector<std::string> model_tags;
+  // Registry facts about the model for policy (filled by the registry stage):
+  // "state", "license", "commercial_use" ("true"|"false"), "tags" (comma-
+  // separated), "residency". Absent keys are absent attributes in policy.
+  std::map<std::string, std::string> resource_attrs;
+  // Flags of the data subject (e.g. "no-store"), read by policy as
+  // context.subject_flags.
+  std::vector<std::string> subject_flags;
   std::string upstream;        // chosen upstream name (route stage)
   std::string upstream_model;  // the model name sent upstream (fallbacks may change it)
   bool stream = false;
