@@ -166,9 +166,9 @@ struct RequestContext {
   std::string model_state;
   std::string model_license;
   std::vector<std::string> model_tags;
-  // Registry facts about the model for policy (filled by the registry stage):
-  // "state", "license", "commercial_use" ("true"|"false"), "tags" (comma-
-  // separated), "residency". Absent keys are absent attributes in policy.
+  // Further registry facts for policy beyond model_state/license/tags:
+  // "residency", "commercial_use" ("true"|"false"; derived from the license
+  // when absent). Absent keys are absent attributes in policy.
   std::map<std::string, std::string> resource_attrs;
   // Flags of the data subject (e.g. "no-store"), read by policy as
   // context.subject_flags.
