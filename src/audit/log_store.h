@@ -1,0 +1,91 @@
+// The audit log's tables and the transactional append shared by the
+// group-commit writer (AuditLog) and one-off appenders (CLI admin events).
+//
+// Every append runs inside one write transaction that first reads the stored
+// tree size, so several processes (the gateway, a CLI command) can append to
+// the same store: the database's write lock orders them and each assigns
+// indices after the ones already durable. Layout: docs/audit.md.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "audit/merkle.h"
+#include "steward/store.h"
+
+namespace steward::audit {
+
+const std::vector<Migration>& AuditMigrations();
+
+// Runs statements on either a Database (autocommit) or a Transaction.
+class Sql {
+ public:
+  explicit Sql(Database* db) : db_(db) {}
+  explicit Sql(Transaction* tx) : tx_(tx) {}
+  Status Exec(std::string_view sql, const std::vector<Value>& params = {});
+  Result<std::vector<Row>> Query(std::string_view sql, const std::vector<Value>& params = {});
+
+ private:
+  Database* db_ = nullptr;
+  Transaction* tx_ = nullptr;
+};
+
+// Complete subtree hashes read from the store (level 0 from audit_leaves).
+class StoreSubtreeSource final : public SubtreeSource {
+ public:
+  explicit StoreSubtreeSource(Sql sql) : sql_(sql) {}
+  Result<Hash> Subtree(int level, int64_t index) override;
+
+ private:
+  Sql sql_;
+};
+
+// The tree size recorded in audit_meta (0 for a new log).
+Result<int64_t> StoredTreeSize(Sql sql);
+
+// A payload text to keep encrypted beside a leaf.
+struct PayloadPart {
+  std::string part;       // "prompt" | "completion"
+  std::string plaintext;
+};
+
+struct LeafToAppend {
+  std::string leaf;          // the exact leaf bytes (canonical JSON)
+  std::string kind;          // "request", "admin", ...
+  std::string subject;       // subject pseudonym, "" if none
+  int64_t time_ms = 0;
+  std::string payload_ref;   // "" if no payloads
+  std::vector<PayloadPart> payloads;
+};
+
+class PayloadSealer;  // payload_crypto.h
+
+// Appends `leaves` in order inside `tx` and returns the index of the first.
+// `frontier` caches the tree's right edge between calls: it is reloaded from
+// the store when another appender moved the stored size. `sealer` (may be
+// null: payloads are then dropped) encrypts payload parts under the
+// subject's data key, creating the key on first use; a subject that was
+// erased gets no payloads stored.
+Result<int64_t> AppendLeavesInTx(Transaction& tx, Frontier* frontier,
+                                 const std::vector<LeafToAppend>& leaves, PayloadSealer* sealer);
+
+// Convenience: one transaction on `db` around AppendLeavesInTx.
+Result<int64_t> AppendLeaves(Database& db, const std::vector<LeafToAppend>& leaves,
+                             PayloadSealer* sealer);
+
+// A signed tree head as stored.
+struct TreeHead {
+  int64_t tree_size = 0;
+  int64_t timestamp_ms = 0;
+  Hash root_hash{};
+  std::string public_key;  // 32 raw bytes
+  std::string signature;   // 64 raw bytes
+};
+
+Status InsertTreeHead(Sql sql, const TreeHead& head);
+// Every stored head, ordered by tree size then timestamp.
+Result<std::vector<TreeHead>> LoadTreeHeads(Sql sql);
+
+}  // namespace steward::audit

@@ -1,0 +1,111 @@
+#include "audit/payload_crypto.h"
+
+#include <sodium.h>
+
+#include "common/strings.h"
+
+namespace steward::audit {
+namespace {
+
+void EnsureSodium() {
+  static const int ok = sodium_init();
+  (void)ok;
+}
+
+std::string DataKeyAd(const std::string& subject) { return "steward-dk-v1\n" + subject; }
+
+}  // namespace
+
+Kek MakeKek(std::string key_bytes) {
+  Kek k;
+  k.id = Sha256Hex("steward-kek-id\n" + key_bytes).substr(0, 16);
+  k.key = std::move(key_bytes);
+  return k;
+}
+
+std::string SealBytes(const std::string& key, std::string_view plaintext, std::string_view ad) {
+  EnsureSodium();
+  std::string out(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + plaintext.size() +
+                      crypto_aead_xchacha20poly1305_ietf_ABYTES,
+                  '\0');
+  auto* nonce = reinterpret_cast<unsigned char*>(out.data());
+  randombytes_buf(nonce, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+  unsigned long long clen = 0;
+  crypto_aead_xchacha20poly1305_ietf_encrypt(
+      nonce + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &clen,
+      reinterpret_cast<const unsigned char*>(plaintext.data()), plaintext.size(),
+      reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), nullptr, nonce,
+      reinterpret_cast<const unsigned char*>(key.data()));
+  out.resize(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + clen);
+  return out;
+}
+
+Result<std::string> OpenBytes(const std::string& key, std::string_view sealed,
+                              std::string_view ad) {
+  EnsureSodium();
+  constexpr size_t kNonce = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+  constexpr size_t kTag = crypto_aead_xchacha20poly1305_ietf_ABYTES;
+  if (key.size() != crypto_aead_xchacha20poly1305_ietf_KEYBYTES) {
+    return InvalidArgument("key must be 32 bytes");
+  }
+  if (sealed.size() < kNonce + kTag) return DataLoss("sealed data is truncated");
+  std::string out(sealed.size() - kNonce - kTag, '\0');
+  unsigned long long mlen = 0;
+  const auto* nonce = reinterpret_cast<const unsigned char*>(sealed.data());
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+          reinterpret_cast<unsigned char*>(out.data()), &mlen, nullptr, nonce + kNonce,
+          sealed.size() - kNonce, reinterpret_cast<const unsigned char*>(ad.data()), ad.size(),
+          nonce, reinterpret_cast<const unsigned char*>(key.data())) != 0) {
+    return DataLoss("decryption failed (wrong key or tampered data)");
+  }
+  out.resize(mlen);
+  return out;
+}
+
+std::string PayloadSealer::WrapDataKey(const std::string& subject,
+                                       const std::string& data_key) const {
+  return SealBytes(current().key, data_key, DataKeyAd(subject));
+}
+
+Result<std::string> PayloadSealer::UnwrapDataKey(const std::string& subject,
+                                                 const std::string& wrapped,
+                                                 const std::string& kek_id) const {
+  for (const Kek& k : keks_) {
+    if (k.id == kek_id) return OpenBytes(k.key, wrapped, DataKeyAd(subject));
+  }
+  return FailedPrecondition("data key of subject " + subject + " is wrapped by KEK " + kek_id +
+                            ", which is not loaded (rotated away or wrong key file)");
+}
+
+std::string PayloadSealer::PayloadAd(std::string_view ref, std::string_view part) {
+  std::string ad = "steward-payload-v1\n";
+  ad.append(ref);
+  ad.push_back('\n');
+  ad.append(part);
+  return ad;
+}
+
+Result<std::optional<std::string>> PayloadSealer::SubjectKey(Sql sql, const std::string& subject,
+                                                             int64_t now_ms, bool create) const {
+  STEWARD_ASSIGN_OR_RETURN(
+      auto rows,
+      sql.Query("SELECT wrapped_key, kek_id, erased_ms FROM audit_subject_keys WHERE subject = $1",
+                {subject}));
+  if (!rows.empty()) {
+    if (!rows[0].IsNull(2) || rows[0].IsNull(0)) return std::optional<std::string>();
+    STEWARD_ASSIGN_OR_RETURN(std::string dk,
+                             UnwrapDataKey(subject, rows[0].Text(0), rows[0].Text(1)));
+    return std::optional<std::string>(std::move(dk));
+  }
+  if (!create) return std::optional<std::string>();
+  EnsureSodium();
+  std::string dk(crypto_aead_xchacha20poly1305_ietf_KEYBYTES, '\0');
+  randombytes_buf(dk.data(), dk.size());
+  STEWARD_RETURN_IF_ERROR(sql.Exec(
+      "INSERT INTO audit_subject_keys(subject, wrapped_key, kek_id, created_ms, erased_ms) "
+      "VALUES ($1, $2, $3, $4, NULL)",
+      {subject, Blob{WrapDataKey(subject, dk)}, current().id, now_ms}));
+  return std::optional<std::string>(std::move(dk));
+}
+
+}  // namespace steward::audit
