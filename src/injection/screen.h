@@ -18,4 +18,13 @@ struct InjectionVerdict {
 // and the default direct-input threshold.
 InjectionVerdict ScreenText(std::string_view text);
 
+// Same, labelling "injection" when score >= `threshold` (the injection stage
+// uses a stricter threshold for external content).
+InjectionVerdict ScreenText(std::string_view text, double threshold);
+
+// The shipped model's thresholds for user input and for external content
+// (tool results, retrieved documents).
+double DefaultDirectThreshold();
+double DefaultExternalThreshold();
+
 }  // namespace steward::injection

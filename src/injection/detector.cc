@@ -1,0 +1,159 @@
+#include "injection/detector.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+namespace steward::injection {
+namespace {
+
+std::string ExecutableDir() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "";
+  std::string path(buf, static_cast<size_t>(n));
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "" : path.substr(0, slash);
+}
+
+bool FileExists(const std::string& path) { return access(path.c_str(), R_OK) == 0; }
+
+struct DefaultState {
+  std::shared_ptr<const LinearModel> model;
+  std::string source = "none";
+};
+
+DefaultState LoadDefault() {
+  DefaultState st;
+  std::vector<std::string> candidates;
+  if (const char* env = std::getenv("STEWARD_DATA_DIR"); env && *env) {
+    candidates.push_back(std::string(env) + "/injection/model.txt");
+  }
+  std::string exe_dir = ExecutableDir();
+  if (!exe_dir.empty()) {
+    candidates.push_back(exe_dir + "/../data/injection/model.txt");
+    candidates.push_back(exe_dir + "/../../data/injection/model.txt");  // build/<sub>/binary
+  }
+  for (const std::string& path : candidates) {
+    if (!FileExists(path)) continue;
+    auto loaded = LoadModelFile(path);
+    if (loaded.ok()) {
+      st.model = *loaded;
+      st.source = "file:" + path;
+      return st;
+    }
+    // A broken file must not silently weaken screening: say so, then use
+    // the embedded copy.
+    std::fprintf(stderr, "steward: ignoring injection model %s: %s\n", path.c_str(),
+                 loaded.status().message().c_str());
+  }
+  std::string_view embedded = EmbeddedModelText();
+  if (!embedded.empty()) {
+    auto parsed = ParseModel(embedded);
+    if (parsed.ok()) {
+      st.model = std::make_shared<const LinearModel>(std::move(*parsed));
+      st.source = "embedded";
+    } else {
+      std::fprintf(stderr, "steward: embedded injection model unusable: %s\n",
+                   parsed.status().message().c_str());
+    }
+  }
+  return st;
+}
+
+const DefaultState& DefaultStateOnce() {
+  static const DefaultState st = LoadDefault();
+  return st;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const LinearModel>> LoadModelFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("cannot read injection model " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto parsed = ParseModel(ss.str());
+  if (!parsed.ok()) return parsed.status().WithContext(path);
+  return std::make_shared<const LinearModel>(std::move(*parsed));
+}
+
+Detector::Detector(const SignatureSet* signatures, std::shared_ptr<const LinearModel> model)
+    : signatures_(signatures), model_(std::move(model)) {}
+
+const Detector& Detector::Default() {
+  static const Detector detector(&SignatureSet::Builtin(), DefaultStateOnce().model);
+  return detector;
+}
+
+std::string Detector::DefaultModelSource() { return DefaultStateOnce().source; }
+
+double Detector::threshold_direct() const { return model_ ? model_->threshold_direct : 0.5; }
+double Detector::threshold_external() const { return model_ ? model_->threshold_external : 0.35; }
+
+void Detector::ScanViews(const NormalizedText& norm, SignatureHits& hits, bool* rot13_hit) const {
+  signatures_->ScanAll(norm, hits);
+  *rot13_hit = false;
+  if (!norm.rot13.empty()) {
+    // rot13 text only counts when it reads as a confident attack; weak
+    // signatures on rot13 noise would be false positives.
+    SignatureHits rot;
+    signatures_->Scan(norm.rot13, rot);
+    for (size_t i = 0; i < rot.size(); ++i) {
+      if (rot[i] && !hits[i] && signatures_->at(i).prior >= 0.7) {
+        hits[i] = 1;
+        *rot13_hit = true;
+      }
+    }
+  }
+}
+
+Screening Detector::Finish(const NormalizedText& norm, const SignatureHits& hits, bool rot13_hit,
+                           bool use_model) const {
+  Screening s;
+  double keep = 1.0;  // noisy-OR of the priors
+  for (size_t i = 0; i < hits.size(); ++i) {
+    if (!hits[i]) continue;
+    ++s.signature_hits;
+    s.signals.push_back(signatures_->at(i).name);
+    keep *= 1.0 - signatures_->at(i).prior;
+  }
+  for (std::string& f : FlagNames(norm.flags)) s.signals.push_back(std::move(f));
+  if (rot13_hit) s.signals.emplace_back("encoding.rot13");
+  if (use_model && model_) {
+    Features features;
+    ExtractFeatures(norm, *signatures_, hits, model_->hash_bits, &features);
+    double ngram = model_->GroupLogit(features.char_ngrams) + model_->GroupLogit(features.word_ngrams);
+    s.model_logit = model_->Logit(features);
+    s.score = model_->Calibrate(s.model_logit);
+    // The n-grams alone argue for injection: worth naming as a signal.
+    if (model_->Calibrate(model_->bias + ngram) >= model_->threshold_direct) {
+      s.signals.emplace_back("model.ngrams");
+    }
+  } else {
+    s.score = 1.0 - keep;
+  }
+  return s;
+}
+
+Screening Detector::Screen(std::string_view text) const {
+  NormalizedText norm = Normalize(text, normalize_options_);
+  SignatureHits hits;
+  bool rot13_hit = false;
+  ScanViews(norm, hits, &rot13_hit);
+  return Finish(norm, hits, rot13_hit, true);
+}
+
+Screening Detector::ScreenSignatures(std::string_view text) const {
+  NormalizedText norm = Normalize(text, normalize_options_);
+  SignatureHits hits;
+  bool rot13_hit = false;
+  ScanViews(norm, hits, &rot13_hit);
+  return Finish(norm, hits, rot13_hit, false);
+}
+
+}  // namespace steward::injection

@@ -1,0 +1,104 @@
+#include "injection/features.h"
+
+#include <cmath>
+
+namespace steward::injection {
+namespace {
+
+constexpr uint64_t kMul = 0x9E3779B97F4A7C15ull;
+
+inline uint32_t Bucket(uint64_t h, int bits) {
+  h ^= h >> 29;
+  h *= kMul;
+  return static_cast<uint32_t>(h >> (64 - bits));
+}
+
+uint64_t Fnv1a(std::string_view s, uint64_t seed) {
+  uint64_t h = 0xcbf29ce484222325ull ^ seed;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
+void AddCharNgrams(std::string_view s, int bits, std::vector<uint32_t>& out) {
+  // Pad with spaces so word starts/ends form their own n-grams.
+  uint64_t window = ' ';
+  size_t n = 1;
+  auto emit = [&](uint64_t w, size_t count) {
+    if (count >= 3) out.push_back(Bucket((w & 0xFFFFFFull) ^ (3ull << 56), bits));
+    if (count >= 4) out.push_back(Bucket((w & 0xFFFFFFFFull) ^ (4ull << 56), bits));
+    if (count >= 5) out.push_back(Bucket((w & 0xFFFFFFFFFFull) ^ (5ull << 56), bits));
+  };
+  for (unsigned char c : s) {
+    window = (window << 8) | c;
+    ++n;
+    emit(window, n);
+  }
+  window = (window << 8) | ' ';
+  ++n;
+  emit(window, n);
+}
+
+bool IsTokenByte(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80 || c == '\'' || c == '_';
+}
+
+void AddWordNgrams(std::string_view s, int bits, std::vector<uint32_t>& out) {
+  uint64_t prev = 0;
+  bool has_prev = false;
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == ' ') {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    if (IsTokenByte(c)) {
+      while (j < s.size() && IsTokenByte(static_cast<unsigned char>(s[j]))) ++j;
+    } else {
+      j = i + 1;  // punctuation is a token of its own: "###", "<|" matter
+    }
+    uint64_t h = Fnv1a(s.substr(i, j - i), 0x77);
+    out.push_back(Bucket(h, bits));
+    if (has_prev) out.push_back(Bucket(prev * 31 + h + 0x5bd1e995, bits));
+    prev = h;
+    has_prev = true;
+    i = j;
+  }
+}
+
+}  // namespace
+
+uint32_t IndicatorBucket(std::string_view name, int hash_bits) {
+  return Bucket(Fnv1a(name, 0x1d1c), hash_bits);
+}
+
+void ExtractFeatures(const NormalizedText& text, const SignatureSet& signatures,
+                     const SignatureHits& hits, int hash_bits, Features* out) {
+  out->char_ngrams.indices.clear();
+  out->word_ngrams.indices.clear();
+  out->indicators.indices.clear();
+  AddCharNgrams(text.text, hash_bits, out->char_ngrams.indices);
+  AddWordNgrams(text.text, hash_bits, out->word_ngrams.indices);
+  for (const std::string& d : text.decoded) {
+    AddCharNgrams(d, hash_bits, out->char_ngrams.indices);
+    AddWordNgrams(d, hash_bits, out->word_ngrams.indices);
+  }
+  auto scale = [](size_t n) { return n ? static_cast<float>(1.0 / std::sqrt(double(n))) : 1.0f; };
+  out->char_ngrams.scale = scale(out->char_ngrams.indices.size());
+  out->word_ngrams.scale = scale(out->word_ngrams.indices.size());
+  for (size_t i = 0; i < hits.size() && i < signatures.size(); ++i) {
+    if (hits[i]) {
+      out->indicators.indices.push_back(IndicatorBucket("sig:" + signatures.at(i).name, hash_bits));
+    }
+  }
+  for (const std::string& f : FlagNames(text.flags)) {
+    out->indicators.indices.push_back(IndicatorBucket("flag:" + f, hash_bits));
+  }
+  out->indicators.scale = 1.0f;
+}
+
+}  // namespace steward::injection

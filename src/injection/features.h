@@ -1,0 +1,40 @@
+// Feature extraction for the linear injection model: hashed character 3/4/5-
+// grams and word 1/2-grams of every normalised view, the fired signatures and
+// the normaliser's flags. The trainer and the detector share this code, so
+// what is learnt is exactly what is scored.
+//
+// Features are not de-duplicated (a repeated n-gram counts again) and each
+// n-gram family is scaled by 1/sqrt(count), which keeps long prompts from
+// dominating through sheer length while a short injection inside a long
+// document still weighs in.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "injection/normalize.h"
+#include "injection/signatures.h"
+
+namespace steward::injection {
+
+inline constexpr int kDefaultHashBits = 18;
+
+struct FeatureGroup {
+  std::vector<uint32_t> indices;  // bucket per occurrence
+  float scale = 1.0f;             // applied to every occurrence
+};
+
+struct Features {
+  FeatureGroup char_ngrams;
+  FeatureGroup word_ngrams;
+  FeatureGroup indicators;  // signatures and normaliser flags (scale 1)
+};
+
+// Bucket of a named indicator feature ("sig:<name>", "flag:<name>").
+uint32_t IndicatorBucket(std::string_view name, int hash_bits);
+
+void ExtractFeatures(const NormalizedText& text, const SignatureSet& signatures,
+                     const SignatureHits& hits, int hash_bits, Features* out);
+
+}  // namespace steward::injection
