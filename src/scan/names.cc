@@ -1,0 +1,422 @@
+#include "scan/names.h"
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace steward::scan {
+namespace {
+
+bool IsWordByte(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
+}
+bool IsSpaceByte(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+enum Shape : uint8_t {
+  kShapeLower = 0,   // abc
+  kShapeCap,         // Abc
+  kShapeUpper,       // ABC
+  kShapeDigits,      // 123
+  kShapeMixedDigit,  // a1b2
+  kShapePunct,       // , . ( )
+  kShapeOther,       // McDonald, iPhone
+  kShapeInitial,     // A (single capital)
+};
+
+bool IsUpperStart(std::string_view t) {
+  unsigned char c = t[0];
+  if (c >= 'A' && c <= 'Z') return true;
+  // Latin-1 supplement capitals (C3 80..9E), Greek (CE 86..AB), Cyrillic (D0 80..AF).
+  if (t.size() >= 2) {
+    unsigned char d = t[1];
+    if (c == 0xC3 && d >= 0x80 && d <= 0x9E && d != 0x97) return true;
+    if (c == 0xCE && d >= 0x86 && d <= 0xAB) return true;
+    if (c == 0xD0 && d >= 0x80 && d <= 0xAF) return true;
+    if (c == 0xC5 && (d == 0x81 || d == 0xA0 || d == 0xBD || d == 0x9A || d == 0xB9)) return true;
+    if (c == 0xC4 && (d == 0x8C || d == 0x8E || d == 0x98)) return true;
+  }
+  return false;
+}
+
+uint8_t ShapeOf(std::string_view t) {
+  if (t.empty()) return kShapeOther;
+  bool digit = false, alpha = false, upper = false, lower = false, nonascii = false;
+  for (unsigned char c : t) {
+    if (c >= '0' && c <= '9') digit = true;
+    else if (c >= 'A' && c <= 'Z') alpha = upper = true;
+    else if (c >= 'a' && c <= 'z') alpha = lower = true;
+    else if (c >= 0x80) nonascii = alpha = true;
+  }
+  if (!alpha && !digit) return kShapePunct;
+  if (digit && !alpha) return kShapeDigits;
+  if (digit) return kShapeMixedDigit;
+  bool cap = IsUpperStart(t);
+  if (cap && t.size() == 1) return kShapeInitial;
+  if (cap && !lower && !nonascii) return kShapeUpper;
+  if (cap) {
+    // Capital followed only by lower-case (ASCII or not).
+    for (size_t i = 1; i < t.size(); ++i)
+      if (t[i] >= 'A' && t[i] <= 'Z') return kShapeOther;
+    return kShapeCap;
+  }
+  if (upper) return kShapeOther;
+  return kShapeLower;
+}
+
+uint32_t Feat(uint64_t h) { return static_cast<uint32_t>((h ^ (h >> 29)) & kFeatureMask); }
+
+uint64_t Mix(uint64_t a, uint64_t b) {
+  uint64_t h = a ^ (b + 0x9e3779b97f4a7c15ull + (a << 6) + (a >> 2));
+  return h * 0xff51afd7ed558ccdull;
+}
+
+}  // namespace
+
+uint64_t HashBytes(std::string_view s, uint64_t seed) {
+  uint64_t h = seed;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+std::string LowerUtf8(std::string_view s) {
+  std::string out(s);
+  for (size_t i = 0; i < out.size(); ++i) {
+    unsigned char c = out[i];
+    if (c >= 'A' && c <= 'Z') {
+      out[i] = static_cast<char>(c + 32);
+    } else if (c == 0xC3 && i + 1 < out.size()) {
+      unsigned char d = out[i + 1];
+      if (d >= 0x80 && d <= 0x9E && d != 0x97) out[i + 1] = static_cast<char>(d + 0x20);
+      ++i;
+    } else if (c == 0xD0 && i + 1 < out.size()) {  // Cyrillic А..Я -> а..я
+      unsigned char d = out[i + 1];
+      if (d >= 0x90 && d <= 0x9F) out[i + 1] = static_cast<char>(d + 0x20);
+      else if (d >= 0xA0 && d <= 0xAF) {
+        out[i] = static_cast<char>(0xD1);
+        out[i + 1] = static_cast<char>(d - 0x20);
+      }
+      ++i;
+    } else if (c == 0xCE && i + 1 < out.size()) {  // Greek Α..Ο -> α..ο
+      unsigned char d = out[i + 1];
+      if (d >= 0x91 && d <= 0x9F) out[i + 1] = static_cast<char>(d + 0x20);
+      else if (d >= 0xA0 && d <= 0xA9) {
+        out[i] = static_cast<char>(0xCF);
+        out[i + 1] = static_cast<char>(d - 0x20);
+      }
+      ++i;
+    }
+  }
+  return out;
+}
+
+std::vector<Token> Tokenize(std::string_view text) {
+  std::vector<Token> tokens;
+  size_t i = 0;
+  bool newline = false;
+  while (i < text.size()) {
+    char c = text[i];
+    if (IsSpaceByte(c)) {
+      if (c == '\n') newline = true;
+      ++i;
+      continue;
+    }
+    size_t start = i;
+    if (IsWordByte(static_cast<unsigned char>(c))) {
+      while (i < text.size()) {
+        unsigned char d = text[i];
+        if (IsWordByte(d)) {
+          ++i;
+        } else if ((d == '\'' || d == '-') && i + 1 < text.size() &&
+                   IsWordByte(static_cast<unsigned char>(text[i + 1])) && i > start) {
+          ++i;  // O'Brien, Mayo-Walters
+        } else {
+          break;
+        }
+      }
+    } else {
+      ++i;
+    }
+    tokens.push_back({start, i, newline});
+    newline = false;
+  }
+  return tokens;
+}
+
+Status Gazetteers::Load(const std::string& dir) {
+  static constexpr const char* kFiles[] = {"gaz_first.txt", "gaz_last.txt",  "gaz_city.txt",
+                                           "gaz_country.txt", "gaz_region.txt", "gaz_street.txt"};
+  static constexpr Kind kKinds[] = {kFirst, kLast, kCity, kCountry, kRegion, kStreet};
+  for (int f = 0; f < 6; ++f) {
+    std::string path = dir + "/" + kFiles[f];
+    std::ifstream in(path);
+    if (!in) return NotFound("scan: cannot read " + path);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.empty() || line[0] == '#') continue;
+      Add(kKinds[f], line);
+    }
+  }
+  return Status::Ok();
+}
+
+void Gazetteers::Add(Kind kind, std::string_view entry) {
+  std::string lower = LowerUtf8(entry);
+  std::vector<Token> toks = Tokenize(lower);
+  size_t words = 0;
+  for (const Token& t : toks) words += IsWordByte(static_cast<unsigned char>(lower[t.start]));
+  if (words <= 1 || kind != kCity) {
+    sets_[kind].insert(HashBytes(lower));
+  }
+  // Multi-word entries: each word is also a member (city parts get their own
+  // kind so "New" in "New York" is weaker evidence than "Lyon").
+  if (words > 1) {
+    Kind part = kind == kCity ? kCityPart : kind;
+    for (const Token& t : toks) {
+      std::string_view w(lower.data() + t.start, t.end - t.start);
+      if (w.size() >= 2 && IsWordByte(static_cast<unsigned char>(w[0])))
+        sets_[part].insert(HashBytes(w));
+    }
+  }
+}
+
+bool Gazetteers::Has(Kind kind, uint64_t h) const { return sets_[kind].count(h) != 0; }
+
+void Featurizer::Prepare(std::string_view text, const std::vector<Token>& tokens) {
+  text_ = text;
+  tokens_ = &tokens;
+  size_t n = tokens.size();
+  lower_.resize(n);
+  hash_.resize(n);
+  shape_.resize(n);
+  gazbits_.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    std::string_view t = text.substr(tokens[i].start, tokens[i].end - tokens[i].start);
+    shape_[i] = ShapeOf(t);
+    if (shape_[i] == kShapeLower || shape_[i] == kShapeDigits || shape_[i] == kShapePunct) {
+      lower_[i].assign(t);
+    } else {
+      lower_[i] = LowerUtf8(t);
+    }
+    hash_[i] = HashBytes(lower_[i]);
+    uint16_t bits = 0;
+    if (gaz_ && shape_[i] != kShapePunct && shape_[i] != kShapeDigits) {
+      for (int k = 0; k < Gazetteers::kNumKinds; ++k)
+        if (gaz_->Has(static_cast<Gazetteers::Kind>(k), hash_[i])) bits |= 1u << k;
+    }
+    gazbits_[i] = bits;
+  }
+}
+
+bool Featurizer::Considered(size_t i) const {
+  uint8_t s = shape_[i];
+  if (s == kShapeCap || s == kShapeUpper || s == kShapeOther || s == kShapeInitial) return true;
+  const auto& toks = *tokens_;
+  auto cap = [&](size_t j) {
+    return j < toks.size() && (shape_[j] == kShapeCap || shape_[j] == kShapeUpper);
+  };
+  // House numbers and "Apt. 595" belong to addresses next to capitalised words.
+  if (s == kShapeDigits) return cap(i + 1) || (i > 0 && cap(i - 1)) || (i > 1 && cap(i - 2));
+  // Lower-case words inside a capitalised run ("Quinta de São Tiago").
+  if (s == kShapeLower && lower_[i].size() <= 3) return i > 0 && cap(i - 1) && cap(i + 1);
+  if (s == kShapeLower && gazbits_[i] != 0) return true;
+  // Punctuation inside names/addresses ("Apt." ".", "St.").
+  if (s == kShapePunct) {
+    char c = text_[toks[i].start];
+    return (c == '.' || c == ',') && i > 0 && (cap(i - 1) || shape_[i - 1] == kShapeInitial);
+  }
+  return false;
+}
+
+void Featurizer::Features(size_t i, int prev, int prev2, std::vector<uint32_t>* out) const {
+  out->clear();
+  const auto& toks = *tokens_;
+  size_t n = toks.size();
+  auto add = [&](uint64_t tag, uint64_t v) { out->push_back(Feat(Mix(tag, v))); };
+  auto word = [&](ptrdiff_t j) -> uint64_t {
+    if (j < 0) return 0x5151;
+    if (static_cast<size_t>(j) >= n) return 0x6161;
+    return hash_[j];
+  };
+  auto shape = [&](ptrdiff_t j) -> uint64_t {
+    if (j < 0 || static_cast<size_t>(j) >= n) return 99;
+    return shape_[j];
+  };
+  auto gaz = [&](ptrdiff_t j) -> uint64_t {
+    if (j < 0 || static_cast<size_t>(j) >= n) return 0xffff;
+    return gazbits_[j];
+  };
+  ptrdiff_t k = static_cast<ptrdiff_t>(i);
+  add(1, 0);  // bias
+  add(2, word(k));
+  add(3, shape(k));
+  add(4, Mix(shape(k), prev));
+  add(5, prev);
+  add(6, Mix(prev, prev2));
+  add(7, word(k - 1));
+  add(8, word(k + 1));
+  add(9, Mix(word(k - 1), shape(k)));
+  add(10, Mix(word(k + 1), shape(k)));
+  add(11, word(k - 2));
+  add(12, shape(k - 1));
+  add(13, shape(k + 1));
+  add(14, Mix(shape(k - 1), shape(k + 1)));
+  add(15, gaz(k));
+  add(16, gaz(k - 1));
+  add(17, gaz(k + 1));
+  add(18, Mix(gaz(k), prev));
+  add(19, Mix(gaz(k), shape(k)));
+  for (int g = 0; g < Gazetteers::kNumKinds; ++g) {
+    if (gazbits_[i] & (1u << g)) add(20 + g, Mix(shape(k), prev));
+  }
+  const std::string& w = lower_[i];
+  if (w.size() >= 3) {
+    add(30, HashBytes(std::string_view(w).substr(w.size() - 3)));
+    add(31, HashBytes(std::string_view(w).substr(0, 3)));
+  }
+  if (w.size() >= 2) add(32, HashBytes(std::string_view(w).substr(w.size() - 2)));
+  add(33, std::min<size_t>(w.size(), 12));
+  bool line_start = i == 0 || toks[i].newline_before;
+  bool sent_start = line_start || (i > 0 && (lower_[i - 1] == "." || lower_[i - 1] == "!" ||
+                                             lower_[i - 1] == "?" || lower_[i - 1] == ":" ||
+                                             lower_[i - 1] == "\""));
+  add(34, Mix(sent_start, shape(k)));
+  add(35, Mix(line_start, prev));
+  add(36, Mix(word(k - 1), prev));
+  add(37, Mix(word(k - 1), word(k - 2)));
+  add(38, Mix(gaz(k - 1), gaz(k + 1)));
+  add(39, Mix(word(k + 1), word(k + 2)));
+  if (static_cast<size_t>(k + 1) < n && toks[i + 1].newline_before) add(40, shape(k));
+}
+
+Status NameModel::Load(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("scan: cannot read " + path);
+  char magic[8];
+  uint32_t header[3];
+  in.read(magic, 8);
+  in.read(reinterpret_cast<char*>(header), sizeof(header));
+  if (!in || std::memcmp(magic, "STWNAME1", 8) != 0 || header[0] != kFeatureBits ||
+      header[1] != kNumLabels)
+    return DataLoss("scan: " + path + " is not a names model of this version");
+  uint32_t count = header[2];
+  dense_.assign(size_t{1} << kFeatureBits << 0, 0.0f);
+  dense_.resize((size_t{1} << kFeatureBits) * kNumLabels, 0.0f);
+  for (uint32_t r = 0; r < count; ++r) {
+    uint32_t id;
+    int16_t q[kNumLabels];
+    in.read(reinterpret_cast<char*>(&id), 4);
+    in.read(reinterpret_cast<char*>(q), sizeof(q));
+    if (!in || id > kFeatureMask) return DataLoss("scan: " + path + " is truncated or corrupt");
+    for (int l = 0; l < kNumLabels; ++l) dense_[size_t{id} * kNumLabels + l] = q[l] / 1024.0f;
+  }
+  return Status::Ok();
+}
+
+Status NameModel::Save(const std::string& path) const {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) return Internal("scan: cannot write " + path);
+  std::vector<uint32_t> ids;
+  for (uint32_t id = 0; id <= kFeatureMask; ++id) {
+    for (int l = 0; l < kNumLabels; ++l) {
+      if (std::lround(dense_[size_t{id} * kNumLabels + l] * 1024.0f) != 0) {
+        ids.push_back(id);
+        break;
+      }
+    }
+  }
+  out.write("STWNAME1", 8);
+  uint32_t header[3] = {kFeatureBits, kNumLabels, static_cast<uint32_t>(ids.size())};
+  out.write(reinterpret_cast<const char*>(header), sizeof(header));
+  for (uint32_t id : ids) {
+    int16_t q[kNumLabels];
+    for (int l = 0; l < kNumLabels; ++l) {
+      long v = std::lround(dense_[size_t{id} * kNumLabels + l] * 1024.0f);
+      q[l] = static_cast<int16_t>(std::max(-32767L, std::min(32767L, v)));
+    }
+    out.write(reinterpret_cast<const char*>(&id), 4);
+    out.write(reinterpret_cast<const char*>(q), sizeof(q));
+  }
+  return out ? Status::Ok() : Internal("scan: write failed: " + path);
+}
+
+void NameModel::Score(const std::vector<uint32_t>& feats, float out[kNumLabels]) const {
+  for (int l = 0; l < kNumLabels; ++l) out[l] = 0;
+  for (uint32_t f : feats) {
+    const float* w = &dense_[size_t{f} * kNumLabels];
+    for (int l = 0; l < kNumLabels; ++l) out[l] += w[l];
+  }
+}
+
+Result<std::unique_ptr<NameRecognizer>> NameRecognizer::Load(const std::string& dir) {
+  auto r = std::make_unique<NameRecognizer>();
+  STEWARD_RETURN_IF_ERROR(r->gaz_.Load(dir));
+  STEWARD_RETURN_IF_ERROR(r->model_.Load(dir + "/names.model"));
+  return r;
+}
+
+void NameRecognizer::Decode(const NameModel& model, const Featurizer& fz, size_t n,
+                            std::vector<int>* labels, std::vector<float>* margins,
+                            uint64_t* scored) {
+  labels->assign(n, kO);
+  margins->assign(n, 0.0f);
+  std::vector<uint32_t> feats;
+  int prev = kO, prev2 = kO;
+  for (size_t i = 0; i < n; ++i) {
+    int best = kO;
+    if (fz.Considered(i)) {
+      ++*scored;
+      fz.Features(i, prev, prev2, &feats);
+      float s[kNumLabels];
+      model.Score(feats, s);
+      // I- labels only continue an entity of the same kind.
+      if (prev != kBPer && prev != kIPer) s[kIPer] = -1e30f;
+      if (prev != kBLoc && prev != kILoc) s[kILoc] = -1e30f;
+      for (int l = 1; l < kNumLabels; ++l)
+        if (s[l] > s[best]) best = l;
+      float second = -1e30f;
+      for (int l = 0; l < kNumLabels; ++l)
+        if (l != best && s[l] > second) second = s[l];
+      (*margins)[i] = s[best] - second;
+    }
+    (*labels)[i] = best;
+    prev2 = prev;
+    prev = best;
+  }
+}
+
+uint64_t NameRecognizer::Recognize(std::string_view text, std::vector<Finding>* out) const {
+  std::vector<Token> tokens = Tokenize(text);
+  Featurizer fz(&gaz_);
+  fz.Prepare(text, tokens);
+  std::vector<int> labels;
+  std::vector<float> margins;
+  uint64_t scored = 0;
+  Decode(model_, fz, tokens.size(), &labels, &margins, &scored);
+  for (size_t i = 0; i < tokens.size();) {
+    int l = labels[i];
+    if (l != kBPer && l != kBLoc && l != kIPer && l != kILoc) {
+      ++i;
+      continue;
+    }
+    bool per = l == kBPer || l == kIPer;
+    int cont = per ? kIPer : kILoc;
+    size_t j = i + 1;
+    float margin_sum = margins[i];
+    while (j < tokens.size() && labels[j] == cont) margin_sum += margins[j++];
+    // Trailing punctuation is never part of a name span.
+    size_t last = j - 1;
+    while (last > i && !IsWordByte(static_cast<unsigned char>(text[tokens[last].start]))) --last;
+    float avg = margin_sum / static_cast<float>(j - i);
+    // Squash the average decision margin into a confidence in [0.5, 1).
+    double score = 0.5 + 0.49 * std::tanh(static_cast<double>(avg) / 2.0);
+    out->push_back({per ? "PERSON" : "LOCATION", tokens[i].start, tokens[last].end, score});
+    i = j;
+  }
+  return scored;
+}
+
+}  // namespace steward::scan

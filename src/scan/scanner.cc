@@ -1,0 +1,307 @@
+#include "scan/scanner.h"
+
+#include <hs/hs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <mutex>
+
+#include "scan/names.h"
+#include "scan/recognizers.h"
+
+namespace steward::scan {
+namespace {
+
+constexpr int kMaxEnds = 6;           // match ends remembered per candidate start
+constexpr size_t kContextBefore = 64; // bytes of look-behind for context words
+constexpr size_t kContextAfter = 40;
+
+struct Candidate {
+  uint32_t id = 0;
+  int nends = 0;
+  size_t start = 0;
+  size_t ends[kMaxEnds];
+};
+
+struct MatchState {
+  std::vector<Candidate>* candidates;
+  std::vector<int64_t>* open;  // per pattern: index of its latest candidate, -1 none
+  uint64_t matches = 0;
+};
+
+int OnMatch(unsigned int id, unsigned long long from, unsigned long long to, unsigned int,
+            void* ctx) {
+  auto* st = static_cast<MatchState*>(ctx);
+  ++st->matches;
+  int64_t& open = (*st->open)[id];
+  if (open >= 0) {
+    Candidate& c = (*st->candidates)[open];
+    if (c.start == from) {
+      if (c.nends == kMaxEnds) {
+        std::copy(c.ends + 1, c.ends + kMaxEnds, c.ends);
+        --c.nends;
+      }
+      c.ends[c.nends++] = to;
+      return 0;
+    }
+  }
+  Candidate c;
+  c.id = id;
+  c.start = from;
+  c.ends[0] = to;
+  c.nends = 1;
+  open = static_cast<int64_t>(st->candidates->size());
+  st->candidates->push_back(c);
+  return 0;
+}
+
+char LowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+bool IsWordByte(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+// True if one of `terms` occurs as a whole word (or phrase) in `window`
+// (already lower-cased).
+bool HasTerm(std::string_view window, const std::vector<std::string_view>& terms) {
+  for (std::string_view t : terms) {
+    size_t pos = 0;
+    while ((pos = window.find(t, pos)) != std::string_view::npos) {
+      bool left = pos == 0 || !IsWordByte(window[pos - 1]);
+      size_t e = pos + t.size();
+      bool right = e >= window.size() || !IsWordByte(window[e]) || !IsWordByte(t.back());
+      if (left && right) return true;
+      pos += 1;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+struct Scanner::Impl {
+  hs_database_t* db = nullptr;
+  std::mutex pool_mu;
+  std::vector<hs_scratch_t*> pool;
+  hs_scratch_t* prototype = nullptr;
+
+  ~Impl() {
+    for (hs_scratch_t* s : pool) hs_free_scratch(s);
+    if (prototype) hs_free_scratch(prototype);
+    if (db) hs_free_database(db);
+  }
+
+  hs_scratch_t* Acquire() {
+    {
+      std::lock_guard<std::mutex> lock(pool_mu);
+      if (!pool.empty()) {
+        hs_scratch_t* s = pool.back();
+        pool.pop_back();
+        return s;
+      }
+    }
+    hs_scratch_t* s = nullptr;
+    if (hs_clone_scratch(prototype, &s) != HS_SUCCESS) return nullptr;
+    return s;
+  }
+  void Release(hs_scratch_t* s) {
+    std::lock_guard<std::mutex> lock(pool_mu);
+    pool.push_back(s);
+  }
+};
+
+Scanner::Scanner() : impl_(std::make_unique<Impl>()) {}
+Scanner::~Scanner() = default;
+
+Result<std::unique_ptr<Scanner>> Scanner::Create(const std::string& data_dir) {
+  std::unique_ptr<Scanner> s(new Scanner());
+  const auto& recs = PatternRecognizers();
+  std::vector<const char*> exprs;
+  std::vector<unsigned> flags, ids;
+  for (size_t i = 0; i < recs.size(); ++i) {
+    exprs.push_back(recs[i].regex);
+    unsigned f = HS_FLAG_SOM_LEFTMOST;
+    if (recs[i].caseless) f |= HS_FLAG_CASELESS;
+    flags.push_back(f);
+    ids.push_back(static_cast<unsigned>(i));
+  }
+  hs_compile_error_t* err = nullptr;
+  if (hs_compile_multi(exprs.data(), flags.data(), ids.data(), static_cast<unsigned>(exprs.size()),
+                       HS_MODE_BLOCK, nullptr, &s->impl_->db, &err) != HS_SUCCESS) {
+    std::string msg = "scan: pattern database: ";
+    if (err) {
+      msg += err->message;
+      if (err->expression >= 0 && static_cast<size_t>(err->expression) < recs.size())
+        msg += std::string(" (") + std::string(recs[err->expression].type) + " pattern #" +
+               std::to_string(err->expression) + ")";
+      hs_free_compile_error(err);
+    }
+    return Internal(msg);
+  }
+  if (hs_alloc_scratch(s->impl_->db, &s->impl_->prototype) != HS_SUCCESS)
+    return Internal("scan: cannot allocate Vectorscan scratch");
+  if (!data_dir.empty()) {
+    STEWARD_ASSIGN_OR_RETURN(s->names_, NameRecognizer::Load(data_dir));
+  }
+  return s;
+}
+
+const Scanner& Scanner::Default() {
+  static const Scanner* instance = [] {
+    std::string dir = FindScanDataDir();
+    Result<std::unique_ptr<Scanner>> r = Create(dir);
+    if (!r.ok() && !dir.empty()) {
+      std::fprintf(stderr, "steward: warning: %s; PERSON/LOCATION detection is off\n",
+                   r.status().message().c_str());
+      r = Create("");
+    } else if (dir.empty()) {
+      std::fprintf(stderr,
+                   "steward: warning: scan data (data/scan) not found; set STEWARD_DATA_DIR. "
+                   "PERSON/LOCATION detection is off\n");
+    }
+    if (!r.ok()) {
+      std::fprintf(stderr, "steward: fatal: %s\n", r.status().message().c_str());
+      std::abort();
+    }
+    return r->release();
+  }();
+  return *instance;
+}
+
+std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& options,
+                                   ScanStats* stats) const {
+  const auto& recs = PatternRecognizers();
+  std::vector<Candidate> candidates;
+  std::vector<int64_t> open(recs.size(), -1);
+  MatchState st{&candidates, &open};
+  if (!text.empty()) {
+    hs_scratch_t* scratch = impl_->Acquire();
+    if (scratch) {
+      // Vectorscan takes an unsigned int length: scan huge inputs in
+      // overlapping blocks (entities are far shorter than the overlap).
+      constexpr size_t kBlock = size_t{1} << 30;
+      constexpr size_t kOverlap = size_t{1} << 16;
+      size_t pos = 0;
+      while (pos < text.size()) {
+        size_t len = std::min(kBlock, text.size() - pos);
+        std::vector<Candidate> block;
+        std::vector<int64_t> bopen(recs.size(), -1);
+        MatchState bst{&block, &bopen};
+        MatchState* use = pos == 0 ? &st : &bst;
+        hs_scan(impl_->db, text.data() + pos, static_cast<unsigned>(len), 0, scratch, OnMatch,
+                use);
+        if (pos != 0) {
+          st.matches += bst.matches;
+          for (Candidate c : block) {
+            c.start += pos;
+            for (int i = 0; i < c.nends; ++i) c.ends[i] += pos;
+            candidates.push_back(c);
+          }
+        }
+        if (pos + len >= text.size()) break;
+        pos += len - kOverlap;
+      }
+      impl_->Release(scratch);
+    }
+  }
+
+  std::vector<Finding> found;
+  std::string window;
+  uint64_t validated = 0;
+  for (const Candidate& c : candidates) {
+    const Recognizer& r = recs[c.id];
+    // Cheap pre-filter: a recognizer whose best possible score is below
+    // the threshold cannot produce a finding.
+    double best = std::max(r.score, r.context_score) + 0.2;
+    if (best < options.min_score) continue;
+    for (int e = c.nends - 1; e >= 0; --e) {
+      Span span{c.start, c.ends[e]};
+      double score = r.score;
+      validated += span.end - span.start;
+      if (r.validate && !r.validate(text, &span, &score)) continue;
+      if (span.end <= span.start || span.end > text.size()) break;
+      if (!r.context.empty() || !r.negative.empty()) {
+        size_t ws = span.start > kContextBefore ? span.start - kContextBefore : 0;
+        size_t we = std::min(text.size(), span.end + kContextAfter);
+        window.assign(text.substr(ws, span.start - ws));
+        window.push_back(' ');
+        window.append(text.substr(span.end, we - span.end));
+        for (char& ch : window) ch = LowerAscii(ch);
+        if (!r.context.empty() && HasTerm(window, r.context))
+          score = std::max(score, r.context_score > 0 ? r.context_score : score);
+        if (!r.negative.empty()) {
+          // Negative words count only before the span ("order 4111...").
+          std::string_view before(window.data(), span.start - ws);
+          if (HasTerm(before, r.negative)) score -= 0.45;
+        }
+      }
+      if (score >= options.min_score) found.push_back({r.type, span.start, span.end, std::min(score, 1.0)});
+      break;
+    }
+  }
+  if (options.names && names_) {
+    std::vector<Finding> names;
+    uint64_t tokens = names_->Recognize(text, &names);
+    if (stats) stats->name_tokens += tokens;
+    for (const Finding& f : names)
+      if (f.score >= options.min_score) found.push_back(f);
+  }
+  if (stats) {
+    stats->pattern_matches += st.matches;
+    stats->candidates += candidates.size();
+    stats->validated_bytes += validated;
+  }
+  return ResolveOverlaps(std::move(found));
+}
+
+std::vector<Finding> ResolveOverlaps(std::vector<Finding> findings) {
+  std::sort(findings.begin(), findings.end(), [](const Finding& a, const Finding& b) {
+    if (a.score != b.score) return a.score > b.score;
+    size_t la = a.end - a.start, lb = b.end - b.start;
+    if (la != lb) return la > lb;
+    return a.start < b.start;
+  });
+  std::map<size_t, size_t> kept;  // start -> end
+  std::vector<Finding> out;
+  for (const Finding& f : findings) {
+    auto next = kept.lower_bound(f.start);
+    if (next != kept.end() && next->first < f.end) continue;
+    if (next != kept.begin()) {
+      auto prev = std::prev(next);
+      if (prev->second > f.start) continue;
+    }
+    kept.emplace(f.start, f.end);
+    out.push_back(f);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Finding& a, const Finding& b) { return a.start < b.start; });
+  return out;
+}
+
+std::string FindScanDataDir() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  auto usable = [&](const fs::path& p) { return fs::exists(p / "names.model", ec); };
+  if (const char* env = std::getenv("STEWARD_DATA_DIR"); env && *env) {
+    fs::path p(env);
+    if (usable(p / "scan")) return (p / "scan").string();
+    if (usable(p)) return p.string();
+  }
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n > 0) {
+    fs::path exe_dir = fs::path(std::string(buf, n)).parent_path();
+    fs::path up = exe_dir;
+    for (int i = 0; i < 4; ++i) {
+      up = up.parent_path();
+      if (usable(up / "data" / "scan")) return (up / "data" / "scan").string();
+    }
+  }
+  if (usable(fs::path("data") / "scan")) return (fs::current_path(ec) / "data" / "scan").string();
+  return "";
+}
+
+}  // namespace steward::scan

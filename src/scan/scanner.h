@@ -1,0 +1,77 @@
+// The scanning engine: every pattern recognizer compiled into one Vectorscan
+// database and scanned once per text; validators and context scoring run on
+// candidates only; the PERSON/LOCATION statistical recognizer runs over the
+// same text; overlapping spans are resolved by score, then length.
+//
+// A Scanner is immutable after Create() and safe to share between threads
+// (Vectorscan scratch space comes from an internal pool).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "scan/finding.h"
+#include "steward/status.h"
+
+namespace steward::scan {
+
+class NameRecognizer;
+
+struct ScanOptions {
+  // Findings scoring below this are dropped (before overlap resolution).
+  double min_score = 0.5;
+  // Run the PERSON/LOCATION recognizer (if its data was found).
+  bool names = true;
+};
+
+// Work counters, for tests that show scanning stays linear.
+struct ScanStats {
+  uint64_t pattern_matches = 0;   // Vectorscan match callbacks
+  uint64_t candidates = 0;        // distinct candidate spans
+  uint64_t validated_bytes = 0;   // bytes handed to validators
+  uint64_t name_tokens = 0;       // tokens the name model looked at
+};
+
+class Scanner {
+ public:
+  ~Scanner();
+  Scanner(const Scanner&) = delete;
+  Scanner& operator=(const Scanner&) = delete;
+
+  // Compiles the pattern database and loads the name model from
+  // `data_dir` (the folder holding names.model etc.); an empty `data_dir`
+  // builds a pattern-only scanner. Fails if the data is present but corrupt.
+  static Result<std::unique_ptr<Scanner>> Create(const std::string& data_dir);
+
+  // The process-wide scanner, built on first use from FindScanDataDir().
+  // If the name data cannot be found it logs one warning on stderr and
+  // runs without PERSON/LOCATION.
+  static const Scanner& Default();
+
+  // Findings sorted by start offset, non-overlapping.
+  std::vector<Finding> Scan(std::string_view text, const ScanOptions& options = {},
+                            ScanStats* stats = nullptr) const;
+
+  bool has_names() const { return names_ != nullptr; }
+
+ private:
+  struct Impl;
+  Scanner();
+  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<NameRecognizer> names_;
+};
+
+// Resolves overlaps: keeps the highest-scoring span (then the longest, then
+// the earliest) and drops spans overlapping a kept one. Sorted by start.
+std::vector<Finding> ResolveOverlaps(std::vector<Finding> findings);
+
+// Where the scanner's data files live: $STEWARD_DATA_DIR/scan (or
+// $STEWARD_DATA_DIR itself if it holds names.model), else ../data/scan
+// relative to the executable (and ../../data/scan, ../../../data/scan for
+// binaries deeper in a build tree), else ./data/scan. Empty if none found.
+std::string FindScanDataDir();
+
+}  // namespace steward::scan

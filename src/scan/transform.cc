@@ -1,0 +1,305 @@
+#include "scan/transform.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <algorithm>
+#include <random>
+
+#include "common/strings.h"
+#include "scan/validators.h"
+
+namespace steward::scan {
+namespace {
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsAlnum(char c) {
+  return IsDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+constexpr const char* kFirstNames[] = {
+    "Alex",   "Jordan", "Taylor", "Morgan", "Casey",  "Riley",  "Avery",  "Quinn",
+    "Jamie",  "Robin",  "Drew",   "Rowan",  "Sasha",  "Emery",  "Hayden", "Reese",
+    "Parker", "Skyler", "Devon",  "Kendall", "Marlow", "Ellis", "Blair",  "Sidney"};
+constexpr const char* kLastNames[] = {
+    "Ashdown", "Brightwell", "Calloway", "Dunmore",  "Everly",   "Fairholt", "Greaves",
+    "Hollis",  "Ingram",     "Jessop",   "Kingsley", "Lockhart", "Merriman", "Northcott",
+    "Oakes",   "Pemberton",  "Quarles",  "Radley",   "Stanway",  "Thornbury", "Upton",
+    "Vance",   "Whitcombe",  "Yardley"};
+constexpr const char* kPlaces[] = {
+    "Fairhaven", "Millbrook", "Ashford Vale", "Cedar Hollow", "Brookmere", "Kingsport",
+    "Westerley", "Oakridge",  "Stonebury",    "Larkfield",    "Elmstead",  "Harrowgate",
+    "Redcliffe", "Thornwick", "Wyvern Bay",   "Glenmoor"};
+
+std::string Digits(uint64_t v, int n) {
+  std::string s(n, '0');
+  for (int i = n - 1; i >= 0; --i) {
+    s[i] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  }
+  return s;
+}
+
+char LuhnCheckDigit(const std::string& body) {
+  int sum = 0;
+  bool dbl = true;
+  for (size_t i = body.size(); i-- > 0;) {
+    int v = body[i] - '0';
+    if (dbl) {
+      v *= 2;
+      if (v > 9) v -= 9;
+    }
+    sum += v;
+    dbl = !dbl;
+  }
+  return static_cast<char>('0' + (10 - sum % 10) % 10);
+}
+
+}  // namespace
+
+Result<Action> ParseAction(std::string_view name) {
+  if (name == "allow") return Action::kAllow;
+  if (name == "flag") return Action::kFlag;
+  if (name == "mask") return Action::kMask;
+  if (name == "redact") return Action::kRedact;
+  if (name == "hash") return Action::kHash;
+  if (name == "pseudonymize" || name == "pseudonymise") return Action::kPseudonymize;
+  if (name == "block") return Action::kBlock;
+  return InvalidArgument("unknown scan action `" + std::string(name) +
+                         "` (allow|flag|mask|redact|hash|pseudonymize|block)");
+}
+
+std::string_view ActionName(Action a) {
+  switch (a) {
+    case Action::kAllow: return "allow";
+    case Action::kFlag: return "flag";
+    case Action::kMask: return "mask";
+    case Action::kRedact: return "redact";
+    case Action::kHash: return "hash";
+    case Action::kPseudonymize: return "pseudonymize";
+    case Action::kBlock: return "block";
+  }
+  return "allow";
+}
+
+bool Rewrites(Action a) {
+  return a == Action::kMask || a == Action::kRedact || a == Action::kHash ||
+         a == Action::kPseudonymize;
+}
+
+std::string MaskValue(std::string_view value) {
+  std::string last;
+  for (size_t i = value.size(); i-- > 0 && last.size() < 4;)
+    if (IsAlnum(value[i])) last.insert(last.begin(), value[i]);
+  size_t alnum = 0;
+  for (char c : value) alnum += IsAlnum(c);
+  if (alnum < 8) return std::string(std::max<size_t>(4, std::min<size_t>(value.size(), 8)), '*');
+  return "****" + last;
+}
+
+std::string RedactToken(std::string_view type) { return "<" + std::string(type) + ">"; }
+
+std::string HashToken(std::string_view type, std::string_view value, std::string_view key) {
+  std::string msg = std::string(type) + ":" + std::string(value);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), mac, &len);
+  std::string hex = HexEncode(std::string_view(reinterpret_cast<const char*>(mac), len));
+  return "<" + std::string(type) + ":" + hex.substr(0, 12) + ">";
+}
+
+Vault::Vault(uint64_t seed) {
+  if (seed == 0) {
+    std::random_device rd;
+    seed = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  }
+  state_ = seed | 1;
+}
+
+uint64_t Vault::Next() {
+  // xorshift64*: placeholders need to be unpredictable only enough not to
+  // collide with real text; the vault never leaves the request.
+  state_ ^= state_ >> 12;
+  state_ ^= state_ << 25;
+  state_ ^= state_ >> 27;
+  return state_ * 2685821657736338717ull;
+}
+
+std::string Vault::Candidate(std::string_view type, std::string_view original) {
+  uint64_t r = Next();
+  if (type == "EMAIL_ADDRESS") {
+    static constexpr const char* kAlpha = "abcdefghijkmnpqrstuvwxyz23456789";
+    std::string local = "user.";
+    for (int i = 0; i < 6; ++i) local.push_back(kAlpha[(r >> (5 * i)) & 31]);
+    return local + "@example.com";
+  }
+  if (type == "PERSON") {
+    std::string name = std::string(kFirstNames[r % std::size(kFirstNames)]) + " " +
+                       kLastNames[(r >> 8) % std::size(kLastNames)];
+    // Many names in one request: add a middle initial to stay unique.
+    if (by_placeholder_.size() >= 8) name.insert(name.find(' ') + 1, std::string(1, 'A' + (r >> 16) % 26) + ". ");
+    return name;
+  }
+  if (type == "LOCATION") {
+    std::string p = kPlaces[r % std::size(kPlaces)];
+    if (by_placeholder_.size() >= 4) p += " " + std::to_string(10 + (r >> 8) % 90);
+    return p;
+  }
+  if (type == "PHONE_NUMBER") return "+1-555-01" + Digits(r % 100, 2) + "-" + Digits(r >> 8, 4);
+  if (type == "CREDIT_CARD") {
+    std::string body = "400000" + Digits(r, 9);
+    body.push_back(LuhnCheckDigit(body));
+    return body.substr(0, 4) + " " + body.substr(4, 4) + " " + body.substr(8, 4) + " " +
+           body.substr(12, 4);
+  }
+  if (type == "US_SSN") return "666-" + Digits(10 + r % 89, 2) + "-" + Digits(1000 + (r >> 8) % 8999, 4);
+  if (type == "IBAN_CODE") {
+    std::string bban = "STEW" + Digits(r, 14);
+    // Check digits so the placeholder is itself a valid IBAN.
+    std::string rearranged = bban + "GB00";
+    int mod = 0;
+    for (char c : rearranged) {
+      if (IsDigit(c)) mod = (mod * 10 + (c - '0')) % 97;
+      else mod = (mod * 100 + (c - 'A' + 10)) % 97;
+    }
+    return "GB" + Digits(98 - mod, 2) + bban;
+  }
+  if (type == "IP_ADDRESS") {
+    if (original.find(':') != std::string_view::npos)
+      return "2001:db8::" + HexEncode(std::string(1, static_cast<char>(r & 0xff))) +
+             HexEncode(std::string(1, static_cast<char>((r >> 8) & 0xff)));
+    static constexpr const char* kNets[] = {"192.0.2.", "198.51.100.", "203.0.113."};
+    return std::string(kNets[r % 3]) + std::to_string(1 + (r >> 8) % 254);
+  }
+  if (type == "URL") {
+    static constexpr const char* kAlpha = "abcdefghijkmnpqrstuvwxyz23456789";
+    std::string path;
+    for (int i = 0; i < 8; ++i) path.push_back(kAlpha[(r >> (5 * i)) & 31]);
+    return "https://example.com/" + path;
+  }
+  // Everything else: keep the format, replace letters and digits.
+  std::string out(original);
+  uint64_t x = r;
+  for (char& c : out) {
+    if (x < 64) x = Next();
+    if (IsDigit(c)) c = static_cast<char>('0' + x % 10);
+    else if (c >= 'a' && c <= 'z') c = static_cast<char>('a' + x % 26);
+    else if (c >= 'A' && c <= 'Z') c = static_cast<char>('A' + x % 26);
+    x /= 26;
+  }
+  return out;
+}
+
+std::string Vault::Pseudonymize(std::string_view type, std::string_view original,
+                                std::string_view avoid) {
+  std::string key = std::string(type) + '\0' + std::string(original);
+  auto it = by_original_.find(key);
+  if (it != by_original_.end()) return it->second;
+  std::string p;
+  for (int attempt = 0;; ++attempt) {
+    p = Candidate(type, original);
+    bool collides = by_placeholder_.count(p) || p == original ||
+                    (!avoid.empty() && avoid.find(p) != std::string_view::npos);
+    if (!collides) break;
+    if (attempt > 20) {  // exhausted the realistic space: fall back to a tagged token
+      p = "<" + std::string(type) + "_" + std::to_string(by_placeholder_.size() + 1) + ">";
+      break;
+    }
+  }
+  by_original_.emplace(std::move(key), p);
+  by_placeholder_.emplace(p, std::string(original));
+  max_len_ = std::max(max_len_, p.size());
+  return p;
+}
+
+std::string Vault::Restore(std::string_view text) const {
+  if (by_placeholder_.empty()) return std::string(text);
+  // Index placeholders by their first byte, longest first.
+  std::vector<const std::pair<const std::string, std::string>*> by_first[256];
+  for (const auto& kv : by_placeholder_)
+    by_first[static_cast<unsigned char>(kv.first[0])].push_back(&kv);
+  for (auto& v : by_first)
+    std::sort(v.begin(), v.end(), [](auto* a, auto* b) { return a->first.size() > b->first.size(); });
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    bool replaced = false;
+    for (auto* kv : by_first[static_cast<unsigned char>(text[i])]) {
+      if (text.compare(i, kv->first.size(), kv->first) == 0) {
+        out += kv->second;
+        i += kv->first.size();
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) out.push_back(text[i++]);
+  }
+  return out;
+}
+
+std::string StreamRestorer::Push(std::string_view piece) {
+  pending_.append(piece);
+  if (vault_ == nullptr || vault_->empty()) {
+    std::string out;
+    out.swap(pending_);
+    return out;
+  }
+  // Keep the longest suffix that is a proper prefix of some placeholder.
+  size_t keep = 0;
+  size_t max_keep = std::min(pending_.size(), vault_->max_placeholder_length() - 1);
+  for (size_t k = max_keep; k > 0; --k) {
+    std::string_view tail(pending_.data() + pending_.size() - k, k);
+    bool prefix = false;
+    for (const auto& kv : vault_->placeholders()) {
+      if (kv.first.size() > k && kv.first.compare(0, k, tail) == 0) {
+        prefix = true;
+        break;
+      }
+    }
+    if (prefix) {
+      keep = k;
+      break;
+    }
+  }
+  std::string ready = vault_->Restore(std::string_view(pending_).substr(0, pending_.size() - keep));
+  pending_.erase(0, pending_.size() - keep);
+  return ready;
+}
+
+std::string StreamRestorer::Flush() {
+  std::string out = vault_ ? vault_->Restore(pending_) : pending_;
+  pending_.clear();
+  return out;
+}
+
+std::string ApplyActions(std::string_view text, const std::vector<Finding>& findings,
+                         const std::function<Action(std::string_view)>& action_for,
+                         const TransformContext& ctx) {
+  std::string out;
+  out.reserve(text.size());
+  size_t pos = 0;
+  for (const Finding& f : findings) {
+    if (f.start < pos || f.end > text.size()) continue;  // defensive: overlapping input
+    Action a = action_for(f.type);
+    if (!Rewrites(a)) continue;
+    out.append(text.substr(pos, f.start - pos));
+    std::string_view value = text.substr(f.start, f.end - f.start);
+    switch (a) {
+      case Action::kMask: out += MaskValue(value); break;
+      case Action::kRedact: out += RedactToken(f.type); break;
+      case Action::kHash: out += HashToken(f.type, value, ctx.hash_key); break;
+      case Action::kPseudonymize:
+        if (ctx.vault) out += ctx.vault->Pseudonymize(f.type, value, ctx.avoid);
+        else out += RedactToken(f.type);
+        break;
+      default: break;
+    }
+    pos = f.end;
+  }
+  out.append(text.substr(pos));
+  return out;
+}
+
+}  // namespace steward::scan

@@ -1,0 +1,97 @@
+// What to do with a finding, and the text transformations that do it:
+// mask ("****1234"), redact ("<EMAIL_ADDRESS>"), hash (keyed: one value
+// always maps to one token under one key), pseudonymize (a realistic-format
+// placeholder remembered in a per-request Vault so the original can be
+// restored in the model's reply, also across streamed chunks).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "scan/finding.h"
+#include "steward/status.h"
+
+namespace steward::scan {
+
+enum class Action { kAllow, kFlag, kMask, kRedact, kHash, kPseudonymize, kBlock };
+
+Result<Action> ParseAction(std::string_view name);
+std::string_view ActionName(Action a);
+// True for actions that rewrite the text.
+bool Rewrites(Action a);
+
+// "****" + the last 4 letters/digits of `value` (all stars when shorter than 8).
+std::string MaskValue(std::string_view value);
+// "<TYPE>"
+std::string RedactToken(std::string_view type);
+// "<TYPE:hex10>" where hex10 is HMAC-SHA256(key, type ":" value) truncated.
+std::string HashToken(std::string_view type, std::string_view value, std::string_view key);
+
+// Per-request pseudonym memory: one original <-> one placeholder. Not
+// thread-safe (a request is handled by one thread at a time).
+class Vault {
+ public:
+  // `seed` makes placeholders deterministic in tests; 0 = random.
+  explicit Vault(uint64_t seed = 0);
+
+  // The placeholder for `original` (created on first use). `avoid` is text
+  // the placeholder must not already occur in (the prompt), so restoring it
+  // cannot touch genuine text.
+  std::string Pseudonymize(std::string_view type, std::string_view original,
+                           std::string_view avoid = {});
+
+  bool empty() const { return by_placeholder_.empty(); }
+  size_t size() const { return by_placeholder_.size(); }
+  size_t max_placeholder_length() const { return max_len_; }
+  // placeholder -> original
+  const std::unordered_map<std::string, std::string>& placeholders() const {
+    return by_placeholder_;
+  }
+  // Replaces every placeholder in `text` by its original. Linear in
+  // text.size() times the number of placeholders sharing a first byte.
+  std::string Restore(std::string_view text) const;
+
+ private:
+  std::string Candidate(std::string_view type, std::string_view original);
+  uint64_t Next();
+
+  uint64_t state_;
+  size_t max_len_ = 0;
+  std::unordered_map<std::string, std::string> by_original_;  // type \0 original -> placeholder
+  std::unordered_map<std::string, std::string> by_placeholder_;
+};
+
+// Restores placeholders in a stream of text pieces: holds back the shortest
+// tail that could still be the beginning of a placeholder (never more than
+// the longest placeholder minus one byte) and releases it with the next
+// piece or on Flush().
+class StreamRestorer {
+ public:
+  explicit StreamRestorer(const Vault* vault) : vault_(vault) {}
+  std::string Push(std::string_view piece);
+  std::string Flush();
+  size_t held() const { return pending_.size(); }
+
+ private:
+  const Vault* vault_;
+  std::string pending_;
+};
+
+// Context for applying actions to a text.
+struct TransformContext {
+  Vault* vault = nullptr;      // required for kPseudonymize
+  std::string_view hash_key;   // required for kHash
+  std::string_view avoid;      // text placeholders must not collide with
+};
+
+// Rewrites `text`, replacing each finding whose action rewrites. Findings
+// must be sorted and non-overlapping (Scanner output).
+std::string ApplyActions(std::string_view text, const std::vector<Finding>& findings,
+                         const std::function<Action(std::string_view type)>& action_for,
+                         const TransformContext& ctx);
+
+}  // namespace steward::scan
