@@ -26,6 +26,7 @@ const std::vector<Migration>& AuditMigrations() {
        " shredded_ms BIGINT, PRIMARY KEY (ref, part));"
        "CREATE INDEX audit_payloads_subject ON audit_payloads(subject);"
        "CREATE INDEX audit_payloads_created ON audit_payloads(created_ms);"},
+      {"audit", 2, "ALTER TABLE audit_payloads ADD COLUMN data_class TEXT"},
   };
   return kMigrations;
 }
@@ -135,7 +136,9 @@ Result<int64_t> AppendLeavesInTx(Transaction& tx, Frontier* frontier,
   BulkInserter leaf_rows(tx, "INSERT INTO audit_leaves(idx, leaf, leaf_hash, kind, subject, time_ms)", 6);
   BulkInserter node_rows(tx, "INSERT INTO audit_nodes(lvl, idx, hash)", 3);
   BulkInserter payload_rows(
-      tx, "INSERT INTO audit_payloads(ref, part, subject, leaf_index, created_ms, sealed, shredded_ms)", 7);
+      tx, "INSERT INTO audit_payloads(ref, part, subject, leaf_index, created_ms, sealed, shredded_ms,"
+      " data_class)",
+      8);
   std::map<std::string, std::optional<std::string>> subject_keys;
   Status node_status;
   for (size_t i = 0; i < leaves.size(); ++i) {
@@ -161,7 +164,8 @@ Result<int64_t> AppendLeavesInTx(Transaction& tx, Frontier* frontier,
       std::string sealed =
           SealBytes(*it->second, p.plaintext, PayloadSealer::PayloadAd(l.payload_ref, p.part));
       STEWARD_RETURN_IF_ERROR(payload_rows.Add(
-          {l.payload_ref, p.part, l.subject, index, l.time_ms, Blob{std::move(sealed)}, Value()}));
+          {l.payload_ref, p.part, l.subject, index, l.time_ms, Blob{std::move(sealed)}, Value(),
+           l.data_class.empty() ? std::string("plain") : l.data_class}));
     }
   }
   STEWARD_RETURN_IF_ERROR(leaf_rows.Flush());

@@ -57,6 +57,7 @@ struct LeafToAppend {
   std::string subject;       // subject pseudonym, "" if none
   int64_t time_ms = 0;
   std::string payload_ref;   // "" if no payloads
+  std::string data_class;    // retention class of the payloads: "plain" | "pii"
   std::vector<PayloadPart> payloads;
 };
 

@@ -1,0 +1,336 @@
+#include "audit/audit_log.h"
+
+#include <chrono>
+#include <sstream>
+
+#include "audit/retention.h"
+#include "config/config.h"
+
+namespace steward::audit {
+
+void AppendHandle::Wait(std::function<void(Status)> done) {
+  std::unique_lock lock(mu_);
+  if (done_) {
+    Status s = status_;
+    lock.unlock();
+    done(std::move(s));
+    return;
+  }
+  waiters_.push_back(std::move(done));
+}
+
+Result<int64_t> AppendHandle::Get() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return done_; });
+  if (!status_.ok()) return status_;
+  return index_.load();
+}
+
+void AppendHandle::Complete(Status status, int64_t index) {
+  std::vector<std::function<void(Status)>> waiters;
+  {
+    std::lock_guard lock(mu_);
+    if (done_) return;
+    index_.store(index, std::memory_order_release);
+    status_ = status;
+    done_ = true;
+    waiters.swap(waiters_);
+  }
+  cv_.notify_all();
+  for (auto& w : waiters) w(status);
+}
+
+Result<TreeHead> PublishTreeHead(Database& db, const SigningKey& key, int64_t now_ms) {
+  STEWARD_ASSIGN_OR_RETURN(auto tx, db.Begin());
+  Sql sql(tx.get());
+  STEWARD_ASSIGN_OR_RETURN(int64_t size, StoredTreeSize(sql));
+  StoreSubtreeSource source(sql);
+  STEWARD_ASSIGN_OR_RETURN(Frontier f, Frontier::Load(source, size));
+  TreeHead head;
+  head.tree_size = size;
+  head.timestamp_ms = now_ms;
+  head.root_hash = f.Root();
+  head.public_key = key.public_key;
+  head.signature = SignDetached(key, TreeHeadMessage(size, now_ms, ToHex(head.root_hash)));
+  STEWARD_RETURN_IF_ERROR(InsertTreeHead(sql, head));
+  STEWARD_RETURN_IF_ERROR(tx->Commit());
+  return head;
+}
+
+AuditLog::AuditLog(AuditOptions options, Clock* clock, std::unique_ptr<Database> db)
+    : options_(std::move(options)), clock_(clock), db_(std::move(db)) {}
+
+Result<std::shared_ptr<AuditLog>> AuditLog::Open(const AuditOptions& options, Clock* clock,
+                                                 std::unique_ptr<Database> db) {
+  if (clock == nullptr) clock = &SystemClock::Instance();
+  if (!db) {
+    config::Config c;
+    c.data_dir = options.data_dir;
+    STEWARD_RETURN_IF_ERROR(config::EnsureDataDir(c));
+    auto opened = OpenDatabase(options.store_url);
+    if (!opened.ok()) return opened.status().WithContext("audit store");
+    db = std::move(*opened);
+  }
+  STEWARD_RETURN_IF_ERROR(db->Migrate(AuditMigrations()));
+  std::shared_ptr<AuditLog> log(new AuditLog(options, clock, std::move(db)));
+  STEWARD_ASSIGN_OR_RETURN(log->signing_key_, LoadSigningKey(options.data_dir));
+  STEWARD_ASSIGN_OR_RETURN(log->pseudonym_key_, LoadPseudonymKey(options.data_dir));
+  STEWARD_ASSIGN_OR_RETURN(auto keks, LoadKeks(options.data_dir));
+  log->sealer_ = std::make_unique<PayloadSealer>(std::move(keks));
+  STEWARD_ASSIGN_OR_RETURN(int64_t size, StoredTreeSize(Sql(log->db_.get())));
+  log->tree_size_ = size;
+  auto heads = LoadTreeHeads(Sql(log->db_.get()));
+  if (heads.ok() && !heads->empty()) {
+    log->last_sth_size_ = heads->back().tree_size;
+    log->sth_size_ = heads->back().tree_size;
+    log->sth_ms_ = heads->back().timestamp_ms;
+  }
+  log->last_sth_ms_ = clock->NowUnixMs();
+  log->last_retention_ms_ = 0;  // first retention pass soon after start
+  log->writer_ = std::thread([raw = log.get()] { raw->Run(); });
+  return log;
+}
+
+AuditLog::~AuditLog() { Stop(); }
+
+void AuditLog::Stop() {
+  std::lock_guard stop_lock(stop_mu_);
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+}
+
+std::shared_ptr<AppendHandle> AuditLog::Append(LeafToAppend leaf) {
+  auto handle = std::make_shared<AppendHandle>();
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_ && Healthy()) {
+      queue_.push_back(Pending{std::move(leaf), handle});
+      cv_.notify_one();
+      return handle;
+    }
+  }
+  failed_.fetch_add(1);
+  handle->Complete(Unavailable(StatusLine()), -1);
+  return handle;
+}
+
+std::string AuditLog::StatusLine() const {
+  std::lock_guard lock(mu_);
+  if (stopping_) return "audit log is shutting down";
+  if (Healthy()) return "ok";
+  return "audit store unavailable: " + last_error_;
+}
+
+void AuditLog::SetUnhealthy(const std::string& why) {
+  {
+    std::lock_guard lock(mu_);
+    last_error_ = why;
+  }
+  healthy_.store(false, std::memory_order_release);
+}
+
+void AuditLog::Run() {
+  std::vector<Pending> batch;
+  while (true) {
+    bool stopping = false;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, std::chrono::milliseconds(500),
+                   [&] { return stopping_ || !queue_.empty(); });
+      stopping = stopping_;
+      size_t n = std::min(queue_.size(), options_.max_batch);
+      batch.clear();
+      batch.reserve(n);
+      for (size_t i = 0; i < n; ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    if (!batch.empty()) {
+      CommitBatch(batch);
+      continue;  // keep draining before periodic work
+    }
+    MaybePeriodic(stopping);
+    if (stopping) {
+      std::lock_guard lock(mu_);
+      if (queue_.empty()) break;
+    }
+  }
+}
+
+void AuditLog::CommitBatch(std::vector<Pending>& batch) {
+  auto start = std::chrono::steady_clock::now();
+  std::vector<LeafToAppend> leaves;
+  leaves.reserve(batch.size());
+  for (auto& p : batch) leaves.push_back(std::move(p.leaf));
+  Status status;
+  int64_t first = -1;
+  PayloadSealer* sealer = options_.payloads == PayloadMode::kFull ? sealer_.get() : nullptr;
+  auto tx = db_->Begin();
+  if (!tx.ok()) {
+    status = tx.status();
+  } else {
+    auto r = AppendLeavesInTx(**tx, &frontier_, leaves, sealer);
+    if (!r.ok()) {
+      status = r.status();
+    } else {
+      first = *r;
+      status = (*tx)->Commit();
+    }
+    tx->reset();  // rolls back if not committed
+  }
+  commit_ns_.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           std::chrono::steady_clock::now() - start)
+                           .count());
+  batches_.fetch_add(1);
+  if (!status.ok()) {
+    // The frontier may hold leaves that were rolled back; its size no longer
+    // matches the store, so the next batch reloads it.
+    frontier_ = Frontier();
+    SetUnhealthy(status.message());
+    failed_.fetch_add(static_cast<int64_t>(batch.size()));
+    Status fail = Unavailable("audit record not durable: " + status.message());
+    for (auto& p : batch) p.handle->Complete(fail, -1);
+    // Fail whatever queued meanwhile too: nothing may wait on a broken store.
+    std::deque<Pending> rest;
+    {
+      std::lock_guard lock(mu_);
+      rest.swap(queue_);
+    }
+    failed_.fetch_add(static_cast<int64_t>(rest.size()));
+    for (auto& p : rest) p.handle->Complete(fail, -1);
+    last_probe_ms_ = clock_->NowUnixMs();
+    return;
+  }
+  healthy_.store(true, std::memory_order_release);
+  tree_size_.store(frontier_.size());
+  appended_.fetch_add(static_cast<int64_t>(batch.size()));
+  for (size_t i = 0; i < batch.size(); ++i) {
+    batch[i].handle->Complete(Status::Ok(), first + static_cast<int64_t>(i));
+  }
+}
+
+void AuditLog::MaybePeriodic(bool force_sth) {
+  const int64_t now = clock_->NowUnixMs();
+  if (!Healthy()) {
+    if (now - last_probe_ms_ < 1000 && !force_sth) return;
+    last_probe_ms_ = now;
+    // Probe with a real write so a read-only or full disk keeps us closed.
+    auto tx = db_->Begin();
+    Status s = tx.ok() ? (*tx)->Exec(
+                             "INSERT INTO audit_meta(name, value) VALUES ('probe_ms', $1) "
+                             "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                             {now})
+                       : tx.status();
+    if (s.ok()) s = (*tx)->Commit();
+    if (s.ok()) {
+      healthy_.store(true, std::memory_order_release);
+    } else {
+      SetUnhealthy(s.message());
+      return;
+    }
+  }
+  int64_t size = tree_size_.load();
+  bool grew = size != last_sth_size_;
+  if (grew && (force_sth || now - last_sth_ms_ >= options_.sth_interval_ms)) {
+    auto head = PublishTreeHead(*db_, signing_key_, now);
+    if (head.ok()) {
+      last_sth_size_ = head->tree_size;
+      sth_size_ = head->tree_size;
+      sth_ms_ = head->timestamp_ms;
+      tree_size_.store(head->tree_size);
+    }
+    last_sth_ms_ = now;
+  }
+  if (!force_sth && options_.payloads != PayloadMode::kNone &&
+      now - last_retention_ms_ >= options_.retention_interval_ms) {
+    last_retention_ms_ = now;
+    auto n = ShredExpiredPayloads(*db_, options_.retention, now);
+    if (n.ok()) shredded_.fetch_add(*n);
+  }
+}
+
+Result<TreeHead> AuditLog::PublishNow() {
+  auto head = PublishTreeHead(*db_, signing_key_, clock_->NowUnixMs());
+  if (head.ok()) {
+    sth_size_ = head->tree_size;
+    sth_ms_ = head->timestamp_ms;
+  }
+  return head;
+}
+
+AuditStats AuditLog::Stats() const {
+  AuditStats s;
+  s.healthy = Healthy();
+  {
+    std::lock_guard lock(mu_);
+    s.last_error = last_error_;
+    s.queue_depth = static_cast<int64_t>(queue_.size());
+  }
+  s.tree_size = tree_size_.load();
+  s.appended = appended_.load();
+  s.batches = batches_.load();
+  s.failed_appends = failed_.load();
+  s.last_sth_size = sth_size_.load();
+  s.last_sth_ms = sth_ms_.load();
+  s.commit_ns_total = commit_ns_.load();
+  s.shredded_payloads = shredded_.load();
+  return s;
+}
+
+std::string AuditLog::MetricsText() const {
+  AuditStats s = Stats();
+  std::ostringstream o;
+  o << "# HELP steward_audit_healthy 1 when the audit store accepts writes (0: calls are refused)\n"
+    << "# TYPE steward_audit_healthy gauge\nsteward_audit_healthy " << (s.healthy ? 1 : 0) << "\n"
+    << "# TYPE steward_audit_tree_size gauge\nsteward_audit_tree_size " << s.tree_size << "\n"
+    << "# TYPE steward_audit_appends_total counter\nsteward_audit_appends_total " << s.appended
+    << "\n"
+    << "# TYPE steward_audit_commits_total counter\nsteward_audit_commits_total " << s.batches
+    << "\n"
+    << "# TYPE steward_audit_append_failures_total counter\nsteward_audit_append_failures_total "
+    << s.failed_appends << "\n"
+    << "# TYPE steward_audit_queue_depth gauge\nsteward_audit_queue_depth " << s.queue_depth
+    << "\n"
+    << "# TYPE steward_audit_commit_seconds_total counter\nsteward_audit_commit_seconds_total "
+    << static_cast<double>(s.commit_ns_total) / 1e9 << "\n"
+    << "# TYPE steward_audit_sth_tree_size gauge\nsteward_audit_sth_tree_size " << s.last_sth_size
+    << "\n"
+    << "# TYPE steward_audit_sth_timestamp_ms gauge\nsteward_audit_sth_timestamp_ms "
+    << s.last_sth_ms << "\n"
+    << "# TYPE steward_audit_shredded_payloads_total counter\n"
+       "steward_audit_shredded_payloads_total "
+    << s.shredded_payloads << "\n";
+  return o.str();
+}
+
+}  // namespace steward::audit
+
+namespace steward::audit {
+
+Result<std::shared_ptr<AuditLog>> GetOrOpenAuditLog(StageEnv& env) {
+  static std::mutex mu;
+  std::lock_guard lock(mu);
+  if (env.services) {
+    if (auto* log = env.services->Get<AuditLog>()) return log->shared_from_this();
+  }
+  YAML::Node empty;
+  const YAML::Node& root = env.root_config ? *env.root_config : empty;
+  std::string store_url;
+  if (root.IsMap() && root["store"] && root["store"].IsScalar()) {
+    store_url = root["store"].as<std::string>();
+  }
+  STEWARD_ASSIGN_OR_RETURN(AuditOptions options,
+                           ParseAuditOptions("config", root, env.data_dir, store_url));
+  STEWARD_ASSIGN_OR_RETURN(auto log, AuditLog::Open(options, env.clock));
+  if (env.services) {
+    env.services->Put<AuditLog>(log);
+  }
+  return log;
+}
+
+}  // namespace steward::audit

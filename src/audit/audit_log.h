@@ -1,0 +1,154 @@
+// AuditLog: the gateway's appender. Requests hand it leaves; one writer
+// thread commits whatever has queued up in one transaction (group commit:
+// concurrent requests share one fsync) and then completes every waiting
+// AppendHandle with its leaf index. Indices are assigned inside the
+// transaction, after the stored tree size, so CLI commands appending to the
+// same store at the same time (admin events) never collide with it.
+//
+// Fail closed: when a commit fails the log turns unhealthy, waiting appends
+// fail with UNAVAILABLE, new appends fail at once, and the writer probes the
+// store every second until a write succeeds again. Healthy()/StatusLine()
+// feed /readyz, MetricsText() feeds /metrics.
+//
+// The writer also publishes a signed tree head every sth_interval when the
+// log grew (and on Stop), and applies payload retention every
+// retention_interval.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "audit/keys.h"
+#include "audit/log_store.h"
+#include "audit/options.h"
+#include "steward/clock.h"
+#include "steward/stage.h"
+#include "steward/store.h"
+
+namespace steward::audit {
+
+// Completes once the leaf is durable (or failed). Wait() callbacks run on
+// the writer thread (or inline when already complete).
+class AppendHandle final : public Barrier {
+ public:
+  void Wait(std::function<void(Status)> done) override;
+  // Blocks until complete; the leaf index or the failure.
+  Result<int64_t> Get();
+  // The leaf index; meaningful once complete with OK.
+  int64_t index() const { return index_.load(std::memory_order_acquire); }
+
+  void Complete(Status status, int64_t index);
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  Status status_;
+  std::atomic<int64_t> index_{-1};
+  std::vector<std::function<void(Status)>> waiters_;
+};
+
+struct AuditStats {
+  bool healthy = true;
+  std::string last_error;
+  int64_t tree_size = 0;
+  int64_t appended = 0;        // leaves made durable by this process
+  int64_t batches = 0;         // commits
+  int64_t failed_appends = 0;  // appends refused or lost to a failed commit
+  int64_t queue_depth = 0;
+  int64_t last_sth_size = 0;
+  int64_t last_sth_ms = 0;
+  int64_t commit_ns_total = 0;
+  int64_t shredded_payloads = 0;
+};
+
+// Signs and stores a tree head for the current stored size (on `db`).
+Result<TreeHead> PublishTreeHead(Database& db, const SigningKey& key, int64_t now_ms);
+
+class AuditLog : public std::enable_shared_from_this<AuditLog> {
+ public:
+  // Opens the store named in `options` on a connection of its own (or uses
+  // `db` when given: tests inject faulty stores), applies migrations, loads
+  // or creates the keys and starts the writer.
+  static Result<std::shared_ptr<AuditLog>> Open(const AuditOptions& options, Clock* clock,
+                                                std::unique_ptr<Database> db = nullptr);
+  ~AuditLog();
+
+  // Queues one leaf. Never blocks on I/O. Fails the handle at once when the
+  // log is unhealthy or stopped.
+  std::shared_ptr<AppendHandle> Append(LeafToAppend leaf);
+
+  bool Healthy() const { return healthy_.load(std::memory_order_acquire); }
+  // "ok" or "audit store unavailable: <reason>".
+  std::string StatusLine() const;
+  AuditStats Stats() const;
+  // Prometheus text: steward_audit_* gauges and counters.
+  std::string MetricsText() const;
+
+  // Publishes a signed tree head now (blocking).
+  Result<TreeHead> PublishNow();
+
+  const AuditOptions& options() const { return options_; }
+  std::string Pseudonym(std::string_view subject) const {
+    return SubjectPseudonym(pseudonym_key_, subject);
+  }
+  Clock& clock() const { return *clock_; }
+  Database& db() { return *db_; }
+
+  // Drains the queue, publishes a final tree head and joins the writer.
+  void Stop();
+
+ private:
+  struct Pending {
+    LeafToAppend leaf;
+    std::shared_ptr<AppendHandle> handle;
+  };
+
+  AuditLog(AuditOptions options, Clock* clock, std::unique_ptr<Database> db);
+  void Run();
+  void CommitBatch(std::vector<Pending>& batch);
+  void MaybePeriodic(bool force_sth);
+  void SetUnhealthy(const std::string& why);
+
+  AuditOptions options_;
+  Clock* clock_;
+  std::unique_ptr<Database> db_;
+  SigningKey signing_key_;
+  std::string pseudonym_key_;
+  std::unique_ptr<PayloadSealer> sealer_;
+
+  std::mutex stop_mu_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending> queue_;
+  bool stopping_ = false;
+  std::string last_error_;
+  std::atomic<bool> healthy_{true};
+  std::thread writer_;
+
+  Frontier frontier_;  // writer thread only
+  int64_t last_sth_size_ = -1;
+  int64_t last_sth_ms_ = 0;
+  int64_t last_retention_ms_ = 0;
+  int64_t last_probe_ms_ = 0;
+
+  std::atomic<int64_t> tree_size_{0}, appended_{0}, batches_{0}, failed_{0}, commit_ns_{0},
+      shredded_{0}, sth_size_{0}, sth_ms_{0};
+};
+
+}  // namespace steward::audit
+
+namespace steward::audit {
+// The process's AuditLog for this stage environment: the one already in
+// env.services, else a new one opened from env.root_config["audit"] (store:
+// root["store"] or sqlite:<data_dir>/steward.db) and published there, so
+// the admin endpoints find it with env.services->Get<audit::AuditLog>().
+Result<std::shared_ptr<AuditLog>> GetOrOpenAuditLog(StageEnv& env);
+}  // namespace steward::audit

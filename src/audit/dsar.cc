@@ -1,0 +1,209 @@
+#include "audit/dsar.h"
+
+#include <sodium.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "audit/canonical_json.h"
+#include "audit/keys.h"
+#include "audit/log_store.h"
+#include "audit/merkle.h"
+#include "audit/payload_crypto.h"
+#include "common/strings.h"
+
+namespace steward::audit {
+
+Result<int64_t> AppendAdminRecord(Database& db, const std::string& action,
+                                  const std::string& actor, const std::string& target,
+                                  const boost::json::object& details, const std::string& subject,
+                                  int64_t now_ms) {
+  STEWARD_RETURN_IF_ERROR(db.Migrate(AuditMigrations()));
+  boost::json::object record;
+  record["v"] = 1;
+  record["kind"] = "admin";
+  record["time_ms"] = now_ms;
+  record["action"] = action;
+  record["actor"] = actor;
+  record["target"] = target;
+  record["details"] = details;
+  if (!subject.empty()) record["subject"] = subject;
+  auto leaf = CanonicalJson(record);
+  if (!leaf.ok()) return leaf.status().WithContext("admin event " + action);
+  LeafToAppend l;
+  l.leaf = std::move(*leaf);
+  l.kind = "admin";
+  l.subject = subject;
+  l.time_ms = now_ms;
+  return AppendLeaves(db, {l}, nullptr);
+}
+
+Result<boost::json::object> DsarExport(Database& db, const std::string& data_dir,
+                                       const std::string& subject) {
+  STEWARD_RETURN_IF_ERROR(db.Migrate(AuditMigrations()));
+  STEWARD_ASSIGN_OR_RETURN(std::string pkey, LoadPseudonymKey(data_dir, false));
+  const std::string pseudonym = SubjectPseudonym(pkey, subject);
+  STEWARD_ASSIGN_OR_RETURN(auto keks, LoadKeks(data_dir, false));
+  PayloadSealer sealer(std::move(keks));
+
+  STEWARD_ASSIGN_OR_RETURN(auto tx, db.Begin());  // one snapshot
+  Sql sql(tx.get());
+  STEWARD_ASSIGN_OR_RETURN(int64_t size, StoredTreeSize(sql));
+  StoreSubtreeSource source(sql);
+  STEWARD_ASSIGN_OR_RETURN(Hash root, RangeHash(source, 0, size));
+
+  STEWARD_ASSIGN_OR_RETURN(
+      auto key_rows,
+      sql.Query("SELECT wrapped_key, kek_id, erased_ms FROM audit_subject_keys WHERE subject = $1",
+                {pseudonym}));
+  bool erased = !key_rows.empty() && !key_rows[0].IsNull(2);
+  std::optional<std::string> data_key;
+  if (!key_rows.empty() && !erased && !key_rows[0].IsNull(0)) {
+    STEWARD_ASSIGN_OR_RETURN(std::string dk, sealer.UnwrapDataKey(pseudonym, key_rows[0].Text(0),
+                                                                  key_rows[0].Text(1)));
+    data_key = std::move(dk);
+  }
+
+  boost::json::object out;
+  out["subject"] = subject;
+  out["pseudonym"] = pseudonym;
+  out["status"] = erased ? "erased" : "active";
+  if (erased) out["erased_ms"] = key_rows[0].Int(2);
+  out["tree_size"] = size;
+  out["root_hash"] = ToHex(root);
+  boost::json::array records;
+  STEWARD_ASSIGN_OR_RETURN(
+      auto rows, sql.Query("SELECT idx, leaf FROM audit_leaves WHERE subject = $1 ORDER BY idx",
+                           {pseudonym}));
+  for (const Row& r : rows) {
+    const int64_t idx = r.Int(0);
+    boost::json::object rec;
+    rec["index"] = idx;
+    const std::string leaf = r.Text(1);
+    boost::system::error_code ec;
+    rec["record"] = boost::json::parse(leaf, ec);
+    if (ec) rec["record"] = nullptr;
+    rec["leaf_hash"] = ToHex(LeafHash(leaf));
+    STEWARD_ASSIGN_OR_RETURN(auto path, InclusionProof(source, idx, size));
+    boost::json::array p;
+    for (const Hash& h : path) p.push_back(boost::json::string(ToHex(h)));
+    rec["audit_path"] = std::move(p);
+    STEWARD_ASSIGN_OR_RETURN(
+        auto parts, sql.Query("SELECT ref, part, sealed, shredded_ms FROM audit_payloads "
+                              "WHERE leaf_index = $1 ORDER BY part",
+                              {idx}));
+    boost::json::object payloads;
+    for (const Row& pr : parts) {
+      boost::json::object pj;
+      if (erased) {
+        pj["status"] = "erased";
+      } else if (!pr.IsNull(3) || pr.IsNull(2)) {
+        pj["status"] = "expired";
+        if (!pr.IsNull(3)) pj["shredded_ms"] = pr.Int(3);
+      } else if (!data_key) {
+        pj["status"] = "unavailable";
+      } else {
+        auto text = OpenBytes(*data_key, pr.Text(2), PayloadSealer::PayloadAd(pr.Text(0), pr.Text(1)));
+        if (text.ok()) {
+          pj["status"] = "available";
+          pj["text"] = *text;
+        } else {
+          pj["status"] = "corrupt";
+          pj["error"] = text.status().message();
+        }
+      }
+      payloads[pr.Text(1)] = std::move(pj);
+    }
+    rec["payloads"] = std::move(payloads);
+    records.push_back(std::move(rec));
+  }
+  out["records"] = std::move(records);
+  return out;
+}
+
+Result<EraseResult> DsarErase(Database& db, const std::string& data_dir,
+                              const std::string& subject, const std::string& actor, Clock& clock) {
+  if (subject.empty()) return InvalidArgument("subject must not be empty");
+  STEWARD_RETURN_IF_ERROR(db.Migrate(AuditMigrations()));
+  STEWARD_ASSIGN_OR_RETURN(std::string pkey, LoadPseudonymKey(data_dir, true));
+  EraseResult result;
+  result.pseudonym = SubjectPseudonym(pkey, subject);
+  const int64_t now = clock.NowUnixMs();
+  {
+    STEWARD_ASSIGN_OR_RETURN(auto tx, db.Begin());
+    STEWARD_ASSIGN_OR_RETURN(
+        auto rows, tx->Query("SELECT erased_ms FROM audit_subject_keys WHERE subject = $1",
+                             {result.pseudonym}));
+    result.already_erased = !rows.empty() && !rows[0].IsNull(0);
+    // A tombstone row also stops new payloads of this subject being kept.
+    STEWARD_RETURN_IF_ERROR(tx->Exec(
+        "INSERT INTO audit_subject_keys(subject, wrapped_key, kek_id, created_ms, erased_ms) "
+        "VALUES ($1, NULL, NULL, $2, $2) ON CONFLICT (subject) DO UPDATE SET "
+        "wrapped_key = NULL, kek_id = NULL, erased_ms = COALESCE(audit_subject_keys.erased_ms, $2)",
+        {result.pseudonym, now}));
+    STEWARD_RETURN_IF_ERROR(tx->Commit());
+  }
+  boost::json::object details;
+  details["already_erased"] = result.already_erased;
+  STEWARD_ASSIGN_OR_RETURN(result.erasure_index,
+                           AppendAdminRecord(db, "dsar.erase", actor, result.pseudonym, details,
+                                             result.pseudonym, now));
+  return result;
+}
+
+Status RotateKek(const config::Config& config) {
+  const std::string& dir = config.data_dir;
+  STEWARD_ASSIGN_OR_RETURN(auto db, OpenDatabase(config.store_url));
+  STEWARD_RETURN_IF_ERROR(db->Migrate(AuditMigrations()));
+  STEWARD_ASSIGN_OR_RETURN(std::vector<Kek> old_keks, LoadKeks(dir, true));
+  const bool from_env = std::getenv(kKekEnv) && *std::getenv(kKekEnv);
+  Kek target;
+  const std::string pending_path = dir + "/audit_kek.key.new";
+  if (from_env) {
+    const char* next = std::getenv(kNewKekEnv);
+    if (!next || !*next) {
+      return FailedPrecondition(std::string("the KEK comes from ") + kKekEnv + "; put the new key (64 hex digits) in " +
+                                kNewKekEnv + " to rotate");
+    }
+    std::string raw;
+    if (!HexDecode(Trim(next), &raw) || raw.size() != 32) {
+      return InvalidArgument(std::string(kNewKekEnv) + " must be 64 hex digits");
+    }
+    target = MakeKek(std::move(raw));
+  } else {
+    // Resume an interrupted rotation with its key, else make a new one.
+    STEWARD_ASSIGN_OR_RETURN(std::string raw, LoadOrCreateKeyFile(pending_path, 32, true));
+    target = MakeKek(std::move(raw));
+  }
+  std::vector<Kek> all = {target};
+  for (auto& k : old_keks) all.push_back(k);
+  PayloadSealer unwrapper(all);
+  PayloadSealer wrapper({target});
+  {
+    STEWARD_ASSIGN_OR_RETURN(auto tx, db->Begin());
+    STEWARD_ASSIGN_OR_RETURN(
+        auto rows, tx->Query("SELECT subject, wrapped_key, kek_id FROM audit_subject_keys "
+                             "WHERE wrapped_key IS NOT NULL"));
+    for (const Row& r : rows) {
+      const std::string subject = r.Text(0);
+      STEWARD_ASSIGN_OR_RETURN(std::string dk, unwrapper.UnwrapDataKey(subject, r.Text(1), r.Text(2)));
+      STEWARD_RETURN_IF_ERROR(tx->Exec(
+          "UPDATE audit_subject_keys SET wrapped_key = $1, kek_id = $2 WHERE subject = $3",
+          {Blob{wrapper.WrapDataKey(subject, dk)}, target.id, subject}));
+      sodium_memzero(dk.data(), dk.size());
+    }
+    STEWARD_RETURN_IF_ERROR(tx->Commit());
+  }
+  if (!from_env) {
+    STEWARD_RETURN_IF_ERROR(WriteKeyFile(dir + "/audit_kek.key", target.key));
+    std::filesystem::remove(pending_path);
+  }
+  boost::json::object details;
+  details["kek_id"] = target.id;
+  details["source"] = from_env ? "env" : "file";
+  auto idx = AppendAdminRecord(*db, "keys.rotate_kek", "cli", target.id, details, "",
+                               SystemClock::Instance().NowUnixMs());
+  return idx.ok() ? Status::Ok() : idx.status();
+}
+
+}  // namespace steward::audit

@@ -1,0 +1,35 @@
+#include "audit/retention.h"
+
+#include "audit/log_store.h"
+
+namespace steward::audit {
+
+Result<int64_t> ShredExpiredPayloads(Database& db, const RetentionPolicy& policy, int64_t now_ms) {
+  constexpr int64_t kDayMs = 86'400'000;
+  STEWARD_ASSIGN_OR_RETURN(auto tx, db.Begin());
+  int64_t total = 0;
+  for (const char* part : {"prompt", "completion"}) {
+    for (const char* data_class : {"plain", "pii"}) {
+      int64_t cutoff = now_ms - policy.DaysFor(part, data_class) * kDayMs;
+      const std::vector<Value> params = {std::string(part), std::string(data_class), cutoff};
+      STEWARD_ASSIGN_OR_RETURN(
+          auto rows, tx->Query("SELECT COUNT(*) FROM audit_payloads WHERE shredded_ms IS NULL"
+                               " AND part = $1 AND COALESCE(data_class, 'plain') = $2"
+                               " AND created_ms <= $3",
+                               params));
+      int64_t n = rows.empty() ? 0 : rows[0].Int(0);
+      if (n == 0) continue;
+      std::vector<Value> update = {now_ms, std::string(part), std::string(data_class), cutoff};
+      STEWARD_RETURN_IF_ERROR(
+          tx->Exec("UPDATE audit_payloads SET sealed = NULL, shredded_ms = $1"
+                   " WHERE shredded_ms IS NULL AND part = $2"
+                   " AND COALESCE(data_class, 'plain') = $3 AND created_ms <= $4",
+                   update));
+      total += n;
+    }
+  }
+  STEWARD_RETURN_IF_ERROR(tx->Commit());
+  return total;
+}
+
+}  // namespace steward::audit

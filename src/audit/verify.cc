@@ -1,0 +1,432 @@
+#include "audit/verify.h"
+
+#include <bit>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "audit/canonical_json.h"
+#include "common/strings.h"
+
+namespace steward::audit {
+namespace {
+
+constexpr int64_t kChunk = int64_t{1} << 14;
+
+const std::string& BlobAt(const Row& row, size_t i) {
+  static const std::string kEmpty;
+  if (auto* b = std::get_if<Blob>(&row.values.at(i))) return b->bytes;
+  if (auto* s = std::get_if<std::string>(&row.values.at(i))) return *s;
+  return kEmpty;
+}
+
+Status CheckHead(const TreeHead& h, const Hash& root, const std::string& expected_key) {
+  if (h.root_hash != root) {
+    return DataLoss("signed tree head at size " + std::to_string(h.tree_size) + " (timestamp " +
+                    std::to_string(h.timestamp_ms) + ") has root " + ToHex(h.root_hash) +
+                    " but the records give " + ToHex(root));
+  }
+  if (!expected_key.empty() && h.public_key != expected_key) {
+    return DataLoss("signed tree head at size " + std::to_string(h.tree_size) +
+                    " is signed by a key that is not this log's signing key");
+  }
+  if (!VerifyDetached(h.public_key, TreeHeadMessage(h.tree_size, h.timestamp_ms, ToHex(root)),
+                      h.signature)) {
+    return DataLoss("signed tree head at size " + std::to_string(h.tree_size) +
+                    " has an invalid signature");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<VerifyResult> VerifyStore(Database& db, const std::string& expected_public_key) {
+  VerifyResult out;
+  Sql sql(&db);
+  STEWARD_ASSIGN_OR_RETURN(int64_t size, StoredTreeSize(sql));
+  STEWARD_ASSIGN_OR_RETURN(std::vector<TreeHead> heads, LoadTreeHeads(sql));
+  out.tree_size = size;
+  auto fail = [&](int64_t index, std::string why) {
+    if (!out.ok && out.first_bad_index <= index) return;
+    out.ok = false;
+    out.first_bad_index = index;
+    out.problem = std::move(why);
+  };
+
+  STEWARD_ASSIGN_OR_RETURN(auto counts, sql.Query("SELECT COUNT(*) FROM audit_leaves"));
+  int64_t stored_leaves = counts.empty() ? 0 : counts[0].Int(0);
+
+  size_t next_head = 0;
+  while (next_head < heads.size() && heads[next_head].tree_size == 0) {
+    Status s = CheckHead(heads[next_head], EmptyRoot(), expected_public_key);
+    if (!s.ok()) fail(0, s.message());
+    ++out.heads_checked;
+    ++next_head;
+  }
+
+  Frontier frontier;
+  std::map<int, std::vector<std::pair<int64_t, Hash>>> nodes;  // level -> (idx, hash)
+  for (int64_t begin = 0; begin < size && out.ok; begin += kChunk) {
+    int64_t end = std::min(size, begin + kChunk);
+    STEWARD_ASSIGN_OR_RETURN(
+        auto rows, sql.Query("SELECT idx, leaf, leaf_hash FROM audit_leaves WHERE idx >= $1 AND "
+                             "idx < $2 ORDER BY idx",
+                             {begin, end}));
+    nodes.clear();
+    size_t r = 0;
+    for (int64_t expected = begin; expected < end; ++expected) {
+      if (r >= rows.size() || rows[r].Int(0) != expected) {
+        fail(expected, "record " + std::to_string(expected) + " is missing");
+        break;
+      }
+      const Row& row = rows[r++];
+      Hash lh = LeafHash(BlobAt(row, 1));
+      const std::string& stored = BlobAt(row, 2);
+      if (stored.size() != 32 || std::memcmp(stored.data(), lh.data(), 32) != 0) {
+        fail(expected, "record " + std::to_string(expected) +
+                           " does not match its stored leaf hash (record bytes changed)");
+        break;
+      }
+      frontier.Append(lh, [&](int level, int64_t idx, const Hash& h) {
+        nodes[level].emplace_back(idx, h);
+      });
+      while (next_head < heads.size() && heads[next_head].tree_size == frontier.size()) {
+        Status s = CheckHead(heads[next_head], frontier.Root(), expected_public_key);
+        if (!s.ok()) fail(frontier.size() - 1, s.message());
+        ++out.heads_checked;
+        ++next_head;
+      }
+    }
+    // Stored interior nodes must equal the ones the leaves give: proofs are
+    // served from them.
+    for (const auto& [level, want] : nodes) {
+      if (want.empty()) continue;
+      STEWARD_ASSIGN_OR_RETURN(
+          auto stored, sql.Query("SELECT idx, hash FROM audit_nodes WHERE lvl = $1 AND idx >= $2 "
+                                 "AND idx <= $3 ORDER BY idx",
+                                 {static_cast<int64_t>(level), want.front().first,
+                                  want.back().first}));
+      for (size_t i = 0; i < want.size(); ++i) {
+        const int64_t first_leaf = want[i].first << level;
+        if (i >= stored.size() || stored[i].Int(0) != want[i].first) {
+          fail(first_leaf, "tree node (level " + std::to_string(level) + ", index " +
+                               std::to_string(want[i].first) + ") is missing");
+          break;
+        }
+        const std::string& h = BlobAt(stored[i], 1);
+        if (h.size() != 32 || std::memcmp(h.data(), want[i].second.data(), 32) != 0) {
+          fail(first_leaf, "tree node (level " + std::to_string(level) + ", index " +
+                               std::to_string(want[i].first) +
+                               ") does not match the records it covers (leaves from " +
+                               std::to_string(first_leaf) + ")");
+          break;
+        }
+      }
+    }
+  }
+  out.root = frontier.Root();
+  if (!out.ok) return out;
+  if (stored_leaves != size) {
+    fail(size, "the store holds " + std::to_string(stored_leaves) +
+                   " records but the tree size is " + std::to_string(size));
+  }
+  for (; next_head < heads.size(); ++next_head) {
+    fail(size, "signed tree head at size " + std::to_string(heads[next_head].tree_size) +
+                   " covers records that are not in the log (size " + std::to_string(size) +
+                   "): records were dropped");
+  }
+  if (!out.ok) return out;
+  StoreSubtreeSource source(sql);
+  for (size_t i = 0; i + 1 < heads.size(); ++i) {
+    const TreeHead& a = heads[i];
+    const TreeHead& b = heads[i + 1];
+    auto proof = ConsistencyProof(source, a.tree_size, b.tree_size);
+    Status s = proof.ok() ? VerifyConsistency(a.tree_size, b.tree_size, a.root_hash, b.root_hash,
+                                              *proof)
+                          : proof.status();
+    if (!s.ok()) {
+      fail(std::max<int64_t>(a.tree_size - 1, 0),
+           "tree head at size " + std::to_string(a.tree_size) +
+               " is not consistent with the head at size " + std::to_string(b.tree_size) + ": " +
+               s.message());
+      break;
+    }
+  }
+  return out;
+}
+
+Result<InclusionProofResult> ProveInclusion(Database& db, int64_t index,
+                                            std::optional<int64_t> size) {
+  STEWARD_ASSIGN_OR_RETURN(auto tx, db.Begin());  // one consistent snapshot
+  Sql sql(tx.get());
+  STEWARD_ASSIGN_OR_RETURN(int64_t stored, StoredTreeSize(sql));
+  int64_t n = size.value_or(stored);
+  if (n > stored) {
+    return InvalidArgument("tree size " + std::to_string(n) + " is larger than the log (" +
+                           std::to_string(stored) + " records)");
+  }
+  if (index < 0 || index >= n) {
+    return InvalidArgument("leaf index " + std::to_string(index) + " is not below tree size " +
+                           std::to_string(n));
+  }
+  StoreSubtreeSource source(sql);
+  InclusionProofResult r;
+  r.leaf_index = index;
+  r.tree_size = n;
+  STEWARD_ASSIGN_OR_RETURN(r.leaf_hash, source.Subtree(0, index));
+  STEWARD_ASSIGN_OR_RETURN(r.audit_path, InclusionProof(source, index, n));
+  STEWARD_ASSIGN_OR_RETURN(r.root_hash, RangeHash(source, 0, n));
+  return r;
+}
+
+Result<ConsistencyProofResult> ProveConsistency(Database& db, int64_t first, int64_t second) {
+  STEWARD_ASSIGN_OR_RETURN(auto tx, db.Begin());
+  Sql sql(tx.get());
+  STEWARD_ASSIGN_OR_RETURN(int64_t stored, StoredTreeSize(sql));
+  if (first < 0 || second < first) {
+    return InvalidArgument("need 0 <= OLD <= NEW, got " + std::to_string(first) + " and " +
+                           std::to_string(second));
+  }
+  if (second > stored) {
+    return InvalidArgument("tree size " + std::to_string(second) + " is larger than the log (" +
+                           std::to_string(stored) + " records)");
+  }
+  StoreSubtreeSource source(sql);
+  ConsistencyProofResult r;
+  r.first = first;
+  r.second = second;
+  STEWARD_ASSIGN_OR_RETURN(r.first_hash, RangeHash(source, 0, first));
+  STEWARD_ASSIGN_OR_RETURN(r.second_hash, RangeHash(source, 0, second));
+  STEWARD_ASSIGN_OR_RETURN(r.path, ConsistencyProof(source, first, second));
+  return r;
+}
+
+namespace {
+
+constexpr const char* kReadme = R"(Steward audit log export
+========================
+
+leaves.jsonl  one line per leaf: {"index":N,"leaf":"<base64 of the exact leaf bytes>"}
+              Each leaf is the canonical JSON (UTF-8, sorted keys, no spaces) of one
+              audit record. Prompt and completion texts are not in it, only their
+              SHA-256 hashes and a reference to the encrypted payload.
+sth.json      the signed tree head these leaves must produce:
+              {"tree_size":N,"root_hash":"<hex>","timestamp_ms":T,
+               "public_key":"<base64 Ed25519>","signature":"<base64>"}
+
+How to verify by hand (RFC 9162 section 2.1, SHA-256):
+1. For every line i (0-based, in order) check "index" == i and base64-decode
+   "leaf" to bytes L_i. leaf_hash_i = SHA-256(0x00 || L_i).
+2. The root of n leaves: MTH of one leaf is its leaf_hash; for n > 1 let k be
+   the largest power of two smaller than n, and
+   MTH(D[0:n]) = SHA-256(0x01 || MTH(D[0:k]) || MTH(D[k:n])).
+3. Check n == tree_size and hex(MTH) == root_hash.
+4. Check the Ed25519 signature (base64 "signature") with "public_key" over the
+   UTF-8 bytes
+       "steward-sth-v1\n" + tree_size + "\n" + timestamp_ms + "\n" + root_hash + "\n"
+   (numbers in decimal, root_hash in lower-case hex), and compare public_key
+   with the key the operator published.
+
+Python 3 (needs the `cryptography` package for step 4):
+
+  import base64, hashlib, json
+  leaves = [json.loads(l) for l in open("leaves.jsonl")]
+  hs = []
+  for i, e in enumerate(leaves):
+      assert e["index"] == i
+      hs.append(hashlib.sha256(b"\0" + base64.b64decode(e["leaf"])).digest())
+  def mth(h):
+      if len(h) == 1: return h[0]
+      k = 1
+      while k * 2 < len(h): k *= 2
+      return hashlib.sha256(b"\1" + mth(h[:k]) + mth(h[k:])).digest()
+  sth = json.load(open("sth.json"))
+  root = mth(hs) if hs else hashlib.sha256(b"").digest()
+  assert len(hs) == sth["tree_size"] and root.hex() == sth["root_hash"]
+  from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+  msg = "steward-sth-v1\n%d\n%d\n%s\n" % (sth["tree_size"], sth["timestamp_ms"], sth["root_hash"])
+  Ed25519PublicKey.from_public_bytes(base64.b64decode(sth["public_key"])).verify(
+      base64.b64decode(sth["signature"]), msg.encode())
+  print("ok")
+
+Or, with Steward installed: steward audit verify-export DIR
+)";
+
+Status WriteFileDurably(const std::string& path, const std::string& data) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) return Unavailable("cannot write " + path);
+  out.write(data.data(), static_cast<std::streamsize>(data.size()));
+  out.close();
+  if (!out) return Unavailable("cannot write " + path);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ExportLog(Database& db, const TreeHead& head, const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return InvalidArgument("cannot create " + dir + ": " + ec.message());
+  const std::string leaves_path = dir + "/leaves.jsonl";
+  std::ofstream out(leaves_path, std::ios::binary | std::ios::trunc);
+  if (!out) return InvalidArgument("cannot write " + leaves_path);
+  std::string buf;
+  for (int64_t begin = 0; begin < head.tree_size; begin += kChunk) {
+    int64_t end = std::min(head.tree_size, begin + kChunk);
+    STEWARD_ASSIGN_OR_RETURN(
+        auto rows, db.Query("SELECT idx, leaf FROM audit_leaves WHERE idx >= $1 AND idx < $2 "
+                            "ORDER BY idx",
+                            {begin, end}));
+    if (static_cast<int64_t>(rows.size()) != end - begin) {
+      return DataLoss("records " + std::to_string(begin) + ".." + std::to_string(end - 1) +
+                      " are incomplete in the store (run `steward audit verify`)");
+    }
+    buf.clear();
+    for (const Row& r : rows) {
+      buf += "{\"index\":" + std::to_string(r.Int(0)) + ",\"leaf\":\"" +
+             Base64Encode(BlobAt(r, 1)) + "\"}\n";
+    }
+    out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+  }
+  out.close();
+  if (!out) return Unavailable("cannot write " + leaves_path);
+  boost::json::object sth;
+  sth["tree_size"] = head.tree_size;
+  sth["root_hash"] = ToHex(head.root_hash);
+  sth["timestamp_ms"] = head.timestamp_ms;
+  sth["public_key"] = Base64Encode(head.public_key);
+  sth["signature"] = Base64Encode(head.signature);
+  STEWARD_ASSIGN_OR_RETURN(std::string sth_text, CanonicalJson(sth));
+  STEWARD_RETURN_IF_ERROR(WriteFileDurably(dir + "/sth.json", sth_text + "\n"));
+  return WriteFileDurably(dir + "/README.txt", kReadme);
+}
+
+Result<TreeHead> ParseSthJson(std::string_view text) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(text, ec);
+  if (ec) return InvalidArgument("sth.json is not JSON: " + ec.message());
+  if (!v.is_object()) return InvalidArgument("sth.json must be a JSON object");
+  const auto& o = v.get_object();
+  auto int_field = [&](const char* key) -> Result<int64_t> {
+    auto* f = o.if_contains(key);
+    if (!f || !f->is_int64() || f->get_int64() < 0) {
+      if (f && f->is_uint64()) return InvalidArgument(std::string("sth.json: `") + key + "` is too large");
+      return InvalidArgument(std::string("sth.json: `") + key + "` must be a non-negative integer");
+    }
+    return f->get_int64();
+  };
+  auto str_field = [&](const char* key) -> Result<std::string> {
+    auto* f = o.if_contains(key);
+    if (!f || !f->is_string()) {
+      return InvalidArgument(std::string("sth.json: `") + key + "` must be a string");
+    }
+    return std::string(f->get_string());
+  };
+  TreeHead h;
+  STEWARD_ASSIGN_OR_RETURN(h.tree_size, int_field("tree_size"));
+  STEWARD_ASSIGN_OR_RETURN(h.timestamp_ms, int_field("timestamp_ms"));
+  STEWARD_ASSIGN_OR_RETURN(std::string root, str_field("root_hash"));
+  STEWARD_ASSIGN_OR_RETURN(h.root_hash, HashFromHex(root, "sth.json: root_hash"));
+  STEWARD_ASSIGN_OR_RETURN(std::string pk, str_field("public_key"));
+  if (!Base64Decode(pk, &h.public_key) || h.public_key.size() != 32) {
+    return InvalidArgument("sth.json: `public_key` must be base64 of 32 bytes");
+  }
+  STEWARD_ASSIGN_OR_RETURN(std::string sig, str_field("signature"));
+  if (!Base64Decode(sig, &h.signature) || h.signature.size() != 64) {
+    return InvalidArgument("sth.json: `signature` must be base64 of 64 bytes");
+  }
+  if (ToHex(h.root_hash) != root) {
+    return InvalidArgument("sth.json: `root_hash` must be lower-case hex");
+  }
+  return h;
+}
+
+Result<ExportLeaf> ParseExportLine(std::string_view line) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(line, ec);
+  if (ec) return InvalidArgument("not JSON: " + ec.message());
+  if (!v.is_object()) return InvalidArgument("not a JSON object");
+  const auto& o = v.get_object();
+  auto* idx = o.if_contains("index");
+  auto* leaf = o.if_contains("leaf");
+  if (!idx || !idx->is_int64() || idx->get_int64() < 0) {
+    return InvalidArgument("`index` must be a non-negative integer");
+  }
+  if (!leaf || !leaf->is_string()) return InvalidArgument("`leaf` must be a base64 string");
+  ExportLeaf out;
+  out.index = idx->get_int64();
+  if (!Base64Decode(leaf->get_string(), &out.leaf)) {
+    return InvalidArgument("`leaf` is not valid base64");
+  }
+  return out;
+}
+
+Result<ExportCheck> VerifyExport(const std::string& dir,
+                                 const std::string& expected_public_key_b64) {
+  ExportCheck out;
+  auto fail = [&](int64_t index, std::string why) {
+    out.ok = false;
+    out.first_bad_index = index;
+    out.problem = std::move(why);
+    return out;
+  };
+  std::ifstream sth_in(dir + "/sth.json", std::ios::binary);
+  if (!sth_in) return InvalidArgument("cannot read " + dir + "/sth.json");
+  std::string sth_text((std::istreambuf_iterator<char>(sth_in)), std::istreambuf_iterator<char>());
+  std::ifstream leaves_in(dir + "/leaves.jsonl", std::ios::binary);
+  if (!leaves_in) return InvalidArgument("cannot read " + dir + "/leaves.jsonl");
+  auto head = ParseSthJson(sth_text);
+  if (!head.ok()) return fail(-1, head.status().message());
+  out.tree_size = head->tree_size;
+  out.public_key_b64 = Base64Encode(head->public_key);
+  if (!expected_public_key_b64.empty() && expected_public_key_b64 != out.public_key_b64) {
+    return fail(-1, "sth.json is signed by " + out.public_key_b64 + ", not by the expected key " +
+                        expected_public_key_b64);
+  }
+  Frontier frontier;
+  std::string line;
+  int64_t expected = 0;
+  while (std::getline(leaves_in, line)) {
+    if (line.empty() && leaves_in.peek() == EOF) break;
+    if (expected >= head->tree_size) {
+      return fail(expected, "leaves.jsonl has more lines than tree_size " +
+                                std::to_string(head->tree_size));
+    }
+    auto leaf = ParseExportLine(line);
+    if (!leaf.ok()) {
+      return fail(expected, "leaves.jsonl line " + std::to_string(expected + 1) + ": " +
+                                leaf.status().message());
+    }
+    if (leaf->index != expected) {
+      return fail(expected, "leaves.jsonl line " + std::to_string(expected + 1) + " has index " +
+                                std::to_string(leaf->index) + ", expected " +
+                                std::to_string(expected));
+    }
+    auto canon = ParseCanonicalJson(leaf->leaf);
+    if (!canon.ok()) {
+      return fail(expected, "leaf " + std::to_string(expected) +
+                                " is not a canonical JSON record: " + canon.status().message());
+    }
+    frontier.Append(LeafHash(leaf->leaf));
+    ++expected;
+  }
+  if (expected != head->tree_size) {
+    return fail(expected, "leaves.jsonl has " + std::to_string(expected) +
+                              " leaves but tree_size is " + std::to_string(head->tree_size));
+  }
+  Hash root = frontier.Root();
+  out.root_hex = ToHex(root);
+  if (root != head->root_hash) {
+    return fail(std::max<int64_t>(expected - 1, 0),
+                "the leaves give root " + out.root_hex + " but sth.json says " +
+                    ToHex(head->root_hash));
+  }
+  if (!VerifyDetached(head->public_key,
+                      TreeHeadMessage(head->tree_size, head->timestamp_ms, out.root_hex),
+                      head->signature)) {
+    return fail(-1, "the signature in sth.json does not verify");
+  }
+  return out;
+}
+
+}  // namespace steward::audit
