@@ -88,6 +88,10 @@ bool Rewrites(Action a) {
 }
 
 std::string MaskValue(std::string_view value) {
+  // E-mail: keep the domain (what a reader needs to route a reply).
+  size_t at = value.rfind('@');
+  if (at != std::string_view::npos && at > 0 && at + 1 < value.size())
+    return "****" + std::string(value.substr(at));
   std::string last;
   for (size_t i = value.size(); i-- > 0 && last.size() < 4;)
     if (IsAlnum(value[i])) last.insert(last.begin(), value[i]);
@@ -214,58 +218,57 @@ std::string Vault::Pseudonymize(std::string_view type, std::string_view original
 }
 
 std::string Vault::Restore(std::string_view text) const {
-  if (by_placeholder_.empty()) return std::string(text);
+  std::string out;
+  RestorePrefix(text, true, &out);
+  return out;
+}
+
+size_t Vault::RestorePrefix(std::string_view text, bool final, std::string* out) const {
+  out->reserve(out->size() + text.size());
+  if (by_placeholder_.empty()) {
+    out->append(text);
+    return text.size();
+  }
   // Index placeholders by their first byte, longest first.
   std::vector<const std::pair<const std::string, std::string>*> by_first[256];
   for (const auto& kv : by_placeholder_)
     by_first[static_cast<unsigned char>(kv.first[0])].push_back(&kv);
   for (auto& v : by_first)
     std::sort(v.begin(), v.end(), [](auto* a, auto* b) { return a->first.size() > b->first.size(); });
-  std::string out;
-  out.reserve(text.size());
   size_t i = 0;
   while (i < text.size()) {
-    bool replaced = false;
+    bool replaced = false, partial = false;
     for (auto* kv : by_first[static_cast<unsigned char>(text[i])]) {
-      if (text.compare(i, kv->first.size(), kv->first) == 0) {
-        out += kv->second;
-        i += kv->first.size();
-        replaced = true;
-        break;
+      const std::string& p = kv->first;
+      size_t avail = text.size() - i;
+      if (avail >= p.size()) {
+        if (text.compare(i, p.size(), p) == 0) {
+          out->append(kv->second);
+          i += p.size();
+          replaced = true;
+          break;
+        }
+      } else if (!final && text.compare(i, avail, p, 0, avail) == 0) {
+        partial = true;  // may complete in the next piece
       }
     }
-    if (!replaced) out.push_back(text[i++]);
+    if (replaced) continue;
+    if (partial) return i;
+    out->push_back(text[i++]);
   }
-  return out;
+  return i;
 }
 
 std::string StreamRestorer::Push(std::string_view piece) {
   pending_.append(piece);
-  if (vault_ == nullptr || vault_->empty()) {
-    std::string out;
+  std::string out;
+  if (vault_ == nullptr) {
     out.swap(pending_);
     return out;
   }
-  // Keep the longest suffix that is a proper prefix of some placeholder.
-  size_t keep = 0;
-  size_t max_keep = std::min(pending_.size(), vault_->max_placeholder_length() - 1);
-  for (size_t k = max_keep; k > 0; --k) {
-    std::string_view tail(pending_.data() + pending_.size() - k, k);
-    bool prefix = false;
-    for (const auto& kv : vault_->placeholders()) {
-      if (kv.first.size() > k && kv.first.compare(0, k, tail) == 0) {
-        prefix = true;
-        break;
-      }
-    }
-    if (prefix) {
-      keep = k;
-      break;
-    }
-  }
-  std::string ready = vault_->Restore(std::string_view(pending_).substr(0, pending_.size() - keep));
-  pending_.erase(0, pending_.size() - keep);
-  return ready;
+  size_t used = vault_->RestorePrefix(pending_, false, &out);
+  pending_.erase(0, used);
+  return out;
 }
 
 std::string StreamRestorer::Flush() {

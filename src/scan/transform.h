@@ -24,7 +24,8 @@ std::string_view ActionName(Action a);
 // True for actions that rewrite the text.
 bool Rewrites(Action a);
 
-// "****" + the last 4 letters/digits of `value` (all stars when shorter than 8).
+// "****" + the last 4 letters/digits of `value` (all stars when shorter than 8);
+// e-mail addresses keep their domain: "****@example.org".
 std::string MaskValue(std::string_view value);
 // "<TYPE>"
 std::string RedactToken(std::string_view type);
@@ -54,6 +55,10 @@ class Vault {
   // Replaces every placeholder in `text` by its original. Linear in
   // text.size() times the number of placeholders sharing a first byte.
   std::string Restore(std::string_view text) const;
+  // Streaming form: appends the restored text to `out` and returns how many
+  // bytes of `text` it consumed; unless `final`, it stops at a tail that is
+  // a proper prefix of a placeholder (at most the longest placeholder).
+  size_t RestorePrefix(std::string_view text, bool final, std::string* out) const;
 
  private:
   std::string Candidate(std::string_view type, std::string_view original);

@@ -1,0 +1,226 @@
+#include "scan/request_scan.h"
+
+#include <algorithm>
+#include <set>
+
+#include "common/strings.h"
+
+namespace steward::scan {
+namespace {
+
+void VisitString(boost::json::value& v, const std::function<void(std::string&)>& fn) {
+  if (!v.is_string()) return;
+  std::string s(v.as_string());
+  std::string before = s;
+  fn(s);
+  if (s != before) v = boost::json::string(s);
+}
+
+void VisitContent(boost::json::value& content, std::string_view role,
+                  const std::function<void(std::string&, std::string_view)>& fn) {
+  if (content.is_string()) {
+    VisitString(content, [&](std::string& s) { fn(s, role); });
+  } else if (content.is_array()) {
+    for (auto& part : content.as_array()) {
+      if (part.is_string()) {
+        VisitString(part, [&](std::string& s) { fn(s, role); });
+      } else if (part.is_object()) {
+        auto& o = part.as_object();
+        if (auto* t = o.if_contains("text")) VisitString(*t, [&](std::string& s) { fn(s, role); });
+        // Tool results may nest content (Anthropic-style); cover it too.
+        if (auto* c = o.if_contains("content")) VisitContent(*c, role, fn);
+      }
+    }
+  }
+}
+
+void VisitToolCalls(boost::json::object& msg, std::string_view role,
+                    const std::function<void(std::string&, std::string_view)>& fn) {
+  if (auto* calls = msg.if_contains("tool_calls"); calls && calls->is_array()) {
+    for (auto& call : calls->as_array()) {
+      if (!call.is_object()) continue;
+      if (auto* f = call.as_object().if_contains("function"); f && f->is_object()) {
+        if (auto* a = f->as_object().if_contains("arguments"))
+          VisitString(*a, [&](std::string& s) { fn(s, role); });
+      }
+    }
+  }
+  if (auto* fc = msg.if_contains("function_call"); fc && fc->is_object()) {
+    if (auto* a = fc->as_object().if_contains("arguments"))
+      VisitString(*a, [&](std::string& s) { fn(s, role); });
+  }
+}
+
+void VisitStringOrArray(boost::json::value* v, std::string_view role,
+                        const std::function<void(std::string&, std::string_view)>& fn) {
+  if (!v) return;
+  if (v->is_string()) {
+    VisitString(*v, [&](std::string& s) { fn(s, role); });
+  } else if (v->is_array()) {
+    for (auto& e : v->as_array())
+      if (e.is_string()) VisitString(e, [&](std::string& s) { fn(s, role); });
+  }
+}
+
+}  // namespace
+
+void ForEachRequestText(boost::json::object& body, Endpoint endpoint,
+                        const std::function<void(std::string&, std::string_view)>& fn) {
+  if (auto* msgs = body.if_contains("messages"); msgs && msgs->is_array()) {
+    for (auto& m : msgs->as_array()) {
+      if (!m.is_object()) continue;
+      auto& msg = m.as_object();
+      std::string role;
+      if (auto* r = msg.if_contains("role"); r && r->is_string()) role = std::string(r->as_string());
+      if (auto* c = msg.if_contains("content")) VisitContent(*c, role, fn);
+      VisitToolCalls(msg, role, fn);
+    }
+  }
+  // Whatever the path says, scan the text fields a body carries: a client
+  // must not dodge scanning by sending `prompt` to the chat endpoint.
+  VisitStringOrArray(body.if_contains("prompt"), "user", fn);
+  VisitStringOrArray(body.if_contains("input"), "user", fn);
+  (void)endpoint;
+}
+
+void ForEachResponseText(boost::json::value& body, const std::function<void(std::string&)>& fn) {
+  if (!body.is_object()) return;
+  auto* choices = body.as_object().if_contains("choices");
+  if (!choices || !choices->is_array()) return;
+  auto two = [&](std::string& s, std::string_view) { fn(s); };
+  for (auto& ch : choices->as_array()) {
+    if (!ch.is_object()) continue;
+    auto& c = ch.as_object();
+    if (auto* t = c.if_contains("text")) VisitString(*t, fn);
+    for (const char* key : {"message", "delta"}) {
+      if (auto* m = c.if_contains(key); m && m->is_object()) {
+        auto& msg = m->as_object();
+        if (auto* content = msg.if_contains("content")) VisitContent(*content, "assistant", two);
+        VisitToolCalls(msg, "assistant", two);
+      }
+    }
+  }
+}
+
+void RecordFindings(RequestContext& ctx, const std::vector<Finding>& findings,
+                    std::string_view direction,
+                    const std::function<Action(std::string_view)>& action_for) {
+  for (const Finding& f : findings) {
+    FindingSummary* s = nullptr;
+    for (auto& e : ctx.findings)
+      if (e.type == f.type && e.direction == direction) s = &e;
+    if (!s) {
+      ctx.findings.push_back({std::string(f.type), std::string(direction), 0, 0.0,
+                              std::string(ActionName(action_for(f.type)))});
+      s = &ctx.findings.back();
+    }
+    ++s->count;
+    s->max_score = std::max(s->max_score, f.score);
+  }
+}
+
+InputScanResult ScanRequest(RequestContext& ctx, const Scanner& scanner,
+                            const ScanOptions& options, const ResolvedActions& actions,
+                            RequestScanState& state) {
+  InputScanResult result;
+  std::set<std::string> blocked;
+  std::vector<Finding> all;
+  auto action_for = [&](std::string_view t) { return actions.For(t); };
+  // First pass: collect the prompt text so placeholders avoid it.
+  ForEachRequestText(ctx.body, ctx.endpoint, [&](std::string& text, std::string_view) {
+    state.prompt_text.append(text);
+    state.prompt_text.push_back('\n');
+  });
+  ForEachRequestText(ctx.body, ctx.endpoint, [&](std::string& text, std::string_view) {
+    std::vector<Finding> found = scanner.Scan(text, options);
+    if (found.empty()) return;
+    for (const Finding& f : found) {
+      state.known_values.insert(text.substr(f.start, f.end - f.start));
+      if (actions.For(f.type) == Action::kBlock) blocked.insert(std::string(f.type));
+    }
+    all.insert(all.end(), found.begin(), found.end());
+    TransformContext tctx{&state.vault, state.hash_key, state.prompt_text};
+    std::string rewritten = ApplyActions(text, found, action_for, tctx);
+    if (rewritten != text) {
+      text = std::move(rewritten);
+      result.modified = true;
+    }
+  });
+  for (const auto& [placeholder, original] : state.vault.placeholders())
+    state.known_values.insert(placeholder);
+  RecordFindings(ctx, all, "input", action_for);
+  result.findings = all.size();
+  result.blocked_types.assign(blocked.begin(), blocked.end());
+  if (result.modified && blocked.empty()) ctx.body_modified = true;
+  state.input_scanned = true;
+  return result;
+}
+
+Status ApplyRedaction(RequestContext& ctx, const std::vector<std::string>& types,
+                      std::string_view mode) {
+  auto action = ParseAction(mode);
+  if (!action.ok()) return action.status();
+  if (!Rewrites(*action))
+    return InvalidArgument("redaction mode must be mask, redact, hash or pseudonymize, not `" +
+                           std::string(mode) + "`");
+  std::set<std::string, std::less<>> wanted;
+  for (const std::string& t : types) {
+    if (CanonicalType(t).empty()) return InvalidArgument("unknown entity type `" + t + "`");
+    wanted.insert(t);
+  }
+  RequestScanState& state = ctx.Slot<RequestScanState>();
+  if (*action == Action::kHash && state.hash_key.empty()) {
+    // Without the stage's configured key, use a per-process key: tokens are
+    // stable within this process, and still not reversible.
+    static const std::string kProcessKey = RandomHex(32);
+    state.hash_key = kProcessKey;
+  }
+  const Scanner& scanner = Scanner::Default();
+  Action a = *action;
+  auto action_for = [&](std::string_view t) {
+    return wanted.empty() || wanted.count(t) ? a : Action::kAllow;
+  };
+  std::vector<Finding> recorded;
+  if (state.prompt_text.empty()) {
+    ForEachRequestText(ctx.body, ctx.endpoint, [&](std::string& text, std::string_view) {
+      state.prompt_text.append(text);
+      state.prompt_text.push_back('\n');
+    });
+  }
+  bool modified = false;
+  ForEachRequestText(ctx.body, ctx.endpoint, [&](std::string& text, std::string_view) {
+    std::vector<Finding> found = scanner.Scan(text);
+    std::vector<Finding> mine;
+    for (const Finding& f : found) {
+      // Placeholders scan_input already put in are not the user's data.
+      if (state.vault.placeholders().count(text.substr(f.start, f.end - f.start))) continue;
+      if (wanted.empty() || wanted.count(f.type)) mine.push_back(f);
+    }
+    if (mine.empty()) return;
+    for (const Finding& f : mine) state.known_values.insert(text.substr(f.start, f.end - f.start));
+    TransformContext tctx{&state.vault, state.hash_key, state.prompt_text};
+    text = ApplyActions(text, mine, action_for, tctx);
+    modified = true;
+    recorded.insert(recorded.end(), mine.begin(), mine.end());
+  });
+  for (const auto& [placeholder, original] : state.vault.placeholders())
+    state.known_values.insert(placeholder);
+  // Summaries of an obligation are tagged with the action it imposed.
+  for (const Finding& f : recorded) {
+    FindingSummary* s = nullptr;
+    for (auto& e : ctx.findings)
+      if (e.type == f.type && e.direction == "input") s = &e;
+    if (!s) {
+      ctx.findings.push_back({std::string(f.type), "input", 0, 0.0, std::string(ActionName(a))});
+      s = &ctx.findings.back();
+      s->count = 1;
+      s->max_score = f.score;
+    } else {
+      s->action = std::string(ActionName(a));
+    }
+  }
+  if (modified) ctx.body_modified = true;
+  return Status::Ok();
+}
+
+}  // namespace steward::scan

@@ -1,0 +1,88 @@
+#include "scan/transform.h"
+
+#include <gtest/gtest.h>
+
+#include "scan/stream.h"
+#include "scan/scanner.h"
+
+namespace steward::scan {
+namespace {
+
+TEST(Transform, MaskRedactHash) {
+  EXPECT_EQ(MaskValue("4111 1111 1111 1234"), "****1234");
+  EXPECT_EQ(MaskValue("a@example.org"), "****@example.org");
+  EXPECT_EQ(MaskValue("abc"), "****");
+  EXPECT_EQ(RedactToken("US_SSN"), "<US_SSN>");
+  std::string h1 = HashToken("EMAIL_ADDRESS", "a@b.io", "key1");
+  EXPECT_EQ(h1, HashToken("EMAIL_ADDRESS", "a@b.io", "key1"));  // deterministic
+  EXPECT_NE(h1, HashToken("EMAIL_ADDRESS", "a@b.io", "key2"));  // keyed
+  EXPECT_NE(h1, HashToken("EMAIL_ADDRESS", "c@b.io", "key1"));
+  EXPECT_EQ(h1.rfind("<EMAIL_ADDRESS:", 0), 0u);
+}
+
+TEST(Transform, VaultIsStableAndAvoidsPromptText) {
+  Vault v(42);
+  std::string a = v.Pseudonymize("EMAIL_ADDRESS", "x@y.io");
+  EXPECT_EQ(a, v.Pseudonymize("EMAIL_ADDRESS", "x@y.io"));
+  EXPECT_NE(a, v.Pseudonymize("EMAIL_ADDRESS", "z@y.io"));
+  EXPECT_NE(a.find("@example.com"), std::string::npos);
+  std::string ssn = v.Pseudonymize("US_SSN", "536-90-4567");
+  EXPECT_EQ(ssn.substr(0, 4), "666-");  // never-issued area: realistic but not real
+  std::string card = v.Pseudonymize("CREDIT_CARD", "4111111111111111");
+  auto s = Scanner::Create("");
+  ASSERT_TRUE(s.ok());
+  auto f = (*s)->Scan("card " + card);
+  ASSERT_EQ(f.size(), 1u);  // the placeholder is itself a valid card number
+  EXPECT_EQ(f[0].type, "CREDIT_CARD");
+  EXPECT_EQ(v.Restore("x " + a + " y " + ssn), "x x@y.io y 536-90-4567");
+}
+
+TEST(Transform, StreamRestorerEverySplitPoint) {
+  Vault v(7);
+  std::string p1 = v.Pseudonymize("PERSON", "Ada Lovelace");
+  std::string p2 = v.Pseudonymize("PHONE_NUMBER", "+44 20 7946 0958");
+  std::string reply = "Dear " + p1 + ", call " + p2 + " or " + p1 + ".";
+  std::string want = "Dear Ada Lovelace, call +44 20 7946 0958 or Ada Lovelace.";
+  for (size_t a = 0; a <= reply.size(); ++a) {
+    for (size_t b = a; b <= reply.size(); b += 3) {
+      StreamRestorer r(&v);
+      std::string got = r.Push(reply.substr(0, a));
+      got += r.Push(reply.substr(a, b - a));
+      got += r.Push(reply.substr(b));
+      EXPECT_LE(r.held(), v.max_placeholder_length());
+      got += r.Flush();
+      ASSERT_EQ(got, want) << a << "," << b;
+    }
+  }
+}
+
+TEST(Transform, ApplyActionsRewritesOnlyRewritingActions) {
+  std::string text = "a@b.io and 10.0.0.1";
+  std::vector<Finding> f = {{"EMAIL_ADDRESS", 0, 6, 1.0}, {"IP_ADDRESS", 11, 19, 0.9}};
+  Vault v(1);
+  TransformContext ctx{&v, "k", text};
+  auto out = ApplyActions(text, f, [](std::string_view t) {
+    return t == "EMAIL_ADDRESS" ? Action::kRedact : Action::kFlag;
+  }, ctx);
+  EXPECT_EQ(out, "<EMAIL_ADDRESS> and 10.0.0.1");
+}
+
+TEST(StreamScanner, FindsEntitySplitAcrossChunksWithBoundedHold) {
+  auto s = Scanner::Create("");
+  ASSERT_TRUE(s.ok());
+  std::string text = "Contact me at jane.doe@example.com or 4111-1111-1111-1111 please. ";
+  for (size_t chunk = 1; chunk <= 9; ++chunk) {
+    StreamScanner ss(s->get(), {}, [](std::string_view) { return Action::kRedact; }, {});
+    std::string out;
+    for (size_t i = 0; i < text.size(); i += chunk) {
+      out += ss.Push(text.substr(i, chunk));
+      EXPECT_LE(ss.held(), 64u);
+    }
+    out += ss.Flush();
+    EXPECT_EQ(out, "Contact me at <EMAIL_ADDRESS> or <CREDIT_CARD> please. ") << chunk;
+    EXPECT_EQ(ss.findings().size(), 2u);
+  }
+}
+
+}  // namespace
+}  // namespace steward::scan

@@ -1,0 +1,86 @@
+#include "stages/scan_input/scan_input_stage.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+
+#include "pipeline/stage_registry.h"
+#include "scan/request_scan.h"
+
+namespace steward::stages {
+
+ScanInputStage::ScanInputStage(std::shared_ptr<const scan::ScanSettings> settings,
+                               const scan::Scanner* scanner, std::string hash_key)
+    : settings_(std::move(settings)), scanner_(scanner), hash_key_(std::move(hash_key)) {}
+
+StageResult ScanInputStage::OnRequest(RequestContext& ctx) {
+  if (ctx.body.empty()) return StageResult::Continue();
+  auto& state = ctx.Slot<scan::RequestScanState>();
+  state.hash_key = hash_key_;
+  scan::ResolvedActions actions =
+      scan::Resolve(*settings_, scan::Direction::kInput, ctx.principal.role, ctx.model,
+                    ctx.upstream, EndpointName(ctx.endpoint));
+  scan::ScanOptions opts;
+  opts.min_score = settings_->min_score;
+  opts.names = settings_->names;
+  scan::InputScanResult r = scan::ScanRequest(ctx, *scanner_, opts, actions, state);
+  if (!r.blocked_types.empty()) {
+    std::string types;
+    for (const auto& t : r.blocked_types) types += (types.empty() ? "" : ", ") + t;
+    return StageResult::Error(403, "permission_error", "scan_blocked",
+                              "request refused by scan_input: it contains " + types);
+  }
+  return StageResult::Continue();
+}
+
+StageResult ScanInputStage::OnResponse(RequestContext& ctx, ResponseView& response) {
+  auto* state = ctx.FindSlot<scan::RequestScanState>();
+  if (!settings_->restore || !state || state->vault.empty()) return StageResult::Continue();
+  if (response.streaming) {
+    state->restorer = std::make_unique<scan::StreamRestorer>(&state->vault);
+    return StageResult::Continue();
+  }
+  bool changed = false;
+  scan::ForEachResponseText(response.body, [&](std::string& text) {
+    std::string restored = state->vault.Restore(text);
+    if (restored != text) {
+      text = std::move(restored);
+      changed = true;
+    }
+  });
+  if (changed) response.body_modified = true;
+  return StageResult::Continue();
+}
+
+StageResult ScanInputStage::OnChunk(RequestContext& ctx, StreamChunk& chunk) {
+  auto* state = ctx.FindSlot<scan::RequestScanState>();
+  if (!state || !state->restorer) return StageResult::Continue();
+  if (chunk.has_text) chunk.text = state->restorer->Push(chunk.text);
+  if (chunk.final) {
+    if (!chunk.has_text) chunk.text.clear();
+    chunk.text += state->restorer->Flush();
+    chunk.has_text = chunk.has_text || !chunk.text.empty();
+  }
+  return StageResult::Continue();
+}
+
+Result<std::unique_ptr<Stage>> MakeScanInputStage(const YAML::Node& stage_config, StageEnv& env) {
+  YAML::Node section;
+  if (env.root_config && (*env.root_config)["scan"]) section = (*env.root_config)["scan"];
+  STEWARD_ASSIGN_OR_RETURN(scan::ScanSettings settings, scan::ParseScanSettings("config", section));
+  std::string key_path = settings.hash_key_file;
+  if (key_path.empty()) {
+    std::string dir = env.data_dir.empty() ? "./var" : env.data_dir;
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    key_path = dir + "/scan_hash.key";
+  }
+  STEWARD_ASSIGN_OR_RETURN(std::string key, scan::LoadOrCreateHashKey(key_path));
+  return std::unique_ptr<Stage>(new ScanInputStage(
+      std::make_shared<const scan::ScanSettings>(std::move(settings)), &scan::Scanner::Default(),
+      std::move(key)));
+}
+
+STEWARD_REGISTER_STAGE("scan_input", MakeScanInputStage);
+
+}  // namespace steward::stages

@@ -1,0 +1,118 @@
+#include "stages/scan_output/scan_output_stage.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <set>
+
+#include "pipeline/stage_registry.h"
+#include "scan/request_scan.h"
+
+namespace steward::stages {
+namespace {
+
+// Output-side state beyond the shared RequestScanState.
+struct OutputState {
+  std::unique_ptr<scan::ResolvedActions> actions;
+  size_t recorded = 0;  // stream findings already summarised
+};
+
+bool IsKnown(const scan::RequestScanState* state, std::string_view value) {
+  if (!state) return false;
+  if (state->known_values.count(std::string(value))) return true;
+  return !value.empty() && state->prompt_text.find(value) != std::string::npos;
+}
+
+StageResult BlockReply(const std::set<std::string>& types) {
+  std::string list;
+  for (const auto& t : types) list += (list.empty() ? "" : ", ") + t;
+  return StageResult::Error(403, "permission_error", "scan_blocked",
+                            "reply withheld by scan_output: it contains " + list);
+}
+
+}  // namespace
+
+ScanOutputStage::ScanOutputStage(std::shared_ptr<const scan::ScanSettings> settings,
+                                 const scan::Scanner* scanner)
+    : settings_(std::move(settings)), scanner_(scanner) {}
+
+StageResult ScanOutputStage::OnResponse(RequestContext& ctx, ResponseView& response) {
+  auto& out = ctx.Slot<OutputState>();
+  out.actions = std::make_unique<scan::ResolvedActions>(
+      scan::Resolve(*settings_, scan::Direction::kOutput, ctx.principal.role, ctx.model,
+                    ctx.upstream, EndpointName(ctx.endpoint)));
+  const scan::ResolvedActions* actions = out.actions.get();
+  auto action_for = [actions](std::string_view t) { return actions->For(t); };
+  scan::RequestScanState* state = ctx.FindSlot<scan::RequestScanState>();
+  scan::ScanOptions opts;
+  opts.min_score = settings_->min_score;
+  opts.names = settings_->names;
+  if (response.streaming) {
+    auto& shared = ctx.Slot<scan::RequestScanState>();
+    scan::TransformContext tctx{nullptr, shared.hash_key, {}};
+    shared.leak_scanner = std::make_unique<scan::StreamScanner>(
+        scanner_, opts, action_for, tctx,
+        [&shared](std::string_view, std::string_view v) { return IsKnown(&shared, v); });
+    return StageResult::Continue();
+  }
+  std::vector<scan::Finding> leaks;
+  std::set<std::string> blocked;
+  bool changed = false;
+  scan::ForEachResponseText(response.body, [&](std::string& text) {
+    std::vector<scan::Finding> found = scanner_->Scan(text, opts);
+    std::vector<scan::Finding> mine;
+    for (const auto& f : found) {
+      if (IsKnown(state, std::string_view(text).substr(f.start, f.end - f.start))) continue;
+      mine.push_back(f);
+      if (actions->For(f.type) == scan::Action::kBlock) blocked.insert(std::string(f.type));
+    }
+    if (mine.empty()) return;
+    leaks.insert(leaks.end(), mine.begin(), mine.end());
+    scan::TransformContext tctx{nullptr, state ? std::string_view(state->hash_key) : "", {}};
+    std::string rewritten = scan::ApplyActions(text, mine, action_for, tctx);
+    if (rewritten != text) {
+      text = std::move(rewritten);
+      changed = true;
+    }
+  });
+  scan::RecordFindings(ctx, leaks, "output", action_for);
+  if (!blocked.empty()) return BlockReply(blocked);
+  if (changed) response.body_modified = true;
+  return StageResult::Continue();
+}
+
+StageResult ScanOutputStage::OnChunk(RequestContext& ctx, StreamChunk& chunk) {
+  auto* state = ctx.FindSlot<scan::RequestScanState>();
+  auto* out = ctx.FindSlot<OutputState>();
+  if (!state || !state->leak_scanner || !out || !out->actions) return StageResult::Continue();
+  scan::StreamScanner& scanner = *state->leak_scanner;
+  if (chunk.has_text) chunk.text = scanner.Push(chunk.text);
+  if (chunk.final) {
+    if (!chunk.has_text) chunk.text.clear();
+    chunk.text += scanner.Flush();
+    chunk.has_text = chunk.has_text || !chunk.text.empty();
+  }
+  const auto& all = scanner.findings();
+  if (all.size() > out->recorded) {
+    std::vector<scan::Finding> fresh(all.begin() + out->recorded, all.end());
+    out->recorded = all.size();
+    const scan::ResolvedActions* actions = out->actions.get();
+    scan::RecordFindings(ctx, fresh, "output", [actions](std::string_view t) { return actions->For(t); });
+    std::set<std::string> blocked;
+    for (const auto& f : fresh)
+      if (actions->For(f.type) == scan::Action::kBlock) blocked.insert(std::string(f.type));
+    if (!blocked.empty()) return BlockReply(blocked);
+  }
+  return StageResult::Continue();
+}
+
+Result<std::unique_ptr<Stage>> MakeScanOutputStage(const YAML::Node& stage_config, StageEnv& env) {
+  YAML::Node section;
+  if (env.root_config && (*env.root_config)["scan"]) section = (*env.root_config)["scan"];
+  STEWARD_ASSIGN_OR_RETURN(scan::ScanSettings settings, scan::ParseScanSettings("config", section));
+  return std::unique_ptr<Stage>(new ScanOutputStage(
+      std::make_shared<const scan::ScanSettings>(std::move(settings)), &scan::Scanner::Default()));
+}
+
+STEWARD_REGISTER_STAGE("scan_output", MakeScanOutputStage);
+
+}  // namespace steward::stages
