@@ -142,24 +142,28 @@ std::string_view LicenseVerdictName(LicenseVerdict v) {
 }
 
 Result<LicensePolicy> LicensePolicy::FromConfig(const config::Config& config) {
+  return FromYaml(config.path, config.root);
+}
+
+Result<LicensePolicy> LicensePolicy::FromYaml(const std::string& file, const YAML::Node& root) {
   LicensePolicy policy;
-  const YAML::Node section = config.root["licenses"];
+  const YAML::Node section = root["licenses"];
   if (section && !section.IsNull()) {
-    if (!section.IsMap()) return config::ErrorAt(config, section, "`licenses` must be a mapping");
+    if (!section.IsMap()) return config::ErrorAt(file, section, "`licenses` must be a mapping");
     for (auto it = section.begin(); it != section.end(); ++it) {
       std::string k = it->first.as<std::string>("");
       if (k != "allowed" && k != "denied" && k != "require_approval" && k != "unknown") {
-        return config::ErrorAt(config, it->first,
+        return config::ErrorAt(file, it->first,
                                "unknown key `licenses." + k +
                                    "` (allowed, denied, require_approval, unknown)");
       }
     }
     auto read_list = [&](const char* key, std::set<std::string>* out) -> Status {
-      STEWARD_ASSIGN_OR_RETURN(auto list, config::GetStringList(config.path, section, key, {}));
+      STEWARD_ASSIGN_OR_RETURN(auto list, config::GetStringList(file, section, key, {}));
       for (const auto& entry : list) {
         LicenseInfo li = NormalizeLicense(entry);
         if (!li.known()) {
-          return config::ErrorAt(config, section[key],
+          return config::ErrorAt(file, section[key],
                                  "`licenses." + std::string(key) + "` entry `" + entry +
                                      "` is not a license id Steward knows (use an SPDX id or "
                                      "LicenseRef-...)");
@@ -172,7 +176,7 @@ Result<LicensePolicy> LicensePolicy::FromConfig(const config::Config& config) {
     STEWARD_RETURN_IF_ERROR(read_list("denied", &policy.denied));
     STEWARD_RETURN_IF_ERROR(read_list("require_approval", &policy.require_approval));
     STEWARD_ASSIGN_OR_RETURN(std::string unknown,
-                             config::GetString(config.path, section, "unknown", "require_approval"));
+                             config::GetString(file, section, "unknown", "require_approval"));
     if (unknown == "allow") {
       policy.unknown = LicenseVerdict::kAllow;
     } else if (unknown == "deny") {
@@ -180,14 +184,14 @@ Result<LicensePolicy> LicensePolicy::FromConfig(const config::Config& config) {
     } else if (unknown == "require_approval") {
       policy.unknown = LicenseVerdict::kRequireApproval;
     } else {
-      return config::ErrorAt(config, section["unknown"],
+      return config::ErrorAt(file, section["unknown"],
                              "`licenses.unknown` must be allow, deny or require_approval");
     }
   }
-  const YAML::Node deployment = config.root["deployment"];
+  const YAML::Node deployment = root["deployment"];
   if (deployment && deployment.IsMap()) {
     STEWARD_ASSIGN_OR_RETURN(policy.commercial,
-                             config::GetBool(config.path, deployment, "commercial", false));
+                             config::GetBool(file, deployment, "commercial", false));
   }
   return policy;
 }

@@ -53,6 +53,8 @@ struct LicensePolicy {
   // Reads `licenses:` and `deployment.commercial` from the config. List
   // entries are normalised so "apache-2.0" in config means Apache-2.0.
   static Result<LicensePolicy> FromConfig(const config::Config& config);
+  // The same from a config root node; `file` names it in errors.
+  static Result<LicensePolicy> FromYaml(const std::string& file, const YAML::Node& root);
 
   LicenseDecision Evaluate(const LicenseInfo& license) const;
 };
