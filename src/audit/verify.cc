@@ -98,7 +98,9 @@ Result<VerifyResult> VerifyStore(Database& db, const std::string& expected_publi
       }
     }
     // Stored interior nodes must equal the ones the leaves give: proofs are
-    // served from them.
+    // served from them. Every ancestor of a bad node is bad too, so only a
+    // mismatch with no mismatching descendant locates the damage.
+    std::vector<std::pair<int64_t, int64_t>> bad_ranges;  // [first, last] leaf
     for (const auto& [level, want] : nodes) {
       if (want.empty()) continue;
       STEWARD_ASSIGN_OR_RETURN(
@@ -106,21 +108,32 @@ Result<VerifyResult> VerifyStore(Database& db, const std::string& expected_publi
                                  "AND idx <= $3 ORDER BY idx",
                                  {static_cast<int64_t>(level), want.front().first,
                                   want.back().first}));
+      size_t s = 0;
       for (size_t i = 0; i < want.size(); ++i) {
         const int64_t first_leaf = want[i].first << level;
-        if (i >= stored.size() || stored[i].Int(0) != want[i].first) {
-          fail(first_leaf, "tree node (level " + std::to_string(level) + ", index " +
-                               std::to_string(want[i].first) + ") is missing");
-          break;
+        const int64_t last_leaf = first_leaf + (int64_t{1} << level) - 1;
+        while (s < stored.size() && stored[s].Int(0) < want[i].first) ++s;
+        std::string problem;
+        if (s >= stored.size() || stored[s].Int(0) != want[i].first) {
+          problem = "is missing";
+        } else {
+          const std::string& h = BlobAt(stored[s], 1);
+          if (h.size() != 32 || std::memcmp(h.data(), want[i].second.data(), 32) != 0) {
+            problem = "does not match the records it covers (leaves " +
+                      std::to_string(first_leaf) + ".." + std::to_string(last_leaf) + ")";
+          }
         }
-        const std::string& h = BlobAt(stored[i], 1);
-        if (h.size() != 32 || std::memcmp(h.data(), want[i].second.data(), 32) != 0) {
-          fail(first_leaf, "tree node (level " + std::to_string(level) + ", index " +
-                               std::to_string(want[i].first) +
-                               ") does not match the records it covers (leaves from " +
-                               std::to_string(first_leaf) + ")");
-          break;
+        if (problem.empty()) continue;
+        bool explained = false;
+        for (const auto& [a, b] : bad_ranges) explained |= (a >= first_leaf && b <= last_leaf);
+        if (!out.ok && out.first_bad_index >= first_leaf && out.first_bad_index <= last_leaf) {
+          explained = true;  // a bad leaf below it already names the index
         }
+        if (explained) continue;
+        bad_ranges.emplace_back(first_leaf, last_leaf);
+        fail(first_leaf, "tree node (level " + std::to_string(level) + ", index " +
+                             std::to_string(want[i].first) + ") " + problem);
+        if (bad_ranges.size() > 64) break;
       }
     }
   }

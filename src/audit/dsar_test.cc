@@ -1,0 +1,192 @@
+#include "audit/dsar.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "audit/audit_log.h"
+#include "audit/canonical_json.h"
+#include "audit/keys.h"
+#include "audit/retention.h"
+#include "audit/verify.h"
+
+namespace steward::audit {
+namespace {
+
+class DsarTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("audit_dsar_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    options_.data_dir = dir_.string();
+    options_.store_url = "sqlite:" + (dir_ / "steward.db").string();
+    auto log = AuditLog::Open(options_, &clock_);
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    log_ = *log;
+  }
+  void TearDown() override {
+    log_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  int64_t AppendFor(const std::string& subject, const std::string& prompt, const std::string& data_class = "plain") {
+    LeafToAppend l;
+    l.subject = subject.empty() ? "" : log_->Pseudonym(subject);
+    boost::json::object rec{{"kind", "request"}, {"subject", l.subject}, {"n", counter_++}};
+    l.leaf = *CanonicalJson(rec);
+    l.kind = "request";
+    l.time_ms = clock_.NowUnixMs();
+    l.payload_ref = "ref" + std::to_string(counter_);
+    l.data_class = data_class;
+    l.payloads = {{"prompt", prompt}, {"completion", "answer to " + prompt}};
+    auto r = log_->Append(std::move(l))->Get();
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.value_or(-1);
+  }
+
+  std::filesystem::path dir_;
+  FakeClock clock_;
+  AuditOptions options_;
+  std::shared_ptr<AuditLog> log_;
+  int counter_ = 0;
+};
+
+TEST_F(DsarTest, ExportEraseRoundTripKeepsProofsValid) {
+  AppendFor("alice", "alice prompt 1");
+  AppendFor("bob", "bob prompt");
+  AppendFor("alice", "alice prompt 2");
+  ASSERT_TRUE(log_->PublishNow().ok());
+
+  auto before = DsarExport(log_->db(), dir_.string(), "alice");
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  EXPECT_EQ(before->at("status").as_string(), "active");
+  const auto& recs = before->at("records").as_array();
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(recs[0].at("payloads").at("prompt").at("text").as_string(), "alice prompt 1");
+  EXPECT_EQ(recs[1].at("payloads").at("completion").at("text").as_string(),
+            "answer to alice prompt 2");
+  // Proofs in the export verify against its root.
+  const int64_t size = before->at("tree_size").as_int64();
+  auto root = *HashFromHex(before->at("root_hash").as_string());
+  for (const auto& r : recs) {
+    std::vector<Hash> path;
+    for (const auto& h : r.at("audit_path").as_array()) path.push_back(*HashFromHex(h.as_string()));
+    EXPECT_TRUE(VerifyInclusion(r.at("index").as_int64(), size,
+                                *HashFromHex(r.at("leaf_hash").as_string()), path, root)
+                    .ok());
+  }
+
+  auto erased = DsarErase(log_->db(), dir_.string(), "alice", "cli:test", clock_);
+  ASSERT_TRUE(erased.ok()) << erased.status().ToString();
+  EXPECT_FALSE(erased->already_erased);
+  EXPECT_EQ(erased->erasure_index, 3);
+
+  auto after = DsarExport(log_->db(), dir_.string(), "alice");
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->at("status").as_string(), "erased");
+  const auto& recs2 = after->at("records").as_array();
+  ASSERT_EQ(recs2.size(), 3u);  // two calls + the erasure record
+  EXPECT_EQ(recs2[0].at("payloads").at("prompt").at("status").as_string(), "erased");
+  EXPECT_FALSE(recs2[0].at("payloads").at("prompt").as_object().contains("text"));
+  EXPECT_EQ(recs2[2].at("record").at("action").as_string(), "dsar.erase");
+  // Leaf hashes unchanged; the old root is still the root of the first
+  // `size` leaves, so every old proof stays valid.
+  EXPECT_EQ(recs2[0].at("leaf_hash"), recs[0].at("leaf_hash"));
+  auto c = ProveConsistency(log_->db(), size, size + 1);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->first_hash, root);
+  ASSERT_TRUE(log_->PublishNow().ok());
+  auto v = VerifyStore(log_->db(), "");
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->ok) << v->problem;
+  // Bob is untouched.
+  auto bob = DsarExport(log_->db(), dir_.string(), "bob");
+  EXPECT_EQ(bob->at("records").at(0).at("payloads").at("prompt").at("text").as_string(),
+            "bob prompt");
+  // New calls of an erased subject keep hashes only.
+  AppendFor("alice", "after erasure");
+  auto n = log_->db().Query("SELECT COUNT(*) FROM audit_payloads WHERE subject = $1",
+                            {log_->Pseudonym("alice")});
+  EXPECT_EQ(n->at(0).Int(0), 4);
+  EXPECT_TRUE(DsarErase(log_->db(), dir_.string(), "alice", "cli:test", clock_)->already_erased);
+}
+
+TEST_F(DsarTest, NoPlaintextOnDisk) {
+  AppendFor("carol", "UNIQUE-PLAINTEXT-MARKER");
+  log_->Stop();
+  for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+    std::ifstream in(e.path(), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(bytes.find("UNIQUE-PLAINTEXT-MARKER"), std::string::npos) << e.path();
+    EXPECT_EQ(bytes.find("carol"), std::string::npos) << e.path();
+  }
+}
+
+TEST_F(DsarTest, RetentionShredsPayloadsPerClassButKeepsRecords) {
+  options_.retention.payload_days = 30;
+  options_.retention.pii_payload_days = 7;
+  AppendFor("dan", "plain prompt", "plain");
+  AppendFor("dan", "pii prompt", "pii");
+  clock_.AdvanceMs(8LL * 86'400'000);
+  auto n = ShredExpiredPayloads(log_->db(), options_.retention, clock_.NowUnixMs());
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 2);  // prompt + completion of the PII call
+  auto e = DsarExport(log_->db(), dir_.string(), "dan");
+  EXPECT_EQ(e->at("records").at(0).at("payloads").at("prompt").at("text").as_string(),
+            "plain prompt");
+  EXPECT_EQ(e->at("records").at(1).at("payloads").at("prompt").at("status").as_string(),
+            "expired");
+  clock_.AdvanceMs(23LL * 86'400'000);
+  EXPECT_EQ(*ShredExpiredPayloads(log_->db(), options_.retention, clock_.NowUnixMs()), 2);
+  ASSERT_TRUE(log_->PublishNow().ok());
+  auto v = VerifyStore(log_->db(), "");
+  EXPECT_TRUE(v->ok) << v->problem;
+  EXPECT_EQ(e->at("records").as_array().size(), 2u);
+}
+
+TEST_F(DsarTest, RotateKekRewrapsWithoutTouchingPayloads) {
+  AppendFor("erin", "erin prompt");
+  auto sealed_before = log_->db().Query("SELECT sealed FROM audit_payloads ORDER BY part");
+  auto kek_before = LoadKeks(dir_.string(), false);
+  ASSERT_TRUE(kek_before.ok());
+  log_->Stop();
+  config::Config c;
+  c.data_dir = dir_.string();
+  c.store_url = options_.store_url;
+  Status s = RotateKek(c);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  auto kek_after = LoadKeks(dir_.string(), false);
+  ASSERT_EQ(kek_after->size(), 1u);
+  EXPECT_NE(kek_after->at(0).id, kek_before->at(0).id);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "audit_kek.key.new"));
+  auto db = OpenDatabase(options_.store_url);
+  auto ids = (*db)->Query("SELECT DISTINCT kek_id FROM audit_subject_keys WHERE wrapped_key IS NOT NULL");
+  ASSERT_EQ(ids->size(), 1u);
+  EXPECT_EQ(ids->at(0).Text(0), kek_after->at(0).id);
+  auto sealed_after = (*db)->Query("SELECT sealed FROM audit_payloads ORDER BY part");
+  EXPECT_EQ(sealed_before->at(0).Text(0), sealed_after->at(0).Text(0));
+  auto e = DsarExport(**db, dir_.string(), "erin");
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ(e->at("records").at(0).at("payloads").at("prompt").at("text").as_string(),
+            "erin prompt");
+}
+
+TEST_F(DsarTest, KeyFilesArePrivate) {
+  for (const char* f : {"audit_signing.key", "audit_pseudonym.key", "audit_kek.key"}) {
+    auto st = std::filesystem::status(dir_ / f);
+    EXPECT_EQ(st.permissions() & std::filesystem::perms::all,
+              std::filesystem::perms::owner_read | std::filesystem::perms::owner_write)
+        << f;
+  }
+  std::filesystem::permissions(dir_ / "audit_kek.key", std::filesystem::perms::group_read,
+                               std::filesystem::perm_options::add);
+  auto k = LoadKeks(dir_.string(), false);
+  EXPECT_FALSE(k.ok());
+}
+
+}  // namespace
+}  // namespace steward::audit

@@ -1,0 +1,230 @@
+// Tamper tests: every way of editing a stored log must make VerifyStore
+// fail and name the first bad index; exports likewise.
+#include "audit/verify.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "audit/audit_log.h"
+#include "audit/canonical_json.h"
+#include "audit/keys.h"
+#include "common/strings.h"
+
+namespace steward::audit {
+namespace {
+
+class VerifyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("audit_verify_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    auto db = OpenDatabase("sqlite:" + (dir_ / "steward.db").string());
+    ASSERT_TRUE(db.ok());
+    db_ = std::move(*db);
+    ASSERT_TRUE(db_->Migrate(AuditMigrations()).ok());
+    auto key = LoadSigningKey(dir_.string(), true);
+    ASSERT_TRUE(key.ok());
+    key_ = *key;
+    // 100 records with heads at 1, 37, 64 and 100.
+    std::vector<LeafToAppend> batch;
+    for (int i = 0; i < 100; ++i) {
+      boost::json::object rec{{"kind", "request"}, {"n", i}, {"request_id", "r" + std::to_string(i)}};
+      LeafToAppend l;
+      l.leaf = *CanonicalJson(rec);
+      l.kind = "request";
+      batch.push_back(l);
+      if (i + 1 == 1 || i + 1 == 37 || i + 1 == 64 || i + 1 == 100) {
+        ASSERT_TRUE(AppendLeaves(*db_, batch, nullptr).ok());
+        batch.clear();
+        ASSERT_TRUE(PublishTreeHead(*db_, key_, 1'700'000'000'000 + i).ok());
+      }
+    }
+  }
+  void TearDown() override {
+    db_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  VerifyResult Verify() {
+    auto r = VerifyStore(*db_, key_.public_key);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : VerifyResult{};
+  }
+
+  std::string LeafAt(int64_t i) {
+    return db_->Query("SELECT leaf FROM audit_leaves WHERE idx = $1", {i})->at(0).Text(0);
+  }
+  std::string LeafHashAt(int64_t i) {
+    return db_->Query("SELECT leaf_hash FROM audit_leaves WHERE idx = $1", {i})->at(0).Text(0);
+  }
+  void SetLeaf(int64_t i, const std::string& leaf, const std::string& hash) {
+    ASSERT_TRUE(db_->Exec("UPDATE audit_leaves SET leaf = $1, leaf_hash = $2 WHERE idx = $3",
+                          {Blob{leaf}, Blob{hash}, i})
+                    .ok());
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<Database> db_;
+  SigningKey key_;
+};
+
+TEST_F(VerifyTest, CleanLogVerifies) {
+  VerifyResult r = Verify();
+  EXPECT_TRUE(r.ok) << r.problem;
+  EXPECT_EQ(r.tree_size, 100);
+  EXPECT_EQ(r.heads_checked, 4);
+}
+
+TEST_F(VerifyTest, OneChangedByteNamesItsIndex) {
+  std::string leaf = LeafAt(42);
+  leaf[leaf.size() / 2] ^= 0x01;
+  SetLeaf(42, leaf, LeafHashAt(42));
+  VerifyResult r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_index, 42) << r.problem;
+}
+
+TEST_F(VerifyTest, ChangedRecordWithRecomputedLeafHashIsCaughtByTheTree) {
+  std::string leaf = LeafAt(43);
+  leaf[5] ^= 0x02;
+  SetLeaf(43, leaf, std::string(AsBytes(LeafHash(leaf))));
+  VerifyResult r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_index, 42) << r.problem;  // the level-1 node over 42..43
+}
+
+TEST_F(VerifyTest, DroppedRecordNamesItsIndex) {
+  ASSERT_TRUE(db_->Exec("DELETE FROM audit_leaves WHERE idx = 17").ok());
+  VerifyResult r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_index, 17) << r.problem;
+}
+
+TEST_F(VerifyTest, TwoReorderedRecordsNameTheFirst) {
+  std::string a = LeafAt(20), b = LeafAt(70);
+  std::string ha = LeafHashAt(20), hb = LeafHashAt(70);
+  SetLeaf(20, b, hb);
+  SetLeaf(70, a, ha);
+  VerifyResult r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_index, 20) << r.problem;
+  // Swapping only the record bytes is caught at the leaf itself.
+  SetLeaf(20, a, hb);
+  SetLeaf(70, b, ha);
+  SetLeaf(20, b, ha);
+  SetLeaf(70, a, hb);
+  r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_index, 20) << r.problem;
+}
+
+TEST_F(VerifyTest, ReplacedHeadFails) {
+  Hash bogus = Sha256Of("bogus");
+  ASSERT_TRUE(db_->Exec("UPDATE audit_sth SET root_hash = $1 WHERE tree_size = 37",
+                        {Blob{std::string(AsBytes(bogus))}})
+                  .ok());
+  VerifyResult r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_index, 36) << r.problem;
+}
+
+TEST_F(VerifyTest, HeadSignedByAnotherKeyFails) {
+  std::filesystem::path other = dir_ / "other";
+  std::filesystem::create_directories(other);
+  auto evil = LoadSigningKey(other.string(), true);
+  ASSERT_TRUE(evil.ok());
+  ASSERT_TRUE(db_->Exec("DELETE FROM audit_sth WHERE tree_size = 64").ok());
+  ASSERT_TRUE(db_->Exec("DELETE FROM audit_sth WHERE tree_size = 100").ok());
+  ASSERT_TRUE(PublishTreeHead(*db_, *evil, 1).ok());  // a well-formed head, wrong signer
+  VerifyResult r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_index, 99) << r.problem;
+  EXPECT_NE(r.problem.find("not this log's signing key"), std::string::npos);
+}
+
+TEST_F(VerifyTest, TruncatedTailBehindAHeadFails) {
+  ASSERT_TRUE(db_->Exec("DELETE FROM audit_leaves WHERE idx >= 90").ok());
+  ASSERT_TRUE(db_->Exec("UPDATE audit_meta SET value = 90 WHERE name = 'tree_size'").ok());
+  VerifyResult r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_index, 90) << r.problem;
+}
+
+TEST_F(VerifyTest, StoredProofsMatchAndVerify) {
+  auto p = ProveInclusion(*db_, 41, 64);
+  ASSERT_TRUE(p.ok());
+  EXPECT_TRUE(VerifyInclusion(41, 64, p->leaf_hash, p->audit_path, p->root_hash).ok());
+  auto c = ProveConsistency(*db_, 37, 100);
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(VerifyConsistency(37, 100, c->first_hash, c->second_hash, c->path).ok());
+  EXPECT_FALSE(ProveInclusion(*db_, 100, std::nullopt).ok());
+  EXPECT_FALSE(ProveInclusion(*db_, 1, 101).ok());
+  EXPECT_FALSE(ProveConsistency(*db_, 50, 20).ok());
+}
+
+TEST_F(VerifyTest, ExportVerifiesOfflineAndTamperingIsCaught) {
+  auto head = PublishTreeHead(*db_, key_, 1'800'000'000'000);
+  ASSERT_TRUE(head.ok());
+  const std::string out = (dir_ / "export").string();
+  ASSERT_TRUE(ExportLog(*db_, *head, out).ok());
+  auto ok = VerifyExport(out, Base64Encode(key_.public_key));
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_TRUE(ok->ok) << ok->problem;
+  EXPECT_EQ(ok->tree_size, 100);
+  EXPECT_TRUE(std::filesystem::exists(out + "/README.txt"));
+
+  // Wrong expected key.
+  auto wrong = VerifyExport(out, Base64Encode(std::string(32, 'k')));
+  EXPECT_FALSE(wrong->ok);
+
+  // Change one record in leaves.jsonl.
+  std::vector<std::string> lines;
+  {
+    std::ifstream in(out + "/leaves.jsonl");
+    for (std::string l; std::getline(in, l);) lines.push_back(l);
+  }
+  ASSERT_EQ(lines.size(), 100u);
+  auto write = [&](const std::vector<std::string>& ls) {
+    std::ofstream o(out + "/leaves.jsonl", std::ios::trunc);
+    for (const auto& l : ls) o << l << "\n";
+  };
+  auto changed = lines;
+  changed[7] = "{\"index\":7,\"leaf\":\"" + Base64Encode("{\"kind\":\"request\",\"n\":999}") + "\"}";
+  write(changed);
+  auto r = VerifyExport(out, "");
+  EXPECT_FALSE(r->ok);
+  EXPECT_EQ(r->first_bad_index, 99) << r->problem;  // root mismatch: no per-leaf hashes offline
+  auto dropped = lines;
+  dropped.erase(dropped.begin() + 5);
+  write(dropped);
+  r = VerifyExport(out, "");
+  EXPECT_FALSE(r->ok);
+  EXPECT_EQ(r->first_bad_index, 5) << r->problem;
+  auto swapped = lines;
+  std::swap(swapped[3], swapped[4]);
+  write(swapped);
+  r = VerifyExport(out, "");
+  EXPECT_FALSE(r->ok);
+  EXPECT_EQ(r->first_bad_index, 3) << r->problem;
+  write(lines);
+  EXPECT_TRUE(VerifyExport(out, "")->ok);
+  // A replaced head.
+  std::ifstream sin(out + "/sth.json");
+  std::string sth((std::istreambuf_iterator<char>(sin)), std::istreambuf_iterator<char>());
+  auto pos = sth.find("\"timestamp_ms\":");
+  ASSERT_NE(pos, std::string::npos);
+  sth[pos + 16] = sth[pos + 16] == '1' ? '2' : '1';
+  std::ofstream(out + "/sth.json", std::ios::trunc) << sth;
+  r = VerifyExport(out, "");
+  EXPECT_FALSE(r->ok);
+  EXPECT_NE(r->problem.find("signature"), std::string::npos) << r->problem;
+  EXPECT_FALSE(VerifyExport((dir_ / "missing").string(), "").ok());
+}
+
+}  // namespace
+}  // namespace steward::audit
