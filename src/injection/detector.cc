@@ -82,6 +82,24 @@ Result<std::shared_ptr<const LinearModel>> LoadModelFile(const std::string& path
   return std::make_shared<const LinearModel>(std::move(*parsed));
 }
 
+double SignaturePrior(const SignatureSet& signatures, const SignatureHits& hits) {
+  double keep = 1.0;
+  for (size_t i = 0; i < hits.size() && i < signatures.size(); ++i) {
+    if (hits[i]) keep *= 1.0 - signatures.at(i).prior;
+  }
+  return 1.0 - keep;
+}
+
+void FeaturesForText(const SignatureSet& signatures, std::string_view text, int hash_bits,
+                     Features* out, double* signature_prior) {
+  NormalizedText norm = Normalize(text);
+  SignatureHits hits;
+  bool rot13_hit = false;
+  ScanAllViews(signatures, norm, hits, &rot13_hit);
+  ExtractFeatures(norm, signatures, hits, hash_bits, out);
+  if (signature_prior) *signature_prior = SignaturePrior(signatures, hits);
+}
+
 Detector::Detector(const SignatureSet* signatures, std::shared_ptr<const LinearModel> model)
     : signatures_(signatures), model_(std::move(model)) {}
 
@@ -95,7 +113,9 @@ std::string Detector::DefaultModelSource() { return DefaultStateOnce().source; }
 double Detector::threshold_direct() const { return model_ ? model_->threshold_direct : 0.5; }
 double Detector::threshold_external() const { return model_ ? model_->threshold_external : 0.35; }
 
-void Detector::ScanViews(const NormalizedText& norm, SignatureHits& hits, bool* rot13_hit) const {
+void ScanAllViews(const SignatureSet& signatures, const NormalizedText& norm, SignatureHits& hits,
+                  bool* rot13_hit) {
+  const SignatureSet* signatures_ = &signatures;
   signatures_->ScanAll(norm, hits);
   *rot13_hit = false;
   if (!norm.rot13.empty()) {
@@ -129,7 +149,7 @@ Screening Detector::Finish(const NormalizedText& norm, const SignatureHits& hits
     ExtractFeatures(norm, *signatures_, hits, model_->hash_bits, &features);
     double ngram = model_->GroupLogit(features.char_ngrams) + model_->GroupLogit(features.word_ngrams);
     s.model_logit = model_->Logit(features);
-    s.score = model_->Calibrate(s.model_logit);
+    s.score = model_->Calibrate(s.model_logit, 1.0 - keep);
     // The n-grams alone argue for injection: worth naming as a signal.
     if (model_->Calibrate(model_->bias + ngram) >= model_->threshold_direct) {
       s.signals.emplace_back("model.ngrams");
@@ -144,7 +164,7 @@ Screening Detector::Screen(std::string_view text) const {
   NormalizedText norm = Normalize(text, normalize_options_);
   SignatureHits hits;
   bool rot13_hit = false;
-  ScanViews(norm, hits, &rot13_hit);
+  ScanAllViews(*signatures_, norm, hits, &rot13_hit);
   return Finish(norm, hits, rot13_hit, true);
 }
 
@@ -152,7 +172,7 @@ Screening Detector::ScreenSignatures(std::string_view text) const {
   NormalizedText norm = Normalize(text, normalize_options_);
   SignatureHits hits;
   bool rot13_hit = false;
-  ScanViews(norm, hits, &rot13_hit);
+  ScanAllViews(*signatures_, norm, hits, &rot13_hit);
   return Finish(norm, hits, rot13_hit, false);
 }
 

@@ -49,12 +49,25 @@ class Detector {
  private:
   Screening Finish(const NormalizedText& norm, const SignatureHits& hits, bool rot13_hit,
                    bool use_model) const;
-  void ScanViews(const NormalizedText& norm, SignatureHits& hits, bool* rot13_hit) const;
 
   const SignatureSet* signatures_;
   std::shared_ptr<const LinearModel> model_;
   NormalizeOptions normalize_options_;
 };
+
+// Scans every view of `norm` (main, decoded, rot13); `rot13_hit` tells
+// whether a confident signature fired only in the rot13 view.
+void ScanAllViews(const SignatureSet& signatures, const NormalizedText& norm, SignatureHits& hits,
+                  bool* rot13_hit);
+
+// The model's input for `text`, exactly as Detector::Screen computes it (the
+// trainer uses this so training and scoring cannot drift apart).
+// `signature_prior` (optional) receives the noisy-OR of the fired priors.
+void FeaturesForText(const SignatureSet& signatures, std::string_view text, int hash_bits,
+                     Features* out, double* signature_prior = nullptr);
+
+// Noisy-OR of the priors of the fired signatures.
+double SignaturePrior(const SignatureSet& signatures, const SignatureHits& hits);
 
 // Loads a model file from disk.
 Result<std::shared_ptr<const LinearModel>> LoadModelFile(const std::string& path);

@@ -6,6 +6,10 @@ namespace steward::injection {
 namespace {
 
 constexpr uint64_t kMul = 0x9E3779B97F4A7C15ull;
+// N-gram groups are scaled by count^-kLengthExponent: 1 would be a plain
+// average (length-blind), 0.5 the L2-style norm. Long benign documents must
+// not drift towards "injection" just because the attack corpus is long.
+constexpr double kLengthExponent = 1.0;
 
 inline uint32_t Bucket(uint64_t h, int bits) {
   h ^= h >> 29;
@@ -87,7 +91,7 @@ void ExtractFeatures(const NormalizedText& text, const SignatureSet& signatures,
     AddCharNgrams(d, hash_bits, out->char_ngrams.indices);
     AddWordNgrams(d, hash_bits, out->word_ngrams.indices);
   }
-  auto scale = [](size_t n) { return n ? static_cast<float>(1.0 / std::sqrt(double(n))) : 1.0f; };
+  auto scale = [](size_t n) { return n ? static_cast<float>(std::pow(double(n), -kLengthExponent)) : 1.0f; };
   out->char_ngrams.scale = scale(out->char_ngrams.indices.size());
   out->word_ngrams.scale = scale(out->word_ngrams.indices.size());
   for (size_t i = 0; i < hits.size() && i < signatures.size(); ++i) {

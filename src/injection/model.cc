@@ -1,5 +1,6 @@
 #include "injection/model.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -50,8 +51,13 @@ double LinearModel::Logit(const Features& f) const {
   return bias + GroupLogit(f.char_ngrams) + GroupLogit(f.word_ngrams) + GroupLogit(f.indicators);
 }
 
-double LinearModel::Calibrate(double logit) const {
-  double z = calib_a * logit + calib_b;
+double PriorLogit(double signature_prior) {
+  double p = std::clamp(signature_prior, 0.01, 0.99);
+  return std::log(p / (1 - p));
+}
+
+double LinearModel::Calibrate(double logit, double signature_prior) const {
+  double z = calib_a * logit + calib_c * PriorLogit(signature_prior) + calib_b;
   if (z > 40) return 1.0;
   if (z < -40) return 0.0;
   return 1.0 / (1.0 + std::exp(-z));
@@ -108,10 +114,15 @@ Result<LinearModel> ParseModel(std::string_view text) {
       m.hash_bits = static_cast<int>(u);
     } else if (f[0] == "bias" && f.size() == 2 && ParseDouble(f[1], &a)) {
       m.bias = a;
-    } else if (f[0] == "calibration" && f.size() == 3 && ParseDouble(f[1], &a) &&
+    } else if (f[0] == "calibration" && (f.size() == 3 || f.size() == 4) && ParseDouble(f[1], &a) &&
                ParseDouble(f[2], &b)) {
       m.calib_a = a;
       m.calib_b = b;
+      double c = 0;
+      if (f.size() == 4) {
+        if (!ParseDouble(f[3], &c)) return err("malformed calibration");
+      }
+      m.calib_c = c;
     } else if (f[0] == "threshold_direct" && f.size() == 2 && ParseDouble(f[1], &a) && a >= 0 &&
                a <= 1) {
       m.threshold_direct = a;
@@ -144,7 +155,8 @@ std::string SerializeModel(const LinearModel& model, double prune) {
   out += "hash_bits " + std::to_string(model.hash_bits) + "\n";
   std::snprintf(buf, sizeof buf, "bias %.9g\n", model.bias);
   out += buf;
-  std::snprintf(buf, sizeof buf, "calibration %.9g %.9g\n", model.calib_a, model.calib_b);
+  std::snprintf(buf, sizeof buf, "calibration %.9g %.9g %.9g\n", model.calib_a, model.calib_b,
+                model.calib_c);
   out += buf;
   std::snprintf(buf, sizeof buf, "threshold_direct %.6f\nthreshold_external %.6f\n",
                 model.threshold_direct, model.threshold_external);

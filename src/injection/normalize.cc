@@ -456,10 +456,16 @@ char LeetLetter(char c) {
 
 // "10am", "5kg", "3rd": a number with a unit is not leetspeak.
 bool IsNumberWithUnit(std::string_view w) {
+  while (!w.empty() && !((w[0] >= '0' && w[0] <= '9') || (w[0] >= 'a' && w[0] <= 'z') || w[0] == '$')) {
+    w.remove_prefix(1);
+  }
   size_t k = 0;
   while (k < w.size() && ((w[k] >= '0' && w[k] <= '9') || w[k] == '.' || w[k] == ',' || w[k] == '$')) ++k;
   if (k == 0 || k == w.size()) return false;
   std::string_view unit = w.substr(k);
+  while (!unit.empty() && !((unit.back() >= 'a' && unit.back() <= 'z') || unit.back() == '\'')) {
+    unit.remove_suffix(1);
+  }
   while (!unit.empty() && (unit.back() == '.' || unit.back() == ',' || unit.back() == ')' ||
                            unit.back() == '?' || unit.back() == '!' || unit.back() == ':')) {
     unit.remove_suffix(1);
@@ -478,6 +484,7 @@ bool IsNumberWithUnit(std::string_view w) {
 // Folds leetspeak in words that mix letters with leet characters.
 void FoldLeet(std::string& s, uint32_t* flags) {
   size_t i = 0;
+  int folded_words = 0;
   while (i < s.size()) {
     if (s[i] == ' ') {
       ++i;
@@ -495,8 +502,11 @@ void FoldLeet(std::string& s, uint32_t* flags) {
         ++leet;
       }
     }
-    if (letters >= 1 && leet >= 1 && letters + leet >= 3 && letters >= leet / 2 &&
-        !IsNumberWithUnit(std::string_view(s).substr(i, j - i))) {
+    std::string_view word = std::string_view(s).substr(i, j - i);
+    bool code_like = word.find_first_of("<>/=:\\{}[]#&%") != std::string_view::npos;
+    if (letters >= 1 && leet >= 1 && letters + leet >= 3 && letters >= leet / 2 && !code_like &&
+        !IsNumberWithUnit(word)) {
+      ++folded_words;
       // Only characters between/next to letters are folded, so "$5" or
       // "x=3," keep their numbers.
       for (size_t k = i; k < j; ++k) {
@@ -507,14 +517,13 @@ void FoldLeet(std::string& s, uint32_t* flags) {
           continue;
         bool prev_alpha = k > i && ((s[k - 1] >= 'a' && s[k - 1] <= 'z') || LeetLetter(s[k - 1]));
         bool next_alpha = k + 1 < j && ((s[k + 1] >= 'a' && s[k + 1] <= 'z') || LeetLetter(s[k + 1]));
-        if (prev_alpha || next_alpha) {
-          s[k] = l;
-          *flags |= kFlagLeet;
-        }
+        if (prev_alpha || next_alpha) s[k] = l;
       }
     }
     i = j;
   }
+  // One odd token ("v2.0b", "x86") is not an obfuscation; several are.
+  if (folded_words >= 2) *flags |= kFlagLeet;
 }
 
 // Steps 1+2 on raw bytes -> UTF-32, case preserved.
@@ -742,7 +751,47 @@ void FindEncodedSegments(const std::u32string& s, int depth, DecodeState& st) {
   }
 }
 
+// Tokens like "ZEHelperPhone", "foreach^ToString", "]).]]" in otherwise
+// ordinary prose: optimised adversarial suffixes (GCG) are full of them.
+bool HasOddTokenShape(std::string_view input) {
+  size_t tokens = 0;
+  size_t odd = 0;
+  size_t lines = 0;
+  size_t i = 0;
+  while (i < input.size()) {
+    if (input[i] == '\n') ++lines;
+    if (input[i] == ' ' || input[i] == '\n' || input[i] == '\t' || input[i] == '\r') {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    int symbols = 0;
+    int letters = 0;
+    bool camel = false;
+    for (; j < input.size() && input[j] != ' ' && input[j] != '\n' && input[j] != '\t' &&
+           input[j] != '\r';
+         ++j) {
+      char c = input[j];
+      if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) ++letters;
+      if (std::strchr("[]{}()^$=|~\\`<>", c)) ++symbols;
+      if (c >= 'A' && c <= 'Z' && j > i && input[j - 1] >= 'a' && input[j - 1] <= 'z') {
+        camel = true;
+      }
+    }
+    ++tokens;
+    if ((camel && j - i >= 6) || (symbols >= 2 && letters == 0 && j - i >= 3) ||
+        (symbols >= 1 && letters >= 2 && std::strchr("^$~", input[i]) == nullptr &&
+         j - i <= 24 && symbols + 1 < letters && std::strchr("[({", input[j - 1]) != nullptr)) {
+      ++odd;
+    }
+    i = j;
+  }
+  // Code has these too; code also has many lines.
+  return odd >= 3 && odd * 25 >= tokens && lines * 4 < tokens / 10 + 2;
+}
+
 void NormalizeInto(std::string_view input, int depth, DecodeState& st, bool is_root) {
+  if (is_root && HasOddTokenShape(input)) st.result->flags |= kFlagOddTokens;
   std::u32string clean = Clean(input, &st.result->flags);
   FindEncodedSegments(clean, depth, st);
   std::string folded = Fold(std::move(clean), &st.result->flags);
@@ -767,6 +816,7 @@ std::vector<std::string> FlagNames(uint32_t flags) {
       {kFlagHex, "encoding.hex"},
       {kFlagUrlEncoded, "encoding.url"},
       {kFlagInvalidUtf8, "encoding.invalid_utf8"},
+      {kFlagOddTokens, "shape.odd_tokens"},
   };
   std::vector<std::string> out;
   for (const auto& [bit, name] : kNames) {

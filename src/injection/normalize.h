@@ -38,6 +38,8 @@ enum NormalizeFlag : uint32_t {
   kFlagHex = 1u << 7,            // a hex segment decoded to text
   kFlagUrlEncoded = 1u << 8,     // a %XX run decoded
   kFlagInvalidUtf8 = 1u << 9,    // invalid UTF-8 replaced
+  kFlagOddTokens = 1u << 10,     // many camelCase/symbol-laden tokens in prose
+                                 // (the shape of optimised adversarial suffixes)
 };
 
 // Names of the set bits, e.g. {"obfuscation.zero_width", "encoding.base64"}.

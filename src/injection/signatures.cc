@@ -184,8 +184,8 @@ std::vector<Signature> MakeBuiltin() {
        "(this|my|the|our)|so far|prior to this|preceding|at the (top|start|beginning))\\b",
        0.75},
       {"prompt_extraction.starts_with_you_are",
-       "\\b(starting|beginning|begin|start|starts|begins)( with)?[^.]{0,20}[\"'`]you are (a |an "
-       "|chatgpt|gpt|an ai|the)",
+       "\\b(starting|beginning|begin|start|starts|begins)( with)?[^.]{0,20}[\"'`]you are (a|an|"
+       "chatgpt|gpt|an ai|the)\\b",
        0.75},
       {"prompt_extraction.verbatim",
        "\\b(instructions|prompt|text above|everything above|guidelines|rules|message)[^.]{0,40}"
@@ -198,9 +198,31 @@ std::vector<Signature> MakeBuiltin() {
        "original|first|hidden) (instructions|prompt|directives) (you were given|you received|"
        "given to you)",
        0.75},
+      {"prompt_extraction.repeat_previous_text",
+       "\\b(repeat|print|output|copy|echo|recite|reproduce|show|display|rewrite|spell out|dump|"
+       "return|paste)\\b (back )?(me )?(the|all|everything|all of|this|the entire|the whole)( of)?( the)? ?"
+       "(above|previous|preceding|prior|earlier|initial|first|original|hidden|entire|whole|full)"
+       " ?(text|message|messages|prompt|conversation|content|lines|words|instructions|context|"
+       "chat|history)\\b|\\b(text|everything|all|words|content|instructions|messages?)( that)? "
+       "(came|comes|appeared|appears|was written|is written|were written|was given|were given) "
+       "(before|above|prior to|at the (start|beginning|top))\\b",
+       0.7},
+      {"prompt_extraction.system_configuration",
+       "\\b(show|display|print|output|dump|reveal|list|give me|return|describe)\\b[^.]{0,20}\\b("
+       "system|initial|initialization|startup|boot|hidden|internal|secret) (configuration|config|"
+       "string|settings|parameters|setup|message|context|directives)\\b|\\boutput "
+       "initiali[sz]ation\\b",
+       0.65},
+      {"prompt_extraction.forbidden_topics",
+       "\\bwhat (are|were|is) you (not supposed|told not|instructed not|forbidden|not allowed|not "
+       "permitted|prohibited) to (tell|say|reveal|share|discuss|disclose|mention)\\b|\\b(text|"
+       "words|instructions|message|prompt|rules)s? (you were|you've been|you have been) (given|"
+       "told|provided|fed)\\b",
+       0.65},
       {"prompt_extraction.encoded_prompt",
-       "\\b(encode|convert|translate|write|output|spell)\\b[^.]{0,30}\\b(your|the) (system "
-       "prompt|instructions|initial prompt|prompt)\\b[^.]{0,30}\\b(base64|hex|rot13|binary|"
+       "\\b(encode|convert|translate|write|output|spell|show|print)\\b[^.]{0,30}\\b(your|the) ((system|"
+       "initial|original|hidden|secret|first|starting) )?(prompt|instructions|configuration|"
+       "system prompt|system message)\\b[^.]{0,30}\\b(base64|hex|rot13|binary|"
        "morse|reverse|backwards|pig latin|emoji|leetspeak|french|spanish|json)",
        0.8},
 
