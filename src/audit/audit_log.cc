@@ -1,6 +1,9 @@
 #include "audit/audit_log.h"
 
+#include <sys/stat.h>
+
 #include <chrono>
+#include <cstdlib>
 #include <sstream>
 
 #include "audit/retention.h"
@@ -77,6 +80,7 @@ Result<std::shared_ptr<AuditLog>> AuditLog::Open(const AuditOptions& options, Cl
   STEWARD_ASSIGN_OR_RETURN(log->pseudonym_key_, LoadPseudonymKey(options.data_dir));
   STEWARD_ASSIGN_OR_RETURN(auto keks, LoadKeks(options.data_dir));
   log->sealer_ = std::make_unique<PayloadSealer>(std::move(keks));
+  log->kek_stamp_ = log->KekFileStamp();
   STEWARD_ASSIGN_OR_RETURN(int64_t size, StoredTreeSize(Sql(log->db_.get())));
   log->tree_size_ = size;
   auto heads = LoadTreeHeads(Sql(log->db_.get()));
@@ -169,12 +173,15 @@ void AuditLog::CommitBatch(std::vector<Pending>& batch) {
   for (auto& p : batch) leaves.push_back(std::move(p.leaf));
   Status status;
   int64_t first = -1;
-  PayloadSealer* sealer = options_.payloads == PayloadMode::kFull ? sealer_.get() : nullptr;
+  const bool keep_payloads = options_.payloads == PayloadMode::kFull;
   auto tx = db_->Begin();
   if (!tx.ok()) {
     status = tx.status();
   } else {
-    auto r = AppendLeavesInTx(**tx, &frontier_, leaves, sealer);
+    // Inside the write transaction, so a concurrent `keys rotate-kek` is
+    // either fully before us (we see its new key file) or re-wraps after us.
+    if (keep_payloads) ReloadKeksIfChanged();
+    auto r = AppendLeavesInTx(**tx, &frontier_, leaves, keep_payloads ? sealer_.get() : nullptr);
     if (!r.ok()) {
       status = r.status();
     } else {
@@ -212,6 +219,29 @@ void AuditLog::CommitBatch(std::vector<Pending>& batch) {
   for (size_t i = 0; i < batch.size(); ++i) {
     batch[i].handle->Complete(Status::Ok(), first + static_cast<int64_t>(i));
   }
+}
+
+std::string AuditLog::KekFileStamp() const {
+  struct stat st {};
+  std::string path = options_.data_dir + "/audit_kek.key";
+  std::string stamp;
+  if (::stat(path.c_str(), &st) == 0) {
+    stamp += std::to_string(st.st_ino) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+             std::to_string(st.st_mtim.tv_nsec);
+  }
+  path += ".new";
+  if (::stat(path.c_str(), &st) == 0) stamp += "+new:" + std::to_string(st.st_ino);
+  return stamp;
+}
+
+void AuditLog::ReloadKeksIfChanged() {
+  if (const char* env = std::getenv(kKekEnv); env && *env) return;
+  std::string stamp = KekFileStamp();
+  if (stamp == kek_stamp_) return;
+  auto keks = LoadKeks(options_.data_dir, true);
+  if (!keks.ok()) return;  // keep the old keys; the append reports any failure
+  sealer_ = std::make_unique<PayloadSealer>(std::move(*keks));
+  kek_stamp_ = KekFileStamp();
 }
 
 void AuditLog::MaybePeriodic(bool force_sth) {

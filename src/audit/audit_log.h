@@ -116,13 +116,16 @@ class AuditLog : public std::enable_shared_from_this<AuditLog> {
   void CommitBatch(std::vector<Pending>& batch);
   void MaybePeriodic(bool force_sth);
   void SetUnhealthy(const std::string& why);
+  std::string KekFileStamp() const;
+  void ReloadKeksIfChanged();
 
   AuditOptions options_;
   Clock* clock_;
   std::unique_ptr<Database> db_;
   SigningKey signing_key_;
   std::string pseudonym_key_;
-  std::unique_ptr<PayloadSealer> sealer_;
+  std::unique_ptr<PayloadSealer> sealer_;  // writer thread only
+  std::string kek_stamp_;
 
   std::mutex stop_mu_;
   mutable std::mutex mu_;

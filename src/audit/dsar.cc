@@ -43,8 +43,10 @@ Result<boost::json::object> DsarExport(Database& db, const std::string& data_dir
   STEWARD_RETURN_IF_ERROR(db.Migrate(AuditMigrations()));
   STEWARD_ASSIGN_OR_RETURN(std::string pkey, LoadPseudonymKey(data_dir, false));
   const std::string pseudonym = SubjectPseudonym(pkey, subject);
-  STEWARD_ASSIGN_OR_RETURN(auto keks, LoadKeks(data_dir, false));
-  PayloadSealer sealer(std::move(keks));
+  // No KEK yet means no payload was ever stored: export the records alone.
+  auto keks = LoadKeks(data_dir, false);
+  if (!keks.ok() && keks.status().code() != StatusCode::kNotFound) return keks.status();
+  PayloadSealer sealer(keks.ok() ? std::move(*keks) : std::vector<Kek>{});
 
   STEWARD_ASSIGN_OR_RETURN(auto tx, db.Begin());  // one snapshot
   Sql sql(tx.get());
@@ -197,6 +199,24 @@ Status RotateKek(const config::Config& config) {
   if (!from_env) {
     STEWARD_RETURN_IF_ERROR(WriteKeyFile(dir + "/audit_kek.key", target.key));
     std::filesystem::remove(pending_path);
+  }
+  {
+    // A running gateway may have wrapped a new subject's key with the old
+    // KEK between our transaction and the file swap: re-wrap stragglers.
+    STEWARD_ASSIGN_OR_RETURN(auto tx, db->Begin());
+    STEWARD_ASSIGN_OR_RETURN(
+        auto rows, tx->Query("SELECT subject, wrapped_key, kek_id FROM audit_subject_keys "
+                             "WHERE wrapped_key IS NOT NULL AND kek_id <> $1",
+                             {target.id}));
+    for (const Row& r : rows) {
+      const std::string subject = r.Text(0);
+      STEWARD_ASSIGN_OR_RETURN(std::string dk, unwrapper.UnwrapDataKey(subject, r.Text(1), r.Text(2)));
+      STEWARD_RETURN_IF_ERROR(tx->Exec(
+          "UPDATE audit_subject_keys SET wrapped_key = $1, kek_id = $2 WHERE subject = $3",
+          {Blob{wrapper.WrapDataKey(subject, dk)}, target.id, subject}));
+      sodium_memzero(dk.data(), dk.size());
+    }
+    STEWARD_RETURN_IF_ERROR(tx->Commit());
   }
   boost::json::object details;
   details["kek_id"] = target.id;

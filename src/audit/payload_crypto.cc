@@ -98,6 +98,7 @@ Result<std::optional<std::string>> PayloadSealer::SubjectKey(Sql sql, const std:
     return std::optional<std::string>(std::move(dk));
   }
   if (!create) return std::optional<std::string>();
+  if (keks_.empty()) return FailedPrecondition("no key-encryption key is loaded");
   EnsureSodium();
   std::string dk(crypto_aead_xchacha20poly1305_ietf_KEYBYTES, '\0');
   randombytes_buf(dk.data(), dk.size());

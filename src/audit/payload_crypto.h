@@ -32,7 +32,8 @@ Result<std::string> OpenBytes(const std::string& key, std::string_view sealed, s
 
 class PayloadSealer {
  public:
-  // `keks[0]` wraps new data keys; any of them may unwrap (rotation).
+  // `keks[0]` wraps new data keys; any of them may unwrap (rotation). An
+  // empty list can only report keys as unavailable.
   explicit PayloadSealer(std::vector<Kek> keks) : keks_(std::move(keks)) {}
 
   const Kek& current() const { return keks_.front(); }
