@@ -3,6 +3,7 @@
 #include <bit>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
 
 #include "audit/canonical_json.h"
@@ -66,12 +67,26 @@ Result<VerifyResult> VerifyStore(Database& db, const std::string& expected_publi
 
   Frontier frontier;
   std::map<int, std::vector<std::pair<int64_t, Hash>>> nodes;  // level -> (idx, hash)
+  // Reading a chunk overlaps with hashing the previous one (the store is
+  // thread-safe); on two cores this roughly halves the wall time.
+  auto fetch = [&db](int64_t b, int64_t e) {
+    return std::async(std::launch::async, [&db, b, e] {
+      return db.Query("SELECT idx, leaf, leaf_hash FROM audit_leaves WHERE idx >= $1 AND "
+                      "idx < $2 ORDER BY idx",
+                      {b, e});
+    });
+  };
+  std::future<Result<std::vector<Row>>> pending;
+  if (size > 0) pending = fetch(0, std::min(size, kChunk));
   for (int64_t begin = 0; begin < size && out.ok; begin += kChunk) {
     int64_t end = std::min(size, begin + kChunk);
-    STEWARD_ASSIGN_OR_RETURN(
-        auto rows, sql.Query("SELECT idx, leaf, leaf_hash FROM audit_leaves WHERE idx >= $1 AND "
-                             "idx < $2 ORDER BY idx",
-                             {begin, end}));
+    Result<std::vector<Row>> fetched = pending.get();
+    if (end < size) pending = fetch(end, std::min(size, end + kChunk));
+    if (!fetched.ok()) {
+      if (pending.valid()) pending.wait();
+      return fetched.status();
+    }
+    std::vector<Row> rows = std::move(*fetched);
     nodes.clear();
     size_t r = 0;
     for (int64_t expected = begin; expected < end; ++expected) {
@@ -137,6 +152,7 @@ Result<VerifyResult> VerifyStore(Database& db, const std::string& expected_publi
       }
     }
   }
+  if (pending.valid()) pending.wait();
   out.root = frontier.Root();
   if (!out.ok) return out;
   if (stored_leaves != size) {
@@ -170,8 +186,10 @@ Result<VerifyResult> VerifyStore(Database& db, const std::string& expected_publi
 
 Result<InclusionProofResult> ProveInclusion(Database& db, int64_t index,
                                             std::optional<int64_t> size) {
-  STEWARD_ASSIGN_OR_RETURN(auto tx, db.Begin());  // one consistent snapshot
-  Sql sql(tx.get());
+  // No transaction: nodes never change once written and every node of a
+  // size up to the stored size exists, so reads need no snapshot (and
+  // proofs never wait for the writer's lock).
+  Sql sql(&db);
   STEWARD_ASSIGN_OR_RETURN(int64_t stored, StoredTreeSize(sql));
   int64_t n = size.value_or(stored);
   if (n > stored) {
@@ -193,8 +211,7 @@ Result<InclusionProofResult> ProveInclusion(Database& db, int64_t index,
 }
 
 Result<ConsistencyProofResult> ProveConsistency(Database& db, int64_t first, int64_t second) {
-  STEWARD_ASSIGN_OR_RETURN(auto tx, db.Begin());
-  Sql sql(tx.get());
+  Sql sql(&db);  // see ProveInclusion
   STEWARD_ASSIGN_OR_RETURN(int64_t stored, StoredTreeSize(sql));
   if (first < 0 || second < first) {
     return InvalidArgument("need 0 <= OLD <= NEW, got " + std::to_string(first) + " and " +
