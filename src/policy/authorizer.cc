@@ -138,8 +138,6 @@ void Bundle::BuildIndex() {
 Decision Bundle::Authorize(const Request& request) const {
   static const Attr kDimAttr[kNumDims] = {Attr::kPrincipalRole, Attr::kAction,
                                           Attr::kResourceName};
-  Decision d;
-  d.bundle_hash = hash_;
   // Candidates: per dimension, rules constrained to the request's value or
   // unconstrained; intersected across dimensions.
   constexpr size_t kInline = 64;
@@ -162,6 +160,18 @@ Decision Bundle::Authorize(const Request& request) const {
       cand[w] &= index.unconstrained[w] | (match ? (*match)[w] : 0);
     }
   }
+  return Decide(request, cand);
+}
+
+Decision Bundle::AuthorizeUnindexed(const Request& request) const {
+  std::vector<uint64_t> all(words_, ~uint64_t{0});
+  if (words_ > 0 && rules_.size() % 64 != 0) all.back() = (uint64_t{1} << (rules_.size() % 64)) - 1;
+  return Decide(request, all.data());
+}
+
+Decision Bundle::Decide(const Request& request, const uint64_t* cand) const {
+  Decision d;
+  d.bundle_hash = hash_;
   const Rule* first_forbid = nullptr;
   std::vector<const Rule*> forbids, grants;
   bool any_permit = false;

@@ -64,6 +64,9 @@ class Bundle {
   static Result<std::shared_ptr<const Bundle>> Compile(std::vector<SourceFile> sources);
 
   Decision Authorize(const Request& request) const;
+  // The same decision without the index: every rule is evaluated. For
+  // benchmarks (the baseline) and tests (index equivalence).
+  Decision AuthorizeUnindexed(const Request& request) const;
 
   const std::string& hash() const { return hash_; }
   const std::vector<const Rule*>& rules() const { return rules_; }
@@ -72,6 +75,8 @@ class Bundle {
  private:
   Bundle() = default;
   void BuildIndex();
+  // Decides from the candidate rules set in `cand` (a bitset over rules).
+  Decision Decide(const Request& request, const uint64_t* cand) const;
 
   using Bits = std::vector<uint64_t>;
   struct DimIndex {

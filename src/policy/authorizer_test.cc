@@ -155,3 +155,43 @@ TEST(ExplainTest, JsonAndText) {
 
 }  // namespace
 }  // namespace steward::policy
+
+namespace steward::policy {
+namespace {
+
+TEST(AuthorizerTest, IndexedAndUnindexedDecisionsAgree) {
+  std::string text = "const X = [\"a\", \"b\"];\n";
+  const char* roles[] = {"user", "admin", "analyst", "guest"};
+  const char* actions[] = {"chat.completions", "embeddings", "keys.create"};
+  for (int i = 0; i < 200; ++i) {
+    std::string head;
+    if (i % 3 != 0) head += std::string("principal.role == \"") + roles[i % 4] + "\", ";
+    if (i % 5 != 0) head += std::string("action in [\"") + actions[i % 3] + "\"], ";
+    if (i % 7 == 0) head += "resource.name in [\"m" + std::to_string(i % 11) + "\", \"m1\"], ";
+    head += "context.tokens.total > " + std::to_string(i % 13);
+    const char* effect = i % 9 == 0 ? "forbid" : i % 4 == 0 ? "obligate" : "permit";
+    text += "@id(\"r" + std::to_string(i) + "\") " + effect + " (" + head + ")" +
+            (std::string(effect) == "obligate" ? " with limit(\"rpm\", " + std::to_string(i + 1) + ")"
+                                               : "") +
+            ";\n";
+  }
+  auto b = Bundle::Compile({{"gen.policy", text}});
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  unsigned seed = 7;
+  auto next = [&seed] { return seed = seed * 1103515245 + 12345, (seed >> 16) & 0x7fff; };
+  for (int n = 0; n < 500; ++n) {
+    Request r;
+    r.SetString(Attr::kPrincipalRole, roles[next() % 4]);
+    r.SetString(Attr::kAction, actions[next() % 3]);
+    r.SetString(Attr::kResourceName, "m" + std::to_string(next() % 12));
+    r.SetLong(Attr::kContextTokensPrompt, next() % 15);
+    r.Finish();
+    Decision a = (*b)->Authorize(r), u = (*b)->AuthorizeUnindexed(r);
+    ASSERT_EQ(a.verdict, u.verdict);
+    ASSERT_EQ(a.reasons, u.reasons);
+    ASSERT_EQ(a.obligations.Render(), u.obligations.Render());
+  }
+}
+
+}  // namespace
+}  // namespace steward::policy

@@ -11,7 +11,10 @@ namespace steward::policy {
 
 namespace json = boost::json;
 
-Request::Request() { values_[static_cast<size_t>(Attr::kContextInjectionScore)].d = -1.0; }
+Request::Request() {
+  values_[static_cast<size_t>(Attr::kContextInjectionScore)].d = -1.0;
+  values_[static_cast<size_t>(Attr::kContextInjectionThreshold)].d = kDefaultInjectionThreshold;
+}
 
 void Request::SetString(Attr a, std::string v) { mut(a).s = std::move(v); }
 void Request::SetLong(Attr a, int64_t v) { mut(a).i = v; }
@@ -326,6 +329,7 @@ Request RequestFromContext(const RequestContext& ctx, const RequestDefaults& def
   r.SetLong(Attr::kContextRequestBytes, static_cast<int64_t>(ctx.request_bytes));
   r.SetBool(Attr::kContextStream, ctx.stream);
   if (ctx.injection_score >= 0) r.SetDouble(Attr::kContextInjectionScore, ctx.injection_score);
+  r.SetDouble(Attr::kContextInjectionThreshold, defaults.injection_threshold);
   if (!ctx.injection_signals.empty()) r.SetSet(Attr::kContextInjectionSignals, ctx.injection_signals);
   for (const auto& f : ctx.findings) {
     if (f.direction == "output") continue;

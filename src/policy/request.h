@@ -17,6 +17,8 @@
 
 namespace steward::policy {
 
+constexpr double kDefaultInjectionThreshold = 0.5;
+
 struct FindingStat {
   std::string type;
   int64_t count = 0;
@@ -76,6 +78,7 @@ boost::json::object RequestToJson(const Request& r);
 // Settings of the deployment that requests carry into policy.
 struct RequestDefaults {
   bool deployment_commercial = false;
+  double injection_threshold = kDefaultInjectionThreshold;  // the detector's direct threshold
 };
 
 // The data-plane request as policy sees it (input findings only: policy runs

@@ -53,6 +53,8 @@ const std::vector<AttrInfo>& Schema() {
       {Attr::kContextStream, "context.stream", Type::kBool, "streamed reply requested"},
       {Attr::kContextInjectionScore, "context.injection_score", Type::kDouble,
        "prompt-injection score 0..1, -1 when not screened"},
+      {Attr::kContextInjectionThreshold, "context.injection_threshold", Type::kDouble,
+       "the injection detector's threshold for direct input (0.5 unless the gateway says)"},
       {Attr::kContextInjectionSignals, "context.injection_signals", Type::kStringSet,
        "injection signatures that fired"},
       {Attr::kContextFindings, "context.findings", Type::kFindingMap,

@@ -18,7 +18,7 @@ enum class Attr {
   kResourceTags, kResourceResidency, kResourceDigest,
   kContextSubject, kContextClientIp, kContextPlane, kContextTimeUnixMs, kContextTimeHour,
   kContextTimeWeekday, kContextTokensPrompt, kContextTokensCompletion, kContextTokensTotal,
-  kContextRequestBytes, kContextStream, kContextInjectionScore, kContextInjectionSignals,
+  kContextRequestBytes, kContextStream, kContextInjectionScore, kContextInjectionThreshold, kContextInjectionSignals,
   kContextFindings, kContextFindingTypes, kContextFindingsTotal, kContextSubjectFlags,
   kContextDeploymentCommercial,
   kCount,

@@ -1,0 +1,23 @@
+// The "policy" stage: decides every data-plane call with the policy engine
+// after auth and scanning, before the upstream (see docs/policy.md).
+//
+// Fills ctx.policy (decision, reasons, obligations, errors, bundle hash) and
+// the x-steward-policy response header; refuses with 403 (deny, naming the
+// rule), 403 or 202 (review: 202 once a ReviewSink is published), 503 when no
+// bundle could be loaded (fail closed). Enforces limit(max_tokens) by
+// clamping the request and limit(request_bytes) with 413; records the other
+// obligations (redact, store_payloads, route, rpm/tpm) for later stages.
+#pragma once
+
+#include <memory>
+
+#include "policy/engine.h"
+#include "policy/policy_config.h"
+#include "steward/stage.h"
+
+namespace steward::stages {
+
+std::unique_ptr<Stage> MakePolicyStage(std::shared_ptr<policy::PolicyEngine> engine,
+                                       policy::PolicyConfig config, ServiceRegistry* services);
+
+}  // namespace steward::stages

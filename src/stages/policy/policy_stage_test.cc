@@ -1,0 +1,186 @@
+#include "stages/policy/policy_stage.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "pipeline/reload.h"
+#include "pipeline/stage_registry.h"
+#include "policy/review_sink.h"
+
+namespace steward::stages {
+namespace {
+
+namespace fs = std::filesystem;
+
+class PolicyStageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("policy_stage_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::unique_ptr<Stage> Make(const std::string& yaml) {
+    root_ = YAML::Load(yaml.empty() ? "{}" : yaml);
+    env_.root_config = &root_;
+    env_.services = &services_;
+    const StageFactory* factory = pipeline::StageRegistry::Global().Find("policy");
+    EXPECT_NE(factory, nullptr);
+    auto stage = (*factory)(YAML::Node(), env_);
+    EXPECT_TRUE(stage.ok()) << stage.status().message();
+    return stage.ok() ? std::move(*stage) : nullptr;
+  }
+
+  static RequestContext UserCall(const std::string& role) {
+    RequestContext ctx;
+    ctx.request_id = "r1";
+    ctx.endpoint = Endpoint::kChatCompletions;
+    ctx.principal = {true, "k1", "alice", role, ""};
+    ctx.model = "llama";
+    ctx.injection_score = 0.0;
+    return ctx;
+  }
+
+  static std::string Header(const RequestContext& ctx) {
+    for (const auto& [k, v] : ctx.response_headers) {
+      if (k == "x-steward-policy") return v;
+    }
+    return "";
+  }
+
+  void Write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name) << text;
+  }
+
+  fs::path dir_;
+  YAML::Node root_;
+  StageEnv env_;
+  ServiceRegistry services_;
+};
+
+TEST_F(PolicyStageTest, BuiltInDefaultPermitsUsersAndRefusesSecrets) {
+  auto stage = Make("");
+  ASSERT_NE(stage, nullptr);
+  EXPECT_EQ(stage->name(), "policy");
+  RequestContext ok = UserCall("user");
+  EXPECT_EQ(stage->OnRequest(ok).action, StageResult::Action::kContinue);
+  EXPECT_TRUE(ok.policy.evaluated);
+  EXPECT_EQ(ok.policy.decision, "permit");
+  EXPECT_EQ(ok.policy.reasons, std::vector<std::string>{"default-callers"});
+  EXPECT_EQ(ok.policy.bundle_hash.size(), 64u);
+  EXPECT_EQ(Header(ok).rfind("permit; rules=default-callers; bundle=", 0), 0u) << Header(ok);
+  ASSERT_NE(services_.Get<policy::PolicyEngine>(), nullptr);
+
+  RequestContext secret = UserCall("user");
+  secret.findings.push_back({"PRIVATE_KEY", "input", 1, 1.0, "block"});
+  StageResult r = stage->OnRequest(secret);
+  EXPECT_EQ(r.action, StageResult::Action::kReply);
+  EXPECT_EQ(r.reply.status, 403);
+  EXPECT_NE(r.reply.body.find("default-secrets-refused"), std::string::npos) << r.reply.body;
+  EXPECT_EQ(secret.policy.decision, "deny");
+
+  RequestContext guest = UserCall("guest");
+  r = stage->OnRequest(guest);
+  EXPECT_EQ(r.reply.status, 403);
+  EXPECT_NE(r.reply.body.find("default deny"), std::string::npos);
+}
+
+TEST_F(PolicyStageTest, ReviewRefusedWithoutQueueAndHeldWithOne) {
+  Write("p.policy", R"(
+@id("all") permit;
+@id("injection-review") obligate when { context.injection_score >= 0.5 }
+  with require_review("possible prompt injection");
+)");
+  auto stage = Make("policy: {dir: " + dir_.string() + ", watch: false}");
+  ASSERT_NE(stage, nullptr);
+  RequestContext ctx = UserCall("user");
+  ctx.injection_score = 0.9;
+  StageResult r = stage->OnRequest(ctx);
+  EXPECT_EQ(r.reply.status, 403);
+  EXPECT_NE(r.reply.body.find("needs human review"), std::string::npos) << r.reply.body;
+  EXPECT_EQ(ctx.policy.decision, "review");
+
+  struct FakeQueue : policy::ReviewSink {
+    Result<std::string> Submit(RequestContext&, const policy::Decision& d) override {
+      ++submitted;
+      return std::string("rev-1");
+    }
+    int submitted = 0;
+  };
+  auto queue = std::make_shared<FakeQueue>();
+  services_.Put<policy::ReviewSink>(queue);
+  RequestContext again = UserCall("user");
+  again.injection_score = 0.9;
+  r = stage->OnRequest(again);
+  EXPECT_EQ(r.action, StageResult::Action::kHold);
+  EXPECT_EQ(queue->submitted, 1);
+}
+
+TEST_F(PolicyStageTest, FailsClosedWhenNoBundleLoads) {
+  Write("p.policy", "permit when { nope };");
+  auto stage = Make("policy: {files: [" + (dir_ / "p.policy").string() + "], watch: false}");
+  ASSERT_NE(stage, nullptr);
+  RequestContext ctx = UserCall("admin");
+  StageResult r = stage->OnRequest(ctx);
+  EXPECT_EQ(r.reply.status, 503);
+  EXPECT_NE(r.reply.body.find("fail closed"), std::string::npos) << r.reply.body;
+  EXPECT_EQ(ctx.policy.decision, "deny");
+  ASSERT_EQ(ctx.policy.errors.size(), 1u);
+
+  // A SIGHUP-style reload after fixing the file brings the gateway back.
+  Write("p.policy", "@id(\"fixed\") permit;");
+  std::vector<std::string> failures = pipeline::RunReloadHooks();
+  RequestContext after = UserCall("admin");
+  EXPECT_EQ(stage->OnRequest(after).action, StageResult::Action::kContinue);
+  EXPECT_EQ(after.policy.reasons, std::vector<std::string>{"fixed"});
+}
+
+TEST_F(PolicyStageTest, LimitsAndSubjectFlags) {
+  Write("p.policy", R"(
+@id("all") permit;
+@id("cap") obligate with limit("max_tokens", 100), limit("request_bytes", 1000);
+@id("nostore") obligate when { context.subject_flags has "no-store" } with store_payloads("none");
+)");
+  auto stage = Make("policy:\n  dir: " + dir_.string() +
+                    "\n  watch: false\n  subject_flags:\n    bob: [no-store]\n");
+  ASSERT_NE(stage, nullptr);
+  RequestContext ctx = UserCall("user");
+  ctx.subject = "bob";
+  ctx.request_bytes = 10;
+  ctx.body["max_tokens"] = 5000;
+  EXPECT_EQ(stage->OnRequest(ctx).action, StageResult::Action::kContinue);
+  EXPECT_EQ(ctx.body["max_tokens"].as_int64(), 100);
+  EXPECT_TRUE(ctx.body_modified);
+  EXPECT_EQ(ctx.subject_flags, std::vector<std::string>{"no-store"});
+  EXPECT_EQ(ctx.policy.obligations,
+            (std::vector<std::string>{"store_payloads(none)", "limit(max_tokens=100)",
+                                      "limit(request_bytes=1000)"}));
+
+  RequestContext big = UserCall("user");
+  big.request_bytes = 5000;
+  EXPECT_EQ(stage->OnRequest(big).reply.status, 413);
+}
+
+TEST_F(PolicyStageTest, ConfigErrorsNameTheKey) {
+  YAML::Node root = YAML::Load("policy: {files: [], colour: red}");
+  env_.root_config = &root;
+  const StageFactory* factory = pipeline::StageRegistry::Global().Find("policy");
+  auto stage = (*factory)(YAML::Node(), env_);
+  ASSERT_FALSE(stage.ok());
+  EXPECT_EQ(stage.status().message(),
+            "config:1:21: unknown key `policy.colour` (known: files, dir, watch, poll_ms, "
+            "subject_flags)");
+  root = YAML::Load("policy: {watch: true}");
+  stage = (*factory)(YAML::Node(), env_);
+  EXPECT_EQ(stage.status().message(),
+            "config:1:9: `policy` needs `files` or `dir` (remove the key for the built-in default)");
+}
+
+}  // namespace
+}  // namespace steward::stages
