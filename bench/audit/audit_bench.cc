@@ -86,7 +86,7 @@ LeafToAppend SampleLeaf(int n, const std::string& pseudonym, bool payloads) {
   in.subject_pseudonym = pseudonym;
   in.prompt_sha256 = Sha256Hex(kPrompt);
   in.completion_sha256 = Sha256Hex(kCompletion);
-  in.payload_ref = payloads ? RandomHex(16) : "";
+  in.payload_ref = payloads ? NewPayloadRef(ctx.start_unix_ms) : "";
   in.payloads = payloads ? PayloadMode::kFull : PayloadMode::kHashes;
   in.time_ms = ctx.start_unix_ms;
   in.latency_ms = 12.345;

@@ -145,6 +145,13 @@ void AuditLog::Run() {
       std::unique_lock lock(mu_);
       cv_.wait_for(lock, std::chrono::milliseconds(500),
                    [&] { return stopping_ || !queue_.empty(); });
+      // Group-commit delay: callers released by the previous commit are
+      // still building their next record; waiting a fraction of an fsync
+      // for as many as last time lets them share this commit too.
+      if (!queue_.empty() && queue_.size() < last_batch_size_ && !stopping_) {
+        cv_.wait_for(lock, std::chrono::microseconds(options_.commit_delay_us),
+                     [&] { return stopping_ || queue_.size() >= last_batch_size_; });
+      }
       stopping = stopping_;
       size_t n = std::min(queue_.size(), options_.max_batch);
       batch.clear();
@@ -155,6 +162,7 @@ void AuditLog::Run() {
       }
     }
     if (!batch.empty()) {
+      last_batch_size_ = batch.size();
       CommitBatch(batch);
       continue;  // keep draining before periodic work
     }

@@ -137,6 +137,7 @@ class AuditLog : public std::enable_shared_from_this<AuditLog> {
   std::thread writer_;
 
   Frontier frontier_;  // writer thread only
+  size_t last_batch_size_ = 1;
   int64_t last_sth_size_ = -1;
   int64_t last_sth_ms_ = 0;
   int64_t last_retention_ms_ = 0;

@@ -42,6 +42,10 @@ class StoreSubtreeSource final : public SubtreeSource {
   Sql sql_;
 };
 
+// A payload reference: 12 hex digits of the time (so new rows append at the
+// end of the payload index) and 16 random hex digits.
+std::string NewPayloadRef(int64_t now_ms);
+
 // The tree size recorded in audit_meta (0 for a new log).
 Result<int64_t> StoredTreeSize(Sql sql);
 

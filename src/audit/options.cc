@@ -41,7 +41,8 @@ Result<AuditOptions> ParseAuditOptions(const std::string& file, const YAML::Node
                                  "pii_payload_retention_days",
                                  "sth_interval_s",
                                  "retention_interval_s",
-                                 "max_batch"};
+                                 "max_batch",
+                                 "commit_delay_us"};
   for (auto it = a.begin(); it != a.end(); ++it) {
     std::string key = it->first.as<std::string>();
     if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown)) {
@@ -65,7 +66,8 @@ Result<AuditOptions> ParseAuditOptions(const std::string& file, const YAML::Node
                    {"pii_payload_retention_days", &o.retention.pii_payload_days, 0},
                    {"sth_interval_s", &sth_s, 1},
                    {"retention_interval_s", &ret_s, 1},
-                   {"max_batch", &max_batch, 1}};
+                   {"max_batch", &max_batch, 1},
+                   {"commit_delay_us", &o.commit_delay_us, 0}};
   for (auto& k : ints) {
     STEWARD_ASSIGN_OR_RETURN(int64_t v, config::GetInt(file, a, k.key, *k.dst));
     if (a[k.key] && v < k.min) {

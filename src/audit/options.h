@@ -9,6 +9,7 @@
 //     sth_interval_s: 60        # publish a signed tree head this often (when the log grew)
 //     retention_interval_s: 3600  # `serve` applies retention this often
 //     max_batch: 8192           # leaves per group commit
+//     commit_delay_us: 500      # wait up to this long to gather a batch as big as the last
 #pragma once
 
 #include <cstdint>
@@ -41,6 +42,7 @@ struct AuditOptions {
   int64_t sth_interval_ms = 60'000;
   int64_t retention_interval_ms = 3'600'000;
   size_t max_batch = 8192;
+  int64_t commit_delay_us = 500;  // max wait to fill a batch as large as the previous one
 };
 
 Result<AuditOptions> ParseAuditOptions(const config::Config& config);

@@ -122,7 +122,7 @@ class AuditStage final : public Stage {
     }
     LeafToAppend leaf;
     if (in.payloads == PayloadMode::kFull && (with_prompt || with_completion)) {
-      if (slot.payload_ref.empty()) slot.payload_ref = RandomHex(16);
+      if (slot.payload_ref.empty()) slot.payload_ref = NewPayloadRef(clock.NowUnixMs());
       in.payload_ref = slot.payload_ref;
       leaf.payload_ref = slot.payload_ref;
       if (with_prompt) leaf.payloads.push_back({"prompt", slot.prompt});
