@@ -51,6 +51,7 @@ RequestContext SampleContext(int n) {
   ctx.method = "POST";
   ctx.path = "/v1/chat/completions";
   ctx.start_unix_ms = 1'790'000'000'000 + n;
+  ctx.principal.authenticated = true;
   ctx.principal.key_id = "key_" + std::to_string(n % 50);
   ctx.principal.role = "user";
   ctx.subject = "user-" + std::to_string(n % 1000) + "@example.com";

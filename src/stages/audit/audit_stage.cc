@@ -110,6 +110,11 @@ class AuditStage final : public Stage {
                         std::chrono::steady_clock::now() - ctx.start)
                         .count();
     in.payloads = EffectivePayloadMode(ctx, log_->options().payloads);
+    // Texts from callers that never authenticated are not worth keeping
+    // (and would let anyone fill the payload store): hashes only.
+    if (!ctx.principal.authenticated && in.payloads == PayloadMode::kFull) {
+      in.payloads = PayloadMode::kHashes;
+    }
     if (!ctx.subject.empty()) in.subject_pseudonym = log_->Pseudonym(ctx.subject);
     const bool stream_start = in.phase == "stream_start";
     const bool stream_end = in.phase == "stream_end";

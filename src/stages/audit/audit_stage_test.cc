@@ -92,6 +92,7 @@ class AuditStageTest : public ::testing::Test {
     ctx.method = "POST";
     ctx.path = "/v1/chat/completions";
     ctx.start_unix_ms = clock_.NowUnixMs();
+    ctx.principal.authenticated = true;
     ctx.principal.key_id = "key_1";
     ctx.principal.role = "user";
     ctx.subject = subject;
@@ -223,6 +224,21 @@ TEST_F(AuditStageTest, PayloadObligationHashesOnly) {
   auto rec = boost::json::parse(rows->at(0).Text(0));
   EXPECT_EQ(rec.at("payloads").as_string(), "hashes");
   EXPECT_FALSE(rec.at("prompt_sha256").is_null());
+}
+
+TEST_F(AuditStageTest, UnauthenticatedCallsKeepHashesOnly) {
+  MakeStage();
+  RequestContext ctx = ChatRequest("mallory", "spam spam");
+  ctx.principal = Principal{};
+  stage_->OnRequest(ctx);
+  ctx.status = 401;
+  stage_->OnFinish(ctx);
+  ASSERT_TRUE(WaitBarriers(ctx).ok());
+  EXPECT_EQ(StoreOf().Query("SELECT COUNT(*) FROM audit_payloads")->at(0).Int(0), 0);
+  auto rec = boost::json::parse(StoreOf().Query("SELECT leaf FROM audit_leaves")->at(0).Text(0));
+  EXPECT_EQ(rec.at("payloads").as_string(), "hashes");
+  EXPECT_EQ(rec.at("outcome").as_string(), "refused");
+  EXPECT_EQ(rec.at("prompt_sha256").as_string(), Sha256Hex(R"([{"content":"spam spam","role":"user"}])"));
 }
 
 TEST_F(AuditStageTest, FailsClosedWhenStoreCannotWriteAndRecovers) {
