@@ -181,6 +181,9 @@ struct RequestContext {
   boost::json::object body;
   bool body_modified = false;
   size_t request_bytes = 0;
+  // Why the body could not be used as a JSON object ("" if it could); the
+  // route stage answers 400 with it, after authentication.
+  std::string body_error;
 
   // What stages learned.
   std::vector<FindingSummary> findings;

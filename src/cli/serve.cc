@@ -1,0 +1,148 @@
+// steward serve: runs the data plane and the admin plane until SIGTERM or
+// SIGINT (graceful: listeners close, in-flight requests finish, exit 0).
+// SIGHUP re-runs every reload hook (policy bundles, keys).
+#include <signal.h>
+
+#include <iostream>
+#include <thread>
+
+#include "admin/admin_server.h"
+#include "cli/command.h"
+#include "config/config.h"
+#include "gateway/gateway.h"
+#include "identity/key_store.h"
+#include "pipeline/reload.h"
+#include "server/http_server.h"
+
+namespace steward::cli {
+namespace {
+
+struct ServeOverrides {
+  std::string listen;
+  std::string admin_listen;
+  int workers = -1;
+};
+
+int RunServe(const GlobalOptions& g, const ServeOverrides& o) {
+  auto cfg = config::LoadConfigForCli(g.config_path);
+  if (!cfg.ok()) return Fail(cfg.status());
+  config::Config config = std::move(*cfg);
+  if (!o.listen.empty()) {
+    auto hp = config::ParseHostPort(o.listen);
+    if (!hp.ok()) return Fail(hp.status().WithContext("--listen"));
+    config.server.listen = *hp;
+  }
+  if (!o.admin_listen.empty()) {
+    auto hp = config::ParseHostPort(o.admin_listen);
+    if (!hp.ok()) return Fail(hp.status().WithContext("--admin-listen"));
+    config.server.admin_listen = *hp;
+  }
+  if (o.workers >= 0) config.server.workers = o.workers;
+  if (Status s = config::EnsureDataDir(config); !s.ok()) return Fail(s);
+  auto db = OpenDatabase(config.store_url);
+  if (!db.ok()) return Fail(db.status().WithContext("store"));
+  auto keys = identity::KeyStore::Open(**db, config.data_dir, SystemClock::Instance());
+  if (!keys.ok()) return Fail(keys.status().WithContext("keys"));
+  std::shared_ptr<identity::KeyStore> key_store = std::move(*keys);
+
+  ServiceRegistry services;
+  services.Put(key_store);
+  StageEnv env;
+  env.db = db->get();
+  env.clock = &SystemClock::Instance();
+  env.data_dir = config.data_dir;
+  env.root_config = &config.root;
+  env.services = &services;
+
+  // Block the control signals before any thread starts so every thread
+  // inherits the mask and sigwait below receives them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  server::IoPool pool(config.server.workers);
+  auto gw = gateway::Gateway::Create(config, env, pool.size());
+  if (!gw.ok()) return Fail(gw.status());
+  for (const auto& w : (*gw)->warnings()) std::cerr << "steward: warning: " << w << "\n";
+
+  server::ServerOptions data_opts;
+  data_opts.listen = config.server.listen;
+  data_opts.max_body_bytes = config.server.max_body_bytes;
+  data_opts.request_timeout_ms = config.server.header_timeout_ms;
+  data_opts.idle_timeout_ms = config.server.idle_timeout_ms;
+  data_opts.tls_cert = config.server.tls_cert;
+  data_opts.tls_key = config.server.tls_key;
+  gateway::Gateway* gateway = gw->get();
+  server::HttpServer data(pool, data_opts, [gateway](server::Request& r, const server::Connection& c, server::ResponseWriter& w) {
+    return gateway->Handle(r, c, w);
+  });
+  if (Status s = data.Listen(); !s.ok()) return Fail(s);
+
+  admin::RegisterKeyRoutes(admin::AdminRouter::Global(), *key_store, **db, config.data_dir);
+  admin::AdminServer admin_handler(*key_store);
+  server::ServerOptions admin_opts;
+  admin_opts.listen = config.server.admin_listen;
+  admin_opts.max_body_bytes = 1u << 20;
+  server::HttpServer admin_server(pool, admin_opts, [&admin_handler](server::Request& r, const server::Connection& c,
+                                                                     server::ResponseWriter& w) {
+    return admin_handler.Handle(r, c, w);
+  });
+  if (Status s = admin_server.Listen(); !s.ok()) return Fail(s);
+
+  pipeline::AddReloadHook("keys", [key_store] { return key_store->Reload(); });
+  pool.Start();
+  std::string scheme = config.server.tls_cert.empty() ? "http" : "https";
+  std::cerr << "steward: serving " << scheme << "://" << config.server.listen.host << ":" << data.port()
+            << " (admin http://" << config.server.admin_listen.host << ":" << admin_server.port() << ", "
+            << pool.size() << " workers, " << gateway->stages().size() << " stages, data_dir " << config.data_dir << ")"
+            << std::endl;
+
+  while (true) {
+    int sig = 0;
+    sigwait(&set, &sig);
+    if (sig == SIGHUP) {
+      auto failures = pipeline::RunReloadHooks();
+      if (failures.empty()) {
+        std::cerr << "steward: reloaded" << std::endl;
+      } else {
+        for (const auto& f : failures) std::cerr << "steward: reload failed, keeping the previous state: " << f << std::endl;
+      }
+      continue;
+    }
+    break;
+  }
+  std::cerr << "steward: shutting down: finishing " << data.in_flight() << " in-flight requests" << std::endl;
+  data.Stop();
+  admin_server.Stop();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while ((data.in_flight() > 0 || admin_server.in_flight() > 0) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  auto close_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while ((data.open_connections() > 0 || admin_server.open_connections() > 0) &&
+         std::chrono::steady_clock::now() < close_deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  pool.Stop();
+  pool.Join();
+  gw->reset();  // stages flush (audit writer) before the store closes
+  std::cerr << "steward: stopped" << std::endl;
+  return kExitOk;
+}
+
+void AddServeCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
+  auto* serve = app.add_subcommand("serve", "run the gateway (data plane and admin plane)");
+  auto o = std::make_shared<ServeOverrides>();
+  serve->add_option("--listen", o->listen, "data plane HOST:PORT (overrides config)");
+  serve->add_option("--admin-listen", o->admin_listen, "admin plane HOST:PORT (overrides config)");
+  serve->add_option("--workers", o->workers, "worker threads (0 = cores)")->check(CLI::Range(0, 256));
+  serve->callback([&g, exit_code, o] { *exit_code = RunServe(g, *o); });
+}
+
+STEWARD_REGISTER_COMMANDS(AddServeCommands);
+
+}  // namespace
+}  // namespace steward::cli

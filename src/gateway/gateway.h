@@ -1,0 +1,66 @@
+// The data plane: turns one HTTP request into a RequestContext, runs it
+// through the configured stages, calls the upstream, relays the answer
+// (whole or as SSE, chunk by chunk) back through the stages, and answers.
+// See docs/life_of_a_request.md.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "server/http_server.h"
+#include "steward/stage.h"
+#include "upstream/upstream_client.h"
+
+namespace steward::gateway {
+
+// Lists the models a caller may use, for GET /v1/models. The registry
+// module publishes one in the ServiceRegistry; without it the gateway lists
+// the upstreams' explicit model names plus what "*" upstreams report.
+class ModelLister {
+ public:
+  virtual ~ModelLister() = default;
+  virtual std::vector<std::string> ModelsFor(const RequestContext& ctx) = 0;
+};
+
+class AccessLog;
+
+class Gateway {
+ public:
+  // Builds the stages named in config.pipeline (unknown names are an error;
+  // names of stages not built into this binary are skipped with a warning
+  // when they come from the default pipeline).
+  static Result<std::unique_ptr<Gateway>> Create(const config::Config& config, StageEnv env, int workers);
+  ~Gateway();
+
+  server::Task<void> Handle(server::Request& request, const server::Connection& conn,
+                            server::ResponseWriter& writer);
+
+  const std::vector<std::unique_ptr<Stage>>& stages() const { return stages_; }
+  upstream::UpstreamSet& upstreams() { return *upstreams_; }
+  std::vector<std::string> warnings() const { return warnings_; }
+
+ private:
+  Gateway() = default;
+  struct Call;
+  upstream::ConnectionPool& PoolFor(int upstream_index);
+  server::Task<void> Proxy(Call& call);
+  server::Task<void> Finish(Call& call);
+  std::string ModelsBody(const RequestContext& ctx);
+  void Observe(const RequestContext& ctx);
+
+  config::Config config_;
+  StageEnv env_;
+  std::vector<std::unique_ptr<Stage>> stages_;
+  std::shared_ptr<upstream::UpstreamSet> upstreams_;
+  // [worker][upstream]; index workers.size() is for calls from non-worker threads.
+  std::vector<std::vector<std::unique_ptr<upstream::ConnectionPool>>> pools_;
+  std::unique_ptr<AccessLog> access_log_;
+  std::vector<std::string> warnings_;
+};
+
+// Awaits a Barrier from a coroutine.
+server::Task<Status> AwaitBarrier(std::shared_ptr<Barrier> barrier);
+
+}  // namespace steward::gateway

@@ -1,0 +1,272 @@
+#include "upstream/upstream_client.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <random>
+
+namespace steward::upstream {
+
+constexpr auto kTuple = net::as_tuple(net::use_awaitable);
+using tcp = net::ip::tcp;
+
+bool Upstream::Serves(std::string_view model) const {
+  for (const auto& m : config_.models) {
+    if (m == "*" || m == model) return true;
+    // "prefix*" matches a family of names.
+    if (!m.empty() && m.back() == '*' && model.substr(0, m.size() - 1) == std::string_view(m).substr(0, m.size() - 1))
+      return true;
+  }
+  return false;
+}
+
+std::optional<PooledConnection> ConnectionPool::TakeIdle() {
+  while (!idle_.empty()) {
+    PooledConnection c = std::move(idle_.back());
+    idle_.pop_back();
+    if (c.stream && c.stream->socket().is_open()) return c;
+  }
+  return std::nullopt;
+}
+
+void ConnectionPool::GiveBack(PooledConnection conn) {
+  if (static_cast<int>(idle_.size()) >= max_idle_) return;  // closes it
+  conn.stream->expires_never();
+  idle_.push_back(std::move(conn));
+}
+
+Exchange::Exchange(Upstream& upstream, ConnectionPool& pool, PooledConnection conn)
+    : upstream_(upstream), pool_(pool), conn_(std::move(conn)),
+      parser_(std::make_unique<http::response_parser<http::buffer_body>>()) {
+  parser_->body_limit(boost::none);
+}
+
+Exchange::~Exchange() {
+  if (done_ && !failed_ && parser_->get().keep_alive() && conn_.stream) {
+    pool_.GiveBack(std::move(conn_));
+  } else if (conn_.stream) {
+    beast::error_code ignored;
+    conn_.stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
+    conn_.stream->close();
+  }
+}
+
+std::string_view Exchange::content_type() const {
+  auto it = parser_->get().find(http::field::content_type);
+  return it == parser_->get().end() ? std::string_view() : std::string_view(it->value().data(), it->value().size());
+}
+
+bool Exchange::is_event_stream() const {
+  return content_type().find("text/event-stream") != std::string_view::npos;
+}
+
+std::string_view Exchange::header(std::string_view name) const {
+  auto it = parser_->get().find(beast::string_view(name.data(), name.size()));
+  return it == parser_->get().end() ? std::string_view() : std::string_view(it->value().data(), it->value().size());
+}
+
+UpstreamError Exchange::MapError(const beast::error_code& ec, std::string_view phase) const {
+  const auto& name = upstream_.name();
+  if (ec == beast::error::timeout) {
+    return {504, "upstream_timeout",
+            "upstream `" + name + "` did not answer within " +
+                std::to_string(upstream_.config().request_timeout_ms) + " ms (" + std::string(phase) + ")"};
+  }
+  return {502, "upstream_error",
+          "upstream `" + name + "` failed while " + std::string(phase) + ": " + ec.message()};
+}
+
+void Exchange::MarkFailed(const UpstreamError& e) {
+  failed_ = true;
+  if (e.status == 504) upstream_.errors_timeout++; else upstream_.errors_protocol++;
+  upstream_.breaker().OnFailure();
+}
+
+Task<Status> Exchange::Write(http::request<http::string_body>& req) {
+  conn_.stream->expires_after(std::chrono::milliseconds(upstream_.config().request_timeout_ms));
+  auto [ec, n] = co_await http::async_write(*conn_.stream, req, kTuple);
+  if (ec) co_return Unavailable(ec == beast::error::timeout ? "timeout" : ec.message());
+  co_return Status::Ok();
+}
+
+Task<Status> Exchange::ReadHead() {
+  conn_.stream->expires_after(std::chrono::milliseconds(upstream_.config().request_timeout_ms));
+  auto [ec, n] = co_await http::async_read_header(*conn_.stream, conn_.buffer, *parser_, kTuple);
+  if (ec == beast::error::timeout) co_return DeadlineExceeded("timeout");
+  if (ec) co_return Unavailable(ec.message());
+  if (parser_->is_done()) done_ = true;
+  co_return Status::Ok();
+}
+
+Task<Result<std::optional<std::string>>> Exchange::ReadSome() {
+  while (true) {
+    if (done_ || parser_->is_done()) {
+      done_ = true;
+      co_return std::optional<std::string>();
+    }
+    auto& body = parser_->get().body();
+    body.data = chunk_;
+    body.size = sizeof(chunk_);
+    conn_.stream->expires_after(std::chrono::milliseconds(upstream_.config().request_timeout_ms));
+    auto [ec, n] = co_await http::async_read_some(*conn_.stream, conn_.buffer, *parser_, kTuple);
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) {
+      failed_ = true;
+      auto e = MapError(ec, "sending the response body");
+      if (ec == beast::error::timeout) co_return DeadlineExceeded(e.message);
+      co_return Unavailable(e.message);
+    }
+    size_t got = sizeof(chunk_) - parser_->get().body().size;
+    if (parser_->is_done()) done_ = true;
+    if (got > 0) co_return std::optional<std::string>(std::string(chunk_, got));
+  }
+}
+
+Task<Result<std::string>> Exchange::ReadAll(size_t limit) {
+  std::string out;
+  while (true) {
+    auto piece = co_await ReadSome();
+    if (!piece.ok()) co_return piece.status();
+    if (!piece->has_value()) break;
+    out += **piece;
+    if (out.size() > limit) {
+      failed_ = true;
+      co_return ResourceExhausted("upstream `" + upstream_.name() + "` sent a body larger than " +
+                                  std::to_string(limit) + " bytes");
+    }
+  }
+  co_return out;
+}
+
+namespace {
+
+double Jitter() {
+  thread_local std::mt19937 rng(std::random_device{}());
+  return std::uniform_real_distribution<double>(0.5, 1.5)(rng);
+}
+
+Task<std::variant<PooledConnection, UpstreamError>> Connect(Upstream& up) {
+  const auto& cfg = up.config();
+  auto executor = co_await net::this_coro::executor;
+  tcp::resolver resolver(executor);
+  std::string last_error;
+  for (int attempt = 0; attempt <= cfg.connect_retries; ++attempt) {
+    if (attempt > 0) {
+      // 50 ms, 100 ms, 200 ms ... each scaled by a random factor in
+      // [0.5, 1.5) so many clients do not retry in lockstep.
+      auto delay = std::chrono::milliseconds(static_cast<int64_t>(50.0 * (1 << (attempt - 1)) * Jitter()));
+      net::steady_timer timer(executor, delay);
+      co_await timer.async_wait(kTuple);
+    }
+    auto [rec, results] = co_await resolver.async_resolve(cfg.host, std::to_string(cfg.port), kTuple);
+    if (rec) {
+      last_error = "cannot resolve " + cfg.host + ": " + rec.message();
+      continue;
+    }
+    PooledConnection conn;
+    conn.stream = std::make_unique<beast::tcp_stream>(executor);
+    conn.stream->expires_after(std::chrono::milliseconds(cfg.connect_timeout_ms));
+    auto [ec, ep] = co_await conn.stream->async_connect(results, kTuple);
+    if (!ec) {
+      beast::error_code ignored;
+      conn.stream->socket().set_option(tcp::no_delay(true), ignored);
+      co_return conn;
+    }
+    last_error = ec == beast::error::timeout ? "connect timed out after " + std::to_string(cfg.connect_timeout_ms) + " ms"
+                                             : ec.message();
+  }
+  up.errors_connect++;
+  co_return UpstreamError{502, "upstream_unreachable",
+                          "upstream `" + up.name() + "` at " + cfg.host + ":" + std::to_string(cfg.port) +
+                              " is unreachable after " + std::to_string(cfg.connect_retries + 1) +
+                              " connection attempts: " + last_error};
+}
+
+}  // namespace
+
+Task<std::variant<std::unique_ptr<Exchange>, UpstreamError>> Call(Upstream& up, ConnectionPool& pool,
+                                                                  const OutboundRequest& request) {
+  const auto& cfg = up.config();
+  if (!up.breaker().Allow()) {
+    int64_t ms = up.breaker().RetryAfterMs();
+    co_return UpstreamError{503, "circuit_open",
+                            "upstream `" + up.name() + "` is unavailable: its circuit is open after repeated failures; next probe in " +
+                                std::to_string((ms + 999) / 1000) + " s",
+                            ms};
+  }
+  http::request<http::string_body> req{request.method, cfg.base_path + request.path, 11};
+  req.set(http::field::host, cfg.host + ":" + std::to_string(cfg.port));
+  req.set(http::field::user_agent, "steward");
+  if (!request.body.empty() || request.method == http::verb::post) {
+    req.set(http::field::content_type, request.content_type);
+  }
+  if (!cfg.api_key.empty()) req.set(http::field::authorization, "Bearer " + cfg.api_key);
+  for (const auto& [k, v] : request.headers) req.set(k, v);
+  req.keep_alive(true);
+  req.body() = request.body;
+  req.prepare_payload();
+
+  // A pooled connection may have been closed by the upstream while idle;
+  // such a failure before any response byte is retried once on a fresh one.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::optional<PooledConnection> conn = attempt == 0 ? pool.TakeIdle() : std::nullopt;
+    bool reused = conn.has_value();
+    if (!conn) {
+      auto c = co_await Connect(up);
+      if (auto* err = std::get_if<UpstreamError>(&c)) {
+        up.breaker().OnFailure();
+        co_return *err;
+      }
+      conn = std::move(std::get<PooledConnection>(c));
+    }
+    auto ex = std::make_unique<Exchange>(up, pool, std::move(*conn));
+    Status s = co_await ex->Write(req);
+    if (s.ok()) s = co_await ex->ReadHead();
+    if (!s.ok()) {
+      ex->failed_ = true;
+      if (reused && s.code() != StatusCode::kDeadlineExceeded) continue;
+      UpstreamError e = s.code() == StatusCode::kDeadlineExceeded
+                            ? UpstreamError{504, "upstream_timeout",
+                                            "upstream `" + up.name() + "` did not answer within " +
+                                                std::to_string(cfg.request_timeout_ms) + " ms"}
+                            : UpstreamError{502, "upstream_error",
+                                            "upstream `" + up.name() + "` closed the connection without a valid response: " +
+                                                s.message()};
+      if (e.status == 504) up.errors_timeout++; else up.errors_protocol++;
+      up.breaker().OnFailure();
+      co_return e;
+    }
+    int status = ex->status();
+    if (status == 502 || status == 503 || status == 504 || status == 500) {
+      up.errors_status++;
+      up.breaker().OnFailure();
+    } else {
+      up.breaker().OnSuccess();
+    }
+    co_return std::move(ex);
+  }
+  up.breaker().OnFailure();
+  co_return UpstreamError{502, "upstream_error", "upstream `" + up.name() + "` failed twice"};
+}
+
+}  // namespace steward::upstream
+
+namespace steward::upstream {
+
+UpstreamSet::UpstreamSet(const std::vector<config::UpstreamConfig>& configs, const Clock& clock) {
+  for (const auto& c : configs) upstreams_.push_back(std::make_unique<Upstream>(c, clock));
+}
+
+Upstream* UpstreamSet::ForModel(std::string_view model) const {
+  for (const auto& u : upstreams_) {
+    if (u->Serves(model)) return u.get();
+  }
+  return nullptr;
+}
+
+Upstream* UpstreamSet::ByName(std::string_view name) const {
+  for (const auto& u : upstreams_) {
+    if (u->name() == name) return u.get();
+  }
+  return nullptr;
+}
+
+}  // namespace steward::upstream

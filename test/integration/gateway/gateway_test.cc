@@ -1,0 +1,379 @@
+// End-to-end behaviour of the gateway core over loopback: auth, limits,
+// routing, streaming relay, upstream faults and the circuit breaker,
+// malformed input, slow clients, graceful shutdown, admin plane.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <fstream>
+#include <future>
+#include <sstream>
+#include <thread>
+
+#include "harness.h"
+
+namespace steward::testing {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+std::map<std::string, std::string> Bearer(const std::string& key) { return {{"Authorization", "Bearer " + key}}; }
+
+std::string ContentOf(const HttpResponse& r) {
+  auto v = json::parse(r.body);
+  return std::string(v.at("choices").at(0).at("message").at("content").as_string());
+}
+
+class GatewayTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    fx_ = new GatewayFixture("server:\n  header_timeout_ms: 1500\n  max_body_bytes: 1048576\n");
+    user_key_ = new std::string(fx_->CreateKey("user"));
+    admin_key_ = new std::string(fx_->CreateKey("admin"));
+  }
+  static void TearDownTestSuite() {
+    delete fx_;
+    delete user_key_;
+    delete admin_key_;
+  }
+  static GatewayFixture* fx_;
+  static std::string* user_key_;
+  static std::string* admin_key_;
+};
+GatewayFixture* GatewayTest::fx_ = nullptr;
+std::string* GatewayTest::user_key_ = nullptr;
+std::string* GatewayTest::admin_key_ = nullptr;
+
+TEST_F(GatewayTest, ChatCompletionIsProxied) {
+  auto r = fx_->Chat(*user_key_, "What is the capital of France?");
+  ASSERT_EQ(r.status, 200) << r.body << fx_->log();
+  EXPECT_EQ(r.Header("x-steward-request-id").rfind("req_", 0), 0u);
+  EXPECT_NE(ContentOf(r).find("Simulated reply"), std::string::npos);
+  auto v = json::parse(r.body);
+  EXPECT_GT(v.at("usage").at("completion_tokens").as_int64(), 0);
+}
+
+TEST_F(GatewayTest, EchoShowsWhatReachedTheModel) {
+  auto r = fx_->Chat(*user_key_, "plain words only", {{"x-sim-echo", "1"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto messages = json::parse(ContentOf(r));
+  EXPECT_EQ(messages.at(0).at("content").as_string(), "plain words only");
+}
+
+TEST_F(GatewayTest, CompletionsEmbeddingsAndModels) {
+  auto c = Http(fx_->port(), "POST", "/v1/completions", R"({"model":"sim-small","prompt":"Say hi"})", Bearer(*user_key_));
+  ASSERT_EQ(c.status, 200) << c.body;
+  EXPECT_TRUE(json::parse(c.body).at("choices").at(0).at("text").is_string());
+  auto e = Http(fx_->port(), "POST", "/v1/embeddings", R"({"model":"embed","input":["a","b"]})", Bearer(*user_key_));
+  ASSERT_EQ(e.status, 200) << e.body;
+  EXPECT_EQ(json::parse(e.body).at("data").as_array().size(), 2u);
+  auto m = Http(fx_->port(), "GET", "/v1/models", "", Bearer(*user_key_));
+  ASSERT_EQ(m.status, 200) << m.body;
+  EXPECT_EQ(json::parse(m.body).at("object").as_string(), "list");
+}
+
+TEST_F(GatewayTest, AuthFailuresAre401InOpenAIShape) {
+  auto none = Http(fx_->port(), "POST", "/v1/chat/completions", GatewayFixture::ChatBody("hi"));
+  EXPECT_EQ(none.status, 401);
+  auto err = json::parse(none.body).at("error");
+  EXPECT_NE(std::string(err.at("message").as_string()).find("missing API key"), std::string::npos);
+  EXPECT_FALSE(none.Header("x-steward-request-id").empty());
+  auto bad = fx_->Chat("sk-stw-not-a-key", "hi");
+  EXPECT_EQ(bad.status, 401);
+  EXPECT_EQ(json::parse(bad.body).at("error").at("code").as_string(), "invalid_api_key");
+  auto malformed = Http(fx_->port(), "POST", "/v1/chat/completions", GatewayFixture::ChatBody("hi"), {{"Authorization", "Basic abc"}});
+  EXPECT_EQ(malformed.status, 401);
+}
+
+TEST_F(GatewayTest, RevokedKeyStopsWorking) {
+  auto created = fx_->Cli({"keys", "create", "--name", "temp", "--json"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  auto info = json::parse(created.out);
+  std::string secret(info.at("secret").as_string()), id(info.at("id").as_string());
+  EXPECT_EQ(fx_->Chat(secret, "hi").status, 200);
+  ASSERT_EQ(fx_->Cli({"keys", "revoke", id}).exit_code, 0);
+  std::this_thread::sleep_for(1200ms);  // the gateway's key snapshot refreshes every second
+  EXPECT_EQ(fx_->Chat(secret, "hi").status, 401);
+  auto list = fx_->Cli({"keys", "list", "--json"});
+  EXPECT_EQ(list.out.find(secret), std::string::npos) << "secrets must never be listed";
+}
+
+TEST_F(GatewayTest, RequestsPerMinuteLimitAnswers429WithRetryAfter) {
+  std::string key = fx_->CreateKey("user", {"--rpm", "2"});
+  EXPECT_EQ(fx_->Chat(key, "one").status, 200);
+  EXPECT_EQ(fx_->Chat(key, "two").status, 200);
+  auto third = fx_->Chat(key, "three");
+  EXPECT_EQ(third.status, 429) << third.body;
+  int retry = std::atoi(third.Header("retry-after").c_str());
+  EXPECT_GE(retry, 1);
+  EXPECT_LE(retry, 30);
+  EXPECT_EQ(json::parse(third.body).at("error").at("code").as_string(), "rate_limit_exceeded");
+}
+
+TEST_F(GatewayTest, TokensPerMinuteLimitChargesUsage) {
+  std::string key = fx_->CreateKey("user", {"--tpm", "20"});
+  auto first = fx_->Chat(key, "a long enough prompt to use up the tiny token budget of this key at once");
+  ASSERT_EQ(first.status, 200) << first.body;  // admitted: the budget was positive
+  auto second = fx_->Chat(key, "again");
+  EXPECT_EQ(second.status, 429);
+  EXPECT_NE(second.body.find("tokens per minute"), std::string::npos);
+}
+
+TEST_F(GatewayTest, MalformedBodiesGetClear400s) {
+  auto h = Bearer(*user_key_);
+  auto truncated = Http(fx_->port(), "POST", "/v1/chat/completions", R"({"model":"m","messages":[{"role":"us)", h);
+  EXPECT_EQ(truncated.status, 400);
+  EXPECT_NE(truncated.body.find("not valid JSON"), std::string::npos) << truncated.body;
+  auto wrong_type = Http(fx_->port(), "POST", "/v1/chat/completions", R"({"model":"m","messages":"hello"})", h);
+  EXPECT_EQ(wrong_type.status, 400);
+  EXPECT_NE(wrong_type.body.find("`messages` must be an array"), std::string::npos) << wrong_type.body;
+  auto no_model = Http(fx_->port(), "POST", "/v1/chat/completions", R"({"messages":[{"role":"user","content":"x"}]})", h);
+  EXPECT_EQ(no_model.status, 400);
+  EXPECT_NE(no_model.body.find("`model`"), std::string::npos);
+  auto bad_utf8 = Http(fx_->port(), "POST", "/v1/chat/completions",
+                       std::string(R"({"model":"m","messages":[{"role":"user","content":"\xff\xfe"}]})"), h);
+  EXPECT_EQ(bad_utf8.status, 400);
+  EXPECT_NE(bad_utf8.body.find("UTF-8"), std::string::npos) << bad_utf8.body;
+  auto not_object = Http(fx_->port(), "POST", "/v1/chat/completions", "[1,2]", h);
+  EXPECT_EQ(not_object.status, 400);
+  auto stream_type = Http(fx_->port(), "POST", "/v1/chat/completions",
+                          R"({"model":"m","stream":"yes","messages":[{"role":"user","content":"x"}]})", h);
+  EXPECT_EQ(stream_type.status, 400);
+  auto unknown = Http(fx_->port(), "GET", "/v2/nothing", "", h);
+  EXPECT_EQ(unknown.status, 404);
+  auto wrong_method = Http(fx_->port(), "GET", "/v1/chat/completions", "", h);
+  EXPECT_EQ(wrong_method.status, 405);
+  // ...and the gateway keeps serving.
+  EXPECT_EQ(fx_->Chat(*user_key_, "still fine?").status, 200);
+}
+
+TEST_F(GatewayTest, HugeBodyIs413AndGatewayKeepsServing) {
+  std::string huge(60u << 20, 'a');  // 60 MB against a 1 MiB limit
+  auto r = Http(fx_->port(), "POST", "/v1/chat/completions", huge, Bearer(*user_key_));
+  EXPECT_EQ(r.status, 413);
+  EXPECT_NE(r.body.find("exceeds the limit"), std::string::npos) << r.body;
+  EXPECT_EQ(fx_->Chat(*user_key_, "after the flood").status, 200);
+}
+
+TEST_F(GatewayTest, SlowClientTimesOutWithoutBlockingOthers) {
+  // A slowloris: sends a header byte every 200 ms and never finishes.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(fx_->port());
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  std::atomic<bool> closed_by_server{false};
+  std::thread slow([&] {
+    std::string head = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+    ::send(fd, head.data(), head.size(), MSG_NOSIGNAL);
+    for (int i = 0; i < 40; ++i) {
+      std::this_thread::sleep_for(200ms);
+      if (::send(fd, "a", 1, MSG_NOSIGNAL) < 0) {
+        closed_by_server = true;
+        return;
+      }
+      char buf[512];
+      ssize_t n = ::recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+      if (n == 0 || (n > 0 && std::string(buf, n).find("408") != std::string::npos)) {
+        closed_by_server = true;
+        return;
+      }
+    }
+  });
+  // Meanwhile other clients are served promptly.
+  for (int i = 0; i < 5; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(fx_->Chat(*user_key_, "concurrent").status, 200);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+  }
+  slow.join();
+  ::close(fd);
+  EXPECT_TRUE(closed_by_server) << "the server must drop a request that does not arrive within header_timeout_ms";
+}
+
+TEST_F(GatewayTest, StreamRelaysEveryChunkInOrderWithoutBuffering) {
+  auto h = Bearer(*user_key_);
+  h["x-sim-chunks"] = "6";
+  h["x-sim-chunk-delay-ms"] = "250";
+  auto plain = Http(fx_->sim_port(), "POST", "/v1/chat/completions", GatewayFixture::ChatBody("stream me", false), {});
+  ASSERT_EQ(plain.status, 200);
+  std::string expected = ContentOf(plain);
+
+  auto s = HttpStream(fx_->port(), "/v1/chat/completions", GatewayFixture::ChatBody("stream me", true), h);
+  ASSERT_EQ(s.status, 200) << s.body;
+  EXPECT_EQ(s.headers["content-type"], "text/event-stream");
+  auto events = s.DataEvents();
+  ASSERT_GE(events.size(), 3u);
+  EXPECT_EQ(events.back(), "[DONE]");
+  std::string text;
+  int content_events = 0;
+  for (size_t i = 0; i + 1 < events.size(); ++i) {
+    auto ev = json::parse(events[i]).as_object();
+    auto& choices = ev.at("choices").as_array();
+    if (choices.empty()) continue;  // usage event
+    auto* delta = choices[0].as_object().if_contains("delta");
+    if (delta && delta->as_object().if_contains("content")) {
+      text += delta->as_object().at("content").as_string();
+      ++content_events;
+    }
+  }
+  EXPECT_EQ(text, expected) << "every chunk, in order";
+  EXPECT_EQ(content_events, 6);
+  // The first chunk reached the client long before the last one was made
+  // (the simulator spends ~1.5 s producing the rest).
+  ASSERT_GE(s.pieces.size(), 2u);
+  auto first = s.pieces.front().first, last = s.pieces.back().first;
+  EXPECT_GT(last - first, 1000ms) << "the reply was buffered instead of relayed";
+  EXPECT_LT(first - s.sent_at, 500ms);
+}
+
+TEST_F(GatewayTest, StreamWithoutUsageGetsEstimatedTokens) {
+  auto h = Bearer(*user_key_);
+  h["x-sim-no-usage"] = "1";
+  auto s = HttpStream(fx_->port(), "/v1/chat/completions", GatewayFixture::ChatBody("estimate me", true), h);
+  ASSERT_EQ(s.status, 200);
+  EXPECT_EQ(s.DataEvents().back(), "[DONE]");
+}
+
+TEST_F(GatewayTest, UpstreamErrorsMapToGatewayStatuses) {
+  auto h = Bearer(*user_key_);
+  h["x-sim-status"] = "502";
+  auto r = fx_->Chat(*user_key_, "fail please", h);
+  EXPECT_EQ(r.status, 502);
+  EXPECT_NE(r.body.find("upstream `local` answered 502"), std::string::npos) << r.body;
+  h["x-sim-status"] = "400";
+  auto passthrough = fx_->Chat(*user_key_, "client error", h);
+  EXPECT_EQ(passthrough.status, 400) << "upstream 4xx is the client's problem and passes through";
+}
+
+TEST_F(GatewayTest, AdminPlaneProbesMetricsAndKeys) {
+  EXPECT_EQ(Http(fx_->admin_port(), "GET", "/healthz").status, 200);
+  auto ready = Http(fx_->admin_port(), "GET", "/readyz");
+  EXPECT_EQ(ready.status, 200) << ready.body;
+  EXPECT_EQ(Http(fx_->admin_port(), "GET", "/metrics").status, 401);
+  EXPECT_EQ(Http(fx_->admin_port(), "GET", "/metrics", "", Bearer(*user_key_)).status, 403);
+  fx_->Chat(*user_key_, "count me");
+  auto m = Http(fx_->admin_port(), "GET", "/metrics", "", Bearer(*admin_key_));
+  ASSERT_EQ(m.status, 200);
+  EXPECT_NE(m.body.find("steward_requests_total{route=\"chat.completions\",model=\"sim-small\",status=\"200\"}"), std::string::npos);
+  EXPECT_NE(m.body.find("steward_request_duration_seconds_bucket"), std::string::npos);
+  EXPECT_NE(m.body.find("steward_stage_duration_seconds_bucket{stage=\"auth\""), std::string::npos);
+  EXPECT_NE(m.body.find("steward_upstream_breaker_state{upstream=\"local\"} 0"), std::string::npos);
+  auto created = Http(fx_->admin_port(), "POST", "/admin/keys", R"({"name":"via-api","role":"user"})", Bearer(*admin_key_));
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string secret(json::parse(created.body).at("secret").as_string());
+  EXPECT_EQ(fx_->Chat(secret, "hello").status, 200);
+  auto dash = Http(fx_->admin_port(), "GET", "/");
+  EXPECT_EQ(dash.status, 200);
+  EXPECT_NE(dash.body.find("<title>Steward</title>"), std::string::npos);
+}
+
+TEST_F(GatewayTest, AccessLogHasNoPromptTextAndNoSecrets) {
+  std::string marker = "zebra-quartz-prompt-marker";
+  ASSERT_EQ(fx_->Chat(*user_key_, marker).status, 200);
+  std::this_thread::sleep_for(300ms);
+  std::ifstream in(fx_->data_dir() + "/var/access.log");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string log = ss.str();
+  EXPECT_NE(log.find("\"path\":\"/v1/chat/completions\""), std::string::npos);
+  EXPECT_EQ(log.find(marker), std::string::npos);
+  EXPECT_EQ(log.find(*user_key_), std::string::npos);
+}
+
+// Breaker, fallback and recovery need their own upstream layout.
+TEST(GatewayFaultTest, BreakerOpensFallsBackAndClosesOnRecovery) {
+  GatewayFixture fx("", R"(upstreams:
+  - name: primary
+    url: http://127.0.0.1:$SIM_PORT
+    models: ["main-model"]
+    fallback_model: backup-model
+    breaker: {failure_threshold: 3, open_ms: 1500}
+  - name: backup
+    url: http://127.0.0.1:$SIM_PORT
+    models: ["backup-model"]
+  - name: dead
+    url: http://127.0.0.1:1
+    models: ["dead-model"]
+    connect_retries: 1
+    breaker: {failure_threshold: 2, open_ms: 60000}
+)");
+  std::string key = fx.CreateKey("user");
+  std::map<std::string, std::string> fail = {{"x-sim-status", "503"}};
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(fx.Chat(key, "x", fail, "main-model").status, 503);
+  // Open now: the fallback model answers, and says so.
+  auto fb = fx.Chat(key, "x", {{"x-sim-echo", "0"}}, "main-model");
+  ASSERT_EQ(fb.status, 200) << fb.body;
+  EXPECT_EQ(fb.Header("x-steward-fallback"), "backup-model");
+  EXPECT_EQ(json::parse(fb.body).at("model").as_string(), "backup-model");
+  // After open_ms a probe goes to the primary; it succeeds and the circuit closes.
+  std::this_thread::sleep_for(1600ms);
+  auto probe = fx.Chat(key, "x", {}, "main-model");
+  ASSERT_EQ(probe.status, 200);
+  EXPECT_EQ(probe.Header("x-steward-fallback"), "");
+  EXPECT_EQ(json::parse(probe.body).at("model").as_string(), "main-model");
+
+  // A dead upstream: 502 naming it, then fast 503s once its circuit opens.
+  auto d1 = fx.Chat(key, "x", {}, "dead-model");
+  EXPECT_EQ(d1.status, 502);
+  EXPECT_NE(d1.body.find("upstream `dead`"), std::string::npos) << d1.body;
+  EXPECT_NE(d1.body.find("unreachable"), std::string::npos) << d1.body;
+  fx.Chat(key, "x", {}, "dead-model");
+  auto t0 = std::chrono::steady_clock::now();
+  auto open = fx.Chat(key, "x", {}, "dead-model");
+  EXPECT_EQ(open.status, 503);
+  EXPECT_NE(open.body.find("circuit is open"), std::string::npos) << open.body;
+  EXPECT_FALSE(open.Header("retry-after").empty());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 200ms) << "an open circuit fails fast";
+  // Unknown model: 404.
+  auto unknown = fx.Chat(key, "x", {}, "nobody-serves-this");
+  EXPECT_EQ(unknown.status, 404);
+}
+
+TEST(GatewayFaultTest, UpstreamTimeoutIs504AndDropMidStreamEndsWithError) {
+  GatewayFixture fx("", R"(upstreams:
+  - name: slow
+    url: http://127.0.0.1:$SIM_PORT
+    models: ["*"]
+    timeout_ms: 400
+)");
+  std::string key = fx.CreateKey("user");
+  auto slow = fx.Chat(key, "x", {{"x-sim-latency-ms", "2000"}});
+  EXPECT_EQ(slow.status, 504) << slow.body;
+  EXPECT_NE(slow.body.find("did not answer within 400 ms"), std::string::npos) << slow.body;
+
+  auto s = HttpStream(fx.port(), "/v1/chat/completions", GatewayFixture::ChatBody("x", true),
+                      {{"Authorization", "Bearer " + key}, {"x-sim-drop-after", "2"}, {"x-sim-chunks", "5"}});
+  ASSERT_EQ(s.status, 200);
+  auto events = s.DataEvents();
+  ASSERT_FALSE(events.empty());
+  EXPECT_NE(events.back(), "[DONE]");
+  EXPECT_NE(events.back().find("stream interrupted"), std::string::npos) << events.back();
+  EXPECT_EQ(fx.Chat(key, "after").status, 200);
+}
+
+TEST(GatewayLifecycleTest, SigtermFinishesInFlightRequestsThenExitsZero) {
+  GatewayFixture fx;
+  std::string key = fx.CreateKey("user");
+  auto pending = std::async(std::launch::async, [&] {
+    return HttpStream(fx.port(), "/v1/chat/completions", GatewayFixture::ChatBody("slow", true),
+                      {{"Authorization", "Bearer " + key}, {"x-sim-chunks", "4"}, {"x-sim-chunk-delay-ms", "300"}});
+  });
+  std::this_thread::sleep_for(300ms);
+  ::kill(fx.gateway().pid(), SIGTERM);
+  auto s = pending.get();
+  EXPECT_EQ(s.status, 200);
+  ASSERT_FALSE(s.DataEvents().empty());
+  EXPECT_EQ(s.DataEvents().back(), "[DONE]") << "the in-flight stream completed";
+  EXPECT_EQ(fx.gateway().Wait(10s), 0) << fx.log();
+  EXPECT_FALSE(WaitForPort(fx.port(), 200ms)) << "no longer listening";
+}
+
+}  // namespace
+}  // namespace steward::testing
