@@ -18,4 +18,5 @@ mkdir -p "$DIR"
 exec "$BIN" --dir "$DIR" \
   --proof-leaves "${AUDIT_BENCH_PROOF_LEAVES:-10000000}" \
   --verify-leaves "${AUDIT_BENCH_VERIFY_LEAVES:-1000000}" \
-  --seconds "${AUDIT_BENCH_SECONDS:-4}"
+  --seconds "${AUDIT_BENCH_SECONDS:-4}" \
+  --steward "$(realpath "$BUILD")/steward" --sim "$(realpath "$BUILD")/steward-sim"
