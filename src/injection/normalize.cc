@@ -400,6 +400,17 @@ void FoldCaseAndConfusables(std::u32string& s, uint32_t* flags) {
 void JoinSpacedLetters(std::u32string& s, uint32_t* flags) {
   auto is_letter = [](char32_t c) { return IsAsciiLetter(c); };
   auto is_sep = [](char32_t c) { return c == ' ' || c == '.' || c == '-' || c == '_' || c == '*'; };
+  // Cheap pre-check: is there any "x y z w" / "x.y.z.w" shape at all?
+  bool candidate = false;
+  for (size_t k = 0; k + 6 < s.size(); ++k) {
+    if (is_letter(s[k]) && is_sep(s[k + 1]) && is_letter(s[k + 2]) && s[k + 3] == s[k + 1] &&
+        is_letter(s[k + 4]) && s[k + 5] == s[k + 1] && is_letter(s[k + 6]) &&
+        (k == 0 || !is_letter(s[k - 1]))) {
+      candidate = true;
+      break;
+    }
+  }
+  if (!candidate) return;
   std::u32string out;
   out.reserve(s.size());
   size_t i = 0;
@@ -503,8 +514,8 @@ void FoldLeet(std::string& s, uint32_t* flags) {
       }
     }
     std::string_view word = std::string_view(s).substr(i, j - i);
-    bool code_like = word.find_first_of("<>/=:\\{}[]#&%") != std::string_view::npos;
-    if (letters >= 1 && leet >= 1 && letters + leet >= 3 && letters >= leet / 2 && !code_like &&
+    if (letters >= 1 && leet >= 1 && letters + leet >= 3 && letters >= leet / 2 &&
+        word.find_first_of("<>/=:\\{}[]#&%") == std::string_view::npos &&
         !IsNumberWithUnit(word)) {
       ++folded_words;
       // Only characters between/next to letters are folded, so "$5" or
@@ -751,6 +762,12 @@ void FindEncodedSegments(const std::u32string& s, int depth, DecodeState& st) {
   }
 }
 
+constexpr auto kOddSymbol = [] {
+  std::array<bool, 256> t{};
+  for (unsigned char c : std::string_view("[]{}()^$=|~\\`<>")) t[c] = true;
+  return t;
+}();
+
 // Tokens like "ZEHelperPhone", "foreach^ToString", "]).]]" in otherwise
 // ordinary prose: optimised adversarial suffixes (GCG) are full of them.
 bool HasOddTokenShape(std::string_view input) {
@@ -773,7 +790,7 @@ bool HasOddTokenShape(std::string_view input) {
          ++j) {
       char c = input[j];
       if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) ++letters;
-      if (std::strchr("[]{}()^$=|~\\`<>", c)) ++symbols;
+      if (kOddSymbol[static_cast<unsigned char>(c)]) ++symbols;
       if (c >= 'A' && c <= 'Z' && j > i && input[j - 1] >= 'a' && input[j - 1] <= 'z') {
         camel = true;
       }
@@ -800,6 +817,31 @@ void NormalizeInto(std::string_view input, int depth, DecodeState& st, bool is_r
   } else if (!folded.empty()) {
     st.result->decoded.push_back(std::move(folded));
   }
+}
+
+// rot13 text has rot13 function words: "gur" (the), "naq" (and), "lbh"
+// (you)... Only such text gets a rot13 view, which keeps ordinary prompts
+// to one signature scan.
+bool LooksRot13(std::string_view text) {
+  static constexpr std::string_view kWords[] = {"gur",    "naq",      "lbh",          "lbhe",
+                                                "vf",     "bs",       "gb",           "vtaber",
+                                                "nyy",    "cerivbhf", "vafgehpgvbaf", "flfgrz",
+                                                "cebzcg", "eriryny",  "cnffjbeq",     "qvfertneq"};
+  int hits = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t j = text.find(' ', i);
+    if (j == std::string_view::npos) j = text.size();
+    std::string_view w = text.substr(i, j - i);
+    while (!w.empty() && !(w.back() >= 'a' && w.back() <= 'z')) w.remove_suffix(1);
+    if (w.size() >= 2 && w.size() <= 12) {
+      for (std::string_view k : kWords) {
+        if (w == k && ++hits >= 2) return true;
+      }
+    }
+    i = j + 1;
+  }
+  return false;
 }
 
 }  // namespace
@@ -830,7 +872,7 @@ NormalizedText Normalize(std::string_view input, const NormalizeOptions& options
   if (input.size() > options.max_input_bytes) input = input.substr(0, options.max_input_bytes);
   DecodeState st{&options, &result};
   NormalizeInto(input, 0, st, true);
-  if (options.rot13_view) {
+  if (options.rot13_view && LooksRot13(result.text)) {
     result.rot13 = result.text;
     for (char& c : result.rot13) {
       if (c >= 'a' && c <= 'z') c = static_cast<char>('a' + (c - 'a' + 13) % 26);

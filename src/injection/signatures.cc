@@ -13,7 +13,7 @@ namespace {
 #define IGNORE_VERB                                                                          \
   "(ignore|ignoring|disregard|disregarding|forget|forgetting|skip|bypass|override|overlook|" \
   "neglect|abandon|discard|dismiss|nevermind|never mind|set aside|throw out|pay no attention " \
-  "to|do not follow|don't follow|stop following|cancel|erase|delete|clear|reset|drop)"
+  "to|do not follow|don't follow|stop following)"
 #define PRIOR_QUAL                                                                            \
   "(previous|previously|prior|preceding|above|earlier|former|foregoing|initial|original|old|" \
   "existing|all|every|your|system|safety|default|developer|pre-?set|given|following)"
@@ -102,11 +102,14 @@ std::vector<Signature> MakeBuiltin() {
        "enabled|successful)\\b",
        0.5},
       {"role_play.unrestricted_persona",
-       "\\b(act|acting|pretend|roleplay|role-play|role play|behave|simulate|impersonate|you are "
-       "now|you will be|become|you're now|you are going to be|you are going to act)\\b[^.]{0,50}"
-       "\\b(unrestricted|unfiltered|uncensored|unlimited|amoral|immoral|unethical|evil|rogue|"
-       "unbound|lawless|unhinged|without (any )?(limits|limitations|restrictions|filters|morals|"
-       "ethics|rules|boundaries|censorship))\\b",
+       "\\b(unrestricted|unfiltered|uncensored|amoral|immoral|unethical|unhinged|lawless|unbound|"
+       "rogue|evil) (ai|assistant|chatbot|model|version|mode|character|persona|entity|bot|language "
+       "model|alter ego|twin)\\b|\\b(act|acting|pretend|roleplay|role-play|role play|simulate|"
+       "impersonate|behave) (as|to be|like) (an? |the )?(unrestricted|unfiltered|uncensored|amoral|"
+       "immoral|unethical|evil|rogue|unhinged|unlimited)\\b|\\b(you are|you're|you will be|you "
+       "are going to be|become) (now )?(an? )?(completely |totally |fully )?(unrestricted|"
+       "unfiltered|uncensored|amoral|immoral|unhinged|unlimited|free of (all )?(rules|"
+       "restrictions|limits))\\b",
        0.75},
       {"role_play.no_ethics",
        "\\b(no|without|free (of|from)|devoid of|doesn't have|does not have|don't have|do not have|"
@@ -122,9 +125,8 @@ std::vector<Signature> MakeBuiltin() {
        "character\\b|\\b(stay|staying) as (dan|\\w+) (at all times|forever)",
        0.6},
       {"role_play.dual_response",
-       "\\b(two|2|both) (different |separate |distinct )?(responses|answers|ways|paragraphs|"
-       "outputs)\\b[^.]{0,80}\\b(normal|normally|classic|standard|unfiltered|jailbr|dan|"
-       "developer)|\\[(gpt|chatgpt|classic|jailbreak|normal|🔒classic|🔓jailbreak|🔒|🔓)\\]",
+       "\\b(two|both) (different |separate |distinct )?(responses|answers|paragraphs|outputs)"
+       "\\b[^.]{0,50}\\b(normal|normally|classic|unfiltered|jailbr|dan|developer)|\\[(gpt|chatgpt|classic|jailbreak|normal|🔒classic|🔓jailbreak|🔒|🔓)\\]",
        0.7},
       {"role_play.freed",
        "\\b(you('ve| have)? been|you are|you're|you have) (now )?(freed|liberated|unchained|"
@@ -141,7 +143,7 @@ std::vector<Signature> MakeBuiltin() {
        0.55},
       {"role_play.hypothetical_no_rules",
        "\\b(hypothetical|fictional|imaginary|alternate|parallel|fantasy) (world|scenario|story|"
-       "universe|setting|reality|realm)\\b[^.]{0,100}\\b(no|without|free of) (laws|rules|"
+       "universe|setting|reality|realm)\\b[^.]{0,60}\\b(no|without|free of) (laws|rules|"
        "restrictions|limits|ethics|morals|consequences|censorship|guidelines)\\b",
        0.6},
       {"role_play.policy_reference",
@@ -150,7 +152,7 @@ std::vector<Signature> MakeBuiltin() {
        0.4},
       {"role_play.sure_here_is",
        "\\b(begin|start|starting|beginning|open)( your)? (reply|response|answer|output|text)"
-       "[^.]{0,60}\\bsure,? here('s| is)\\b|<rule>|\\bnever ever deviate\\b",
+       "[^.]{0,40}\\bsure,? here('s| is)\\b|<rule>|\\bnever ever deviate\\b",
        0.8},
       {"role_play.character_named",
        "\\b(character|persona|ai|chatbot|model|entity|bot) (named|called) [a-z0-9-]{2,20}\\b"
@@ -171,11 +173,12 @@ std::vector<Signature> MakeBuiltin() {
       {"prompt_extraction.reveal_system_prompt",
        "\\b(reveal|show|print|output|repeat|display|tell|give|share|leak|dump|disclose|expose|"
        "recite|spell out|write out|list|provide|copy|paste|return|echo|translate|summari[sz]e|"
-       "what('s| is| are| were| was))\\b[^.?!]{0,40}\\b(system (prompt|message|instructions?)|"
-       "(initial|original|hidden|secret|developer|internal|starting|first|pre|base|meta|custom|"
-       "confidential|underlying|preset|full|exact|complete) (prompt|instructions|directives|"
-       "guidelines|configuration)|pre-?prompt|prompt instructions|your (prompt|instructions|"
-       "directives|rules|guidelines|configuration))\\b",
+       "what('s| is| are| were| was))( me| us)?( all| the| your| its| of| exact| full| complete|"
+       " entire| whole| original| initial| hidden| secret| current| raw| actual| first|"
+       " confidential){0,4} (system (prompt|message|instructions?)|(initial|original|hidden|secret|"
+       "developer|internal|starting|first|pre|base|meta|custom|confidential|underlying|preset) "
+       "(prompt|instructions|directives|guidelines|configuration)|pre-?prompt|prompt "
+       "instructions|your (prompt|instructions|directives|rules|guidelines|configuration))\\b",
        0.8},
       {"prompt_extraction.repeat_above",
        "\\b(repeat|print|output|copy|echo|write|recite|show|return|reproduce|display|tell me)\\b"
@@ -248,7 +251,7 @@ std::vector<Signature> MakeBuiltin() {
        0.65},
       {"delimiter.fake_turn",
        "\\b(assistant|ai|model|chatbot|bot|gpt|chatgpt) ?: ?(sure|ok|okay|certainly|of course|"
-       "absolutely)[,.! ]|\\b(user|human) ?:[^.]{1,200}\\b(assistant|ai) ?:",
+       "absolutely)[,.! ]|\\b(user|human) ?:[^.:]{1,80} (assistant|ai) ?:",
        0.5},
       {"delimiter.end_of_context",
        "(---|===|\\*\\*\\*|###|\\]\\]|\\}\\}|>>>) ?(end|begin|start) (of )?(the )?(system "
@@ -289,7 +292,7 @@ std::vector<Signature> MakeBuiltin() {
        "action|command)\\b|\\b(call|invoke|execute|trigger) (the )?(tool|function) [`\"']?[a-z_]+",
        0.45},
       {"tool_hijack.dangerous_command",
-       "\\brm -rf /|\\b(curl|wget) [^|;]{0,120}\\| ?(ba|z)?sh\\b|/etc/(passwd|shadow)\\b|~/\\.ssh|"
+       "\\brm -rf /|\\b(curl|wget) [^|; ]{1,100} ?\\| ?(ba|z)?sh\\b|/etc/(passwd|shadow)\\b|~/\\.ssh|"
        "\\bid_rsa\\b|\\bos\\.system\\(|\\bbase64 -d ?\\| ?(ba)?sh|\\bnc -e\\b|\\breverse shell\\b",
        0.55},
       {"tool_hijack.fake_tool_json",
@@ -388,7 +391,7 @@ Result<std::unique_ptr<SignatureSet>> SignatureSet::Compile(std::vector<Signatur
   std::vector<unsigned int> ids;
   for (size_t i = 0; i < signatures.size(); ++i) {
     patterns.push_back(signatures[i].pattern.c_str());
-    flags.push_back(HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH | HS_FLAG_DOTALL);
+    flags.push_back(HS_FLAG_SINGLEMATCH | HS_FLAG_DOTALL);  // text is already lower-case
     ids.push_back(static_cast<unsigned int>(i));
   }
   hs_database_t* db = nullptr;
