@@ -64,6 +64,415 @@ uint8_t ShapeOf(std::string_view t) {
   return kShapeLower;
 }
 
+// Frequent English and chat/tech words: capitalised at a sentence start or
+// in a heading they are still not names. The model sees membership as a
+// feature (it can still learn "Rose", "Bay" in context).
+const std::unordered_set<uint64_t>& CommonWords() {
+  static const std::unordered_set<uint64_t> kSet = [] {
+    static constexpr const char* kWords[] = {
+    "a",
+    "about",
+    "above",
+    "accept",
+    "account",
+    "address",
+    "admin",
+    "after",
+    "again",
+    "against",
+    "all",
+    "also",
+    "am",
+    "amazon",
+    "amount",
+    "an",
+    "and",
+    "android",
+    "any",
+    "api",
+    "apple",
+    "april",
+    "are",
+    "as",
+    "assistant",
+    "at",
+    "attached",
+    "attachment",
+    "august",
+    "authorization",
+    "autumn",
+    "aws",
+    "azure",
+    "back",
+    "bank",
+    "basic",
+    "bay",
+    "bcc",
+    "be",
+    "bearer",
+    "because",
+    "been",
+    "before",
+    "being",
+    "below",
+    "best",
+    "between",
+    "bic",
+    "both",
+    "build",
+    "but",
+    "by",
+    "can",
+    "card",
+    "cc",
+    "central",
+    "chapter",
+    "chrome",
+    "city",
+    "class",
+    "client",
+    "config",
+    "const",
+    "content",
+    "cookie",
+    "could",
+    "country",
+    "customer",
+    "cvv",
+    "database",
+    "date",
+    "day",
+    "db",
+    "dea",
+    "dear",
+    "debug",
+    "december",
+    "delete",
+    "dev",
+    "did",
+    "dns",
+    "do",
+    "dob",
+    "docker",
+    "does",
+    "doing",
+    "down",
+    "during",
+    "each",
+    "east",
+    "email",
+    "error",
+    "even",
+    "evening",
+    "every",
+    "export",
+    "fall",
+    "false",
+    "fatal",
+    "february",
+    "few",
+    "figure",
+    "file",
+    "firefox",
+    "first",
+    "folder",
+    "for",
+    "friday",
+    "from",
+    "function",
+    "further",
+    "fw",
+    "fwd",
+    "gcp",
+    "get",
+    "github",
+    "gitlab",
+    "give",
+    "go",
+    "good",
+    "google",
+    "great",
+    "had",
+    "has",
+    "have",
+    "having",
+    "he",
+    "head",
+    "hello",
+    "her",
+    "here",
+    "hers",
+    "herself",
+    "hey",
+    "hi",
+    "hill",
+    "him",
+    "himself",
+    "his",
+    "host",
+    "how",
+    "html",
+    "http",
+    "https",
+    "i",
+    "iban",
+    "id",
+    "if",
+    "import",
+    "in",
+    "info",
+    "into",
+    "invoice",
+    "ios",
+    "ip",
+    "is",
+    "it",
+    "item",
+    "items",
+    "itin",
+    "its",
+    "itself",
+    "january",
+    "java",
+    "json",
+    "july",
+    "june",
+    "just",
+    "key",
+    "know",
+    "kubernetes",
+    "lake",
+    "last",
+    "let",
+    "like",
+    "linux",
+    "list",
+    "little",
+    "log",
+    "login",
+    "logout",
+    "long",
+    "lower",
+    "mac",
+    "make",
+    "manager",
+    "many",
+    "march",
+    "may",
+    "maybe",
+    "me",
+    "message",
+    "microsoft",
+    "monday",
+    "month",
+    "more",
+    "morning",
+    "most",
+    "mount",
+    "mrn",
+    "much",
+    "must",
+    "my",
+    "myself",
+    "name",
+    "new",
+    "next",
+    "nhs",
+    "night",
+    "no",
+    "node",
+    "none",
+    "nor",
+    "north",
+    "not",
+    "note",
+    "notes",
+    "november",
+    "now",
+    "null",
+    "number",
+    "october",
+    "of",
+    "off",
+    "office",
+    "ok",
+    "okay",
+    "old",
+    "on",
+    "once",
+    "one",
+    "only",
+    "openai",
+    "options",
+    "or",
+    "order",
+    "other",
+    "our",
+    "ours",
+    "out",
+    "over",
+    "own",
+    "page",
+    "park",
+    "password",
+    "patch",
+    "path",
+    "payment",
+    "people",
+    "phone",
+    "pin",
+    "please",
+    "port",
+    "post",
+    "prod",
+    "put",
+    "python",
+    "re",
+    "regards",
+    "release",
+    "reminder",
+    "request",
+    "response",
+    "return",
+    "river",
+    "rust",
+    "safari",
+    "saint",
+    "same",
+    "saturday",
+    "say",
+    "sdk",
+    "secret",
+    "section",
+    "see",
+    "sent",
+    "september",
+    "server",
+    "service",
+    "session",
+    "settings",
+    "she",
+    "should",
+    "sincerely",
+    "slack",
+    "so",
+    "some",
+    "south",
+    "spring",
+    "sql",
+    "ssh",
+    "ssl",
+    "ssn",
+    "staging",
+    "state",
+    "step",
+    "still",
+    "street",
+    "stripe",
+    "subject",
+    "such",
+    "summary",
+    "summer",
+    "sunday",
+    "support",
+    "sure",
+    "swift",
+    "system",
+    "table",
+    "take",
+    "tax",
+    "tcp",
+    "team",
+    "test",
+    "than",
+    "thank",
+    "thanks",
+    "that",
+    "the",
+    "their",
+    "theirs",
+    "them",
+    "then",
+    "there",
+    "these",
+    "they",
+    "thing",
+    "think",
+    "this",
+    "those",
+    "through",
+    "thursday",
+    "time",
+    "tls",
+    "to",
+    "today",
+    "token",
+    "tomorrow",
+    "too",
+    "total",
+    "trace",
+    "true",
+    "tuesday",
+    "two",
+    "type",
+    "udp",
+    "under",
+    "until",
+    "up",
+    "update",
+    "upper",
+    "url",
+    "us",
+    "use",
+    "user",
+    "uuid",
+    "valley",
+    "var",
+    "vat",
+    "version",
+    "very",
+    "want",
+    "warning",
+    "was",
+    "way",
+    "we",
+    "wednesday",
+    "week",
+    "weekend",
+    "welcome",
+    "well",
+    "were",
+    "west",
+    "what",
+    "when",
+    "where",
+    "which",
+    "while",
+    "who",
+    "whom",
+    "why",
+    "will",
+    "windows",
+    "winter",
+    "with",
+    "work",
+    "would",
+    "xml",
+    "yaml",
+    "year",
+    "yes",
+    "yet",
+    "you",
+    "your",
+    "yours",
+    "yourself"};
+    std::unordered_set<uint64_t> s;
+    for (const char* w : kWords) s.insert(HashBytes(w));
+    return s;
+  }();
+  return kSet;
+}
+
 uint32_t Feat(uint64_t h) { return static_cast<uint32_t>((h ^ (h >> 29)) & kFeatureMask); }
 
 uint64_t Mix(uint64_t a, uint64_t b) {
@@ -207,6 +616,7 @@ void Featurizer::Prepare(std::string_view text, const std::vector<Token>& tokens
       for (int k = 0; k < Gazetteers::kNumKinds; ++k)
         if (gaz_->Has(static_cast<Gazetteers::Kind>(k), hash_[i])) bits |= 1u << k;
     }
+    if (CommonWords().count(hash_[i])) bits |= 1u << 14;
     gazbits_[i] = bits;
   }
 }
@@ -272,6 +682,22 @@ void Featurizer::Features(size_t i, int prev, int prev2, std::vector<uint32_t>* 
   for (int g = 0; g < Gazetteers::kNumKinds; ++g) {
     if (gazbits_[i] & (1u << g)) add(20 + g, Mix(shape(k), prev));
   }
+  bool common = gazbits_[i] & (1u << 14);
+  if (common) {
+    add(41, Mix(shape(k), prev));
+    add(42, Mix(word(k - 1), 1));
+  }
+  // Acronyms and code identifiers (IBAN, ERROR, X-Api-Key, fromSet).
+  add(43, Mix(shape(k), std::min<size_t>(lower_[i].size(), 6)));
+  if (static_cast<size_t>(k + 1) < n) {
+    char next = text_[toks[i + 1].start];
+    if (next == '(' || next == '=' || next == '_' || next == ':') add(44, Mix(next, shape(k)));
+  }
+  if (i > 0) {
+    char before = text_[toks[i - 1].start];
+    if (before == '.' || before == '=' || before == '_' || before == '(' || before == '[')
+      add(45, Mix(before, shape(k)));
+  }
   const std::string& w = lower_[i];
   if (w.size() >= 3) {
     add(30, HashBytes(std::string_view(w).substr(w.size() - 3)));
@@ -299,19 +725,21 @@ Status NameModel::Load(const std::string& path) {
   uint32_t header[3];
   in.read(magic, 8);
   in.read(reinterpret_cast<char*>(header), sizeof(header));
-  if (!in || std::memcmp(magic, "STWNAME1", 8) != 0 || header[0] != kFeatureBits ||
+  if (!in || std::memcmp(magic, "STWNAME2", 8) != 0 || header[0] != kFeatureBits ||
       header[1] != kNumLabels)
     return DataLoss("scan: " + path + " is not a names model of this version");
   uint32_t count = header[2];
-  dense_.assign(size_t{1} << kFeatureBits << 0, 0.0f);
-  dense_.resize((size_t{1} << kFeatureBits) * kNumLabels, 0.0f);
+  dense_.assign((size_t{1} << kFeatureBits) * kNumLabels, 0.0f);
   for (uint32_t r = 0; r < count; ++r) {
     uint32_t id;
-    int16_t q[kNumLabels];
+    float q[kNumLabels];
     in.read(reinterpret_cast<char*>(&id), 4);
     in.read(reinterpret_cast<char*>(q), sizeof(q));
     if (!in || id > kFeatureMask) return DataLoss("scan: " + path + " is truncated or corrupt");
-    for (int l = 0; l < kNumLabels; ++l) dense_[size_t{id} * kNumLabels + l] = q[l] / 1024.0f;
+    for (int l = 0; l < kNumLabels; ++l) {
+      if (!std::isfinite(q[l])) return DataLoss("scan: " + path + " has a non-finite weight");
+      dense_[size_t{id} * kNumLabels + l] = q[l];
+    }
   }
   return Status::Ok();
 }
@@ -322,21 +750,20 @@ Status NameModel::Save(const std::string& path) const {
   std::vector<uint32_t> ids;
   for (uint32_t id = 0; id <= kFeatureMask; ++id) {
     for (int l = 0; l < kNumLabels; ++l) {
-      if (std::lround(dense_[size_t{id} * kNumLabels + l] * 1024.0f) != 0) {
+      // Weights this small never change a decision; dropping them keeps
+      // the file small.
+      if (std::fabs(dense_[size_t{id} * kNumLabels + l]) >= 1e-3f) {
         ids.push_back(id);
         break;
       }
     }
   }
-  out.write("STWNAME1", 8);
+  out.write("STWNAME2", 8);
   uint32_t header[3] = {kFeatureBits, kNumLabels, static_cast<uint32_t>(ids.size())};
   out.write(reinterpret_cast<const char*>(header), sizeof(header));
   for (uint32_t id : ids) {
-    int16_t q[kNumLabels];
-    for (int l = 0; l < kNumLabels; ++l) {
-      long v = std::lround(dense_[size_t{id} * kNumLabels + l] * 1024.0f);
-      q[l] = static_cast<int16_t>(std::max(-32767L, std::min(32767L, v)));
-    }
+    float q[kNumLabels];
+    for (int l = 0; l < kNumLabels; ++l) q[l] = dense_[size_t{id} * kNumLabels + l];
     out.write(reinterpret_cast<const char*>(&id), 4);
     out.write(reinterpret_cast<const char*>(q), sizeof(q));
   }
@@ -412,7 +839,9 @@ uint64_t NameRecognizer::Recognize(std::string_view text, std::vector<Finding>* 
     while (last > i && !IsWordByte(static_cast<unsigned char>(text[tokens[last].start]))) --last;
     float avg = margin_sum / static_cast<float>(j - i);
     // Squash the average decision margin into a confidence in [0.5, 1).
-    double score = 0.5 + 0.49 * std::tanh(static_cast<double>(avg) / 2.0);
+    // Capped at 0.85 so a validated pattern (a date, an address number)
+    // wins an overlap against the statistical guess.
+    double score = 0.5 + 0.35 * std::tanh(static_cast<double>(avg) / 3.0);
     out->push_back({per ? "PERSON" : "LOCATION", tokens[i].start, tokens[last].end, score});
     i = j;
   }

@@ -7,6 +7,9 @@
 #include "scan/validators.h"
 
 namespace steward::scan {
+
+thread_local uint64_t g_validator_work = 0;
+
 namespace {
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
@@ -344,12 +347,27 @@ bool ValidateYear(std::string_view text, Span* span, double* score) {
 bool NarrowToAssignedValue(std::string_view text, Span* span, size_t min_len) {
   // The regex stops at the first character of the value: extend over the
   // value here (bounded), which keeps the pattern database small.
+  // Candidates inside one long run ("password=password=...") share the
+  // run's end: remember it so a run is walked once, not once per candidate.
+  static thread_local const char* run_base = nullptr;
+  static thread_local size_t run_from = 0, run_to = 0;
   size_t limit = std::min(text.size(), span->end + 2048);
-  while (span->end < limit) {
-    char c = text[span->end];
-    if (IsSpace(c) || c == '"' || c == '\'' || c == '`' || c == ',' || c == ';' || c == '&')
-      break;
-    ++span->end;
+  if (run_base == text.data() && span->end >= run_from && span->end <= run_to) {
+    span->end = std::min(run_to, limit);
+  } else {
+    size_t from = span->end;
+    while (span->end < limit) {
+      char c = text[span->end];
+      if (IsSpace(c) || c == '"' || c == '\'' || c == '`' || c == ',' || c == ';' || c == '&')
+        break;
+      ++span->end;
+    }
+    g_validator_work += span->end - from;
+    if (span->end < limit) {  // a real end, not the bound: reusable
+      run_base = text.data();
+      run_from = from;
+      run_to = span->end;
+    }
   }
   // `password = os.environ['X']`, `token = get_token()`: code, not a value.
   if (span->end < text.size() && (text[span->end] == '[' || text[span->end] == '(')) return false;
@@ -503,6 +521,11 @@ bool ValidatePrivateKey(std::string_view text, Span* span, double* score) {
   // header plus the body that follows (a truncated key is still a leak).
   constexpr size_t kMaxKey = 64 * 1024;
   size_t limit = std::min(text.size(), span->end + kMaxKey);
+  // Never look past the next BEGIN line: keeps many headers in one text
+  // linear instead of 64 KiB of search each.
+  size_t next_begin = text.substr(span->end, limit - span->end).find("-----BEGIN");
+  g_validator_work += next_begin == std::string_view::npos ? limit - span->end : next_begin;
+  if (next_begin != std::string_view::npos) limit = span->end + next_begin;
   std::string_view rest = text.substr(span->end, limit - span->end);
   size_t end_marker = rest.find("-----END ");
   if (end_marker != std::string_view::npos) {
@@ -718,20 +741,20 @@ const std::vector<Recognizer>& PatternRecognizers() {
       // --- dates and times ---
       {"DATE_TIME",
        R"(\b\d{4}[\-/.]\d{1,2}[\-/.]\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+\-]\d{2}:?\d{2})?)?\b)",
-       false, 0.85, 1.0, ValidateNumericDate, {}, {}},
+       false, 0.9, 1.0, ValidateNumericDate, {}, {}},
       {"DATE_TIME", R"(\b\d{1,2}[\-/.]\d{1,2}[\-/.](?:\d{4}|\d{2})(?:,?\s\d{1,2}:\d{2}(?::\d{2})?)?\b)",
        false, 0.75, 0.95, ValidateNumericDate, {"date", "on", "dob", "born", "birth", "due", "since", "until"},
        {"version", "v", "ip"}},
-      {"DATE_TIME", R"(\b)" MONTHS R"(\.?\s+\d{1,2}(?:st|nd|rd|th)?(?:,?\s+\d{4})?\b)", true, 0.8, 0,
+      {"DATE_TIME", R"(\b)" MONTHS R"(\.?\s+\d{1,2}(?:st|nd|rd|th)?(?:,?\s+\d{4})?\b)", true, 0.9, 0,
        ValidateNotEmbedded, {}, {}},
       {"DATE_TIME",
        R"(\b\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?)" MONTHS R"(\b\.?(?:,?\s+\d{4})?\b)", true,
-       0.8, 0, ValidateNotEmbedded, {}, {}},
-      {"DATE_TIME", R"(\b)" MONTHS R"(\.?,?\s+\d{4}\b)", true, 0.8, 0, ValidateNotEmbedded, {}, {}},
-      {"DATE_TIME", R"(\b)" WEEKDAYS R"(s?\b)", true, 0.7, 0, nullptr, {}, {}},
-      {"DATE_TIME", R"(\b\d{1,2}:\d{2}(?::\d{2})?(?:\s?[ap]\.?m\b\.?)?)", true, 0.6, 0.8,
+       0.9, 0, ValidateNotEmbedded, {}, {}},
+      {"DATE_TIME", R"(\b)" MONTHS R"(\.?,?\s+\d{4}\b)", true, 0.9, 0, ValidateNotEmbedded, {}, {}},
+      {"DATE_TIME", R"(\b)" WEEKDAYS R"(s?\b)", true, 0.88, 0, nullptr, {}, {}},
+      {"DATE_TIME", R"(\b\d{1,2}:\d{2}(?::\d{2})?(?:\s?[ap]\.?m\b\.?)?)", true, 0.7, 0.9,
        ValidateTime, {"at", "time", "meeting", "call"}, {}},
-      {"DATE_TIME", R"(\b\d{1,2}\s?[ap]\.?m\b\.?)", true, 0.7, 0, ValidateTime, {}, {}},
+      {"DATE_TIME", R"(\b\d{1,2}\s?[ap]\.?m\b\.?)", true, 0.88, 0, ValidateTime, {}, {}},
       {"DATE_TIME", R"(\b(?:1[5-9]|20)\d{2}\b)", false, 0.55, 0.8, ValidateYear,
        {"in", "since", "year", "founded", "born", "from", "until", "by", "established", "of", "during", "circa", "since", "between", "and", "before", "after"},
        {"port", "room", "page", "pages", "step", "code", "error", "line", "pin", "#", "number", "no", "id", "price", "cost", "total", "usd", "items", "units", "version", "status", "http"}},

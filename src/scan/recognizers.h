@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 #include <vector>
 
@@ -31,6 +32,10 @@ struct Recognizer {
   std::vector<std::string_view> context;   // lower-case words/phrases that raise
   std::vector<std::string_view> negative;  // lower-case words that lower (by 0.45)
 };
+
+// Bytes validators walked beyond their candidate span (value extension,
+// PEM bodies), per thread; Scanner adds it to ScanStats::validated_bytes.
+extern thread_local uint64_t g_validator_work;
 
 // The recognizer table, in a stable order (the index is the pattern id).
 const std::vector<Recognizer>& PatternRecognizers();

@@ -211,6 +211,7 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
   std::vector<Finding> found;
   std::string window;
   uint64_t validated = 0;
+  uint64_t work_before = g_validator_work;
   for (const Candidate& c : candidates) {
     const Recognizer& r = recs[c.id];
     // Cheap pre-filter: a recognizer whose best possible score is below
@@ -252,7 +253,7 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
   if (stats) {
     stats->pattern_matches += st.matches;
     stats->candidates += candidates.size();
-    stats->validated_bytes += validated;
+    stats->validated_bytes += validated + (g_validator_work - work_before);
   }
   return ResolveOverlaps(std::move(found));
 }
