@@ -175,6 +175,40 @@ TEST_F(DsarTest, RotateKekRewrapsWithoutTouchingPayloads) {
             "erin prompt");
 }
 
+TEST_F(DsarTest, KekFromEnvironmentRotatesWithNewVariable) {
+  log_->Stop();
+  log_.reset();
+  std::filesystem::remove_all(dir_);
+  std::filesystem::create_directories(dir_);
+  const std::string k1(64, 'a'), k2(64, 'b');
+  ::setenv(kKekEnv, k1.c_str(), 1);
+  {
+    auto log = AuditLog::Open(options_, &clock_);
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    log_ = *log;
+  }
+  AppendFor("frank", "frank prompt");
+  log_->Stop();
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "audit_kek.key"));
+  config::Config c;
+  c.data_dir = dir_.string();
+  c.store_url = options_.store_url;
+  Status s = RotateKek(c);
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
+  ::setenv(kNewKekEnv, k2.c_str(), 1);
+  s = RotateKek(c);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  // Switch the variables as an operator would: the new key alone decrypts.
+  ::setenv(kKekEnv, k2.c_str(), 1);
+  ::unsetenv(kNewKekEnv);
+  auto db = OpenDatabase(options_.store_url);
+  auto e = DsarExport(**db, dir_.string(), "frank");
+  ::unsetenv(kKekEnv);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ(e->at("records").at(0).at("payloads").at("prompt").at("text").as_string(),
+            "frank prompt");
+}
+
 TEST_F(DsarTest, KeyFilesArePrivate) {
   for (const char* f : {"audit_signing.key", "audit_pseudonym.key", "audit_kek.key"}) {
     auto st = std::filesystem::status(dir_ / f);
