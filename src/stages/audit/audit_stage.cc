@@ -58,7 +58,7 @@ class AuditStage final : public Stage {
     AuditSlot& slot = ctx.Slot<AuditSlot>();
     if (!log_->Healthy()) {
       slot.refused_here = true;
-      return StageResult::Error(503, "service_unavailable", "audit_unavailable",
+      return StageResult::Error(503, "server_error", "audit_unavailable",
                                 "the audit log cannot record this call (" + log_->StatusLine() +
                                     "); calls are refused until it recovers");
     }
