@@ -510,9 +510,14 @@ class Checker {
         if (e->kids[1]->kind != ExprKind::kString) {
           Fail(e->kids[1]->loc, "`matches` needs a string literal pattern");
         }
-        auto re = Regex::Compile(e->kids[1]->string_value);
-        if (!re.ok()) Fail(e->kids[1]->loc, re.status().message());
-        e->regex = *re;
+        // One compiled database per distinct pattern in the bundle.
+        auto& cached = regexes_[e->kids[1]->string_value];
+        if (!cached) {
+          auto re = Regex::Compile(e->kids[1]->string_value);
+          if (!re.ok()) Fail(e->kids[1]->loc, re.status().message());
+          cached = *re;
+        }
+        e->regex = cached;
         e->kids.pop_back();
         break;
       }
@@ -695,6 +700,7 @@ class Checker {
 
   std::vector<CheckError>* errors_;
   std::map<std::string, const Expr*> constants_;
+  std::map<std::string, std::shared_ptr<const Regex>> regexes_;
   bool failed_ = false;
 };
 
