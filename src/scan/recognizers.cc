@@ -9,6 +9,7 @@
 namespace steward::scan {
 
 thread_local uint64_t g_validator_work = 0;
+thread_local uint64_t g_scan_generation = 0;
 
 namespace {
 
@@ -294,7 +295,7 @@ bool ValidateNumericDate(std::string_view text, Span* span, double* score) {
   bool dm = a >= 1 && a <= 31 && b >= 1 && b <= 12;
   bool md = a >= 1 && a <= 12 && b >= 1 && b <= 31;
   if (!dm && !md) return false;
-  if (widths[2] == 2 && seps[0] == '.') *score -= 0.15;  // "1.2.34" is often a version
+  if (widths[2] == 2 && seps[0] == '.') *score -= 0.4;  // "3.9.10" is a version unless context says date
   (void)c;
   return true;
 }
@@ -302,6 +303,12 @@ bool ValidateNumericDate(std::string_view text, Span* span, double* score) {
 bool ValidateTime(std::string_view text, Span* span, double* score) {
   if (EmbeddedInNumber(text, *span)) return false;
   std::string_view v = Sub(text, *span);
+  // "9:30 am." at the end of a sentence: the dot is punctuation unless the
+  // suffix is spelled "a.m.".
+  if (v.size() >= 3 && v.back() == '.' && v[v.size() - 3] != '.') {
+    --span->end;
+    v.remove_suffix(1);
+  }
   int h = 0;
   size_t i = 0;
   while (i < v.size() && IsDigit(v[i])) h = h * 10 + (v[i++] - '0');
@@ -349,10 +356,10 @@ bool NarrowToAssignedValue(std::string_view text, Span* span, size_t min_len) {
   // value here (bounded), which keeps the pattern database small.
   // Candidates inside one long run ("password=password=...") share the
   // run's end: remember it so a run is walked once, not once per candidate.
-  static thread_local const char* run_base = nullptr;
+  static thread_local uint64_t run_generation = ~uint64_t{0};
   static thread_local size_t run_from = 0, run_to = 0;
   size_t limit = std::min(text.size(), span->end + 2048);
-  if (run_base == text.data() && span->end >= run_from && span->end <= run_to) {
+  if (run_generation == g_scan_generation && span->end >= run_from && span->end <= run_to) {
     span->end = std::min(run_to, limit);
   } else {
     size_t from = span->end;
@@ -364,7 +371,7 @@ bool NarrowToAssignedValue(std::string_view text, Span* span, size_t min_len) {
     }
     g_validator_work += span->end - from;
     if (span->end < limit) {  // a real end, not the bound: reusable
-      run_base = text.data();
+      run_generation = g_scan_generation;
       run_from = from;
       run_to = span->end;
     }
@@ -425,7 +432,7 @@ bool ValidatePasswordProse(std::string_view text, Span* span, double* score) {
   bool has_non_lower = false;
   for (char c : value) has_non_lower |= !(c >= 'a' && c <= 'z');
   if (!has_non_lower) *score -= 0.3;
-  while (!value.empty() && (value.back() == '.' || value.back() == '!' || value.back() == '?')) {
+  while (!value.empty() && (value.back() == '.' || value.back() == '?')) {
     value.remove_suffix(1);
     --span->end;
   }
@@ -743,8 +750,8 @@ const std::vector<Recognizer>& PatternRecognizers() {
        R"(\b\d{4}[\-/.]\d{1,2}[\-/.]\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+\-]\d{2}:?\d{2})?)?\b)",
        false, 0.9, 1.0, ValidateNumericDate, {}, {}},
       {"DATE_TIME", R"(\b\d{1,2}[\-/.]\d{1,2}[\-/.](?:\d{4}|\d{2})(?:,?\s\d{1,2}:\d{2}(?::\d{2})?)?\b)",
-       false, 0.75, 0.95, ValidateNumericDate, {"date", "on", "dob", "born", "birth", "due", "since", "until"},
-       {"version", "v", "ip"}},
+       false, 0.75, 0.95, ValidateNumericDate, {"date", "dated", "dob", "born", "birth", "due", "since", "until", "expires", "expiry"},
+       {"version", "v", "ip", "python", "node", "release", "build", "run", "sdk"}},
       {"DATE_TIME", R"(\b)" MONTHS R"(\.?\s+\d{1,2}(?:st|nd|rd|th)?(?:,?\s+\d{4})?\b)", true, 0.9, 0,
        ValidateNotEmbedded, {}, {}},
       {"DATE_TIME",

@@ -36,6 +36,8 @@ struct Recognizer {
 // Bytes validators walked beyond their candidate span (value extension,
 // PEM bodies), per thread; Scanner adds it to ScanStats::validated_bytes.
 extern thread_local uint64_t g_validator_work;
+// Incremented by every Scanner::Scan: validators' per-text caches key on it.
+extern thread_local uint64_t g_scan_generation;
 
 // The recognizer table, in a stable order (the index is the pattern id).
 const std::vector<Recognizer>& PatternRecognizers();

@@ -212,6 +212,7 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
   std::string window;
   uint64_t validated = 0;
   uint64_t work_before = g_validator_work;
+  ++g_scan_generation;
   for (const Candidate& c : candidates) {
     const Recognizer& r = recs[c.id];
     // Cheap pre-filter: a recognizer whose best possible score is below

@@ -236,7 +236,7 @@ const GEN = {
   SECONDARY: secondary, ZIP: zip, ADDRESS_BLOCK: addressBlock, first: () => personName('first').toLowerCase(), COMPANY: company, JOB: job, TITLE: title,
   EMAIL_ADDRESS: email, PHONE_NUMBER: phone, CREDIT_CARD: cardNumber, IBAN_CODE: ibanValue,
   US_SSN: ssn, IP_ADDRESS: () => (chance(0.8) ? ipv4() : ipv6()), MAC_ADDRESS: mac, URL: url,
-  DATE_TIME: dateValue, CRYPTO: bitcoin, MEDICAL_LICENSE: deaNumber, UK_NHS: nhs,
+  DATE_TIME: dateValue, NRP: () => pick(['French', 'German', 'Brazilian', 'Japanese', 'Catholic', 'Muslim', 'Jewish', 'Hindu', 'Polish', 'Nigerian', 'Canadian', 'Buddhist', 'Mexican', 'Korean']), CRYPTO: bitcoin, MEDICAL_LICENSE: deaNumber, UK_NHS: nhs,
   ...SECRETS,
 };
 function addressBlock() {
@@ -325,6 +325,38 @@ const TRAIN = [
   'Assistant: I have updated the address for {FULL} to {STREET}, {CITY}.',
   'ERROR: login failed for {EMAIL_ADDRESS} ({FULL}) from {IP_ADDRESS}',
 ];
+// Clauses composed at random into training sentences (1-3 per text, first
+// letter capitalised): teaches that sentence-initial verbs, UI words and
+// acronyms are not names, and shows names/places in many positions.
+const CLAUSES = [
+  'bill the customer for the extra seats', 'refund {FULL} for the damaged chair', 'archive the thread with {FIRST}',
+  'approve the expense report from {FULL}', 'cancel the subscription of {FULL}', 'notify {FIRST} when the build is green',
+  'invite {FULL} to the design review', 'thank {FIRST} for the quick fix', 'assign the bug to {FIRST}',
+  'schedule a demo with {TITLE} {LAST}', 'remind {FIRST} about the deadline', 'escalate the outage to {FULL}',
+  'rename the PDF before uploading', 'convert the CSV to JSON', 'connect to the VPN first', 'the GPU runs hot',
+  'the CPU spikes at noon', 'the SLA says four hours', 'our KPI dashboard is stale', 'HR needs the signed form',
+  'the CEO approved it', 'QA found three regressions', 'the EU rules apply', 'see the FAQ section',
+  'Mailing list owner is {FULL}', 'the parcel for {FULL} left {CITY}', 'her sister {FIRST} lives in {COUNTRY}',
+  '{FULL} paid with {CREDIT_CARD}', 'use account {IBAN_CODE} for the refund', 'the tenant {FULL} rents a flat on {STREET}',
+  'the shop on {STREET} in {CITY} is closed', '{FIRST} flew from {CITY} to {CITY}', 'my cousin {FULL} studies in {STATE}',
+  'our supplier in {COUNTRY} raised prices', '{TITLE} {LAST} prescribed rest', 'message {FIRST} at {EMAIL_ADDRESS}',
+  'dial {PHONE_NUMBER} to reach {FULL}', '{FULL} ({EMAIL_ADDRESS}) owns the repo', 'the signer was {FULL}',
+  'beneficiary: {FULL}', 'recipient {FULL}, {STREET}, {ZIP} {CITY}', 'sender: {FULL}, {CITY}',
+  'Weekly Report attached', 'Action Items below', 'Status: Blocked', 'Priority High', 'Owner TBD',
+  'the {NRP} embassy in {CITY} replied', '{FULL} was born in {COUNTRY}', 'Ms {LAST} will join later',
+  'Prof. {FULL} gave the lecture', 'login from {IP_ADDRESS} at {DATE_TIME}', 'the visit to {CITY} on {DATE_TIME} went well',
+  'Monday works for {FIRST}', 'Compile with GCC and link OpenSSL', 'Kafka lag is growing', 'Redis evicted keys',
+];
+function composed() {
+  const n = int(1, 3);
+  const parts = [];
+  for (let i = 0; i < n; ++i) {
+    let c = pick(CLAUSES);
+    if (i === 0 || chance(0.5)) c = c.charAt(0) === '{' ? c : c.charAt(0).toUpperCase() + c.slice(1);
+    parts.push(c);
+  }
+  return parts.join(pick(['. ', '. ', ', and ', '; ', '\n', '? '])) + pick(['.', '!', '?', '', '.']);
+}
 // Negative training texts: capitalised words that are not names or places.
 const TRAIN_NEG = [
   'I think I need help with my SQL query, it returns NULL for every row.',
@@ -391,7 +423,9 @@ const EVAL_PII = [
   'Check the docs at {URL} before the call on {DATE_TIME}.',
   'Customer record:\nName: {FULL}\nEmail: {EMAIL_ADDRESS}\nPhone: {PHONE_NUMBER}\nCity: {CITY}',
   '{FIRST} here - I moved to {STREET}, {CITY}. New number: {PHONE_NUMBER}.',
-  'Translate to French: "{FULL} will arrive in {CITY} on {DATE_TIME}."',
+  'Fix the grammar: "{FULL} will arrive in {CITY} on {DATE_TIME}."',
+  'The {NRP} delegation, led by {FULL}, landed in {CITY}.',
+  'Is it rude to ask a {NRP} colleague like {FIRST} about holidays?',
   'The conference in {CITY} starts {DATE_TIME}; {FULL} is the keynote speaker.',
   'Log: user {EMAIL_ADDRESS} logged in from {IP_ADDRESS}',
   'Write a short bio for {FULL}, a {JOB} from {COUNTRY}.',
@@ -428,7 +462,7 @@ const EVAL_CODE = [
   'my password is {PASSWORD} but the login page keeps saying it is wrong',
   'config.yaml:\n  api_secret: "{GENERIC_SECRET}"\n  region: eu-west-1',
   'const client_secret = "{GENERIC_SECRET}";',
-  'curl -H "X-Api-Key: {GENERIC_SECRET}" https://api.example.com/v2/items',
+  'curl -H "X-Api-Key: {GENERIC_SECRET}" {URL}',
   '[ERROR] {DATE_TIME} auth failed for {EMAIL_ADDRESS} from {IP_ADDRESS}',
   '{DATE_TIME} INFO request from {IP_ADDRESS} user={EMAIL_ADDRESS} status=200',
   'aws configure set aws_access_key_id {AWS_ACCESS_KEY}',
@@ -498,7 +532,8 @@ const rows = [];
 for (let i = 0; i < count; ++i) {
   let r;
   if (split === 'train') {
-    r = chance(0.85) ? render(pick(TRAIN), false) : render(pick(TRAIN_NEG), false);
+    const u = rand();
+    r = u < 0.45 ? render(pick(TRAIN), false) : u < 0.85 ? render(composed(), false) : render(pick(TRAIN_NEG), false);
   } else {
     const u = rand();
     if (u < 0.55) r = render(pick(EVAL_PII), true);
