@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "injection/screen.h"
+#include "monitor/metrics.h"
 #include "pipeline/reload.h"
 #include "pipeline/stage_registry.h"
 #include "policy/explain.h"
@@ -21,7 +22,15 @@ class PolicyStage : public Stage {
  public:
   PolicyStage(std::shared_ptr<policy::PolicyEngine> engine, policy::PolicyConfig config,
               ServiceRegistry* services)
-      : engine_(std::move(engine)), config_(std::move(config)), services_(services) {}
+      : engine_(std::move(engine)), config_(std::move(config)), services_(services) {
+    auto& m = monitor::MetricsRegistry::Global();
+    const char* help = "Policy decisions by outcome";
+    permits_ = &m.GetCounter("steward_policy_decisions_total", help, {{"decision", "permit"}});
+    denies_ = &m.GetCounter("steward_policy_decisions_total", help, {{"decision", "deny"}});
+    reviews_ = &m.GetCounter("steward_policy_decisions_total", help, {{"decision", "review"}});
+    rule_errors_ = &m.GetCounter("steward_policy_rule_errors_total",
+                                 "Policy rules skipped because they failed at evaluation");
+  }
 
   std::string_view name() const override { return "policy"; }
 
@@ -38,6 +47,9 @@ class PolicyStage : public Stage {
     policy::Request request = policy::RequestFromContext(ctx, engine_->defaults());
     Decision d = engine_->Authorize(request);
     Record(ctx, d);
+    (d.verdict == Verdict::kPermit ? permits_ : d.verdict == Verdict::kDeny ? denies_ : reviews_)
+        ->Inc();
+    if (!d.errors.empty()) rule_errors_->Inc(d.errors.size());
     if (!engine_->bundle()) {
       return StageResult::Error(503, "server_error", "policy_unavailable", d.message);
     }
@@ -111,6 +123,10 @@ class PolicyStage : public Stage {
   std::shared_ptr<policy::PolicyEngine> engine_;
   policy::PolicyConfig config_;
   ServiceRegistry* services_;
+  monitor::Counter* permits_;
+  monitor::Counter* denies_;
+  monitor::Counter* reviews_;
+  monitor::Counter* rule_errors_;
 };
 
 Result<std::unique_ptr<Stage>> MakeFromConfig(const YAML::Node&, StageEnv& env) {
@@ -128,7 +144,14 @@ Result<std::unique_ptr<Stage>> MakeFromConfig(const YAML::Node&, StageEnv& env) 
     }
   }
   auto engine = std::make_shared<policy::PolicyEngine>(config.paths, defaults);
-  engine->SetLogger([](bool ok, const std::string& message) {
+  auto& metrics = monitor::MetricsRegistry::Global();
+  const char* reload_help = "Policy bundle loads and reloads by result (error: bundle rejected)";
+  monitor::Counter* reload_ok = &metrics.GetCounter("steward_policy_reloads_total", reload_help,
+                                                    {{"result", "ok"}});
+  monitor::Counter* reload_error = &metrics.GetCounter("steward_policy_reloads_total", reload_help,
+                                                       {{"result", "error"}});
+  engine->SetLogger([reload_ok, reload_error](bool ok, const std::string& message) {
+    (ok ? reload_ok : reload_error)->Inc();
     if (ok) {
       spdlog::info("{}", message);
     } else {
@@ -145,6 +168,12 @@ Result<std::unique_ptr<Stage>> MakeFromConfig(const YAML::Node&, StageEnv& env) 
                  config.configured ? "" : ", built-in default");
   }
   std::weak_ptr<policy::PolicyEngine> weak = engine;
+  metrics.AddCallbackGauge("steward_policy_bundle_loaded",
+                           "1 when a policy bundle is loaded, 0 when every call is refused", {},
+                           [weak] {
+                             auto e = weak.lock();
+                             return e && e->bundle() ? 1.0 : 0.0;
+                           });
   pipeline::AddReloadHook("policy", [weak]() -> Status {
     if (auto e = weak.lock()) return e->Reload();
     return Status::Ok();

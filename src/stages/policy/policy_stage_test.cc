@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "monitor/metrics.h"
 #include "pipeline/reload.h"
 #include "pipeline/stage_registry.h"
 #include "policy/review_sink.h"
@@ -77,6 +78,9 @@ TEST_F(PolicyStageTest, BuiltInDefaultPermitsUsersAndRefusesSecrets) {
   EXPECT_EQ(Header(ok).rfind("permit; rules=default-callers; bundle=", 0), 0u) << Header(ok);
   ASSERT_NE(services_.Get<policy::PolicyEngine>(), nullptr);
 
+  monitor::Counter& denies = monitor::MetricsRegistry::Global().GetCounter(
+      "steward_policy_decisions_total", "", {{"decision", "deny"}});
+  uint64_t denies_before = denies.value();
   RequestContext secret = UserCall("user");
   secret.findings.push_back({"PRIVATE_KEY", "input", 1, 1.0, "block"});
   StageResult r = stage->OnRequest(secret);
@@ -89,6 +93,7 @@ TEST_F(PolicyStageTest, BuiltInDefaultPermitsUsersAndRefusesSecrets) {
   r = stage->OnRequest(guest);
   EXPECT_EQ(r.reply.status, 403);
   EXPECT_NE(r.reply.body.find("default deny"), std::string::npos);
+  EXPECT_EQ(denies.value(), denies_before + 2);
 }
 
 TEST_F(PolicyStageTest, ReviewRefusedWithoutQueueAndHeldWithOne) {
@@ -134,6 +139,11 @@ TEST_F(PolicyStageTest, FailsClosedWhenNoBundleLoads) {
   ASSERT_EQ(ctx.policy.errors.size(), 1u);
 
   // A SIGHUP-style reload after fixing the file brings the gateway back.
+  monitor::Counter& reload_errors = monitor::MetricsRegistry::Global().GetCounter(
+      "steward_policy_reloads_total", "", {{"result", "error"}});
+  uint64_t errors_before = reload_errors.value();
+  EXPECT_NE(pipeline::RunReloadHooks().size(), 0u);  // still broken: reported
+  EXPECT_EQ(reload_errors.value(), errors_before + 1);
   Write("p.policy", "@id(\"fixed\") permit;");
   std::vector<std::string> failures = pipeline::RunReloadHooks();
   RequestContext after = UserCall("admin");
