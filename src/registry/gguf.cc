@@ -282,12 +282,14 @@ Result<GgufInfo> GgufParser::Parse() {
   // value); a tensor info >= 32. Counts beyond what the file can hold are
   // lies; rejecting them here bounds every loop below.
   if (kv_count > cursor_.remaining() / 13) {
-    return InvalidArgument("metadata count " + std::to_string(kv_count) +
-                           " is more than the file can hold");
+    return InvalidArgument("truncated or corrupt file: metadata count " +
+                           std::to_string(kv_count) + " is more than the " +
+                           std::to_string(cursor_.remaining()) + " bytes left can hold");
   }
   if (tensor_count > cursor_.remaining() / 32) {
-    return InvalidArgument("tensor count " + std::to_string(tensor_count) +
-                           " is more than the file can hold");
+    return InvalidArgument("truncated or corrupt file: tensor count " +
+                           std::to_string(tensor_count) + " is more than the " +
+                           std::to_string(cursor_.remaining()) + " bytes left can hold");
   }
   for (uint64_t i = 0; i < kv_count; ++i) {
     std::string key;

@@ -175,7 +175,9 @@ Result<ModelMetadata> InspectModel(const std::vector<ModelFile>& files) {
   std::map<std::string, uint64_t> dtype_parameters;
   for (const auto& f : files) {
     if (EndsWith(f.rel_path, ".gguf")) {
-      auto info = ReadGgufFile(f.abs_path);
+      auto source = FileSource::Open(f.abs_path);
+      if (!source.ok()) return source.status();
+      auto info = ReadGguf(**source);
       if (!info.ok()) return info.status().WithContext("bad GGUF file " + f.rel_path);
       ++gguf_files;
       if (m.name.empty()) m.name = info->name;
@@ -203,7 +205,9 @@ Result<ModelMetadata> InspectModel(const std::vector<ModelFile>& files) {
       d["metadata"] = std::move(meta);
       m.details[f.rel_path] = std::move(d);
     } else if (EndsWith(f.rel_path, ".safetensors")) {
-      auto info = ReadSafetensorsFile(f.abs_path);
+      auto source = FileSource::Open(f.abs_path);
+      if (!source.ok()) return source.status();
+      auto info = ReadSafetensors(**source);
       if (!info.ok()) return info.status().WithContext("bad safetensors file " + f.rel_path);
       ++safetensors_files;
       m.parameter_count += info->parameter_count;
