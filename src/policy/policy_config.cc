@@ -44,11 +44,14 @@ Result<PolicyConfig> ParsePolicyConfig(const std::string& file, const YAML::Node
     if (!flags.IsMap()) return ErrorAt(file, flags, "`subject_flags` must map subjects to lists");
     for (auto it = flags.begin(); it != flags.end(); ++it) {
       std::string subject = it->first.as<std::string>("");
-      if (!it->second.IsSequence()) {
-        return ErrorAt(file, it->second, "flags of subject `" + subject + "` must be a list");
+      // Copy out of the iterator's proxy: ranging over `it->second` directly
+      // would iterate a member of a destroyed temporary.
+      const YAML::Node subject_flags = it->second;
+      if (!subject_flags.IsSequence()) {
+        return ErrorAt(file, subject_flags, "flags of subject `" + subject + "` must be a list");
       }
       std::vector<std::string> list;
-      for (const auto& f : it->second) {
+      for (const auto& f : subject_flags) {
         if (!f.IsScalar()) return ErrorAt(file, f, "a subject flag must be a string");
         list.push_back(f.as<std::string>());
       }
