@@ -577,9 +577,7 @@ void Gazetteers::Add(Kind kind, std::string_view entry) {
   std::vector<Token> toks = Tokenize(lower);
   size_t words = 0;
   for (const Token& t : toks) words += IsWordByte(static_cast<unsigned char>(lower[t.start]));
-  if (words <= 1 || kind != kCity) {
-    sets_[kind].insert(HashBytes(lower));
-  }
+  if (words <= 1 || kind != kCity) bits_[HashBytes(lower)] |= static_cast<uint16_t>(1u << kind);
   // Multi-word entries: each word is also a member (city parts get their own
   // kind so "New" in "New York" is weaker evidence than "Lyon").
   if (words > 1) {
@@ -587,12 +585,17 @@ void Gazetteers::Add(Kind kind, std::string_view entry) {
     for (const Token& t : toks) {
       std::string_view w(lower.data() + t.start, t.end - t.start);
       if (w.size() >= 2 && IsWordByte(static_cast<unsigned char>(w[0])))
-        sets_[part].insert(HashBytes(w));
+        bits_[HashBytes(w)] |= static_cast<uint16_t>(1u << part);
     }
   }
 }
 
-bool Gazetteers::Has(Kind kind, uint64_t h) const { return sets_[kind].count(h) != 0; }
+bool Gazetteers::Has(Kind kind, uint64_t h) const { return (Bits(h) >> kind) & 1; }
+
+uint16_t Gazetteers::Bits(uint64_t h) const {
+  auto it = bits_.find(h);
+  return it == bits_.end() ? 0 : it->second;
+}
 
 void Featurizer::Prepare(std::string_view text, const std::vector<Token>& tokens) {
   text_ = text;
@@ -612,11 +615,10 @@ void Featurizer::Prepare(std::string_view text, const std::vector<Token>& tokens
     }
     hash_[i] = HashBytes(lower_[i]);
     uint16_t bits = 0;
-    if (gaz_ && shape_[i] != kShapePunct && shape_[i] != kShapeDigits) {
-      for (int k = 0; k < Gazetteers::kNumKinds; ++k)
-        if (gaz_->Has(static_cast<Gazetteers::Kind>(k), hash_[i])) bits |= 1u << k;
+    if (shape_[i] != kShapePunct && shape_[i] != kShapeDigits) {
+      if (gaz_) bits = gaz_->Bits(hash_[i]);
+      if (CommonWords().count(hash_[i])) bits |= 1u << 14;
     }
-    if (CommonWords().count(hash_[i])) bits |= 1u << 14;
     gazbits_[i] = bits;
   }
 }

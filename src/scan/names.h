@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -40,10 +41,12 @@ class Gazetteers {
   // Loads gaz_*.txt from `dir`; missing files are errors.
   Status Load(const std::string& dir);
   bool Has(Kind kind, uint64_t lower_hash) const;
+  // Bit k set when the word is in list k (one lookup for all lists).
+  uint16_t Bits(uint64_t lower_hash) const;
   void Add(Kind kind, std::string_view lower_entry);
 
  private:
-  std::unordered_set<uint64_t> sets_[kNumKinds];
+  std::unordered_map<uint64_t, uint16_t> bits_;
 };
 
 // Lower-cases ASCII and Latin-1 letters of UTF-8 text.

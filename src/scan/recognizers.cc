@@ -1,6 +1,7 @@
 #include "scan/recognizers.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 
 #include "common/strings.h"
@@ -605,6 +606,7 @@ bool ValidatePhoneOnce(std::string_view text, Span* span, double* score) {
     }
   }
   if (parens != 0 && parens != 2 && parens != 4) return false;
+  if (main.find('/') != std::string_view::npos) return false;  // dates, fractions
   if (d.size() < 7 || d.size() > 15) return false;
   std::string dots;
   for (char c : seps)
@@ -823,6 +825,54 @@ const std::vector<Recognizer>& PatternRecognizers() {
        ValidateBearer, {}, {}},
   };
   return kTable;
+}
+
+namespace {
+// Start rules for the dense patterns (see StartRule); every other
+// recognizer uses a leftmost-start window re-scan.
+std::vector<Recognizer> WithStartRules(std::vector<Recognizer> t) {
+  constexpr const char* kDigitSep = "0123456789 -.()+/";
+  constexpr const char* kAlnum = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  constexpr const char* kHexColon = "0123456789ABCDEFabcdef:.";
+  constexpr const char* kHexMac = "0123456789ABCDEFabcdef:-.";
+  struct Rule {
+    size_t index;
+    std::string_view type;
+    StartRule rule;
+    const char* charset;
+    size_t max_len;
+  };
+  const Rule rules[] = {
+      {1, "PHONE_NUMBER", StartRule::kCharset, "0123456789 -.()+xXet", 28},
+      {5, "CREDIT_CARD", StartRule::kCharset, kDigitSep, 24},
+      {7, "US_BANK_NUMBER", StartRule::kCharset, kAlnum, 17},
+      {10, "US_SSN", StartRule::kCharset, kDigitSep, 11},
+      {11, "US_ITIN", StartRule::kCharset, kDigitSep, 11},
+      {12, "US_PASSPORT", StartRule::kCharset, kAlnum, 10},
+      {13, "US_DRIVER_LICENSE", StartRule::kCharset, kAlnum, 16},
+      {14, "US_DRIVER_LICENSE", StartRule::kCharset, "0123456789-", 13},
+      {15, "UK_NHS", StartRule::kCharset, kDigitSep, 12},
+      {17, "IP_ADDRESS", StartRule::kCharset, "0123456789.", 15},
+      {18, "IP_ADDRESS", StartRule::kCharset, kHexColon, 45},
+      {19, "MAC_ADDRESS", StartRule::kCharset, kHexMac, 17},
+      {20, "MAC_ADDRESS", StartRule::kCharset, kHexMac, 14},
+      {21, "DATE_TIME", StartRule::kCharset, "0123456789-/. :TZ+", 32},
+      {22, "DATE_TIME", StartRule::kCharset, "0123456789-/. ,:", 20},
+      {29, "DATE_TIME", StartRule::kFixed, "", 4},
+  };
+  for (const Rule& r : rules) {
+    if (r.index >= t.size() || t[r.index].type != r.type) std::abort();  // table drifted
+    t[r.index].start = r.rule;
+    t[r.index].charset = r.charset;
+    t[r.index].max_len = r.max_len;
+  }
+  return t;
+}
+}  // namespace
+
+const std::vector<Recognizer>& Recognizers() {
+  static const std::vector<Recognizer> kWithRules = WithStartRules(PatternRecognizers());
+  return kWithRules;
 }
 
 }  // namespace steward::scan

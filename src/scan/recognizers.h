@@ -22,6 +22,18 @@ struct Span {
 // Must run in time linear in the span (plus a bounded look-around).
 using Validator = bool (*)(std::string_view text, Span* span, double* score);
 
+// How the scanner finds where a match starts. Vectorscan reports only match
+// ends in the fast path (start-of-match tracking costs 5-10x on dense
+// patterns), so each recognizer says how to recover the start:
+//   kSomWindow  re-run this pattern alone with leftmost-start tracking over
+//               a window of at most `max_len` bytes before the match end —
+//               right for sparse patterns (keys, e-mails, URLs, words);
+//   kCharset    walk back over `charset` bytes (at most `max_len`) from the
+//               first match end — for dense digit/hex patterns whose
+//               validators trim or retry without leading groups;
+//   kFixed      the match is exactly `max_len` bytes long.
+enum class StartRule { kSomWindow, kCharset, kFixed };
+
 struct Recognizer {
   std::string_view type;
   const char* regex;
@@ -31,6 +43,9 @@ struct Recognizer {
   Validator validate = nullptr;
   std::vector<std::string_view> context;   // lower-case words/phrases that raise
   std::vector<std::string_view> negative;  // lower-case words that lower (by 0.45)
+  StartRule start = StartRule::kSomWindow;
+  const char* charset = "";  // kCharset: bytes a match may contain
+  size_t max_len = 256;      // bound for the start search (bytes)
 };
 
 // Bytes validators walked beyond their candidate span (value extension,
@@ -41,5 +56,7 @@ extern thread_local uint64_t g_scan_generation;
 
 // The recognizer table, in a stable order (the index is the pattern id).
 const std::vector<Recognizer>& PatternRecognizers();
+// The same table with start rules applied: what the Scanner uses.
+const std::vector<Recognizer>& Recognizers();
 
 }  // namespace steward::scan

@@ -1,0 +1,241 @@
+// make bench-scan: single-core throughput of the scanner on a generated
+// mixed corpus (prose, chat, code, logs with PII and secrets sprinkled in),
+// pattern path alone and with PERSON/LOCATION, and the latency the
+// scan_input stage adds to a 4 KB chat prompt. Writes the corpus (as
+// ~0.8 KB paragraphs, one per line) for the npm baselines in bench/scan.sh.
+//
+//   scan_bench [--mb 64] [--corpus-out FILE] [--baseline-bytes N]
+// Prints one JSON object on the last line.
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "scan/scan_config.h"
+#include "scan/scanner.h"
+#include "stages/scan_input/scan_input_stage.h"
+
+using namespace steward;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+const char* kProse[] = {
+    "The committee reviewed the quarterly figures and agreed to postpone the decision until more data is available.",
+    "In the afternoon the team walked through the migration plan, step by step, and noted the open risks.",
+    "Most of the survey answers were positive, although several respondents asked for clearer documentation.",
+    "The new cache layer reduced the median response time, but the tail latency still needs work.",
+    "Please keep the meeting short; we only need to agree on the rollout order and the owners.",
+    "After the storm, the volunteers cleared the roads and reopened the library for the neighbourhood.",
+    "She argued that the proposal was sound, yet the budget would not cover a second pilot this year.",
+    "Our support queue grew last week because the billing page showed the wrong currency for some users.",
+};
+const char* kNames[] = {"Maria Garcia", "John Smith", "Aiko Tanaka", "Lars Johansson", "Fatima Khan",
+                        "Pierre Dubois", "Olga Petrova", "Chen Wei", "Kwame Mensah", "Sofia Rossi"};
+const char* kCities[] = {"Berlin", "Lisbon", "Toronto", "Nairobi", "Osaka", "Krakow", "Austin", "Lyon"};
+
+std::string Digits(std::mt19937& rng, int n) {
+  std::string s;
+  for (int i = 0; i < n; ++i) s.push_back(static_cast<char>('0' + rng() % 10));
+  return s;
+}
+
+std::string Pii(std::mt19937& rng) {
+  switch (rng() % 9) {
+    case 0: return "maria." + Digits(rng, 3) + "@example.org";
+    case 1: return "+44 20 " + Digits(rng, 4) + " " + Digits(rng, 4);
+    case 2: return "4111 1111 1111 1111";
+    case 3: return "GB82 WEST 1234 5698 7654 32";
+    case 4: return "536-90-" + Digits(rng, 4);
+    case 5: return std::to_string(10 + rng() % 200) + "." + std::to_string(rng() % 255) + ".3." + std::to_string(1 + rng() % 250);
+    case 6: return "https://portal.example.com/u/" + Digits(rng, 6);
+    case 7: return "AKIA" + std::string("IOSFODNN7EXAMPLE");
+    default: return "2024-0" + std::to_string(1 + rng() % 9) + "-1" + std::to_string(rng() % 10);
+  }
+}
+
+// One ~0.8 KB paragraph of one of four kinds.
+std::string Paragraph(std::mt19937& rng) {
+  std::string p;
+  int kind = rng() % 4;
+  while (p.size() < 800) {
+    switch (kind) {
+      case 0:  // prose
+        p += kProse[rng() % 8];
+        if (rng() % 4 == 0) p += std::string(" ") + kNames[rng() % 10] + " from " + kCities[rng() % 8] + " agreed.";
+        p += " ";
+        break;
+      case 1:  // chat
+        p += std::string(kNames[rng() % 10]).substr(0, 5) + ": ";
+        p += kProse[rng() % 8];
+        if (rng() % 3 == 0) p += " My contact is " + Pii(rng) + ".";
+        p += "\n";
+        break;
+      case 2:  // code
+        p += "for (int i = 0; i < n; ++i) { total += values[i] * weight; }\n";
+        p += "config = load_config(\"settings.yaml\")  # retries=" + Digits(rng, 1) + "\n";
+        if (rng() % 5 == 0) p += "api_key = \"" + Digits(rng, 8) + "aB3xY9qLmN2pQ7rT\"\n";
+        break;
+      default:  // logs
+        p += "2024-05-1" + Digits(rng, 1) + "T10:" + Digits(rng, 2).substr(0, 1) + "5:00Z INFO request id=" +
+             Digits(rng, 8) + " path=/v1/items status=200 bytes=" + Digits(rng, 4);
+        if (rng() % 3 == 0) p += " client=" + Pii(rng);
+        p += "\n";
+    }
+  }
+  return p;
+}
+
+double Seconds(SteadyClock::time_point a, SteadyClock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+// CPU time of this thread: "single-core MB/s" independent of how busy the
+// machine is (wall-clock figures are reported next to it).
+double CpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+struct Rate {
+  double cpu_mbps = 0, wall_mbps = 0;
+};
+
+Rate ScanMbps(const scan::Scanner& s, const std::vector<std::string>& docs, bool names,
+              size_t* findings) {
+  scan::ScanOptions o;
+  o.names = names;
+  size_t bytes = 0, n = 0;
+  auto t0 = SteadyClock::now();
+  double c0 = CpuSeconds();
+  for (const auto& d : docs) {
+    n += s.Scan(d, o).size();
+    bytes += d.size();
+  }
+  double cpu = CpuSeconds() - c0;
+  double sec = Seconds(t0, SteadyClock::now());
+  if (findings) *findings = n;
+  return {bytes / 1e6 / cpu, bytes / 1e6 / sec};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  size_t mb = 64;
+  std::string corpus_out;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--mb")) mb = std::stoul(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--corpus-out")) corpus_out = argv[i + 1];
+  }
+  std::mt19937 rng(20261127);
+  std::vector<std::string> paragraphs;
+  size_t total = 0;
+  while (total < mb << 20) {
+    paragraphs.push_back(Paragraph(rng));
+    total += paragraphs.back().size();
+  }
+  // 4 KB documents (five paragraphs) are the unit a prompt or reply is.
+  std::vector<std::string> docs;
+  for (size_t i = 0; i < paragraphs.size(); i += 5) {
+    std::string d;
+    for (size_t j = i; j < std::min(i + 5, paragraphs.size()); ++j) d += paragraphs[j] + "\n";
+    docs.push_back(std::move(d));
+  }
+  if (!corpus_out.empty()) {
+    std::ofstream out(corpus_out);
+    for (const auto& p : paragraphs) {
+      std::string line = p;
+      std::replace(line.begin(), line.end(), '\n', ' ');
+      out << line << "\n";
+    }
+  }
+  std::string dir = scan::FindScanDataDir();
+  auto full = scan::Scanner::Create(dir);
+  if (!full.ok()) {
+    std::fprintf(stderr, "%s\n", full.status().ToString().c_str());
+    return 1;
+  }
+  const scan::Scanner& s = **full;
+  // Warm up (page in the database and the model).
+  ScanMbps(s, std::vector<std::string>(docs.begin(), docs.begin() + 200), true, nullptr);
+  size_t f_patterns = 0, f_names = 0;
+  Rate mbps_patterns = ScanMbps(s, docs, false, &f_patterns);
+  Rate mbps_names = s.has_names() ? ScanMbps(s, docs, true, &f_names) : Rate{};
+  // The same 0.8 KB paragraphs the npm baselines see.
+  std::vector<std::string> small(paragraphs.begin(), paragraphs.begin() + std::min<size_t>(paragraphs.size(), 20000));
+  Rate mbps_paragraphs = ScanMbps(s, small, false, nullptr);
+  Rate mbps_paragraphs_names = s.has_names() ? ScanMbps(s, small, true, nullptr) : Rate{};
+  // One 5 MB input in a single call (linear time on big inputs).
+  std::string big;
+  for (const auto& p : paragraphs) {
+    if (big.size() > (5u << 20)) break;
+    big += p + "\n";
+  }
+  double cb = CpuSeconds();
+  s.Scan(big);
+  double big_ms = (CpuSeconds() - cb) * 1e3;
+
+  // scan_input stage latency on a 4 KB chat prompt (default policy:
+  // pseudonymize PII), measured around OnRequest only.
+  YAML::Node root = YAML::Load("{}");
+  auto settings = scan::ParseScanSettings("bench", root["scan"]);
+  stages::ScanInputStage stage(std::make_shared<const scan::ScanSettings>(*settings), &s,
+                               "0123456789abcdef0123456789abcdef");
+  std::string prompt;
+  while (prompt.size() < 4096) prompt += Paragraph(rng);
+  prompt.resize(4096);
+  std::vector<double> us;
+  for (int i = 0; i < 3000; ++i) {
+    RequestContext ctx;
+    ctx.endpoint = Endpoint::kChatCompletions;
+    ctx.principal.role = "user";
+    ctx.body["model"] = "m";
+    boost::json::array msgs;
+    msgs.push_back(boost::json::object{{"role", "user"}, {"content", prompt}});
+    ctx.body["messages"] = std::move(msgs);
+    double c0 = CpuSeconds();
+    stage.OnRequest(ctx);
+    us.push_back((CpuSeconds() - c0) * 1e6);
+  }
+  std::sort(us.begin(), us.end());
+  double p50 = us[us.size() / 2], p99 = us[us.size() * 99 / 100];
+  // Stage latency with PERSON/LOCATION off (pattern path only).
+  YAML::Node root2 = YAML::Load("{scan: {names: false}}");
+  auto settings2 = scan::ParseScanSettings("bench", root2["scan"]);
+  stages::ScanInputStage stage2(std::make_shared<const scan::ScanSettings>(*settings2), &s,
+                                "0123456789abcdef0123456789abcdef");
+  std::vector<double> us2;
+  for (int i = 0; i < 3000; ++i) {
+    RequestContext ctx;
+    ctx.endpoint = Endpoint::kChatCompletions;
+    ctx.body["model"] = "m";
+    boost::json::array msgs;
+    msgs.push_back(boost::json::object{{"role", "user"}, {"content", prompt}});
+    ctx.body["messages"] = std::move(msgs);
+    double c0 = CpuSeconds();
+    stage2.OnRequest(ctx);
+    us2.push_back((CpuSeconds() - c0) * 1e6);
+  }
+  std::sort(us2.begin(), us2.end());
+  std::printf(
+      "{\"corpus_mb\":%.1f,\"documents\":%zu,\"doc_bytes\":4096,\"timing\":\"thread cpu time\","
+      "\"patterns_mbps\":%.1f,\"with_names_mbps\":%.1f,"
+      "\"patterns_wall_mbps\":%.1f,\"with_names_wall_mbps\":%.1f,"
+      "\"paragraph_patterns_mbps\":%.1f,\"paragraph_with_names_mbps\":%.1f,"
+      "\"findings_patterns\":%zu,\"findings_with_names\":%zu,\"single_5mb_input_ms\":%.1f,"
+      "\"stage_4kb_p50_us\":%.1f,\"stage_4kb_p99_us\":%.1f,"
+      "\"stage_4kb_patterns_only_p50_us\":%.1f,\"names_model\":%s}\n",
+      total / 1e6, docs.size(), mbps_patterns.cpu_mbps, mbps_names.cpu_mbps,
+      mbps_patterns.wall_mbps, mbps_names.wall_mbps, mbps_paragraphs.cpu_mbps,
+      mbps_paragraphs_names.cpu_mbps, f_patterns, f_names, big_ms, p50, p99,
+      us2[us2.size() / 2], s.has_names() ? "true" : "false");
+  return 0;
+}
