@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Reproduces data/scan (gazetteers + names.model) and test/data/scan/eval.jsonl.
+#   tools/scan/train.sh [BUILD_DIR]     (default: build)
+# Needs node + npm (npm-installs @faker-js/faker 9 and countries-list 3 into
+# BUILD_DIR/tools-node at run time; nothing from npm is used at run time).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${1:-build}
+NODE_DIR="$BUILD/tools-node"
+mkdir -p "$NODE_DIR" "$BUILD/train"
+if [[ ! -d "$NODE_DIR/node_modules/@faker-js/faker" ]]; then
+  (cd "$NODE_DIR" && npm install --no-audit --no-fund --silent @faker-js/faker@9 countries-list@3)
+fi
+export NODE_PATH="$(realpath "$NODE_DIR")/node_modules"
+node tools/scan/gen_gazetteers.js data/scan
+node tools/scan/gen_corpus.js --split train --count 60000 --seed 7 --out "$BUILD/train/names_train.jsonl"
+node tools/scan/gen_corpus.js --split eval --count 2400 --seed 2026 --out test/data/scan/eval.jsonl
+cmake --build "$BUILD" --target scan_train_names
+"$BUILD/test/integration/scan/scan_train_names" "$BUILD/train/names_train.jsonl" data/scan \
+  --epochs 6 --extra ../shared/datasets/pii/synth_dev.jsonl --dev ../shared/datasets/pii/synth_dev.jsonl
