@@ -82,7 +82,7 @@ enum class Effect { kPermit, kForbid, kObligate };
 const char* EffectName(Effect e);
 
 enum class ObligationKind {
-  kRedact,            // redact(["TYPE", ...], "mask"|"hash"|"pseudonymize"|"remove")
+  kRedact,            // redact(["TYPE", ...], "mask"|"redact"|"hash"|"pseudonymize")
   kRequireReview,     // require_review("reason")
   kRoute,             // route("model@version")
   kLimit,             // limit("max_tokens"|"request_bytes"|"rpm"|"tpm", N)

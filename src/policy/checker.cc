@@ -654,7 +654,7 @@ class Checker {
         }
         call.types = types.set_strings;
         call.text = call.args.size() > 1 ? StringArg(call, 1, "a mode string") : "mask";
-        if (call.args.size() > 1) OneOf(call, 1, call.text, {"mask", "hash", "pseudonymize", "remove"});
+        if (call.args.size() > 1) OneOf(call, 1, call.text, {"mask", "redact", "hash", "pseudonymize"});
       } else if (call.name == "require_review") {
         call.kind = ObligationKind::kRequireReview;
         WantArgs(call, 1, 1);

@@ -106,7 +106,7 @@ TEST(CheckerTest, ErrorsNameFileLineColumn) {
       {"obligate when { context.stream };",
        "test.policy:1:1: obligate rule `test.policy:1` has no obligations (`with ...`)"},
       {"permit with redact([\"PERSON\"], \"blur\");",
-       "test.policy:1:32: `redact`: `blur` is not one of mask, hash, pseudonymize, remove"},
+       "test.policy:1:32: `redact`: `blur` is not one of mask, redact, hash, pseudonymize"},
       {"permit with redact([]);",
        "test.policy:1:20: `redact` argument 1 must be a non-empty list of entity types"},
       {"permit with store_payloads(\"some\");",

@@ -7,7 +7,7 @@ std::string_view DefaultPolicySource() {
 
 // Entity types the scanner reports for credentials.
 const SECRET_TYPES = ["AWS_ACCESS_KEY", "AWS_SECRET_KEY", "GENERIC_SECRET", "GITHUB_TOKEN",
-                      "GITLAB_TOKEN", "GOOGLE_API_KEY", "JWT", "OPENAI_API_KEY", "PRIVATE_KEY",
+                      "GITLAB_TOKEN", "GOOGLE_API_KEY", "JWT", "OPENAI_API_KEY", "PASSWORD", "PRIVATE_KEY",
                       "SLACK_TOKEN", "STRIPE_KEY"];
 const INFERENCE = ["chat.completions", "completions", "embeddings", "models"];
 

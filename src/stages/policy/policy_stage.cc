@@ -11,6 +11,7 @@
 #include "pipeline/stage_registry.h"
 #include "policy/explain.h"
 #include "policy/review_sink.h"
+#include "scan/request_scan.h"
 
 namespace steward::stages {
 namespace {
@@ -61,7 +62,9 @@ class PolicyStage : public Stage {
       case Verdict::kPermit:
         break;
     }
-    return ApplyLimits(ctx, d);
+    StageResult limited = ApplyLimits(ctx, d);
+    if (limited.action != StageResult::Action::kContinue) return limited;
+    return ApplyRedactions(ctx, d);
   }
 
  private:
@@ -85,6 +88,24 @@ class PolicyStage : public Stage {
     return StageResult::Error(403, "invalid_request_error", "policy_review_required",
                               d.message + "; the request needs human review, which is not "
                               "available, so it is refused");
+  }
+
+  // redact(types, mode): rewrite those entity types in the request before
+  // it leaves. If that cannot be done the call must not go out unredacted.
+  StageResult ApplyRedactions(RequestContext& ctx, const Decision& d) {
+    for (const auto& [mode, types] : d.obligations.redact) {
+      std::vector<std::string> list(types.begin(), types.end());
+      Status s = scan::ApplyRedaction(ctx, list, mode);
+      if (!s.ok()) {
+        std::string error = "redact(" + mode + "): " + s.message();
+        ctx.policy.errors.push_back(error);
+        spdlog::error("policy obligation failed for request {}: {}", ctx.request_id, error);
+        return StageResult::Error(500, "server_error", "policy_obligation_failed",
+                                  "the policy requires redaction that could not be applied: " +
+                                      s.message());
+      }
+    }
+    return StageResult::Continue();
   }
 
   // limit(max_tokens): the reply may not exceed it, so the request is

@@ -194,3 +194,36 @@ TEST_F(PolicyStageTest, ConfigErrorsNameTheKey) {
 
 }  // namespace
 }  // namespace steward::stages
+
+namespace steward::stages {
+namespace {
+
+TEST_F(PolicyStageTest, RedactObligationRewritesTheRequest) {
+  Write("p.policy", R"(
+@id("all") permit;
+@id("analyst-pii") obligate (principal.role == "analyst") with redact(["EMAIL_ADDRESS"], "redact");
+)");
+  auto stage = Make("policy: {dir: " + dir_.string() + ", watch: false}");
+  ASSERT_NE(stage, nullptr);
+  RequestContext ctx = UserCall("analyst");
+  ctx.body = boost::json::parse(
+                 R"({"model":"llama","messages":[{"role":"user","content":"mail jane.doe@example.com now"}]})")
+                 .as_object();
+  EXPECT_EQ(stage->OnRequest(ctx).action, StageResult::Action::kContinue);
+  std::string content(ctx.body["messages"].as_array()[0].as_object()["content"].as_string());
+  EXPECT_EQ(content.find("jane.doe@example.com"), std::string::npos) << content;
+  EXPECT_NE(content.find("<EMAIL_ADDRESS>"), std::string::npos) << content;
+  EXPECT_TRUE(ctx.body_modified);
+
+  RequestContext user = UserCall("user");
+  user.body = boost::json::parse(
+                  R"({"model":"llama","messages":[{"role":"user","content":"mail jane.doe@example.com now"}]})")
+                  .as_object();
+  EXPECT_EQ(stage->OnRequest(user).action, StageResult::Action::kContinue);
+  EXPECT_NE(std::string(user.body["messages"].as_array()[0].as_object()["content"].as_string())
+                .find("jane.doe@example.com"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace steward::stages
