@@ -4,7 +4,8 @@
 # audit stage latency. The last stdout line is one JSON object.
 # Env: BUILD (build dir, default build), AUDIT_BENCH_DIR (scratch, default
 # $BUILD/bench-audit-data; the 10M-leaf store is cached there),
-# AUDIT_BENCH_PROOF_LEAVES, AUDIT_BENCH_VERIFY_LEAVES, AUDIT_BENCH_SECONDS.
+# AUDIT_BENCH_PROOF_LEAVES, AUDIT_BENCH_VERIFY_LEAVES, AUDIT_BENCH_SECONDS,
+# AUDIT_BENCH_PARTS (comma list of appends,verify,proof,stage,proxy).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -19,4 +20,5 @@ exec "$BIN" --dir "$DIR" \
   --proof-leaves "${AUDIT_BENCH_PROOF_LEAVES:-10000000}" \
   --verify-leaves "${AUDIT_BENCH_VERIFY_LEAVES:-1000000}" \
   --seconds "${AUDIT_BENCH_SECONDS:-4}" \
+  --parts "${AUDIT_BENCH_PARTS:-appends,verify,proof,stage,proxy}" \
   --steward "$(realpath "$BUILD")/steward" --sim "$(realpath "$BUILD")/steward-sim"

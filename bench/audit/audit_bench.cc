@@ -415,6 +415,8 @@ int main(int argc, char** argv) {
   double seconds = 4.0;
   int writers = 64;
   std::string steward_bin, sim_bin;
+  std::string parts = "appends,verify,proof,stage,proxy";
+  auto want = [&parts](const char* p) { return parts.find(p) != std::string::npos; };
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
     if (k == "--dir") base = v;
@@ -423,6 +425,7 @@ int main(int argc, char** argv) {
     else if (k == "--seconds") seconds = std::stod(v);
     else if (k == "--writers") writers = std::stoi(v);
     else if (k == "--steward") steward_bin = v;
+    else if (k == "--parts") parts = v;
     else if (k == "--sim") sim_bin = v;
   }
   std::filesystem::create_directories(base);
@@ -431,6 +434,7 @@ int main(int argc, char** argv) {
   out["writers"] = writers;
 
   // 1. Durable appends.
+  if (want("appends")) {
   std::cerr << "group commit (" << writers << " writers, " << seconds << " s)...\n";
   Throughput gc = GroupCommit(FreshDir(base, "gc"), writers, seconds, false);
   std::cerr << "group commit with encrypted payloads...\n";
@@ -452,10 +456,11 @@ int main(int argc, char** argv) {
   out["durable_appends_per_s_with_encrypted_payloads"] = static_cast<int64_t>(gcp.per_s);
   out["baseline_naive_tx_per_record_appends_per_s"] = static_cast<int64_t>(naive.per_s);
   out["group_commit_vs_naive_ratio"] = naive.per_s > 0 ? gc.per_s / naive.per_s : 0.0;
+  }
   out["leaf_bytes"] = static_cast<int64_t>(SampleLeaf(1, "s_0123456789abcdef0123456789abcdef", false).leaf.size());
 
   // 2. audit verify.
-  {
+  if (want("verify")) {
     std::string dir = base + "/verify";
     std::filesystem::create_directories(dir);
     auto db = OpenDatabase("sqlite:" + dir + "/steward.db");
@@ -486,7 +491,7 @@ int main(int argc, char** argv) {
   }
 
   // 3. Inclusion proofs at 10M leaves.
-  {
+  if (want("proof")) {
     std::string dir = base + "/proof";
     std::filesystem::create_directories(dir);
     auto db = OpenDatabase("sqlite:" + dir + "/steward.db");
@@ -528,7 +533,7 @@ int main(int argc, char** argv) {
   }
 
   // 4. The audit stage per call.
-  {
+  if (want("stage")) {
     std::string dir = FreshDir(base, "stage");
     YAML::Node root = YAML::Load("audit:\n  payloads: full\n");
     ServiceRegistry services;
@@ -580,7 +585,7 @@ int main(int argc, char** argv) {
   }
 
   // 5. Through the gateway: the same load with and without the audit stage.
-  if (!steward_bin.empty() && !sim_bin.empty() && std::filesystem::exists(steward_bin) &&
+  if (want("proxy") && !steward_bin.empty() && !sim_bin.empty() && std::filesystem::exists(steward_bin) &&
       std::filesystem::exists(sim_bin)) {
     const uint16_t sim_port = FreePort();
     pid_t sim = Spawn({sim_bin, "--listen", "127.0.0.1:" + std::to_string(sim_port)},
