@@ -556,10 +556,12 @@ std::vector<Token> Tokenize(std::string_view text) {
 }
 
 Status Gazetteers::Load(const std::string& dir) {
-  static constexpr const char* kFiles[] = {"gaz_first.txt", "gaz_last.txt",  "gaz_city.txt",
-                                           "gaz_country.txt", "gaz_region.txt", "gaz_street.txt"};
-  static constexpr Kind kKinds[] = {kFirst, kLast, kCity, kCountry, kRegion, kStreet};
-  for (int f = 0; f < 6; ++f) {
+  static constexpr const char* kFiles[] = {"gaz_first.txt",   "gaz_last.txt",
+                                           "gaz_city.txt",    "gaz_country.txt",
+                                           "gaz_region.txt",  "gaz_street.txt",
+                                           "gaz_words.txt"};
+  static constexpr Kind kKinds[] = {kFirst, kLast, kCity, kCountry, kRegion, kStreet, kWord};
+  for (int f = 0; f < 7; ++f) {
     std::string path = dir + "/" + kFiles[f];
     std::ifstream in(path);
     if (!in) return NotFound("scan: cannot read " + path);
@@ -634,7 +636,12 @@ bool Featurizer::Considered(size_t i) const {
   if (s == kShapeDigits) return cap(i + 1) || (i > 0 && cap(i - 1)) || (i > 1 && cap(i - 2));
   // Lower-case words inside a capitalised run ("Quinta de São Tiago").
   if (s == kShapeLower && lower_[i].size() <= 3) return i > 0 && cap(i - 1) && cap(i + 1);
-  if (s == kShapeLower && gazbits_[i] != 0) return true;
+  // Lower-case names/places from the gazetteers ("patricia", "københavn");
+  // common-word and dictionary hits alone do not qualify.
+  constexpr uint16_t kNameBits = (1u << Gazetteers::kWord) - 1;
+  if (s == kShapeLower && (gazbits_[i] & kNameBits) != 0 &&
+      !(gazbits_[i] & (1u << Gazetteers::kWord)))
+    return true;
   // Punctuation inside names/addresses ("Apt." ".", "St.").
   if (s == kShapePunct) {
     char c = text_[toks[i].start];
@@ -835,7 +842,11 @@ uint64_t NameRecognizer::Recognize(std::string_view text, std::vector<Finding>* 
     int cont = per ? kIPer : kILoc;
     size_t j = i + 1;
     float margin_sum = margins[i];
-    while (j < tokens.size() && labels[j] == cont) margin_sum += margins[j++];
+    while (j < tokens.size() && labels[j] == cont) {
+      // "Lyon, France" is two places: a comma ends a location span.
+      if (!per && text[tokens[j].start] == ',') break;
+      margin_sum += margins[j++];
+    }
     // Trailing punctuation is never part of a name span.
     size_t last = j - 1;
     while (last > i && !IsWordByte(static_cast<unsigned char>(text[tokens[last].start]))) --last;
@@ -846,6 +857,11 @@ uint64_t NameRecognizer::Recognize(std::string_view text, std::vector<Finding>* 
     double score = 0.5 + 0.35 * std::tanh(static_cast<double>(avg) / 3.0);
     out->push_back({per ? "PERSON" : "LOCATION", tokens[i].start, tokens[last].end, score});
     i = j;
+    // Continue a location split at a comma as a new span.
+    if (!per && i < tokens.size() && text[tokens[i].start] == ',') {
+      ++i;
+      if (i < tokens.size() && labels[i] == kILoc) labels[i] = kBLoc;
+    }
   }
   return scored;
 }

