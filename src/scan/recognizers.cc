@@ -449,7 +449,7 @@ bool ValidateConnectionPassword(std::string_view text, Span* span, double* score
   size_t colon = v.find(':', scheme + 3);
   if (at == std::string_view::npos || colon == std::string_view::npos || colon > at) return false;
   std::string_view pw = v.substr(colon + 1, at - colon - 1);
-  if (pw.empty() || pw[0] == '$' || pw[0] == '{' || pw[0] == '<' || pw == "password" ||
+  if (pw.empty() || pw[0] == '$' || pw[0] == '{' || pw[0] == '<' ||
       pw == "****" || pw == "***")
     return false;
   span->end = span->start + at;
