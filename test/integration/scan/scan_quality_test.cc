@@ -165,7 +165,11 @@ TEST(ScanQuality, PresidioSyntheticF2) {
       if (e >= cp.size()) continue;
       label(cp[s], cp[e], type, gold);
     }
-    for (const Finding& f : TheScanner().Scan(text)) label(f.start, f.end, std::string(f.type), pred);
+    static std::ofstream synth_dump(std::getenv("SCAN_QUALITY_DUMP_SYNTH") ? std::getenv("SCAN_QUALITY_DUMP_SYNTH") : "/dev/null");
+    for (const Finding& f : TheScanner().Scan(text)) {
+      label(f.start, f.end, std::string(f.type), pred);
+      synth_dump << "PRED " << f.type << " [" << text.substr(f.start, f.end - f.start) << "] in: " << text << "\n";
+    }
     for (size_t t = 0; t < tokens.size(); ++t) {
       // Punctuation tokens carry no identity; presidio-research skips them too.
       unsigned char c = text[tokens[t].start];
