@@ -59,11 +59,10 @@ Result<Session> OpenSession(const GlobalOptions& globals) {
   STEWARD_ASSIGN_OR_RETURN(s.db, OpenDatabase(s.config.store_url));
   Database* db = s.db.get();
   std::string data_dir = s.config.data_dir;
-  s.registry = std::make_unique<Registry>(
-      *s.db, SystemClock::Instance(), options.registry,
-      [db, data_dir](const AdminEvent& event) -> Status {
-        return RecordAdminEvent(*db, data_dir, event).status();
-      });
+  s.registry = std::make_unique<Registry>(*s.db, SystemClock::Instance(), options.registry,
+                                          [db, data_dir](const AdminEvent& event) -> Status {
+                                            return RecordAdminEvent(*db, data_dir, event).status();
+                                          });
   STEWARD_RETURN_IF_ERROR(s.registry->Init());
   return s;
 }
@@ -112,8 +111,8 @@ registry::ProgressFn MakeProgress() {
     double rate = secs > 0 ? static_cast<double>(done) / secs : 0;
     std::fprintf(stderr, "\rhashing [%-30s] %3d%% %s / %s  %s/s ",
                  std::string(static_cast<size_t>(filled), '#').c_str(),
-                 static_cast<int>(frac * 100), HumanBytes(done).c_str(),
-                 HumanBytes(total).c_str(), HumanBytes(static_cast<uint64_t>(rate)).c_str());
+                 static_cast<int>(frac * 100), HumanBytes(done).c_str(), HumanBytes(total).c_str(),
+                 HumanBytes(static_cast<uint64_t>(rate)).c_str());
     if (done == total) std::fprintf(stderr, "\n");
     std::fflush(stderr);
   };
@@ -181,14 +180,16 @@ int RunRegister(const GlobalOptions& globals, registry::RegisterRequest req, boo
   uint64_t bytes = 0;
   for (const auto& f : m->files) bytes += f.size;
   std::cout << "registered " << m->Ref() << "\n"
-            << "  manifest  sha256:" << m->manifest_digest << " (" << m->files.size()
-            << " file" << (m->files.size() == 1 ? "" : "s") << ", " << HumanBytes(bytes) << ")\n"
+            << "  manifest  sha256:" << m->manifest_digest << " (" << m->files.size() << " file"
+            << (m->files.size() == 1 ? "" : "s") << ", " << HumanBytes(bytes) << ")\n"
             << "  format    " << m->metadata.format;
-  if (m->metadata.parameter_count) std::cout << ", " << m->metadata.parameter_count << " parameters";
+  if (m->metadata.parameter_count)
+    std::cout << ", " << m->metadata.parameter_count << " parameters";
   if (!m->metadata.quantization.empty()) std::cout << ", " << m->metadata.quantization;
   std::cout << "\n  license   " << m->license
-            << (m->license_raw.empty() || m->license_raw == m->license ? ""
-                                                                      : " (from `" + m->license_raw + "`)")
+            << (m->license_raw.empty() || m->license_raw == m->license
+                    ? ""
+                    : " (from `" + m->license_raw + "`)")
             << ": " << m->license_verdict << " — " << m->license_reason << "\n";
   if (!m->source_url.empty()) std::cout << "  source    " << m->source_url << "\n";
   if (!m->base_model.empty()) std::cout << "  base      " << m->base_model << "\n";
@@ -207,11 +208,12 @@ int RunList(const GlobalOptions& globals, const std::string& name, bool as_json)
     std::cout << json::serialize(a) << "\n";
     return kExitOk;
   }
-  std::printf("%-24s %-12s %-12s %-14s %-22s %s\n", "NAME", "VERSION", "STATE", "DEPLOY",
-              "LICENSE", "MANIFEST");
+  std::printf("%-24s %-12s %-12s %-14s %-22s %s\n", "NAME", "VERSION", "STATE", "DEPLOY", "LICENSE",
+              "MANIFEST");
   for (const auto& m : *list) {
     std::string deploy = m.deploy_role;
-    if (m.deploy_role == "canary") deploy += " " + std::to_string(m.canary_percent).substr(0, 4) + "%";
+    if (m.deploy_role == "canary")
+      deploy += " " + std::to_string(m.canary_percent).substr(0, 4) + "%";
     std::printf("%-24s %-12s %-12s %-14s %-22s %s\n", m.name.c_str(), m.version.c_str(),
                 m.state.c_str(), deploy.empty() ? "-" : deploy.c_str(), m.license.c_str(),
                 m.manifest_digest.substr(0, 16).c_str());
@@ -255,8 +257,8 @@ int RunVerify(const GlobalOptions& globals, const std::string& ref, bool as_json
         std::string pub, sig;
         bool valid = Base64Decode(s.public_key, &pub) && Base64Decode(s.signature, &sig) &&
                      registry::VerifyMessage(pub, msg, sig);
-        sigs.push_back(json::object{{"public_key", s.public_key}, {"signer", s.signer},
-                                    {"valid", valid}});
+        sigs.push_back(
+            json::object{{"public_key", s.public_key}, {"signer", s.signer}, {"valid", valid}});
         if (!valid) problems.emplace_back("signature by " + s.public_key + " does not verify");
       }
     }
@@ -295,7 +297,8 @@ int RunVerify(const GlobalOptions& globals, const std::string& ref, bool as_json
       if (r.contains("in_toto") && r["in_toto"].at("valid").as_bool()) {
         std::cout << "  in-toto statement " << sig_file << " matches\n";
       }
-      if (report->quarantined) std::cout << "  quarantined: the gateway refuses it until re-approved\n";
+      if (report->quarantined)
+        std::cout << "  quarantined: the gateway refuses it until re-approved\n";
     }
     results.push_back(std::move(r));
   }
@@ -353,8 +356,8 @@ int RunSign(const GlobalOptions& globals, const std::string& ref, const std::str
     return FailStatus(s);
   }
   std::cout << "signed " << m->Ref() << " manifest sha256:" << m->manifest_digest
-            << "\n  public key (Ed25519, base64) " << record.public_key
-            << "\n  signature " << record.signature << "\n";
+            << "\n  public key (Ed25519, base64) " << record.public_key << "\n  signature "
+            << record.signature << "\n";
   return kExitOk;
 }
 
@@ -411,8 +414,12 @@ void AddModelsCommands(CLI::App& app, GlobalOptions& globals, int* exit_code) {
       json::array a;
       for (const auto& e : *h) {
         if (*json_flag) {
-          a.push_back(json::object{{"seq", e.seq}, {"model", e.name}, {"version", e.version},
-                                   {"action", e.action}, {"actor", e.actor}, {"at_ms", e.at_ms},
+          a.push_back(json::object{{"seq", e.seq},
+                                   {"model", e.name},
+                                   {"version", e.version},
+                                   {"action", e.action},
+                                   {"actor", e.actor},
+                                   {"at_ms", e.at_ms},
                                    {"details", json::parse(e.details)}});
         } else {
           std::cout << registry::Iso8601Utc(e.at_ms) << "  " << e.action << "  " << e.name
@@ -496,9 +503,9 @@ void AddModelsCommands(CLI::App& app, GlobalOptions& globals, int* exit_code) {
         return;
       }
       std::cout << name << "@" << version << " deployed"
-                << (*canary > 0 ? " as canary for " + std::to_string(*canary).substr(0, 5) +
-                                      "% of subjects"
-                                : " as primary")
+                << (*canary > 0
+                        ? " as canary for " + std::to_string(*canary).substr(0, 5) + "% of subjects"
+                        : " as primary")
                 << "\n";
       *exit_code = kExitOk;
     });
@@ -551,7 +558,8 @@ void AddModelsCommands(CLI::App& app, GlobalOptions& globals, int* exit_code) {
     auto ref = std::make_shared<std::string>();
     auto key = std::make_shared<std::string>();
     cmd->add_option("NAME@VERSION", *ref, "model version")->required();
-    cmd->add_option("--key", *key, "secret key file (default: DATA_DIR/model_signing.key, created)");
+    cmd->add_option("--key", *key,
+                    "secret key file (default: DATA_DIR/model_signing.key, created)");
     cmd->callback([&globals, exit_code, ref, key] { *exit_code = RunSign(globals, *ref, *key); });
   }
   {
@@ -621,8 +629,10 @@ void AddModelsCommands(CLI::App& app, GlobalOptions& globals, int* exit_code) {
       json::array a;
       for (const auto& d : *list) {
         if (*json_flag) {
-          a.push_back(json::object{{"name", d.name}, {"version", d.version},
-                                   {"manifest_digest", d.manifest_digest}, {"license", d.license},
+          a.push_back(json::object{{"name", d.name},
+                                   {"version", d.version},
+                                   {"manifest_digest", d.manifest_digest},
+                                   {"license", d.license},
                                    {"source_url", d.source_url}});
         } else {
           std::printf("%-24s %-12s %-20s %s\n", d.name.c_str(), d.version.c_str(),

@@ -76,9 +76,9 @@ class Cursor {
     if constexpr (sizeof(T) == 8) {
       std::memcpy(out, &v, 8);
     } else {
-      auto narrow = static_cast<std::conditional_t<sizeof(T) == 4, uint32_t,
-                                                   std::conditional_t<sizeof(T) == 2, uint16_t,
-                                                                      uint8_t>>>(v);
+      auto narrow =
+          static_cast<std::conditional_t<sizeof(T) == 4, uint32_t,
+                                         std::conditional_t<sizeof(T) == 2, uint16_t, uint8_t>>>(v);
       std::memcpy(out, &narrow, sizeof(T));
     }
     return Status::Ok();

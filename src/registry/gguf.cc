@@ -9,9 +9,9 @@
 namespace steward::registry {
 namespace {
 
-constexpr uint32_t kMaxDims = 4;          // GGML_MAX_DIMS
+constexpr uint32_t kMaxDims = 4;  // GGML_MAX_DIMS
 constexpr uint64_t kMaxStringBytes = 64ull << 20;
-constexpr int kMaxArrayDepth = 4;         // arrays of arrays are legal but rare
+constexpr int kMaxArrayDepth = 4;  // arrays of arrays are legal but rare
 constexpr uint64_t kMaxAlignment = 1 << 20;
 
 struct GgmlTypeTraits {
@@ -22,15 +22,15 @@ struct GgmlTypeTraits {
 
 // ggml.h's type table: elements per block and bytes per block.
 constexpr GgmlTypeTraits kGgmlTypes[] = {
-    {"F32", 1, 4},        {"F16", 1, 2},         {"Q4_0", 32, 18},    {"Q4_1", 32, 20},
-    {"Q4_2", 0, 0},       {"Q4_3", 0, 0},        {"Q5_0", 32, 22},    {"Q5_1", 32, 24},
-    {"Q8_0", 32, 34},     {"Q8_1", 32, 36},      {"Q2_K", 256, 84},   {"Q3_K", 256, 110},
-    {"Q4_K", 256, 144},   {"Q5_K", 256, 176},    {"Q6_K", 256, 210},  {"Q8_K", 256, 292},
-    {"IQ2_XXS", 256, 66}, {"IQ2_XS", 256, 74},   {"IQ3_XXS", 256, 98}, {"IQ1_S", 256, 50},
-    {"IQ4_NL", 32, 18},   {"IQ3_S", 256, 110},   {"IQ2_S", 256, 82},  {"IQ4_XS", 256, 136},
-    {"I8", 1, 1},         {"I16", 1, 2},         {"I32", 1, 4},       {"I64", 1, 8},
-    {"F64", 1, 8},        {"IQ1_M", 256, 56},    {"BF16", 1, 2},      {"Q4_0_4_4", 0, 0},
-    {"Q4_0_4_8", 0, 0},   {"Q4_0_8_8", 0, 0},    {"TQ1_0", 256, 54},  {"TQ2_0", 256, 66},
+    {"F32", 1, 4},        {"F16", 1, 2},       {"Q4_0", 32, 18},     {"Q4_1", 32, 20},
+    {"Q4_2", 0, 0},       {"Q4_3", 0, 0},      {"Q5_0", 32, 22},     {"Q5_1", 32, 24},
+    {"Q8_0", 32, 34},     {"Q8_1", 32, 36},    {"Q2_K", 256, 84},    {"Q3_K", 256, 110},
+    {"Q4_K", 256, 144},   {"Q5_K", 256, 176},  {"Q6_K", 256, 210},   {"Q8_K", 256, 292},
+    {"IQ2_XXS", 256, 66}, {"IQ2_XS", 256, 74}, {"IQ3_XXS", 256, 98}, {"IQ1_S", 256, 50},
+    {"IQ4_NL", 32, 18},   {"IQ3_S", 256, 110}, {"IQ2_S", 256, 82},   {"IQ4_XS", 256, 136},
+    {"I8", 1, 1},         {"I16", 1, 2},       {"I32", 1, 4},        {"I64", 1, 8},
+    {"F64", 1, 8},        {"IQ1_M", 256, 56},  {"BF16", 1, 2},       {"Q4_0_4_4", 0, 0},
+    {"Q4_0_4_8", 0, 0},   {"Q4_0_8_8", 0, 0},  {"TQ1_0", 256, 54},   {"TQ2_0", 256, 66},
 };
 
 std::string At(const Cursor& c) { return " at offset " + std::to_string(c.offset()); }
@@ -58,12 +58,12 @@ Status GgufParser::ReadString(std::string* out, std::string_view what) {
   STEWARD_RETURN_IF_ERROR(cursor_.ReadLe(&len, what));
   if (len > cursor_.remaining()) {
     return InvalidArgument("truncated file: " + std::string(what) + " at offset " +
-                           std::to_string(at) + " claims " + std::to_string(len) +
-                           " bytes, only " + std::to_string(cursor_.remaining()) + " left");
+                           std::to_string(at) + " claims " + std::to_string(len) + " bytes, only " +
+                           std::to_string(cursor_.remaining()) + " left");
   }
   if (len > kMaxStringBytes) {
-    return InvalidArgument(std::string(what) + " at offset " + std::to_string(at) +
-                           " is " + std::to_string(len) + " bytes (limit " +
+    return InvalidArgument(std::string(what) + " at offset " + std::to_string(at) + " is " +
+                           std::to_string(len) + " bytes (limit " +
                            std::to_string(kMaxStringBytes) + ")");
   }
   out->resize(static_cast<size_t>(len));
@@ -78,12 +78,25 @@ Status GgufParser::ReadString(std::string* out, std::string_view what) {
 // Minimum encoded size of one value of `type`, used to bound array counts.
 uint64_t MinEncodedSize(GgufType type) {
   switch (type) {
-    case GgufType::kUint8: case GgufType::kInt8: case GgufType::kBool: return 1;
-    case GgufType::kUint16: case GgufType::kInt16: return 2;
-    case GgufType::kUint32: case GgufType::kInt32: case GgufType::kFloat32: return 4;
-    case GgufType::kUint64: case GgufType::kInt64: case GgufType::kFloat64: return 8;
-    case GgufType::kString: return 8;
-    case GgufType::kArray: return 12;
+    case GgufType::kUint8:
+    case GgufType::kInt8:
+    case GgufType::kBool:
+      return 1;
+    case GgufType::kUint16:
+    case GgufType::kInt16:
+      return 2;
+    case GgufType::kUint32:
+    case GgufType::kInt32:
+    case GgufType::kFloat32:
+      return 4;
+    case GgufType::kUint64:
+    case GgufType::kInt64:
+    case GgufType::kFloat64:
+      return 8;
+    case GgufType::kString:
+      return 8;
+    case GgufType::kArray:
+      return 12;
   }
   return 1;
 }
@@ -92,14 +105,54 @@ Status GgufParser::ReadValue(GgufType type, GgufValue* out, int depth, const std
   out->type = type;
   const std::string what = "value of `" + key + "`";
   switch (type) {
-    case GgufType::kUint8: { uint8_t v; STEWARD_RETURN_IF_ERROR(cursor_.ReadLe(&v, what)); out->scalar = uint64_t{v}; return Status::Ok(); }
-    case GgufType::kInt8: { int8_t v; STEWARD_RETURN_IF_ERROR(cursor_.ReadLe(&v, what)); out->scalar = int64_t{v}; return Status::Ok(); }
-    case GgufType::kUint16: { uint16_t v; STEWARD_RETURN_IF_ERROR(cursor_.ReadLe(&v, what)); out->scalar = uint64_t{v}; return Status::Ok(); }
-    case GgufType::kInt16: { int16_t v; STEWARD_RETURN_IF_ERROR(cursor_.ReadLe(&v, what)); out->scalar = int64_t{v}; return Status::Ok(); }
-    case GgufType::kUint32: { uint32_t v; STEWARD_RETURN_IF_ERROR(cursor_.ReadLe(&v, what)); out->scalar = uint64_t{v}; return Status::Ok(); }
-    case GgufType::kInt32: { int32_t v; STEWARD_RETURN_IF_ERROR(cursor_.ReadLe(&v, what)); out->scalar = int64_t{v}; return Status::Ok(); }
-    case GgufType::kUint64: { uint64_t v; STEWARD_RETURN_IF_ERROR(cursor_.ReadLe(&v, what)); out->scalar = v; return Status::Ok(); }
-    case GgufType::kInt64: { int64_t v; STEWARD_RETURN_IF_ERROR(cursor_.ReadLe(&v, what)); out->scalar = v; return Status::Ok(); }
+    case GgufType::kUint8: {
+      uint8_t v;
+      STEWARD_RETURN_IF_ERROR(cursor_.ReadLe(&v, what));
+      out->scalar = uint64_t{v};
+      return Status::Ok();
+    }
+    case GgufType::kInt8: {
+      int8_t v;
+      STEWARD_RETURN_IF_ERROR(cursor_.ReadLe(&v, what));
+      out->scalar = int64_t{v};
+      return Status::Ok();
+    }
+    case GgufType::kUint16: {
+      uint16_t v;
+      STEWARD_RETURN_IF_ERROR(cursor_.ReadLe(&v, what));
+      out->scalar = uint64_t{v};
+      return Status::Ok();
+    }
+    case GgufType::kInt16: {
+      int16_t v;
+      STEWARD_RETURN_IF_ERROR(cursor_.ReadLe(&v, what));
+      out->scalar = int64_t{v};
+      return Status::Ok();
+    }
+    case GgufType::kUint32: {
+      uint32_t v;
+      STEWARD_RETURN_IF_ERROR(cursor_.ReadLe(&v, what));
+      out->scalar = uint64_t{v};
+      return Status::Ok();
+    }
+    case GgufType::kInt32: {
+      int32_t v;
+      STEWARD_RETURN_IF_ERROR(cursor_.ReadLe(&v, what));
+      out->scalar = int64_t{v};
+      return Status::Ok();
+    }
+    case GgufType::kUint64: {
+      uint64_t v;
+      STEWARD_RETURN_IF_ERROR(cursor_.ReadLe(&v, what));
+      out->scalar = v;
+      return Status::Ok();
+    }
+    case GgufType::kInt64: {
+      int64_t v;
+      STEWARD_RETURN_IF_ERROR(cursor_.ReadLe(&v, what));
+      out->scalar = v;
+      return Status::Ok();
+    }
     case GgufType::kFloat32: {
       uint32_t bits;
       STEWARD_RETURN_IF_ERROR(cursor_.ReadLe(&bits, what));
@@ -282,9 +335,9 @@ Result<GgufInfo> GgufParser::Parse() {
   // value); a tensor info >= 32. Counts beyond what the file can hold are
   // lies; rejecting them here bounds every loop below.
   if (kv_count > cursor_.remaining() / 13) {
-    return InvalidArgument("truncated or corrupt file: metadata count " +
-                           std::to_string(kv_count) + " is more than the " +
-                           std::to_string(cursor_.remaining()) + " bytes left can hold");
+    return InvalidArgument("truncated or corrupt file: metadata count " + std::to_string(kv_count) +
+                           " is more than the " + std::to_string(cursor_.remaining()) +
+                           " bytes left can hold");
   }
   if (tensor_count > cursor_.remaining() / 32) {
     return InvalidArgument("truncated or corrupt file: tensor count " +
@@ -298,8 +351,8 @@ Result<GgufInfo> GgufParser::Parse() {
     uint32_t raw_type;
     STEWARD_RETURN_IF_ERROR(cursor_.ReadLe(&raw_type, "type of `" + key + "`"));
     if (raw_type > static_cast<uint32_t>(GgufType::kFloat64)) {
-      return InvalidArgument("metadata `" + key + "` has unknown type " +
-                             std::to_string(raw_type) + At(cursor_));
+      return InvalidArgument("metadata `" + key + "` has unknown type " + std::to_string(raw_type) +
+                             At(cursor_));
     }
     GgufValue value;
     STEWARD_RETURN_IF_ERROR(ReadValue(static_cast<GgufType>(raw_type), &value, 0, key));
@@ -387,12 +440,12 @@ std::string GgmlTypeName(uint32_t type) {
 std::string GgufFileTypeName(int64_t file_type) {
   // llama.cpp's llama_ftype (MOSTLY_ prefixes dropped).
   static const std::map<int64_t, const char*> kNames = {
-      {0, "F32"},      {1, "F16"},      {2, "Q4_0"},     {3, "Q4_1"},    {7, "Q8_0"},
-      {8, "Q5_0"},     {9, "Q5_1"},     {10, "Q2_K"},    {11, "Q3_K_S"}, {12, "Q3_K_M"},
-      {13, "Q3_K_L"},  {14, "Q4_K_S"},  {15, "Q4_K_M"},  {16, "Q5_K_S"}, {17, "Q5_K_M"},
-      {18, "Q6_K"},    {19, "IQ2_XXS"}, {20, "IQ2_XS"},  {21, "Q2_K_S"}, {22, "IQ3_XS"},
-      {23, "IQ3_XXS"}, {24, "IQ1_S"},   {25, "IQ4_NL"},  {26, "IQ3_S"},  {27, "IQ3_M"},
-      {28, "IQ2_S"},   {29, "IQ2_M"},   {30, "IQ4_XS"},  {31, "IQ1_M"},  {32, "BF16"},
+      {0, "F32"},      {1, "F16"},      {2, "Q4_0"},    {3, "Q4_1"},    {7, "Q8_0"},
+      {8, "Q5_0"},     {9, "Q5_1"},     {10, "Q2_K"},   {11, "Q3_K_S"}, {12, "Q3_K_M"},
+      {13, "Q3_K_L"},  {14, "Q4_K_S"},  {15, "Q4_K_M"}, {16, "Q5_K_S"}, {17, "Q5_K_M"},
+      {18, "Q6_K"},    {19, "IQ2_XXS"}, {20, "IQ2_XS"}, {21, "Q2_K_S"}, {22, "IQ3_XS"},
+      {23, "IQ3_XXS"}, {24, "IQ1_S"},   {25, "IQ4_NL"}, {26, "IQ3_S"},  {27, "IQ3_M"},
+      {28, "IQ2_S"},   {29, "IQ2_M"},   {30, "IQ4_XS"}, {31, "IQ1_M"},  {32, "BF16"},
       {36, "TQ1_0"},   {37, "TQ2_0"}};
   auto it = kNames.find(file_type);
   return it == kNames.end() ? "file_type " + std::to_string(file_type) : it->second;

@@ -14,13 +14,12 @@
 // another. Any violation is an InvalidArgument naming the problem.
 #pragma once
 
+#include <boost/json.hpp>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <variant>
 #include <vector>
-
-#include <boost/json.hpp>
 
 #include "registry/byte_source.h"
 #include "steward/status.h"
@@ -28,8 +27,19 @@
 namespace steward::registry {
 
 enum class GgufType : uint32_t {
-  kUint8 = 0, kInt8 = 1, kUint16 = 2, kInt16 = 3, kUint32 = 4, kInt32 = 5, kFloat32 = 6,
-  kBool = 7, kString = 8, kArray = 9, kUint64 = 10, kInt64 = 11, kFloat64 = 12,
+  kUint8 = 0,
+  kInt8 = 1,
+  kUint16 = 2,
+  kInt16 = 3,
+  kUint32 = 4,
+  kInt32 = 5,
+  kFloat32 = 6,
+  kBool = 7,
+  kString = 8,
+  kArray = 9,
+  kUint64 = 10,
+  kInt64 = 11,
+  kFloat64 = 12,
 };
 
 // A metadata value. Arrays keep their element type and length; their
@@ -72,13 +82,13 @@ struct GgufInfo {
   uint64_t parameter_count = 0;
 
   // Well-known metadata, "" / 0 when absent.
-  std::string name;          // general.name
-  std::string architecture;  // general.architecture
-  std::string license;       // general.license
-  std::string source_url;    // general.source.url (or general.url)
+  std::string name;                        // general.name
+  std::string architecture;                // general.architecture
+  std::string license;                     // general.license
+  std::string source_url;                  // general.source.url (or general.url)
   std::vector<GgufBaseModel> base_models;  // general.base_model.N.*
-  std::string file_type;     // general.file_type as a name ("Q4_K_M") or number
-  int64_t context_length = 0;  // <arch>.context_length
+  std::string file_type;                   // general.file_type as a name ("Q4_K_M") or number
+  int64_t context_length = 0;              // <arch>.context_length
 };
 
 // Reads header, metadata and tensor infos (not tensor data).

@@ -33,8 +33,8 @@ struct FdCloser {
 
 bool IsIgnoredName(const std::string& name) {
   // model-signing ignores git metadata and its own signature file by default.
-  return name == ".git" || name == ".gitattributes" || name == ".github" ||
-         name == ".gitignore" || name == "model.sig";
+  return name == ".git" || name == ".gitattributes" || name == ".github" || name == ".gitignore" ||
+         name == "model.sig";
 }
 
 }  // namespace
@@ -100,8 +100,8 @@ Result<std::vector<ModelFile>> ListModelFiles(const std::string& root) {
     if (!it->is_regular_file(ec)) continue;
     uint64_t size = it->file_size(ec);
     if (ec) return NotFound("cannot stat " + p.string() + ": " + ec.message());
-    files.push_back({fs::absolute(p).string(), p.lexically_relative(root_path).generic_string(),
-                     size});
+    files.push_back(
+        {fs::absolute(p).string(), p.lexically_relative(root_path).generic_string(), size});
   }
   std::sort(files.begin(), files.end(),
             [](const ModelFile& a, const ModelFile& b) { return a.rel_path < b.rel_path; });

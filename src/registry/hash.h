@@ -19,7 +19,7 @@
 namespace steward::registry {
 
 struct FileDigest {
-  std::string path;        // relative to the model root, '/'-separated
+  std::string path;  // relative to the model root, '/'-separated
   uint64_t size = 0;
   std::string sha256_hex;  // lowercase hex
 };

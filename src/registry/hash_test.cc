@@ -27,8 +27,8 @@ TEST_F(HashTest, FileDigestMatchesOneShotSha256) {
   ASSERT_TRUE(WriteFile(dir_ + "/big.bin", data));
   uint64_t size = 0;
   uint64_t last_progress = 0;
-  auto digest = Sha256File(dir_ + "/big.bin", &size,
-                           [&](uint64_t done, uint64_t) { last_progress = done; });
+  auto digest =
+      Sha256File(dir_ + "/big.bin", &size, [&](uint64_t done, uint64_t) { last_progress = done; });
   ASSERT_TRUE(digest.ok()) << digest.status().ToString();
   EXPECT_EQ(*digest, Sha256Hex(data));
   EXPECT_EQ(size, data.size());

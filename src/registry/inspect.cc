@@ -18,7 +18,8 @@ namespace json = boost::json;
 constexpr uint64_t kMaxSideFileBytes = 4u << 20;  // config.json, README.md
 
 bool EndsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 std::string BaseName(const std::string& rel) {
@@ -144,9 +145,8 @@ Status ReadConfigJson(const ModelFile& f, ModelMetadata* m) {
     return x && x->is_string() ? std::string(x->get_string()) : "";
   };
   if (m->architecture.empty()) m->architecture = str("model_type");
-  if (const json::value* a = o.if_contains("architectures"); a && a->is_array() &&
-                                                             !a->get_array().empty() &&
-                                                             a->get_array()[0].is_string()) {
+  if (const json::value* a = o.if_contains("architectures");
+      a && a->is_array() && !a->get_array().empty() && a->get_array()[0].is_string()) {
     m->model_architecture = std::string(a->get_array()[0].get_string());
   }
   if (m->context_length == 0) {
@@ -185,7 +185,7 @@ Result<ModelMetadata> InspectModel(const std::vector<ModelFile>& files) {
       if (m.license.empty()) m.license = info->license;
       if (m.source_url.empty()) m.source_url = info->source_url;
       for (const auto& b : info->base_models) {
-        AddUnique(&m.base_models, !b.repo_url.empty() ? b.repo_url
+        AddUnique(&m.base_models, !b.repo_url.empty()      ? b.repo_url
                                   : b.organization.empty() ? b.name
                                                            : b.organization + "/" + b.name);
       }

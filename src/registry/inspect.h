@@ -14,16 +14,16 @@
 namespace steward::registry {
 
 struct ModelMetadata {
-  std::string format;        // "gguf", "safetensors", "mixed", "other"
-  std::string name;          // general.name / model card model_name
-  std::string architecture;  // general.architecture / config.json model_type
+  std::string format;              // "gguf", "safetensors", "mixed", "other"
+  std::string name;                // general.name / model card model_name
+  std::string architecture;        // general.architecture / config.json model_type
   std::string model_architecture;  // config.json architectures[0], e.g. LlamaForCausalLM
-  std::string license;       // raw license text from metadata ("" if none)
+  std::string license;             // raw license text from metadata ("" if none)
   std::string source_url;
   std::vector<std::string> base_models;  // names or repo urls
   std::vector<std::string> datasets;     // model card `datasets`
   std::vector<std::string> tags;         // model card `tags`
-  std::string task;          // model card pipeline_tag
+  std::string task;                      // model card pipeline_tag
   uint64_t parameter_count = 0;
   std::string quantization;  // GGUF file type or safetensors dtype mix ("BF16")
   int64_t context_length = 0;

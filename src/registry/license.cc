@@ -134,9 +134,12 @@ LicenseInfo NormalizeLicense(std::string_view raw) {
 
 std::string_view LicenseVerdictName(LicenseVerdict v) {
   switch (v) {
-    case LicenseVerdict::kAllow: return "allow";
-    case LicenseVerdict::kRequireApproval: return "require_approval";
-    case LicenseVerdict::kDeny: return "deny";
+    case LicenseVerdict::kAllow:
+      return "allow";
+    case LicenseVerdict::kRequireApproval:
+      return "require_approval";
+    case LicenseVerdict::kDeny:
+      return "deny";
   }
   return "deny";
 }
@@ -153,9 +156,9 @@ Result<LicensePolicy> LicensePolicy::FromYaml(const std::string& file, const YAM
     for (auto it = section.begin(); it != section.end(); ++it) {
       std::string k = it->first.as<std::string>("");
       if (k != "allowed" && k != "denied" && k != "require_approval" && k != "unknown") {
-        return config::ErrorAt(file, it->first,
-                               "unknown key `licenses." + k +
-                                   "` (allowed, denied, require_approval, unknown)");
+        return config::ErrorAt(
+            file, it->first,
+            "unknown key `licenses." + k + "` (allowed, denied, require_approval, unknown)");
       }
     }
     auto read_list = [&](const char* key, std::set<std::string>* out) -> Status {
@@ -200,8 +203,8 @@ LicenseDecision LicensePolicy::Evaluate(const LicenseInfo& license) const {
   if (!license.known()) {
     std::string what = license.raw.empty() ? "no license is declared"
                                            : "license `" + license.raw + "` is not recognised";
-    return {unknown, what + " (licenses.unknown: " + std::string(LicenseVerdictName(unknown)) +
-                         ")"};
+    return {unknown,
+            what + " (licenses.unknown: " + std::string(LicenseVerdictName(unknown)) + ")"};
   }
   if (denied.count(license.id)) {
     return {LicenseVerdict::kDeny, license.id + " is in licenses.denied"};

@@ -26,9 +26,9 @@
 namespace steward::registry {
 
 struct LicenseInfo {
-  std::string id;        // SPDX id, LicenseRef-..., or "unknown"
-  std::string raw;       // the text it came from
-  bool spdx = false;     // `id` is on the SPDX license list
+  std::string id;               // SPDX id, LicenseRef-..., or "unknown"
+  std::string raw;              // the text it came from
+  bool spdx = false;            // `id` is on the SPDX license list
   bool non_commercial = false;  // forbids commercial use
   bool known() const { return id != "unknown"; }
 };

@@ -90,7 +90,8 @@ Status ValidateName(const std::string& what, const std::string& s) {
   if (!IsValidUtf8(s)) return InvalidArgument(what + " is not valid UTF-8");
   for (char c : s) {
     if (static_cast<unsigned char>(c) < 0x20 || c == '@' || c == ' ') {
-      return InvalidArgument(what + " `" + s + "` may not contain '@', spaces or control characters");
+      return InvalidArgument(what + " `" + s +
+                             "` may not contain '@', spaces or control characters");
     }
   }
   return Status::Ok();
@@ -98,12 +99,12 @@ Status ValidateName(const std::string& what, const std::string& s) {
 
 Result<std::vector<FileDigest>> ReadFiles(Transaction& tx, const std::string& table,
                                           const std::string& name, const std::string& version) {
-  STEWARD_ASSIGN_OR_RETURN(
-      auto rows, tx.Query("SELECT path, size, sha256 FROM " + table +
-                              " WHERE name=$1 AND version=$2 ORDER BY path",
-                          {name, version}));
+  STEWARD_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT path, size, sha256 FROM " + table +
+                                                   " WHERE name=$1 AND version=$2 ORDER BY path",
+                                               {name, version}));
   std::vector<FileDigest> files;
-  for (const auto& r : rows) files.push_back({r.Text(0), static_cast<uint64_t>(r.Int(1)), r.Text(2)});
+  for (const auto& r : rows)
+    files.push_back({r.Text(0), static_cast<uint64_t>(r.Int(1)), r.Text(2)});
   return files;
 }
 
@@ -148,8 +149,8 @@ std::vector<FileProblem> CompareWithDisk(const std::string& root,
     now.push_back({expected.path, size, *digest});
     if (*digest != expected.sha256_hex) {
       problems.push_back({expected.path, "changed (sha256 " + digest->substr(0, 16) +
-                                             "…, registered " +
-                                             expected.sha256_hex.substr(0, 16) + "…)"});
+                                             "…, registered " + expected.sha256_hex.substr(0, 16) +
+                                             "…)"});
     }
     on_disk.erase(it);
   }
@@ -232,8 +233,7 @@ Status Registry::Mutate(const std::string& action, const std::string& name,
     STEWARD_RETURN_IF_ERROR(tx->Exec(
         "INSERT INTO registry_history (seq, name, version, action, actor, at_ms, details) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        {generation, name, version, action, actor, clock_.NowUnixMs(),
-         json::serialize(details)}));
+        {generation, name, version, action, actor, clock_.NowUnixMs(), json::serialize(details)}));
     STEWARD_RETURN_IF_ERROR(tx->Commit());
   }
   if (sink_) {
@@ -321,24 +321,44 @@ Result<ModelVersion> Registry::Register(const RegisterRequest& req) {
                        {"license_verdict", m.license_verdict},
                        {"files", digests.size()},
                        {"source_url", m.source_url}};
-  STEWARD_RETURN_IF_ERROR(Mutate(
-      "register", m.name, m.version, req.actor, details, [&](Transaction& tx, int64_t gen) {
+  STEWARD_RETURN_IF_ERROR(
+      Mutate("register", m.name, m.version, req.actor, details, [&](Transaction& tx, int64_t gen) {
         m.seq = gen;
         STEWARD_RETURN_IF_ERROR(tx.Exec(
             std::string("INSERT INTO registry_models (") + kColumns +
                 ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,"
                 "$20,$21,$22,$23,$24,$25,$26)",
-            {m.name, m.version, m.state, std::string(), 0.0, m.path, m.manifest_digest, m.license,
-             m.license_raw, m.license_verdict, m.license_reason, m.source_url, m.base_model,
-             ToJsonArray(m.tags), ToJsonObject(m.attrs),
-             json::serialize(MetadataToJson(m.metadata)), m.registered_by, m.registered_ms,
-             std::string("[]"), int64_t{0}, int64_t{0}, int64_t{0}, std::string(), std::string(),
-             m.registered_ms, gen}));
+            {m.name,
+             m.version,
+             m.state,
+             std::string(),
+             0.0,
+             m.path,
+             m.manifest_digest,
+             m.license,
+             m.license_raw,
+             m.license_verdict,
+             m.license_reason,
+             m.source_url,
+             m.base_model,
+             ToJsonArray(m.tags),
+             ToJsonObject(m.attrs),
+             json::serialize(MetadataToJson(m.metadata)),
+             m.registered_by,
+             m.registered_ms,
+             std::string("[]"),
+             int64_t{0},
+             int64_t{0},
+             int64_t{0},
+             std::string(),
+             std::string(),
+             m.registered_ms,
+             gen}));
         for (const auto& f : digests) {
-          STEWARD_RETURN_IF_ERROR(tx.Exec(
-              "INSERT INTO registry_files (name, version, path, size, sha256) "
-              "VALUES ($1,$2,$3,$4,$5)",
-              {m.name, m.version, f.path, static_cast<int64_t>(f.size), f.sha256_hex}));
+          STEWARD_RETURN_IF_ERROR(
+              tx.Exec("INSERT INTO registry_files (name, version, path, size, sha256) "
+                      "VALUES ($1,$2,$3,$4,$5)",
+                      {m.name, m.version, f.path, static_cast<int64_t>(f.size), f.sha256_hex}));
         }
         for (const auto& [dn, dv] : datasets) {
           STEWARD_RETURN_IF_ERROR(tx.Exec(
@@ -390,8 +410,8 @@ Result<ModelVersion> Registry::Approve(const std::string& name, const std::strin
   if (m.state == kStateApproved || m.state == kStateDeployed) {
     return m;  // already approved: nothing to do
   }
-  LicenseDecision decision = options_.license_policy.Evaluate(NormalizeLicense(
-      m.license == "unknown" ? m.license_raw : m.license));
+  LicenseDecision decision = options_.license_policy.Evaluate(
+      NormalizeLicense(m.license == "unknown" ? m.license_raw : m.license));
   if (decision.verdict == LicenseVerdict::kDeny) {
     return FailedPrecondition("cannot approve " + m.Ref() + ": " + decision.reason);
   }
@@ -415,8 +435,7 @@ Result<ModelVersion> Registry::Approve(const std::string& name, const std::strin
   if (std::find(m.approved_by.begin(), m.approved_by.end(), approver) != m.approved_by.end() &&
       m.state != kStateQuarantined) {
     return FailedPrecondition(m.Ref() + " is already approved by " + approver + "; it needs " +
-                              std::to_string(options_.approvals_required) +
-                              " distinct approvers");
+                              std::to_string(options_.approvals_required) + " distinct approvers");
   }
   if (std::find(m.approved_by.begin(), m.approved_by.end(), approver) == m.approved_by.end()) {
     m.approved_by.push_back(approver);
@@ -441,15 +460,14 @@ Result<ModelVersion> Registry::Approve(const std::string& name, const std::strin
                    "quarantine_reason='', prior_state='', last_verified_ms=$4 "
                    "WHERE name=$5 AND version=$6",
                    {new_state, ToJsonArray(m.approved_by), complete ? now : m.approved_ms,
-                    m.state == kStateQuarantined ? now : m.last_verified_ms, m.name,
-                    m.version});
+                    m.state == kStateQuarantined ? now : m.last_verified_ms, m.name, m.version});
              }));
   m.state = new_state;
   return m;
 }
 
-Status Registry::Deploy(const std::string& name, const std::string& version,
-                        double canary_percent, const std::string& actor) {
+Status Registry::Deploy(const std::string& name, const std::string& version, double canary_percent,
+                        const std::string& actor) {
   STEWARD_ASSIGN_OR_RETURN(ModelVersion m, GetRow(nullptr, name, version));
   if (m.state != kStateApproved && m.state != kStateDeployed) {
     return FailedPrecondition("cannot deploy " + m.Ref() + ": it is " + m.state +
@@ -473,36 +491,36 @@ Status Registry::Deploy(const std::string& name, const std::string& version,
                        {"canary_percent", canary_percent},
                        {"previous_primary", primary ? primary->version : ""}};
   const int64_t now = clock_.NowUnixMs();
-  return Mutate(canary ? "deploy.canary" : "deploy", name, version, actor, details,
-                [&](Transaction& tx, int64_t) -> Status {
-                  if (canary) {
-                    // One canary at a time: a previous canary steps back.
-                    STEWARD_RETURN_IF_ERROR(tx.Exec(
-                        "UPDATE registry_models SET state='approved', deploy_role='', "
-                        "canary_percent=0 WHERE name=$1 AND deploy_role='canary' AND "
-                        "state='deployed'",
-                        {name}));
-                    STEWARD_RETURN_IF_ERROR(tx.Exec(
-                        "UPDATE registry_models SET deploy_role='', canary_percent=0 "
-                        "WHERE name=$1 AND deploy_role='canary'",
-                        {name}));
-                  } else {
-                    STEWARD_RETURN_IF_ERROR(tx.Exec(
-                        "UPDATE registry_models SET state='approved', deploy_role='', "
-                        "canary_percent=0 WHERE name=$1 AND deploy_role IN ('primary','canary') "
-                        "AND state='deployed'",
-                        {name}));
-                    STEWARD_RETURN_IF_ERROR(tx.Exec(
-                        "UPDATE registry_models SET deploy_role='', canary_percent=0 "
-                        "WHERE name=$1 AND deploy_role IN ('primary','canary')",
-                        {name}));
-                  }
-                  return tx.Exec(
-                      "UPDATE registry_models SET state='deployed', deploy_role=$1, "
-                      "canary_percent=$2, deployed_ms=$3 WHERE name=$4 AND version=$5",
-                      {std::string(canary ? "canary" : "primary"), canary_percent, now, name,
-                       version});
-                });
+  return Mutate(
+      canary ? "deploy.canary" : "deploy", name, version, actor, details,
+      [&](Transaction& tx, int64_t) -> Status {
+        if (canary) {
+          // One canary at a time: a previous canary steps back.
+          STEWARD_RETURN_IF_ERROR(
+              tx.Exec("UPDATE registry_models SET state='approved', deploy_role='', "
+                      "canary_percent=0 WHERE name=$1 AND deploy_role='canary' AND "
+                      "state='deployed'",
+                      {name}));
+          STEWARD_RETURN_IF_ERROR(
+              tx.Exec("UPDATE registry_models SET deploy_role='', canary_percent=0 "
+                      "WHERE name=$1 AND deploy_role='canary'",
+                      {name}));
+        } else {
+          STEWARD_RETURN_IF_ERROR(
+              tx.Exec("UPDATE registry_models SET state='approved', deploy_role='', "
+                      "canary_percent=0 WHERE name=$1 AND deploy_role IN ('primary','canary') "
+                      "AND state='deployed'",
+                      {name}));
+          STEWARD_RETURN_IF_ERROR(
+              tx.Exec("UPDATE registry_models SET deploy_role='', canary_percent=0 "
+                      "WHERE name=$1 AND deploy_role IN ('primary','canary')",
+                      {name}));
+        }
+        return tx.Exec(
+            "UPDATE registry_models SET state='deployed', deploy_role=$1, "
+            "canary_percent=$2, deployed_ms=$3 WHERE name=$4 AND version=$5",
+            {std::string(canary ? "canary" : "primary"), canary_percent, now, name, version});
+      });
 }
 
 Status Registry::Retire(const std::string& name, const std::string& version,
@@ -531,10 +549,10 @@ Result<std::string> Registry::Rollback(const std::string& name, const std::strin
   if (!current) return FailedPrecondition("`" + name + "` has no deployed version to roll back");
   // Walk the change log backwards for the previous primary deployment that
   // can still be served.
-  STEWARD_ASSIGN_OR_RETURN(
-      auto rows, db_.Query("SELECT version FROM registry_history WHERE name=$1 AND "
-                           "action IN ('deploy','rollback') ORDER BY seq DESC",
-                           {name}));
+  STEWARD_ASSIGN_OR_RETURN(auto rows,
+                           db_.Query("SELECT version FROM registry_history WHERE name=$1 AND "
+                                     "action IN ('deploy','rollback') ORDER BY seq DESC",
+                                     {name}));
   const ModelVersion* target = nullptr;
   std::set<std::string> skipped;
   for (const auto& r : rows) {
@@ -557,25 +575,25 @@ Result<std::string> Registry::Rollback(const std::string& name, const std::strin
   std::string to = target->version;
   json::object details{{"from", current->version}, {"to", to}};
   const int64_t now = clock_.NowUnixMs();
-  STEWARD_RETURN_IF_ERROR(Mutate("rollback", name, to, actor, details,
-                                 [&](Transaction& tx, int64_t) -> Status {
-                                   STEWARD_RETURN_IF_ERROR(tx.Exec(
-                                       "UPDATE registry_models SET state='approved', "
-                                       "deploy_role='', canary_percent=0 WHERE name=$1 AND "
-                                       "deploy_role IN ('primary','canary') AND "
-                                       "state='deployed'",
-                                       {name}));
-                                   STEWARD_RETURN_IF_ERROR(tx.Exec(
-                                       "UPDATE registry_models SET deploy_role='', "
-                                       "canary_percent=0 WHERE name=$1 AND "
-                                       "deploy_role IN ('primary','canary')",
-                                       {name}));
-                                   return tx.Exec(
-                                       "UPDATE registry_models SET state='deployed', "
-                                       "deploy_role='primary', canary_percent=0, deployed_ms=$1 "
-                                       "WHERE name=$2 AND version=$3",
-                                       {now, name, to});
-                                 }));
+  STEWARD_RETURN_IF_ERROR(
+      Mutate("rollback", name, to, actor, details, [&](Transaction& tx, int64_t) -> Status {
+        STEWARD_RETURN_IF_ERROR(
+            tx.Exec("UPDATE registry_models SET state='approved', "
+                    "deploy_role='', canary_percent=0 WHERE name=$1 AND "
+                    "deploy_role IN ('primary','canary') AND "
+                    "state='deployed'",
+                    {name}));
+        STEWARD_RETURN_IF_ERROR(
+            tx.Exec("UPDATE registry_models SET deploy_role='', "
+                    "canary_percent=0 WHERE name=$1 AND "
+                    "deploy_role IN ('primary','canary')",
+                    {name}));
+        return tx.Exec(
+            "UPDATE registry_models SET state='deployed', "
+            "deploy_role='primary', canary_percent=0, deployed_ms=$1 "
+            "WHERE name=$2 AND version=$3",
+            {now, name, to});
+      }));
   return to;
 }
 
@@ -653,17 +671,17 @@ Result<DatasetVersion> Registry::RegisterDataset(const DatasetRequest& req) {
   STEWARD_RETURN_IF_ERROR(Mutate(
       "datasets.register", d.name, d.version, req.actor, details,
       [&](Transaction& tx, int64_t) -> Status {
-        STEWARD_RETURN_IF_ERROR(tx.Exec(
-            "INSERT INTO registry_datasets (name, version, path, manifest_digest, license, "
-            "license_raw, source_url, registered_by, registered_ms) "
-            "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
-            {d.name, d.version, d.path, d.manifest_digest, d.license, d.license_raw, d.source_url,
-             d.registered_by, d.registered_ms}));
+        STEWARD_RETURN_IF_ERROR(
+            tx.Exec("INSERT INTO registry_datasets (name, version, path, manifest_digest, license, "
+                    "license_raw, source_url, registered_by, registered_ms) "
+                    "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+                    {d.name, d.version, d.path, d.manifest_digest, d.license, d.license_raw,
+                     d.source_url, d.registered_by, d.registered_ms}));
         for (const auto& f : digests) {
-          STEWARD_RETURN_IF_ERROR(tx.Exec(
-              "INSERT INTO registry_dataset_files (name, version, path, size, sha256) "
-              "VALUES ($1,$2,$3,$4,$5)",
-              {d.name, d.version, f.path, static_cast<int64_t>(f.size), f.sha256_hex}));
+          STEWARD_RETURN_IF_ERROR(
+              tx.Exec("INSERT INTO registry_dataset_files (name, version, path, size, sha256) "
+                      "VALUES ($1,$2,$3,$4,$5)",
+                      {d.name, d.version, f.path, static_cast<int64_t>(f.size), f.sha256_hex}));
         }
         return Status::Ok();
       }));
@@ -677,8 +695,16 @@ Result<std::vector<DatasetVersion>> Registry::ListDatasets() {
                            "ORDER BY name, registered_ms"));
   std::vector<DatasetVersion> out;
   for (const auto& r : rows) {
-    out.push_back({r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Text(4), r.Text(5), r.Text(6),
-                   r.Text(7), r.Int(8), {}});
+    out.push_back({r.Text(0),
+                   r.Text(1),
+                   r.Text(2),
+                   r.Text(3),
+                   r.Text(4),
+                   r.Text(5),
+                   r.Text(6),
+                   r.Text(7),
+                   r.Int(8),
+                   {}});
   }
   return out;
 }
@@ -691,8 +717,8 @@ Result<DatasetVersion> Registry::GetDataset(const std::string& name, const std::
                            {name, version}));
   if (rows.empty()) return NotFound("dataset " + name + "@" + version + " is not registered");
   const Row& r = rows[0];
-  DatasetVersion d{r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Text(4), r.Text(5), r.Text(6),
-                   r.Text(7), r.Int(8), {}};
+  DatasetVersion d{r.Text(0), r.Text(1), r.Text(2), r.Text(3), r.Text(4),
+                   r.Text(5), r.Text(6), r.Text(7), r.Int(8),  {}};
   STEWARD_ASSIGN_OR_RETURN(
       auto files, db_.Query("SELECT path, size, sha256 FROM registry_dataset_files WHERE name=$1 "
                             "AND version=$2 ORDER BY path",
@@ -748,8 +774,8 @@ Result<std::vector<Evaluation>> Registry::Evaluations(const std::string& name,
                            {name, version}));
   std::vector<Evaluation> out;
   for (const auto& r : rows) {
-    out.push_back({r.Text(0), r.Text(1), r.Text(2), r.Double(3), r.Text(4), r.Int(5) != 0,
-                   r.Int(6)});
+    out.push_back(
+        {r.Text(0), r.Text(1), r.Text(2), r.Double(3), r.Text(4), r.Int(5) != 0, r.Int(6)});
   }
   return out;
 }

@@ -92,7 +92,7 @@ struct Evaluation {
   std::string kind;    // "fairness", "redteam", "gate", ...
   std::string metric;  // "demographic_parity_difference"
   double value = 0;
-  std::string slice;   // "" or the group / subset
+  std::string slice;  // "" or the group / subset
   bool passed = true;
   int64_t at_ms = 0;
 };
@@ -213,8 +213,7 @@ class Registry {
   Status Mutate(const std::string& action, const std::string& name, const std::string& version,
                 const std::string& actor, boost::json::object details,
                 const std::function<Status(Transaction&, int64_t generation)>& change);
-  Result<ModelVersion> GetRow(Transaction* tx, const std::string& name,
-                              const std::string& version);
+  Result<ModelVersion> GetRow(Transaction* tx, const std::string& name, const std::string& version);
 
   Database& db_;
   const Clock& clock_;

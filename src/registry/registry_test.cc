@@ -211,8 +211,8 @@ TEST_F(RegistryTest, VerifyQuarantinesChangedFilesUntilRestoredAndReapproved) {
 
 TEST_F(RegistryTest, DatasetsAreHashedAndLinked) {
   ASSERT_TRUE(WriteFile(dir_ + "/data/train.jsonl", "{\"x\":1}\n"));
-  DatasetRequest req{dir_ + "/data", "train", "2024-01", "cc-by-4.0", "https://example.org/d",
-                     "cli:t"};
+  DatasetRequest req{dir_ + "/data",          "train", "2024-01", "cc-by-4.0",
+                     "https://example.org/d", "cli:t"};
   auto d = registry_->RegisterDataset(req);
   ASSERT_TRUE(d.ok()) << d.status().ToString();
   EXPECT_EQ(d->license, "CC-BY-4.0");
@@ -222,8 +222,7 @@ TEST_F(RegistryTest, DatasetsAreHashedAndLinked) {
   RegisterRequest mreq{path, "withdata", "1"};
   mreq.datasets = {"train@2024-01"};
   ASSERT_TRUE(registry_->Register(mreq).ok());
-  EXPECT_EQ(registry_->Get("withdata", "1")->datasets,
-            std::vector<std::string>{"train@2024-01"});
+  EXPECT_EQ(registry_->Get("withdata", "1")->datasets, std::vector<std::string>{"train@2024-01"});
   RegisterRequest missing{path, "withdata", "2"};
   missing.datasets = {"nope@1"};
   EXPECT_EQ(registry_->Register(missing).status().code(), StatusCode::kNotFound);

@@ -32,8 +32,8 @@ struct SafetensorsTensor {
 
 struct SafetensorsInfo {
   uint64_t header_size = 0;
-  std::vector<SafetensorsTensor> tensors;  // in offset order
-  std::map<std::string, std::string> metadata;  // __metadata__
+  std::vector<SafetensorsTensor> tensors;            // in offset order
+  std::map<std::string, std::string> metadata;       // __metadata__
   std::map<std::string, uint64_t> dtype_parameters;  // dtype -> parameter count
   uint64_t parameter_count = 0;
 };

@@ -101,7 +101,8 @@ json::object BuildMlBom(const BomInputs& in) {
       Property("steward:format", m.metadata.format),
   };
   if (!m.deploy_role.empty()) properties.push_back(Property("steward:deploy_role", m.deploy_role));
-  if (m.approved_ms) properties.push_back(Property("steward:approved_at", Iso8601Utc(m.approved_ms)));
+  if (m.approved_ms)
+    properties.push_back(Property("steward:approved_at", Iso8601Utc(m.approved_ms)));
   for (const auto& a : m.approved_by) properties.push_back(Property("steward:approved_by", a));
   if (!m.base_model.empty()) properties.push_back(Property("steward:base_model", m.base_model));
   if (m.metadata.parameter_count) {
@@ -143,8 +144,7 @@ json::object BuildMlBom(const BomInputs& in) {
   if (!in.evaluations.empty()) {
     json::array metrics;
     for (const auto& e : in.evaluations) {
-      json::object metric{{"type", e.kind + ":" + e.metric},
-                          {"value", FormatNumber(e.value)}};
+      json::object metric{{"type", e.kind + ":" + e.metric}, {"value", FormatNumber(e.value)}};
       if (!e.slice.empty()) metric["slice"] = e.slice;
       metrics.push_back(std::move(metric));
     }
@@ -159,10 +159,10 @@ json::object BuildMlBom(const BomInputs& in) {
   }
   json::array ethical;
   if (!m.metadata.bias_risks.empty()) {
-    ethical.push_back(json::object{
-        {"name", m.metadata.bias_risks},
-        {"mitigationStrategy",
-         "Served through Steward: PII scanning, policy and audit on every call"}});
+    ethical.push_back(
+        json::object{{"name", m.metadata.bias_risks},
+                     {"mitigationStrategy",
+                      "Served through Steward: PII scanning, policy and audit on every call"}});
   }
   if (m.license_verdict != "allow") {
     ethical.push_back(json::object{{"name", "License: " + m.license_reason},
@@ -210,14 +210,14 @@ json::object BuildMlBom(const BomInputs& in) {
           {"name", f.path},
           {"hashes", json::array{json::object{{"alg", "SHA-256"}, {"content", f.sha256_hex}}}}});
     }
-    json::object data{{"type", "data"},
-                      {"bom-ref", ref},
-                      {"name", d.name},
-                      {"version", d.version},
-                      {"licenses", json::array{LicenseChoice(d.license, d.license_raw)}},
-                      {"data", json::array{json::object{{"type", "dataset"}, {"name", d.name}}}},
-                      {"properties",
-                       json::array{Property("steward:manifest_digest", d.manifest_digest),
+    json::object data{
+        {"type", "data"},
+        {"bom-ref", ref},
+        {"name", d.name},
+        {"version", d.version},
+        {"licenses", json::array{LicenseChoice(d.license, d.license_raw)}},
+        {"data", json::array{json::object{{"type", "dataset"}, {"name", d.name}}}},
+        {"properties", json::array{Property("steward:manifest_digest", d.manifest_digest),
                                    Property("steward:registered_by", d.registered_by)}}};
     if (!dfiles.empty()) data["components"] = std::move(dfiles);
     if (IsUrl(d.source_url)) {
@@ -233,17 +233,15 @@ json::object BuildMlBom(const BomInputs& in) {
       {"serialNumber", "urn:uuid:" + (in.serial_uuid.empty() ? RandomUuid() : in.serial_uuid)},
       {"version", 1},
       {"metadata",
-       json::object{
-           {"timestamp", Iso8601Utc(in.now_ms)},
-           {"tools",
-            json::object{{"components",
-                          json::array{json::object{{"type", "application"},
-                                                   {"name", "steward"},
-                                                   {"version", in.tool_version}}}}}},
-           {"component", json::object{{"type", "machine-learning-model"},
-                                      {"bom-ref", model_ref + "#root"},
-                                      {"name", m.name},
-                                      {"version", m.version}}}}},
+       json::object{{"timestamp", Iso8601Utc(in.now_ms)},
+                    {"tools", json::object{{"components", json::array{json::object{
+                                                              {"type", "application"},
+                                                              {"name", "steward"},
+                                                              {"version", in.tool_version}}}}}},
+                    {"component", json::object{{"type", "machine-learning-model"},
+                                               {"bom-ref", model_ref + "#root"},
+                                               {"name", m.name},
+                                               {"version", m.version}}}}},
       {"components", std::move(components)},
   };
   json::array deps{json::object{{"ref", model_ref}, {"dependsOn", std::move(depends_on)}}};

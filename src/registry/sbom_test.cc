@@ -16,8 +16,17 @@ TEST(SbomTest, ModelComponentCarriesFilesLicenseAndCard) {
   in.model.files = {{"a.gguf", 10, std::string(64, 'a')}, {"b.json", 2, std::string(64, 'b')}};
   in.model.metadata.limitations = "Hallucinates.";
   in.model.metadata.architecture = "llama";
-  in.evaluations = {{"fair:dpd", "fairness", "demographic_parity_difference", 0.05, "sex", true, 1}};
-  in.datasets = {{"train", "1", "/d", std::string(64, 'c'), "CC-BY-4.0", "cc-by-4.0", "", "x", 1,
+  in.evaluations = {
+      {"fair:dpd", "fairness", "demographic_parity_difference", 0.05, "sex", true, 1}};
+  in.datasets = {{"train",
+                  "1",
+                  "/d",
+                  std::string(64, 'c'),
+                  "CC-BY-4.0",
+                  "cc-by-4.0",
+                  "",
+                  "x",
+                  1,
                   {{"t.jsonl", 3, std::string(64, 'd')}}}};
   in.now_ms = 1'700'000'000'123;
   auto bom = BuildMlBom(in);

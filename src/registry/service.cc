@@ -119,7 +119,8 @@ Result<int> RegistryService::RehashDeployedNow() {
 void RegistryService::RefreshLoop() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
-    cv_.wait_for(lock, std::chrono::milliseconds(options_.refresh_ms), [this] { return stopping_; });
+    cv_.wait_for(lock, std::chrono::milliseconds(options_.refresh_ms),
+                 [this] { return stopping_; });
     if (stopping_) break;
     lock.unlock();
     Status s = RefreshNow();
@@ -131,7 +132,8 @@ void RegistryService::RefreshLoop() {
 void RegistryService::RehashLoop() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
-    cv_.wait_for(lock, std::chrono::seconds(options_.check_interval_s), [this] { return stopping_; });
+    cv_.wait_for(lock, std::chrono::seconds(options_.check_interval_s),
+                 [this] { return stopping_; });
     if (stopping_) break;
     lock.unlock();
     auto n = RehashDeployedNow();

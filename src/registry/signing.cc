@@ -1,12 +1,12 @@
 #include "registry/signing.h"
 
 #include <fcntl.h>
-#include <cstring>
 #include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -79,11 +79,10 @@ bool VerifyMessage(const std::string& public_key, const std::string& message,
   if (public_key.size() != crypto_sign_PUBLICKEYBYTES || signature.size() != crypto_sign_BYTES) {
     return false;
   }
-  return crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(signature.data()),
-                                     reinterpret_cast<const unsigned char*>(message.data()),
-                                     message.size(),
-                                     reinterpret_cast<const unsigned char*>(public_key.data())) ==
-         0;
+  return crypto_sign_verify_detached(
+             reinterpret_cast<const unsigned char*>(signature.data()),
+             reinterpret_cast<const unsigned char*>(message.data()), message.size(),
+             reinterpret_cast<const unsigned char*>(public_key.data())) == 0;
 }
 
 Result<InTotoResult> CheckInTotoStatement(const std::string& text,
@@ -97,7 +96,8 @@ Result<InTotoResult> CheckInTotoStatement(const std::string& text,
   const json::object* statement = &doc.get_object();
   json::value payload_doc;
   if (const json::value* env = statement->if_contains("dsseEnvelope")) {
-    const json::value* payload = env->is_object() ? env->get_object().if_contains("payload") : nullptr;
+    const json::value* payload =
+        env->is_object() ? env->get_object().if_contains("payload") : nullptr;
     std::string decoded;
     if (!payload || !payload->is_string() ||
         !Base64Decode(std::string(payload->get_string()), &decoded)) {
@@ -140,13 +140,13 @@ Result<InTotoResult> CheckInTotoStatement(const std::string& text,
                               " differs from the manifest digest " + manifest_digest);
   }
   const json::value* predicate = statement->if_contains("predicate");
-  const json::object* pred = predicate && predicate->is_object() ? &predicate->get_object() : nullptr;
+  const json::object* pred =
+      predicate && predicate->is_object() ? &predicate->get_object() : nullptr;
   if (pred) {
     if (const json::value* ser = pred->if_contains("serialization"); ser && ser->is_object()) {
       const json::value* method = ser->get_object().if_contains("method");
       if (method && method->is_string() && method->get_string() != "files") {
-        result.problems.push_back("serialization method `" +
-                                  std::string(method->get_string()) +
+        result.problems.push_back("serialization method `" + std::string(method->get_string()) +
                                   "` is not supported (only `files`)");
       }
     }
@@ -197,8 +197,9 @@ Result<InTotoResult> CheckInTotoStatement(const std::string& text,
 std::string FindModelSignatureFile(const std::string& model_path) {
   std::error_code ec;
   std::filesystem::path p(model_path);
-  std::filesystem::path candidate =
-      std::filesystem::is_directory(p, ec) ? p / "model.sig" : std::filesystem::path(model_path + ".sig");
+  std::filesystem::path candidate = std::filesystem::is_directory(p, ec)
+                                        ? p / "model.sig"
+                                        : std::filesystem::path(model_path + ".sig");
   return std::filesystem::is_regular_file(candidate, ec) ? candidate.string() : "";
 }
 

@@ -18,7 +18,8 @@ TEST(SigningTest, SignAndVerifyRoundTripAndKeyPersistence) {
   std::string msg = ManifestSigningMessage("m", "1", std::string(64, 'a'));
   std::string sig = SignMessage(*key, msg);
   EXPECT_TRUE(VerifyMessage(key->public_key, msg, sig));
-  EXPECT_FALSE(VerifyMessage(key->public_key, ManifestSigningMessage("m", "2", std::string(64, 'a')), sig));
+  EXPECT_FALSE(
+      VerifyMessage(key->public_key, ManifestSigningMessage("m", "2", std::string(64, 'a')), sig));
   sig[0] ^= 1;
   EXPECT_FALSE(VerifyMessage(key->public_key, msg, sig));
   auto again = LoadSigningKey(dir + "/k/signing.key", false);

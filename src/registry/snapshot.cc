@@ -47,13 +47,14 @@ Snapshot::Snapshot(std::vector<ModelVersion> versions, int64_t generation)
     e.canary_percent = m.canary_percent;
     e.manifest_digest = m.manifest_digest;
     e.license = m.license;
-    e.non_commercial = NormalizeLicense(m.license == "unknown" ? m.license_raw : m.license)
-                           .non_commercial;
+    e.non_commercial =
+        NormalizeLicense(m.license == "unknown" ? m.license_raw : m.license).non_commercial;
     e.tags = m.tags;
     e.attrs = m.attrs;
     e.quarantine_reason = m.quarantine_reason;
     e.seq = m.seq;
-    e.resource_state = (m.deploy_role == "canary" && m.state == kStateDeployed) ? "canary" : m.state;
+    e.resource_state =
+        (m.deploy_role == "canary" && m.state == kStateDeployed) ? "canary" : m.state;
     routes_[m.name].versions.push_back(std::move(e));
   }
   for (auto& [name, route] : routes_) {

@@ -36,11 +36,11 @@ struct VersionEntry {
 
 // The routing plan for one model name, computed when the snapshot is built.
 struct ModelRoute {
-  std::vector<VersionEntry> versions;  // by registration order
+  std::vector<VersionEntry> versions;     // by registration order
   const VersionEntry* primary = nullptr;  // servable default
   const VersionEntry* canary = nullptr;
-  uint32_t canary_basis_points = 0;  // 0..10000
-  std::string refusal;  // non-empty: why the name is not servable
+  uint32_t canary_basis_points = 0;       // 0..10000
+  std::string refusal;                    // non-empty: why the name is not servable
   const VersionEntry* refused = nullptr;  // the version the refusal is about
 };
 

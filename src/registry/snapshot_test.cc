@@ -59,9 +59,8 @@ TEST(SnapshotTest, DeployedPrimaryWinsElseLatestApproved) {
 }
 
 TEST(SnapshotTest, CanarySplitIsStickyAndNearThePercentage) {
-  Snapshot s({V("m", "1", kStateDeployed, 1, "primary"),
-              V("m", "2", kStateDeployed, 2, "canary", 20)},
-             1);
+  Snapshot s(
+      {V("m", "1", kStateDeployed, 1, "primary"), V("m", "2", kStateDeployed, 2, "canary", 20)}, 1);
   int canary = 0;
   const int n = 20000;
   for (int i = 0; i < n; ++i) {

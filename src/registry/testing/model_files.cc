@@ -72,8 +72,8 @@ std::string TinyGguf(const TinyGgufOptions& o) {
   w.KvU32(o.architecture + ".context_length", o.context_length);
   w.KvU32("general.base_model.count", 1);
   w.KvString("general.base_model.0.name", "Base Llama");
-  w.Tensor("token_embd.weight", {4, 8}, 0, 0);   // 32 floats = 128 bytes
-  w.Tensor("output_norm.weight", {8}, 0, 128);   // 8 floats = 32 bytes
+  w.Tensor("token_embd.weight", {4, 8}, 0, 0);  // 32 floats = 128 bytes
+  w.Tensor("output_norm.weight", {8}, 0, 128);  // 8 floats = 32 bytes
   w.Align(32);
   for (int i = 0; i < 40; ++i) w.F32(static_cast<float>(i) * 0.5f);
   return w.bytes();

@@ -11,8 +11,8 @@ namespace steward::stages {
 StageResult RegistryStage::OnRequest(RequestContext& ctx) {
   if (ctx.model.empty() || ctx.endpoint == Endpoint::kModels) return StageResult::Continue();
   std::shared_ptr<const registry::Snapshot> snapshot = service_->snapshot();
-  std::string_view subject = !ctx.subject.empty() ? std::string_view(ctx.subject)
-                                                  : std::string_view(ctx.principal.key_id);
+  std::string_view subject =
+      !ctx.subject.empty() ? std::string_view(ctx.subject) : std::string_view(ctx.principal.key_id);
   registry::Resolution r = snapshot->Resolve(ctx.model, subject);
   const bool enforce = service_->enforce();
   switch (r.kind) {

@@ -48,10 +48,11 @@ class RegistryCliTest : public ::testing::Test {
     ASSERT_TRUE(fs::exists(steward_)) << steward_ << " not built";
     dir_ = registry::testing::MakeTempDir("steward-regcli");
     config_ = dir_ + "/steward.yaml";
-    ASSERT_TRUE(WriteFile(config_, "data_dir: " + dir_ + "/var\n"
-                                   "registry:\n  enforce: true\n"
-                                   "licenses:\n  denied: [agpl-3.0]\n"
-                                   "deployment:\n  commercial: true\n"));
+    ASSERT_TRUE(WriteFile(config_, "data_dir: " + dir_ +
+                                       "/var\n"
+                                       "registry:\n  enforce: true\n"
+                                       "licenses:\n  denied: [agpl-3.0]\n"
+                                       "deployment:\n  commercial: true\n"));
   }
   void TearDown() override { fs::remove_all(dir_); }
 
@@ -62,7 +63,8 @@ class RegistryCliTest : public ::testing::Test {
   RunResult Shell(const std::string& cmd) {
     RunResult r;
     std::string out = dir_ + "/.out", err = dir_ + "/.err";
-    int status = std::system((cmd + " >" + Quote(out) + " 2>" + Quote(err) + " </dev/null").c_str());
+    int status =
+        std::system((cmd + " >" + Quote(out) + " 2>" + Quote(err) + " </dev/null").c_str());
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     r.out = ReadAll(out);
     r.err = ReadAll(err);
@@ -167,9 +169,9 @@ TEST_F(RegistryCliTest, HostileFilesExitTwoNamingTheProblem) {
   EXPECT_NE(r.err.find("array elements"), std::string::npos) << r.err;
 
   std::string st = dir_ + "/st";
-  ASSERT_TRUE(WriteFile(st + "/model.safetensors",
-                        registry::testing::Safetensors(
-                            {{"a", "F32", {4}, 0, 16}, {"b", "F32", {4}, 8, 24}}, 24)));
+  ASSERT_TRUE(WriteFile(
+      st + "/model.safetensors",
+      registry::testing::Safetensors({{"a", "F32", {4}, 0, 16}, {"b", "F32", {4}, 8, 24}}, 24)));
   r = Steward("models register " + Quote(st) + " --name s --version 1");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("overlap"), std::string::npos) << r.err;
@@ -233,16 +235,20 @@ TEST_F(RegistryCliTest, InTotoStatementShippedWithTheModelIsChecked) {
   }
   json::object statement{
       {"_type", "https://in-toto.io/Statement/v1"},
-      {"subject", json::array{{{"name", "signed"}, {"digest", {{"sha256", Sha256Hex(concatenated)}}}}}},
+      {"subject",
+       json::array{{{"name", "signed"}, {"digest", {{"sha256", Sha256Hex(concatenated)}}}}}},
       {"predicateType", "https://model_signing/signature/v1.0"},
-      {"predicate", {{"serialization", {{"method", "files"}, {"hash_type", "sha256"}}},
-                     {"resources", resources}}}};
+      {"predicate",
+       {{"serialization", {{"method", "files"}, {"hash_type", "sha256"}}},
+        {"resources", resources}}}};
   json::object bundle{{"mediaType", "application/vnd.dev.sigstore.bundle.v0.3+json"},
-                      {"dsseEnvelope", {{"payload", Base64Encode(json::serialize(statement))},
-                                        {"payloadType", "application/vnd.in-toto+json"},
-                                        {"signatures", json::array{}}}}};
+                      {"dsseEnvelope",
+                       {{"payload", Base64Encode(json::serialize(statement))},
+                        {"payloadType", "application/vnd.in-toto+json"},
+                        {"signatures", json::array{}}}}};
   ASSERT_TRUE(WriteFile(model + "/model.sig", json::serialize(bundle)));
-  auto reg = Steward("models register " + Quote(model) + " --name signed --version 1 --license mit");
+  auto reg =
+      Steward("models register " + Quote(model) + " --name signed --version 1 --license mit");
   ASSERT_EQ(reg.exit_code, 0) << reg.err;
   // model.sig is not part of the manifest, so the digests agree.
   EXPECT_NE(reg.out.find(Sha256Hex(concatenated)), std::string::npos) << reg.out;
@@ -305,8 +311,8 @@ TEST_F(RegistryCliTest, SbomValidatesAgainstCycloneDx16Schema) {
   std::string broken = ReadAll(bom_path);
   broken.replace(broken.find("machine-learning-model"), 22, "machine-learning-mode!");
   ASSERT_TRUE(WriteFile(dir_ + "/broken.json", broken));
-  auto invalid = Shell("node " + Quote(script) + " " + Quote(prefix) + " " +
-                       Quote(dir_ + "/broken.json"));
+  auto invalid =
+      Shell("node " + Quote(script) + " " + Quote(prefix) + " " + Quote(dir_ + "/broken.json"));
   EXPECT_EQ(invalid.exit_code, 1) << invalid.out << invalid.err;
 }
 
