@@ -141,16 +141,23 @@ class SqliteTransaction final : public Transaction {
     if (!done_) (void)conn_->ExecScript("ROLLBACK");
   }
   Status Exec(std::string_view sql, const std::vector<Value>& params) override {
+    if (done_) return FailedPrecondition("transaction already committed");
     auto r = conn_->Run(sql, params);
     return r.ok() ? Status::Ok() : r.status();
   }
   Result<std::vector<Row>> Query(std::string_view sql, const std::vector<Value>& params) override {
+    if (done_) return FailedPrecondition("transaction already committed");
     return conn_->Run(sql, params);
   }
   Status Commit() override {
+    if (done_) return FailedPrecondition("transaction already committed");
     Status s = conn_->ExecScript("COMMIT");
-    if (s.ok()) done_ = true;
-    return s.ok() ? s : SqliteError(conn_->raw(), "commit");
+    if (!s.ok()) return SqliteError(conn_->raw(), "commit");
+    done_ = true;
+    // The connection is free for others as soon as the commit is durable,
+    // even while this object lives on.
+    lock_.unlock();
+    return s;
   }
 
  private:

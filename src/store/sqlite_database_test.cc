@@ -82,3 +82,22 @@ TEST_F(SqliteDatabaseTest, ParameterCountMismatchIsAnError) {
 
 }  // namespace
 }  // namespace steward::store
+
+namespace steward::store {
+namespace {
+
+TEST_F(SqliteDatabaseTest, CommittedTransactionReleasesTheConnection) {
+  ASSERT_TRUE(db_->Migrate({{"t", 1, "CREATE TABLE z (v BIGINT)"}}).ok());
+  auto tx = db_->Begin();
+  ASSERT_TRUE(tx.ok());
+  ASSERT_TRUE((*tx)->Exec("INSERT INTO z VALUES ($1)", {int64_t{1}}).ok());
+  ASSERT_TRUE((*tx)->Commit().ok());
+  // Still in scope: the database must be usable (this deadlocked once).
+  auto rows = db_->Query("SELECT v FROM z");
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*tx)->Exec("INSERT INTO z VALUES ($1)", {int64_t{2}}).code(), StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace steward::store

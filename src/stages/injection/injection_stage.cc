@@ -301,7 +301,8 @@ class InjectionStage final : public Stage {
 
 Result<std::unique_ptr<Stage>> MakeFromConfig(const YAML::Node&, StageEnv& env) {
   YAML::Node section;
-  if (env.root_config) section = (*env.root_config)["injection"];
+  // const operator[] yields an invalid node for a missing key; assigning it throws.
+  if (env.root_config && (*env.root_config)["injection"]) section = (*env.root_config)["injection"];
   STEWARD_ASSIGN_OR_RETURN(InjectionStageConfig config, ParseInjectionConfig("config", section));
   return MakeInjectionStage(std::move(config), &Detector::Default());
 }
