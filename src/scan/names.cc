@@ -603,6 +603,9 @@ void Featurizer::Prepare(std::string_view text, const std::vector<Token>& tokens
   text_ = text;
   tokens_ = &tokens;
   size_t n = tokens.size();
+  // One lower-casing pass over the text (LowerUtf8 keeps byte lengths), so
+  // tokens are views, not allocations.
+  lower_text_ = LowerUtf8(text);
   lower_.resize(n);
   hash_.resize(n);
   shape_.resize(n);
@@ -610,11 +613,7 @@ void Featurizer::Prepare(std::string_view text, const std::vector<Token>& tokens
   for (size_t i = 0; i < n; ++i) {
     std::string_view t = text.substr(tokens[i].start, tokens[i].end - tokens[i].start);
     shape_[i] = ShapeOf(t);
-    if (shape_[i] == kShapeLower || shape_[i] == kShapeDigits || shape_[i] == kShapePunct) {
-      lower_[i].assign(t);
-    } else {
-      lower_[i] = LowerUtf8(t);
-    }
+    lower_[i] = std::string_view(lower_text_).substr(tokens[i].start, tokens[i].end - tokens[i].start);
     hash_[i] = HashBytes(lower_[i]);
     uint16_t bits = 0;
     if (shape_[i] != kShapePunct && shape_[i] != kShapeDigits) {
@@ -707,12 +706,12 @@ void Featurizer::Features(size_t i, int prev, int prev2, std::vector<uint32_t>* 
     if (before == '.' || before == '=' || before == '_' || before == '(' || before == '[')
       add(45, Mix(before, shape(k)));
   }
-  const std::string& w = lower_[i];
+  std::string_view w = lower_[i];
   if (w.size() >= 3) {
-    add(30, HashBytes(std::string_view(w).substr(w.size() - 3)));
-    add(31, HashBytes(std::string_view(w).substr(0, 3)));
+    add(30, HashBytes(w.substr(w.size() - 3)));
+    add(31, HashBytes(w.substr(0, 3)));
   }
-  if (w.size() >= 2) add(32, HashBytes(std::string_view(w).substr(w.size() - 2)));
+  if (w.size() >= 2) add(32, HashBytes(w.substr(w.size() - 2)));
   add(33, std::min<size_t>(w.size(), 12));
   bool line_start = i == 0 || toks[i].newline_before;
   bool sent_start = line_start || (i > 0 && (lower_[i - 1] == "." || lower_[i - 1] == "!" ||

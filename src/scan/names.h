@@ -71,7 +71,8 @@ class Featurizer {
   const Gazetteers* gaz_;
   std::string_view text_;
   const std::vector<Token>* tokens_ = nullptr;
-  std::vector<std::string> lower_;
+  std::string lower_text_;              // the whole text lower-cased (same length)
+  std::vector<std::string_view> lower_;  // per token, views into lower_text_
   std::vector<uint64_t> hash_;
   std::vector<uint8_t> shape_;  // see kShape* in names.cc
   std::vector<uint16_t> gazbits_;
