@@ -3,6 +3,9 @@
 #include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+
+#include "gateway/gateway.h"
 #include "pipeline/stage_registry.h"
 #include "steward/admin_events.h"
 
@@ -83,6 +86,44 @@ Result<std::shared_ptr<registry::RegistryService>> MakeRegistryService(const YAM
 
 namespace {
 
+// GET /v1/models: the models the registry would route now. With enforce
+// false, models named explicitly in `upstreams[].models` are listed too,
+// since the gateway serves them without registration.
+class RegistryModelLister final : public gateway::ModelLister {
+ public:
+  RegistryModelLister(std::shared_ptr<registry::RegistryService> service,
+                      std::vector<std::string> upstream_models)
+      : service_(std::move(service)), upstream_models_(std::move(upstream_models)) {}
+
+  std::vector<std::string> ModelsFor(const RequestContext&) override {
+    std::vector<std::string> models = service_->ServableModels();
+    if (!service_->enforce()) {
+      models.insert(models.end(), upstream_models_.begin(), upstream_models_.end());
+      std::sort(models.begin(), models.end());
+      models.erase(std::unique(models.begin(), models.end()), models.end());
+    }
+    return models;
+  }
+
+ private:
+  std::shared_ptr<registry::RegistryService> service_;
+  std::vector<std::string> upstream_models_;
+};
+
+std::vector<std::string> ExplicitUpstreamModels(const YAML::Node& root) {
+  std::vector<std::string> names;
+  const YAML::Node upstreams = root["upstreams"];
+  if (!upstreams || !upstreams.IsSequence()) return names;
+  for (const auto& u : upstreams) {
+    const YAML::Node models = u["models"];
+    if (!models || !models.IsSequence()) continue;
+    for (const auto& m : models) {
+      if (m.IsScalar() && m.Scalar().find('*') == std::string::npos) names.push_back(m.Scalar());
+    }
+  }
+  return names;
+}
+
 Result<std::unique_ptr<Stage>> MakeRegistryStage(const YAML::Node&, StageEnv& env) {
   static const YAML::Node kEmpty;
   const YAML::Node& root = env.root_config ? *env.root_config : kEmpty;
@@ -96,7 +137,11 @@ Result<std::unique_ptr<Stage>> MakeRegistryStage(const YAML::Node&, StageEnv& en
   }
   if (!service) {
     STEWARD_ASSIGN_OR_RETURN(service, MakeRegistryService(root, env, /*start_threads=*/true));
-    if (env.services) env.services->Put(service);
+    if (env.services) {
+      env.services->Put(service);
+      env.services->Put<gateway::ModelLister>(
+          std::make_shared<RegistryModelLister>(service, ExplicitUpstreamModels(root)));
+    }
     registry::SetActiveRegistryService(service.get());
   }
   return std::unique_ptr<Stage>(std::make_unique<RegistryStage>(std::move(service)));

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <filesystem>
 
+#include "gateway/gateway.h"
+#include "pipeline/stage_registry.h"
 #include "registry/testing/model_files.h"
 #include "steward/clock.h"
 
@@ -202,6 +204,34 @@ TEST_F(RegistryStageTest, CanaryIsStickyBySubjectAndUsesUpstreamModel) {
   }
   EXPECT_GT(canary, 2000 * 0.25);
   EXPECT_LT(canary, 2000 * 0.35);
+}
+
+TEST_F(RegistryStageTest, FactoryPublishesServiceAndModelLister) {
+  Register("listed", "1", true, false);
+  Register("hidden", "1", false, false);
+  root_ = YAML::Load(
+      "registry: {enforce: true}\nupstreams: [{name: u, url: 'http://127.0.0.1:9', models: "
+      "[explicit, '*']}]\n");
+  ServiceRegistry services;
+  env_.services = &services;
+  env_.root_config = &root_;
+  const StageFactory* factory = pipeline::StageRegistry::Global().Find("registry");
+  ASSERT_NE(factory, nullptr);
+  auto stage = (*factory)(YAML::Node(), env_);
+  ASSERT_TRUE(stage.ok()) << stage.status().ToString();
+  EXPECT_EQ((*stage)->name(), "registry");
+  ASSERT_NE(services.Get<registry::RegistryService>(), nullptr);
+  EXPECT_EQ(registry::ActiveRegistryService(), services.Get<registry::RegistryService>());
+  auto* lister = services.Get<gateway::ModelLister>();
+  ASSERT_NE(lister, nullptr);
+  RequestContext ctx;
+  EXPECT_EQ(lister->ModelsFor(ctx), std::vector<std::string>{"listed"});
+  // Admin JSON lists every version, servable or not.
+  std::string admin =
+      boost::json::serialize(services.Get<registry::RegistryService>()->ModelsJson());
+  EXPECT_NE(admin.find("hidden"), std::string::npos);
+  stage->reset();
+  services.Get<registry::RegistryService>()->Stop();
 }
 
 TEST_F(RegistryStageTest, BadConfigIsAnError) {
