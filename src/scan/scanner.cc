@@ -309,6 +309,24 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
   std::vector<Finding> found;
   std::string window;
   uint64_t validated = 0;
+  // Recognizers that only report with a context word nearby (base score
+  // below the threshold) are skipped outright when none of their words
+  // occurs anywhere in the text: one lower-cased copy and a few searches
+  // per text instead of a context window per candidate (8+ digit runs are
+  // everywhere in logs).
+  std::string lowered;
+  std::vector<int8_t> has_context(recs.size(), -1);
+  auto context_anywhere = [&](uint32_t id) {
+    int8_t& h = has_context[id];
+    if (h < 0) {
+      if (lowered.empty()) {
+        lowered.assign(text);
+        for (char& ch : lowered) ch = LowerAscii(ch);
+      }
+      h = HasTerm(lowered, recs[id].context) ? 1 : 0;
+    }
+    return h == 1;
+  };
   uint64_t work_before = g_validator_work;
   ++g_scan_generation;
   for (const Candidate& c : candidates) {
@@ -317,6 +335,7 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
     // the threshold cannot produce a finding.
     double best = std::max(r.score, r.context_score) + 0.2;
     if (best < options.min_score || c.start >= c.first_end) continue;
+    if (r.score + 0.2 < options.min_score && !context_anywhere(c.id)) continue;
     size_t start = c.start;
     bool done = false;
     for (int attempt = 0; attempt < 3 && !done; ++attempt) {
