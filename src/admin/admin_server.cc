@@ -26,6 +26,28 @@ json::object KeyJson(const identity::KeyRecord& k) {
                       {"revoked", k.revoked_ms != 0},     {"revoked_ms", k.revoked_ms}};
 }
 
+http::response<http::string_body> NotFoundReply(bool method_mismatch, const std::string& method, const std::string& path) {
+  if (method_mismatch) {
+    return Reply(405, ErrorBody("method " + method + " not allowed on " + path, "invalid_request_error", "method_not_allowed"),
+                 "application/json");
+  }
+  return Reply(404, ErrorBody("no admin endpoint " + path, "invalid_request_error", "not_found"), "application/json");
+}
+
+json::object ReadinessJson(bool* ready) {
+  json::object checks;
+  *ready = true;
+  for (auto& [name, s] : AdminRouter::Global().CheckReadiness()) {
+    if (s.ok()) {
+      checks[name] = "ok";
+    } else {
+      checks[name] = s.message();
+      *ready = false;
+    }
+  }
+  return json::object{{"status", *ready ? "ready" : "not_ready"}, {"checks", std::move(checks)}};
+}
+
 }  // namespace
 
 Task<void> AdminServer::Handle(server::Request& req, const server::Connection& conn, server::ResponseWriter& writer) {
@@ -38,14 +60,10 @@ Task<void> AdminServer::Handle(server::Request& req, const server::Connection& c
     co_return;
   }
   if (path == "/readyz") {
-    json::object checks;
-    bool ready = true;
-    for (auto& [name, s] : AdminRouter::Global().CheckReadiness()) {
-      checks[name] = s.ok() ? json::value("ok") : json::value(s.message());
-      ready = ready && s.ok();
-    }
-    json::object out{{"status", ready ? "ready" : "not_ready"}, {"checks", std::move(checks)}};
-    co_await writer.Send(Reply(ready ? 200 : 503, json::serialize(out), "application/json"));
+    bool ready = false;
+    std::string body = json::serialize(ReadinessJson(&ready));
+    auto response = Reply(ready ? 200 : 503, std::move(body), "application/json");
+    co_await writer.Send(std::move(response));
     co_return;
   }
 
@@ -91,10 +109,9 @@ Task<void> AdminServer::Handle(server::Request& req, const server::Connection& c
   bool mismatch = false;
   const AdminHandler* handler = AdminRouter::Global().Find(method, path, &mismatch);
   if (!handler) {
-    int status = mismatch ? 405 : 404;
-    co_await writer.Send(Reply(status, ErrorBody((mismatch ? "method " + method + " not allowed on " : "no admin endpoint ") + path,
-                                                 "invalid_request_error", mismatch ? "method_not_allowed" : "not_found"),
-                               "application/json"));
+    // Built outside the co_await: g++ 12 double-destroys ?: temporaries there.
+    auto response = NotFoundReply(mismatch, method, path);
+    co_await writer.Send(std::move(response));
     co_return;
   }
   AdminRequest areq;

@@ -116,6 +116,31 @@ http::response<http::string_body> MakeResponse(const RequestContext& ctx, int st
   return res;
 }
 
+// Client headers passed to the upstream: everything but hop-by-hop
+// headers, the caller's Steward credentials, Steward's own headers, and
+// content negotiation Steward must be able to read (it parses the reply).
+std::vector<std::pair<std::string, std::string>> ForwardedHeaders(const RequestContext& ctx) {
+  static const std::set<std::string> kDropped = {
+      "authorization", "host", "content-length", "content-type", "connection", "keep-alive", "transfer-encoding", "te",
+      "trailer", "upgrade", "proxy-authorization", "proxy-connection", "accept-encoding", "expect", "cookie"};
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [k, v] : ctx.headers) {
+    if (kDropped.count(k) || k.rfind("x-steward-", 0) == 0) continue;
+    out.emplace_back(k, v);
+  }
+  return out;
+}
+
+// 404 for an unknown path, 405 for a known one with the wrong method.
+http::response<http::string_body> WrongEndpointResponse(RequestContext& ctx, bool want_post) {
+  bool unknown = ctx.endpoint == Endpoint::kOther;
+  ctx.status = unknown ? 404 : 405;
+  std::string msg = unknown ? "unknown endpoint " + ctx.method + " " + ctx.path
+                            : "method " + ctx.method + " is not allowed on " + ctx.path + "; use " + (want_post ? "POST" : "GET");
+  return MakeResponse(ctx, ctx.status, ErrorBody(msg, "invalid_request_error", unknown ? "not_found" : "method_not_allowed"),
+                      "application/json");
+}
+
 }  // namespace
 
 Task<Status> AwaitBarrier(std::shared_ptr<Barrier> barrier) {
@@ -213,13 +238,7 @@ Task<void> Gateway::Handle(server::Request& request, const server::Connection& c
   bool want_post = ctx.endpoint != Endpoint::kModels;
   if (ctx.endpoint == Endpoint::kOther ||
       (want_post ? request.method() != http::verb::post : request.method() != http::verb::get)) {
-    int status = ctx.endpoint == Endpoint::kOther ? 404 : 405;
-    std::string msg = ctx.endpoint == Endpoint::kOther
-                          ? "unknown endpoint " + ctx.method + " " + ctx.path
-                          : "method " + ctx.method + " is not allowed on " + ctx.path + "; use " + (want_post ? "POST" : "GET");
-    ctx.status = status;
-    auto res = MakeResponse(ctx, status, ErrorBody(msg, "invalid_request_error", status == 404 ? "not_found" : "method_not_allowed"),
-                            "application/json");
+    auto res = WrongEndpointResponse(ctx, want_post);
     co_await writer.Send(std::move(res));
     Observe(ctx);
     co_return;
@@ -365,6 +384,7 @@ Task<void> Gateway::Proxy(Call& call) {
   auto outbound = [&]() {
     upstream::OutboundRequest out;
     out.path = ctx.path;
+    out.headers = ForwardedHeaders(ctx);
     if (ctx.body_modified || ctx.upstream_model != ctx.model) {
       json::object body = ctx.body;
       body["model"] = ctx.upstream_model;
@@ -640,7 +660,11 @@ Task<void> Gateway::Proxy(Call& call) {
                     "audit_unavailable");
     content_type = "application/json";
   }
-  co_await call.writer.Send(MakeResponse(ctx, ctx.status, std::move(out), content_type.empty() ? "application/json" : content_type));
+  // g++ 12 destroys a temporary made by ?: inside a co_await operand twice:
+  // keep such expressions out of co_await statements.
+  if (content_type.empty()) content_type = "application/json";
+  auto response = MakeResponse(ctx, ctx.status, std::move(out), content_type);
+  co_await call.writer.Send(std::move(response));
 }
 
 }  // namespace steward::gateway

@@ -172,17 +172,36 @@ void KeyStore::MaybeRefresh() {
   if (*gen != current) (void)Reload();
 }
 
+std::optional<KeyRecord> KeyStore::Lookup(const std::string& hash) {
+  std::shared_lock lock(mu_);
+  auto it = by_hash_.find(hash);
+  // The map lookup narrows to one candidate; the final comparison is
+  // constant-time so timing does not reveal how much of a hash matched.
+  if (it == by_hash_.end() || sodium_memcmp(it->first.data(), hash.data(), hash.size()) != 0) return std::nullopt;
+  return it->second;
+}
+
 Result<KeyRecord> KeyStore::Authenticate(std::string_view secret) {
   MaybeRefresh();
   std::string h = Hash(secret);
-  std::shared_lock lock(mu_);
-  auto it = by_hash_.find(h);
-  // The map lookup narrows to one candidate; the final comparison is
-  // constant-time so timing does not reveal how much of a hash matched.
-  if (it == by_hash_.end() || sodium_memcmp(it->first.data(), h.data(), h.size()) != 0) {
-    return NotFound("invalid API key");
+  if (auto k = Lookup(h)) return *k;
+  // A key created a moment ago by the CLI should work at once: on a miss,
+  // look at the stored generation (at most every kMissCheckMs, so a flood of
+  // bad keys costs at most that many queries).
+  int64_t now = clock_.NowMonoNs();
+  int64_t last = last_miss_check_ns_.load(std::memory_order_relaxed);
+  if (now - last >= kMissCheckMs * 1'000'000 && last_miss_check_ns_.compare_exchange_strong(last, now)) {
+    auto gen = Generation();
+    int64_t current;
+    {
+      std::shared_lock lock(mu_);
+      current = generation_;
+    }
+    if (gen.ok() && *gen != current && Reload().ok()) {
+      if (auto k = Lookup(h)) return *k;
+    }
   }
-  return it->second;
+  return NotFound("invalid API key");
 }
 
 }  // namespace steward::identity

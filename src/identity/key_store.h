@@ -71,6 +71,7 @@ class KeyStore {
   Status Reload();
 
   static constexpr int64_t kRefreshMs = 1000;
+  static constexpr int64_t kMissCheckMs = 1;
 
  private:
   KeyStore(Database& db, std::string pepper, const Clock& clock) : db_(db), pepper_(std::move(pepper)), clock_(clock) {}
@@ -78,6 +79,7 @@ class KeyStore {
   Status BumpGeneration(Transaction& tx);
   Result<int64_t> Generation();
   void MaybeRefresh();
+  std::optional<KeyRecord> Lookup(const std::string& hash);
 
   Database& db_;
   std::string pepper_;
@@ -86,6 +88,7 @@ class KeyStore {
   std::unordered_map<std::string, KeyRecord> by_hash_;  // hex hash -> record
   int64_t generation_ = -1;
   std::atomic<int64_t> next_check_ns_{0};
+  std::atomic<int64_t> last_miss_check_ns_{0};
   std::mutex refresh_mu_;
 };
 

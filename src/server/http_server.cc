@@ -213,6 +213,9 @@ Task<void> SessionAccess::Run(HttpServer* self, Stream stream, Connection conn) 
       if (ec == beast::error::timeout) {
         reject_status = 408;
         reject_message = "request header not received in time";
+      } else if (ec == http::error::body_limit) {
+        reject_status = 413;
+        reject_message = "request body exceeds the limit of " + std::to_string(opt.max_body_bytes) + " bytes";
       } else if (ec == http::error::header_limit) {
         reject_status = 431;
         reject_message = "request header larger than " + std::to_string(opt.max_header_bytes) + " bytes";

@@ -179,7 +179,9 @@ Task<void> Simulator::Handle(server::Request& req, const server::Connection&, se
     co_return;
   }
   json::object& body = parsed.get_object();
-  std::string model = body.contains("model") && body["model"].is_string() ? std::string(body["model"].get_string()) : "sim";
+  // No ?: with class temporaries in coroutine bodies (g++ 12 bug).
+  std::string model = "sim";
+  if (auto* m = body.if_contains("model"); m && m->is_string()) model = std::string(m->get_string());
   std::string prompt = PromptText(body);
   uint64_t h = Fnv1a(prompt);
   std::string id = HexEncode(std::string_view(reinterpret_cast<char*>(&h), 8));
@@ -221,7 +223,11 @@ Task<void> Simulator::Handle(server::Request& req, const server::Connection&, se
 
   std::string reply;
   if (HeaderOf(req, "x-sim-echo") == "1") {
-    reply = chat ? json::serialize(body["messages"]) : json::serialize(body["prompt"]);
+    if (chat) {
+      reply = json::serialize(body["messages"]);
+    } else {
+      reply = json::serialize(body["prompt"]);
+    }
   } else if (auto r = HeaderOf(req, "x-sim-reply"); !r.empty()) {
     reply = PercentDecode(r);
   } else {

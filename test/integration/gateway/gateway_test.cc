@@ -136,7 +136,7 @@ TEST_F(GatewayTest, MalformedBodiesGetClear400s) {
   EXPECT_EQ(no_model.status, 400);
   EXPECT_NE(no_model.body.find("`model`"), std::string::npos);
   auto bad_utf8 = Http(fx_->port(), "POST", "/v1/chat/completions",
-                       std::string(R"({"model":"m","messages":[{"role":"user","content":"\xff\xfe"}]})"), h);
+                       std::string("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"\xff\xfe\"}]}"), h);
   EXPECT_EQ(bad_utf8.status, 400);
   EXPECT_NE(bad_utf8.body.find("UTF-8"), std::string::npos) << bad_utf8.body;
   auto not_object = Http(fx_->port(), "POST", "/v1/chat/completions", "[1,2]", h);

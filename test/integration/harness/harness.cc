@@ -354,6 +354,11 @@ GatewayFixture::GatewayFixture(const std::string& extra_config, const std::strin
     for (size_t p; (p = u.find("$SIM_PORT")) != std::string::npos;) u.replace(p, 9, std::to_string(sim_port_));
     cfg << u;
   }
+  // The core tests route any model; registry enforcement has its own tests.
+  if (extra_config.find("registry:") == std::string::npos) cfg << "registry:\n  enforce: false\n";
+  // The core stages only, unless a test asks for more: scanning, injection
+  // and policy have their own integration tests.
+  if (extra_config.find("pipeline:") == std::string::npos) cfg << "pipeline: [audit, auth, rate_limit, route]\n";
   cfg << extra_config << "\n";
   cfg.close();
   StartGateway();
