@@ -101,6 +101,7 @@ class AuditCliTest : public ::testing::Test {
                               {"prompt_sha256", Sha256Hex("prompt " + std::to_string(i))}};
       l.leaf = *CanonicalJson(rec);
       l.kind = "request";
+      l.time_ms = SystemClock::Instance().NowUnixMs();
       l.payload_ref = "ref" + std::to_string(i);
       l.payloads = {{"prompt", "prompt " + std::to_string(i)}};
       handles.push_back((*log)->Append(std::move(l)));
@@ -240,6 +241,9 @@ TEST_F(AuditCliTest, DsarExportEraseRoundTrip) {
   RunResult r = RunSteward("dsar export alice " + Cfg());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto before = boost::json::parse(r.out).as_object();
+  ASSERT_EQ(before.at("records").at(0).at("payloads").at("prompt").at("status").as_string(),
+            "available")
+      << r.out;
   ASSERT_EQ(before.at("records").as_array().size(), 5u);
   EXPECT_EQ(before.at("records").at(0).at("payloads").at("prompt").at("text").as_string(),
             "prompt 1");
@@ -426,6 +430,8 @@ TEST(AuditCrashTest, KillNineUnderLoadLosesNoAcknowledgedRecord) {
     }
   }
   EXPECT_EQ(missing, 0) << "of " << acknowledged.size() << " acknowledged records";
+  std::printf("crash test: %zu responses carried an audit index before kill -9; all in the log\n",
+              acknowledged.size());
   ::kill(gw, SIGTERM);
   ::waitpid(gw, nullptr, 0);
   ::kill(sim_pid, SIGTERM);
