@@ -22,6 +22,8 @@ upstreams:
   - name: local
     url: http://127.0.0.1:$SIM_PORT
     models: ["*"]
+registry:
+  enforce: false   # the simulator's models are not registered
 YAML
 "$BUILD/steward-sim" --listen 127.0.0.1:$SIM_PORT --threads 1 >"$DIR/sim.log" 2>&1 & SIM_PID=$!
 KEY=$("$BUILD/steward" keys create --name openai-test --role user --config "$DIR/steward.yaml")
