@@ -345,31 +345,50 @@ struct ProxyRun {
   int64_t ok = 0, total = 0;
 };
 
+// `stages`: the default pipeline minus audit; stages this build lacks are
+// dropped from it (shared by both runs, so they compare the same pipeline).
 ProxyRun ProxyLatency(const std::string& steward, uint16_t sim_port, const std::string& dir,
-                      bool with_audit, int clients, double seconds) {
+                      bool with_audit, int clients, double seconds,
+                      std::vector<std::string>& stages) {
   ProxyRun run;
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   const uint16_t port = FreePort(), admin = FreePort();
   const std::string cfg = dir + "/steward.yaml";
-  {
+  pid_t gw = -1;
+  std::string secret;
+  for (int attempt = 0; attempt < 12; ++attempt) {
     std::ofstream c(cfg);
     c << "listen: 127.0.0.1:" << port << "\nadmin_listen: 127.0.0.1:" << admin
       << "\ndata_dir: " << dir << "/var\nupstreams:\n  - name: local\n    url: http://127.0.0.1:"
       << sim_port << "\n    models: [\"*\"]\nregistry:\n  enforce: false\n"
       << "audit:\n  payloads: full\n";
-    c << "pipeline: [" << (with_audit ? "audit, " : "")
-      << "auth, rate_limit, route, registry, scan_input, injection, policy, review, scan_output]\n";
-  }
-  std::string secret = RunCapture(steward + " keys create --name bench --role user --config '" +
-                                   cfg + "' 2>/dev/null");
-  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
-  pid_t gw = Spawn({steward, "serve", "--config", cfg}, dir + "/serve.log");
-  if (!WaitPort(port)) {
+    c << "pipeline: [" << (with_audit ? "audit" : "");
+    for (size_t i = 0; i < stages.size(); ++i) {
+      c << ((i > 0 || with_audit) ? ", " : "") << stages[i];
+    }
+    c << "]\n";
+    c.close();
+    std::filesystem::remove(dir + "/serve.log");
+    secret = RunCapture(steward + " keys create --name bench --role user --config '" + cfg +
+                        "' 2>/dev/null");
+    while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+    gw = Spawn({steward, "serve", "--config", cfg}, dir + "/serve.log");
+    if (WaitPort(port)) break;
     ::kill(gw, SIGKILL);
     ::waitpid(gw, nullptr, 0);
-    return run;
+    gw = -1;
+    std::ifstream logf(dir + "/serve.log");
+    std::string log((std::istreambuf_iterator<char>(logf)), std::istreambuf_iterator<char>());
+    auto p = log.find("unknown stage `");
+    if (p == std::string::npos) return run;
+    p += 15;
+    std::string missing = log.substr(p, log.find('`', p) - p);
+    auto it = std::find(stages.begin(), stages.end(), missing);
+    if (it == stages.end()) return run;
+    stages.erase(it);
   }
+  if (gw < 0) return run;
   std::atomic<bool> stop{false};
   std::vector<std::vector<double>> lat(clients);
   std::vector<int64_t> oks(clients, 0);
@@ -592,9 +611,18 @@ int main(int argc, char** argv) {
                       base + "/sim.log");
     if (WaitPort(sim_port)) {
       std::cerr << "proxy latency with and without the audit stage...\n";
-      ProxyRun with = ProxyLatency(steward_bin, sim_port, base + "/proxy_audit", true, 16, seconds);
+      std::vector<std::string> stages = {"auth",      "rate_limit", "route",  "registry",
+                                         "scan_input", "injection", "policy", "review",
+                                         "scan_output"};
+      // Twice with audit: the first run settles the stage list.
+      (void)ProxyLatency(steward_bin, sim_port, base + "/proxy_audit", true, 16, 0.5, stages);
+      ProxyRun with =
+          ProxyLatency(steward_bin, sim_port, base + "/proxy_audit", true, 16, seconds, stages);
       ProxyRun without =
-          ProxyLatency(steward_bin, sim_port, base + "/proxy_noaudit", false, 16, seconds);
+          ProxyLatency(steward_bin, sim_port, base + "/proxy_noaudit", false, 16, seconds, stages);
+      std::string list;
+      for (const auto& st : stages) list += (list.empty() ? "" : ",") + st;
+      out["proxy_pipeline_without_audit"] = list;
       out["proxy_clients"] = 16;
       out["proxy_p50_us_with_audit"] = with.p50_us;
       out["proxy_p50_us_without_audit"] = without.p50_us;
