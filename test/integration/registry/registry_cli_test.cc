@@ -1,14 +1,21 @@
 // Drives `steward models ...` / `steward datasets ...` as a user would and
 // validates `models sbom` against the official CycloneDX 1.6 JSON schema.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <boost/json.hpp>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "common/strings.h"
 #include "registry/testing/model_files.h"
@@ -314,6 +321,118 @@ TEST_F(RegistryCliTest, SbomValidatesAgainstCycloneDx16Schema) {
   auto invalid =
       Shell("node " + Quote(script) + " " + Quote(prefix) + " " + Quote(dir_ + "/broken.json"));
   EXPECT_EQ(invalid.exit_code, 1) << invalid.out << invalid.err;
+}
+
+int FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// Starts `argv` in the background with output to `log`; returns its pid.
+pid_t Spawn(const std::vector<std::string>& argv, const std::string& log) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    FILE* f = std::freopen(log.c_str(), "w", stdout);
+    (void)f;
+    ::dup2(STDOUT_FILENO, STDERR_FILENO);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+// The gateway enforces the registry: 404 unknown, 403 unapproved, served
+// once approved (the running gateway sees the CLI's change), and 403
+// quarantined after the periodic re-hash finds a changed file.
+TEST_F(RegistryCliTest, GatewayEnforcesRegistryAndQuarantine) {
+  std::string sim = build_dir_ + "/steward-sim";
+  ASSERT_TRUE(fs::exists(sim)) << sim << " not built";
+  int port = FreePort(), admin = FreePort(), upstream = FreePort();
+  ASSERT_TRUE(WriteFile(config_, "listen: 127.0.0.1:" + std::to_string(port) +
+                                     "\nadmin_listen: 127.0.0.1:" + std::to_string(admin) +
+                                     "\ndata_dir: " + dir_ +
+                                     "/var\nupstreams:\n  - name: sim\n"
+                                     "    url: http://127.0.0.1:" +
+                                     std::to_string(upstream) +
+                                     "\n    models: [\"*\"]\nregistry:\n  enforce: true\n"
+                                     "  check_interval_s: 1\n"));
+  std::string path = WriteGguf("served");
+  ASSERT_EQ(Steward("models register " + Quote(path) + " --name served --version 1").exit_code, 0);
+  ASSERT_EQ(Steward("models approve served@1").exit_code, 0);
+  ASSERT_EQ(Steward("models deploy served@1").exit_code, 0);
+  ASSERT_EQ(Steward("models register " + Quote(WriteGguf("later")) + " --name later --version 1")
+                .exit_code,
+            0);
+  auto key = Steward("keys create --name regtest --role user");
+  ASSERT_EQ(key.exit_code, 0) << key.err;
+  std::string secret(Trim(key.out));
+
+  pid_t sim_pid =
+      Spawn({sim, "--listen", "127.0.0.1:" + std::to_string(upstream)}, dir_ + "/sim.log");
+  pid_t serve_pid = Spawn({steward_, "--config", config_, "serve"}, dir_ + "/serve.log");
+  auto call = [&](const std::string& model) {
+    std::string body = "{\"model\":\"" + model +
+                       "\",\"messages\":[{\"role\":\"user\",\"content\":\"What is the "
+                       "capital of France?\"}]}";
+    return Shell("curl -s -w '\\n%{http_code}' -H 'Authorization: Bearer " + secret +
+                 "' -H 'content-type: application/json' -d " + Quote(body) +
+                 " http://127.0.0.1:" + std::to_string(port) + "/v1/chat/completions");
+  };
+  auto status_of = [](const RunResult& r) { return r.out.substr(r.out.rfind('\n') + 1); };
+  bool up = false;
+  for (int i = 0; i < 240 && !up; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    up = Shell("curl -s -o /dev/null http://127.0.0.1:" + std::to_string(admin) + "/healthz")
+             .exit_code == 0;
+  }
+  if (up) {
+    EXPECT_EQ(status_of(call("served")), "200") << call("served").out;
+    auto unknown = call("unknown-model");
+    EXPECT_EQ(status_of(unknown), "404");
+    EXPECT_NE(unknown.out.find("model_not_found"), std::string::npos);
+    auto pending = call("later");
+    EXPECT_EQ(status_of(pending), "403");
+    EXPECT_NE(pending.out.find("not approved"), std::string::npos) << pending.out;
+    auto listed = Shell("curl -s -H 'Authorization: Bearer " + secret +
+                        "' http://127.0.0.1:" + std::to_string(port) + "/v1/models");
+    EXPECT_NE(listed.out.find("\"served\""), std::string::npos) << listed.out;
+    EXPECT_EQ(listed.out.find("\"later\""), std::string::npos) << listed.out;
+    ASSERT_EQ(Steward("models approve later@1").exit_code, 0);
+    std::string later_status;
+    for (int i = 0; i < 40 && later_status != "200"; ++i) {  // snapshot refresh ~1 s
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      later_status = status_of(call("later"));
+    }
+    EXPECT_EQ(later_status, "200");
+    // Change one byte of the deployed weights: the periodic re-hash quarantines.
+    std::string bytes = ReadAll(path);
+    bytes[bytes.size() - 3] ^= 1;
+    ASSERT_TRUE(WriteFile(path, bytes));
+    RunResult refused;
+    for (int i = 0; i < 80; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      refused = call("served");
+      if (status_of(refused) == "403") break;
+    }
+    EXPECT_EQ(status_of(refused), "403");
+    EXPECT_NE(refused.out.find("model_quarantined"), std::string::npos) << refused.out;
+    EXPECT_NE(ReadAll(dir_ + "/serve.log").find("ALERT"), std::string::npos);
+  }
+  ::kill(serve_pid, SIGTERM);
+  ::kill(sim_pid, SIGTERM);
+  ::waitpid(serve_pid, nullptr, 0);
+  ::waitpid(sim_pid, nullptr, 0);
+  ASSERT_TRUE(up) << "steward serve did not come up: " << ReadAll(dir_ + "/serve.log");
 }
 
 }  // namespace
