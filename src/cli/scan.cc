@@ -1,5 +1,7 @@
 // `steward scan [--json] [FILE]` and `steward redact [--mode ...] [FILE]`.
 #include <boost/json.hpp>
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -73,23 +75,30 @@ int RunScan(const GlobalOptions& g, const std::string& file, bool json, double m
   std::vector<scan::Finding> findings = scan::Scanner::Default().Scan(*text, opts);
   injection::InjectionVerdict verdict = injection::ScreenText(*text);
   if (json) {
-    boost::json::array arr;
-    for (const auto& f : findings) {
-      boost::json::object o;
-      o["type"] = f.type;
-      o["start"] = f.start;
-      o["end"] = f.end;
-      o["score"] = std::round(f.score * 1000.0) / 1000.0;
-      o["text"] = SanitizeUtf8(std::string_view(*text).substr(f.start, f.end - f.start));
-      arr.push_back(std::move(o));
+    // Built by hand so scores print as plain decimals (0.85, not 8.5E-1);
+    // strings go through Boost.JSON for escaping.
+    auto num = [](double v) {
+      char buf[32];
+      std::snprintf(buf, sizeof(buf), "%.3f", v);
+      std::string s(buf);
+      while (s.size() > 1 && s.back() == '0') s.pop_back();
+      if (s.back() == '.') s.pop_back();
+      return s;
+    };
+    std::string out = "{\"findings\":[";
+    for (size_t i = 0; i < findings.size(); ++i) {
+      const auto& f = findings[i];
+      if (i) out += ",";
+      out += "{\"type\":" + boost::json::serialize(boost::json::string(f.type)) +
+             ",\"start\":" + std::to_string(f.start) + ",\"end\":" + std::to_string(f.end) +
+             ",\"score\":" + num(f.score) + ",\"text\":" +
+             boost::json::serialize(boost::json::string(
+                 SanitizeUtf8(std::string_view(*text).substr(f.start, f.end - f.start)))) +
+             "}";
     }
-    boost::json::object root;
-    root["findings"] = std::move(arr);
-    boost::json::object inj;
-    inj["score"] = verdict.score;
-    inj["label"] = verdict.label;
-    root["injection"] = std::move(inj);
-    std::cout << boost::json::serialize(root) << "\n";
+    out += "],\"injection\":{\"score\":" + num(std::clamp(verdict.score, 0.0, 1.0)) +
+           ",\"label\":" + boost::json::serialize(boost::json::string(verdict.label)) + "}}";
+    std::cout << out << "\n";
   } else {
     for (const auto& f : findings) {
       std::printf("%-18s %8zu %8zu  %.2f  %s\n", std::string(f.type).c_str(), f.start, f.end,

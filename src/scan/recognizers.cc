@@ -693,7 +693,7 @@ const std::vector<Recognizer>& PatternRecognizers() {
   static const std::vector<Recognizer> kTable = {
       // --- contact ---
       {"EMAIL_ADDRESS",
-       R"([A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24}\b)", false, 1.0,
+       R"([A-Za-z0-9._%+\-\x80-\xff]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24}\b)", false, 1.0,
        0, ValidateEmail, {}, {}},
       {"PHONE_NUMBER",
        R"((?:\+\d{1,3}[\s.\-]?|\b00\d{1,3}[\s.\-]?)?(?:\(\d{1,5}\)[\s.\-]?|\b\d{1,5}[\s.\-]?)(?:\(0\)\s?)?(?:\d{1,5}[\s.\-]?){0,4}\d{2,}(?:\s?(?:x|ext\.?|extension)\s?\d{1,5})?\b)",

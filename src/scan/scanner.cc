@@ -366,7 +366,9 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
         done = true;
         break;
       }
-      if (done || r.start != StartRule::kCharset) break;
+      // Checksummed numbers are never retried on a sub-span: a suffix of an
+      // invalid card number can pass Luhn by chance.
+      if (done || r.start != StartRule::kCharset || r.type == "CREDIT_CARD") break;
       // The start walked back over a preceding number ("qty 2 4111 ..."):
       // retry without the first group.
       size_t p = start;

@@ -47,6 +47,7 @@ TEST(Scanner, CreditCard) {
   EXPECT_TRUE(Has("amex 3782-822463-10005 ok", "CREDIT_CARD", "3782-822463-10005"));
   EXPECT_TRUE(Has("card number: 5555555555554444", "CREDIT_CARD", "5555555555554444"));
   EXPECT_FALSE(HasType("card 4111 1111 1111 1112", "CREDIT_CARD"));  // Luhn
+  EXPECT_FALSE(HasType("card 4111 1111 1111 1234", "CREDIT_CARD"));  // no Luhn-valid sub-span either
   // Luhn-valid order number without a card issuer or card context.
   EXPECT_FALSE(HasType("Order number 1234567812345670 shipped", "CREDIT_CARD"));
   EXPECT_FALSE(HasType("order #4111111111111111 was shipped", "CREDIT_CARD"));
@@ -123,6 +124,10 @@ TEST(Scanner, Secrets) {
   EXPECT_FALSE(HasType("password = os.environ['DB_PASSWORD']", "PASSWORD"));
   EXPECT_FALSE(HasType("token = \"${GITHUB_TOKEN}\"", "GENERIC_SECRET"));
   EXPECT_FALSE(HasType("commit 3f786850e387550fdab836ed7e6dc881de23001b merged", "GENERIC_SECRET"));
+}
+
+TEST(Scanner, InternationalEmailLocalPart) {
+  EXPECT_TRUE(Has("Mail jürgen@example.org now", "EMAIL_ADDRESS", "jürgen@example.org"));
 }
 
 TEST(Scanner, OffsetsAreBytes) {

@@ -17,7 +17,7 @@ std::string Steward() {
 }
 
 // Runs a shell command; returns stdout and sets *code to the exit status.
-std::string Run(const std::string& cmd, int* code) {
+std::string RunCommand(const std::string& cmd, int* code) {
   std::string out;
   FILE* p = popen((cmd + " 2>/dev/null").c_str(), "r");
   if (!p) return out;
@@ -39,7 +39,7 @@ TEST(ScanCli, JsonFindingsUseByteOffsets) {
   std::string text = "Grüße! Mail jürgen@example.org, IP 10.2.3.4, card 4111 1111 1111 1111.";
   std::string file = WriteTemp("scan_cli_in.txt", text);
   int code = -1;
-  std::string out = Run(Steward() + " scan --json " + file, &code);
+  std::string out = RunCommand(Steward() + " scan --json " + file, &code);
   ASSERT_EQ(code, 0) << out;
   boost::json::value v = boost::json::parse(out);
   auto& root = v.as_object();
@@ -69,13 +69,13 @@ TEST(ScanCli, JsonFindingsUseByteOffsets) {
 
 TEST(ScanCli, ReadsStdinAndRedacts) {
   int code = -1;
-  std::string out = Run("printf 'ssn 536-90-4567 ok' | " + Steward() + " redact", &code);
+  std::string out = RunCommand("printf 'ssn 536-90-4567 ok' | " + Steward() + " redact", &code);
   EXPECT_EQ(code, 0);
   EXPECT_EQ(out, "ssn <US_SSN> ok");
-  out = Run("printf 'card 4111 1111 1111 1234 x' | " + Steward() + " redact --mode mask", &code);
+  out = RunCommand("printf 'card 4111 1111 1111 1111 x' | " + Steward() + " redact --mode mask", &code);
   EXPECT_EQ(code, 0);
-  EXPECT_EQ(out, "card ****1234 x");
-  out = Run("printf 'mail a@b.io' | " + Steward() + " redact --mode pseudonymize", &code);
+  EXPECT_EQ(out, "card ****1111 x");
+  out = RunCommand("printf 'mail a@b.io' | " + Steward() + " redact --mode pseudonymize", &code);
   EXPECT_EQ(code, 0);
   EXPECT_EQ(out.find("a@b.io"), std::string::npos);
   EXPECT_NE(out.find("@example.com"), std::string::npos);
@@ -83,11 +83,11 @@ TEST(ScanCli, ReadsStdinAndRedacts) {
 
 TEST(ScanCli, BadUsageExitsTwo) {
   int code = -1;
-  Run(Steward() + " redact --mode shred /dev/null", &code);
+  RunCommand(Steward() + " redact --mode shred /dev/null", &code);
   EXPECT_EQ(code, 2);
-  Run(Steward() + " scan /nonexistent/file.txt", &code);
+  RunCommand(Steward() + " scan /nonexistent/file.txt", &code);
   EXPECT_EQ(code, 2);
-  std::string out = Run("printf '\\xff\\xfe a@b.io \\xc3' | " + Steward() + " scan --json", &code);
+  std::string out = RunCommand("printf '\\xff\\xfe a@b.io \\xc3' | " + Steward() + " scan --json", &code);
   EXPECT_EQ(code, 0);
   EXPECT_NO_THROW(boost::json::parse(out)) << out;
 }
