@@ -41,7 +41,7 @@ Result<int64_t> AppendAdminRecord(Database& db, const std::string& action,
 Result<boost::json::object> DsarExport(Database& db, const std::string& data_dir,
                                        const std::string& subject) {
   STEWARD_RETURN_IF_ERROR(db.Migrate(AuditMigrations()));
-  STEWARD_ASSIGN_OR_RETURN(std::string pkey, LoadPseudonymKey(data_dir, false));
+  STEWARD_ASSIGN_OR_RETURN(std::string pkey, LoadPseudonymKey(data_dir, true));
   const std::string pseudonym = SubjectPseudonym(pkey, subject);
   // No KEK yet means no payload was ever stored: export the records alone.
   auto keks = LoadKeks(data_dir, false);
