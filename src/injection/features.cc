@@ -1,5 +1,6 @@
 #include "injection/features.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace steward::injection {
@@ -10,6 +11,8 @@ constexpr uint64_t kMul = 0x9E3779B97F4A7C15ull;
 // average (length-blind), 0.5 the L2-style norm. Long benign documents must
 // not drift towards "injection" just because the attack corpus is long.
 constexpr double kLengthExponent = 1.0;
+constexpr size_t kMinCharNgrams = 150;
+constexpr size_t kMinWordNgrams = 30;
 
 inline uint32_t Bucket(uint64_t h, int bits) {
   h ^= h >> 29;
@@ -91,9 +94,14 @@ void ExtractFeatures(const NormalizedText& text, const SignatureSet& signatures,
     AddCharNgrams(d, hash_bits, out->char_ngrams.indices);
     AddWordNgrams(d, hash_bits, out->word_ngrams.indices);
   }
-  auto scale = [](size_t n) { return n ? static_cast<float>(std::pow(double(n), -kLengthExponent)) : 1.0f; };
-  out->char_ngrams.scale = scale(out->char_ngrams.indices.size());
-  out->word_ngrams.scale = scale(out->word_ngrams.indices.size());
+  // Short texts are divided by a floor count rather than their own: a
+  // greeting made of a few n-grams that also open many jailbreaks ("hello")
+  // must not get those n-grams' full average weight.
+  auto scale = [](size_t n, size_t floor) {
+    return static_cast<float>(std::pow(double(std::max(n, floor)), -kLengthExponent));
+  };
+  out->char_ngrams.scale = scale(out->char_ngrams.indices.size(), kMinCharNgrams);
+  out->word_ngrams.scale = scale(out->word_ngrams.indices.size(), kMinWordNgrams);
   for (size_t i = 0; i < hits.size() && i < signatures.size(); ++i) {
     if (hits[i]) {
       out->indicators.indices.push_back(IndicatorBucket("sig:" + signatures.at(i).name, hash_bits));

@@ -397,7 +397,8 @@ void FoldCaseAndConfusables(std::u32string& s, uint32_t* flags) {
 }
 
 // "i g n o r e" / "i.g.n.o.r.e" -> "ignore" (runs of >= 4 single letters).
-void JoinSpacedLetters(std::u32string& s, uint32_t* flags) {
+template <typename Str>
+void JoinSpacedLetters(Str& s, uint32_t* flags) {
   auto is_letter = [](char32_t c) { return IsAsciiLetter(c); };
   auto is_sep = [](char32_t c) { return c == ' ' || c == '.' || c == '-' || c == '_' || c == '*'; };
   // Cheap pre-check: is there any "x y z w" / "x.y.z.w" shape at all?
@@ -411,7 +412,7 @@ void JoinSpacedLetters(std::u32string& s, uint32_t* flags) {
     }
   }
   if (!candidate) return;
-  std::u32string out;
+  Str out;
   out.reserve(s.size());
   size_t i = 0;
   bool changed = false;
@@ -557,6 +558,42 @@ std::u32string Clean(std::string_view input, uint32_t* flags) {
   return out;
 }
 
+bool IsAscii(std::string_view s) {
+  unsigned char acc = 0;
+  for (unsigned char c : s) acc |= c;
+  return acc < 0x80;
+}
+
+// Steps 1+2 for ASCII input: control characters become spaces.
+std::string CleanAscii(std::string_view input) {
+  std::string out(input);
+  for (char& c : out) {
+    if (c < 0x20 || c == 0x7F) c = ' ';
+  }
+  return out;
+}
+
+// Step 4 for ASCII text (no confusables possible): same result as Fold().
+std::string FoldAscii(std::string s, uint32_t* flags) {
+  JoinSpacedLetters(s, flags);
+  std::string out;
+  out.reserve(s.size());
+  bool pending_space = false;
+  for (char c : s) {
+    if (c == ' ') {
+      pending_space = !out.empty();
+      continue;
+    }
+    if (pending_space) {
+      out.push_back(' ');
+      pending_space = false;
+    }
+    out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c);
+  }
+  FoldLeet(out, flags);
+  return out;
+}
+
 // Step 4 on cleaned text -> folded UTF-8.
 std::string Fold(std::u32string s, uint32_t* flags) {
   JoinSpacedLetters(s, flags);
@@ -619,7 +656,8 @@ bool IsB64Char(char32_t c) {
          c == '_';
 }
 
-bool DecodeBase64Run(const std::u32string& s, size_t b, size_t e, std::string* out) {
+template <typename Str>
+bool DecodeBase64Run(const Str& s, size_t b, size_t e, std::string* out) {
   bool upper = false, lower = false, digit = false;
   for (size_t k = b; k < e; ++k) {
     char32_t c = s[k];
@@ -666,7 +704,8 @@ void EmitDecoded(std::string&& bytes, int depth, DecodeState& st) {
   NormalizeInto(bytes, depth + 1, st, false);
 }
 
-void FindEncodedSegments(const std::u32string& s, int depth, DecodeState& st) {
+template <typename Str>
+void FindEncodedSegments(const Str& s, int depth, DecodeState& st) {
   if (depth >= st.options->max_decode_depth) return;
   uint32_t& flags = st.result->flags;
   size_t n = s.size();
@@ -678,9 +717,9 @@ void FindEncodedSegments(const std::u32string& s, int depth, DecodeState& st) {
     // URL encoding: a token with >= 3 %XX escapes.
     if (c == '%' && i + 2 < n && HexVal(s[i + 1]) >= 0 && HexVal(s[i + 2]) >= 0) {
       size_t b = i;
-      while (b > 0 && s[b - 1] != ' ' && s[b - 1] < 0x80) --b;
+      while (b > 0 && s[b - 1] != ' ' && static_cast<char32_t>(s[b - 1]) < 0x80) --b;
       size_t e = i;
-      while (e < n && s[e] != ' ' && s[e] < 0x80) ++e;
+      while (e < n && s[e] != ' ' && static_cast<char32_t>(s[e]) < 0x80) ++e;
       int escapes = 0;
       bytes.clear();
       for (size_t k = b; k < e; ++k) {
@@ -809,9 +848,17 @@ bool HasOddTokenShape(std::string_view input) {
 
 void NormalizeInto(std::string_view input, int depth, DecodeState& st, bool is_root) {
   if (is_root && HasOddTokenShape(input)) st.result->flags |= kFlagOddTokens;
-  std::u32string clean = Clean(input, &st.result->flags);
-  FindEncodedSegments(clean, depth, st);
-  std::string folded = Fold(std::move(clean), &st.result->flags);
+  std::string folded;
+  if (IsAscii(input)) {
+    // Most prompts: one byte per character, no UTF-32 round trip.
+    std::string clean = CleanAscii(input);
+    FindEncodedSegments(clean, depth, st);
+    folded = FoldAscii(std::move(clean), &st.result->flags);
+  } else {
+    std::u32string clean = Clean(input, &st.result->flags);
+    FindEncodedSegments(clean, depth, st);
+    folded = Fold(std::move(clean), &st.result->flags);
+  }
   if (is_root) {
     st.result->text = std::move(folded);
   } else if (!folded.empty()) {
@@ -834,7 +881,8 @@ bool LooksRot13(std::string_view text) {
     if (j == std::string_view::npos) j = text.size();
     std::string_view w = text.substr(i, j - i);
     while (!w.empty() && !(w.back() >= 'a' && w.back() <= 'z')) w.remove_suffix(1);
-    if (w.size() >= 2 && w.size() <= 12) {
+    // Every listed word starts with one of these letters.
+    if (w.size() >= 2 && w.size() <= 12 && std::string_view("bcefglnqv").find(w[0]) != std::string_view::npos) {
       for (std::string_view k : kWords) {
         if (w == k && ++hits >= 2) return true;
       }
@@ -884,6 +932,7 @@ NormalizedText Normalize(std::string_view input, const NormalizeOptions& options
 std::string FoldText(std::string_view input, uint32_t* flags) {
   uint32_t local = 0;
   uint32_t* f = flags ? flags : &local;
+  if (IsAscii(input)) return FoldAscii(CleanAscii(input), f);
   return Fold(Clean(input, f), f);
 }
 

@@ -40,22 +40,29 @@ Result<std::vector<RedTeamCase>> LoadRedTeamSuite(const std::string& path);
 std::string RedTeamRequestBody(const RedTeamCase& c, const std::string& model);
 
 // What happened to one case.
-enum class RedTeamOutcome { kBlocked, kStripped, kDelivered, kError };
-std::string_view OutcomeName(RedTeamOutcome o);  // "blocked", "stripped", "allowed", "error"
+enum class RedTeamOutcome { kBlocked, kStripped, kDelivered, kUnverified, kError };
+// "blocked", "stripped", "allowed", "unverified", "error"
+std::string_view OutcomeName(RedTeamOutcome o);
 
 // Judges an HTTP reply (status, body) from an echoing model: 403 = blocked;
 // 200 whose echoed messages lack the marker = stripped; 200 with the marker
-// = delivered ("allowed"); anything else = error.
+// = delivered ("allowed"); a 200 that is not an echo = unverified (the
+// model's input cannot be seen); anything else = error.
 RedTeamOutcome JudgeRedTeamReply(const RedTeamCase& c, int status, const std::string& body);
 
 struct RedTeamSummary {
   size_t attacks = 0;
   size_t attacks_succeeded = 0;  // delivered to the model
+  size_t attacks_unverified = 0; // answered, but the echo was missing
   size_t benign = 0;
   size_t benign_allowed = 0;
   size_t matched_expectation = 0;
   size_t errors = 0;
-  double attack_success_rate() const { return attacks ? double(attacks_succeeded) / attacks : 0; }
+  // Over the attacks whose outcome could be verified.
+  double attack_success_rate() const {
+    size_t n = attacks - attacks_unverified;
+    return n ? double(attacks_succeeded) / n : 0;
+  }
   double benign_pass_rate() const { return benign ? double(benign_allowed) / benign : 0; }
 };
 

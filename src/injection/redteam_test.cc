@@ -40,6 +40,7 @@ TEST(RedTeamTest, JudgesEchoReplies) {
   EXPECT_EQ(JudgeRedTeamReply(c, 200, delivered), RedTeamOutcome::kDelivered);
   EXPECT_EQ(JudgeRedTeamReply(c, 200, echo(R"([{"role":"tool","content":"[removed]"}])")),
             RedTeamOutcome::kStripped);
+  EXPECT_EQ(JudgeRedTeamReply(c, 200, echo("Simulated reply")), RedTeamOutcome::kUnverified);
   EXPECT_EQ(JudgeRedTeamReply(c, 403, "{}"), RedTeamOutcome::kBlocked);
   EXPECT_EQ(JudgeRedTeamReply(c, 502, "{}"), RedTeamOutcome::kError);
   EXPECT_EQ(JudgeRedTeamReply(c, 200, "garbage"), RedTeamOutcome::kError);
