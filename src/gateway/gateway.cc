@@ -1,11 +1,11 @@
 #include "gateway/gateway.h"
 
-#include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <mutex>
 #include <random>
 #include <set>
+#include <unordered_map>
 
 #include "common/strings.h"
 #include "gateway/access_log.h"
@@ -325,14 +325,31 @@ void Gateway::Observe(const RequestContext& ctx) {
   double latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - ctx.start).count();
   auto& metrics = monitor::MetricsRegistry::Global();
   std::string route(EndpointName(ctx.endpoint));
-  metrics.GetCounter("steward_requests_total", "Requests by route, model and status.",
-                     {{"route", route}, {"model", ModelLabel(ctx)}, {"status", std::to_string(ctx.status)}})
-      .Inc();
-  metrics.GetHistogram("steward_request_duration_seconds", "Request latency by route.", {{"route", route}})
-      .Observe(latency_ms / 1000.0);
+  // Series are looked up once per thread and label set; the registry's
+  // objects live for the process, so the cached pointers stay valid.
+  thread_local std::unordered_map<std::string, monitor::Counter*> counters;
+  thread_local std::unordered_map<std::string, monitor::Histogram*> histograms;
+  std::string model = ModelLabel(ctx);
+  std::string status = std::to_string(ctx.status);
+  std::string key = route + '\0' + model + '\0' + status;
+  auto& counter = counters[key];
+  if (!counter) {
+    counter = &metrics.GetCounter("steward_requests_total", "Requests by route, model and status.",
+                                  {{"route", route}, {"model", model}, {"status", status}});
+  }
+  counter->Inc();
+  auto& latency = histograms["route\0" + route];
+  if (!latency) {
+    latency = &metrics.GetHistogram("steward_request_duration_seconds", "Request latency by route.", {{"route", route}});
+  }
+  latency->Observe(latency_ms / 1000.0);
   for (const auto& t : ctx.timings) {
-    metrics.GetHistogram("steward_stage_duration_seconds", "Time spent in each stage's request hook.", {{"stage", t.stage}})
-        .Observe(t.nanos / 1e9);
+    auto& h = histograms["stage\0" + t.stage];
+    if (!h) {
+      h = &metrics.GetHistogram("steward_stage_duration_seconds", "Time spent in each stage's request hook.",
+                                {{"stage", t.stage}});
+    }
+    h->Observe(t.nanos / 1e9);
   }
   access_log_->Write(ctx, latency_ms);
 }

@@ -50,29 +50,37 @@ class Connection {
     return stmt;
   }
 
+  // `$k` is bound to params[k-1] wherever it appears: SQLite numbers named
+  // parameters by first appearance, so binding by position would pair
+  // "SET a=$2 WHERE id=$1" with the wrong values.
   Status Bind(sqlite3_stmt* stmt, const std::vector<Value>& params) {
     int n = sqlite3_bind_parameter_count(stmt);
     if (n != static_cast<int>(params.size())) {
       return InvalidArgument("statement expects " + std::to_string(n) + " parameters, got " +
                              std::to_string(params.size()));
     }
-    for (int i = 0; i < n; ++i) {
-      const Value& v = params[i];
+    for (size_t k = 0; k < params.size(); ++k) {
+      std::string name = "$" + std::to_string(k + 1);
+      int index = sqlite3_bind_parameter_index(stmt, name.c_str());
+      if (index == 0) {
+        const char* first = sqlite3_bind_parameter_name(stmt, 1);
+        if (first && first[0] == '$') return InvalidArgument("statement does not use parameter " + name);
+        index = static_cast<int>(k + 1);  // positional `?` parameters
+      }
+      const Value& v = params[k];
       int rc = SQLITE_OK;
       if (std::holds_alternative<std::monostate>(v)) {
-        rc = sqlite3_bind_null(stmt, i + 1);
+        rc = sqlite3_bind_null(stmt, index);
       } else if (auto* iv = std::get_if<int64_t>(&v)) {
-        rc = sqlite3_bind_int64(stmt, i + 1, *iv);
+        rc = sqlite3_bind_int64(stmt, index, *iv);
       } else if (auto* dv = std::get_if<double>(&v)) {
-        rc = sqlite3_bind_double(stmt, i + 1, *dv);
+        rc = sqlite3_bind_double(stmt, index, *dv);
       } else if (auto* sv = std::get_if<std::string>(&v)) {
-        rc = sqlite3_bind_text64(stmt, i + 1, sv->data(), sv->size(), SQLITE_TRANSIENT,
-                                 SQLITE_UTF8);
+        rc = sqlite3_bind_text64(stmt, index, sv->data(), sv->size(), SQLITE_TRANSIENT, SQLITE_UTF8);
       } else if (auto* bv = std::get_if<Blob>(&v)) {
-        rc = sqlite3_bind_blob64(stmt, i + 1, bv->bytes.data(), bv->bytes.size(),
-                                 SQLITE_TRANSIENT);
+        rc = sqlite3_bind_blob64(stmt, index, bv->bytes.data(), bv->bytes.size(), SQLITE_TRANSIENT);
       }
-      if (rc != SQLITE_OK) return SqliteError(db_, "bind");
+      if (rc != SQLITE_OK) return SqliteError(db_, "bind " + name);
     }
     return Status::Ok();
   }

@@ -101,3 +101,24 @@ TEST_F(SqliteDatabaseTest, CommittedTransactionReleasesTheConnection) {
 
 }  // namespace
 }  // namespace steward::store
+
+namespace steward::store {
+namespace {
+
+TEST_F(SqliteDatabaseTest, ParametersBindByNumberNotByAppearance) {
+  ASSERT_TRUE(db_->Migrate({{"t", 1, "CREATE TABLE p (id TEXT PRIMARY KEY, a BIGINT, b TEXT)"}}).ok());
+  ASSERT_TRUE(db_->Exec("INSERT INTO p(id, a, b) VALUES ($1, $2, $3)", {std::string("k"), int64_t{1}, std::string("x")}).ok());
+  ASSERT_TRUE(db_->Exec("UPDATE p SET b = $3, a = $2 WHERE id = $1", {std::string("k"), int64_t{7}, std::string("y")}).ok());
+  auto rows = db_->Query("SELECT a, b FROM p WHERE id = $1", {std::string("k")});
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].Int(0), 7);
+  EXPECT_EQ((*rows)[0].Text(1), "y");
+  // A repeated parameter counts once.
+  auto same = db_->Query("SELECT $1 || $1", {std::string("ab")});
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ((*same)[0].Text(0), "abab");
+}
+
+}  // namespace
+}  // namespace steward::store
