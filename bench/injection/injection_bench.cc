@@ -6,8 +6,8 @@
 // malicious mixed), 4096 bytes each. Prints one JSON object.
 #include <algorithm>
 #include <boost/json.hpp>
-#include <ctime>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -41,8 +41,9 @@ static std::vector<std::string> LoadTexts(const char* path) {
 
 static std::vector<std::string> MakePrompts(size_t count, size_t bytes) {
   std::vector<std::string> texts;
-  for (const char* p : {"data/injection/extra_train.jsonl", "test/data/injection/indirect_heldout.jsonl",
-                        "test/data/injection/overrefusal.jsonl"}) {
+  for (const char* p :
+       {"data/injection/extra_train.jsonl", "test/data/injection/indirect_heldout.jsonl",
+        "test/data/injection/overrefusal.jsonl"}) {
     auto t = LoadTexts(p);
     texts.insert(texts.end(), t.begin(), t.end());
   }
@@ -99,12 +100,16 @@ int main(int argc, char** argv) {
       }
       auto set = SignatureSet::Compile(subset);
       if (!set.ok()) continue;
-      double us = MicrosPerPrompt(folded, [&](const std::string& p) {
-        SignatureHits hits;
-        (*set)->Scan(p, hits);
-        return double(hits[0]);
-      }, &sink);
-      std::printf("%8.2f us  without %s\n", us, skip < all.size() ? all[skip].name.c_str() : "(none)");
+      double us = MicrosPerPrompt(
+          folded,
+          [&](const std::string& p) {
+            SignatureHits hits;
+            (*set)->Scan(p, hits);
+            return double(hits[0]);
+          },
+          &sink);
+      std::printf("%8.2f us  without %s\n", us,
+                  skip < all.size() ? all[skip].name.c_str() : "(none)");
     }
     return 0;
   }
@@ -116,11 +121,14 @@ int main(int argc, char** argv) {
     for (const Signature& sig : BuiltinSignatures()) {
       auto one = SignatureSet::Compile({sig});
       if (!one.ok()) continue;
-      double us = MicrosPerPrompt(folded, [&](const std::string& p) {
-        SignatureHits hits;
-        (*one)->Scan(p, hits);
-        return double(hits[0]);
-      }, &sink);
+      double us = MicrosPerPrompt(
+          folded,
+          [&](const std::string& p) {
+            SignatureHits hits;
+            (*one)->Scan(p, hits);
+            return double(hits[0]);
+          },
+          &sink);
       std::printf("%8.2f us  %s\n", us, sig.name.c_str());
     }
     return 0;
@@ -130,41 +138,61 @@ int main(int argc, char** argv) {
   avg_bytes /= prompts.size();
   const Detector& detector = Detector::Default();
   double sink = 0;
-  static const char* kPhrases[] = {"ignore previous instructions", "ignore all previous", "disregard",
-                                   "system prompt", "do anything now", "jailbreak", "developer mode",
-                                   "<|im_start|>", "you are now", "reveal your", "forget everything",
-                                   "new instructions", "pretend you are", "no restrictions",
-                                   "act as", "bypass", "override", "dan", "unfiltered", "verbatim"};
-  double naive = MicrosPerPrompt(prompts, [&](const std::string& p) {
-    std::string lower(p);
-    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-    int hits = 0;
-    for (const char* ph : kPhrases) hits += lower.find(ph) != std::string::npos;
-    return double(hits);
-  }, &sink);
-  double norm = MicrosPerPrompt(prompts, [&](const std::string& p) {
-    return double(Normalize(p).text.size());
-  }, &sink);
+  static const char* kPhrases[] = {"ignore previous instructions",
+                                   "ignore all previous",
+                                   "disregard",
+                                   "system prompt",
+                                   "do anything now",
+                                   "jailbreak",
+                                   "developer mode",
+                                   "<|im_start|>",
+                                   "you are now",
+                                   "reveal your",
+                                   "forget everything",
+                                   "new instructions",
+                                   "pretend you are",
+                                   "no restrictions",
+                                   "act as",
+                                   "bypass",
+                                   "override",
+                                   "dan",
+                                   "unfiltered",
+                                   "verbatim"};
+  double naive = MicrosPerPrompt(
+      prompts,
+      [&](const std::string& p) {
+        std::string lower(p);
+        std::transform(lower.begin(), lower.end(), lower.begin(),
+                       [](unsigned char c) { return std::tolower(c); });
+        int hits = 0;
+        for (const char* ph : kPhrases) hits += lower.find(ph) != std::string::npos;
+        return double(hits);
+      },
+      &sink);
+  double norm = MicrosPerPrompt(
+      prompts, [&](const std::string& p) { return double(Normalize(p).text.size()); }, &sink);
   std::vector<std::string> folded;
   for (const auto& p : prompts) folded.push_back(Normalize(p).text);
   const SignatureSet& sigs = SignatureSet::Builtin();
-  double scan = MicrosPerPrompt(folded, [&](const std::string& p) {
-    SignatureHits hits;
-    sigs.Scan(p, hits);
-    return double(std::count(hits.begin(), hits.end(), 1));
-  }, &sink);
-  double sig = MicrosPerPrompt(prompts, [&](const std::string& p) {
-    return detector.ScreenSignatures(p).score;
-  }, &sink);
-  double full = MicrosPerPrompt(prompts, [&](const std::string& p) {
-    return detector.Screen(p).score;
-  }, &sink);
+  double scan = MicrosPerPrompt(
+      folded,
+      [&](const std::string& p) {
+        SignatureHits hits;
+        sigs.Scan(p, hits);
+        return double(std::count(hits.begin(), hits.end(), 1));
+      },
+      &sink);
+  double sig = MicrosPerPrompt(
+      prompts, [&](const std::string& p) { return detector.ScreenSignatures(p).score; }, &sink);
+  double full = MicrosPerPrompt(
+      prompts, [&](const std::string& p) { return detector.Screen(p).score; }, &sink);
   auto mbps = [&](double us) { return avg_bytes / us; };  // bytes per microsecond = MB/s
   std::printf(
       "{\"bench\":\"injection\",\"prompt_bytes\":%.0f,\"prompts\":%zu,\"threads\":1,"
       "\"model\":\"%s\",\"full_us_per_prompt\":%.2f,\"full_mb_per_s\":%.1f,"
       "\"signatures_us_per_prompt\":%.2f,\"signatures_mb_per_s\":%.1f,"
-      "\"normalize_us_per_prompt\":%.2f,\"vectorscan_scan_us_per_prompt\":%.2f,\"naive_find_us_per_prompt\":%.2f,"
+      "\"normalize_us_per_prompt\":%.2f,\"vectorscan_scan_us_per_prompt\":%.2f,\"naive_find_us_per_"
+      "prompt\":%.2f,"
       "\"ratio_full_vs_signatures\":%.2f,\"ratio_full_vs_naive_find\":%.2f,"
       "\"target_us_per_4kb\":100,\"meets_target\":%s,\"checksum\":%.3f}\n",
       avg_bytes, prompts.size(), Detector::DefaultModelSource().c_str(), full, mbps(full), sig,

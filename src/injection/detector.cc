@@ -147,7 +147,8 @@ Screening Detector::Finish(const NormalizedText& norm, const SignatureHits& hits
   if (use_model && model_) {
     Features features;
     ExtractFeatures(norm, *signatures_, hits, model_->hash_bits, &features);
-    double ngram = model_->GroupLogit(features.char_ngrams) + model_->GroupLogit(features.word_ngrams);
+    double ngram =
+        model_->GroupLogit(features.char_ngrams) + model_->GroupLogit(features.word_ngrams);
     s.model_logit = model_->Logit(features);
     s.score = model_->Calibrate(s.model_logit, 1.0 - keep);
     // The n-grams alone argue for injection: worth naming as a signal.

@@ -87,20 +87,46 @@ void AppendUtf8(std::string& out, char32_t cp) {
 // Latin-1 Supplement U+00C0..U+00FF and Latin Extended-A U+0100..U+017F
 // without their diacritics ('?' = multi-letter, handled separately; '*' =
 // not a letter, kept).
-constexpr std::string_view kLatin1Base = "AAAAAA?CEEEEIIIIDNOOOOO*OUUUUY??aaaaaa?ceeeeiiiidnooooo*ouuuuy?y";
+constexpr std::string_view kLatin1Base =
+    "AAAAAA?CEEEEIIIIDNOOOOO*OUUUUY??aaaaaa?ceeeeiiiidnooooo*ouuuuy?y";
 constexpr std::string_view kLatinExtABase =
-    "AaAaAaCcCcCcCcDdDdEeEeEeEeEeGgGgGgGgHhHhIiIiIiIiIi??JjKkkLlLlLlLlLlNnNnNnnNnOoOoOo??RrRrRrSsSsSs"
+    "AaAaAaCcCcCcCcDdDdEeEeEeEeEeGgGgGgGgHhHhIiIiIiIiIi??JjKkkLlLlLlLlLlNnNnNnnNnOoOoOo??"
+    "RrRrRrSsSsSs"
     "SsTtTtTtUuUuUuUuUuUuWwYyYZzZzZzs";
 
 bool IsDropped(char32_t c, uint32_t* flags) {
   switch (c) {
-    case 0x200B: case 0x200C: case 0x200D: case 0x2060: case 0x2061: case 0x2062:
-    case 0x2063: case 0x2064: case 0xFEFF: case 0x00AD: case 0x180E: case 0x115F:
-    case 0x1160: case 0x3164: case 0xFFA0: case 0x17B4: case 0x17B5:
+    case 0x200B:
+    case 0x200C:
+    case 0x200D:
+    case 0x2060:
+    case 0x2061:
+    case 0x2062:
+    case 0x2063:
+    case 0x2064:
+    case 0xFEFF:
+    case 0x00AD:
+    case 0x180E:
+    case 0x115F:
+    case 0x1160:
+    case 0x3164:
+    case 0xFFA0:
+    case 0x17B4:
+    case 0x17B5:
       *flags |= kFlagZeroWidth;
       return true;
-    case 0x200E: case 0x200F: case 0x061C: case 0x202A: case 0x202B: case 0x202C:
-    case 0x202D: case 0x202E: case 0x2066: case 0x2067: case 0x2068: case 0x2069:
+    case 0x200E:
+    case 0x200F:
+    case 0x061C:
+    case 0x202A:
+    case 0x202B:
+    case 0x202C:
+    case 0x202D:
+    case 0x202E:
+    case 0x2066:
+    case 0x2067:
+    case 0x2068:
+    case 0x2069:
       *flags |= kFlagBidi;
       return true;
     default:
@@ -118,8 +144,8 @@ bool IsDropped(char32_t c, uint32_t* flags) {
 
 bool IsSpace(char32_t c) {
   return c == ' ' || (c >= 0x09 && c <= 0x0D) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
-         c == 0x205F || c == 0x3000;
+         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
+         c == 0x3000;
 }
 
 // Appends the compatibility/ASCII form of `c` to `out` (a UTF-32 buffer).
@@ -150,11 +176,21 @@ void AppendClean(std::u32string& out, char32_t c, uint32_t* flags) {
       out.push_back(c);
     } else if (b == '?') {
       switch (c) {
-        case 0xC6: push_str("AE"); break;
-        case 0xE6: push_str("ae"); break;
-        case 0xDE: push_str("TH"); break;
-        case 0xFE: push_str("th"); break;
-        default: push_str("ss"); break;  // U+00DF
+        case 0xC6:
+          push_str("AE");
+          break;
+        case 0xE6:
+          push_str("ae");
+          break;
+        case 0xDE:
+          push_str("TH");
+          break;
+        case 0xFE:
+          push_str("th");
+          break;
+        default:
+          push_str("ss");
+          break;  // U+00DF
       }
     } else {
       out.push_back(static_cast<unsigned char>(b));
@@ -165,10 +201,18 @@ void AppendClean(std::u32string& out, char32_t c, uint32_t* flags) {
     char b = kLatinExtABase[c - 0x100];
     if (b == '?') {
       switch (c) {
-        case 0x132: push_str("IJ"); break;
-        case 0x133: push_str("ij"); break;
-        case 0x152: push_str("OE"); break;
-        default: push_str("oe"); break;  // U+0153
+        case 0x132:
+          push_str("IJ");
+          break;
+        case 0x133:
+          push_str("ij");
+          break;
+        case 0x152:
+          push_str("OE");
+          break;
+        default:
+          push_str("oe");
+          break;  // U+0153
       }
     } else {
       out.push_back(static_cast<unsigned char>(b));
@@ -213,10 +257,10 @@ void AppendClean(std::u32string& out, char32_t c, uint32_t* flags) {
     char32_t first, last, base;
   };
   static constexpr Range kLetterRanges[] = {
-      {0x24B6, 0x24CF, U'A'}, {0x24D0, 0x24E9, U'a'},   {0x249C, 0x24B5, U'a'},
+      {0x24B6, 0x24CF, U'A'},   {0x24D0, 0x24E9, U'a'},   {0x249C, 0x24B5, U'a'},
       {0x1F130, 0x1F149, U'A'}, {0x1F150, 0x1F169, U'A'}, {0x1F170, 0x1F189, U'A'},
-      {0x1F1E6, 0x1F1FF, U'a'}, {0x2460, 0x2468, U'1'},  {0x2474, 0x247C, U'1'},
-      {0x2488, 0x2490, U'1'},   {0x2080, 0x2089, U'0'},  {0x2070, 0x2070, U'0'},
+      {0x1F1E6, 0x1F1FF, U'a'}, {0x2460, 0x2468, U'1'},   {0x2474, 0x247C, U'1'},
+      {0x2488, 0x2490, U'1'},   {0x2080, 0x2089, U'0'},   {0x2070, 0x2070, U'0'},
       {0x2074, 0x2079, U'4'},   {0xFF10, 0xFF19, U'0'}};
   for (const Range& r : kLetterRanges) {
     if (c >= r.first && c <= r.last) {
@@ -226,49 +270,142 @@ void AppendClean(std::u32string& out, char32_t c, uint32_t* flags) {
     }
   }
   switch (c) {
-    case 0x24EA: out.push_back('0'); return;
-    case 0xB9: out.push_back('1'); return;
-    case 0xB2: out.push_back('2'); return;
-    case 0xB3: out.push_back('3'); return;
-    case 0x2071: out.push_back('i'); return;
-    case 0x207F: out.push_back('n'); return;
-    case 0xFB00: push_str("ff"); return;
-    case 0xFB01: push_str("fi"); return;
-    case 0xFB02: push_str("fl"); return;
-    case 0xFB03: push_str("ffi"); return;
-    case 0xFB04: push_str("ffl"); return;
-    case 0xFB05: case 0xFB06: push_str("st"); return;
-    case 0x2018: case 0x2019: case 0x201A: case 0x201B: case 0x2032: case 0x02BC:
+    case 0x24EA:
+      out.push_back('0');
+      return;
+    case 0xB9:
+      out.push_back('1');
+      return;
+    case 0xB2:
+      out.push_back('2');
+      return;
+    case 0xB3:
+      out.push_back('3');
+      return;
+    case 0x2071:
+      out.push_back('i');
+      return;
+    case 0x207F:
+      out.push_back('n');
+      return;
+    case 0xFB00:
+      push_str("ff");
+      return;
+    case 0xFB01:
+      push_str("fi");
+      return;
+    case 0xFB02:
+      push_str("fl");
+      return;
+    case 0xFB03:
+      push_str("ffi");
+      return;
+    case 0xFB04:
+      push_str("ffl");
+      return;
+    case 0xFB05:
+    case 0xFB06:
+      push_str("st");
+      return;
+    case 0x2018:
+    case 0x2019:
+    case 0x201A:
+    case 0x201B:
+    case 0x2032:
+    case 0x02BC:
       out.push_back('\'');
       return;
-    case 0x201C: case 0x201D: case 0x201E: case 0x201F: case 0x2033: case 0xAB: case 0xBB:
+    case 0x201C:
+    case 0x201D:
+    case 0x201E:
+    case 0x201F:
+    case 0x2033:
+    case 0xAB:
+    case 0xBB:
       out.push_back('"');
       return;
-    case 0x2010: case 0x2011: case 0x2012: case 0x2013: case 0x2014: case 0x2015: case 0x2212:
+    case 0x2010:
+    case 0x2011:
+    case 0x2012:
+    case 0x2013:
+    case 0x2014:
+    case 0x2015:
+    case 0x2212:
       out.push_back('-');
       return;
-    case 0x2026: push_str("..."); return;
-    case 0x2122: push_str("tm"); return;
-    case 0x2044: case 0x2215: out.push_back('/'); return;
-    case 0xFE64: out.push_back('<'); return;
-    case 0xFE65: out.push_back('>'); return;
-    case 0x3008: case 0x2039: out.push_back('<'); return;
-    case 0x3009: case 0x203A: out.push_back('>'); return;
-    case 0x2102: out.push_back('C'); return;
-    case 0x210A: out.push_back('g'); return;
-    case 0x210B: case 0x210C: case 0x210D: out.push_back('H'); return;
-    case 0x210E: out.push_back('h'); return;
-    case 0x2110: case 0x2111: out.push_back('I'); return;
-    case 0x2112: out.push_back('L'); return;
-    case 0x2113: out.push_back('l'); return;
-    case 0x2115: out.push_back('N'); return;
-    case 0x2119: out.push_back('P'); return;
-    case 0x211A: out.push_back('Q'); return;
-    case 0x211B: case 0x211C: case 0x211D: out.push_back('R'); return;
-    case 0x2124: out.push_back('Z'); return;
-    case 0x212F: out.push_back('e'); return;
-    case 0x2134: out.push_back('o'); return;
-    default: break;
+    case 0x2026:
+      push_str("...");
+      return;
+    case 0x2122:
+      push_str("tm");
+      return;
+    case 0x2044:
+    case 0x2215:
+      out.push_back('/');
+      return;
+    case 0xFE64:
+      out.push_back('<');
+      return;
+    case 0xFE65:
+      out.push_back('>');
+      return;
+    case 0x3008:
+    case 0x2039:
+      out.push_back('<');
+      return;
+    case 0x3009:
+    case 0x203A:
+      out.push_back('>');
+      return;
+    case 0x2102:
+      out.push_back('C');
+      return;
+    case 0x210A:
+      out.push_back('g');
+      return;
+    case 0x210B:
+    case 0x210C:
+    case 0x210D:
+      out.push_back('H');
+      return;
+    case 0x210E:
+      out.push_back('h');
+      return;
+    case 0x2110:
+    case 0x2111:
+      out.push_back('I');
+      return;
+    case 0x2112:
+      out.push_back('L');
+      return;
+    case 0x2113:
+      out.push_back('l');
+      return;
+    case 0x2115:
+      out.push_back('N');
+      return;
+    case 0x2119:
+      out.push_back('P');
+      return;
+    case 0x211A:
+      out.push_back('Q');
+      return;
+    case 0x211B:
+    case 0x211C:
+    case 0x211D:
+      out.push_back('R');
+      return;
+    case 0x2124:
+      out.push_back('Z');
+      return;
+    case 0x212F:
+      out.push_back('e');
+      return;
+    case 0x2134:
+      out.push_back('o');
+      return;
+    default:
+      break;
   }
   out.push_back(c);
 }
@@ -284,49 +421,205 @@ bool IsCyrillicOrGreek(char32_t c) {
 // dotless i ...). Always folded: the script is already Latin.
 char32_t LatinLookalike(char32_t c) {
   switch (c) {
-    case 0x1D00: return 'a'; case 0x0299: return 'b'; case 0x1D04: return 'c';
-    case 0x1D05: return 'd'; case 0x1D07: return 'e'; case 0x0262: return 'g';
-    case 0x029C: return 'h'; case 0x026A: return 'i'; case 0x1D0A: return 'j';
-    case 0x1D0B: return 'k'; case 0x029F: return 'l'; case 0x1D0D: return 'm';
-    case 0x0274: return 'n'; case 0x1D0F: return 'o'; case 0x1D18: return 'p';
-    case 0x0280: return 'r'; case 0xA731: return 's'; case 0x1D1B: return 't';
-    case 0x1D1C: return 'u'; case 0x1D20: return 'v'; case 0x1D21: return 'w';
-    case 0x028F: return 'y'; case 0x1D22: return 'z'; case 0x0251: return 'a';
-    case 0x0261: return 'g'; case 0x0131: return 'i'; case 0x0237: return 'j';
-    case 0x0269: return 'i'; case 0x01C0: return 'l'; case 0x0455: return 's';
-    default: return 0;
+    case 0x1D00:
+      return 'a';
+    case 0x0299:
+      return 'b';
+    case 0x1D04:
+      return 'c';
+    case 0x1D05:
+      return 'd';
+    case 0x1D07:
+      return 'e';
+    case 0x0262:
+      return 'g';
+    case 0x029C:
+      return 'h';
+    case 0x026A:
+      return 'i';
+    case 0x1D0A:
+      return 'j';
+    case 0x1D0B:
+      return 'k';
+    case 0x029F:
+      return 'l';
+    case 0x1D0D:
+      return 'm';
+    case 0x0274:
+      return 'n';
+    case 0x1D0F:
+      return 'o';
+    case 0x1D18:
+      return 'p';
+    case 0x0280:
+      return 'r';
+    case 0xA731:
+      return 's';
+    case 0x1D1B:
+      return 't';
+    case 0x1D1C:
+      return 'u';
+    case 0x1D20:
+      return 'v';
+    case 0x1D21:
+      return 'w';
+    case 0x028F:
+      return 'y';
+    case 0x1D22:
+      return 'z';
+    case 0x0251:
+      return 'a';
+    case 0x0261:
+      return 'g';
+    case 0x0131:
+      return 'i';
+    case 0x0237:
+      return 'j';
+    case 0x0269:
+      return 'i';
+    case 0x01C0:
+      return 'l';
+    case 0x0455:
+      return 's';
+    default:
+      return 0;
   }
 }
 // Cyrillic and Greek letters (either case) that look like a Latin letter.
 char32_t ScriptLookalike(char32_t c) {
   switch (c) {
     // Cyrillic upper.
-    case 0x0410: return 'a'; case 0x0412: return 'b'; case 0x0415: return 'e';
-    case 0x041A: return 'k'; case 0x041C: return 'm'; case 0x041D: return 'h';
-    case 0x041E: return 'o'; case 0x0420: return 'p'; case 0x0421: return 'c';
-    case 0x0422: return 't'; case 0x0423: return 'y'; case 0x0425: return 'x';
-    case 0x0405: return 's'; case 0x0406: return 'i'; case 0x0408: return 'j';
-    case 0x0401: return 'e';
+    case 0x0410:
+      return 'a';
+    case 0x0412:
+      return 'b';
+    case 0x0415:
+      return 'e';
+    case 0x041A:
+      return 'k';
+    case 0x041C:
+      return 'm';
+    case 0x041D:
+      return 'h';
+    case 0x041E:
+      return 'o';
+    case 0x0420:
+      return 'p';
+    case 0x0421:
+      return 'c';
+    case 0x0422:
+      return 't';
+    case 0x0423:
+      return 'y';
+    case 0x0425:
+      return 'x';
+    case 0x0405:
+      return 's';
+    case 0x0406:
+      return 'i';
+    case 0x0408:
+      return 'j';
+    case 0x0401:
+      return 'e';
     // Cyrillic lower.
-    case 0x0430: return 'a'; case 0x0435: return 'e'; case 0x0451: return 'e';
-    case 0x043A: return 'k'; case 0x043E: return 'o'; case 0x0440: return 'p';
-    case 0x0441: return 'c'; case 0x0443: return 'y'; case 0x0445: return 'x';
-    case 0x0456: return 'i'; case 0x0457: return 'i'; case 0x0458: return 'j';
-    case 0x0501: return 'd'; case 0x051B: return 'q'; case 0x051D: return 'w';
-    case 0x04BB: return 'h'; case 0x0432: return 'b'; case 0x043C: return 'm';
-    case 0x043D: return 'h'; case 0x0442: return 't'; case 0x044C: return 'b';
+    case 0x0430:
+      return 'a';
+    case 0x0435:
+      return 'e';
+    case 0x0451:
+      return 'e';
+    case 0x043A:
+      return 'k';
+    case 0x043E:
+      return 'o';
+    case 0x0440:
+      return 'p';
+    case 0x0441:
+      return 'c';
+    case 0x0443:
+      return 'y';
+    case 0x0445:
+      return 'x';
+    case 0x0456:
+      return 'i';
+    case 0x0457:
+      return 'i';
+    case 0x0458:
+      return 'j';
+    case 0x0501:
+      return 'd';
+    case 0x051B:
+      return 'q';
+    case 0x051D:
+      return 'w';
+    case 0x04BB:
+      return 'h';
+    case 0x0432:
+      return 'b';
+    case 0x043C:
+      return 'm';
+    case 0x043D:
+      return 'h';
+    case 0x0442:
+      return 't';
+    case 0x044C:
+      return 'b';
     // Greek upper.
-    case 0x0391: return 'a'; case 0x0392: return 'b'; case 0x0395: return 'e';
-    case 0x0396: return 'z'; case 0x0397: return 'h'; case 0x0399: return 'i';
-    case 0x039A: return 'k'; case 0x039C: return 'm'; case 0x039D: return 'n';
-    case 0x039F: return 'o'; case 0x03A1: return 'p'; case 0x03A4: return 't';
-    case 0x03A5: return 'y'; case 0x03A7: return 'x';
+    case 0x0391:
+      return 'a';
+    case 0x0392:
+      return 'b';
+    case 0x0395:
+      return 'e';
+    case 0x0396:
+      return 'z';
+    case 0x0397:
+      return 'h';
+    case 0x0399:
+      return 'i';
+    case 0x039A:
+      return 'k';
+    case 0x039C:
+      return 'm';
+    case 0x039D:
+      return 'n';
+    case 0x039F:
+      return 'o';
+    case 0x03A1:
+      return 'p';
+    case 0x03A4:
+      return 't';
+    case 0x03A5:
+      return 'y';
+    case 0x03A7:
+      return 'x';
     // Greek lower.
-    case 0x03B1: return 'a'; case 0x03B5: return 'e'; case 0x03B9: return 'i';
-    case 0x03BA: return 'k'; case 0x03BD: return 'v'; case 0x03BF: return 'o';
-    case 0x03C1: return 'p'; case 0x03C4: return 't'; case 0x03C5: return 'u';
-    case 0x03C7: return 'x'; case 0x03C9: return 'w'; case 0x03B3: return 'y';
-    default: return 0;
+    case 0x03B1:
+      return 'a';
+    case 0x03B5:
+      return 'e';
+    case 0x03B9:
+      return 'i';
+    case 0x03BA:
+      return 'k';
+    case 0x03BD:
+      return 'v';
+    case 0x03BF:
+      return 'o';
+    case 0x03C1:
+      return 'p';
+    case 0x03C4:
+      return 't';
+    case 0x03C5:
+      return 'u';
+    case 0x03C7:
+      return 'x';
+    case 0x03C9:
+      return 'w';
+    case 0x03B3:
+      return 'y';
+    default:
+      return 0;
   }
 }
 
@@ -452,27 +745,41 @@ void JoinSpacedLetters(Str& s, uint32_t* flags) {
 
 char LeetLetter(char c) {
   switch (c) {
-    case '0': return 'o';
-    case '1': return 'i';
-    case '3': return 'e';
-    case '4': return 'a';
-    case '5': return 's';
-    case '7': return 't';
-    case '8': return 'b';
-    case '@': return 'a';
-    case '$': return 's';
-    case '!': return 'i';
-    default: return 0;
+    case '0':
+      return 'o';
+    case '1':
+      return 'i';
+    case '3':
+      return 'e';
+    case '4':
+      return 'a';
+    case '5':
+      return 's';
+    case '7':
+      return 't';
+    case '8':
+      return 'b';
+    case '@':
+      return 'a';
+    case '$':
+      return 's';
+    case '!':
+      return 'i';
+    default:
+      return 0;
   }
 }
 
 // "10am", "5kg", "3rd": a number with a unit is not leetspeak.
 bool IsNumberWithUnit(std::string_view w) {
-  while (!w.empty() && !((w[0] >= '0' && w[0] <= '9') || (w[0] >= 'a' && w[0] <= 'z') || w[0] == '$')) {
+  while (!w.empty() &&
+         !((w[0] >= '0' && w[0] <= '9') || (w[0] >= 'a' && w[0] <= 'z') || w[0] == '$')) {
     w.remove_prefix(1);
   }
   size_t k = 0;
-  while (k < w.size() && ((w[k] >= '0' && w[k] <= '9') || w[k] == '.' || w[k] == ',' || w[k] == '$')) ++k;
+  while (k < w.size() &&
+         ((w[k] >= '0' && w[k] <= '9') || w[k] == '.' || w[k] == ',' || w[k] == '$'))
+    ++k;
   if (k == 0 || k == w.size()) return false;
   std::string_view unit = w.substr(k);
   while (!unit.empty() && !((unit.back() >= 'a' && unit.back() <= 'z') || unit.back() == '\'')) {
@@ -483,10 +790,11 @@ bool IsNumberWithUnit(std::string_view w) {
     unit.remove_suffix(1);
   }
   static constexpr std::string_view kUnits[] = {
-      "st", "nd", "rd", "th", "am", "pm", "kg", "g", "mg", "km", "m", "cm", "mm", "s", "ms",
-      "h", "hr", "hrs", "k", "x", "d", "gb", "mb", "kb", "tb", "px", "em", "v", "hz", "ghz",
-      "mhz", "b", "min", "mins", "sec", "lb", "lbs", "oz", "ft", "in", "yr", "yrs", "l", "ml",
-      "w", "kw", "mph", "kph", "bn", "mn", "pc", "pcs", "p", "c", "f", "s's", "'s"};
+      "st",  "nd", "rd", "th",  "am", "pm",  "kg",  "g",   "mg",  "km",   "m",   "cm",
+      "mm",  "s",  "ms", "h",   "hr", "hrs", "k",   "x",   "d",   "gb",   "mb",  "kb",
+      "tb",  "px", "em", "v",   "hz", "ghz", "mhz", "b",   "min", "mins", "sec", "lb",
+      "lbs", "oz", "ft", "in",  "yr", "yrs", "l",   "ml",  "w",   "kw",   "mph", "kph",
+      "bn",  "mn", "pc", "pcs", "p",  "c",   "f",   "s's", "'s"};
   for (std::string_view u : kUnits) {
     if (unit == u) return true;
   }
@@ -516,8 +824,7 @@ void FoldLeet(std::string& s, uint32_t* flags) {
     }
     std::string_view word = std::string_view(s).substr(i, j - i);
     if (letters >= 1 && leet >= 1 && letters + leet >= 3 && letters >= leet / 2 &&
-        word.find_first_of("<>/=:\\{}[]#&%") == std::string_view::npos &&
-        !IsNumberWithUnit(word)) {
+        word.find_first_of("<>/=:\\{}[]#&%") == std::string_view::npos && !IsNumberWithUnit(word)) {
       ++folded_words;
       // Only characters between/next to letters are folded, so "$5" or
       // "x=3," keep their numbers.
@@ -525,10 +832,12 @@ void FoldLeet(std::string& s, uint32_t* flags) {
         char c = s[k];
         char l = LeetLetter(c);
         if (!l) continue;
-        if (c == '!' && (k + 1 == j || !((s[k + 1] >= 'a' && s[k + 1] <= 'z') || LeetLetter(s[k + 1]))))
+        if (c == '!' &&
+            (k + 1 == j || !((s[k + 1] >= 'a' && s[k + 1] <= 'z') || LeetLetter(s[k + 1]))))
           continue;
         bool prev_alpha = k > i && ((s[k - 1] >= 'a' && s[k - 1] <= 'z') || LeetLetter(s[k - 1]));
-        bool next_alpha = k + 1 < j && ((s[k + 1] >= 'a' && s[k + 1] <= 'z') || LeetLetter(s[k + 1]));
+        bool next_alpha =
+            k + 1 < j && ((s[k + 1] >= 'a' && s[k + 1] <= 'z') || LeetLetter(s[k + 1]));
         if (prev_alpha || next_alpha) s[k] = l;
       }
     }
@@ -652,8 +961,7 @@ bool LooksLikeText(std::string_view s) {
 }
 
 bool IsB64Char(char32_t c) {
-  return IsAsciiLetter(c) || (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '-' ||
-         c == '_';
+  return IsAsciiLetter(c) || (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '-' || c == '_';
 }
 
 template <typename Str>
@@ -674,11 +982,16 @@ bool DecodeBase64Run(const Str& s, size_t b, size_t e, std::string* out) {
   for (size_t k = b; k < e; ++k) {
     char32_t c = s[k];
     int v;
-    if (c >= 'A' && c <= 'Z') v = static_cast<int>(c - 'A');
-    else if (c >= 'a' && c <= 'z') v = static_cast<int>(c - 'a' + 26);
-    else if (c >= '0' && c <= '9') v = static_cast<int>(c - '0' + 52);
-    else if (c == '+' || c == '-') v = 62;
-    else v = 63;
+    if (c >= 'A' && c <= 'Z')
+      v = static_cast<int>(c - 'A');
+    else if (c >= 'a' && c <= 'z')
+      v = static_cast<int>(c - 'a' + 26);
+    else if (c >= '0' && c <= '9')
+      v = static_cast<int>(c - '0' + 52);
+    else if (c == '+' || c == '-')
+      v = 62;
+    else
+      v = 63;
     acc = (acc << 6) | static_cast<uint32_t>(v);
     bits += 6;
     if (bits >= 8) {
@@ -741,14 +1054,17 @@ void FindEncodedSegments(const Str& s, int depth, DecodeState& st) {
     }
     // \xNN escapes, or 0xNN / NN pairs separated by spaces or commas.
     if ((c == '\\' && i + 3 < n && s[i + 1] == 'x') ||
-        (HexVal(c) >= 0 && i + 2 < n && HexVal(s[i + 1]) >= 0 && (s[i + 2] == ' ' || s[i + 2] == ',') &&
+        (HexVal(c) >= 0 && i + 2 < n && HexVal(s[i + 1]) >= 0 &&
+         (s[i + 2] == ' ' || s[i + 2] == ',') &&
          (i == 0 || s[i - 1] == ' ' || s[i - 1] == '"' || s[i - 1] == ':'))) {
       size_t k = i;
       bytes.clear();
       while (k < n) {
         size_t p = k;
-        if (s[p] == '\\' && p + 1 < n && s[p + 1] == 'x') p += 2;
-        else if (s[p] == '0' && p + 1 < n && s[p + 1] == 'x') p += 2;
+        if (s[p] == '\\' && p + 1 < n && s[p + 1] == 'x')
+          p += 2;
+        else if (s[p] == '0' && p + 1 < n && s[p + 1] == 'x')
+          p += 2;
         if (p + 1 < n && HexVal(s[p]) >= 0 && HexVal(s[p + 1]) >= 0 &&
             (p + 2 >= n || HexVal(s[p + 2]) < 0 || s[k] == '\\')) {
           bytes.push_back(static_cast<char>(HexVal(s[p]) * 16 + HexVal(s[p + 1])));
@@ -836,8 +1152,8 @@ bool HasOddTokenShape(std::string_view input) {
     }
     ++tokens;
     if ((camel && j - i >= 6) || (symbols >= 2 && letters == 0 && j - i >= 3) ||
-        (symbols >= 1 && letters >= 2 && std::strchr("^$~", input[i]) == nullptr &&
-         j - i <= 24 && symbols + 1 < letters && std::strchr("[({", input[j - 1]) != nullptr)) {
+        (symbols >= 1 && letters >= 2 && std::strchr("^$~", input[i]) == nullptr && j - i <= 24 &&
+         symbols + 1 < letters && std::strchr("[({", input[j - 1]) != nullptr)) {
       ++odd;
     }
     i = j;
@@ -870,10 +1186,9 @@ void NormalizeInto(std::string_view input, int depth, DecodeState& st, bool is_r
 // (you)... Only such text gets a rot13 view, which keeps ordinary prompts
 // to one signature scan.
 bool LooksRot13(std::string_view text) {
-  static constexpr std::string_view kWords[] = {"gur",    "naq",      "lbh",          "lbhe",
-                                                "vf",     "bs",       "gb",           "vtaber",
-                                                "nyy",    "cerivbhf", "vafgehpgvbaf", "flfgrz",
-                                                "cebzcg", "eriryny",  "cnffjbeq",     "qvfertneq"};
+  static constexpr std::string_view kWords[] = {
+      "gur", "naq",      "lbh",          "lbhe",   "vf",     "bs",      "gb",       "vtaber",
+      "nyy", "cerivbhf", "vafgehpgvbaf", "flfgrz", "cebzcg", "eriryny", "cnffjbeq", "qvfertneq"};
   int hits = 0;
   size_t i = 0;
   while (i < text.size()) {
@@ -882,7 +1197,8 @@ bool LooksRot13(std::string_view text) {
     std::string_view w = text.substr(i, j - i);
     while (!w.empty() && !(w.back() >= 'a' && w.back() <= 'z')) w.remove_suffix(1);
     // Every listed word starts with one of these letters.
-    if (w.size() >= 2 && w.size() <= 12 && std::string_view("bcefglnqv").find(w[0]) != std::string_view::npos) {
+    if (w.size() >= 2 && w.size() <= 12 &&
+        std::string_view("bcefglnqv").find(w[0]) != std::string_view::npos) {
       for (std::string_view k : kWords) {
         if (w == k && ++hits >= 2) return true;
       }

@@ -46,10 +46,10 @@ enum NormalizeFlag : uint32_t {
 std::vector<std::string> FlagNames(uint32_t flags);
 
 struct NormalizeOptions {
-  int max_decode_depth = 2;           // decoded text is itself searched this deep
-  size_t max_decoded_bytes = 1 << 16; // total decoded output across segments
-  int max_segments = 16;              // decoded segments kept
-  size_t max_input_bytes = 1 << 20;   // longer input is cut (the tail is not scanned)
+  int max_decode_depth = 2;            // decoded text is itself searched this deep
+  size_t max_decoded_bytes = 1 << 16;  // total decoded output across segments
+  int max_segments = 16;               // decoded segments kept
+  size_t max_input_bytes = 1 << 20;    // longer input is cut (the tail is not scanned)
   bool rot13_view = true;
 };
 

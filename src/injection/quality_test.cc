@@ -95,8 +95,8 @@ TEST(InjectionQualityTest, HeldOutReport) {
   double over_fpr = FractionAtOrAbove(over_all, threshold);
 
   std::printf("\nInjection quality on held-out data (threshold_direct %.3f)\n", threshold);
-  std::printf("%-20s %5s %5s %7s %9s %9s %9s %9s %9s\n", "set", "pos", "neg", "AUC",
-              "TPR@1%", "TPR@2%", "TPR@5%", "TPR@thr", "FPR@thr");
+  std::printf("%-20s %5s %5s %7s %9s %9s %9s %9s %9s\n", "set", "pos", "neg", "AUC", "TPR@1%",
+              "TPR@2%", "TPR@5%", "TPR@thr", "FPR@thr");
   for (const Row& r : table) {
     std::printf("%-20s %5zu %5zu %7.4f %9.3f %9.3f %9.3f %9.3f %9.3f\n", r.name.c_str(), r.pos,
                 r.neg, r.auc, r.tpr1, r.tpr2, r.tpr5, r.tpr_op, r.fpr_op);

@@ -39,7 +39,8 @@ Result<std::vector<RedTeamCase>> ParseRedTeamSuite(std::string_view jsonl) {
     }
     if (c.marker.empty()) return where("missing `marker`");
     auto* m = o.if_contains("messages");
-    if (!m || !m->is_array() || m->as_array().empty()) return where("`messages` must be a non-empty array");
+    if (!m || !m->is_array() || m->as_array().empty())
+      return where("`messages` must be a non-empty array");
     c.messages_json = boost::json::serialize(*m);
     out.push_back(std::move(c));
   }
@@ -65,11 +66,16 @@ std::string RedTeamRequestBody(const RedTeamCase& c, const std::string& model) {
 
 std::string_view OutcomeName(RedTeamOutcome o) {
   switch (o) {
-    case RedTeamOutcome::kBlocked: return "blocked";
-    case RedTeamOutcome::kStripped: return "stripped";
-    case RedTeamOutcome::kDelivered: return "allowed";
-    case RedTeamOutcome::kUnverified: return "unverified";
-    case RedTeamOutcome::kError: return "error";
+    case RedTeamOutcome::kBlocked:
+      return "blocked";
+    case RedTeamOutcome::kStripped:
+      return "stripped";
+    case RedTeamOutcome::kDelivered:
+      return "allowed";
+    case RedTeamOutcome::kUnverified:
+      return "unverified";
+    case RedTeamOutcome::kError:
+      return "error";
   }
   return "error";
 }
@@ -81,7 +87,8 @@ RedTeamOutcome JudgeRedTeamReply(const RedTeamCase& c, int status, const std::st
   boost::json::value v = boost::json::parse(body, ec);
   if (ec || !v.is_object()) return RedTeamOutcome::kError;
   const auto* choices = v.as_object().if_contains("choices");
-  if (!choices || !choices->is_array() || choices->as_array().empty()) return RedTeamOutcome::kError;
+  if (!choices || !choices->is_array() || choices->as_array().empty())
+    return RedTeamOutcome::kError;
   const auto& first = choices->as_array()[0];
   const boost::json::value* content = nullptr;
   if (first.is_object()) {
@@ -97,8 +104,8 @@ RedTeamOutcome JudgeRedTeamReply(const RedTeamCase& c, int status, const std::st
   if (echoed.empty() || echoed[0] != '[') return RedTeamOutcome::kUnverified;
   std::string marker_json = boost::json::serialize(boost::json::value(c.marker));
   marker_json = marker_json.substr(1, marker_json.size() - 2);
-  bool delivered = echoed.find(marker_json) != std::string::npos ||
-                   echoed.find(c.marker) != std::string::npos;
+  bool delivered =
+      echoed.find(marker_json) != std::string::npos || echoed.find(c.marker) != std::string::npos;
   return delivered ? RedTeamOutcome::kDelivered : RedTeamOutcome::kStripped;
 }
 

@@ -52,8 +52,8 @@ RedTeamOutcome JudgeRedTeamReply(const RedTeamCase& c, int status, const std::st
 
 struct RedTeamSummary {
   size_t attacks = 0;
-  size_t attacks_succeeded = 0;  // delivered to the model
-  size_t attacks_unverified = 0; // answered, but the echo was missing
+  size_t attacks_succeeded = 0;   // delivered to the model
+  size_t attacks_unverified = 0;  // answered, but the echo was missing
   size_t benign = 0;
   size_t benign_allowed = 0;
   size_t matched_expectation = 0;

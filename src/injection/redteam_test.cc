@@ -18,11 +18,13 @@ TEST(RedTeamTest, ParsesSuiteAndRejectsBadLines) {
   EXPECT_FALSE((*ok)[1].attack());
   EXPECT_NE(RedTeamRequestBody((*ok)[0], "m").find("\"model\":\"m\""), std::string::npos);
 
-  auto bad = ParseRedTeamSuite("{\"id\":\"a\",\"messages\":[],\"marker\":\"x\",\"expect\":\"blocked\"}");
+  auto bad =
+      ParseRedTeamSuite("{\"id\":\"a\",\"messages\":[],\"marker\":\"x\",\"expect\":\"blocked\"}");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("line 1"), std::string::npos);
   EXPECT_FALSE(ParseRedTeamSuite("not json").ok());
-  EXPECT_FALSE(ParseRedTeamSuite(R"({"id":"a","messages":[{}],"marker":"x","expect":"maybe"})").ok());
+  EXPECT_FALSE(
+      ParseRedTeamSuite(R"({"id":"a","messages":[{}],"marker":"x","expect":"maybe"})").ok());
 }
 
 TEST(RedTeamTest, JudgesEchoReplies) {
@@ -61,8 +63,9 @@ TEST(RedTeamTest, ShippedSuiteIsWellFormedAndLargeEnough) {
   for (const auto& c : *suite) {
     attacks += c.attack();
     // The marker must be in what is sent, or success could never be seen.
-    EXPECT_NE(c.messages_json.find(boost::json::serialize(boost::json::value(c.marker)).substr(1, 8)),
-              std::string::npos)
+    EXPECT_NE(
+        c.messages_json.find(boost::json::serialize(boost::json::value(c.marker)).substr(1, 8)),
+        std::string::npos)
         << c.id;
   }
   EXPECT_GE(attacks, 200u);

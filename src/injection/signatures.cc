@@ -10,25 +10,27 @@ namespace {
 
 // Shared alternations. Patterns run on folded text: lower case, single
 // spaces, accents stripped, leetspeak and confusables folded.
-#define IGNORE_VERB                                                                          \
-  "(ignore|ignoring|disregard|disregarding|forget|forgetting|skip|bypass|override|overlook|" \
+#define IGNORE_VERB                                                                            \
+  "(ignore|ignoring|disregard|disregarding|forget|forgetting|skip|bypass|override|overlook|"   \
   "neglect|abandon|discard|dismiss|nevermind|never mind|set aside|throw out|pay no attention " \
   "to|do not follow|don't follow|stop following)"
 #define PRIOR_QUAL                                                                            \
   "(previous|previously|prior|preceding|above|earlier|former|foregoing|initial|original|old|" \
   "existing|all|every|your|system|safety|default|developer|pre-?set|given|following)"
-#define INSTR_NOUN                                                                         \
+#define INSTR_NOUN                                                                          \
   "(instructions?|instruction set|directions|directives?|rules|guidelines|prompts?|system " \
-  "prompt|commands|orders|constraints|restrictions|guardrails|programming|polic(y|ies)|"  \
+  "prompt|commands|orders|constraints|restrictions|guardrails|programming|polic(y|ies)|"    \
   "context|training|configuration|settings|guidance|limitations|filters)"
 
 std::vector<Signature> MakeBuiltin() {
   return {
       // --- instruction override -------------------------------------------------
       {"instruction_override.ignore_previous",
-       "\\b" IGNORE_VERB "\\b[^.!?]{0,40}\\b" PRIOR_QUAL "\\b[^.!?]{0,30}\\b" INSTR_NOUN "\\b", 0.85},
+       "\\b" IGNORE_VERB "\\b[^.!?]{0,40}\\b" PRIOR_QUAL "\\b[^.!?]{0,30}\\b" INSTR_NOUN "\\b",
+       0.85},
       {"instruction_override.forget_everything",
-       "\\b" IGNORE_VERB " (everything|all|anything|what) (you('ve| have| were| had| are)? (been )?(told|taught|"
+       "\\b" IGNORE_VERB
+       " (everything|all|anything|what) (you('ve| have| were| had| are)? (been )?(told|taught|"
        "learned|instructed|said)|i('ve| have)? (said|told you)|(that was |that's |you were )?"
        "(said|written|stated|given) ?(above|before|so far|previously|earlier)|above|before|so far|"
        "previously|earlier)",
@@ -81,7 +83,8 @@ std::vector<Signature> MakeBuiltin() {
       {"instruction_override.multilingual_cjk_ru",
        "(игнорир|забудь|забудьте|проигнорир)[^ ]* ((все|bce) )?((предыдущие|прошлые|"
        "предшествующие|свои|твои) )?(инструкции|указания|правила)|"
-       "(忽略|无视|忽视|不要理会|忘记|忘掉|忽略掉)(之前|以前|先前|上面|上述|以上|前面|所有|你的)?(的)?"
+       "(忽略|无视|忽视|不要理会|忘记|忘掉|忽略掉)(之前|以前|先前|上面|上述|以上|前面|所有|你的)?("
+       "的)?"
        "(所有)?(的)?(指令|指示|说明|规则|提示|设定)|"
        "(以前|前|上記|これまで)の(指示|命令|ルール)を?(すべて)?(無視|忘れ)|"
        "(이전|앞의|위의) (모든 )?(지시|명령|지침)[^ ]* ?(무시|잊어)",
@@ -126,7 +129,8 @@ std::vector<Signature> MakeBuiltin() {
        0.6},
       {"role_play.dual_response",
        "\\b(two|both) (different |separate |distinct )?(responses|answers|paragraphs|outputs)"
-       "\\b[^.]{0,50}\\b(normal|normally|classic|unfiltered|jailbr|dan|developer)|\\[(gpt|chatgpt|classic|jailbreak|normal|🔒classic|🔓jailbreak|🔒|🔓)\\]",
+       "\\b[^.]{0,50}\\b(normal|normally|classic|unfiltered|jailbr|dan|developer)|\\[(gpt|chatgpt|"
+       "classic|jailbreak|normal|🔒classic|🔓jailbreak|🔒|🔓)\\]",
        0.7},
       {"role_play.freed",
        "\\b(you('ve| have)? been|you are|you're|you have) (now )?(freed|liberated|unchained|"
@@ -203,7 +207,8 @@ std::vector<Signature> MakeBuiltin() {
        0.75},
       {"prompt_extraction.repeat_previous_text",
        "\\b(repeat|print|output|copy|echo|recite|reproduce|show|display|rewrite|spell out|dump|"
-       "return|paste)\\b (back )?(me )?(the|all|everything|all of|this|the entire|the whole)( of)?( the)? ?"
+       "return|paste)\\b (back )?(me )?(the|all|everything|all of|this|the entire|the whole)( "
+       "of)?( the)? ?"
        "(above|previous|preceding|prior|earlier|initial|first|original|hidden|entire|whole|full)"
        " ?(text|message|messages|prompt|conversation|content|lines|words|instructions|context|"
        "chat|history)\\b|\\b(text|everything|all|words|content|instructions|messages?)( that)? "
@@ -223,7 +228,8 @@ std::vector<Signature> MakeBuiltin() {
        "told|provided|fed)\\b",
        0.65},
       {"prompt_extraction.encoded_prompt",
-       "\\b(encode|convert|translate|write|output|spell|show|print)\\b[^.]{0,30}\\b(your|the) ((system|"
+       "\\b(encode|convert|translate|write|output|spell|show|print)\\b[^.]{0,30}\\b(your|the) "
+       "((system|"
        "initial|original|hidden|secret|first|starting) )?(prompt|instructions|configuration|"
        "system prompt|system message)\\b[^.]{0,30}\\b(base64|hex|rot13|binary|"
        "morse|reverse|backwards|pig latin|emoji|leetspeak|french|spanish|json)",
@@ -292,7 +298,8 @@ std::vector<Signature> MakeBuiltin() {
        "action|command)\\b|\\b(call|invoke|execute|trigger) (the )?(tool|function) [`\"']?[a-z_]+",
        0.45},
       {"tool_hijack.dangerous_command",
-       "\\brm -rf /|\\b(curl|wget) [^|; ]{1,100} ?\\| ?(ba|z)?sh\\b|/etc/(passwd|shadow)\\b|~/\\.ssh|"
+       "\\brm -rf /|\\b(curl|wget) [^|; ]{1,100} ?\\| "
+       "?(ba|z)?sh\\b|/etc/(passwd|shadow)\\b|~/\\.ssh|"
        "\\bid_rsa\\b|\\bos\\.system\\(|\\bbase64 -d ?\\| ?(ba)?sh|\\bnc -e\\b|\\breverse shell\\b",
        0.55},
       {"tool_hijack.fake_tool_json",

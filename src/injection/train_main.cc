@@ -31,17 +31,28 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--train") train = next();
-    else if (a == "--extra") extra = next();
-    else if (a == "--out") out = next();
-    else if (a == "--heldout-ids") heldout_ids = next();
-    else if (a == "--epochs") options.epochs = std::stoi(next());
-    else if (a == "--seed") options.seed = std::stoull(next());
-    else if (a == "--dropout") options.ngram_dropout = std::stod(next());
-    else if (a == "--prune") options.prune = std::stod(next());
-    else if (a == "--hash-bits") options.hash_bits = std::stoi(next());
-    else if (a == "--l2") options.l2 = std::stod(next());
-    else if (a == "--lr") options.learning_rate = std::stod(next());
+    if (a == "--train")
+      train = next();
+    else if (a == "--extra")
+      extra = next();
+    else if (a == "--out")
+      out = next();
+    else if (a == "--heldout-ids")
+      heldout_ids = next();
+    else if (a == "--epochs")
+      options.epochs = std::stoi(next());
+    else if (a == "--seed")
+      options.seed = std::stoull(next());
+    else if (a == "--dropout")
+      options.ngram_dropout = std::stod(next());
+    else if (a == "--prune")
+      options.prune = std::stod(next());
+    else if (a == "--hash-bits")
+      options.hash_bits = std::stoi(next());
+    else if (a == "--l2")
+      options.l2 = std::stod(next());
+    else if (a == "--lr")
+      options.learning_rate = std::stod(next());
     else {
       std::fprintf(stderr, "steward-train-injection: unknown option %s\n", a.c_str());
       return 2;
@@ -81,8 +92,10 @@ int main(int argc, char** argv) {
     }
     rows.push_back(std::move(e));
   }
-  std::fprintf(stderr, "training on %zu rows (%zu shared, %zu own); held out %zu, skipped %zu "
-               "for license\n", rows.size(), from_shared, rows.size() - from_shared, held, unlicensed);
+  std::fprintf(stderr,
+               "training on %zu rows (%zu shared, %zu own); held out %zu, skipped %zu "
+               "for license\n",
+               rows.size(), from_shared, rows.size() - from_shared, held, unlicensed);
   TrainReport report;
   LinearModel model = Train(rows, options, &report);
   std::ofstream f(out, std::ios::binary);
@@ -96,10 +109,11 @@ int main(int argc, char** argv) {
     h << "# Rows of ../shared/datasets/injection/train.jsonl the trainer never reads (IsHeldOut).\n"
       << ids;
   }
-  std::printf("{\"rows\":%zu,\"malicious\":%zu,\"oof_auc\":%.4f,\"threshold_direct\":%.4f,"
-              "\"threshold_external\":%.4f,\"oof_tpr_at_threshold\":%.4f,"
-              "\"oof_fpr_at_threshold\":%.4f}\n",
-              report.examples, report.malicious, report.oof_auc, model.threshold_direct,
-              model.threshold_external, report.oof_tpr_at_threshold, report.oof_fpr_at_threshold);
+  std::printf(
+      "{\"rows\":%zu,\"malicious\":%zu,\"oof_auc\":%.4f,\"threshold_direct\":%.4f,"
+      "\"threshold_external\":%.4f,\"oof_tpr_at_threshold\":%.4f,"
+      "\"oof_fpr_at_threshold\":%.4f}\n",
+      report.examples, report.malicious, report.oof_auc, model.threshold_direct,
+      model.threshold_external, report.oof_tpr_at_threshold, report.oof_fpr_at_threshold);
   return 0;
 }

@@ -38,10 +38,10 @@ struct TrainOptions {
   double learning_rate = 0.2;
   double l2 = 1e-5;
   uint64_t seed = 20261127;
-  double prune = 2e-3;             // weights smaller than this are not written
-  double ngram_dropout = 0.0;      // share of passes that train on indicators alone
-  int folds = 5;                   // cross-fitting for calibration and thresholds
-  double target_fpr_direct = 0.01; // threshold_direct keeps out-of-fold FPR at most this
+  double prune = 2e-3;              // weights smaller than this are not written
+  double ngram_dropout = 0.0;       // share of passes that train on indicators alone
+  int folds = 5;                    // cross-fitting for calibration and thresholds
+  double target_fpr_direct = 0.01;  // threshold_direct keeps out-of-fold FPR at most this
   double target_fpr_external = 0.03;
 };
 

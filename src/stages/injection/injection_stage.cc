@@ -185,8 +185,8 @@ class InjectionStage final : public Stage {
     ctx.injection_signals = std::move(signals);
     if (refuse) {
       std::string detail = "suspected prompt injection in " + refuse_where + " (score " +
-                           FormatScore(refuse_screening.score) + "; signals: " +
-                           JoinSignals(refuse_screening.signals, 4) + ")";
+                           FormatScore(refuse_screening.score) +
+                           "; signals: " + JoinSignals(refuse_screening.signals, 4) + ")";
       if (review) {
         // The review queue does not exist yet: refuse, and say why.
         return StageResult::Error(403, "invalid_request_error", "review_required",
@@ -315,12 +315,13 @@ Result<InjectionStageConfig> ParseInjectionConfig(const std::string& file, const
   InjectionStageConfig c;
   if (!node || node.IsNull()) return c;
   if (!node.IsMap()) return config::ErrorAt(file, node, "`injection` must be a mapping");
-  static const char* kKnown[] = {"enabled", "threshold", "external_threshold", "action",
-                                 "external_action", "routes", "canary", "canary_action"};
+  static const char* kKnown[] = {"enabled", "threshold",       "external_threshold",
+                                 "action",  "external_action", "routes",
+                                 "canary",  "canary_action"};
   for (auto it = node.begin(); it != node.end(); ++it) {
     std::string key = it->first.as<std::string>("");
-    if (std::find_if(std::begin(kKnown), std::end(kKnown), [&](const char* k) { return key == k; }) ==
-        std::end(kKnown)) {
+    if (std::find_if(std::begin(kKnown), std::end(kKnown),
+                     [&](const char* k) { return key == k; }) == std::end(kKnown)) {
       return config::ErrorAt(file, it->first, "unknown key `injection." + key + "`");
     }
   }
@@ -334,7 +335,8 @@ Result<InjectionStageConfig> ParseInjectionConfig(const std::string& file, const
   STEWARD_ASSIGN_OR_RETURN(c.canary_action,
                            ParseAction(file, node, "canary_action", c.canary_action, false));
   if (YAML::Node routes = node["routes"]) {
-    if (!routes.IsMap()) return config::ErrorAt(file, routes, "`injection.routes` must be a mapping");
+    if (!routes.IsMap())
+      return config::ErrorAt(file, routes, "`injection.routes` must be a mapping");
     for (auto it = routes.begin(); it != routes.end(); ++it) {
       InjectionRouteOverride r;
       r.pattern = it->first.as<std::string>("");

@@ -78,8 +78,9 @@ TEST(InjectionStageTest, ExternalToolResultIsStripped) {
             kStrippedPlaceholder);
   EXPECT_EQ(ctx.body["messages"].as_array()[0].as_object()["content"].as_string(),
             "Summarize the report.");
-  EXPECT_NE(std::find(ctx.injection_signals.begin(), ctx.injection_signals.end(), "source.external"),
-            ctx.injection_signals.end());
+  EXPECT_NE(
+      std::find(ctx.injection_signals.begin(), ctx.injection_signals.end(), "source.external"),
+      ctx.injection_signals.end());
 }
 
 TEST(InjectionStageTest, ExternalPartUsesStricterThreshold) {
@@ -93,8 +94,9 @@ TEST(InjectionStageTest, ExternalPartUsesStricterThreshold) {
   auto stage = MakeInjectionStage(c, &D());
   RequestContext user = ChatContext({Msg("user", mild)});
   EXPECT_EQ(stage->OnRequest(user).action, StageResult::Action::kContinue);
-  boost::json::array parts = {boost::json::object{{"type", "text"}, {"text", "Summarize:"}},
-                              boost::json::object{{"type", "text"}, {"text", mild}, {"external", true}}};
+  boost::json::array parts = {
+      boost::json::object{{"type", "text"}, {"text", "Summarize:"}},
+      boost::json::object{{"type", "text"}, {"text", mild}, {"external", true}}};
   RequestContext ext = ChatContext({boost::json::object{{"role", "user"}, {"content", parts}}});
   StageResult r = stage->OnRequest(ext);
   ASSERT_EQ(r.action, StageResult::Action::kReply);
@@ -102,8 +104,8 @@ TEST(InjectionStageTest, ExternalPartUsesStricterThreshold) {
 }
 
 TEST(InjectionStageTest, FlagReviewAndRoutes) {
-  InjectionStageConfig c = Config(
-      "injection:\n  action: review\n  routes:\n    \"lab-*\": {action: flag}\n");
+  InjectionStageConfig c =
+      Config("injection:\n  action: review\n  routes:\n    \"lab-*\": {action: flag}\n");
   auto stage = MakeInjectionStage(c, &D());
   RequestContext reviewed = ChatContext({Msg("user", kAttack)});
   StageResult r = stage->OnRequest(reviewed);
@@ -138,14 +140,16 @@ std::string CanaryOf(RequestContext& ctx) {
 
 TEST(InjectionStageTest, CanaryInsertedAndLeakBlocked) {
   auto stage = MakeInjectionStage(Config("injection: {canary: true}"), &D());
-  RequestContext ctx = ChatContext({Msg("system", "You are a bank assistant."), Msg("user", kBenign)});
+  RequestContext ctx =
+      ChatContext({Msg("system", "You are a bank assistant."), Msg("user", kBenign)});
   ASSERT_EQ(stage->OnRequest(ctx).action, StageResult::Action::kContinue);
   EXPECT_TRUE(ctx.body_modified);
   std::string canary = CanaryOf(ctx);
   ASSERT_EQ(canary.size(), 28u);
 
   ResponseView clean;
-  clean.body = boost::json::parse(R"({"choices":[{"message":{"role":"assistant","content":"100 C"}}]})");
+  clean.body =
+      boost::json::parse(R"({"choices":[{"message":{"role":"assistant","content":"100 C"}}]})");
   EXPECT_EQ(stage->OnResponse(ctx, clean).action, StageResult::Action::kContinue);
 
   ResponseView leak;

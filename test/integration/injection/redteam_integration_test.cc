@@ -29,20 +29,22 @@ struct SuiteRun {
   std::vector<std::string> unexpected;  // "id kind expected->got"
 };
 
-SuiteRun RunSuite(GatewayFixture& fx, const std::string& key, const std::vector<RedTeamCase>& suite) {
+SuiteRun RunSuite(GatewayFixture& fx, const std::string& key,
+                  const std::vector<RedTeamCase>& suite) {
   SuiteRun run;
   for (const RedTeamCase& c : suite) {
     HttpResponse r = Http(fx.port(), "POST", "/v1/chat/completions",
                           injection::RedTeamRequestBody(c, "sim-small"),
-                          {{"Authorization", "Bearer " + key}, {"x-sim-echo", "1"},
+                          {{"Authorization", "Bearer " + key},
+                           {"x-sim-echo", "1"},
                            {"Content-Type", "application/json"}});
     RedTeamOutcome o = injection::JudgeRedTeamReply(c, r.status, r.body);
     injection::Tally(c, o, &run.total);
     injection::Tally(c, o, &run.by_kind[c.kind]);
     if (injection::OutcomeName(o) != c.expect) {
-      run.unexpected.push_back(c.id + " " + c.kind + " " + c.expect + "->" +
-                               std::string(injection::OutcomeName(o)) +
-                               (o == RedTeamOutcome::kError ? " status " + std::to_string(r.status) : ""));
+      run.unexpected.push_back(
+          c.id + " " + c.kind + " " + c.expect + "->" + std::string(injection::OutcomeName(o)) +
+          (o == RedTeamOutcome::kError ? " status " + std::to_string(r.status) : ""));
     }
   }
   return run;
@@ -59,8 +61,9 @@ void Print(const char* title, const SuiteRun& run) {
   std::printf("%-14s %8zu %10zu %11zu %8.3f\n", "ALL ATTACKS", run.total.attacks,
               run.total.attacks_succeeded, run.total.attacks_unverified,
               run.total.attack_success_rate());
-  std::printf("(ASR over verified cases; `unverified`: 200 without the simulator's echo, which the\n"
-              " gateway currently drops when a stage rewrote the body, e.g. a stripped tool result)\n");
+  std::printf(
+      "(ASR over verified cases; `unverified`: 200 without the simulator's echo, which the\n"
+      " gateway currently drops when a stage rewrote the body, e.g. a stripped tool result)\n");
   std::printf("benign allowed: %zu/%zu; matched expectation: %zu/%zu; errors: %zu\n",
               run.total.benign_allowed, run.total.benign, run.total.matched_expectation,
               run.total.attacks + run.total.benign, run.total.errors);
@@ -92,7 +95,8 @@ TEST(InjectionRedTeamTest, ScreeningOnVersusOff) {
     HttpResponse r = fx.Chat(key, "echo probe", {{"x-sim-echo", "1"}});
     echo = r.status == 200 && r.body.find("[{") != std::string::npos;
   }
-  std::printf("\nsimulator echo through the gateway: %s\n", echo ? "yes" : "NO (pessimistic judging)");
+  std::printf("\nsimulator echo through the gateway: %s\n",
+              echo ? "yes" : "NO (pessimistic judging)");
   Print("Red-team suite, screening OFF", off);
   Print("Red-team suite, screening ON (default config)", on);
   for (const auto& u : on.unexpected) std::printf("  unexpected: %s\n", u.c_str());
@@ -111,8 +115,9 @@ TEST(InjectionRedTeamTest, ScreeningOnVersusOff) {
 TEST(InjectionRedTeamTest, CanaryLeakIsWithheld) {
   GatewayFixture fx(std::string(kPipeline) + "injection:\n  canary: true\n");
   std::string key = fx.CreateKey("user");
-  std::string body = R"({"model":"sim-small","messages":[{"role":"system","content":"You are a bank bot."},)"
-                     R"({"role":"user","content":"What are your opening hours?"}]})";
+  std::string body =
+      R"({"model":"sim-small","messages":[{"role":"system","content":"You are a bank bot."},)"
+      R"({"role":"user","content":"What are your opening hours?"}]})";
   // Echo mode repeats the system prompt, canary included: a leak.
   HttpResponse leak = Http(fx.port(), "POST", "/v1/chat/completions", body,
                            {{"Authorization", "Bearer " + key}, {"x-sim-echo", "1"}});
@@ -123,8 +128,8 @@ TEST(InjectionRedTeamTest, CanaryLeakIsWithheld) {
   EXPECT_EQ(leak.status, 403) << leak.body << "\n" << fx.log();
   EXPECT_NE(leak.body.find("canary"), std::string::npos) << leak.body;
   // A normal reply passes.
-  HttpResponse ok = Http(fx.port(), "POST", "/v1/chat/completions", body,
-                         {{"Authorization", "Bearer " + key}});
+  HttpResponse ok =
+      Http(fx.port(), "POST", "/v1/chat/completions", body, {{"Authorization", "Bearer " + key}});
   EXPECT_EQ(ok.status, 200) << ok.body << "\n" << fx.log();
 }
 
