@@ -718,7 +718,9 @@ const std::vector<Recognizer>& PatternRecognizers() {
       {"CRYPTO", R"(\b(?:bc1|BC1)[02-9ac-hj-np-zAC-HJ-NP-Z]{6,87}\b)", false, 1.0, 0,
        ValidateBitcoin, {}, {}},
       // --- government ids ---
-      {"US_SSN", R"(\b\d{3}[\- .]?\d{2}[\- .]?\d{4}\b)", false, 0.6, 1.0, ValidateSsn,
+      // 3-2-4 is the SSN shape; phone numbers are rarely grouped that way,
+      // so an SSN-valid 3-2-4 number beats the generic phone score.
+      {"US_SSN", R"(\b\d{3}[\- .]?\d{2}[\- .]?\d{4}\b)", false, 0.65, 1.0, ValidateSsn,
        {"ssn", "social security", "social", "ss#", "ss #", "ssns"}, {"phone", "tel", "fax", "order", "zip"}},
       {"US_ITIN",
        R"(\b9\d{2}[\- ]?(?:5\d|6[0-5]|7\d|8[0-8]|9[0-24-9])[\- ]?\d{4}\b)", false, 0.6, 1.0,
