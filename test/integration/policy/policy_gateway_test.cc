@@ -24,11 +24,9 @@ std::map<std::string, std::string> Bearer(const std::string& key) {
 
 const char* kPolicyV1 = R"(
 @id("callers") permit (principal.role in ["user", "analyst"], action in ["chat.completions", "models"]);
-@id("analyst-pii") obligate (principal.role == "analyst")
-  when { context.finding_types.containsAny(["EMAIL_ADDRESS"]) }
-  with redact(["EMAIL_ADDRESS"], "redact");
-@id("secrets") @message("no secrets please")
-forbid when { context.finding_types.containsAny(["PRIVATE_KEY", "AWS_ACCESS_KEY", "GITHUB_TOKEN"]) };
+@id("analyst-pii") obligate (principal.role == "analyst") with redact(["EMAIL_ADDRESS"], "redact");
+@id("no-large") @message("the large model is reserved")
+forbid (resource.name == "sim-large");
 )";
 
 class PolicyGatewayTest : public ::testing::Test {
@@ -37,7 +35,9 @@ class PolicyGatewayTest : public ::testing::Test {
     dir_ = new std::string("/tmp/steward-policy-it-" + std::to_string(::getpid()));
     std::filesystem::create_directories(*dir_);
     WritePolicy(kPolicyV1);
-    fx_ = new GatewayFixture("policy:\n  dir: " + *dir_ + "\n  poll_ms: 100\n");
+    // No scan_input: the redaction seen by the model is the policy stage's own.
+    fx_ = new GatewayFixture("pipeline: [audit, auth, rate_limit, route, policy]\n"
+                             "policy:\n  dir: " + *dir_ + "\n  poll_ms: 100\n");
     user_ = new std::string(fx_->CreateKey("user"));
     analyst_ = new std::string(fx_->CreateKey("analyst"));
     guest_ = new std::string(fx_->CreateKey("guest"));
@@ -85,15 +85,18 @@ TEST_F(PolicyGatewayTest, PermitCarriesHeaderAndDenyNamesTheRule) {
   EXPECT_EQ(guest.status, 403) << guest.body;
   EXPECT_NE(guest.body.find("default deny"), std::string::npos) << guest.body;
 
-  HttpResponse secret = fx_->Chat(*user_, "my key is AKIAIOSFODNN7EXAMPLE ok?");
-  EXPECT_EQ(secret.status, 403) << secret.body;
-  EXPECT_NE(secret.body.find("`secrets`"), std::string::npos) << secret.body;
+  HttpResponse large = fx_->Chat(*user_, "hello", {}, "sim-large");
+  EXPECT_EQ(large.status, 403) << large.body;
+  EXPECT_NE(large.body.find("denied by policy rule `no-large`: the large model is reserved"),
+            std::string::npos)
+      << large.body;
 }
 
 TEST_F(PolicyGatewayTest, AnalystEmailIsRedactedBeforeTheModel) {
   HttpResponse r = fx_->Chat(*analyst_, "write to jane.doe@example.com today", {{"x-sim-echo", "1"}});
   ASSERT_EQ(r.status, 200) << r.body << fx_->log();
   EXPECT_EQ(r.body.find("jane.doe@example.com"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("<EMAIL_ADDRESS>"), std::string::npos) << r.body;
   EXPECT_NE(r.Header("x-steward-policy").find("redact(EMAIL_ADDRESS,redact)"), std::string::npos)
       << r.Header("x-steward-policy");
 }
