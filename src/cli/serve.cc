@@ -7,6 +7,9 @@
 #include <thread>
 
 #include "admin/admin_server.h"
+#include "audit/audit_log.h"
+#include "monitor/metrics.h"
+#include "registry/service.h"
 #include "cli/command.h"
 #include "config/config.h"
 #include "gateway/gateway.h"
@@ -93,6 +96,21 @@ int RunServe(const GlobalOptions& g, const ServeOverrides& o) {
   if (Status s = admin_server.Listen(); !s.ok()) return Fail(s);
 
   pipeline::AddReloadHook("keys", [key_store] { return key_store->Reload(); });
+  admin::AdminRouter::Global().AddReadinessCheck("store", [db = db->get()] {
+    auto r = db->Query("SELECT 1");
+    return r.ok() ? Status::Ok() : r.status();
+  });
+  if (auto* audit_log = services.Get<audit::AuditLog>()) {
+    admin::AdminRouter::Global().AddReadinessCheck("audit", [audit_log] {
+      return audit_log->Healthy() ? Status::Ok() : Unavailable(audit_log->StatusLine());
+    });
+    monitor::MetricsRegistry::Global().AddCollector([audit_log] { return audit_log->MetricsText(); });
+  }
+  if (auto* registry = services.Get<registry::RegistryService>()) {
+    admin::AdminRouter::Global().Add("GET", "/admin/models", [registry](const admin::AdminRequest&) {
+      return admin::AdminResponse::Json(200, boost::json::serialize(registry->ModelsJson()));
+    });
+  }
   pool.Start();
   std::string scheme = config.server.tls_cert.empty() ? "http" : "https";
   std::cerr << "steward: serving " << scheme << "://" << config.server.listen.host << ":" << data.port()

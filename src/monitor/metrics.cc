@@ -114,9 +114,23 @@ std::string WithLabel(const std::string& rendered, const std::string& extra) {
 
 }  // namespace
 
-std::string MetricsRegistry::Render() const {
+void MetricsRegistry::AddCollector(std::function<std::string()> collector) {
   std::lock_guard lock(mu_);
+  collectors_.push_back(std::move(collector));
+}
+
+std::string MetricsRegistry::Render() const {
+  std::vector<std::function<std::string()>> collectors;
+  {
+    std::lock_guard lock(mu_);
+    collectors = collectors_;
+  }
   std::string out;
+  for (const auto& c : collectors) {
+    out += c();
+    if (!out.empty() && out.back() != '\n') out += '\n';
+  }
+  std::lock_guard lock(mu_);
   for (const auto& [name, f] : families_) {
     out += "# HELP " + name + " " + f.help + "\n";
     out += "# TYPE " + name + " " + f.type + "\n";

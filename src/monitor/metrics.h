@@ -65,6 +65,10 @@ class MetricsRegistry {
   void AddCallbackGauge(const std::string& name, const std::string& help, const Labels& labels,
                         std::function<double()> fn);
 
+  // Text in exposition format appended by another module at scrape time
+  // (e.g. the audit writer's own series).
+  void AddCollector(std::function<std::string()> collector);
+
   std::string Render() const;
 
   // Seconds: 50 µs .. 60 s.
@@ -82,6 +86,7 @@ class MetricsRegistry {
   Family& FamilyFor(const std::string& name, const std::string& help, const char* type);
   mutable std::mutex mu_;
   std::map<std::string, Family> families_;
+  std::vector<std::function<std::string()>> collectors_;
 };
 
 // {a="x",b="y"} with values escaped per the exposition format.
