@@ -5,13 +5,12 @@
 // RequestContext plus deciding, as the policy stage does per call.
 // Prints one JSON object as its last stdout line.
 #include <algorithm>
+#include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
-
-#include <boost/json.hpp>
 
 #include "policy/authorizer.h"
 #include "policy/request.h"
@@ -107,8 +106,8 @@ std::vector<Request> ExampleRequests() {
   };
 }
 
-const char* kRoles[] = {"user", "admin", "analyst", "support", "research", "finance", "legal",
-                        "ops", "sales", "hr"};
+const char* kRoles[] = {"user",    "admin", "analyst", "support", "research",
+                        "finance", "legal", "ops",     "sales",   "hr"};
 const char* kActions[] = {"chat.completions", "completions", "embeddings", "models"};
 
 // 1,000 rules: 880 permits scoped to a role and a model (of 200) with a
@@ -118,28 +117,33 @@ std::string GeneratedBundle() {
   std::string t = "const SECRETS = [\"AWS_ACCESS_KEY\", \"PRIVATE_KEY\", \"GITHUB_TOKEN\"];\n";
   int n = 0;
   for (int i = 0; i < 880; ++i, ++n) {
-    t += "@id(\"permit-" + std::to_string(i) + "\") permit (principal.role == \"" +
-         kRoles[i % 10] + "\", action in [\"chat.completions\", \"completions\"], resource.name == \"model-" +
-         std::to_string(i % 200) + "\") when { context.tokens.total <= " +
-         std::to_string(1000 + i) + " && context.injection_score < 0.9 };\n";
+    t += "@id(\"permit-" + std::to_string(i) + "\") permit (principal.role == \"" + kRoles[i % 10] +
+         "\", action in [\"chat.completions\", \"completions\"], resource.name == \"model-" +
+         std::to_string(i % 200) +
+         "\") when { context.tokens.total <= " + std::to_string(1000 + i) +
+         " && context.injection_score < 0.9 };\n";
   }
   for (int i = 0; i < 60; ++i, ++n) {
     t += "@id(\"obligate-" + std::to_string(i) + "\") obligate (principal.role == \"" +
          kRoles[i % 10] + "\") when { context.findings.EMAIL_ADDRESS.count > " +
-         std::to_string(i % 3) + " } with redact([\"EMAIL_ADDRESS\", \"PERSON\"], \"mask\"), limit(\"max_tokens\", " +
+         std::to_string(i % 3) +
+         " } with redact([\"EMAIL_ADDRESS\", \"PERSON\"], \"mask\"), limit(\"max_tokens\", " +
          std::to_string(500 + i) + ");\n";
   }
   for (int i = 0; i < 60; ++i, ++n) {
     if (i % 3 == 0) {
       t += "@id(\"forbid-" + std::to_string(i) + "\") forbid (resource.name == \"model-" +
-           std::to_string(i) + "\") when { context.time.hour < 6 || context.subject.matches(\"^blocked-[0-9]+$\") };\n";
+           std::to_string(i) +
+           "\") when { context.time.hour < 6 || context.subject.matches(\"^blocked-[0-9]+$\") };\n";
     } else if (i % 3 == 1) {
-      t += "@id(\"forbid-" + std::to_string(i) + "\") forbid (principal.role == \"" + kRoles[i % 10] +
+      t += "@id(\"forbid-" + std::to_string(i) + "\") forbid (principal.role == \"" +
+           kRoles[i % 10] +
            "\") when { context.finding_types.containsAny(SECRETS) && context.request_bytes > " +
            std::to_string(i) + " };\n";
     } else {
       t += "@id(\"forbid-" + std::to_string(i) + "\") forbid when { context.injection_score >= 0." +
-           std::to_string(90 + i % 10) + " && context.findings_total > " + std::to_string(i) + " };\n";
+           std::to_string(90 + i % 10) + " && context.findings_total > " + std::to_string(i) +
+           " };\n";
     }
   }
   return t;
@@ -181,8 +185,10 @@ int main(int argc, char** argv) {
   std::string example_dir = "examples/policies";
   for (int i = 1; i + 1 < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--seconds") seconds = std::atof(argv[++i]);
-    else if (a == "--example") example_dir = argv[++i];
+    if (a == "--seconds")
+      seconds = std::atof(argv[++i]);
+    else if (a == "--example")
+      example_dir = argv[++i];
   }
   auto example = LoadBundle({example_dir});
   if (!example.ok()) {
@@ -214,7 +220,8 @@ int main(int argc, char** argv) {
   Stats ex_idx = Measure(ex_requests, seconds, [&](const Request& r) { return ex.Authorize(r); });
   Stats ex_lin =
       Measure(ex_requests, seconds / 2, [&](const Request& r) { return ex.AuthorizeUnindexed(r); });
-  Stats gen_idx = Measure(gen_requests, seconds, [&](const Request& r) { return gen.Authorize(r); });
+  Stats gen_idx =
+      Measure(gen_requests, seconds, [&](const Request& r) { return gen.Authorize(r); });
   Stats gen_lin = Measure(gen_requests, seconds / 2,
                           [&](const Request& r) { return gen.AuthorizeUnindexed(r); });
 
@@ -232,12 +239,16 @@ int main(int argc, char** argv) {
     return ex.Authorize(RequestFromContext(ctx, RequestDefaults{}));
   });
 
-  std::printf("example bundle (%zu rules): p50 %.2f us, p99 %.2f us, %.0f decisions/s (linear %.2f us p50)\n",
-              ex.rules().size(), ex_idx.p50_ns / 1000, ex_idx.p99_ns / 1000, ex_idx.decisions_per_s,
-              ex_lin.p50_ns / 1000);
-  std::printf("generated bundle (%zu rules): p50 %.2f us, p99 %.2f us, %.0f decisions/s (linear %.2f us p50)\n",
-              gen.rules().size(), gen_idx.p50_ns / 1000, gen_idx.p99_ns / 1000,
-              gen_idx.decisions_per_s, gen_lin.p50_ns / 1000);
+  std::printf(
+      "example bundle (%zu rules): p50 %.2f us, p99 %.2f us, %.0f decisions/s (linear %.2f us "
+      "p50)\n",
+      ex.rules().size(), ex_idx.p50_ns / 1000, ex_idx.p99_ns / 1000, ex_idx.decisions_per_s,
+      ex_lin.p50_ns / 1000);
+  std::printf(
+      "generated bundle (%zu rules): p50 %.2f us, p99 %.2f us, %.0f decisions/s (linear %.2f us "
+      "p50)\n",
+      gen.rules().size(), gen_idx.p50_ns / 1000, gen_idx.p99_ns / 1000, gen_idx.decisions_per_s,
+      gen_lin.p50_ns / 1000);
   boost::json::object out;
   boost::json::object e = ToJson(ex_idx);
   e["rules"] = ex.rules().size();

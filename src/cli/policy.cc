@@ -22,8 +22,8 @@ using policy::Bundle;
 // The bundle `eval` decides with: --policy paths, else the config's
 // `policy:` section, else the built-in default.
 Result<std::shared_ptr<const Bundle>> ResolveBundle(const std::vector<std::string>& paths,
-                                                   const GlobalOptions& globals,
-                                                   policy::PolicyConfig* pc) {
+                                                    const GlobalOptions& globals,
+                                                    policy::PolicyConfig* pc) {
   auto cfg = config::LoadConfigForCli(globals.config_path);
   if (!cfg.ok()) return cfg.status();
   STEWARD_ASSIGN_OR_RETURN(*pc, policy::ParsePolicyConfig(cfg->path, cfg->root));
@@ -39,7 +39,8 @@ int RunCheck(const std::vector<std::string>& paths) {
   auto bundle = Bundle::Compile(std::move(*sources));
   if (!bundle.ok()) {
     std::cout << bundle.status().message() << "\n";
-    size_t n = std::count(bundle.status().message().begin(), bundle.status().message().end(), '\n') + 1;
+    size_t n =
+        std::count(bundle.status().message().begin(), bundle.status().message().end(), '\n') + 1;
     std::cerr << "steward: policy check failed: " << n << " error" << (n == 1 ? "" : "s") << "\n";
     return kExitCheckFailed;
   }
@@ -50,7 +51,8 @@ int RunCheck(const std::vector<std::string>& paths) {
 
 int RunTest(const std::string& dir) {
   auto bundle = policy::LoadBundle({dir});
-  if (!bundle.ok()) return Fail("policy bundle in " + dir + " does not load:\n" + bundle.status().message());
+  if (!bundle.ok())
+    return Fail("policy bundle in " + dir + " does not load:\n" + bundle.status().message());
   auto files = policy::FindTestFiles(dir);
   if (!files.ok()) return Fail(files.status());
   std::vector<policy::TestCase> cases;
@@ -101,8 +103,7 @@ void AddPolicyCommands(CLI::App& app, GlobalOptions& globals, int* exit_code) {
   auto* check = group->add_subcommand(
       "check", "parse and type-check policy files (exit 1 with file:line:col errors)");
   auto check_paths = std::make_shared<std::vector<std::string>>();
-  check->add_option("FILE", *check_paths, "policy file or directory of *.policy files")
-      ->required();
+  check->add_option("FILE", *check_paths, "policy file or directory of *.policy files")->required();
   check->callback([check_paths, exit_code] { *exit_code = RunCheck(*check_paths); });
 
   auto* test = group->add_subcommand(
@@ -111,8 +112,7 @@ void AddPolicyCommands(CLI::App& app, GlobalOptions& globals, int* exit_code) {
   test->add_option("DIR", *test_dir, "directory with *.policy files and test cases")->required();
   test->callback([test_dir, exit_code] { *exit_code = RunTest(*test_dir); });
 
-  auto* eval = group->add_subcommand(
-      "eval", "decide one request (JSON) and explain the decision");
+  auto* eval = group->add_subcommand("eval", "decide one request (JSON) and explain the decision");
   auto eval_input = std::make_shared<std::string>();
   auto eval_paths = std::make_shared<std::vector<std::string>>();
   auto eval_json = std::make_shared<bool>(false);

@@ -46,8 +46,15 @@ enum class Op { kNone, kEq, kNe, kLt, kLe, kGt, kGe, kAdd, kSub, kMul, kDiv, kMo
 const char* OpText(Op op);
 
 enum class Method {
-  kUnknown, kStartsWith, kEndsWith, kContains, kContainsAny, kContainsAll, kMatches,
-  kSize, kInCidr,
+  kUnknown,
+  kStartsWith,
+  kEndsWith,
+  kContains,
+  kContainsAny,
+  kContainsAll,
+  kMatches,
+  kSize,
+  kInCidr,
 };
 
 enum class FindingField { kCount, kMaxScore };
@@ -69,10 +76,10 @@ struct Expr {
   int slot = -1;
   Method method = Method::kUnknown;
   FindingField finding_field = FindingField::kCount;
-  std::vector<std::string> set_strings;  // sorted, unique
-  std::vector<int64_t> set_longs;        // sorted, unique
-  std::shared_ptr<const Regex> regex;    // matches("...")
-  uint32_t cidr_addr = 0, cidr_mask = 0; // inCidr("a.b.c.d/n")
+  std::vector<std::string> set_strings;   // sorted, unique
+  std::vector<int64_t> set_longs;         // sorted, unique
+  std::shared_ptr<const Regex> regex;     // matches("...")
+  uint32_t cidr_addr = 0, cidr_mask = 0;  // inCidr("a.b.c.d/n")
 
   Expr(ExprKind k, SourceLoc l) : kind(k), loc(std::move(l)) {}
 };
@@ -127,7 +134,7 @@ struct Rule {
   // Head expressions, `when` blocks and negated `unless` blocks, conjoined.
   ExprPtr condition;  // null: always true
   std::vector<ObligationCall> obligations;
-  int index = 0;  // position in the bundle
+  int index = 0;    // position in the bundle
   RuleScope scope;  // filled by the checker
 };
 

@@ -14,9 +14,12 @@ namespace steward::policy {
 
 const char* VerdictName(Verdict v) {
   switch (v) {
-    case Verdict::kPermit: return "permit";
-    case Verdict::kDeny: return "deny";
-    case Verdict::kReview: return "review";
+    case Verdict::kPermit:
+      return "permit";
+    case Verdict::kDeny:
+      return "deny";
+    case Verdict::kReview:
+      return "review";
   }
   return "deny";
 }
@@ -40,9 +43,7 @@ std::vector<std::string> Obligations::Render() const {
 
 namespace {
 
-int PayloadRank(const std::string& mode) {
-  return mode == "none" ? 0 : mode == "hashes" ? 1 : 2;
-}
+int PayloadRank(const std::string& mode) { return mode == "none" ? 0 : mode == "hashes" ? 1 : 2; }
 
 void Combine(const Rule& rule, Obligations* o, std::vector<std::string>* errors) {
   for (const auto& call : rule.obligations) {
@@ -136,8 +137,7 @@ void Bundle::BuildIndex() {
 }
 
 Decision Bundle::Authorize(const Request& request) const {
-  static const Attr kDimAttr[kNumDims] = {Attr::kPrincipalRole, Attr::kAction,
-                                          Attr::kResourceName};
+  static const Attr kDimAttr[kNumDims] = {Attr::kPrincipalRole, Attr::kAction, Attr::kResourceName};
   // Candidates: per dimension, rules constrained to the request's value or
   // unconstrained; intersected across dimensions.
   constexpr size_t kInline = 64;

@@ -66,8 +66,8 @@ TEST(AuthorizerTest, ObligationsOfAllMatchingRulesCombine) {
       "context":{"subject_flags":["no-store"],
                  "findings":{"PERSON":{"count":1,"max_score":0.8}}}})"));
   EXPECT_EQ(d.verdict, Verdict::kPermit);
-  EXPECT_EQ(d.reasons, (std::vector<std::string>{"analysts", "analysts-person", "no-store",
-                                                 "small", "tighter"}));
+  EXPECT_EQ(d.reasons, (std::vector<std::string>{"analysts", "analysts-person", "no-store", "small",
+                                                 "tighter"}));
   EXPECT_EQ(d.obligations.Render(),
             (std::vector<std::string>{"redact(EMAIL_ADDRESS|PERSON,mask)", "store_payloads(none)",
                                       "route(small@2)", "limit(max_tokens=50)"}));
@@ -106,7 +106,8 @@ TEST(AuthorizerTest, IndexSelectsOnlyApplicableRules) {
       R"({"principal":{"role":"role42"},"resource":{"name":"model2042"},"context":{"tokens":{"prompt":5}}})"));
   EXPECT_EQ(d.verdict, Verdict::kPermit);
   EXPECT_EQ(d.reasons, std::vector<std::string>{"r2042"});
-  d = b->Authorize(MustRequest(R"({"principal":{"role":"role43"},"resource":{"name":"model2042"}})"));
+  d = b->Authorize(
+      MustRequest(R"({"principal":{"role":"role43"},"resource":{"name":"model2042"}})"));
   EXPECT_EQ(d.verdict, Verdict::kDeny);
 }
 
@@ -170,10 +171,11 @@ TEST(AuthorizerTest, IndexedAndUnindexedDecisionsAgree) {
     if (i % 7 == 0) head += "resource.name in [\"m" + std::to_string(i % 11) + "\", \"m1\"], ";
     head += "context.tokens.total > " + std::to_string(i % 13);
     const char* effect = i % 9 == 0 ? "forbid" : i % 4 == 0 ? "obligate" : "permit";
-    text += "@id(\"r" + std::to_string(i) + "\") " + effect + " (" + head + ")" +
-            (std::string(effect) == "obligate" ? " with limit(\"rpm\", " + std::to_string(i + 1) + ")"
-                                               : "") +
-            ";\n";
+    text +=
+        "@id(\"r" + std::to_string(i) + "\") " + effect + " (" + head + ")" +
+        (std::string(effect) == "obligate" ? " with limit(\"rpm\", " + std::to_string(i + 1) + ")"
+                                           : "") +
+        ";\n";
   }
   auto b = Bundle::Compile({{"gen.policy", text}});
   ASSERT_TRUE(b.ok()) << b.status().message();

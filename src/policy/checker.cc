@@ -78,10 +78,14 @@ std::string Join(const std::vector<std::string>& items) {
 int DimOf(const Expr& e) {
   if (e.kind != ExprKind::kAttr) return -1;
   switch (static_cast<Attr>(e.slot)) {
-    case Attr::kPrincipalRole: return static_cast<int>(Dim::kRole);
-    case Attr::kAction: return static_cast<int>(Dim::kAction);
-    case Attr::kResourceName: return static_cast<int>(Dim::kModel);
-    default: return -1;
+    case Attr::kPrincipalRole:
+      return static_cast<int>(Dim::kRole);
+    case Attr::kAction:
+      return static_cast<int>(Dim::kAction);
+    case Attr::kResourceName:
+      return static_cast<int>(Dim::kModel);
+    default:
+      return -1;
   }
 }
 
@@ -96,7 +100,8 @@ class Checker {
 
   void CheckConstant(ConstDecl* c) {
     try {
-      if (constants_.count(c->name)) Fail(c->loc, "constant " + Quote(c->name) + " is defined twice");
+      if (constants_.count(c->name))
+        Fail(c->loc, "constant " + Quote(c->name) + " is defined twice");
       c->value = Check(std::move(c->value));
       if (!IsLiteral(*c->value)) {
         Fail(c->value->loc, "constant " + Quote(c->name) +
@@ -118,8 +123,8 @@ class Checker {
         }
         if (rule->condition->kind == ExprKind::kBool) {
           if (!rule->condition->bool_value) {
-            Fail(rule->loc, "rule " + Quote(rule->id) +
-                                " can never apply: its condition is always false");
+            Fail(rule->loc,
+                 "rule " + Quote(rule->id) + " can never apply: its condition is always false");
           }
           rule->condition.reset();
         }
@@ -197,15 +202,28 @@ class Checker {
 
   ExprPtr Check(ExprPtr e) {
     switch (e->kind) {
-      case ExprKind::kBool: e->type = Type::kBool; return e;
-      case ExprKind::kLong: e->type = Type::kLong; return e;
-      case ExprKind::kDouble: e->type = Type::kDouble; return e;
-      case ExprKind::kString: e->type = Type::kString; return e;
-      case ExprKind::kSet: return CheckSet(std::move(e));
-      case ExprKind::kVar: return CheckVar(std::move(e));
-      case ExprKind::kMember: return CheckMember(std::move(e));
-      case ExprKind::kIndex: return CheckIndex(std::move(e));
-      case ExprKind::kCall: return CheckCall(std::move(e));
+      case ExprKind::kBool:
+        e->type = Type::kBool;
+        return e;
+      case ExprKind::kLong:
+        e->type = Type::kLong;
+        return e;
+      case ExprKind::kDouble:
+        e->type = Type::kDouble;
+        return e;
+      case ExprKind::kString:
+        e->type = Type::kString;
+        return e;
+      case ExprKind::kSet:
+        return CheckSet(std::move(e));
+      case ExprKind::kVar:
+        return CheckVar(std::move(e));
+      case ExprKind::kMember:
+        return CheckMember(std::move(e));
+      case ExprKind::kIndex:
+        return CheckIndex(std::move(e));
+      case ExprKind::kCall:
+        return CheckCall(std::move(e));
       case ExprKind::kNot: {
         e->kids[0] = Check(std::move(e->kids[0]));
         Expect(*e->kids[0], Type::kBool, "`not`");
@@ -215,8 +233,8 @@ class Checker {
       case ExprKind::kNeg: {
         e->kids[0] = Check(std::move(e->kids[0]));
         if (!IsNumeric(e->kids[0]->type)) {
-          Fail(e->kids[0]->loc, std::string("unary `-` needs a number, got ") +
-                                    TypeName(e->kids[0]->type));
+          Fail(e->kids[0]->loc,
+               std::string("unary `-` needs a number, got ") + TypeName(e->kids[0]->type));
         }
         e->type = e->kids[0]->type;
         return Fold(std::move(e));
@@ -239,14 +257,15 @@ class Checker {
         }
         return e;
       }
-      case ExprKind::kCompare: return CheckCompare(std::move(e));
+      case ExprKind::kCompare:
+        return CheckCompare(std::move(e));
       case ExprKind::kArith: {
         e->kids[0] = Check(std::move(e->kids[0]));
         e->kids[1] = Check(std::move(e->kids[1]));
         for (const auto& k : e->kids) {
           if (!IsNumeric(k->type)) {
-            Fail(k->loc, std::string("`") + OpText(e->op) + "` needs numbers, got " +
-                             TypeName(k->type));
+            Fail(k->loc,
+                 std::string("`") + OpText(e->op) + "` needs numbers, got " + TypeName(k->type));
           }
         }
         e->type = e->kids[0]->type == Type::kLong && e->kids[1]->type == Type::kLong
@@ -254,8 +273,10 @@ class Checker {
                       : Type::kDouble;
         return Fold(std::move(e));
       }
-      case ExprKind::kIn: return CheckIn(std::move(e));
-      case ExprKind::kHas: return CheckHas(std::move(e));
+      case ExprKind::kIn:
+        return CheckIn(std::move(e));
+      case ExprKind::kHas:
+        return CheckHas(std::move(e));
       case ExprKind::kAttr:
       case ExprKind::kFinding:
         return e;  // already checked (a cloned constant)
@@ -339,8 +360,8 @@ class Checker {
         r->type = Type::kRecord;
         return r;
       }
-      Fail(e->loc, "unknown attribute " + Quote(path) + " (" + base.name + " has: " +
-                       Join(ChildrenOf(base.name)) + ")");
+      Fail(e->loc, "unknown attribute " + Quote(path) + " (" + base.name +
+                       " has: " + Join(ChildrenOf(base.name)) + ")");
     }
     if (base.type == Type::kFindingMap) return FindingOf(std::move(e), e->name, e->loc);
     if (base.type == Type::kFinding) {
@@ -392,8 +413,7 @@ class Checker {
     bool equality = e->op == Op::kEq || e->op == Op::kNe;
     bool ok;
     if (equality) {
-      ok = (IsNumeric(a) && IsNumeric(b)) ||
-           (a == b && (a == Type::kString || a == Type::kBool));
+      ok = (IsNumeric(a) && IsNumeric(b)) || (a == b && (a == Type::kString || a == Type::kBool));
     } else {
       ok = IsNumeric(a) && IsNumeric(b);
     }
@@ -412,8 +432,8 @@ class Checker {
     if (s == Type::kFindingMap) {
       if (x != Type::kString) Fail(e->kids[0]->loc, "`in context.findings` needs a String");
     } else if (!IsSet(s)) {
-      Fail(e->kids[1]->loc, std::string("right side of `in` must be a list or set, got ") +
-                                TypeName(s));
+      Fail(e->kids[1]->loc,
+           std::string("right side of `in` must be a list or set, got ") + TypeName(s));
     } else if (!SetElementFits(s, x)) {
       Fail(e->loc, std::string("cannot look for a ") + TypeName(x) + " in a " + TypeName(s));
     }
@@ -449,11 +469,14 @@ class Checker {
 
   ExprPtr CheckCall(ExprPtr e) {
     for (auto& k : e->kids) k = Check(std::move(k));
-    static const std::map<std::string, Method> methods = {
-        {"startsWith", Method::kStartsWith}, {"endsWith", Method::kEndsWith},
-        {"contains", Method::kContains},     {"containsAny", Method::kContainsAny},
-        {"containsAll", Method::kContainsAll}, {"matches", Method::kMatches},
-        {"size", Method::kSize},             {"inCidr", Method::kInCidr}};
+    static const std::map<std::string, Method> methods = {{"startsWith", Method::kStartsWith},
+                                                          {"endsWith", Method::kEndsWith},
+                                                          {"contains", Method::kContains},
+                                                          {"containsAny", Method::kContainsAny},
+                                                          {"containsAll", Method::kContainsAll},
+                                                          {"matches", Method::kMatches},
+                                                          {"size", Method::kSize},
+                                                          {"inCidr", Method::kInCidr}};
     auto it = methods.find(e->name);
     if (it == methods.end()) {
       Fail(e->loc, "unknown method " + Quote(e->name) +
@@ -481,12 +504,14 @@ class Checker {
       case Method::kEndsWith:
         want_recv(recv == Type::kString, "a String");
         want_args(1);
-        if (arg_type(1) != Type::kString) Fail(e->kids[1]->loc, Quote(e->name) + " needs a String argument");
+        if (arg_type(1) != Type::kString)
+          Fail(e->kids[1]->loc, Quote(e->name) + " needs a String argument");
         break;
       case Method::kContains:
         want_args(1);
         if (recv == Type::kString) {
-          if (arg_type(1) != Type::kString) Fail(e->kids[1]->loc, "`contains` on a String needs a String");
+          if (arg_type(1) != Type::kString)
+            Fail(e->kids[1]->loc, "`contains` on a String needs a String");
         } else {
           want_recv(IsSet(recv), "a String or a set");
           if (!SetElementFits(recv, arg_type(1))) {
@@ -537,9 +562,11 @@ class Checker {
         size_t slash = cidr.find('/');
         uint32_t addr = 0;
         int bits = -1;
-        if (slash != std::string::npos && ParseIpv4(std::string_view(cidr).substr(0, slash), &addr)) {
+        if (slash != std::string::npos &&
+            ParseIpv4(std::string_view(cidr).substr(0, slash), &addr)) {
           std::string b = cidr.substr(slash + 1);
-          if (!b.empty() && b.size() <= 2 && std::all_of(b.begin(), b.end(), ::isdigit)) bits = std::stoi(b);
+          if (!b.empty() && b.size() <= 2 && std::all_of(b.begin(), b.end(), ::isdigit))
+            bits = std::stoi(b);
         }
         if (bits < 0 || bits > 32) {
           Fail(e->kids[1]->loc, "invalid IPv4 CIDR \"" + cidr + "\" (want a.b.c.d/n)");
@@ -618,8 +645,8 @@ class Checker {
   void OneOf(const ObligationCall& call, size_t i, const std::string& value,
              const std::vector<std::string>& allowed) {
     if (std::find(allowed.begin(), allowed.end(), value) == allowed.end()) {
-      Fail(call.args[i]->loc, Quote(call.name) + ": " + Quote(value) + " is not one of " +
-                                  Join(allowed));
+      Fail(call.args[i]->loc,
+           Quote(call.name) + ": " + Quote(value) + " is not one of " + Join(allowed));
     }
   }
 
@@ -650,11 +677,13 @@ class Checker {
           Fail(types.loc, "`redact` argument 1 must be a non-empty list of entity types");
         }
         for (const auto& t : types.set_strings) {
-          if (!IsEntityTypeName(t)) Fail(types.loc, "entity type " + Quote(t) + " must be upper snake case");
+          if (!IsEntityTypeName(t))
+            Fail(types.loc, "entity type " + Quote(t) + " must be upper snake case");
         }
         call.types = types.set_strings;
         call.text = call.args.size() > 1 ? StringArg(call, 1, "a mode string") : "mask";
-        if (call.args.size() > 1) OneOf(call, 1, call.text, {"mask", "redact", "hash", "pseudonymize"});
+        if (call.args.size() > 1)
+          OneOf(call, 1, call.text, {"mask", "redact", "hash", "pseudonymize"});
       } else if (call.name == "require_review") {
         call.kind = ObligationKind::kRequireReview;
         WantArgs(call, 1, 1);
@@ -664,9 +693,11 @@ class Checker {
         WantArgs(call, 1, 1);
         call.text = StringArg(call, 0, "a \"model@version\" string");
         size_t at = call.text.find('@');
-        if (call.text.empty() || at == 0 || (at != std::string::npos && at + 1 == call.text.size()) ||
+        if (call.text.empty() || at == 0 ||
+            (at != std::string::npos && at + 1 == call.text.size()) ||
             call.text.find_first_of(" \t\n,()") != std::string::npos) {
-          Fail(call.args[0]->loc, "`route` wants \"model\" or \"model@version\", got \"" + call.text + "\"");
+          Fail(call.args[0]->loc,
+               "`route` wants \"model\" or \"model@version\", got \"" + call.text + "\"");
         }
       } else if (call.name == "limit") {
         call.kind = ObligationKind::kLimit;
@@ -732,8 +763,8 @@ bool CheckFiles(std::vector<PolicyFile>* files, std::vector<CheckError>* errors)
       checker.CheckRule(&r);
       auto [it, inserted] = ids.emplace(r.id, &r);
       if (!inserted) {
-        errors->push_back(CheckError{{r.loc, "rule id `" + r.id + "` is already used at " +
-                                                 it->second->loc.ToString()}});
+        errors->push_back(CheckError{
+            {r.loc, "rule id `" + r.id + "` is already used at " + it->second->loc.ToString()}});
       }
       all.push_back(&r);
     }
@@ -746,9 +777,9 @@ bool CheckFiles(std::vector<PolicyFile>* files, std::vector<CheckError>* errors)
     for (const Rule* r : all) {
       if (r->effect == Effect::kForbid) continue;
       if (Covers(f->scope, r->scope)) {
-        errors->push_back(CheckError{{r->loc, "rule `" + r->id + "` can never apply: forbid `" +
-                                                  f->id + "` at " + f->loc.ToString() +
-                                                  " always overrides it"}});
+        errors->push_back(
+            CheckError{{r->loc, "rule `" + r->id + "` can never apply: forbid `" + f->id + "` at " +
+                                    f->loc.ToString() + " always overrides it"}});
       }
     }
   }

@@ -64,9 +64,10 @@ Status PolicyEngine::Reload() {
     bool have_old = bundle_.load() != nullptr;
     load_error_ = loaded.status().message();
     if (log_) {
-      log_(false, std::string("policy bundle rejected") +
-                      (have_old ? " (keeping the previous bundle)" : " (no bundle: refusing calls)") +
-                      ":\n" + load_error_);
+      log_(false,
+           std::string("policy bundle rejected") +
+               (have_old ? " (keeping the previous bundle)" : " (no bundle: refusing calls)") +
+               ":\n" + load_error_);
     }
     return loaded.status();
   }

@@ -51,13 +51,16 @@ TEST(DefaultPolicyTest, CompilesAndFollowsSpec) {
   EXPECT_EQ(injection.verdict, Verdict::kDeny);
   EXPECT_EQ(injection.reasons, std::vector<std::string>{"default-injection-refused"});
   EXPECT_EQ(decide(R"({"principal":{"role":"user"},"action":"chat.completions",
-      "context":{"injection_score":0.5,"injection_threshold":0.6}})").verdict,
+      "context":{"injection_score":0.5,"injection_threshold":0.6}})")
+                .verdict,
             Verdict::kPermit);
   EXPECT_EQ(decide(R"({"principal":{"role":"user"},"action":"keys.create",
-      "context":{"plane":"admin"}})").verdict,
+      "context":{"plane":"admin"}})")
+                .verdict,
             Verdict::kDeny);
   EXPECT_EQ(decide(R"({"principal":{"role":"admin"},"action":"keys.create",
-      "context":{"plane":"admin"}})").verdict,
+      "context":{"plane":"admin"}})")
+                .verdict,
             Verdict::kPermit);
 }
 
@@ -65,7 +68,8 @@ TEST_F(EngineTest, ReloadSwapsGoodBundleAndKeepsOldOnError) {
   Write("a.policy", "@id(\"v1\") permit (principal.role == \"user\");");
   PolicyEngine engine({dir_.string()}, {});
   std::vector<std::string> log;
-  engine.SetLogger([&](bool ok, const std::string& m) { log.push_back((ok ? "ok: " : "bad: ") + m); });
+  engine.SetLogger(
+      [&](bool ok, const std::string& m) { log.push_back((ok ? "ok: " : "bad: ") + m); });
   ASSERT_NE(engine.bundle(), nullptr);
   std::string first = engine.bundle()->hash();
   Request user = MustRequest(R"({"principal":{"role":"user"}})");

@@ -11,9 +11,9 @@
 namespace steward::policy {
 
 struct SourceLoc {
-  std::string file;  // path as given to the loader
-  int line = 0;      // 1-based
-  int col = 0;       // 1-based, in bytes
+  std::string file;              // path as given to the loader
+  int line = 0;                  // 1-based
+  int col = 0;                   // 1-based, in bytes
   std::string ToString() const;  // "file:line:col"
 };
 

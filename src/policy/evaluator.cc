@@ -26,10 +26,9 @@ bool SortedContains(const std::vector<T>* set, const T& x) {
 bool SetHas(const Value& set, const Value& x) {
   if (set.type == Type::kStringSet) {
     if (!set.strs) return false;
-    return std::binary_search(set.strs->begin(), set.strs->end(), x.s,
-                              [](const auto& a, const auto& b) {
-                                return std::string_view(a) < std::string_view(b);
-                              });
+    return std::binary_search(
+        set.strs->begin(), set.strs->end(), x.s,
+        [](const auto& a, const auto& b) { return std::string_view(a) < std::string_view(b); });
   }
   if (set.type == Type::kLongSet) return SortedContains(set.longs, x.i);
   return false;
@@ -76,12 +75,23 @@ Value AttrValue(const Expr& e, const Request& r) {
   Attr a = static_cast<Attr>(e.slot);
   v.type = e.type;
   switch (e.type) {
-    case Type::kString: v.s = r.String(a); break;
-    case Type::kLong: v.i = r.Long(a); break;
-    case Type::kDouble: v.d = r.Double(a); break;
-    case Type::kBool: v.b = r.Bool(a); break;
-    case Type::kStringSet: v.strs = &r.Set(a); break;
-    default: break;
+    case Type::kString:
+      v.s = r.String(a);
+      break;
+    case Type::kLong:
+      v.i = r.Long(a);
+      break;
+    case Type::kDouble:
+      v.d = r.Double(a);
+      break;
+    case Type::kBool:
+      v.b = r.Bool(a);
+      break;
+    case Type::kStringSet:
+      v.strs = &r.Set(a);
+      break;
+    default:
+      break;
   }
   return v;
 }
@@ -116,9 +126,15 @@ bool Arith(const Expr& e, const Value& a, const Value& b, Value* out, EvalError*
   }
   double x = AsDouble(a), y = AsDouble(b), r = 0;
   switch (e.op) {
-    case Op::kAdd: r = x + y; break;
-    case Op::kSub: r = x - y; break;
-    case Op::kMul: r = x * y; break;
+    case Op::kAdd:
+      r = x + y;
+      break;
+    case Op::kSub:
+      r = x - y;
+      break;
+    case Op::kMul:
+      r = x * y;
+      break;
     case Op::kDiv:
       if (y == 0) return Fail(e, "division by zero", error);
       r = x / y;
@@ -152,13 +168,20 @@ bool Compare(const Expr& e, const Value& a, const Value& b) {
     c = static_cast<int>(a.b) - static_cast<int>(b.b);
   }
   switch (e.op) {
-    case Op::kEq: return c == 0;
-    case Op::kNe: return c != 0;
-    case Op::kLt: return c < 0;
-    case Op::kLe: return c <= 0;
-    case Op::kGt: return c > 0;
-    case Op::kGe: return c >= 0;
-    default: return false;
+    case Op::kEq:
+      return c == 0;
+    case Op::kNe:
+      return c != 0;
+    case Op::kLt:
+      return c < 0;
+    case Op::kLe:
+      return c <= 0;
+    case Op::kGt:
+      return c > 0;
+    case Op::kGe:
+      return c >= 0;
+    default:
+      return false;
   }
 }
 
@@ -314,8 +337,8 @@ bool Eval(const Expr& e, const Request& r, Value* out, EvalError* error) {
           out->b = recv.s.substr(0, arg.s.size()) == arg.s;
           return true;
         case Method::kEndsWith:
-          out->b = recv.s.size() >= arg.s.size() &&
-                   recv.s.substr(recv.s.size() - arg.s.size()) == arg.s;
+          out->b =
+              recv.s.size() >= arg.s.size() && recv.s.substr(recv.s.size() - arg.s.size()) == arg.s;
           return true;
         case Method::kContains:
           if (recv.type == Type::kString) {
@@ -384,4 +407,3 @@ bool EvalCondition(const Expr* condition, const Request& r, bool* result, EvalEr
 }
 
 }  // namespace steward::policy
-

@@ -41,7 +41,8 @@ TEST(EvaluatorTest, AttributesAndDefaults) {
   EXPECT_TRUE(Holds("context.findings_total == 2 && context.findings.size() == 1", req));
   EXPECT_TRUE(Holds("context.finding_types.contains(\"EMAIL_ADDRESS\")", req));
   EXPECT_TRUE(Holds("context.subject_flags has \"no-store\"", req));
-  EXPECT_TRUE(Holds("\"eu\" in resource.tags && resource.tags.containsAll([\"eu\", \"small\"])", req));
+  EXPECT_TRUE(
+      Holds("\"eu\" in resource.tags && resource.tags.containsAll([\"eu\", \"small\"])", req));
   EXPECT_FALSE(Holds("resource.tags.containsAll([\"eu\", \"big\"])", req));
   EXPECT_TRUE(Holds("resource has license && !(resource has version)", req));
   EXPECT_TRUE(Holds("resource.version == \"\"", req));  // absent strings read as ""

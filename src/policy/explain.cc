@@ -35,12 +35,9 @@ boost::json::object DecisionToJson(const Decision& d) {
   for (const auto& r : d.reasons) reasons.emplace_back(boost::json::string(r));
   for (const auto& o : d.obligations.Render()) obligations.emplace_back(boost::json::string(o));
   for (const auto& e : d.errors) errors.emplace_back(boost::json::string(e));
-  return {{"decision", VerdictName(d.verdict)},
-          {"reasons", std::move(reasons)},
-          {"obligations", std::move(obligations)},
-          {"errors", std::move(errors)},
-          {"bundle_hash", d.bundle_hash},
-          {"message", d.message}};
+  return {{"decision", VerdictName(d.verdict)},    {"reasons", std::move(reasons)},
+          {"obligations", std::move(obligations)}, {"errors", std::move(errors)},
+          {"bundle_hash", d.bundle_hash},          {"message", d.message}};
 }
 
 std::string ExplainText(const Decision& d, const Bundle& bundle) {

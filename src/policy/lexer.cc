@@ -11,45 +11,73 @@ std::string SourceLoc::ToString() const {
 
 const char* TokenKindName(TokenKind k) {
   switch (k) {
-    case TokenKind::kIdent: return "identifier";
-    case TokenKind::kString: return "string";
-    case TokenKind::kLong: return "integer";
-    case TokenKind::kDouble: return "number";
-    case TokenKind::kLParen: return "`(`";
-    case TokenKind::kRParen: return "`)`";
-    case TokenKind::kLBrace: return "`{`";
-    case TokenKind::kRBrace: return "`}`";
-    case TokenKind::kLBracket: return "`[`";
-    case TokenKind::kRBracket: return "`]`";
-    case TokenKind::kComma: return "`,`";
-    case TokenKind::kSemicolon: return "`;`";
-    case TokenKind::kDot: return "`.`";
-    case TokenKind::kAt: return "`@`";
-    case TokenKind::kAssign: return "`=`";
-    case TokenKind::kEq: return "`==`";
-    case TokenKind::kNe: return "`!=`";
-    case TokenKind::kLt: return "`<`";
-    case TokenKind::kLe: return "`<=`";
-    case TokenKind::kGt: return "`>`";
-    case TokenKind::kGe: return "`>=`";
-    case TokenKind::kPlus: return "`+`";
-    case TokenKind::kMinus: return "`-`";
-    case TokenKind::kStar: return "`*`";
-    case TokenKind::kSlash: return "`/`";
-    case TokenKind::kPercent: return "`%`";
-    case TokenKind::kAndAnd: return "`&&`";
-    case TokenKind::kOrOr: return "`||`";
-    case TokenKind::kBang: return "`!`";
-    case TokenKind::kEnd: return "end of file";
+    case TokenKind::kIdent:
+      return "identifier";
+    case TokenKind::kString:
+      return "string";
+    case TokenKind::kLong:
+      return "integer";
+    case TokenKind::kDouble:
+      return "number";
+    case TokenKind::kLParen:
+      return "`(`";
+    case TokenKind::kRParen:
+      return "`)`";
+    case TokenKind::kLBrace:
+      return "`{`";
+    case TokenKind::kRBrace:
+      return "`}`";
+    case TokenKind::kLBracket:
+      return "`[`";
+    case TokenKind::kRBracket:
+      return "`]`";
+    case TokenKind::kComma:
+      return "`,`";
+    case TokenKind::kSemicolon:
+      return "`;`";
+    case TokenKind::kDot:
+      return "`.`";
+    case TokenKind::kAt:
+      return "`@`";
+    case TokenKind::kAssign:
+      return "`=`";
+    case TokenKind::kEq:
+      return "`==`";
+    case TokenKind::kNe:
+      return "`!=`";
+    case TokenKind::kLt:
+      return "`<`";
+    case TokenKind::kLe:
+      return "`<=`";
+    case TokenKind::kGt:
+      return "`>`";
+    case TokenKind::kGe:
+      return "`>=`";
+    case TokenKind::kPlus:
+      return "`+`";
+    case TokenKind::kMinus:
+      return "`-`";
+    case TokenKind::kStar:
+      return "`*`";
+    case TokenKind::kSlash:
+      return "`/`";
+    case TokenKind::kPercent:
+      return "`%`";
+    case TokenKind::kAndAnd:
+      return "`&&`";
+    case TokenKind::kOrOr:
+      return "`||`";
+    case TokenKind::kBang:
+      return "`!`";
+    case TokenKind::kEnd:
+      return "end of file";
   }
   return "?";
 }
 
 namespace {
 
-bool IsIdentStart(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
+bool IsIdentStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool IsIdentChar(char c) { return IsIdentStart(c) || (c >= '0' && c <= '9'); }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
@@ -130,11 +158,21 @@ bool Lex(std::string_view src, const std::string& file, std::vector<Token>* toke
           if (i + 1 >= src.size()) break;
           char e = src[i + 1];
           switch (e) {
-            case '"': value += '"'; break;
-            case '\\': value += '\\'; break;
-            case 'n': value += '\n'; break;
-            case 't': value += '\t'; break;
-            case 'r': value += '\r'; break;
+            case '"':
+              value += '"';
+              break;
+            case '\\':
+              value += '\\';
+              break;
+            case 'n':
+              value += '\n';
+              break;
+            case 't':
+              value += '\t';
+              break;
+            case 'r':
+              value += '\r';
+              break;
             default:
               return fail(i, std::string("unknown escape `\\") + e + "` in string");
           }
@@ -151,32 +189,82 @@ bool Lex(std::string_view src, const std::string& file, std::vector<Token>* toke
       auto two = [&](char next) { return i + 1 < src.size() && src[i + 1] == next; };
       size_t len = 1;
       switch (c) {
-        case '(': t.kind = TokenKind::kLParen; break;
-        case ')': t.kind = TokenKind::kRParen; break;
-        case '{': t.kind = TokenKind::kLBrace; break;
-        case '}': t.kind = TokenKind::kRBrace; break;
-        case '[': t.kind = TokenKind::kLBracket; break;
-        case ']': t.kind = TokenKind::kRBracket; break;
-        case ',': t.kind = TokenKind::kComma; break;
-        case ';': t.kind = TokenKind::kSemicolon; break;
-        case '.': t.kind = TokenKind::kDot; break;
-        case '@': t.kind = TokenKind::kAt; break;
-        case '+': t.kind = TokenKind::kPlus; break;
-        case '-': t.kind = TokenKind::kMinus; break;
-        case '*': t.kind = TokenKind::kStar; break;
-        case '/': t.kind = TokenKind::kSlash; break;
-        case '%': t.kind = TokenKind::kPercent; break;
+        case '(':
+          t.kind = TokenKind::kLParen;
+          break;
+        case ')':
+          t.kind = TokenKind::kRParen;
+          break;
+        case '{':
+          t.kind = TokenKind::kLBrace;
+          break;
+        case '}':
+          t.kind = TokenKind::kRBrace;
+          break;
+        case '[':
+          t.kind = TokenKind::kLBracket;
+          break;
+        case ']':
+          t.kind = TokenKind::kRBracket;
+          break;
+        case ',':
+          t.kind = TokenKind::kComma;
+          break;
+        case ';':
+          t.kind = TokenKind::kSemicolon;
+          break;
+        case '.':
+          t.kind = TokenKind::kDot;
+          break;
+        case '@':
+          t.kind = TokenKind::kAt;
+          break;
+        case '+':
+          t.kind = TokenKind::kPlus;
+          break;
+        case '-':
+          t.kind = TokenKind::kMinus;
+          break;
+        case '*':
+          t.kind = TokenKind::kStar;
+          break;
+        case '/':
+          t.kind = TokenKind::kSlash;
+          break;
+        case '%':
+          t.kind = TokenKind::kPercent;
+          break;
         case '=':
-          if (two('=')) { t.kind = TokenKind::kEq; len = 2; } else { t.kind = TokenKind::kAssign; }
+          if (two('=')) {
+            t.kind = TokenKind::kEq;
+            len = 2;
+          } else {
+            t.kind = TokenKind::kAssign;
+          }
           break;
         case '!':
-          if (two('=')) { t.kind = TokenKind::kNe; len = 2; } else { t.kind = TokenKind::kBang; }
+          if (two('=')) {
+            t.kind = TokenKind::kNe;
+            len = 2;
+          } else {
+            t.kind = TokenKind::kBang;
+          }
           break;
         case '<':
-          if (two('=')) { t.kind = TokenKind::kLe; len = 2; } else { t.kind = TokenKind::kLt; }
+          if (two('=')) {
+            t.kind = TokenKind::kLe;
+            len = 2;
+          } else {
+            t.kind = TokenKind::kLt;
+          }
           break;
         case '>':
-          if (two('=')) { t.kind = TokenKind::kGe; len = 2; } else { t.kind = TokenKind::kGt; }
+          if (two('=')) {
+            t.kind = TokenKind::kGe;
+            len = 2;
+          } else {
+            t.kind = TokenKind::kGt;
+          }
           break;
         case '&':
           if (!two('&')) return fail(i, "unexpected `&` (did you mean `&&`?)");

@@ -9,27 +9,42 @@ namespace steward::policy {
 
 const char* OpText(Op op) {
   switch (op) {
-    case Op::kNone: return "?";
-    case Op::kEq: return "==";
-    case Op::kNe: return "!=";
-    case Op::kLt: return "<";
-    case Op::kLe: return "<=";
-    case Op::kGt: return ">";
-    case Op::kGe: return ">=";
-    case Op::kAdd: return "+";
-    case Op::kSub: return "-";
-    case Op::kMul: return "*";
-    case Op::kDiv: return "/";
-    case Op::kMod: return "%";
+    case Op::kNone:
+      return "?";
+    case Op::kEq:
+      return "==";
+    case Op::kNe:
+      return "!=";
+    case Op::kLt:
+      return "<";
+    case Op::kLe:
+      return "<=";
+    case Op::kGt:
+      return ">";
+    case Op::kGe:
+      return ">=";
+    case Op::kAdd:
+      return "+";
+    case Op::kSub:
+      return "-";
+    case Op::kMul:
+      return "*";
+    case Op::kDiv:
+      return "/";
+    case Op::kMod:
+      return "%";
   }
   return "?";
 }
 
 const char* EffectName(Effect e) {
   switch (e) {
-    case Effect::kPermit: return "permit";
-    case Effect::kForbid: return "forbid";
-    case Effect::kObligate: return "obligate";
+    case Effect::kPermit:
+      return "permit";
+    case Effect::kForbid:
+      return "forbid";
+    case Effect::kObligate:
+      return "obligate";
   }
   return "?";
 }
@@ -37,8 +52,8 @@ const char* EffectName(Effect e) {
 namespace {
 
 const std::set<std::string>& ReservedWords() {
-  static const std::set<std::string> words = {"true", "false", "in",     "has",     "and",
-                                              "or",   "not",   "when",   "unless",  "with",
+  static const std::set<std::string> words = {"true",   "false",  "in",       "has",    "and",
+                                              "or",     "not",    "when",     "unless", "with",
                                               "permit", "forbid", "obligate", "const"};
   return words;
 }
@@ -96,8 +111,8 @@ class Parser {
   }
   void ExpectWord(const char* word, const char* context) {
     if (!IsIdent(word)) {
-      Fail(Peek().loc, std::string("expected `") + word + "` " + context + ", found " +
-                           Describe(Peek()));
+      Fail(Peek().loc,
+           std::string("expected `") + word + "` " + context + ", found " + Describe(Peek()));
     }
     Next();
   }
@@ -131,8 +146,8 @@ class Parser {
     const Token& effect = Peek();
     if (effect.kind != TokenKind::kIdent ||
         (effect.text != "permit" && effect.text != "forbid" && effect.text != "obligate")) {
-      Fail(effect.loc, "expected `permit`, `forbid`, `obligate` or `const`, found " +
-                           Describe(effect));
+      Fail(effect.loc,
+           "expected `permit`, `forbid`, `obligate` or `const`, found " + Describe(effect));
     }
     rule.loc = effect.loc;
     rule.effect = effect.text == "permit"   ? Effect::kPermit
@@ -146,9 +161,9 @@ class Parser {
         while (true) {
           ExprPtr e = ParseExpr();
           // `principal`, `action`, `resource` alone are Cedar's "any" scope.
-          bool any_scope = e->kind == ExprKind::kVar &&
-                           (e->name == "principal" || e->name == "action" ||
-                            e->name == "resource" || e->name == "context");
+          bool any_scope =
+              e->kind == ExprKind::kVar && (e->name == "principal" || e->name == "action" ||
+                                            e->name == "resource" || e->name == "context");
           if (!any_scope) conjuncts.push_back(std::move(e));
           if (!At(TokenKind::kComma)) break;
           Next();
@@ -201,8 +216,8 @@ class Parser {
       }
     }
     if (!At(TokenKind::kSemicolon)) {
-      Fail(Peek().loc, "expected `when`, `unless`, `with` or `;` to end the rule, found " +
-                           Describe(Peek()));
+      Fail(Peek().loc,
+           "expected `when`, `unless`, `with` or `;` to end the rule, found " + Describe(Peek()));
     }
     Next();
     size_t slash = path.find_last_of('/');
@@ -274,13 +289,26 @@ class Parser {
     ExprPtr left = ParseSum();
     Op op = Op::kNone;
     switch (Peek().kind) {
-      case TokenKind::kEq: op = Op::kEq; break;
-      case TokenKind::kNe: op = Op::kNe; break;
-      case TokenKind::kLt: op = Op::kLt; break;
-      case TokenKind::kLe: op = Op::kLe; break;
-      case TokenKind::kGt: op = Op::kGt; break;
-      case TokenKind::kGe: op = Op::kGe; break;
-      default: break;
+      case TokenKind::kEq:
+        op = Op::kEq;
+        break;
+      case TokenKind::kNe:
+        op = Op::kNe;
+        break;
+      case TokenKind::kLt:
+        op = Op::kLt;
+        break;
+      case TokenKind::kLe:
+        op = Op::kLe;
+        break;
+      case TokenKind::kGt:
+        op = Op::kGt;
+        break;
+      case TokenKind::kGe:
+        op = Op::kGe;
+        break;
+      default:
+        break;
     }
     if (op != Op::kNone) {
       SourceLoc loc = Next().loc;
@@ -296,8 +324,8 @@ class Parser {
       if (At(TokenKind::kIdent) || At(TokenKind::kString)) {
         e->name = Next().text;
       } else {
-        Fail(Peek().loc, "expected an attribute name or string after `has`, found " +
-                             Describe(Peek()));
+        Fail(Peek().loc,
+             "expected an attribute name or string after `has`, found " + Describe(Peek()));
       }
       e->kids.push_back(std::move(left));
       return Seal(std::move(e));

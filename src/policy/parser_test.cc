@@ -37,7 +37,8 @@ TEST(LexerTest, ErrorsCarryLocation) {
   EXPECT_EQ(ParseErrorOf("permit when { 12ab };"), "p.policy:1:17: malformed number");
   EXPECT_EQ(ParseErrorOf("permit when { 99999999999999999999 };"),
             "p.policy:1:15: integer `99999999999999999999` is out of range");
-  EXPECT_EQ(ParseErrorOf("permit when { \"\\q\" };"), "p.policy:1:16: unknown escape `\\q` in string");
+  EXPECT_EQ(ParseErrorOf("permit when { \"\\q\" };"),
+            "p.policy:1:16: unknown escape `\\q` in string");
   EXPECT_EQ(ParseErrorOf("permit when { $ };"), "p.policy:1:15: unexpected character `$`");
   EXPECT_EQ(ParseErrorOf("permit when { \x01 };"), "p.policy:1:15: unexpected character byte 0x01");
 }
@@ -92,28 +93,31 @@ TEST(ParserTest, SyntaxErrors) {
   EXPECT_EQ(ParseErrorOf("permit"),
             "p.policy:1:7: expected `when`, `unless`, `with` or `;` to end the rule, found end of "
             "file");
-  EXPECT_EQ(ParseErrorOf("permit when x;"),
-            "p.policy:1:13: expected `{` after `when`, found `x`");
+  EXPECT_EQ(ParseErrorOf("permit when x;"), "p.policy:1:13: expected `{` after `when`, found `x`");
   EXPECT_EQ(ParseErrorOf("permit when { (1 };"),
             "p.policy:1:18: expected `)` to close the parenthesis, found `}`");
-  EXPECT_EQ(ParseErrorOf("permit when { a. };"), "p.policy:1:18: expected identifier after `.`, found `}`");
+  EXPECT_EQ(ParseErrorOf("permit when { a. };"),
+            "p.policy:1:18: expected identifier after `.`, found `}`");
   EXPECT_EQ(ParseErrorOf("permit when { a has 3 };"),
             "p.policy:1:21: expected an attribute name or string after `has`, found `3`");
   EXPECT_EQ(ParseErrorOf("permit when { when };"),
             "p.policy:1:15: unexpected keyword `when` in an expression");
-  EXPECT_EQ(ParseErrorOf("const when = 1;"), "p.policy:1:7: `when` is reserved and cannot name a constant");
+  EXPECT_EQ(ParseErrorOf("const when = 1;"),
+            "p.policy:1:7: `when` is reserved and cannot name a constant");
   EXPECT_EQ(ParseErrorOf("const X 1;"),
             "p.policy:1:9: expected `=` after the constant name, found `1`");
   EXPECT_EQ(ParseErrorOf("@id(x) permit;"),
             "p.policy:1:5: expected string as the annotation value, found `x`");
   EXPECT_EQ(ParseErrorOf("permit with;"),
             "p.policy:1:12: expected identifier as an obligation name after `with`, found `;`");
-  EXPECT_EQ(ParseErrorOf("permit when { a[1 };"), "p.policy:1:19: expected `]` to close the index, found `}`");
+  EXPECT_EQ(ParseErrorOf("permit when { a[1 };"),
+            "p.policy:1:19: expected `]` to close the index, found `}`");
   EXPECT_EQ(ParseErrorOf("permit when { ; };"), "p.policy:1:15: expected an expression, found `;`");
 }
 
 TEST(ParserTest, DeepNestingIsRefusedNotCrashed) {
-  std::string deep = "permit when { " + std::string(1000, '(') + "1" + std::string(1000, ')') + " };";
+  std::string deep =
+      "permit when { " + std::string(1000, '(') + "1" + std::string(1000, ')') + " };";
   EXPECT_NE(ParseErrorOf(deep).find("nested deeper than"), std::string::npos);
   std::string nots = "permit when { " + std::string(1000, '!') + "true };";
   EXPECT_NE(ParseErrorOf(nots).find("nested deeper than"), std::string::npos);

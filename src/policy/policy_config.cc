@@ -23,16 +23,17 @@ Result<PolicyConfig> ParsePolicyConfig(const std::string& file, const YAML::Node
     std::string key = it->first.as<std::string>("");
     if (key != "files" && key != "dir" && key != "watch" && key != "poll_ms" &&
         key != "subject_flags") {
-      return ErrorAt(file, it->first,
-                     "unknown key `policy." + key +
-                         "` (known: files, dir, watch, poll_ms, subject_flags)");
+      return ErrorAt(
+          file, it->first,
+          "unknown key `policy." + key + "` (known: files, dir, watch, poll_ms, subject_flags)");
     }
   }
   STEWARD_ASSIGN_OR_RETURN(pc.paths, config::GetStringList(file, node, "files", {}));
   STEWARD_ASSIGN_OR_RETURN(std::string dir, config::GetString(file, node, "dir", ""));
   if (!dir.empty()) pc.paths.push_back(dir);
   if (pc.paths.empty()) {
-    return ErrorAt(file, node, "`policy` needs `files` or `dir` (remove the key for the built-in default)");
+    return ErrorAt(file, node,
+                   "`policy` needs `files` or `dir` (remove the key for the built-in default)");
   }
   STEWARD_ASSIGN_OR_RETURN(pc.watch, config::GetBool(file, node, "watch", true));
   STEWARD_ASSIGN_OR_RETURN(pc.poll_ms, config::GetInt(file, node, "poll_ms", 1000));

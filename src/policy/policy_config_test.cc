@@ -40,10 +40,12 @@ deployment:
 
 TEST(PolicyConfigTest, ErrorsNameFileLineAndKey) {
   EXPECT_EQ(Error("policy: 3"), "c.yaml:1:9: `policy` must be a mapping with `files` or `dir`");
-  EXPECT_EQ(Error("policy: {}"),
-            "c.yaml:1:9: `policy` needs `files` or `dir` (remove the key for the built-in default)");
+  EXPECT_EQ(
+      Error("policy: {}"),
+      "c.yaml:1:9: `policy` needs `files` or `dir` (remove the key for the built-in default)");
   EXPECT_EQ(Error("policy: {dir: x, poll_ms: 10}"), "c.yaml:1:27: `poll_ms` must be 50..3600000");
-  EXPECT_EQ(Error("policy: {dir: x, watch: maybe}"), "c.yaml:1:25: `watch` must be true or false, got `maybe`");
+  EXPECT_EQ(Error("policy: {dir: x, watch: maybe}"),
+            "c.yaml:1:25: `watch` must be true or false, got `maybe`");
   EXPECT_EQ(Error("policy: {dir: x, subject_flags: [a]}"),
             "c.yaml:1:33: `subject_flags` must map subjects to lists");
   EXPECT_EQ(Error("policy: {dir: x, subject_flags: {a: b}}"),

@@ -15,7 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
   size_t nul = input.find('\0');
   std::string policy(input.substr(0, nul));
-  std::string request_text = nul == std::string_view::npos ? "{}" : std::string(input.substr(nul + 1));
+  std::string request_text =
+      nul == std::string_view::npos ? "{}" : std::string(input.substr(nul + 1));
   auto bundle = steward::policy::Bundle::Compile({{"fuzz.policy", policy}});
   auto request = steward::policy::RequestFromJsonText(request_text);
   steward::policy::Request r = request.ok() ? *request : steward::policy::Request();

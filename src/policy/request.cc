@@ -130,13 +130,14 @@ Status Walk(const json::object& obj, const std::string& prefix, Request* r) {
         double max_score = 0;
         for (const auto& [fk, fv] : stat.as_object()) {
           if (fk == "count") {
-            if (!fv.is_int64() || fv.as_int64() < 0) return TypeError(fpath + ".count", "a non-negative integer");
+            if (!fv.is_int64() || fv.as_int64() < 0)
+              return TypeError(fpath + ".count", "a non-negative integer");
             count = fv.as_int64();
           } else if (fk == "max_score") {
             STEWARD_ASSIGN_OR_RETURN(max_score, Number(fv, fpath + ".max_score"));
           } else {
-            return InvalidArgument("unknown request attribute `" + fpath + "." +
-                                   std::string(fk) + "` (known: count, max_score)");
+            return InvalidArgument("unknown request attribute `" + fpath + "." + std::string(fk) +
+                                   "` (known: count, max_score)");
           }
         }
         r->AddFinding(type, count, max_score);
@@ -221,13 +222,22 @@ json::object RequestToJson(const Request& r) {
   json::object root;
   for (const auto& info : Schema()) {
     if (!r.Has(info.attr)) continue;
-    if (info.attr == Attr::kContextFindingTypes || info.attr == Attr::kContextFindingsTotal) continue;
+    if (info.attr == Attr::kContextFindingTypes || info.attr == Attr::kContextFindingsTotal)
+      continue;
     json::value v;
     switch (info.type) {
-      case Type::kString: v = json::string(r.String(info.attr)); break;
-      case Type::kLong: v = r.Long(info.attr); break;
-      case Type::kDouble: v = r.Double(info.attr); break;
-      case Type::kBool: v = r.Bool(info.attr); break;
+      case Type::kString:
+        v = json::string(r.String(info.attr));
+        break;
+      case Type::kLong:
+        v = r.Long(info.attr);
+        break;
+      case Type::kDouble:
+        v = r.Double(info.attr);
+        break;
+      case Type::kBool:
+        v = r.Bool(info.attr);
+        break;
       case Type::kStringSet: {
         json::array a;
         for (const auto& s : r.Set(info.attr)) a.emplace_back(json::string(s));
@@ -242,7 +252,8 @@ json::object RequestToJson(const Request& r) {
         v = std::move(m);
         break;
       }
-      default: continue;
+      default:
+        continue;
     }
     // Place v at its dotted path.
     std::vector<std::string_view> parts = Split(info.path, '.');
@@ -258,19 +269,41 @@ json::object RequestToJson(const Request& r) {
 }
 
 CommercialUse LicenseCommercialUse(std::string_view spdx) {
-  static const char* kCommercial[] = {
-      "Apache-2.0", "MIT", "BSD-2-Clause", "BSD-3-Clause", "ISC", "MPL-2.0", "CC-BY-4.0",
-      "CC-BY-SA-4.0", "CC0-1.0", "Unlicense", "0BSD", "Zlib", "BSL-1.0", "GPL-2.0-only",
-      "GPL-3.0-only", "LGPL-3.0-only", "AGPL-3.0-only", "OpenRAIL", "OpenRAIL-M",
-      "CreativeML-OpenRAIL-M", "BigScience-OpenRAIL-M", "llama2", "llama3", "llama3.1",
-      "llama3.2", "llama3.3", "gemma"};
+  static const char* kCommercial[] = {"Apache-2.0",
+                                      "MIT",
+                                      "BSD-2-Clause",
+                                      "BSD-3-Clause",
+                                      "ISC",
+                                      "MPL-2.0",
+                                      "CC-BY-4.0",
+                                      "CC-BY-SA-4.0",
+                                      "CC0-1.0",
+                                      "Unlicense",
+                                      "0BSD",
+                                      "Zlib",
+                                      "BSL-1.0",
+                                      "GPL-2.0-only",
+                                      "GPL-3.0-only",
+                                      "LGPL-3.0-only",
+                                      "AGPL-3.0-only",
+                                      "OpenRAIL",
+                                      "OpenRAIL-M",
+                                      "CreativeML-OpenRAIL-M",
+                                      "BigScience-OpenRAIL-M",
+                                      "llama2",
+                                      "llama3",
+                                      "llama3.1",
+                                      "llama3.2",
+                                      "llama3.3",
+                                      "gemma"};
   for (const char* id : kCommercial) {
     if (spdx == id) return CommercialUse::kYes;
   }
   std::string upper;
   for (char c : spdx) upper += static_cast<char>(toupper(static_cast<unsigned char>(c)));
   if (upper.find("-NC") != std::string::npos || upper.find("NONCOMMERCIAL") != std::string::npos ||
-      upper.find("NON-COMMERCIAL") != std::string::npos || upper.find("RESEARCH") != std::string::npos) {
+      upper.find("NON-COMMERCIAL") != std::string::npos ||
+      upper.find("RESEARCH") != std::string::npos) {
     return CommercialUse::kNo;
   }
   return CommercialUse::kUnknown;
@@ -323,14 +356,15 @@ Request RequestFromContext(const RequestContext& ctx, const RequestDefaults& def
   r.SetString(Attr::kContextPlane, "data");
   r.SetLong(Attr::kContextTimeUnixMs, ctx.start_unix_ms);
   r.SetLong(Attr::kContextTokensPrompt, ctx.usage.prompt_tokens);
-  r.SetLong(Attr::kContextTokensCompletion,
-            ctx.usage.completion_tokens > 0 ? ctx.usage.completion_tokens
-                                            : RequestedCompletionTokens(ctx.body));
+  r.SetLong(Attr::kContextTokensCompletion, ctx.usage.completion_tokens > 0
+                                                ? ctx.usage.completion_tokens
+                                                : RequestedCompletionTokens(ctx.body));
   r.SetLong(Attr::kContextRequestBytes, static_cast<int64_t>(ctx.request_bytes));
   r.SetBool(Attr::kContextStream, ctx.stream);
   if (ctx.injection_score >= 0) r.SetDouble(Attr::kContextInjectionScore, ctx.injection_score);
   r.SetDouble(Attr::kContextInjectionThreshold, defaults.injection_threshold);
-  if (!ctx.injection_signals.empty()) r.SetSet(Attr::kContextInjectionSignals, ctx.injection_signals);
+  if (!ctx.injection_signals.empty())
+    r.SetSet(Attr::kContextInjectionSignals, ctx.injection_signals);
   for (const auto& f : ctx.findings) {
     if (f.direction == "output") continue;
     r.AddFinding(f.type, f.count, f.max_score);

@@ -4,17 +4,28 @@ namespace steward::policy {
 
 const char* TypeName(Type t) {
   switch (t) {
-    case Type::kUnknown: return "unknown";
-    case Type::kBool: return "Bool";
-    case Type::kLong: return "Long";
-    case Type::kDouble: return "Double";
-    case Type::kString: return "String";
-    case Type::kStringSet: return "Set<String>";
-    case Type::kLongSet: return "Set<Long>";
-    case Type::kEmptySet: return "Set<?>";
-    case Type::kFinding: return "Finding";
-    case Type::kFindingMap: return "Map<String, Finding>";
-    case Type::kRecord: return "Record";
+    case Type::kUnknown:
+      return "unknown";
+    case Type::kBool:
+      return "Bool";
+    case Type::kLong:
+      return "Long";
+    case Type::kDouble:
+      return "Double";
+    case Type::kString:
+      return "String";
+    case Type::kStringSet:
+      return "Set<String>";
+    case Type::kLongSet:
+      return "Set<Long>";
+    case Type::kEmptySet:
+      return "Set<?>";
+    case Type::kFinding:
+      return "Finding";
+    case Type::kFindingMap:
+      return "Map<String, Finding>";
+    case Type::kRecord:
+      return "Record";
   }
   return "?";
 }

@@ -137,7 +137,8 @@ Result<std::vector<std::string>> FindTestFiles(const std::string& dir) {
     }
   }
   std::sort(files.begin(), files.end());
-  if (files.empty()) return InvalidArgument("no test files (*.json) in " + dir + " or " + dir + "/tests");
+  if (files.empty())
+    return InvalidArgument("no test files (*.json) in " + dir + " or " + dir + "/tests");
   return files;
 }
 
@@ -154,7 +155,8 @@ TestReport RunTests(const Bundle& bundle, const std::vector<TestCase>& cases) {
     if (c.check_reasons) {
       std::string r = SetDiff(c.want_reasons, d.reasons);
       if (!r.empty()) {
-        diff += "\n    reasons: want " + ListText(c.want_reasons) + ", got " + ListText(d.reasons) + r;
+        diff +=
+            "\n    reasons: want " + ListText(c.want_reasons) + ", got " + ListText(d.reasons) + r;
       }
     }
     std::vector<std::string> obligations = d.obligations.Render();
@@ -181,8 +183,8 @@ TestReport RunTests(const Bundle& bundle, const std::vector<TestCase>& cases) {
       }
     }
   }
-  report.text += std::to_string(report.passed) + " passed, " + std::to_string(report.failed) +
-                 " failed\n";
+  report.text +=
+      std::to_string(report.passed) + " passed, " + std::to_string(report.failed) + " failed\n";
   return report;
 }
 

@@ -43,8 +43,8 @@ TEST(TestRunnerTest, PassesAndFailsWithReadableDiff) {
 }
 
 TEST(TestRunnerTest, SingleCaseFile) {
-  auto cases = ParseTestFile("one.json",
-                             R"({"input":{},"want_decision":"deny","description":"x"})");
+  auto cases =
+      ParseTestFile("one.json", R"({"input":{},"want_decision":"deny","description":"x"})");
   ASSERT_TRUE(cases.ok()) << cases.status().message();
   EXPECT_EQ(cases->size(), 1u);
   EXPECT_EQ((*cases)[0].name, "case 1");

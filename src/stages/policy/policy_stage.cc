@@ -48,7 +48,9 @@ class PolicyStage : public Stage {
     policy::Request request = policy::RequestFromContext(ctx, engine_->defaults());
     Decision d = engine_->Authorize(request);
     Record(ctx, d);
-    (d.verdict == Verdict::kPermit ? permits_ : d.verdict == Verdict::kDeny ? denies_ : reviews_)
+    (d.verdict == Verdict::kPermit ? permits_
+     : d.verdict == Verdict::kDeny ? denies_
+                                   : reviews_)
         ->Inc();
     if (!d.errors.empty()) rule_errors_->Inc(d.errors.size());
     if (!engine_->bundle()) {
@@ -86,8 +88,9 @@ class PolicyStage : public Stage {
       spdlog::error("review queue refused request {}: {}", ctx.request_id, id.status().message());
     }
     return StageResult::Error(403, "invalid_request_error", "policy_review_required",
-                              d.message + "; the request needs human review, which is not "
-                              "available, so it is refused");
+                              d.message +
+                                  "; the request needs human review, which is not "
+                                  "available, so it is refused");
   }
 
   // redact(types, mode): rewrite those entity types in the request before
@@ -100,9 +103,9 @@ class PolicyStage : public Stage {
         std::string error = "redact(" + mode + "): " + s.message();
         ctx.policy.errors.push_back(error);
         spdlog::error("policy obligation failed for request {}: {}", ctx.request_id, error);
-        return StageResult::Error(500, "server_error", "policy_obligation_failed",
-                                  "the policy requires redaction that could not be applied: " +
-                                      s.message());
+        return StageResult::Error(
+            500, "server_error", "policy_obligation_failed",
+            "the policy requires redaction that could not be applied: " + s.message());
       }
     }
     return StageResult::Continue();
@@ -120,8 +123,8 @@ class PolicyStage : public Stage {
                                     std::to_string(it->second));
     }
     auto it = limits.find("max_tokens");
-    bool generates = ctx.endpoint == Endpoint::kChatCompletions ||
-                     ctx.endpoint == Endpoint::kCompletions;
+    bool generates =
+        ctx.endpoint == Endpoint::kChatCompletions || ctx.endpoint == Endpoint::kCompletions;
     if (it != limits.end() && generates) {
       bool present = false;
       for (const char* key : {"max_tokens", "max_completion_tokens"}) {
@@ -167,10 +170,10 @@ Result<std::unique_ptr<Stage>> MakeFromConfig(const YAML::Node&, StageEnv& env) 
   auto engine = std::make_shared<policy::PolicyEngine>(config.paths, defaults);
   auto& metrics = monitor::MetricsRegistry::Global();
   const char* reload_help = "Policy bundle loads and reloads by result (error: bundle rejected)";
-  monitor::Counter* reload_ok = &metrics.GetCounter("steward_policy_reloads_total", reload_help,
-                                                    {{"result", "ok"}});
-  monitor::Counter* reload_error = &metrics.GetCounter("steward_policy_reloads_total", reload_help,
-                                                       {{"result", "error"}});
+  monitor::Counter* reload_ok =
+      &metrics.GetCounter("steward_policy_reloads_total", reload_help, {{"result", "ok"}});
+  monitor::Counter* reload_error =
+      &metrics.GetCounter("steward_policy_reloads_total", reload_help, {{"result", "error"}});
   engine->SetLogger([reload_ok, reload_error](bool ok, const std::string& message) {
     (ok ? reload_ok : reload_error)->Inc();
     if (ok) {
@@ -180,13 +183,13 @@ Result<std::unique_ptr<Stage>> MakeFromConfig(const YAML::Node&, StageEnv& env) 
     }
   });
   if (!engine->bundle()) {
-    spdlog::error("no policy bundle could be loaded; every call is refused until a reload "
-                  "succeeds:\n{}",
-                  engine->load_error());
+    spdlog::error(
+        "no policy bundle could be loaded; every call is refused until a reload "
+        "succeeds:\n{}",
+        engine->load_error());
   } else {
     spdlog::info("policy bundle {} ({} rules{})", engine->bundle()->hash().substr(0, 12),
-                 engine->bundle()->rules().size(),
-                 config.configured ? "" : ", built-in default");
+                 engine->bundle()->rules().size(), config.configured ? "" : ", built-in default");
   }
   std::weak_ptr<policy::PolicyEngine> weak = engine;
   metrics.AddCallbackGauge("steward_policy_bundle_loaded",

@@ -188,8 +188,9 @@ TEST_F(PolicyStageTest, ConfigErrorsNameTheKey) {
             "subject_flags)");
   root = YAML::Load("policy: {watch: true}");
   stage = (*factory)(YAML::Node(), env_);
-  EXPECT_EQ(stage.status().message(),
-            "config:1:9: `policy` needs `files` or `dir` (remove the key for the built-in default)");
+  EXPECT_EQ(
+      stage.status().message(),
+      "config:1:9: `policy` needs `files` or `dir` (remove the key for the built-in default)");
 }
 
 }  // namespace
@@ -206,9 +207,10 @@ TEST_F(PolicyStageTest, RedactObligationRewritesTheRequest) {
   auto stage = Make("policy: {dir: " + dir_.string() + ", watch: false}");
   ASSERT_NE(stage, nullptr);
   RequestContext ctx = UserCall("analyst");
-  ctx.body = boost::json::parse(
-                 R"({"model":"llama","messages":[{"role":"user","content":"mail jane.doe@example.com now"}]})")
-                 .as_object();
+  ctx.body =
+      boost::json::parse(
+          R"({"model":"llama","messages":[{"role":"user","content":"mail jane.doe@example.com now"}]})")
+          .as_object();
   EXPECT_EQ(stage->OnRequest(ctx).action, StageResult::Action::kContinue);
   std::string content(ctx.body["messages"].as_array()[0].as_object()["content"].as_string());
   EXPECT_EQ(content.find("jane.doe@example.com"), std::string::npos) << content;
@@ -216,9 +218,10 @@ TEST_F(PolicyStageTest, RedactObligationRewritesTheRequest) {
   EXPECT_TRUE(ctx.body_modified);
 
   RequestContext user = UserCall("user");
-  user.body = boost::json::parse(
-                  R"({"model":"llama","messages":[{"role":"user","content":"mail jane.doe@example.com now"}]})")
-                  .as_object();
+  user.body =
+      boost::json::parse(
+          R"({"model":"llama","messages":[{"role":"user","content":"mail jane.doe@example.com now"}]})")
+          .as_object();
   EXPECT_EQ(stage->OnRequest(user).action, StageResult::Action::kContinue);
   EXPECT_NE(std::string(user.body["messages"].as_array()[0].as_object()["content"].as_string())
                 .find("jane.doe@example.com"),

@@ -41,8 +41,9 @@ CliRun Steward(const std::string& args) {
 class PolicyCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("policy_cli_" + std::to_string(getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("policy_cli_" + std::to_string(getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -71,14 +72,15 @@ TEST_F(PolicyCliTest, CheckReportsFileLineColAndExits1) {
                        "role, team, authenticated)\n");
   CliRun missing = Steward("policy check " + (dir_ / "nope.policy").string());
   EXPECT_EQ(missing.exit_code, 2);
-  EXPECT_EQ(missing.err, "steward: policy file " + (dir_ / "nope.policy").string() +
-                             " does not exist\n");
+  EXPECT_EQ(missing.err,
+            "steward: policy file " + (dir_ / "nope.policy").string() + " does not exist\n");
 }
 
 TEST_F(PolicyCliTest, TestFailureShowsDiffAndExits1) {
   Write("p/a.policy", "@id(\"users\") permit (principal.role == \"user\");\n");
-  Write("p/tests/t.json",
-        R"({"name":"guest allowed?","input":{"principal":{"role":"guest"}},"want_decision":"permit"})");
+  Write(
+      "p/tests/t.json",
+      R"({"name":"guest allowed?","input":{"principal":{"role":"guest"}},"want_decision":"permit"})");
   CliRun r = Steward("policy test " + (dir_ / "p").string());
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_NE(r.out.find("FAIL guest allowed?"), std::string::npos) << r.out;
@@ -88,11 +90,13 @@ TEST_F(PolicyCliTest, TestFailureShowsDiffAndExits1) {
   Write("p/tests/t.json", R"({"input":{"principal":{"rank":"x"}},"want_decision":"permit"})");
   CliRun bad = Steward("policy test " + (dir_ / "p").string());
   EXPECT_EQ(bad.exit_code, 2);
-  EXPECT_NE(bad.err.find("unknown request attribute `principal.rank`"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("unknown request attribute `principal.rank`"), std::string::npos)
+      << bad.err;
 }
 
 TEST_F(PolicyCliTest, EvalExplainsDecision) {
-  std::string req = Write("req.json", R"({"principal":{"role":"analyst"},"action":"chat.completions",
+  std::string req =
+      Write("req.json", R"({"principal":{"role":"analyst"},"action":"chat.completions",
       "context":{"findings":{"EMAIL_ADDRESS":{"count":1,"max_score":0.9}}}})");
   CliRun r = Steward("policy eval --input " + req + " --policy examples/policies --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -104,12 +108,14 @@ TEST_F(PolicyCliTest, EvalExplainsDecision) {
 
   CliRun text = Steward("policy eval --input " + req + " --policy examples/policies");
   EXPECT_EQ(text.exit_code, 0);
-  EXPECT_NE(text.out.find("analyst-pii-redacted (obligate at examples/policies/10_inference.policy:"),
-            std::string::npos)
+  EXPECT_NE(
+      text.out.find("analyst-pii-redacted (obligate at examples/policies/10_inference.policy:"),
+      std::string::npos)
       << text.out;
 
   // Without --policy and without a config `policy:` key: the built-in default.
-  std::string guest = Write("guest.json", R"({"principal":{"role":"guest"},"action":"embeddings"})");
+  std::string guest =
+      Write("guest.json", R"({"principal":{"role":"guest"},"action":"embeddings"})");
   CliRun def = Steward("policy eval --input " + guest + " --json");
   EXPECT_EQ(def.exit_code, 0) << def.err;
   EXPECT_EQ(boost::json::parse(def.out).at("decision").as_string(), "deny");

@@ -36,8 +36,10 @@ class PolicyGatewayTest : public ::testing::Test {
     std::filesystem::create_directories(*dir_);
     WritePolicy(kPolicyV1);
     // No scan_input: the redaction seen by the model is the policy stage's own.
-    fx_ = new GatewayFixture("pipeline: [audit, auth, rate_limit, route, policy]\n"
-                             "policy:\n  dir: " + *dir_ + "\n  poll_ms: 100\n");
+    fx_ = new GatewayFixture(
+        "pipeline: [audit, auth, rate_limit, route, policy]\n"
+        "policy:\n  dir: " +
+        *dir_ + "\n  poll_ms: 100\n");
     user_ = new std::string(fx_->CreateKey("user"));
     analyst_ = new std::string(fx_->CreateKey("analyst"));
     guest_ = new std::string(fx_->CreateKey("guest"));
@@ -93,7 +95,8 @@ TEST_F(PolicyGatewayTest, PermitCarriesHeaderAndDenyNamesTheRule) {
 }
 
 TEST_F(PolicyGatewayTest, AnalystEmailIsRedactedBeforeTheModel) {
-  HttpResponse r = fx_->Chat(*analyst_, "write to jane.doe@example.com today", {{"x-sim-echo", "1"}});
+  HttpResponse r =
+      fx_->Chat(*analyst_, "write to jane.doe@example.com today", {{"x-sim-echo", "1"}});
   ASSERT_EQ(r.status, 200) << r.body << fx_->log();
   EXPECT_EQ(r.body.find("jane.doe@example.com"), std::string::npos) << r.body;
   EXPECT_NE(r.body.find("<EMAIL_ADDRESS>"), std::string::npos) << r.body;
@@ -110,7 +113,8 @@ TEST_F(PolicyGatewayTest, HotReloadOnChangeKeepsOldBundleOnError) {
   EXPECT_NE(fx_->log().find("unknown attribute `principal.rol`"), std::string::npos) << fx_->log();
 
   // A valid change is picked up without a restart.
-  WritePolicy(std::string(kPolicyV1) + "\n@id(\"no-users\") forbid (principal.role == \"user\");\n");
+  WritePolicy(std::string(kPolicyV1) +
+              "\n@id(\"no-users\") forbid (principal.role == \"user\");\n");
   HttpResponse r = WaitForUserStatus(403);
   EXPECT_EQ(r.status, 403);
   EXPECT_NE(r.body.find("no-users"), std::string::npos) << r.body;
