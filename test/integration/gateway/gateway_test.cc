@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <sstream>
@@ -373,6 +374,33 @@ TEST(GatewayLifecycleTest, SigtermFinishesInFlightRequestsThenExitsZero) {
   EXPECT_EQ(s.DataEvents().back(), "[DONE]") << "the in-flight stream completed";
   EXPECT_EQ(fx.gateway().Wait(10s), 0) << fx.log();
   EXPECT_FALSE(WaitForPort(fx.port(), 200ms)) << "no longer listening";
+}
+
+}  // namespace
+}  // namespace steward::testing
+
+namespace steward::testing {
+namespace {
+
+TEST(GatewayTlsTest, ServesHttpsWhenCertificateConfigured) {
+  std::string dir = "/tmp/steward-tls-" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  auto gen = steward::testing::Run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                  "-keyout", dir + "/key.pem", "-out", dir + "/cert.pem"});
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  GatewayFixture fx("server:\n  tls_cert: " + dir + "/cert.pem\n  tls_key: " + dir + "/key.pem\n");
+  std::string key = fx.CreateKey("user");
+  auto r = steward::testing::Run({"/usr/bin/curl", "-s", "--cacert", dir + "/cert.pem", "-o", "-", "-w", "\n%{http_code}",
+                "https://127.0.0.1:" + std::to_string(fx.port()) + "/v1/chat/completions", "-H", "Authorization: Bearer " + key,
+                "-H", "Content-Type: application/json", "-d", GatewayFixture::ChatBody("over TLS")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("Simulated reply"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.substr(r.out.size() - 3), "200");
+  // Plain HTTP to the TLS port is refused, and the gateway keeps serving.
+  auto plain = Http(fx.port(), "POST", "/v1/chat/completions", GatewayFixture::ChatBody("x"), {{"Authorization", "Bearer " + key}},
+                    std::chrono::seconds(5));
+  EXPECT_NE(plain.status, 200);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
