@@ -124,15 +124,21 @@ Task<void> AdminServer::Handle(server::Request& req, const server::Connection& c
   co_await writer.Send(Reply(ares.status, std::move(ares.body), ares.content_type));
 }
 
-void RegisterKeyRoutes(AdminRouter& router, identity::KeyStore& keys, Database& db, const std::string& data_dir) {
-  router.Add("GET", "/admin/keys", [&keys](const AdminRequest&) {
+void RegisterKeyRoutes(AdminRouter& router, identity::KeyStore& keys, Database& db, const std::string& data_dir,
+                       AdminAuthorizer authorize) {
+  auto allowed = [authorize](const AdminRequest& r, std::string_view action,
+                             const std::map<std::string, std::string>& resource) -> Status {
+    return authorize ? authorize(r.principal, action, resource) : Status::Ok();
+  };
+  router.Add("GET", "/admin/keys", [&keys, allowed](const AdminRequest& r) {
+    if (Status s = allowed(r, "keys.list", {}); !s.ok()) return AdminResponse::Error(403, "permission_denied", s.message());
     auto list = keys.List();
     if (!list.ok()) return AdminResponse::Error(503, "store_unavailable", list.status().message());
     json::array out;
     for (const auto& k : *list) out.push_back(KeyJson(k));
     return AdminResponse::Json(200, json::serialize(json::object{{"keys", std::move(out)}}));
   });
-  router.Add("POST", "/admin/keys", [&keys, &db, data_dir](const AdminRequest& r) {
+  router.Add("POST", "/admin/keys", [&keys, &db, data_dir, allowed](const AdminRequest& r) {
     boost::system::error_code ec;
     json::value v = json::parse(r.body, ec);
     if (ec || !v.is_object()) return AdminResponse::Error(400, "invalid_json", "body must be a JSON object");
@@ -156,6 +162,9 @@ void RegisterKeyRoutes(AdminRouter& router, identity::KeyStore& keys, Database& 
         !num("tpm", &spec.tpm)) {
       return AdminResponse::Error(400, "invalid_request", "name, role, team must be strings; rpm, tpm integers");
     }
+    if (Status s = allowed(r, "keys.create", {{"role", spec.role}, {"name", spec.name}}); !s.ok()) {
+      return AdminResponse::Error(403, "permission_denied", s.message());
+    }
     auto created = keys.Create(spec);
     if (!created.ok()) {
       int status = created.status().code() == StatusCode::kInvalidArgument ? 400 : 503;
@@ -168,8 +177,9 @@ void RegisterKeyRoutes(AdminRouter& router, identity::KeyStore& keys, Database& 
     out["secret"] = created->secret;
     return AdminResponse::Json(201, json::serialize(out));
   });
-  router.Add("DELETE", "/admin/keys/", [&keys, &db, data_dir](const AdminRequest& r) {
+  router.Add("DELETE", "/admin/keys/", [&keys, &db, data_dir, allowed](const AdminRequest& r) {
     std::string id = r.path.substr(std::string("/admin/keys/").size());
+    if (Status s = allowed(r, "keys.revoke", {{"name", id}}); !s.ok()) return AdminResponse::Error(403, "permission_denied", s.message());
     Status s = keys.Revoke(id);
     if (s.code() == StatusCode::kNotFound) return AdminResponse::Error(404, "not_found", s.message());
     if (!s.ok()) return AdminResponse::Error(503, "store_unavailable", s.message());

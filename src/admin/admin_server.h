@@ -3,6 +3,8 @@
 // API and the dashboard at / — all but the probes for admin keys only.
 #pragma once
 
+#include <map>
+
 #include "admin/admin_router.h"
 #include "identity/key_store.h"
 #include "server/http_server.h"
@@ -18,7 +20,14 @@ class AdminServer {
   identity::KeyStore& keys_;
 };
 
+// Decides whether an admin may perform an action ("keys.create", ...);
+// returns OK or a PermissionDenied naming the rule. The policy module
+// provides it; without one every authenticated admin may act.
+using AdminAuthorizer = std::function<Status(const Principal&, std::string_view action,
+                                             const std::map<std::string, std::string>& resource)>;
+
 // Registers the built-in /admin/keys routes on `router`.
-void RegisterKeyRoutes(AdminRouter& router, identity::KeyStore& keys, Database& db, const std::string& data_dir);
+void RegisterKeyRoutes(AdminRouter& router, identity::KeyStore& keys, Database& db, const std::string& data_dir,
+                       AdminAuthorizer authorize = nullptr);
 
 }  // namespace steward::admin

@@ -9,6 +9,7 @@
 #include "admin/admin_server.h"
 #include "audit/audit_log.h"
 #include "monitor/metrics.h"
+#include "policy/engine.h"
 #include "registry/service.h"
 #include "cli/command.h"
 #include "config/config.h"
@@ -84,7 +85,16 @@ int RunServe(const GlobalOptions& g, const ServeOverrides& o) {
   });
   if (Status s = data.Listen(); !s.ok()) return Fail(s);
 
-  admin::RegisterKeyRoutes(admin::AdminRouter::Global(), *key_store, **db, config.data_dir);
+  // Admin actions are authorised by the same policy engine as calls.
+  admin::AdminAuthorizer authorize;
+  if (auto* engine = services.Get<policy::PolicyEngine>()) {
+    authorize = [engine](const Principal& who, std::string_view action, const std::map<std::string, std::string>& resource) {
+      auto d = engine->AuthorizeAdmin(who, action, resource, SystemClock::Instance().NowUnixMs());
+      if (d.verdict == policy::Verdict::kPermit) return Status::Ok();
+      return PermissionDenied(d.message.empty() ? "admin action " + std::string(action) + " denied by policy" : d.message);
+    };
+  }
+  admin::RegisterKeyRoutes(admin::AdminRouter::Global(), *key_store, **db, config.data_dir, authorize);
   admin::AdminServer admin_handler(*key_store);
   server::ServerOptions admin_opts;
   admin_opts.listen = config.server.admin_listen;

@@ -374,6 +374,25 @@ Task<void> Gateway::Finish(Call& call) {
 
 Task<void> Gateway::Proxy(Call& call) {
   RequestContext& ctx = call.ctx;
+  // A policy route(model[@version]) obligation sends the call elsewhere.
+  for (const auto& o : ctx.policy.obligations) {
+    if (o.rfind("route(", 0) != 0 || o.back() != ')') continue;
+    std::string target = o.substr(6, o.size() - 7);
+    std::string model = target.substr(0, target.find('@'));
+    if (upstream::Upstream* routed = upstreams_->ForModel(model)) {
+      ctx.upstream = routed->name();
+      ctx.upstream_model = model;
+      ctx.response_headers.emplace_back("x-steward-routed", target);
+    } else {
+      ctx.status = 502;
+      ctx.error_message = "policy routes this call to model `" + model + "`, which no upstream serves";
+      co_await Finish(call);
+      auto res = MakeResponse(ctx, ctx.status, ErrorBody(ctx.error_message, "upstream_error", "route_unavailable"),
+                              "application/json");
+      co_await call.writer.Send(std::move(res));
+      co_return;
+    }
+  }
   upstream::Upstream* up = ctx.upstream.empty() ? upstreams_->ForModel(ctx.model) : upstreams_->ByName(ctx.upstream);
   auto send_local = [&](int status, std::string body) -> Task<void> {
     ctx.status = status;

@@ -405,3 +405,30 @@ TEST(GatewayTlsTest, ServesHttpsWhenCertificateConfigured) {
 
 }  // namespace
 }  // namespace steward::testing
+
+namespace steward::testing {
+namespace {
+
+TEST(GatewayPolicyTest, RouteObligationSendsTheCallToAnotherModel) {
+  std::string dir = "/tmp/steward-route-policy-" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream p(dir + "/route.policy");
+    p << "@id(\"callers\")\npermit (principal.role in [\"user\"], action in [\"chat.completions\"]);\n"
+      << "@id(\"reroute-big\")\nobligate (action in [\"chat.completions\"]) when { resource.name == \"big-model\" }\n"
+      << "  with route(\"small-model\");\n";
+  }
+  GatewayFixture fx("pipeline: [audit, auth, rate_limit, route, policy]\npolicy:\n  dir: " + dir + "\n");
+  std::string key = fx.CreateKey("user");
+  auto r = fx.Chat(key, "hello", {}, "big-model");
+  ASSERT_EQ(r.status, 200) << r.body << fx.log();
+  EXPECT_EQ(r.Header("x-steward-routed"), "small-model");
+  EXPECT_EQ(json::parse(r.body).at("model").as_string(), "small-model");
+  auto plain = fx.Chat(key, "hello", {}, "other-model");
+  ASSERT_EQ(plain.status, 200);
+  EXPECT_EQ(json::parse(plain.body).at("model").as_string(), "other-model");
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace steward::testing
