@@ -3,6 +3,8 @@ SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 BUILD ?= build
 CMAKE_FLAGS ?=
+# Release keeps CI builds quick; use BUILD_TYPE=RelWithDebInfo to debug.
+BUILD_TYPE ?= Release
 
 .PHONY: deps deps-full build configure check test test-asan fuzz demo bench clean format
 
@@ -13,7 +15,7 @@ deps-full:
 	@STEWARD_DEPS=full ./scripts/install-deps.sh
 
 $(BUILD)/build.ninja:
-	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
 
 configure: deps $(BUILD)/build.ninja
 
