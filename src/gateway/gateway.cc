@@ -314,6 +314,9 @@ std::string Gateway::ModelsBody(const RequestContext& ctx) {
     }
     models.assign(names.begin(), names.end());
   }
+  if (auto* access = env_.services ? env_.services->Get<ModelAccess>() : nullptr) {
+    std::erase_if(models, [&](const std::string& m) { return !access->MayUse(ctx, m); });
+  }
   json::array data;
   for (const auto& m : models) {
     data.push_back(json::object{{"id", m}, {"object", "model"}, {"created", 0}, {"owned_by", "steward"}});

@@ -24,6 +24,14 @@ class ModelLister {
   virtual std::vector<std::string> ModelsFor(const RequestContext& ctx) = 0;
 };
 
+// Whether a caller may use a model at all (policy publishes one); used to
+// trim GET /v1/models to the models this key may call.
+class ModelAccess {
+ public:
+  virtual ~ModelAccess() = default;
+  virtual bool MayUse(const RequestContext& caller, const std::string& model) const = 0;
+};
+
 class AccessLog;
 
 class Gateway {

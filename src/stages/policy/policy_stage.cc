@@ -8,6 +8,7 @@
 #include "injection/screen.h"
 #include "monitor/metrics.h"
 #include "pipeline/reload.h"
+#include "gateway/gateway.h"
 #include "pipeline/stage_registry.h"
 #include "policy/explain.h"
 #include "policy/review_sink.h"
@@ -18,6 +19,27 @@ namespace {
 
 using policy::Decision;
 using policy::Verdict;
+
+// GET /v1/models lists a model only if policy would let this caller use it
+// for a plain chat call (no findings, no injection signal).
+class PolicyModelAccess final : public gateway::ModelAccess {
+ public:
+  explicit PolicyModelAccess(std::shared_ptr<policy::PolicyEngine> engine) : engine_(std::move(engine)) {}
+  bool MayUse(const RequestContext& caller, const std::string& model) const override {
+    RequestContext probe;
+    probe.principal = caller.principal;
+    probe.subject = caller.subject;
+    probe.client_ip = caller.client_ip;
+    probe.endpoint = Endpoint::kChatCompletions;
+    probe.model = model;
+    probe.injection_score = 0;
+    auto d = engine_->Authorize(policy::RequestFromContext(probe, engine_->defaults()));
+    return d.verdict != policy::Verdict::kDeny;
+  }
+
+ private:
+  std::shared_ptr<policy::PolicyEngine> engine_;
+};
 
 class PolicyStage : public Stage {
  public:
@@ -203,7 +225,10 @@ Result<std::unique_ptr<Stage>> MakeFromConfig(const YAML::Node&, StageEnv& env) 
     return Status::Ok();
   });
   if (config.configured && config.watch) engine->StartWatching(config.poll_ms);
-  if (env.services) env.services->Put<policy::PolicyEngine>(engine);
+  if (env.services) {
+    env.services->Put<policy::PolicyEngine>(engine);
+    env.services->Put<gateway::ModelAccess>(std::make_shared<PolicyModelAccess>(engine));
+  }
   return MakePolicyStage(std::move(engine), std::move(config), env.services);
 }
 

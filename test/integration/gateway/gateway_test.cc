@@ -432,3 +432,32 @@ TEST(GatewayPolicyTest, RouteObligationSendsTheCallToAnotherModel) {
 
 }  // namespace
 }  // namespace steward::testing
+
+namespace steward::testing {
+namespace {
+
+TEST(GatewayPolicyTest, ModelsListOnlyWhatTheKeyMayUse) {
+  std::string dir = "/tmp/steward-models-policy-" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream p(dir + "/models.policy");
+    p << "@id(\"callers\")\npermit (principal.role in [\"user\", \"admin\"], action in [\"chat.completions\", \"models\"]);\n"
+      << "@id(\"admins-only\")\nforbid (principal.role == \"user\", resource.name == \"restricted-model\");\n";
+  }
+  GatewayFixture fx("pipeline: [audit, auth, rate_limit, route, policy]\npolicy:\n  dir: " + dir + "\n",
+                    "upstreams:\n  - name: local\n    url: http://127.0.0.1:$SIM_PORT\n"
+                    "    models: [\"open-model\", \"restricted-model\"]\n");
+  auto ids = [&](const std::string& key) {
+    auto r = Http(fx.port(), "GET", "/v1/models", "", {{"Authorization", "Bearer " + key}});
+    std::vector<std::string> out;
+    json::value list = json::parse(r.body);
+    for (const auto& m : list.at("data").as_array()) out.emplace_back(m.at("id").as_string());
+    return out;
+  };
+  EXPECT_EQ(ids(fx.CreateKey("user")), (std::vector<std::string>{"open-model"}));
+  EXPECT_EQ(ids(fx.CreateKey("admin")), (std::vector<std::string>{"open-model", "restricted-model"}));
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace steward::testing
