@@ -124,7 +124,7 @@ Result<ScanSettings> ParseScanSettings(const std::string& file, const YAML::Node
   try {
     for (auto it = node.begin(); it != node.end(); ++it) {
       std::string key = it->first.as<std::string>();
-      const YAML::Node& v = it->second;
+      YAML::Node v = it->second;  // a copy: it->second is a member of a temporary
       if (key == "min_score") {
         STEWARD_ASSIGN_OR_RETURN(s.min_score, config::GetDouble(file, node, "min_score", 0.5));
         if (s.min_score < 0 || s.min_score > 1)
