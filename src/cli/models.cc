@@ -20,6 +20,9 @@
 #include <sstream>
 
 #include "cli/command.h"
+#include "identity/key_store.h"
+#include "policy/engine.h"
+#include "policy/policy_config.h"
 #include "common/strings.h"
 #include "config/config.h"
 #include "registry/registry.h"
@@ -65,6 +68,34 @@ Result<Session> OpenSession(const GlobalOptions& globals) {
                                           });
   STEWARD_RETURN_IF_ERROR(s.registry->Init());
   return s;
+}
+
+// Authenticates an admin API key and asks the configured policy bundle
+// whether its principal may perform `action`; returns the approver identity
+// ("key:<id>") to record.
+Result<std::string> AuthorizeWithKey(Session& session, const std::string& secret, std::string_view action,
+                                     const std::map<std::string, std::string>& resource) {
+  STEWARD_ASSIGN_OR_RETURN(auto keys, identity::KeyStore::Open(*session.db, session.config.data_dir,
+                                                               SystemClock::Instance()));
+  auto key = keys->Authenticate(secret);
+  if (!key.ok()) return Unauthenticated("--key: invalid API key (unknown or revoked)");
+  STEWARD_ASSIGN_OR_RETURN(policy::PolicyConfig pc, policy::ParsePolicyConfig(session.config.path, session.config.root));
+  policy::RequestDefaults defaults;
+  defaults.deployment_commercial = pc.deployment_commercial;
+  policy::PolicyEngine engine(pc.paths, defaults);
+  if (!engine.bundle()) return FailedPrecondition("no policy bundle could be loaded: " + engine.load_error());
+  Principal who;
+  who.authenticated = true;
+  who.key_id = key->id;
+  who.name = key->name;
+  who.role = key->role;
+  who.team = key->team;
+  auto d = engine.AuthorizeAdmin(who, action, resource, SystemClock::Instance().NowUnixMs());
+  if (d.verdict != policy::Verdict::kPermit) {
+    return PermissionDenied("key " + key->id + " (role `" + key->role + "`) may not " + std::string(action) + ": " +
+                            (d.message.empty() ? "denied by policy" : d.message));
+  }
+  return "key:" + key->id;
 }
 
 // FailedPrecondition is a check that failed (license policy, lifecycle
@@ -451,7 +482,11 @@ void AddModelsCommands(CLI::App& app, GlobalOptions& globals, int* exit_code) {
     cmd->add_flag("--accept-license", *accept,
                   "accept a license the policy marks require_approval (or unknown)");
     cmd->add_option("--as", *as, "approver name (default: your user name)");
-    cmd->callback([&globals, exit_code, ref, accept, as] {
+    auto key = std::make_shared<std::string>();
+    cmd->add_option("--key", *key,
+                    "approve as this admin API key (or STEWARD_ADMIN_KEY): the policy "
+                    "decides whether its role may approve, and the key is the approver");
+    cmd->callback([&globals, exit_code, ref, accept, as, key] {
       std::string name, version;
       if (Status s = ParseRef(*ref, true, &name, &version); !s.ok()) {
         *exit_code = Fail(s);
@@ -462,7 +497,22 @@ void AddModelsCommands(CLI::App& app, GlobalOptions& globals, int* exit_code) {
         *exit_code = Fail(session.status());
         return;
       }
-      auto m = session->registry->Approve(name, version, CliActor(*as), *accept);
+      std::string actor = CliActor(*as);
+      std::string secret = *key;
+      if (secret.empty()) {
+        if (const char* env = std::getenv("STEWARD_ADMIN_KEY")) secret = env;
+      }
+      if (!secret.empty()) {
+        auto approver = AuthorizeWithKey(*session, secret, "models.approve", {{"name", name}, {"version", version}});
+        if (!approver.ok()) {
+          *exit_code = Fail(approver.status(), approver.status().code() == StatusCode::kPermissionDenied
+                                                   ? kExitCheckFailed
+                                                   : kExitBadInput);
+          return;
+        }
+        actor = *approver;
+      }
+      auto m = session->registry->Approve(name, version, actor, *accept);
       if (!m.ok()) {
         *exit_code = FailStatus(m.status());
         return;

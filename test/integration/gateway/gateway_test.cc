@@ -461,3 +461,29 @@ TEST(GatewayPolicyTest, ModelsListOnlyWhatTheKeyMayUse) {
 
 }  // namespace
 }  // namespace steward::testing
+
+namespace steward::testing {
+namespace {
+
+TEST(AdminPolicyTest, ModelApprovalWithAKeyIsAuthorisedByPolicy) {
+  std::string cwd = std::filesystem::current_path().string();
+  GatewayFixture fx("policy:\n  dir: " + cwd + "/examples/policies\n");
+  std::string model_dir = fx.data_dir() + "/model";
+  std::filesystem::create_directories(model_dir);
+  std::ofstream(model_dir + "/weights.bin") << std::string(4096, 'w');
+  ASSERT_EQ(fx.Cli({"models", "register", model_dir, "--name", "tm", "--version", "1", "--license", "mit"}).exit_code, 0);
+  std::string user = fx.CreateKey("user"), admin = fx.CreateKey("admin");
+  auto denied = fx.Cli({"models", "approve", "tm@1", "--key", user});
+  EXPECT_EQ(denied.exit_code, 1) << denied.err;
+  EXPECT_NE(denied.err.find("may not models.approve"), std::string::npos) << denied.err;
+  auto ok = fx.Cli({"models", "approve", "tm@1", "--key", admin});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  auto list = fx.Cli({"models", "list", "--json"});
+  EXPECT_NE(list.out.find("key:key_"), std::string::npos) << "the approving key is recorded: " << list.out;
+  // The admin API is authorised by the same bundle.
+  auto created = Http(fx.admin_port(), "POST", "/admin/keys", R"({"name":"x","role":"user"})", {{"Authorization", "Bearer " + admin}});
+  EXPECT_EQ(created.status, 201) << created.body;
+}
+
+}  // namespace
+}  // namespace steward::testing
