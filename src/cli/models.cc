@@ -192,7 +192,7 @@ json::object VersionJson(const ModelVersion& m) {
 }
 
 int RunRegister(const GlobalOptions& globals, registry::RegisterRequest req, bool as_json,
-                const std::vector<std::string>& attrs) {
+                const std::vector<std::string>& attrs, std::string key) {
   for (const auto& kv : attrs) {
     size_t eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) return Fail("--attr `" + kv + "` must be KEY=VALUE");
@@ -201,6 +201,17 @@ int RunRegister(const GlobalOptions& globals, registry::RegisterRequest req, boo
   auto session = OpenSession(globals);
   if (!session.ok()) return Fail(session.status());
   req.actor = CliActor("");
+  if (key.empty()) {
+    if (const char* env = std::getenv("STEWARD_ADMIN_KEY")) key = env;
+  }
+  if (!key.empty()) {
+    // The registering admin key is recorded as the actor, if policy lets it register.
+    auto who = AuthorizeWithKey(*session, key, "models.register", {{"name", req.name}, {"version", req.version}});
+    if (!who.ok()) {
+      return Fail(who.status(), who.status().code() == StatusCode::kPermissionDenied ? kExitCheckFailed : kExitBadInput);
+    }
+    req.actor = *who;
+  }
   req.progress = MakeProgress();
   auto m = session->registry->Register(req);
   if (!m.ok()) return FailStatus(m.status());
@@ -411,8 +422,10 @@ void AddModelsCommands(CLI::App& app, GlobalOptions& globals, int* exit_code) {
     cmd->add_option("--attr", *attrs, "KEY=VALUE resource attribute for policy (repeatable)");
     cmd->add_option("--dataset", req->datasets, "linked dataset NAME@VERSION (repeatable)");
     cmd->add_flag("--json", *json_flag, "print the registered version as JSON");
-    cmd->callback([&globals, exit_code, req, json_flag, attrs] {
-      *exit_code = RunRegister(globals, *req, *json_flag, *attrs);
+    auto key = std::make_shared<std::string>();
+    cmd->add_option("--key", *key, "register as this admin API key (or STEWARD_ADMIN_KEY); policy decides");
+    cmd->callback([&globals, exit_code, req, json_flag, attrs, key] {
+      *exit_code = RunRegister(globals, *req, *json_flag, *attrs, *key);
     });
   }
   {

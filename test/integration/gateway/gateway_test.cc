@@ -471,8 +471,12 @@ TEST(AdminPolicyTest, ModelApprovalWithAKeyIsAuthorisedByPolicy) {
   std::string model_dir = fx.data_dir() + "/model";
   std::filesystem::create_directories(model_dir);
   std::ofstream(model_dir + "/weights.bin") << std::string(4096, 'w');
-  ASSERT_EQ(fx.Cli({"models", "register", model_dir, "--name", "tm", "--version", "1", "--license", "mit"}).exit_code, 0);
   std::string user = fx.CreateKey("user"), admin = fx.CreateKey("admin");
+  EXPECT_EQ(fx.Cli({"models", "register", model_dir, "--name", "tm", "--version", "1", "--license", "mit", "--key", user})
+                .exit_code,
+            1);
+  auto reg = fx.Cli({"models", "register", model_dir, "--name", "tm", "--version", "1", "--license", "mit", "--key", admin});
+  ASSERT_EQ(reg.exit_code, 0) << reg.err;
   auto denied = fx.Cli({"models", "approve", "tm@1", "--key", user});
   EXPECT_EQ(denied.exit_code, 1) << denied.err;
   EXPECT_NE(denied.err.find("may not models.approve"), std::string::npos) << denied.err;
