@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "audit/payload_crypto.h"
+#include "common/key_file.h"
 #include "steward/status.h"
 
 namespace steward::audit {
@@ -25,11 +26,10 @@ struct SigningKey {
   std::string secret_key;  // 64 bytes (libsodium form: seed || public key)
 };
 
-// Reads `bytes` random bytes stored hex-encoded in `path`, creating the file
-// (0600, fsynced) when it is missing and `create` is set.
-Result<std::string> LoadOrCreateKeyFile(const std::string& path, size_t bytes, bool create);
-// Writes `key` hex-encoded to `path` (0600) durably, replacing it atomically.
-Status WriteKeyFile(const std::string& path, const std::string& key);
+// Key files: see common/key_file.h.
+using ::steward::DecodeKeyText;
+using ::steward::LoadOrCreateKeyFile;
+using ::steward::WriteKeyFile;
 
 Result<SigningKey> LoadSigningKey(const std::string& data_dir, bool create = true);
 Result<std::string> LoadPseudonymKey(const std::string& data_dir, bool create = true);

@@ -1,13 +1,10 @@
 #include "identity/key_store.h"
 
-#include <fcntl.h>
 #include <sodium.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 
+#include "common/key_file.h"
 #include "common/strings.h"
 
 namespace steward::identity {
@@ -23,29 +20,6 @@ const std::vector<Migration>& KeyMigrations() {
        "INSERT INTO key_generation(id, generation) VALUES (1, 0)"},
   };
   return m;
-}
-
-Result<std::string> LoadOrCreatePepper(const std::string& data_dir) {
-  std::string path = data_dir + "/keys.pepper";
-  std::error_code ec;
-  std::filesystem::create_directories(data_dir, ec);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-  if (fd >= 0) {
-    unsigned char pepper[crypto_generichash_KEYBYTES];
-    randombytes_buf(pepper, sizeof(pepper));
-    std::string hex = HexEncode(std::string_view(reinterpret_cast<char*>(pepper), sizeof(pepper)));
-    bool ok = ::write(fd, hex.data(), hex.size()) == static_cast<ssize_t>(hex.size()) && ::fsync(fd) == 0;
-    ::close(fd);
-    if (!ok) return Unavailable("cannot write " + path);
-  }
-  std::ifstream in(path);
-  std::string hex;
-  in >> hex;
-  std::string raw;
-  if (!HexDecode(hex, &raw) || raw.size() != crypto_generichash_KEYBYTES) {
-    return DataLoss(path + " is corrupt: expected " + std::to_string(2 * crypto_generichash_KEYBYTES) + " hex digits");
-  }
-  return raw;
 }
 
 KeyRecord FromRow(const Row& r) {
@@ -77,7 +51,10 @@ bool IsValidRole(std::string_view role) {
 Result<std::unique_ptr<KeyStore>> KeyStore::Open(Database& db, const std::string& data_dir, const Clock& clock) {
   if (sodium_init() < 0) return Internal("libsodium failed to initialise");
   STEWARD_RETURN_IF_ERROR(db.Migrate(KeyMigrations()));
-  STEWARD_ASSIGN_OR_RETURN(std::string pepper, LoadOrCreatePepper(data_dir));
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  STEWARD_ASSIGN_OR_RETURN(std::string pepper,
+                           LoadOrCreateKeyFile(data_dir + "/keys.pepper", crypto_generichash_KEYBYTES, true));
   auto store = std::unique_ptr<KeyStore>(new KeyStore(db, std::move(pepper), clock));
   STEWARD_RETURN_IF_ERROR(store->Reload());
   return store;
