@@ -155,6 +155,20 @@ int Process::Signal(int sig, std::chrono::milliseconds timeout) {
   return Wait(timeout);
 }
 
+bool WaitForLog(const std::string& path, const std::string& needle, Process& process,
+                std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    if (ss.str().find(needle) != std::string::npos) return true;
+    if (!process.running()) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
 bool WaitForPort(uint16_t port, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -338,9 +352,16 @@ GatewayFixture::GatewayFixture(const std::string& extra_config, const std::strin
   admin_port_ = FreePort();
   sim_port_ = FreePort();
   if (start_sim) {
-    sim_ = Process({BuildDir() + "/steward-sim", "--listen", "127.0.0.1:" + std::to_string(sim_port_), "--threads", "1"},
-                   data_dir_ + "/sim.log");
-    if (!WaitForPort(sim_port_, std::chrono::seconds(10))) throw std::runtime_error("steward-sim did not start");
+    // A port picked free may be taken before the child binds it (by another
+    // test's server or an outgoing connection): pick again if so.
+    for (int attempt = 0;; ++attempt) {
+      std::string log_path = data_dir_ + "/sim" + std::to_string(attempt) + ".log";
+      sim_ = Process({BuildDir() + "/steward-sim", "--listen", "127.0.0.1:" + std::to_string(sim_port_), "--threads", "1"},
+                     log_path);
+      if (WaitForLog(log_path, "listening on", sim_, std::chrono::seconds(10))) break;
+      if (attempt == 4) throw std::runtime_error("steward-sim did not start");
+      sim_port_ = FreePort();
+    }
   }
   config_path_ = data_dir_ + "/steward.yaml";
   std::ofstream cfg(config_path_);
@@ -365,8 +386,18 @@ GatewayFixture::GatewayFixture(const std::string& extra_config, const std::strin
 }
 
 void GatewayFixture::StartGateway() {
-  gateway_ = Process({BuildDir() + "/steward", "serve", "--config", config_path_, "--workers", "2"}, data_dir_ + "/gateway.log");
-  if (!WaitForPort(port_, std::chrono::seconds(20))) throw std::runtime_error("steward serve did not start: " + log());
+  // The ports are passed as flags so a lost race for a port is retried with
+  // fresh ones (the config file's listen lines are then overridden).
+  for (int attempt = 0;; ++attempt) {
+    std::filesystem::remove(data_dir_ + "/gateway.log");
+    gateway_ = Process({BuildDir() + "/steward", "serve", "--config", config_path_, "--workers", "2", "--listen",
+                        "127.0.0.1:" + std::to_string(port_), "--admin-listen", "127.0.0.1:" + std::to_string(admin_port_)},
+                       data_dir_ + "/gateway.log");
+    if (WaitForLog(data_dir_ + "/gateway.log", "steward: serving", gateway_, std::chrono::seconds(20))) return;
+    if (attempt == 4 || gateway_.running()) throw std::runtime_error("steward serve did not start: " + log());
+    port_ = FreePort();
+    admin_port_ = FreePort();
+  }
 }
 
 void GatewayFixture::StopGateway() { gateway_.Signal(SIGTERM); }

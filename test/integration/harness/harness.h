@@ -109,5 +109,9 @@ class GatewayFixture {
 };
 
 bool WaitForPort(uint16_t port, std::chrono::milliseconds timeout);
+// Waits until `path` contains `needle`; false if `process` exits first or
+// the time runs out.
+bool WaitForLog(const std::string& path, const std::string& needle, Process& process,
+                std::chrono::milliseconds timeout);
 
 }  // namespace steward::testing
