@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
-DEMO_DIR=${DEMO_DIR:-./var}
+# The embedded default keeps its data in ./var.
+DEMO_DIR=./var
 mkdir -p "$DEMO_DIR"
 port_busy() { (echo > /dev/tcp/127.0.0.1/$1) 2>/dev/null; }
 for p in 8080 8081 9000; do
@@ -14,22 +15,8 @@ done
 # The embedded default configuration, with the regulated-deployment example
 # policy bundle (examples/policies) in force.
 CONFIG="$DEMO_DIR/demo.yaml"
-cat > "$CONFIG" <<YAML
-listen: 127.0.0.1:8080
-admin_listen: 127.0.0.1:8081
-data_dir: $DEMO_DIR
-upstreams:
-  - name: local
-    url: http://127.0.0.1:9000
-    models: ["*"]
-registry:
-  enforce: false
-audit:
-  payloads: full
-  payload_retention_days: 30
-policy:
-  dir: examples/policies
-YAML
+"$BUILD/steward" config default > "$CONFIG"
+printf 'policy:\n  dir: examples/policies\n' >> "$CONFIG"
 "$BUILD/steward" policy check examples/policies >/dev/null
 "$BUILD/steward-sim" --listen 127.0.0.1:9000 >"$DEMO_DIR/sim.log" 2>&1 &
 SIM_PID=$!
