@@ -4,8 +4,12 @@
 // scan_input stage adds to a 4 KB chat prompt. Writes the corpus (as
 // ~0.8 KB paragraphs, one per line) for the npm baselines in bench/scan.sh.
 //
-//   scan_bench [--mb 64] [--corpus-out FILE] [--baseline-bytes N]
-// Prints one JSON object on the last line.
+//   scan_bench [--mb 64] [--corpus-out FILE] [--only patterns|names]
+//              [--dump FILE]
+// Prints one JSON object on the last line. --only scans the corpus in that
+// mode alone (a profiling target); --dump writes every finding of both
+// modes (document, type, start, end, score) so an engine change can be
+// checked for identical results on the whole corpus.
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -130,10 +134,12 @@ Rate ScanMbps(const scan::Scanner& s, const std::vector<std::string>& docs, bool
 
 int main(int argc, char** argv) {
   size_t mb = 64;
-  std::string corpus_out;
+  std::string corpus_out, only, dump;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--mb")) mb = std::stoul(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--corpus-out")) corpus_out = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--only")) only = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--dump")) dump = argv[i + 1];
   }
   std::mt19937 rng(20261127);
   std::vector<std::string> paragraphs;
@@ -164,6 +170,30 @@ int main(int argc, char** argv) {
     return 1;
   }
   const scan::Scanner& s = **full;
+  if (!dump.empty()) {
+    std::FILE* f = std::fopen(dump.c_str(), "w");
+    if (!f) {
+      std::fprintf(stderr, "cannot write %s\n", dump.c_str());
+      return 1;
+    }
+    for (bool names : {false, true}) {
+      scan::ScanOptions o;
+      o.names = names;
+      for (size_t i = 0; i < docs.size(); ++i)
+        for (const auto& x : s.Scan(docs[i], o))
+          std::fprintf(f, "%d %zu %.*s %zu %zu %.6f\n", names, i, static_cast<int>(x.type.size()),
+                       x.type.data(), x.start, x.end, x.score);
+    }
+    std::fclose(f);
+    return 0;
+  }
+  if (!only.empty()) {
+    size_t n = 0;
+    Rate r = ScanMbps(s, docs, only == "names", &n);
+    std::printf("{\"only\":\"%s\",\"cpu_mbps\":%.1f,\"findings\":%zu}\n", only.c_str(),
+                r.cpu_mbps, n);
+    return 0;
+  }
   // Warm up (page in the database and the model).
   ScanMbps(s, std::vector<std::string>(docs.begin(), docs.begin() + 200), true, nullptr);
   size_t f_patterns = 0, f_names = 0;
