@@ -53,6 +53,12 @@ std::vector<size_t> CodePointToByte(const std::string& s) {
   return m;
 }
 
+std::string OneLine(std::string s) {
+  for (char& c : s)
+    if (c == '\n') c = '|';
+  return s;
+}
+
 struct Prf {
   long tp = 0, fp = 0, fn = 0;
   double P() const { return tp + fp ? double(tp) / (tp + fp) : 1.0; }
@@ -135,7 +141,13 @@ TEST(ScanQuality, EvalSetMeetsThresholds) {
   }
 }
 
-// Token-level F2 as presidio-research computes it (IO scheme).
+// Token-level F2 as presidio-research computes it (IO scheme), per entity
+// and overall, on the odd-id rows (the fold the names model trains on and
+// recognizers were tuned on) and the even-id rows (held out: never trained
+// or tuned on). Label mapping (Presidio's own evaluation mapping): GPE and
+// STREET_ADDRESS -> LOCATION, DOMAIN_NAME -> URL; ORGANIZATION, TITLE, AGE
+// and ZIP_CODE have no Steward type and are not scored (a prediction on
+// such a token still counts as a false positive).
 TEST(ScanQuality, PresidioSyntheticF2) {
   auto rows = ReadJsonl("../shared/datasets/pii/synth_dev.jsonl");
   if (rows.empty()) GTEST_SKIP() << "../shared/datasets not present";
@@ -143,12 +155,16 @@ TEST(ScanQuality, PresidioSyntheticF2) {
       {"GPE", "LOCATION"}, {"STREET_ADDRESS", "LOCATION"}, {"DOMAIN_NAME", "URL"}};
   std::set<std::string> supported;
   for (auto t : AllEntityTypes()) supported.insert(std::string(t));
-  Prf unseen, all;
-  std::map<std::string, Prf> per_type;
+  Prf fold_total[2];
+  std::map<std::string, Prf> per_type[2];
+  // SCAN_QUALITY_DUMP_SYNTH=FILE writes every token-level error with its row.
+  const char* dump_path = std::getenv("SCAN_QUALITY_DUMP_SYNTH");
+  std::ofstream dump;
+  if (dump_path) dump.open(dump_path);
   for (auto& row : rows) {
     std::string text(row["text"].as_string());
     std::string id(row["id"].as_string());
-    bool odd = !id.empty() && (id.back() - '0') % 2 == 1;
+    int fold = !id.empty() && (id.back() - '0') % 2 == 1 ? 1 : 0;
     auto cp = CodePointToByte(text);
     std::vector<Token> tokens = Tokenize(text);
     std::vector<std::string> gold(tokens.size()), pred(tokens.size());
@@ -160,48 +176,52 @@ TEST(ScanQuality, PresidioSyntheticF2) {
       auto& o = sp.as_object();
       std::string type(o.at("label").as_string());
       if (mapping.count(type)) type = mapping[type];
-      if (!supported.count(type)) continue;  // ORGANIZATION, TITLE, AGE, ZIP_CODE: not scored
+      if (!supported.count(type)) continue;
       size_t s = o.at("start").to_number<size_t>(), e = o.at("end").to_number<size_t>();
       if (e >= cp.size()) continue;
       label(cp[s], cp[e], type, gold);
     }
-    static std::ofstream synth_dump(std::getenv("SCAN_QUALITY_DUMP_SYNTH") ? std::getenv("SCAN_QUALITY_DUMP_SYNTH") : "/dev/null");
-    for (const Finding& f : TheScanner().Scan(text)) {
-      label(f.start, f.end, std::string(f.type), pred);
-      synth_dump << "PRED " << f.type << " [" << text.substr(f.start, f.end - f.start) << "] in: " << text << "\n";
-    }
+    for (const Finding& f : TheScanner().Scan(text)) label(f.start, f.end, std::string(f.type), pred);
     for (size_t t = 0; t < tokens.size(); ++t) {
       // Punctuation tokens carry no identity; presidio-research skips them too.
       unsigned char c = text[tokens[t].start];
       if (tokens[t].end - tokens[t].start == 1 && !std::isalnum(c) && c < 0x80) continue;
       const std::string& g = gold[t];
       const std::string& p = pred[t];
-      for (Prf* acc : {&all, odd ? nullptr : &unseen}) {
-        if (!acc) continue;
-        if (!g.empty() && g == p) ++acc->tp;
-        else {
-          if (!p.empty()) ++acc->fp;
-          if (!g.empty()) ++acc->fn;
-        }
+      Prf& acc = fold_total[fold];
+      if (g.empty() && p.empty()) continue;
+      if (g == p) {
+        ++acc.tp;
+        ++per_type[fold][g].tp;
+        continue;
       }
-      if (!g.empty() && g == p) ++per_type[g].tp;
-      else {
-        if (!p.empty()) ++per_type[p].fp;
-        if (!g.empty()) ++per_type[g].fn;
-      }
+      if (!p.empty()) ++acc.fp, ++per_type[fold][p].fp;
+      if (!g.empty()) ++acc.fn, ++per_type[fold][g].fn;
+      if (dump)
+        dump << id << " " << (g.empty() ? "-" : g) << " -> " << (p.empty() ? "-" : p) << " ["
+             << text.substr(tokens[t].start, tokens[t].end - tokens[t].start) << "] in: " << OneLine(text)
+             << "\n";
     }
   }
-  std::printf("\nPresidio synth_dev token-level (all rows):\n%-18s %6s %6s %6s %6s %6s %6s\n",
-              "entity", "tp", "fp", "fn", "P", "R", "F2");
-  for (auto& [type, p] : per_type)
-    std::printf("%-18s %6ld %6ld %6ld %6.3f %6.3f %6.3f\n", type.c_str(), p.tp, p.fp, p.fn, p.P(),
-                p.R(), p.F(2));
-  std::printf("F2 all rows: %.3f (P=%.3f R=%.3f)\n", all.F(2), all.P(), all.R());
-  std::printf("F2 even-id rows (never seen by the names model): %.3f (P=%.3f R=%.3f)\n",
-              unseen.F(2), unseen.P(), unseen.R());
-  RecordProperty("synth_f2_unseen", std::to_string(unseen.F(2)));
+  const char* fold_names[2] = {"held-out even-id rows (never trained or tuned on)",
+                               "tuned odd-id rows (names model trains on these)"};
+  for (int fold : {1, 0}) {
+    std::printf("\nPresidio synth_dev token-level, %s:\n%-18s %6s %6s %6s %6s %6s %6s\n",
+                fold_names[fold], "entity", "tp", "fp", "fn", "P", "R", "F2");
+    for (auto& [type, p] : per_type[fold])
+      std::printf("%-18s %6ld %6ld %6ld %6.3f %6.3f %6.3f\n", type.c_str(), p.tp, p.fp, p.fn,
+                  p.P(), p.R(), p.F(2));
+    const Prf& t = fold_total[fold];
+    std::printf("%-18s %6ld %6ld %6ld %6.3f %6.3f %6.3f\n", "ALL", t.tp, t.fp, t.fn, t.P(), t.R(),
+                t.F(2));
+  }
+  Prf both;
+  for (const Prf& t : fold_total) both.tp += t.tp, both.fp += t.fp, both.fn += t.fn;
+  std::printf("F2 all rows: %.3f  tuned: %.3f  held-out: %.3f\n", both.F(2), fold_total[1].F(2),
+              fold_total[0].F(2));
+  RecordProperty("synth_f2_heldout", std::to_string(fold_total[0].F(2)));
   // Presidio out of the box scores 0.618: Steward must not be worse.
-  EXPECT_GE(unseen.F(2), 0.618);
+  EXPECT_GE(fold_total[0].F(2), 0.618);
 }
 
 TEST(ScanQuality, PresidioRecognizerCases) {
@@ -261,7 +281,19 @@ TEST(ScanQuality, SecretsDatasets) {
     lg_ok += any_secret(std::string(row["text"].as_string())) == row["is_secret"].as_bool();
   }
   std::printf("LLM Guard secrets prompts: %d/%d classified right\n", lg_ok, lg_all);
-  if (lg_all) EXPECT_EQ(lg_ok, lg_all);
+  if (lg_all) {
+    EXPECT_EQ(lg_ok, lg_all);
+  }
+}
+
+// Analysis aid: SCAN_QUALITY_TEXT="..." prints the findings for one text.
+TEST(ScanQuality, PrintFindingsForText) {
+  const char* text = std::getenv("SCAN_QUALITY_TEXT");
+  if (!text) GTEST_SKIP() << "set SCAN_QUALITY_TEXT to print the findings for a text";
+  std::string t(text);
+  for (const Finding& f : TheScanner().Scan(t))
+    std::printf("%-16s %5zu %5zu %.3f [%s]\n", std::string(f.type).c_str(), f.start, f.end,
+                f.score, t.substr(f.start, f.end - f.start).c_str());
 }
 
 }  // namespace
