@@ -2,6 +2,8 @@
 
 #include <hs/hs.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 
@@ -355,20 +357,35 @@ std::vector<Signature> MakeBuiltin() {
 #undef PRIOR_QUAL
 #undef INSTR_NOUN
 
-// One scratch space per thread, grown to fit every database it is used with
-// (hs_alloc_scratch is a no-op when the scratch is already large enough).
+// One scratch space per thread, grown to fit every database it is used with.
+// hs_alloc_scratch is far from free even when the scratch is already large
+// enough (it re-validates the database: ~100 us for the built-in set, more
+// than the scan itself), so it runs once per (thread, database); databases
+// are told apart by a process-unique id, not by an address that could be
+// reused after a set is destroyed.
 struct ThreadScratch {
   hs_scratch_t* scratch = nullptr;
+  std::vector<uint64_t> sized_for;  // ids of the databases `scratch` fits
   ~ThreadScratch() {
     if (scratch) hs_free_scratch(scratch);
   }
 };
 
-hs_scratch_t* ScratchFor(const hs_database_t* db) {
+hs_scratch_t* ScratchFor(const hs_database_t* db, uint64_t db_id) {
   thread_local ThreadScratch tls;
+  if (tls.scratch &&
+      std::find(tls.sized_for.begin(), tls.sized_for.end(), db_id) != tls.sized_for.end()) {
+    return tls.scratch;
+  }
   if (hs_alloc_scratch(db, &tls.scratch) != HS_SUCCESS) return nullptr;
+  // Bounded list (tools compile many short-lived sets); forgetting an id
+  // only costs one more hs_alloc_scratch.
+  if (tls.sized_for.size() >= 64) tls.sized_for.clear();
+  tls.sized_for.push_back(db_id);
   return tls.scratch;
 }
+
+std::atomic<uint64_t> next_database_id{1};
 
 int OnMatch(unsigned int id, unsigned long long /*from*/, unsigned long long /*to*/,
             unsigned int /*flags*/, void* ctx) {
@@ -381,6 +398,7 @@ int OnMatch(unsigned int id, unsigned long long /*from*/, unsigned long long /*t
 
 struct SignatureSet::Impl {
   hs_database_t* db = nullptr;
+  uint64_t id = next_database_id.fetch_add(1);
   ~Impl() {
     if (db) hs_free_database(db);
   }
@@ -439,7 +457,7 @@ SignatureSet::~SignatureSet() = default;
 void SignatureSet::Scan(std::string_view text, SignatureHits& hits) const {
   hits.resize(signatures_.size(), 0);
   if (text.empty()) return;
-  hs_scratch_t* scratch = ScratchFor(impl_->db);
+  hs_scratch_t* scratch = ScratchFor(impl_->db, impl_->id);
   if (!scratch) return;
   // Hyperscan takes a 32-bit length; larger inputs are scanned in windows
   // that overlap enough for every bounded pattern.
