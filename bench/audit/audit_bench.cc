@@ -50,6 +50,20 @@ namespace {
 using Steady = std::chrono::steady_clock;
 double Seconds(Steady::duration d) { return std::chrono::duration<double>(d).count(); }
 
+// CPU time (user + system) of the whole process / of the calling thread, in
+// µs. The machine is shared: wall-clock rates swing with other people's
+// load, CPU per operation does not, so every rate comes with its CPU cost.
+double ProcessCpuUs() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+double ThreadCpuUs() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
 RequestContext SampleContext(int n) {
   RequestContext ctx;
   ctx.request_id = "req-" + std::to_string(n) + "-" + RandomHex(6);
@@ -123,6 +137,7 @@ struct Throughput {
   int64_t total = 0;
   int64_t commits = 0;
   double commit_ms = 0;
+  double cpu_us_per_append = 0;  // whole process: producers + writer + SQLite
 };
 
 // The disk's fsync latency: 4 KiB write + fdatasync, median of 40. It bounds
@@ -161,6 +176,7 @@ Throughput GroupCommit(const std::string& dir, int writers, double seconds, bool
   std::atomic<int64_t> done{0};
   std::vector<std::thread> threads;
   auto start = Steady::now();
+  const double cpu0 = ProcessCpuUs();
   for (int t = 0; t < writers; ++t) {
     threads.emplace_back([&, t] {
       const std::string pseudonym = (*log)->Pseudonym("subject-" + std::to_string(t));
@@ -190,6 +206,7 @@ Throughput GroupCommit(const std::string& dir, int writers, double seconds, bool
   Throughput r;
   r.total = done.load();
   r.per_s = r.total / elapsed;
+  r.cpu_us_per_append = r.total ? (ProcessCpuUs() - cpu0) / r.total : 0;
   auto stats = (*log)->Stats();
   r.commits = stats.batches;
   r.commit_ms = stats.batches ? stats.commit_ns_total / 1e6 / stats.batches : 0;
@@ -205,6 +222,7 @@ Throughput NaivePerRecord(const std::string& dir, int writers, double seconds) {
   std::atomic<int64_t> done{0};
   std::vector<std::thread> threads;
   auto start = Steady::now();
+  const double cpu0 = ProcessCpuUs();
   for (int t = 0; t < writers; ++t) {
     threads.emplace_back([&, t] {
       int n = t * 1'000'000;
@@ -224,6 +242,7 @@ Throughput NaivePerRecord(const std::string& dir, int writers, double seconds) {
   Throughput r;
   r.total = done.load();
   r.per_s = r.total / Seconds(Steady::now() - start);
+  r.cpu_us_per_append = r.total ? (ProcessCpuUs() - cpu0) / r.total : 0;
   r.commits = r.total;
   return r;
 }
@@ -453,7 +472,15 @@ int main(int argc, char** argv) {
   out["writers"] = writers;
 
   // 1. Durable appends.
-  if (want("appends")) {
+  // "payload-appends" alone runs just the encrypted-payload case (profiling).
+  if (parts.find("payload-appends") != std::string::npos) {
+    Throughput gcp = GroupCommit(FreshDir(base, "gcp"), writers, seconds, true);
+    out["durable_appends_per_s_with_encrypted_payloads"] = static_cast<int64_t>(gcp.per_s);
+    out["avg_leaves_per_commit_with_encrypted_payloads"] =
+        gcp.commits ? static_cast<double>(gcp.total) / gcp.commits : 0.0;
+    out["avg_commit_ms_with_encrypted_payloads"] = gcp.commit_ms;
+    out["cpu_us_per_append_with_encrypted_payloads"] = gcp.cpu_us_per_append;
+  } else if (want("appends")) {
   std::cerr << "group commit (" << writers << " writers, " << seconds << " s)...\n";
   Throughput gc = GroupCommit(FreshDir(base, "gc"), writers, seconds, false);
   std::cerr << "group commit with encrypted payloads...\n";
@@ -473,6 +500,10 @@ int main(int argc, char** argv) {
   out["durable_appends_per_s_target"] = 50000;
   out["avg_leaves_per_commit"] = gc.commits ? static_cast<double>(gc.total) / gc.commits : 0.0;
   out["durable_appends_per_s_with_encrypted_payloads"] = static_cast<int64_t>(gcp.per_s);
+  out["cpu_us_per_append"] = gc.cpu_us_per_append;
+  out["cpu_us_per_append_with_encrypted_payloads"] = gcp.cpu_us_per_append;
+  out["cpu_us_per_append_16_in_flight"] = piped.cpu_us_per_append;
+  out["baseline_naive_cpu_us_per_append"] = naive.cpu_us_per_append;
   out["baseline_naive_tx_per_record_appends_per_s"] = static_cast<int64_t>(naive.per_s);
   out["group_commit_vs_naive_ratio"] = naive.per_s > 0 ? gc.per_s / naive.per_s : 0.0;
   }
@@ -497,8 +528,10 @@ int main(int argc, char** argv) {
     if (heads.ok() && heads->empty()) (void)PublishTreeHead(**db, *key, 1'790'000'000'000);
     std::cerr << "verifying...\n";
     auto t0 = Steady::now();
+    const double cpu0 = ProcessCpuUs();
     auto v = VerifyStore(**db, key->public_key);
     double el = Seconds(Steady::now() - t0);
+    const double cpu_s = (ProcessCpuUs() - cpu0) / 1e6;
     if (!v.ok() || !v->ok) {
       std::cerr << "verify failed\n";
       return 1;
@@ -506,6 +539,8 @@ int main(int argc, char** argv) {
     out["verify_leaves"] = v->tree_size;
     out["verify_seconds"] = el;
     out["verify_leaves_per_s"] = static_cast<int64_t>(v->tree_size / el);
+    out["verify_cpu_seconds"] = cpu_s;
+    out["verify_leaves_per_cpu_s"] = static_cast<int64_t>(v->tree_size / cpu_s);
     out["verify_leaves_per_s_target"] = 1000000;
   }
 
@@ -565,25 +600,35 @@ int main(int argc, char** argv) {
     auto stage = (*f)(YAML::Node(), env);
     if (!stage.ok()) return 1;
     std::vector<std::vector<double>> lat(writers);
+    std::vector<double> inline_cpu_us(writers, 0.0);
     std::atomic<bool> stop{false};
     std::vector<std::thread> threads;
+    const double cpu0 = ProcessCpuUs();
+    std::atomic<double> setup_cpu_us{0};
     for (int t = 0; t < writers; ++t) {
       threads.emplace_back([&, t] {
         int n = t * 1'000'000;
+        double setup = 0;
         while (!stop.load(std::memory_order_relaxed)) {
+          // Building the sample request and response stands in for the rest
+          // of the gateway: its CPU is subtracted from the process total.
+          const double s0 = ThreadCpuUs();
           RequestContext ctx = SampleContext(n++);
           boost::json::array msgs;
           msgs.push_back(boost::json::object{{"role", "user"}, {"content", kPrompt}});
           ctx.body["messages"] = std::move(msgs);
-          auto p0 = Steady::now();
-          (*stage)->OnRequest(ctx);
           ResponseView view;
           view.status = 200;
           view.body = boost::json::object{
               {"choices", boost::json::array{boost::json::object{
                               {"message", boost::json::object{{"content", kCompletion}}}}}}};
+          const double s1 = ThreadCpuUs();
+          setup += s1 - s0;
+          auto p0 = Steady::now();
+          (*stage)->OnRequest(ctx);
           (*stage)->OnResponse(ctx, view);
           (*stage)->OnFinish(ctx);
+          inline_cpu_us[t] += ThreadCpuUs() - s1;
           for (auto& b : ctx.barriers) {
             std::promise<void> done;
             b->Wait([&done](Status) { done.set_value(); });
@@ -591,14 +636,27 @@ int main(int argc, char** argv) {
           }
           lat[t].push_back(std::chrono::duration<double, std::micro>(Steady::now() - p0).count());
         }
+        double prev = setup_cpu_us.load();
+        while (!setup_cpu_us.compare_exchange_weak(prev, prev + setup)) {
+        }
       });
     }
     std::this_thread::sleep_for(std::chrono::duration<double>(seconds / 2));
     stop = true;
     for (auto& th : threads) th.join();
+    const double process_cpu = ProcessCpuUs() - cpu0;
     std::vector<double> all;
     for (auto& v : lat) all.insert(all.end(), v.begin(), v.end());
+    double inline_total = 0;
+    for (double c : inline_cpu_us) inline_total += c;
+    const double calls = all.empty() ? 1.0 : static_cast<double>(all.size());
     out["stage_calls"] = static_cast<int64_t>(all.size());
+    // On the request's own thread: OnRequest + OnResponse + OnFinish
+    // (prompt/completion hashing, pseudonym, record JSON, queueing).
+    out["stage_cpu_us_per_call_inline"] = inline_total / calls;
+    // Everything the audit stage costs per call, the writer thread's share
+    // (payload encryption, leaf hash, SQLite inserts, commit) included.
+    out["stage_cpu_us_per_call_total"] = (process_cpu - setup_cpu_us.load()) / calls;
     out["stage_latency_us_p50"] = Percentile(all, 0.5);
     out["stage_latency_us_p99"] = Percentile(all, 0.99);
   }

@@ -192,7 +192,8 @@ void AuditLog::CommitBatch(std::vector<Pending>& batch) {
     // Inside the write transaction, so a concurrent `keys rotate-kek` is
     // either fully before us (we see its new key file) or re-wraps after us.
     if (keep_payloads) ReloadKeksIfChanged();
-    auto r = AppendLeavesInTx(**tx, &frontier_, leaves, keep_payloads ? sealer_.get() : nullptr);
+    auto r = AppendLeavesInTx(**tx, &frontier_, leaves, keep_payloads ? sealer_.get() : nullptr,
+                              &data_keys_);
     if (!r.ok()) {
       status = r.status();
     } else {
@@ -209,6 +210,7 @@ void AuditLog::CommitBatch(std::vector<Pending>& batch) {
     // The frontier may hold leaves that were rolled back; its size no longer
     // matches the store, so the next batch reloads it.
     frontier_ = Frontier();
+    data_keys_.Clear();  // keys created in the rolled-back transaction were never stored
     SetUnhealthy(status.message());
     failed_.fetch_add(static_cast<int64_t>(batch.size()));
     Status fail = Unavailable("audit record not durable: " + status.message());

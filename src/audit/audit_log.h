@@ -28,6 +28,7 @@
 #include "audit/keys.h"
 #include "audit/log_store.h"
 #include "audit/options.h"
+#include "audit/payload_crypto.h"
 #include "steward/clock.h"
 #include "steward/stage.h"
 #include "steward/store.h"
@@ -125,6 +126,7 @@ class AuditLog : public std::enable_shared_from_this<AuditLog> {
   SigningKey signing_key_;
   std::string pseudonym_key_;
   std::unique_ptr<PayloadSealer> sealer_;  // writer thread only
+  DataKeyCache data_keys_;                 // writer thread only
   std::string kek_stamp_;
 
   std::mutex stop_mu_;

@@ -14,11 +14,11 @@
 
 namespace steward::audit {
 
-Result<int64_t> AppendAdminRecord(Database& db, const std::string& action,
-                                  const std::string& actor, const std::string& target,
-                                  const boost::json::object& details, const std::string& subject,
-                                  int64_t now_ms) {
-  STEWARD_RETURN_IF_ERROR(db.Migrate(AuditMigrations()));
+namespace {
+
+Result<LeafToAppend> AdminLeaf(const std::string& action, const std::string& actor,
+                               const std::string& target, const boost::json::object& details,
+                               const std::string& subject, int64_t now_ms) {
   boost::json::object record;
   record["v"] = 1;
   record["kind"] = "admin";
@@ -35,6 +35,17 @@ Result<int64_t> AppendAdminRecord(Database& db, const std::string& action,
   l.kind = "admin";
   l.subject = subject;
   l.time_ms = now_ms;
+  return l;
+}
+
+}  // namespace
+
+Result<int64_t> AppendAdminRecord(Database& db, const std::string& action,
+                                  const std::string& actor, const std::string& target,
+                                  const boost::json::object& details, const std::string& subject,
+                                  int64_t now_ms) {
+  STEWARD_RETURN_IF_ERROR(db.Migrate(AuditMigrations()));
+  STEWARD_ASSIGN_OR_RETURN(LeafToAppend l, AdminLeaf(action, actor, target, details, subject, now_ms));
   return AppendLeaves(db, {l}, nullptr);
 }
 
@@ -133,25 +144,28 @@ Result<EraseResult> DsarErase(Database& db, const std::string& data_dir,
   EraseResult result;
   result.pseudonym = SubjectPseudonym(pkey, subject);
   const int64_t now = clock.NowUnixMs();
-  {
-    STEWARD_ASSIGN_OR_RETURN(auto tx, db.Begin());
-    STEWARD_ASSIGN_OR_RETURN(
-        auto rows, tx->Query("SELECT erased_ms FROM audit_subject_keys WHERE subject = $1",
-                             {result.pseudonym}));
-    result.already_erased = !rows.empty() && !rows[0].IsNull(0);
-    // A tombstone row also stops new payloads of this subject being kept.
-    STEWARD_RETURN_IF_ERROR(tx->Exec(
-        "INSERT INTO audit_subject_keys(subject, wrapped_key, kek_id, created_ms, erased_ms) "
-        "VALUES ($1, NULL, NULL, $2, $2) ON CONFLICT (subject) DO UPDATE SET "
-        "wrapped_key = NULL, kek_id = NULL, erased_ms = COALESCE(audit_subject_keys.erased_ms, $2)",
-        {result.pseudonym, now}));
-    STEWARD_RETURN_IF_ERROR(tx->Commit());
-  }
+  // The tombstone and the dsar.erase record commit together: a running
+  // gateway's writer caches unwrapped data keys and drops its cache when it
+  // sees the tree grow under it, so the record must never lag the tombstone.
+  STEWARD_ASSIGN_OR_RETURN(auto tx, db.Begin());
+  STEWARD_ASSIGN_OR_RETURN(
+      auto rows, tx->Query("SELECT erased_ms FROM audit_subject_keys WHERE subject = $1",
+                           {result.pseudonym}));
+  result.already_erased = !rows.empty() && !rows[0].IsNull(0);
+  // A tombstone row also stops new payloads of this subject being kept.
+  STEWARD_RETURN_IF_ERROR(tx->Exec(
+      "INSERT INTO audit_subject_keys(subject, wrapped_key, kek_id, created_ms, erased_ms) "
+      "VALUES ($1, NULL, NULL, $2, $2) ON CONFLICT (subject) DO UPDATE SET "
+      "wrapped_key = NULL, kek_id = NULL, erased_ms = COALESCE(audit_subject_keys.erased_ms, $2)",
+      {result.pseudonym, now}));
   boost::json::object details;
   details["already_erased"] = result.already_erased;
+  STEWARD_ASSIGN_OR_RETURN(LeafToAppend leaf, AdminLeaf("dsar.erase", actor, result.pseudonym,
+                                                        details, result.pseudonym, now));
+  Frontier frontier;  // loaded from the store inside the transaction
   STEWARD_ASSIGN_OR_RETURN(result.erasure_index,
-                           AppendAdminRecord(db, "dsar.erase", actor, result.pseudonym, details,
-                                             result.pseudonym, now));
+                           AppendLeavesInTx(*tx, &frontier, {leaf}, nullptr));
+  STEWARD_RETURN_IF_ERROR(tx->Commit());
   return result;
 }
 

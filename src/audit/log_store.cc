@@ -75,7 +75,10 @@ Result<int64_t> StoredTreeSize(Sql sql) {
 namespace {
 
 // Multi-row INSERTs in power-of-two chunks so only a handful of distinct
-// statements (and prepared-statement cache entries) exist.
+// statements (and prepared-statement cache entries) exist. Chunks stay small
+// (8 rows): binding `$k` parameters costs time quadratic in the number of
+// parameters of a statement with SQLite, and beyond 8 rows the per-statement
+// overhead saved is negligible.
 std::string MultiInsertSql(const std::string& head, int columns, int rows) {
   std::string sql = head + " VALUES ";
   int p = 1;
@@ -119,7 +122,7 @@ class BulkInserter {
   }
 
  private:
-  static constexpr size_t kMaxRows = 64;
+  static constexpr size_t kMaxRows = 8;
   const std::string& SqlFor(size_t rows) {
     auto it = sql_.find(rows);
     if (it == sql_.end()) {
@@ -138,13 +141,19 @@ class BulkInserter {
 }  // namespace
 
 Result<int64_t> AppendLeavesInTx(Transaction& tx, Frontier* frontier,
-                                 const std::vector<LeafToAppend>& leaves, PayloadSealer* sealer) {
+                                 const std::vector<LeafToAppend>& leaves, PayloadSealer* sealer,
+                                 DataKeyCache* key_cache) {
   Sql sql(&tx);
   STEWARD_ASSIGN_OR_RETURN(int64_t size, StoredTreeSize(sql));
   if (frontier->size() != size) {
+    // Someone else appended: cached data keys may be stale (an erasure
+    // appends its record in the transaction that destroys the key).
+    if (key_cache) key_cache->Clear();
     StoreSubtreeSource source(sql);
     STEWARD_ASSIGN_OR_RETURN(*frontier, Frontier::Load(source, size));
   }
+  DataKeyCache local_keys;  // per call when the caller keeps none
+  DataKeyCache& keys = key_cache ? *key_cache : local_keys;
   const int64_t first = size;
   BulkInserter leaf_rows(tx, "INSERT INTO audit_leaves(idx, leaf, leaf_hash, kind, subject, time_ms)", 6);
   BulkInserter node_rows(tx, "INSERT INTO audit_nodes(lvl, idx, hash)", 3);
@@ -152,7 +161,6 @@ Result<int64_t> AppendLeavesInTx(Transaction& tx, Frontier* frontier,
       tx, "INSERT INTO audit_payloads(ref, part, subject, leaf_index, created_ms, sealed, shredded_ms,"
       " data_class)",
       8);
-  std::map<std::string, std::optional<std::string>> subject_keys;
   Status node_status;
   for (size_t i = 0; i < leaves.size(); ++i) {
     const LeafToAppend& l = leaves[i];
@@ -167,15 +175,16 @@ Result<int64_t> AppendLeavesInTx(Transaction& tx, Frontier* frontier,
     });
     STEWARD_RETURN_IF_ERROR(node_status);
     if (sealer == nullptr || l.payload_ref.empty() || l.payloads.empty()) continue;
-    auto it = subject_keys.find(l.subject);
-    if (it == subject_keys.end()) {
-      STEWARD_ASSIGN_OR_RETURN(auto key, sealer->SubjectKey(sql, l.subject, l.time_ms, true));
-      it = subject_keys.emplace(l.subject, std::move(key)).first;
+    const std::optional<std::string>* key = keys.Find(l.subject);
+    if (key == nullptr) {
+      STEWARD_ASSIGN_OR_RETURN(auto fetched, sealer->SubjectKey(sql, l.subject, l.time_ms, true));
+      keys.Put(l.subject, std::move(fetched));
+      key = keys.Find(l.subject);
     }
-    if (!it->second) continue;  // erased subject: keep hashes only
+    if (!*key) continue;  // erased subject: keep hashes only
     for (const PayloadPart& p : l.payloads) {
       std::string sealed =
-          SealBytes(*it->second, p.plaintext, PayloadSealer::PayloadAd(l.payload_ref, p.part));
+          SealBytes(**key, p.plaintext, PayloadSealer::PayloadAd(l.payload_ref, p.part));
       STEWARD_RETURN_IF_ERROR(payload_rows.Add(
           {l.payload_ref, p.part, l.subject, index, l.time_ms, Blob{std::move(sealed)}, Value(),
            l.data_class.empty() ? std::string("plain") : l.data_class}));

@@ -66,15 +66,20 @@ struct LeafToAppend {
 };
 
 class PayloadSealer;  // payload_crypto.h
+class DataKeyCache;   // payload_crypto.h
 
 // Appends `leaves` in order inside `tx` and returns the index of the first.
 // `frontier` caches the tree's right edge between calls: it is reloaded from
 // the store when another appender moved the stored size. `sealer` (may be
 // null: payloads are then dropped) encrypts payload parts under the
 // subject's data key, creating the key on first use; a subject that was
-// erased gets no payloads stored.
+// erased gets no payloads stored. `key_cache` (may be null) keeps unwrapped
+// data keys between calls; it is cleared whenever the frontier had to be
+// reloaded (someone else appended, e.g. an erasure), and the caller must
+// clear it when `tx` does not commit.
 Result<int64_t> AppendLeavesInTx(Transaction& tx, Frontier* frontier,
-                                 const std::vector<LeafToAppend>& leaves, PayloadSealer* sealer);
+                                 const std::vector<LeafToAppend>& leaves, PayloadSealer* sealer,
+                                 DataKeyCache* key_cache = nullptr);
 
 // Convenience: one transaction on `db` around AppendLeavesInTx.
 Result<int64_t> AppendLeaves(Database& db, const std::vector<LeafToAppend>& leaves,

@@ -109,4 +109,39 @@ Result<std::optional<std::string>> PayloadSealer::SubjectKey(Sql sql, const std:
   return std::optional<std::string>(std::move(dk));
 }
 
+void DataKeyCache::Wipe(Entry& e) {
+  if (e.key) sodium_memzero(e.key->data(), e.key->size());
+}
+
+const std::optional<std::string>* DataKeyCache::Find(const std::string& subject) {
+  auto it = index_.find(subject);
+  if (it == index_.end()) return nullptr;
+  lru_.splice(lru_.begin(), lru_, it->second);
+  return &it->second->key;
+}
+
+void DataKeyCache::Put(const std::string& subject, std::optional<std::string> key) {
+  auto it = index_.find(subject);
+  if (it != index_.end()) {
+    Wipe(*it->second);
+    it->second->key = std::move(key);
+    lru_.splice(lru_.begin(), lru_, it->second);
+    return;
+  }
+  if (index_.size() >= capacity_) {
+    Entry& oldest = lru_.back();
+    Wipe(oldest);
+    index_.erase(oldest.subject);
+    lru_.pop_back();
+  }
+  lru_.push_front(Entry{subject, std::move(key)});
+  index_.emplace(subject, lru_.begin());
+}
+
+void DataKeyCache::Clear() {
+  for (Entry& e : lru_) Wipe(e);
+  index_.clear();
+  lru_.clear();
+}
+
 }  // namespace steward::audit

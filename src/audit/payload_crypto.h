@@ -9,8 +9,10 @@
 // "steward-payload-v1\n<ref>\n<part>".
 #pragma once
 
+#include <list>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "audit/log_store.h"
@@ -51,6 +53,41 @@ class PayloadSealer {
 
  private:
   std::vector<Kek> keks_;
+};
+
+// Unwrapped data keys of recently seen subjects, so the writer does not read
+// and unwrap a subject's key in every batch. Bounded (least recently used
+// goes first); keys are zeroised when evicted, cleared or destroyed. A
+// nullopt entry remembers an erased subject (erasure is permanent).
+//
+// Only valid while no other process appends: an erasure commits its
+// tombstone and its `dsar.erase` record in one transaction, so an appender
+// that finds the stored tree size moved under it must Clear() the cache
+// (AppendLeavesInTx does), as must one whose transaction rolled back (a key
+// created in it was never stored).
+class DataKeyCache {
+ public:
+  explicit DataKeyCache(size_t capacity = 4096) : capacity_(capacity ? capacity : 1) {}
+  ~DataKeyCache() { Clear(); }
+  DataKeyCache(const DataKeyCache&) = delete;
+  DataKeyCache& operator=(const DataKeyCache&) = delete;
+
+  // The cached entry (nullopt inside: erased), or nullptr when not cached.
+  const std::optional<std::string>* Find(const std::string& subject);
+  void Put(const std::string& subject, std::optional<std::string> key);
+  void Clear();
+  size_t size() const { return index_.size(); }
+
+ private:
+  struct Entry {
+    std::string subject;
+    std::optional<std::string> key;
+  };
+  static void Wipe(Entry& e);
+
+  size_t capacity_;
+  std::list<Entry> lru_;  // most recently used first
+  std::unordered_map<std::string, std::list<Entry>::iterator> index_;
 };
 
 }  // namespace steward::audit

@@ -14,6 +14,7 @@
 
 #include "audit/audit_log.h"
 #include "audit/canonical_json.h"
+#include "audit/merkle.h"
 #include "audit/request_record.h"
 #include "common/strings.h"
 #include "pipeline/stage_registry.h"
@@ -122,8 +123,9 @@ class AuditStage final : public Stage {
     const bool with_completion = !stream_start && ctx.endpoint != Endpoint::kEmbeddings &&
                                  (status > 0 && status < 300 && status != 202);
     if (in.payloads != PayloadMode::kNone) {
-      if (with_prompt) in.prompt_sha256 = Sha256Hex(slot.prompt);
-      if (with_completion) in.completion_sha256 = Sha256Hex(slot.completion);
+      // Merkle's one-shot SHA-256 (no per-call EVP fetch), same digest.
+      if (with_prompt) in.prompt_sha256 = ToHex(Sha256Of(slot.prompt));
+      if (with_completion) in.completion_sha256 = ToHex(Sha256Of(slot.completion));
     }
     LeafToAppend leaf;
     if (in.payloads == PayloadMode::kFull && (with_prompt || with_completion)) {
