@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <fstream>
 #include <sstream>
 
@@ -556,12 +557,12 @@ std::vector<Token> Tokenize(std::string_view text) {
 }
 
 Status Gazetteers::Load(const std::string& dir) {
-  static constexpr const char* kFiles[] = {"gaz_first.txt",   "gaz_last.txt",
-                                           "gaz_city.txt",    "gaz_country.txt",
-                                           "gaz_region.txt",  "gaz_street.txt",
-                                           "gaz_words.txt"};
-  static constexpr Kind kKinds[] = {kFirst, kLast, kCity, kCountry, kRegion, kStreet, kWord};
-  for (int f = 0; f < 7; ++f) {
+  static constexpr const char* kFiles[] = {"gaz_first.txt",  "gaz_last.txt",   "gaz_city.txt",
+                                           "gaz_country.txt", "gaz_region.txt", "gaz_street.txt",
+                                           "gaz_words.txt",   "gaz_names.txt"};
+  static constexpr Kind kKinds[] = {kFirst, kLast, kCity, kCountry, kRegion, kStreet, kWord, kName};
+  static_assert(std::size(kFiles) == std::size(kKinds));
+  for (size_t f = 0; f < std::size(kFiles); ++f) {
     std::string path = dir + "/" + kFiles[f];
     std::ifstream in(path);
     if (!in) return NotFound("scan: cannot read " + path);

