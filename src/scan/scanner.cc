@@ -5,11 +5,13 @@
 
 #include <algorithm>
 #include <array>
+#include <bitset>
 #include <cctype>
 #include <climits>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -24,6 +26,13 @@ constexpr int kMaxEnds = 6;           // match ends remembered per candidate
 constexpr size_t kContextBefore = 64; // bytes of look-behind for context words
 constexpr size_t kContextAfter = 40;
 constexpr size_t kJoinGap = 64;       // max gap between ends of one window candidate
+// Recognizers whose base score is this far below the default threshold
+// only ever report with a context word nearby: their patterns live in a
+// second database that is scanned only when one of their words occurs.
+constexpr double kGatedScore = 0.3;
+constexpr size_t kMaxTerms = 512;
+
+using TermBits = std::bitset<kMaxTerms>;
 
 struct Candidate {
   uint32_t id = 0;
@@ -33,8 +42,15 @@ struct Candidate {
   size_t ends[kMaxEnds];
 };
 
+// A context/negative word occurring in the text (whole-word, caseless).
+struct TermHit {
+  size_t end;
+  uint32_t term;
+};
+
 struct MatchState {
-  std::string_view text;
+  std::string_view text;  // the whole text
+  size_t base = 0;        // offset of the scanned block in `text`
   const std::vector<Recognizer>* recs;
   const std::vector<std::array<bool, 256>>* charsets;
   std::vector<Candidate>* candidates;
@@ -56,14 +72,13 @@ bool Joins(const MatchState& st, uint32_t id, size_t last, size_t to) {
     return true;
   }
   if (to - last > kJoinGap) return false;
-  for (size_t i = last; i < to; ++i)
-    if (st.text[i] == '\n') return false;
-  return true;
+  return std::memchr(st.text.data() + last, '\n', to - last) == nullptr;
 }
 
-int OnMatch(unsigned int id, unsigned long long, unsigned long long to, unsigned int,
+int OnMatch(unsigned int id, unsigned long long, unsigned long long block_to, unsigned int,
             void* ctx) {
   auto* st = static_cast<MatchState*>(ctx);
+  size_t to = st->base + block_to;
   ++st->matches;
   int64_t& open = (*st->open)[id];
   if (open >= 0) {
@@ -114,28 +129,173 @@ bool IsWordByte(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
-// True if one of `terms` occurs as a whole word (or phrase) in `window`
-// (already lower-cased).
-bool HasTerm(std::string_view window, const std::vector<std::string_view>& terms) {
-  for (std::string_view t : terms) {
-    size_t pos = 0;
-    while ((pos = window.find(t, pos)) != std::string_view::npos) {
-      bool left = pos == 0 || !IsWordByte(window[pos - 1]);
-      size_t e = pos + t.size();
-      bool right = e >= window.size() || !IsWordByte(window[e]) || !IsWordByte(t.back());
-      if (left && right) return true;
-      pos += 1;
+// `term` (lower case) equals text[p, p + term.size()) ignoring ASCII case.
+bool EqualsLowered(std::string_view text, size_t p, std::string_view term) {
+  if (p + term.size() > text.size()) return false;
+  for (size_t i = 0; i < term.size(); ++i)
+    if (LowerAscii(text[p + i]) != term[i]) return false;
+  return true;
+}
+
+// A recognizer's context (or negative) words as term ids, with what the
+// edge checks below need.
+struct TermSet {
+  TermBits bits;
+  std::vector<uint32_t> ids;
+  std::array<bool, 256> first{};  // first bytes of the terms
+  std::array<bool, 256> last{};   // last bytes
+  std::vector<uint32_t> spaced;   // terms with a space (may straddle the gap)
+  bool empty() const { return ids.empty(); }
+};
+
+// Per-Scan scratch, reused by the thread so a scan allocates (almost)
+// nothing once warm.
+struct ScanScratch {
+  std::vector<Candidate> candidates;
+  std::vector<int64_t> open;
+  std::vector<TermHit> hits;
+  std::vector<Finding> found;
+  std::vector<Finding> names;
+};
+
+void ResolveInto(std::vector<Finding>& findings, std::vector<Finding>* out);
+
+ScanScratch& ThreadScratch() {
+  static thread_local ScanScratch scratch;
+  return scratch;
+}
+
+// Finds the whole-word occurrences of the context terms in a text in one
+// pass: every maximal run of word bytes is looked up (lower-cased, hashed)
+// in a small open-addressing table. A term made of word bytes only occurs
+// exactly where a run equals it; a term with other bytes ("ss #",
+// "driver's", "american express") is verified from a run equal to its
+// first word; a term starting with a non-word byte ("#") is searched for.
+class TermIndex {
+ public:
+  void Build(const std::vector<std::string>& terms) {
+    terms_ = &terms;
+    slots_.assign(kSlots, Slot{});
+    for (uint32_t id = 0; id < terms.size(); ++id) {
+      std::string_view t = terms[id];
+      if (!IsWordByte(t.front())) {
+        leading_.push_back(id);
+        continue;
+      }
+      size_t w = 0;
+      while (w < t.size() && IsWordByte(t[w])) ++w;
+      Slot& slot = Insert(t.substr(0, w));
+      if (w == t.size()) slot.whole = static_cast<int32_t>(id);
+      else slot.compound.push_back(id);
     }
   }
-  return false;
-}
+
+  // Appends (end, term) for every occurrence, sorted by end.
+  void Find(std::string_view text, std::vector<TermHit>* hits) const {
+    const auto& terms = *terms_;
+    size_t n = text.size();
+    size_t i = 0;
+    while (i < n) {
+      if (!IsWordByte(text[i])) {
+        ++i;
+        continue;
+      }
+      size_t a = i;
+      uint64_t h = kSeed;
+      while (i < n && IsWordByte(text[i])) {
+        h = (h ^ static_cast<unsigned char>(LowerAscii(text[i]))) * kPrime;
+        ++i;
+      }
+      if (i - a > max_word_) continue;
+      const Slot* slot = Lookup(h, text, a, i);
+      if (!slot) continue;
+      if (slot->whole >= 0) hits->push_back({i, static_cast<uint32_t>(slot->whole)});
+      for (uint32_t id : slot->compound) {
+        const std::string& t = terms[id];
+        if (!EqualsLowered(text, a, t)) continue;
+        size_t q = a + t.size();
+        if (q < n && IsWordByte(t.back()) && IsWordByte(text[q])) continue;
+        hits->push_back({q, id});
+      }
+    }
+    for (uint32_t id : leading_) {
+      const std::string& t = terms[id];
+      for (size_t p = 0; (p = text.find(t.front(), p)) != std::string_view::npos; ++p) {
+        if (p > 0 && IsWordByte(text[p - 1])) continue;
+        if (!EqualsLowered(text, p, t)) continue;
+        size_t q = p + t.size();
+        if (q < n && IsWordByte(t.back()) && IsWordByte(text[q])) continue;
+        hits->push_back({q, id});
+      }
+    }
+    // Compound and leading-byte terms end out of order.
+    auto by_end = [](const TermHit& x, const TermHit& y) { return x.end < y.end; };
+    if (!std::is_sorted(hits->begin(), hits->end(), by_end))
+      std::sort(hits->begin(), hits->end(), by_end);
+  }
+
+ private:
+  static constexpr uint64_t kSeed = 1469598103934665603ull;
+  static constexpr uint64_t kPrime = 1099511628211ull;
+  static constexpr size_t kSlots = 1024;  // power of two, > 2x the words
+  struct Slot {
+    uint64_t hash = 0;
+    std::string word;  // empty: free
+    int32_t whole = -1;
+    std::vector<uint32_t> compound;
+  };
+
+  static uint64_t Hash(std::string_view w) {
+    uint64_t h = kSeed;
+    for (char c : w) h = (h ^ static_cast<unsigned char>(c)) * kPrime;
+    return h;
+  }
+
+  Slot& Insert(std::string_view word) {
+    uint64_t h = Hash(word);
+    max_word_ = std::max(max_word_, word.size());
+    for (size_t k = h & (kSlots - 1);; k = (k + 1) & (kSlots - 1)) {
+      Slot& s = slots_[k];
+      if (s.word.empty()) {
+        s.hash = h;
+        s.word = std::string(word);
+        return s;
+      }
+      if (s.hash == h && s.word == word) return s;
+    }
+  }
+
+  const Slot* Lookup(uint64_t h, std::string_view text, size_t a, size_t b) const {
+    for (size_t k = h & (kSlots - 1);; k = (k + 1) & (kSlots - 1)) {
+      const Slot& s = slots_[k];
+      if (s.word.empty()) return nullptr;
+      if (s.hash == h && s.word.size() == b - a && EqualsLowered(text, a, s.word)) return &s;
+    }
+  }
+
+  const std::vector<std::string>* terms_ = nullptr;
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> leading_;
+  size_t max_word_ = 0;
+};
 
 }  // namespace
 
 struct Scanner::Impl {
-  hs_database_t* db = nullptr;                // every pattern, match ends only
-  std::vector<hs_database_t*> som;            // per pattern (kSomWindow): leftmost starts
+  hs_database_t* db = nullptr;        // ungated patterns + context words, match ends only
+  hs_database_t* gated_db = nullptr;  // context-only patterns (null when none)
+  std::vector<hs_database_t*> som;    // per pattern (kSomWindow): leftmost starts
   std::vector<std::array<bool, 256>> charsets;  // per pattern (kCharset)
+  // Per pattern: how far back the leftmost-start window reaches (the
+  // recognizer's max_len, or the pattern's maximum width if smaller), and
+  // the match width when every match has the same one (0 otherwise).
+  std::vector<size_t> window_len;
+  std::vector<size_t> fixed_width;
+  std::vector<bool> gated;
+  bool any_gated = false;
+  std::vector<std::string> terms;  // lower case
+  std::vector<TermSet> context, negative;  // per pattern
+  TermIndex index;
   std::mutex pool_mu;
   std::vector<hs_scratch_t*> pool;
   hs_scratch_t* prototype = nullptr;
@@ -144,6 +304,7 @@ struct Scanner::Impl {
     for (hs_scratch_t* s : pool) hs_free_scratch(s);
     if (prototype) hs_free_scratch(prototype);
     if (db) hs_free_database(db);
+    if (gated_db) hs_free_database(gated_db);
     for (hs_database_t* d : som)
       if (d) hs_free_database(d);
   }
@@ -165,54 +326,192 @@ struct Scanner::Impl {
     std::lock_guard<std::mutex> lock(pool_mu);
     pool.push_back(s);
   }
+
+  uint32_t TermId(std::string_view t) {
+    for (uint32_t i = 0; i < terms.size(); ++i)
+      if (terms[i] == t) return i;
+    terms.emplace_back(t);
+    return static_cast<uint32_t>(terms.size() - 1);
+  }
+
+  TermSet MakeSet(const std::vector<std::string_view>& words) {
+    TermSet set;
+    for (std::string_view w : words) {
+      if (w.empty()) continue;
+      uint32_t id = TermId(w);
+      if (id >= kMaxTerms || set.bits[id]) continue;
+      set.bits[id] = true;
+      set.ids.push_back(id);
+      set.first[static_cast<unsigned char>(w.front())] = true;
+      set.last[static_cast<unsigned char>(w.back())] = true;
+      if (w.find(' ') != std::string_view::npos) set.spaced.push_back(id);
+    }
+    return set;
+  }
+
+  // Whether a term of `set` occurs in text[lo, hi) as HasTerm over a copy
+  // of that part would see it: whole words, where the part's own edges
+  // count as word boundaries. `hits` are the whole-word occurrences in the
+  // full text (sorted by end); an occurrence that is whole-word only
+  // because the part cuts the text there can sit only at the part's edges,
+  // and those are checked directly.
+  bool PartHasTerm(std::string_view text, size_t lo, size_t hi, const TermSet& set,
+                   const std::vector<TermHit>& hits) const {
+    if (lo >= hi || set.empty()) return false;
+    auto it = std::lower_bound(hits.begin(), hits.end(), lo + 1,
+                               [](const TermHit& h, size_t v) { return h.end < v; });
+    for (; it != hits.end() && it->end <= hi; ++it) {
+      if (!set.bits[it->term]) continue;
+      if (it->end - terms[it->term].size() >= lo) return true;
+    }
+    if (lo > 0 && IsWordByte(text[lo - 1]) && set.first[static_cast<unsigned char>(LowerAscii(text[lo]))]) {
+      for (uint32_t id : set.ids) {
+        const std::string& t = terms[id];
+        size_t q = lo + t.size();
+        if (q > hi || !EqualsLowered(text, lo, t)) continue;
+        if (q == hi || !IsWordByte(text[q]) || !IsWordByte(t.back())) return true;
+      }
+    }
+    if (hi < text.size() && IsWordByte(text[hi]) &&
+        set.last[static_cast<unsigned char>(LowerAscii(text[hi - 1]))]) {
+      for (uint32_t id : set.ids) {
+        const std::string& t = terms[id];
+        if (t.size() > hi - lo) continue;
+        size_t p = hi - t.size();
+        if (!EqualsLowered(text, p, t)) continue;
+        if (p == lo || !IsWordByte(text[p - 1])) return true;
+      }
+    }
+    return false;
+  }
+
+  // A term with a space that straddles the gap of the context window
+  // text[ws, start) + ' ' + text[end, we).
+  bool StraddlesGap(std::string_view text, size_t ws, size_t start, size_t end, size_t we,
+                    const TermSet& set) const {
+    for (uint32_t id : set.spaced) {
+      const std::string& t = terms[id];
+      for (size_t k = 0; k < t.size(); ++k) {
+        if (t[k] != ' ') continue;
+        size_t before = k, after = t.size() - k - 1;
+        if (before > start - ws || after > we - end) continue;
+        size_t p = start - before;
+        if (!EqualsLowered(text, p, std::string_view(t).substr(0, before)) ||
+            !EqualsLowered(text, end, std::string_view(t).substr(k + 1)))
+          continue;
+        size_t q = end + after;
+        bool left = p == ws || !IsWordByte(text[p - 1]);
+        bool right = q == we || !IsWordByte(text[q]) || !IsWordByte(t.back());
+        if (left && right) return true;
+      }
+    }
+    return false;
+  }
 };
 
 Scanner::Scanner() : impl_(std::make_unique<Impl>()) {}
 Scanner::~Scanner() = default;
 
+namespace {
+
+Status CompileError(const char* what, hs_compile_error_t* err, const std::vector<Recognizer>& recs,
+                    const std::vector<unsigned>& ids) {
+  std::string msg = std::string("scan: ") + what + ": ";
+  if (err) {
+    msg += err->message;
+    if (err->expression >= 0 && static_cast<size_t>(err->expression) < ids.size() &&
+        ids[err->expression] < recs.size())
+      msg += std::string(" (") + std::string(recs[ids[err->expression]].type) + " pattern #" +
+             std::to_string(ids[err->expression]) + ")";
+    hs_free_compile_error(err);
+  }
+  return Internal(msg);
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Scanner>> Scanner::Create(const std::string& data_dir) {
   std::unique_ptr<Scanner> s(new Scanner());
+  Impl& im = *s->impl_;
   const auto& recs = Recognizers();
-  std::vector<const char*> exprs;
-  std::vector<unsigned> flags, ids;
-  for (size_t i = 0; i < recs.size(); ++i) {
-    exprs.push_back(recs[i].regex);
-    unsigned f = 0;
-    if (recs[i].caseless) f |= HS_FLAG_CASELESS;
-    flags.push_back(f);
-    ids.push_back(static_cast<unsigned>(i));
+  size_t n = recs.size();
+  im.window_len.assign(n, 0);
+  im.fixed_width.assign(n, 0);
+  im.gated.assign(n, false);
+  im.context.resize(n);
+  im.negative.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    im.context[i] = im.MakeSet(recs[i].context);
+    im.negative[i] = im.MakeSet(recs[i].negative);
+    im.gated[i] = recs[i].score < kGatedScore && !recs[i].context.empty();
+    im.any_gated = im.any_gated || im.gated[i];
+  }
+  if (im.terms.size() > kMaxTerms || im.terms.size() * 2 > 1024)
+    return Internal("scan: too many context words");
+  im.index.Build(im.terms);
+
+  std::vector<const char*> exprs, gexprs;
+  std::vector<unsigned> flags, ids, gflags, gids;
+  for (size_t i = 0; i < n; ++i) {
+    unsigned f = recs[i].caseless ? HS_FLAG_CASELESS : 0;
+    if (im.gated[i]) {
+      gexprs.push_back(recs[i].regex);
+      gflags.push_back(f);
+      gids.push_back(static_cast<unsigned>(i));
+    } else {
+      exprs.push_back(recs[i].regex);
+      flags.push_back(f);
+      ids.push_back(static_cast<unsigned>(i));
+    }
   }
   hs_compile_error_t* err = nullptr;
   if (hs_compile_multi(exprs.data(), flags.data(), ids.data(), static_cast<unsigned>(exprs.size()),
-                       HS_MODE_BLOCK, nullptr, &s->impl_->db, &err) != HS_SUCCESS) {
-    std::string msg = "scan: pattern database: ";
-    if (err) {
-      msg += err->message;
-      if (err->expression >= 0 && static_cast<size_t>(err->expression) < recs.size())
-        msg += std::string(" (") + std::string(recs[err->expression].type) + " pattern #" +
-               std::to_string(err->expression) + ")";
-      hs_free_compile_error(err);
-    }
-    return Internal(msg);
-  }
-  if (hs_alloc_scratch(s->impl_->db, &s->impl_->prototype) != HS_SUCCESS)
+                       HS_MODE_BLOCK, nullptr, &im.db, &err) != HS_SUCCESS)
+    return CompileError("pattern database", err, recs, ids);
+  if (hs_alloc_scratch(im.db, &im.prototype) != HS_SUCCESS)
     return Internal("scan: cannot allocate Vectorscan scratch");
-  s->impl_->som.assign(recs.size(), nullptr);
-  s->impl_->charsets.resize(recs.size());
-  for (size_t i = 0; i < recs.size(); ++i) {
-    auto& cs = s->impl_->charsets[i];
+  if (!gexprs.empty()) {
+    if (hs_compile_multi(gexprs.data(), gflags.data(), gids.data(),
+                         static_cast<unsigned>(gexprs.size()), HS_MODE_BLOCK, nullptr, &im.gated_db,
+                         &err) != HS_SUCCESS)
+      return CompileError("context-only pattern database", err, recs, gids);
+    if (hs_alloc_scratch(im.gated_db, &im.prototype) != HS_SUCCESS)
+      return Internal("scan: cannot allocate Vectorscan scratch");
+  }
+  im.som.assign(n, nullptr);
+  im.charsets.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    auto& cs = im.charsets[i];
     cs.fill(false);
     for (const char* c = recs[i].charset; *c; ++c) cs[static_cast<unsigned char>(*c)] = true;
     if (recs[i].start != StartRule::kSomWindow) continue;
-    unsigned f = HS_FLAG_SOM_LEFTMOST | (recs[i].caseless ? HS_FLAG_CASELESS : 0);
+    unsigned f = recs[i].caseless ? HS_FLAG_CASELESS : 0;
+    // Matches are never longer than the pattern's maximum width, so the
+    // start window needs to reach no further back; when every match has
+    // the same width the start is simply end - width.
+    im.window_len[i] = recs[i].max_len;
+    hs_expr_info_t* info = nullptr;
     hs_compile_error_t* e = nullptr;
-    if (hs_compile(recs[i].regex, f, HS_MODE_BLOCK, nullptr, &s->impl_->som[i], &e) != HS_SUCCESS) {
+    if (hs_expression_info(recs[i].regex, f, &info, &e) == HS_SUCCESS && info) {
+      if (info->max_width != UINT_MAX && info->max_width <= recs[i].max_len) {
+        im.window_len[i] = info->max_width;
+        if (info->min_width == info->max_width && info->max_width > 0)
+          im.fixed_width[i] = info->max_width;
+      }
+      std::free(info);
+    } else if (e) {
+      hs_free_compile_error(e);
+    }
+    if (im.fixed_width[i]) continue;
+    e = nullptr;
+    if (hs_compile(recs[i].regex, f | HS_FLAG_SOM_LEFTMOST, HS_MODE_BLOCK, nullptr, &im.som[i],
+                   &e) != HS_SUCCESS) {
       std::string msg = std::string("scan: ") + std::string(recs[i].type) + " pattern #" +
                         std::to_string(i) + ": " + (e ? e->message : "compile failed");
       if (e) hs_free_compile_error(e);
       return Internal(msg);
     }
-    if (hs_alloc_scratch(s->impl_->som[i], &s->impl_->prototype) != HS_SUCCESS)
+    if (hs_alloc_scratch(im.som[i], &im.prototype) != HS_SUCCESS)
       return Internal("scan: cannot allocate Vectorscan scratch");
   }
   if (!data_dir.empty()) {
@@ -243,46 +542,72 @@ const Scanner& Scanner::Default() {
   return *instance;
 }
 
+namespace {
+
+// Scans `text` with `db` in blocks Vectorscan can take (it takes an
+// unsigned length), overlapping so entities on a block boundary are seen.
+void ScanBlocks(hs_database_t* db, hs_scratch_t* scratch, MatchState& st) {
+  constexpr size_t kBlock = size_t{1} << 30;
+  constexpr size_t kOverlap = size_t{1} << 16;
+  std::string_view text = st.text;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t len = std::min(kBlock, text.size() - pos);
+    if (pos != 0) std::fill(st.open->begin(), st.open->end(), -1);  // no joins across blocks
+    st.base = pos;
+    hs_scan(db, text.data() + pos, static_cast<unsigned>(len), 0, scratch, OnMatch, &st);
+    if (pos + len >= text.size()) break;
+    pos += len - kOverlap;
+  }
+  st.base = 0;
+}
+
+}  // namespace
+
 std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& options,
                                    ScanStats* stats) const {
   const auto& recs = Recognizers();
-  std::vector<Candidate> candidates;
-  std::vector<int64_t> open(recs.size(), -1);
-  MatchState st{text, &recs, &impl_->charsets, &candidates, &open};
+  const Impl& im = *impl_;
+  ScanScratch& sc = ThreadScratch();
+  std::vector<Candidate>& candidates = sc.candidates;
+  std::vector<TermHit>& hits = sc.hits;
+  candidates.clear();
+  hits.clear();
+  sc.open.assign(recs.size(), -1);
+  MatchState st{text, 0, &recs, &im.charsets, &candidates, &sc.open};
   uint64_t window_bytes = 0;
   hs_scratch_t* scratch = text.empty() ? nullptr : impl_->Acquire();
+  TermBits present;
   if (scratch) {
-    // Vectorscan takes an unsigned int length: scan huge inputs in
-    // overlapping blocks (entities are far shorter than the overlap).
-    constexpr size_t kBlock = size_t{1} << 30;
-    constexpr size_t kOverlap = size_t{1} << 16;
-    size_t pos = 0;
-    while (pos < text.size()) {
-      size_t len = std::min(kBlock, text.size() - pos);
-      std::vector<Candidate> block;
-      std::vector<int64_t> bopen(recs.size(), -1);
-      MatchState bst{text.substr(pos, len), &recs, &impl_->charsets, &block, &bopen};
-      MatchState* use = pos == 0 ? &st : &bst;
-      hs_scan(impl_->db, text.data() + pos, static_cast<unsigned>(len), 0, scratch, OnMatch, use);
-      if (pos != 0) {
-        st.matches += bst.matches;
-        for (Candidate c : block) {
-          c.first_end += pos;
-          for (int i = 0; i < c.nends; ++i) c.ends[i] += pos;
-          candidates.push_back(c);
-        }
-      }
-      if (pos + len >= text.size()) break;
-      pos += len - kOverlap;
+    ScanBlocks(im.db, scratch, st);
+    im.index.Find(text, &hits);
+    for (const TermHit& h : hits) present[h.term] = true;
+    // Context-only recognizers: scanned only if one could report.
+    bool need_gated = false;
+    for (size_t i = 0; im.gated_db && i < recs.size() && !need_gated; ++i)
+      need_gated = im.gated[i] && (recs[i].score + 0.2 >= options.min_score ||
+                                   (present & im.context[i].bits).any());
+    if (need_gated) {
+      size_t ungated = candidates.size();
+      ScanBlocks(im.gated_db, scratch, st);
+      // Keep candidates in match order, as one database would report them.
+      std::inplace_merge(candidates.begin(), candidates.begin() + ungated, candidates.end(),
+                         [](const Candidate& a, const Candidate& b) {
+                           return a.first_end < b.first_end;
+                         });
     }
   }
-  // Recover start offsets.
-  for (Candidate& c : candidates) {
+  // Recognizers that only report with a context word nearby (base score
+  // below the threshold) are skipped outright when none of their words
+  // occurs anywhere in the text (8+ digit runs are everywhere in logs).
+  auto context_anywhere = [&](uint32_t id) { return (present & im.context[id].bits).any(); };
+  // Recovers the start of a candidate; false if there is none.
+  auto find_start = [&](Candidate& c) {
     const Recognizer& r = recs[c.id];
     if (r.start == StartRule::kFixed) {
       c.start = c.first_end >= r.max_len ? c.first_end - r.max_len : 0;
     } else if (r.start == StartRule::kCharset) {
-      const auto& cs = impl_->charsets[c.id];
+      const auto& cs = im.charsets[c.id];
       size_t p = c.first_end;
       while (p > 0 && c.first_end - p < r.max_len && cs[static_cast<unsigned char>(text[p - 1])]) --p;
       // A match never starts on a separator.
@@ -291,51 +616,42 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
         ++p;
       c.start = p;
       window_bytes += c.first_end - p;
+    } else if (im.fixed_width[c.id]) {
+      size_t w = im.fixed_width[c.id];
+      c.start = c.first_end >= w ? c.first_end - w : c.first_end;
     } else if (scratch) {
-      size_t ws = c.first_end > r.max_len ? c.first_end - r.max_len : 0;
+      size_t wl = im.window_len[c.id];
+      size_t ws = c.first_end > wl ? c.first_end - wl : 0;
       // Begin the window after a space so \b anchors mean what they mean
       // in the full text.
       for (size_t back = 0; ws > 0 && back < 64 && !std::isspace(static_cast<unsigned char>(text[ws - 1])); ++back) --ws;
       size_t we = c.ends[c.nends - 1];
       WindowState w{ws, &c};
-      hs_scan(impl_->som[c.id], text.data() + ws, static_cast<unsigned>(we - ws), 0, scratch,
+      hs_scan(im.som[c.id], text.data() + ws, static_cast<unsigned>(we - ws), 0, scratch,
               OnWindowMatch, &w);
       window_bytes += we - ws;
       c.start = w.best == SIZE_MAX ? c.first_end : w.best;
     }
-  }
-  if (scratch) impl_->Release(scratch);
-
-  std::vector<Finding> found;
-  std::string window;
-  uint64_t validated = 0;
-  // Recognizers that only report with a context word nearby (base score
-  // below the threshold) are skipped outright when none of their words
-  // occurs anywhere in the text: one lower-cased copy and a few searches
-  // per text instead of a context window per candidate (8+ digit runs are
-  // everywhere in logs).
-  std::string lowered;
-  std::vector<int8_t> has_context(recs.size(), -1);
-  auto context_anywhere = [&](uint32_t id) {
-    int8_t& h = has_context[id];
-    if (h < 0) {
-      if (lowered.empty()) {
-        lowered.assign(text);
-        for (char& ch : lowered) ch = LowerAscii(ch);
-      }
-      h = HasTerm(lowered, recs[id].context) ? 1 : 0;
-    }
-    return h == 1;
+    return c.start < c.first_end;
   };
+
+  std::vector<Finding>& found = sc.found;
+  found.clear();
+  uint64_t validated = 0;
   uint64_t work_before = g_validator_work;
   ++g_scan_generation;
-  for (const Candidate& c : candidates) {
+  for (Candidate& c : candidates) {
     const Recognizer& r = recs[c.id];
-    // Cheap pre-filter: a recognizer whose best possible score is below
-    // the threshold cannot produce a finding.
-    double best = std::max(r.score, r.context_score) + 0.2;
-    if (best < options.min_score || c.start >= c.first_end) continue;
+    // Cheap pre-filters: a recognizer whose best possible score is below
+    // the threshold cannot produce a finding (without a validator the
+    // score can only move to the context score or down).
+    double best = r.validate ? std::max(r.score, r.context_score) + 0.2
+                             : std::max(r.score, r.context.empty() || r.context_score <= 0
+                                                     ? r.score
+                                                     : r.context_score);
+    if (best < options.min_score) continue;
     if (r.score + 0.2 < options.min_score && !context_anywhere(c.id)) continue;
+    if (!find_start(c)) continue;
     size_t start = c.start;
     bool done = false;
     for (int attempt = 0; attempt < 3 && !done; ++attempt) {
@@ -349,17 +665,13 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
         if (!r.context.empty() || !r.negative.empty()) {
           size_t ws = span.start > kContextBefore ? span.start - kContextBefore : 0;
           size_t we = std::min(text.size(), span.end + kContextAfter);
-          window.assign(text.substr(ws, span.start - ws));
-          window.push_back(' ');
-          window.append(text.substr(span.end, we - span.end));
-          for (char& ch : window) ch = LowerAscii(ch);
-          if (!r.context.empty() && HasTerm(window, r.context))
+          const TermSet& ctx = im.context[c.id];
+          if (!ctx.empty() && (im.PartHasTerm(text, ws, span.start, ctx, hits) ||
+                               im.PartHasTerm(text, span.end, we, ctx, hits) ||
+                               im.StraddlesGap(text, ws, span.start, span.end, we, ctx)))
             score = std::max(score, r.context_score > 0 ? r.context_score : score);
-          if (!r.negative.empty()) {
-            // Negative words count only before the span ("order 4111...").
-            std::string_view before(window.data(), span.start - ws);
-            if (HasTerm(before, r.negative)) score -= 0.45;
-          }
+          // Negative words count only before the span ("order 4111...").
+          if (im.PartHasTerm(text, ws, span.start, im.negative[c.id], hits)) score -= 0.45;
         }
         if (score >= options.min_score)
           found.push_back({r.type, span.start, span.end, std::min(score, 1.0)});
@@ -378,8 +690,10 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
       start = p;
     }
   }
+  if (scratch) impl_->Release(scratch);
   if (options.names && names_) {
-    std::vector<Finding> names;
+    std::vector<Finding>& names = sc.names;
+    names.clear();
     uint64_t tokens = names_->Recognize(text, &names);
     if (stats) stats->name_tokens += tokens;
     for (const Finding& f : names)
@@ -390,18 +704,50 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
     stats->candidates += candidates.size();
     stats->validated_bytes += validated + (g_validator_work - work_before) + window_bytes + st.join_bytes;
   }
-  return ResolveOverlaps(std::move(found));
+  std::vector<Finding> out;
+  ResolveInto(found, &out);
+  return out;
 }
 
-std::vector<Finding> ResolveOverlaps(std::vector<Finding> findings) {
-  std::sort(findings.begin(), findings.end(), [](const Finding& a, const Finding& b) {
+namespace {
+
+// Sorts `findings` by priority (score, then length, then position; ties
+// keep their order, so a pattern finding beats a PERSON/LOCATION guess of
+// the same score) and writes the ones that overlap no higher-priority
+// finding to `out`, sorted by start.
+void ResolveInto(std::vector<Finding>& findings, std::vector<Finding>* out) {
+  auto before = [](const Finding& a, const Finding& b) {
     if (a.score != b.score) return a.score > b.score;
     size_t la = a.end - a.start, lb = b.end - b.start;
     if (la != lb) return la > lb;
     return a.start < b.start;
-  });
+  };
+  if (findings.size() <= 32) {
+    // Insertion sort: stable and allocation-free for the usual handful.
+    for (size_t i = 1; i < findings.size(); ++i) {
+      Finding f = findings[i];
+      size_t j = i;
+      for (; j > 0 && before(f, findings[j - 1]); --j) findings[j] = findings[j - 1];
+      findings[j] = f;
+    }
+  } else {
+    std::stable_sort(findings.begin(), findings.end(), before);
+  }
+  out->clear();
+  out->reserve(findings.size());
+  auto by_start = [](const Finding& a, const Finding& b) { return a.start < b.start; };
+  constexpr size_t kSmall = 64;
+  if (findings.size() <= kSmall) {
+    // `out` itself, kept sorted by start, is the interval set.
+    for (const Finding& f : findings) {
+      auto next = std::lower_bound(out->begin(), out->end(), f, by_start);
+      if (next != out->end() && next->start < f.end) continue;
+      if (next != out->begin() && std::prev(next)->end > f.start) continue;
+      out->insert(next, f);
+    }
+    return;
+  }
   std::map<size_t, size_t> kept;  // start -> end
-  std::vector<Finding> out;
   for (const Finding& f : findings) {
     auto next = kept.lower_bound(f.start);
     if (next != kept.end() && next->first < f.end) continue;
@@ -410,10 +756,16 @@ std::vector<Finding> ResolveOverlaps(std::vector<Finding> findings) {
       if (prev->second > f.start) continue;
     }
     kept.emplace(f.start, f.end);
-    out.push_back(f);
+    out->push_back(f);
   }
-  std::sort(out.begin(), out.end(),
-            [](const Finding& a, const Finding& b) { return a.start < b.start; });
+  std::sort(out->begin(), out->end(), by_start);
+}
+
+}  // namespace
+
+std::vector<Finding> ResolveOverlaps(std::vector<Finding> findings) {
+  std::vector<Finding> out;
+  ResolveInto(findings, &out);
   return out;
 }
 
