@@ -573,8 +573,9 @@ bool ValidatePhoneOnce(std::string_view text, Span* span, double* score) {
   std::string_view v = Sub(text, *span);
   if (span->start > 0) {
     char p = text[span->start - 1];
-    if (IsAlnum(p) || p == '.' || p == '/' || p == '-' || p == ':' || p == '_' || p == ',')
-      return false;
+    if (IsAlnum(p) || p == '.' || p == '/' || p == '-' || p == ':' || p == '_') return false;
+    // "1,234,567" is a number; "...-Office,07700 063 966" is a list of phones.
+    if (p == ',' && span->start > 1 && IsDigit(text[span->start - 2])) return false;
   }
   if (span->end < text.size()) {
     char n = text[span->end];
@@ -679,7 +680,7 @@ bool ValidateNrp(std::string_view text, Span* span, double* score) {
 
 const std::vector<std::string_view> kPhoneContext = {
     "phone", "tel", "telephone", "mobile", "cell", "call", "fax", "contact", "number",
-    "reach", "dial", "whatsapp", "sms", "text me", "ring", "landline", "ph"};
+    "reach", "dial", "whatsapp", "sms", "text me", "ring", "landline", "ph", "office", "desk"};
 const std::vector<std::string_view> kCardContext = {
     "card", "credit", "debit", "visa", "mastercard", "amex", "american express", "discover",
     "cc", "payment", "pay", "charge", "billing", "maestro", "jcb", "diners", "cvv", "expiry"};
