@@ -8,6 +8,7 @@
 #include "audit/audit_log.h"
 #include "audit/canonical_json.h"
 #include "audit/keys.h"
+#include "audit/payload_crypto.h"
 #include "audit/retention.h"
 #include "audit/verify.h"
 
@@ -113,6 +114,45 @@ TEST_F(DsarTest, ExportEraseRoundTripKeepsProofsValid) {
                             {log_->Pseudonym("alice")});
   EXPECT_EQ(n->at(0).Int(0), 4);
   EXPECT_TRUE(DsarErase(log_->db(), dir_.string(), "alice", "cli:test", clock_)->already_erased);
+}
+
+TEST_F(DsarTest, ErasureFromAnotherConnectionStopsCachedKeyAtOnce) {
+  // The writer caches alice's unwrapped data key; an erasure through another
+  // connection (as `steward dsar erase` does beside a running gateway) must
+  // still stop her payloads from the very next append on.
+  AppendFor("alice", "before 1");
+  AppendFor("alice", "before 2");
+  auto cli = OpenDatabase(options_.store_url);
+  ASSERT_TRUE(cli.ok());
+  auto erased = DsarErase(**cli, dir_.string(), "alice", "cli:test", clock_);
+  ASSERT_TRUE(erased.ok()) << erased.status().ToString();
+  EXPECT_EQ(erased->erasure_index, 2);
+  EXPECT_GE(AppendFor("alice", "after"), 3);
+  auto n = log_->db().Query("SELECT COUNT(*) FROM audit_payloads WHERE subject = $1",
+                            {log_->Pseudonym("alice")});
+  EXPECT_EQ(n->at(0).Int(0), 4);  // two calls' prompt + completion, none after
+  auto v = VerifyStore(log_->db(), "");
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->ok) << v->problem;
+}
+
+TEST(DataKeyCacheTest, EvictsLeastRecentlyUsedAndRemembersErasure) {
+  DataKeyCache cache(2);
+  EXPECT_EQ(cache.Find("a"), nullptr);
+  cache.Put("a", std::string(32, 'a'));
+  cache.Put("b", std::nullopt);  // erased
+  ASSERT_NE(cache.Find("a"), nullptr);  // a is now the most recent
+  cache.Put("c", std::string(32, 'c'));  // evicts b
+  EXPECT_EQ(cache.Find("b"), nullptr);
+  ASSERT_NE(cache.Find("a"), nullptr);
+  EXPECT_EQ(**cache.Find("a"), std::string(32, 'a'));
+  cache.Put("a", std::nullopt);  // replaced in place
+  ASSERT_NE(cache.Find("a"), nullptr);
+  EXPECT_FALSE(cache.Find("a")->has_value());
+  EXPECT_EQ(cache.size(), 2u);
+  cache.Clear();
+  EXPECT_EQ(cache.size(), 0u);
+  EXPECT_EQ(cache.Find("c"), nullptr);
 }
 
 TEST_F(DsarTest, NoPlaintextOnDisk) {

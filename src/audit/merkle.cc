@@ -238,9 +238,18 @@ Status VerifyConsistency(int64_t first, int64_t second, const Hash& first_root,
 }
 
 void Frontier::Append(const Hash& leaf_hash, const NodeSink& on_node) {
-  uint64_t i = static_cast<uint64_t>(size_);
-  int level = 0;
-  Hash cur = leaf_hash;
+  (void)AppendSubtree(0, leaf_hash, on_node);  // level 0 is always aligned
+}
+
+Status Frontier::AppendSubtree(int level, const Hash& hash, const NodeSink& on_node) {
+  if (level < 0 || level > 62) return InvalidArgument("subtree level out of range");
+  const int64_t width = int64_t{1} << level;
+  if (size_ % width != 0) {
+    return InvalidArgument("a subtree of 2^" + std::to_string(level) +
+                           " leaves cannot follow a tree of " + std::to_string(size_));
+  }
+  uint64_t i = static_cast<uint64_t>(size_) >> level;
+  Hash cur = hash;
   while (i & 1) {
     cur = NodeHash(nodes_.back(), cur);
     nodes_.pop_back();
@@ -249,7 +258,8 @@ void Frontier::Append(const Hash& leaf_hash, const NodeSink& on_node) {
     if (on_node) on_node(level, static_cast<int64_t>(i), cur);
   }
   nodes_.push_back(cur);
-  ++size_;
+  size_ += width;
+  return Status::Ok();
 }
 
 Hash Frontier::Root() const {

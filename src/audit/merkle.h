@@ -67,6 +67,10 @@ class Frontier {
 
   int64_t size() const { return size_; }
   void Append(const Hash& leaf_hash, const NodeSink& on_node = nullptr);
+  // Appends a whole complete subtree of 2^level leaves at once (its root
+  // `hash`); the size must be a multiple of 2^level. Reports only the nodes
+  // above `level` it closes.
+  Status AppendSubtree(int level, const Hash& hash, const NodeSink& on_node = nullptr);
   Hash Root() const;
   const std::vector<Hash>& nodes() const { return nodes_; }
 

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <future>
 #include <map>
+#include <tuple>
 
 #include "audit/canonical_json.h"
 #include "common/strings.h"
@@ -65,8 +66,23 @@ Result<VerifyResult> VerifyStore(Database& db, const std::string& expected_publi
     ++next_head;
   }
 
-  Frontier frontier;
-  std::map<int, std::vector<std::pair<int64_t, Hash>>> nodes;  // level -> (idx, hash)
+  Frontier frontier;  // the tree of every leaf checked so far
+  // Chunks are aligned to kChunk leaves, so every complete subtree of up to
+  // kChunk leaves lies inside one chunk: levels[l][i] is subtree
+  // (l, (begin >> l) + i) of the current chunk, computed from its leaves.
+  std::vector<std::vector<Hash>> levels;
+  // Appends the chunk's first `n` leaves to `f` as whole subtrees (largest
+  // first), reporting the nodes above the chunk's levels they close.
+  auto append_prefix = [&levels](Frontier& f, int64_t n, const Frontier::NodeSink& sink) {
+    int64_t offset = 0;
+    for (int l = static_cast<int>(levels.size()) - 1; l >= 0; --l) {
+      const int64_t width = int64_t{1} << l;
+      if (!(n & width)) continue;
+      Status s = f.AppendSubtree(l, levels[l][offset >> l], sink);
+      (void)s;  // aligned by construction: chunk starts are multiples of kChunk
+      offset += width;
+    }
+  };
   // Reading a chunk overlaps with hashing the previous one (the store is
   // thread-safe); on two cores this roughly halves the wall time.
   auto fetch = [&db](int64_t b, int64_t e) {
@@ -87,9 +103,10 @@ Result<VerifyResult> VerifyStore(Database& db, const std::string& expected_publi
       return fetched.status();
     }
     std::vector<Row> rows = std::move(*fetched);
-    nodes.clear();
     // Leaf hashing dominates: split it with a helper thread.
-    std::vector<Hash> leaf_hashes(rows.size());
+    levels.resize(1);
+    std::vector<Hash>& leaf_hashes = levels[0];
+    leaf_hashes.resize(rows.size());
     auto hash_range = [&rows, &leaf_hashes](size_t from, size_t to) {
       for (size_t i = from; i < to; ++i) leaf_hashes[i] = LeafHash(BlobAt(rows[i], 1));
     };
@@ -97,52 +114,68 @@ Result<VerifyResult> VerifyStore(Database& db, const std::string& expected_publi
     auto second_half = std::async(std::launch::async, hash_range, half, rows.size());
     hash_range(0, half);
     second_half.wait();
-    size_t r = 0;
+    // The records in order; `count` leaves are good before the first bad one.
+    size_t count = 0;
     for (int64_t expected = begin; expected < end; ++expected) {
-      if (r >= rows.size() || rows[r].Int(0) != expected) {
+      if (count >= rows.size() || rows[count].Int(0) != expected) {
         fail(expected, "record " + std::to_string(expected) + " is missing");
         break;
       }
-      const Row& row = rows[r];
-      const Hash& lh = leaf_hashes[r++];
-      const std::string& stored = BlobAt(row, 2);
-      if (stored.size() != 32 || std::memcmp(stored.data(), lh.data(), 32) != 0) {
+      const std::string& stored = BlobAt(rows[count], 2);
+      if (stored.size() != 32 || std::memcmp(stored.data(), leaf_hashes[count].data(), 32) != 0) {
         fail(expected, "record " + std::to_string(expected) +
                            " does not match its stored leaf hash (record bytes changed)");
         break;
       }
-      frontier.Append(lh, [&](int level, int64_t idx, const Hash& h) {
-        nodes[level].emplace_back(idx, h);
-      });
-      while (next_head < heads.size() && heads[next_head].tree_size == frontier.size()) {
-        Status s = CheckHead(heads[next_head], frontier.Root(), expected_public_key);
-        if (!s.ok()) fail(frontier.size() - 1, s.message());
-        ++out.heads_checked;
-        ++next_head;
-      }
+      ++count;
     }
+    rows.clear();
+    leaf_hashes.resize(count);
+    // Every complete subtree inside the chunk, level by level.
+    for (size_t l = 1; levels[l - 1].size() >= 2; ++l) {
+      levels.emplace_back(levels[l - 1].size() / 2);
+      const std::vector<Hash>& below = levels[l - 1];
+      std::vector<Hash>& here = levels[l];
+      for (size_t i = 0; i < here.size(); ++i) here[i] = NodeHash(below[2 * i], below[2 * i + 1]);
+    }
+    // Heads whose size falls in this chunk, as the tree passes them.
+    while (next_head < heads.size() &&
+           heads[next_head].tree_size <= begin + static_cast<int64_t>(count)) {
+      Frontier at_head = frontier;
+      append_prefix(at_head, heads[next_head].tree_size - begin, nullptr);
+      Status s = CheckHead(heads[next_head], at_head.Root(), expected_public_key);
+      if (!s.ok()) fail(heads[next_head].tree_size - 1, s.message());
+      ++out.heads_checked;
+      ++next_head;
+    }
+    std::vector<std::tuple<int, int64_t, Hash>> upper;  // nodes spanning several chunks
+    append_prefix(frontier, static_cast<int64_t>(count),
+                  [&upper](int level, int64_t idx, const Hash& h) { upper.emplace_back(level, idx, h); });
     // Stored interior nodes must equal the ones the leaves give: proofs are
     // served from them. Every ancestor of a bad node is bad too, so only a
-    // mismatch with no mismatching descendant locates the damage.
+    // mismatch with no mismatching descendant locates the damage. Levels go
+    // bottom-up (the chunk's, then the ones above it).
     std::vector<std::pair<int64_t, int64_t>> bad_ranges;  // [first, last] leaf
-    for (const auto& [level, want] : nodes) {
-      if (want.empty()) continue;
+    auto check_level = [&](int level, int64_t first_idx, const Hash* want,
+                           size_t n) -> Status {
+      if (n == 0 || bad_ranges.size() > 64) return Status::Ok();
+      const int64_t last_idx = first_idx + static_cast<int64_t>(n) - 1;
       STEWARD_ASSIGN_OR_RETURN(
           auto stored, sql.Query("SELECT idx, hash FROM audit_nodes WHERE lvl = $1 AND idx >= $2 "
                                  "AND idx <= $3 ORDER BY idx",
-                                 {static_cast<int64_t>(level), want.front().first,
-                                  want.back().first}));
+                                 {static_cast<int64_t>(level), first_idx, last_idx}));
       size_t s = 0;
-      for (size_t i = 0; i < want.size(); ++i) {
-        const int64_t first_leaf = want[i].first << level;
+      for (size_t i = 0; i < n; ++i) {
+        const int64_t idx = first_idx + static_cast<int64_t>(i);
+        const int64_t first_leaf = idx << level;
         const int64_t last_leaf = first_leaf + (int64_t{1} << level) - 1;
-        while (s < stored.size() && stored[s].Int(0) < want[i].first) ++s;
+        while (s < stored.size() && stored[s].Int(0) < idx) ++s;
         std::string problem;
-        if (s >= stored.size() || stored[s].Int(0) != want[i].first) {
+        if (s >= stored.size() || stored[s].Int(0) != idx) {
           problem = "is missing";
         } else {
           const std::string& h = BlobAt(stored[s], 1);
-          if (h.size() != 32 || std::memcmp(h.data(), want[i].second.data(), 32) != 0) {
+          if (h.size() != 32 || std::memcmp(h.data(), want[i].data(), 32) != 0) {
             problem = "does not match the records it covers (leaves " +
                       std::to_string(first_leaf) + ".." + std::to_string(last_leaf) + ")";
           }
@@ -156,9 +189,17 @@ Result<VerifyResult> VerifyStore(Database& db, const std::string& expected_publi
         if (explained) continue;
         bad_ranges.emplace_back(first_leaf, last_leaf);
         fail(first_leaf, "tree node (level " + std::to_string(level) + ", index " +
-                             std::to_string(want[i].first) + ") " + problem);
+                             std::to_string(idx) + ") " + problem);
         if (bad_ranges.size() > 64) break;
       }
+      return Status::Ok();
+    };
+    for (size_t l = 1; l < levels.size(); ++l) {
+      STEWARD_RETURN_IF_ERROR(
+          check_level(static_cast<int>(l), begin >> l, levels[l].data(), levels[l].size()));
+    }
+    for (const auto& [level, idx, h] : upper) {
+      STEWARD_RETURN_IF_ERROR(check_level(level, idx, &h, 1));
     }
   }
   if (pending.valid()) pending.wait();

@@ -155,6 +155,81 @@ TEST_F(VerifyTest, TruncatedTailBehindAHeadFails) {
   EXPECT_EQ(r.first_bad_index, 90) << r.problem;
 }
 
+// VerifyStore reads and hashes in aligned chunks of 2^14 leaves; a log
+// spanning chunks must verify, check heads inside and at chunk ends, and
+// locate damage in a node above the chunks.
+TEST(VerifyChunksTest, LogSpanningChunksVerifiesAndLocatesDamageAboveThem) {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("audit_verify_chunks_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  auto opened = OpenDatabase("sqlite:" + (dir / "steward.db").string());
+  ASSERT_TRUE(opened.ok());
+  Database& db = **opened;
+  ASSERT_TRUE(db.Migrate(AuditMigrations()).ok());
+  auto key = LoadSigningKey(dir.string(), true);
+  ASSERT_TRUE(key.ok());
+  constexpr int64_t kChunk = 16384;
+  const std::vector<int64_t> head_sizes = {kChunk, 20000, 2 * kChunk, 2 * kChunk + 77};
+  MemoryTree reference;
+  std::vector<LeafToAppend> batch;
+  int64_t n = 0;
+  for (int64_t target : head_sizes) {
+    for (; n < target; ++n) {
+      LeafToAppend l;
+      l.leaf = "{\"n\":" + std::to_string(n) + "}";
+      l.kind = "synthetic";
+      reference.Append(LeafHash(l.leaf));
+      batch.push_back(std::move(l));
+    }
+    ASSERT_TRUE(AppendLeaves(db, batch, nullptr).ok());
+    batch.clear();
+    ASSERT_TRUE(PublishTreeHead(db, *key, 1'700'000'000'000 + n).ok());
+  }
+  auto v = VerifyStore(db, key->public_key);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_TRUE(v->ok) << v->problem;
+  EXPECT_EQ(v->heads_checked, 4);
+  EXPECT_EQ(v->tree_size, 2 * kChunk + 77);
+  EXPECT_EQ(v->root, reference.Root());
+
+  // The node covering both full chunks (level 15) is only computed across
+  // chunks: damage there names its first leaf.
+  const std::string good = db.Query("SELECT hash FROM audit_nodes WHERE lvl = 15 AND idx = 0")
+                               ->at(0)
+                               .Text(0);
+  ASSERT_TRUE(db.Exec("UPDATE audit_nodes SET hash = $1 WHERE lvl = 15 AND idx = 0",
+                      {Blob{std::string(32, '\x01')}})
+                  .ok());
+  v = VerifyStore(db, key->public_key);
+  ASSERT_TRUE(v.ok());
+  EXPECT_FALSE(v->ok);
+  EXPECT_EQ(v->first_bad_index, 0);
+  EXPECT_NE(v->problem.find("level 15"), std::string::npos) << v->problem;
+  ASSERT_TRUE(
+      db.Exec("UPDATE audit_nodes SET hash = $1 WHERE lvl = 15 AND idx = 0", {Blob{good}}).ok());
+
+  // A head inside the second chunk with a wrong root names its last leaf.
+  ASSERT_TRUE(db.Exec("UPDATE audit_sth SET root_hash = $1 WHERE tree_size = 20000",
+                      {Blob{std::string(32, '\x02')}})
+                  .ok());
+  v = VerifyStore(db, key->public_key);
+  ASSERT_TRUE(v.ok());
+  EXPECT_FALSE(v->ok);
+  EXPECT_EQ(v->first_bad_index, 19999);
+
+  // A changed record in the last, partial chunk names its index.
+  ASSERT_TRUE(db.Exec("UPDATE audit_leaves SET leaf = $1 WHERE idx = $2",
+                      {Blob{std::string("{\"n\":-1}")}, 2 * kChunk + 5})
+                  .ok());
+  v = VerifyStore(db, key->public_key);
+  ASSERT_TRUE(v.ok());
+  EXPECT_FALSE(v->ok);
+  EXPECT_EQ(v->first_bad_index, 19999);  // the bad head comes first
+  opened->reset();
+  std::filesystem::remove_all(dir);
+}
+
 TEST_F(VerifyTest, StoredProofsMatchAndVerify) {
   auto p = ProveInclusion(*db_, 41, 64);
   ASSERT_TRUE(p.ok());
