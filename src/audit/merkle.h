@@ -49,6 +49,10 @@ Result<std::vector<Hash>> InclusionProof(SubtreeSource& source, int64_t index, i
 // RFC 9162 §2.1.4.1: the consistency proof between sizes `first` <= `second`.
 Result<std::vector<Hash>> ConsistencyProof(SubtreeSource& source, int64_t first, int64_t second);
 
+// The root an inclusion proof leads to (RFC 9162 §2.1.3.2 without the final
+// comparison); fails when the proof's length does not fit the tree.
+Result<Hash> RootFromInclusionProof(int64_t index, int64_t size, const Hash& leaf_hash,
+                                    const std::vector<Hash>& proof);
 // RFC 9162 §2.1.3.2. Fails with a message if the proof does not verify.
 Status VerifyInclusion(int64_t index, int64_t size, const Hash& leaf_hash,
                        const std::vector<Hash>& proof, const Hash& root);
