@@ -10,6 +10,7 @@
 // mode alone (a profiling target); --dump writes every finding of both
 // modes (document, type, start, end, score) so an engine change can be
 // checked for identical results on the whole corpus.
+#include <malloc.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -97,6 +98,20 @@ std::string Paragraph(std::mt19937& rng) {
   return p;
 }
 
+// Resident set size of this process in MB (after returning freed heap
+// pages, so compile-time garbage is not counted).
+double RssMb() {
+  malloc_trim(0);
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (!f) return 0;
+  char line[256];
+  double kb = 0;
+  while (std::fgets(line, sizeof(line), f))
+    if (std::sscanf(line, "VmRSS: %lf kB", &kb) == 1) break;
+  std::fclose(f);
+  return kb / 1024.0;
+}
+
 double Seconds(SteadyClock::time_point a, SteadyClock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
@@ -164,7 +179,11 @@ int main(int argc, char** argv) {
     }
   }
   std::string dir = scan::FindScanDataDir();
+  double rss0 = RssMb();
+  auto t_create = SteadyClock::now();
   auto full = scan::Scanner::Create(dir);
+  double create_s = Seconds(t_create, SteadyClock::now());
+  double scanner_rss_mb = RssMb() - rss0;
   if (!full.ok()) {
     std::fprintf(stderr, "%s\n", full.status().ToString().c_str());
     return 1;
@@ -190,8 +209,8 @@ int main(int argc, char** argv) {
   if (!only.empty()) {
     size_t n = 0;
     Rate r = ScanMbps(s, docs, only == "names", &n);
-    std::printf("{\"only\":\"%s\",\"cpu_mbps\":%.1f,\"findings\":%zu}\n", only.c_str(),
-                r.cpu_mbps, n);
+    std::printf("{\"only\":\"%s\",\"cpu_mbps\":%.1f,\"findings\":%zu,\"scanner_rss_mb\":%.1f}\n",
+                only.c_str(), r.cpu_mbps, n, scanner_rss_mb);
     return 0;
   }
   // Warm up (page in the database and the model).
@@ -262,10 +281,11 @@ int main(int argc, char** argv) {
       "\"paragraph_patterns_mbps\":%.1f,\"paragraph_with_names_mbps\":%.1f,"
       "\"findings_patterns\":%zu,\"findings_with_names\":%zu,\"single_5mb_input_ms\":%.1f,"
       "\"stage_4kb_p50_us\":%.1f,\"stage_4kb_p99_us\":%.1f,"
-      "\"stage_4kb_patterns_only_p50_us\":%.1f,\"names_model\":%s}\n",
+      "\"stage_4kb_patterns_only_p50_us\":%.1f,\"names_model\":%s,"
+      "\"scanner_rss_mb\":%.1f,\"scanner_create_s\":%.2f}\n",
       total / 1e6, docs.size(), mbps_patterns.cpu_mbps, mbps_names.cpu_mbps,
       mbps_patterns.wall_mbps, mbps_names.wall_mbps, mbps_paragraphs.cpu_mbps,
       mbps_paragraphs_names.cpu_mbps, f_patterns, f_names, big_ms, p50, p99,
-      us2[us2.size() / 2], s.has_names() ? "true" : "false");
+      us2[us2.size() / 2], s.has_names() ? "true" : "false", scanner_rss_mb, create_s);
   return 0;
 }

@@ -68,8 +68,8 @@ uint8_t ShapeOf(std::string_view t) {
 // Frequent English and chat/tech words: capitalised at a sentence start or
 // in a heading they are still not names. The model sees membership as a
 // feature (it can still learn "Rose", "Bay" in context).
-const std::unordered_set<uint64_t>& CommonWords() {
-  static const std::unordered_set<uint64_t> kSet = [] {
+const WordHashTable& CommonWords() {
+  static const WordHashTable kSet = [] {
     static constexpr const char* kWords[] = {
     "a",
     "about",
@@ -467,8 +467,8 @@ const std::unordered_set<uint64_t>& CommonWords() {
     "your",
     "yours",
     "yourself"};
-    std::unordered_set<uint64_t> s;
-    for (const char* w : kWords) s.insert(HashBytes(w));
+    WordHashTable s;
+    for (const char* w : kWords) s.Or(HashBytes(w), 1);
     return s;
   }();
   return kSet;
@@ -492,8 +492,8 @@ uint64_t HashBytes(std::string_view s, uint64_t seed) {
   return h;
 }
 
-std::string LowerUtf8(std::string_view s) {
-  std::string out(s);
+namespace {
+void LowerUtf8InPlace(std::string& out) {
   for (size_t i = 0; i < out.size(); ++i) {
     unsigned char c = out[i];
     if (c >= 'A' && c <= 'Z') {
@@ -520,11 +520,24 @@ std::string LowerUtf8(std::string_view s) {
       ++i;
     }
   }
+}
+}  // namespace
+
+std::string LowerUtf8(std::string_view s) {
+  std::string out(s);
+  LowerUtf8InPlace(out);
   return out;
 }
 
 std::vector<Token> Tokenize(std::string_view text) {
   std::vector<Token> tokens;
+  TokenizeInto(text, &tokens);
+  return tokens;
+}
+
+void TokenizeInto(std::string_view text, std::vector<Token>* out) {
+  std::vector<Token>& tokens = *out;
+  tokens.clear();
   size_t i = 0;
   bool newline = false;
   while (i < text.size()) {
@@ -553,7 +566,34 @@ std::vector<Token> Tokenize(std::string_view text) {
     tokens.push_back({start, i, newline});
     newline = false;
   }
-  return tokens;
+}
+
+void WordHashTable::Or(uint64_t key, uint16_t bits) {
+  if (key == kEmpty) key = kZeroKey;
+  if ((count_ + 1) * 4 > keys_.size() * 3) Grow();  // load <= 0.75
+  size_t mask = keys_.size() - 1;
+  for (size_t i = Slot(key) & mask;; i = (i + 1) & mask) {
+    if (keys_[i] == key) {
+      vals_[i] |= bits;
+      return;
+    }
+    if (keys_[i] == kEmpty) {
+      keys_[i] = key;
+      vals_[i] = bits;
+      ++count_;
+      return;
+    }
+  }
+}
+
+void WordHashTable::Grow() {
+  std::vector<uint64_t> keys = std::move(keys_);
+  std::vector<uint16_t> vals = std::move(vals_);
+  keys_.assign(keys.empty() ? 1024 : keys.size() * 2, kEmpty);
+  vals_.assign(keys_.size(), 0);
+  count_ = 0;
+  for (size_t i = 0; i < keys.size(); ++i)
+    if (keys[i] != kEmpty) Or(keys[i], vals[i]);
 }
 
 Status Gazetteers::Load(const std::string& dir) {
@@ -580,7 +620,7 @@ void Gazetteers::Add(Kind kind, std::string_view entry) {
   std::vector<Token> toks = Tokenize(lower);
   size_t words = 0;
   for (const Token& t : toks) words += IsWordByte(static_cast<unsigned char>(lower[t.start]));
-  if (words <= 1 || kind != kCity) bits_[HashBytes(lower)] |= static_cast<uint16_t>(1u << kind);
+  if (words <= 1 || kind != kCity) bits_.Or(HashBytes(lower), static_cast<uint16_t>(1u << kind));
   // Multi-word entries: each word is also a member (city parts get their own
   // kind so "New" in "New York" is weaker evidence than "Lyon").
   if (words > 1) {
@@ -588,17 +628,14 @@ void Gazetteers::Add(Kind kind, std::string_view entry) {
     for (const Token& t : toks) {
       std::string_view w(lower.data() + t.start, t.end - t.start);
       if (w.size() >= 2 && IsWordByte(static_cast<unsigned char>(w[0])))
-        bits_[HashBytes(w)] |= static_cast<uint16_t>(1u << part);
+        bits_.Or(HashBytes(w), static_cast<uint16_t>(1u << part));
     }
   }
 }
 
 bool Gazetteers::Has(Kind kind, uint64_t h) const { return (Bits(h) >> kind) & 1; }
 
-uint16_t Gazetteers::Bits(uint64_t h) const {
-  auto it = bits_.find(h);
-  return it == bits_.end() ? 0 : it->second;
-}
+uint16_t Gazetteers::Bits(uint64_t h) const { return bits_.Get(h); }
 
 void Featurizer::Prepare(std::string_view text, const std::vector<Token>& tokens) {
   text_ = text;
@@ -606,7 +643,8 @@ void Featurizer::Prepare(std::string_view text, const std::vector<Token>& tokens
   size_t n = tokens.size();
   // One lower-casing pass over the text (LowerUtf8 keeps byte lengths), so
   // tokens are views, not allocations.
-  lower_text_ = LowerUtf8(text);
+  lower_text_.assign(text);
+  LowerUtf8InPlace(lower_text_);
   lower_.resize(n);
   hash_.resize(n);
   shape_.resize(n);
@@ -619,7 +657,7 @@ void Featurizer::Prepare(std::string_view text, const std::vector<Token>& tokens
     uint16_t bits = 0;
     if (shape_[i] != kShapePunct && shape_[i] != kShapeDigits) {
       if (gaz_) bits = gaz_->Bits(hash_[i]);
-      if (CommonWords().count(hash_[i])) bits |= 1u << 14;
+      if (CommonWords().Get(hash_[i])) bits |= 1u << 14;
     }
     gazbits_[i] = bits;
   }
@@ -738,22 +776,45 @@ Status NameModel::Load(const std::string& path) {
       header[1] != kNumLabels)
     return DataLoss("scan: " + path + " is not a names model of this version");
   uint32_t count = header[2];
-  dense_.assign((size_t{1} << kFeatureBits) * kNumLabels, 0.0f);
+  if (count > (1u << kFeatureBits)) return DataLoss("scan: " + path + " is truncated or corrupt");
+  dense_.clear();
+  dense_.shrink_to_fit();
+  size_t slots = 1024;
+  while (slots * 7 < size_t{count} * 10) slots *= 2;  // load <= 0.7
+  rows_.assign(slots, Row{});
+  size_t mask = slots - 1;
   for (uint32_t r = 0; r < count; ++r) {
     uint32_t id;
     float q[kNumLabels];
     in.read(reinterpret_cast<char*>(&id), 4);
     in.read(reinterpret_cast<char*>(q), sizeof(q));
     if (!in || id > kFeatureMask) return DataLoss("scan: " + path + " is truncated or corrupt");
-    for (int l = 0; l < kNumLabels; ++l) {
+    for (int l = 0; l < kNumLabels; ++l)
       if (!std::isfinite(q[l])) return DataLoss("scan: " + path + " has a non-finite weight");
-      dense_[size_t{id} * kNumLabels + l] = q[l];
-    }
+    size_t i = (id * 0x9E3779B1u) & mask;
+    while (rows_[i].id_plus1 != 0 && rows_[i].id_plus1 != id + 1) i = (i + 1) & mask;
+    rows_[i].id_plus1 = id + 1;  // a repeated id: the last row wins, as before
+    std::memcpy(rows_[i].w, q, sizeof(q));
   }
   return Status::Ok();
 }
 
+std::vector<float>& NameModel::dense() {
+  if (dense_.empty()) {
+    dense_.assign((size_t{1} << kFeatureBits) * kNumLabels, 0.0f);
+    for (const Row& r : rows_)
+      if (r.id_plus1)
+        std::memcpy(&dense_[size_t{r.id_plus1 - 1} * kNumLabels], r.w, sizeof(r.w));
+    rows_.clear();
+  }
+  return dense_;
+}
+
 Status NameModel::Save(const std::string& path) const {
+  if (dense_.empty() && !rows_.empty()) {
+    NameModel copy = *this;
+    return copy.dense(), copy.Save(path);
+  }
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) return Internal("scan: cannot write " + path);
   std::vector<uint32_t> ids;
@@ -781,6 +842,16 @@ Status NameModel::Save(const std::string& path) const {
 
 void NameModel::Score(const std::vector<uint32_t>& feats, float out[kNumLabels]) const {
   for (int l = 0; l < kNumLabels; ++l) out[l] = 0;
+  if (!rows_.empty()) {
+    // Absent rows are all-zero weights: skipping them adds nothing.
+    for (uint32_t f : feats) {
+      const float* w = Find(f);
+      if (!w) continue;
+      for (int l = 0; l < kNumLabels; ++l) out[l] += w[l];
+    }
+    return;
+  }
+  if (dense_.empty()) return;
   for (uint32_t f : feats) {
     const float* w = &dense_[size_t{f} * kNumLabels];
     for (int l = 0; l < kNumLabels; ++l) out[l] += w[l];
@@ -799,7 +870,7 @@ void NameRecognizer::Decode(const NameModel& model, const Featurizer& fz, size_t
                             uint64_t* scored) {
   labels->assign(n, kO);
   margins->assign(n, 0.0f);
-  std::vector<uint32_t> feats;
+  static thread_local std::vector<uint32_t> feats;
   int prev = kO, prev2 = kO;
   for (size_t i = 0; i < n; ++i) {
     int best = kO;
@@ -825,11 +896,21 @@ void NameRecognizer::Decode(const NameModel& model, const Featurizer& fz, size_t
 }
 
 uint64_t NameRecognizer::Recognize(std::string_view text, std::vector<Finding>* out) const {
-  std::vector<Token> tokens = Tokenize(text);
-  Featurizer fz(&gaz_);
+  // Per-thread scratch: a warm recognizer allocates nothing per text.
+  struct Scratch {
+    std::vector<Token> tokens;
+    Featurizer fz{nullptr};
+    std::vector<int> labels;
+    std::vector<float> margins;
+  };
+  static thread_local Scratch scratch;
+  std::vector<Token>& tokens = scratch.tokens;
+  TokenizeInto(text, &tokens);
+  Featurizer& fz = scratch.fz;
+  fz.set_gazetteers(&gaz_);
   fz.Prepare(text, tokens);
-  std::vector<int> labels;
-  std::vector<float> margins;
+  std::vector<int>& labels = scratch.labels;
+  std::vector<float>& margins = scratch.margins;
   uint64_t scored = 0;
   Decode(model_, fz, tokens.size(), &labels, &margins, &scored);
   for (size_t i = 0; i < tokens.size();) {

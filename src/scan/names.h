@@ -35,6 +35,37 @@ struct Token {
 // Splits text into word and punctuation tokens (bytes >= 0x80 count as
 // letters, so any UTF-8 script forms words). Linear, never fails.
 std::vector<Token> Tokenize(std::string_view text);
+// The same, into `out` (cleared first; its capacity is reused).
+void TokenizeInto(std::string_view text, std::vector<Token>* out);
+
+// A set/map of 64-bit word hashes with 16-bit values: open addressing in
+// two flat arrays (about 10 bytes a word instead of ~40 for a node-based
+// map, and one cache line per lookup).
+class WordHashTable {
+ public:
+  // value |= bits for `key` (inserted with 0 if new).
+  void Or(uint64_t key, uint16_t bits);
+  uint16_t Get(uint64_t key) const {
+    if (keys_.empty()) return 0;
+    if (key == kEmpty) key = kZeroKey;
+    size_t mask = keys_.size() - 1;
+    for (size_t i = Slot(key) & mask;; i = (i + 1) & mask) {
+      if (keys_[i] == key) return vals_[i];
+      if (keys_[i] == kEmpty) return 0;
+    }
+  }
+  size_t size() const { return count_; }
+  size_t bytes() const { return keys_.size() * (sizeof(uint64_t) + sizeof(uint16_t)); }
+
+ private:
+  static constexpr uint64_t kEmpty = 0;  // key 0 is stored as kZeroKey
+  static constexpr uint64_t kZeroKey = 0x9e3779b97f4a7c15ull;
+  static size_t Slot(uint64_t k) { return static_cast<size_t>((k ^ (k >> 31)) * 0xbf58476d1ce4e5b9ull >> 20); }
+  void Grow();
+  std::vector<uint64_t> keys_;
+  std::vector<uint16_t> vals_;
+  size_t count_ = 0;
+};
 
 class Gazetteers {
  public:
@@ -59,7 +90,7 @@ class Gazetteers {
   void Add(Kind kind, std::string_view lower_entry);
 
  private:
-  std::unordered_map<uint64_t, uint16_t> bits_;
+  WordHashTable bits_;
 };
 
 // Lower-cases ASCII and Latin-1 letters of UTF-8 text.
@@ -73,6 +104,7 @@ constexpr uint32_t kFeatureMask = (1u << kFeatureBits) - 1;
 class Featurizer {
  public:
   explicit Featurizer(const Gazetteers* gaz) : gaz_(gaz) {}
+  void set_gazetteers(const Gazetteers* gaz) { gaz_ = gaz; }
   // Per-text precomputation (lower-cased tokens and their hashes).
   void Prepare(std::string_view text, const std::vector<Token>& tokens);
   // Tokens the model looks at; all others are O. Depends only on the text.
@@ -96,12 +128,33 @@ class NameModel {
   Status Load(const std::string& path);
   Status Save(const std::string& path) const;
   void Score(const std::vector<uint32_t>& feats, float out[kNumLabels]) const;
-  // Training access.
-  std::vector<float>& dense() { return dense_; }
-  void SetDense(std::vector<float> w) { dense_ = std::move(w); }
+  // Training access (a loaded model is compact; dense() expands it).
+  std::vector<float>& dense();
+  void SetDense(std::vector<float> w) {
+    dense_ = std::move(w);
+    rows_.clear();
+  }
+  // Bytes the weights take in memory.
+  size_t bytes() const {
+    return dense_.size() * sizeof(float) + rows_.size() * sizeof(Row);
+  }
 
  private:
-  std::vector<float> dense_;  // (1<<kFeatureBits) * kNumLabels
+  // A loaded model keeps only its non-zero rows, in an open-addressing
+  // table keyed by feature id (a few MB instead of the 20 MB dense array).
+  struct Row {
+    uint32_t id_plus1 = 0;  // 0: empty
+    float w[kNumLabels];
+  };
+  const float* Find(uint32_t id) const {
+    size_t mask = rows_.size() - 1;
+    for (size_t i = (id * 0x9E3779B1u) & mask;; i = (i + 1) & mask) {
+      if (rows_[i].id_plus1 == id + 1) return rows_[i].w;
+      if (rows_[i].id_plus1 == 0) return nullptr;
+    }
+  }
+  std::vector<float> dense_;  // training: (1<<kFeatureBits) * kNumLabels
+  std::vector<Row> rows_;     // loaded: power-of-two table
 };
 
 class NameRecognizer {
