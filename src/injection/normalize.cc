@@ -9,6 +9,44 @@ namespace {
 
 constexpr char32_t kReplacement = 0xFFFD;
 
+// Byte classes of ASCII characters, looked up instead of chains of
+// comparisons in the per-character loops.
+enum ByteClass : uint8_t {
+  kClsLetter = 1 << 0,    // A-Z a-z
+  kClsSep = 1 << 1,       // separators of spaced-out letters: " .-_*"
+  kClsB64 = 1 << 2,       // base64 / base64url alphabet
+  kClsOddSymbol = 1 << 3, // symbols typical of adversarial suffixes
+  kClsTokenSpace = 1 << 4,// ' ' '\n' '\t' '\r'
+  kClsLower = 1 << 5,     // a-z
+  kClsRot13Initial = 1 << 6,  // first letters of the rot13 function words
+};
+
+constexpr auto kByteClass = [] {
+  std::array<uint8_t, 256> t{};
+  for (int c = 'a'; c <= 'z'; ++c) t[c] |= kClsLetter | kClsB64 | kClsLower;
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] |= kClsLetter | kClsB64;
+  for (int c = '0'; c <= '9'; ++c) t[c] |= kClsB64;
+  for (unsigned char c : std::string_view("+/-_")) t[c] |= kClsB64;
+  for (unsigned char c : std::string_view(" .-_*")) t[c] |= kClsSep;
+  for (unsigned char c : std::string_view("[]{}()^$=|~\\`<>")) t[c] |= kClsOddSymbol;
+  for (unsigned char c : std::string_view(" \n\t\r")) t[c] |= kClsTokenSpace;
+  for (unsigned char c : std::string_view("bcefglnqv")) t[c] |= kClsRot13Initial;
+  return t;
+}();
+
+constexpr auto kHexValue = [] {
+  std::array<int8_t, 256> t{};
+  for (auto& v : t) v = -1;
+  for (int c = '0'; c <= '9'; ++c) t[c] = static_cast<int8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) t[c] = static_cast<int8_t>(c - 'a' + 10);
+  for (int c = 'A'; c <= 'F'; ++c) t[c] = static_cast<int8_t>(c - 'A' + 10);
+  return t;
+}();
+
+// Class of a character (0 outside ASCII).
+inline uint8_t ClassOf(char32_t c) { return c < 0x80 ? kByteClass[c] : 0; }
+inline uint8_t ClassOf(char c) { return kByteClass[static_cast<unsigned char>(c)]; }
+
 // ---------------------------------------------------------------------------
 // UTF-8
 
@@ -413,13 +451,14 @@ void AppendClean(std::u32string& out, char32_t c, uint32_t* flags) {
 // ---------------------------------------------------------------------------
 // Step 4: case and confusable folding.
 
-bool IsAsciiLetter(char32_t c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+inline bool IsAsciiLetter(char32_t c) { return (ClassOf(c) & kClsLetter) != 0; }
 bool IsCyrillicOrGreek(char32_t c) {
   return (c >= 0x0370 && c <= 0x03FF) || (c >= 0x0400 && c <= 0x052F);
 }
 // Latin letters outside ASCII that only exist as look-alikes (small capitals,
 // dotless i ...). Always folded: the script is already Latin.
 char32_t LatinLookalike(char32_t c) {
+  if (c < 0x80) return 0;
   switch (c) {
     case 0x1D00:
       return 'a';
@@ -487,6 +526,7 @@ char32_t LatinLookalike(char32_t c) {
 }
 // Cyrillic and Greek letters (either case) that look like a Latin letter.
 char32_t ScriptLookalike(char32_t c) {
+  if (c < 0x370) return 0;
   switch (c) {
     // Cyrillic upper.
     case 0x0410:
@@ -632,7 +672,8 @@ char32_t ToLowerCp(char32_t c) {
 }
 
 bool IsWordChar(char32_t c) {
-  return IsAsciiLetter(c) || IsCyrillicOrGreek(c) || LatinLookalike(c) != 0;
+  if (c < 0x80) return IsAsciiLetter(c);
+  return IsCyrillicOrGreek(c) || LatinLookalike(c) != 0;
 }
 
 // Confusable + case folding in place.
@@ -692,8 +733,8 @@ void FoldCaseAndConfusables(std::u32string& s, uint32_t* flags) {
 // "i g n o r e" / "i.g.n.o.r.e" -> "ignore" (runs of >= 4 single letters).
 template <typename Str>
 void JoinSpacedLetters(Str& s, uint32_t* flags) {
-  auto is_letter = [](char32_t c) { return IsAsciiLetter(c); };
-  auto is_sep = [](char32_t c) { return c == ' ' || c == '.' || c == '-' || c == '_' || c == '*'; };
+  auto is_letter = [](auto c) { return (ClassOf(c) & kClsLetter) != 0; };
+  auto is_sep = [](auto c) { return (ClassOf(c) & kClsSep) != 0; };
   // Cheap pre-check: is there any "x y z w" / "x.y.z.w" shape at all?
   bool candidate = false;
   for (size_t k = 0; k + 6 < s.size(); ++k) {
@@ -743,32 +784,22 @@ void JoinSpacedLetters(Str& s, uint32_t* flags) {
   }
 }
 
-char LeetLetter(char c) {
-  switch (c) {
-    case '0':
-      return 'o';
-    case '1':
-      return 'i';
-    case '3':
-      return 'e';
-    case '4':
-      return 'a';
-    case '5':
-      return 's';
-    case '7':
-      return 't';
-    case '8':
-      return 'b';
-    case '@':
-      return 'a';
-    case '$':
-      return 's';
-    case '!':
-      return 'i';
-    default:
-      return 0;
-  }
-}
+constexpr auto kLeetLetter = [] {
+  std::array<char, 256> t{};
+  t['0'] = 'o';
+  t['1'] = 'i';
+  t['3'] = 'e';
+  t['4'] = 'a';
+  t['5'] = 's';
+  t['7'] = 't';
+  t['8'] = 'b';
+  t['@'] = 'a';
+  t['$'] = 's';
+  t['!'] = 'i';
+  return t;
+}();
+
+inline char LeetLetter(char c) { return kLeetLetter[static_cast<unsigned char>(c)]; }
 
 // "10am", "5kg", "3rd": a number with a unit is not leetspeak.
 bool IsNumberWithUnit(std::string_view w) {
@@ -811,15 +842,15 @@ void FoldLeet(std::string& s, uint32_t* flags) {
       continue;
     }
     size_t j = i;
-    while (j < s.size() && s[j] != ' ') ++j;
     int letters = 0;
     int leet = 0;
-    for (size_t k = i; k < j; ++k) {
-      char c = s[k];
-      if (c >= 'a' && c <= 'z') {
+    for (; j < s.size() && s[j] != ' '; ++j) {
+      char c = s[j];
+      if (ClassOf(c) & kClsLower) {
         ++letters;
-      } else if (LeetLetter(c) && !(c == '!' && (k + 1 == j || s[k + 1] == '!'))) {
-        ++leet;
+      } else if (LeetLetter(c)) {
+        // '!' counts unless it ends the word or doubles ("wow!!").
+        leet += c != '!' || (j + 1 < s.size() && s[j + 1] != ' ' && s[j + 1] != '!');
       }
     }
     std::string_view word = std::string_view(s).substr(i, j - i);
@@ -885,22 +916,25 @@ std::string CleanAscii(std::string_view input) {
 // Step 4 for ASCII text (no confusables possible): same result as Fold().
 std::string FoldAscii(std::string s, uint32_t* flags) {
   JoinSpacedLetters(s, flags);
-  std::string out;
-  out.reserve(s.size());
+  // Collapse spaces and lower-case in place: the output never outgrows the
+  // input (at most one space per following character).
+  char* out = s.data();
+  size_t len = 0;
   bool pending_space = false;
   for (char c : s) {
     if (c == ' ') {
-      pending_space = !out.empty();
+      pending_space = len != 0;
       continue;
     }
     if (pending_space) {
-      out.push_back(' ');
+      out[len++] = ' ';
       pending_space = false;
     }
-    out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c);
+    out[len++] = c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
   }
-  FoldLeet(out, flags);
-  return out;
+  s.resize(len);
+  FoldLeet(s, flags);
+  return s;
 }
 
 // Step 4 on cleaned text -> folded UTF-8.
@@ -928,12 +962,8 @@ std::string Fold(std::u32string s, uint32_t* flags) {
 // ---------------------------------------------------------------------------
 // Step 3: embedded encodings.
 
-int HexVal(char32_t c) {
-  if (c >= '0' && c <= '9') return static_cast<int>(c - '0');
-  if (c >= 'a' && c <= 'f') return static_cast<int>(c - 'a' + 10);
-  if (c >= 'A' && c <= 'F') return static_cast<int>(c - 'A' + 10);
-  return -1;
-}
+inline int HexVal(char32_t c) { return c < 0x80 ? kHexValue[c] : -1; }
+inline int HexVal(char c) { return kHexValue[static_cast<unsigned char>(c)]; }
 
 // Decoded bytes look like text: valid-ish UTF-8, >= 90% printable.
 bool LooksLikeText(std::string_view s) {
@@ -960,9 +990,8 @@ bool LooksLikeText(std::string_view s) {
   return bad * 20 <= s.size();
 }
 
-bool IsB64Char(char32_t c) {
-  return IsAsciiLetter(c) || (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '-' || c == '_';
-}
+inline bool IsB64Char(char32_t c) { return (ClassOf(c) & kClsB64) != 0; }
+inline bool IsB64Char(char c) { return (ClassOf(c) & kClsB64) != 0; }
 
 template <typename Str>
 bool DecodeBase64Run(const Str& s, size_t b, size_t e, std::string* out) {
@@ -1117,22 +1146,18 @@ void FindEncodedSegments(const Str& s, int depth, DecodeState& st) {
   }
 }
 
-constexpr auto kOddSymbol = [] {
-  std::array<bool, 256> t{};
-  for (unsigned char c : std::string_view("[]{}()^$=|~\\`<>")) t[c] = true;
-  return t;
-}();
-
 // Tokens like "ZEHelperPhone", "foreach^ToString", "]).]]" in otherwise
 // ordinary prose: optimised adversarial suffixes (GCG) are full of them.
 bool HasOddTokenShape(std::string_view input) {
   size_t tokens = 0;
   size_t odd = 0;
   size_t lines = 0;
+  const char* p = input.data();
+  const size_t n = input.size();
   size_t i = 0;
-  while (i < input.size()) {
-    if (input[i] == '\n') ++lines;
-    if (input[i] == ' ' || input[i] == '\n' || input[i] == '\t' || input[i] == '\r') {
+  while (i < n) {
+    if (ClassOf(p[i]) & kClsTokenSpace) {
+      lines += p[i] == '\n';
       ++i;
       continue;
     }
@@ -1140,20 +1165,21 @@ bool HasOddTokenShape(std::string_view input) {
     int symbols = 0;
     int letters = 0;
     bool camel = false;
-    for (; j < input.size() && input[j] != ' ' && input[j] != '\n' && input[j] != '\t' &&
-           input[j] != '\r';
-         ++j) {
-      char c = input[j];
-      if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) ++letters;
-      if (kOddSymbol[static_cast<unsigned char>(c)]) ++symbols;
-      if (c >= 'A' && c <= 'Z' && j > i && input[j - 1] >= 'a' && input[j - 1] <= 'z') {
-        camel = true;
-      }
+    bool prev_lower = false;
+    for (; j < n; ++j) {
+      uint8_t cls = ClassOf(p[j]);
+      if (cls & kClsTokenSpace) break;
+      letters += (cls & kClsLetter) != 0;
+      symbols += (cls & kClsOddSymbol) != 0;
+      bool lower = (cls & kClsLower) != 0;
+      // An upper-case letter right after a lower-case one.
+      camel |= prev_lower && (cls & kClsLetter) && !lower;
+      prev_lower = lower;
     }
     ++tokens;
     if ((camel && j - i >= 6) || (symbols >= 2 && letters == 0 && j - i >= 3) ||
-        (symbols >= 1 && letters >= 2 && std::strchr("^$~", input[i]) == nullptr && j - i <= 24 &&
-         symbols + 1 < letters && std::strchr("[({", input[j - 1]) != nullptr)) {
+        (symbols >= 1 && letters >= 2 && std::strchr("^$~", p[i]) == nullptr && j - i <= 24 &&
+         symbols + 1 < letters && std::strchr("[({", p[j - 1]) != nullptr)) {
       ++odd;
     }
     i = j;
@@ -1190,15 +1216,18 @@ bool LooksRot13(std::string_view text) {
       "gur", "naq",      "lbh",          "lbhe",   "vf",     "bs",      "gb",       "vtaber",
       "nyy", "cerivbhf", "vafgehpgvbaf", "flfgrz", "cebzcg", "eriryny", "cnffjbeq", "qvfertneq"};
   int hits = 0;
+  const char* p = text.data();
+  const size_t n = text.size();
   size_t i = 0;
-  while (i < text.size()) {
-    size_t j = text.find(' ', i);
-    if (j == std::string_view::npos) j = text.size();
-    std::string_view w = text.substr(i, j - i);
-    while (!w.empty() && !(w.back() >= 'a' && w.back() <= 'z')) w.remove_suffix(1);
-    // Every listed word starts with one of these letters.
-    if (w.size() >= 2 && w.size() <= 12 &&
-        std::string_view("bcefglnqv").find(w[0]) != std::string_view::npos) {
+  while (i < n) {
+    size_t j = i;
+    while (j < n && p[j] != ' ') ++j;
+    size_t e = j;
+    while (e > i && !(ClassOf(p[e - 1]) & kClsLower)) --e;
+    // Every listed word starts with one of a few letters.
+    size_t len = e - i;
+    if (len >= 2 && len <= 12 && (ClassOf(p[i]) & kClsRot13Initial)) {
+      std::string_view w(p + i, len);
       for (std::string_view k : kWords) {
         if (w == k && ++hits >= 2) return true;
       }

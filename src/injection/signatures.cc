@@ -1,9 +1,11 @@
 #include "injection/signatures.h"
 
+#include <dlfcn.h>
 #include <hs/hs.h>
 
 #include <algorithm>
 #include <atomic>
+#include <initializer_list>
 #include <cstdio>
 #include <cstdlib>
 
@@ -23,6 +25,24 @@ namespace {
   "(instructions?|instruction set|directions|directives?|rules|guidelines|prompts?|system " \
   "prompt|commands|orders|constraints|restrictions|guardrails|programming|polic(y|ies)|"    \
   "context|training|configuration|settings|guidance|limitations|filters)"
+
+#define NO_ETHICS_TAIL                                                                         \
+  "( any)?( of)?( the| its| your| their)? (ethical|moral|content|safety|openai'?s?|legal|"    \
+  "ethical or moral|moral or ethical|programming) (guidelines|restrictions|limitations|limits|" \
+  "filters?|constraints|boundaries|polic(y|ies)|rules|principles|standards|considerations|"    \
+  "obligations|code)\\b"
+
+// "<prefix><head><tail>|<prefix><head2><tail>|...": one top-level branch per
+// head, each compiled as its own expression (see SplitTopLevel).
+std::string EachBranch(std::initializer_list<std::string_view> heads, std::string_view prefix,
+                       std::string_view tail) {
+  std::string out;
+  for (std::string_view head : heads) {
+    if (!out.empty()) out += '|';
+    out.append(prefix).append(head).append(tail);
+  }
+  return out;
+}
 
 std::vector<Signature> MakeBuiltin() {
   return {
@@ -94,8 +114,10 @@ std::vector<Signature> MakeBuiltin() {
 
       // --- role-play jailbreaks -------------------------------------------------
       {"role_play.dan",
+       // "pretend to be dan" is covered by "be": the longer alternative that
+       // ended in "be" made Vectorscan 5.4.9 miss it.
        "\\bdo anything now\\b|\\bdan (mode|prompt|jailbreak|\\d+(\\.\\d+)?)\\b|\\b(act|play|be|"
-       "become|pretend to be) (as )?(a |the )?dan\\b|\\[dan\\]|\\bdan:|\\b(betterdan|anti-?dan|"
+       "become) (as )?(a |the )?dan\\b|\\[dan\\]|\\bdan:|\\b(betterdan|anti-?dan|"
        "dude mode|stan mode)\\b",
        0.95},
       {"role_play.developer_mode",
@@ -116,14 +138,17 @@ std::vector<Signature> MakeBuiltin() {
        "unfiltered|uncensored|amoral|immoral|unhinged|unlimited|free of (all )?(rules|"
        "restrictions|limits))\\b",
        0.75},
+      // One top-level branch per leading phrase: written as one
+      // `\b(no|without|...)( any)?( of)?...` group, Vectorscan 5.4.9 misses
+      // "... has no ethical guidelines" (see the note above SplitTopLevel).
       {"role_play.no_ethics",
-       "\\b(no|without|free (of|from)|devoid of|doesn't have|does not have|don't have|do not have|"
-       "not bound by|not restricted by|not limited by|not subject to|unconstrained by|disregards?|"
-       "ignores?)( any)?( of)?( the| its| your| their)? (ethical|moral|content|safety|openai'?s?|"
-       "legal|ethical or moral|moral or ethical|programming) (guidelines|restrictions|limitations|"
-       "limits|filters?|constraints|boundaries|polic(y|ies)|rules|principles|standards|"
-       "considerations|obligations|code)\\b|\\b(no|without|lacks?|zero) (ethics|morals|morality|"
-       "scruples|conscience|remorse|filters|censorship)\\b",
+       EachBranch({"no", "without", "free (of|from)", "devoid of", "doesn't have", "does not have",
+                   "don't have", "do not have", "not bound by", "not restricted by",
+                   "not limited by", "not subject to", "unconstrained by", "disregards?",
+                   "ignores?"},
+                  "\\b", NO_ETHICS_TAIL) +
+           "|\\b(no|without|lacks?|zero) (ethics|morals|morality|scruples|conscience|remorse|"
+           "filters|censorship)\\b",
        0.75},
       {"role_play.stay_in_character",
        "\\b(stay|remain|keep) (in|into) (your )?(character|role|persona)\\b|\\bbreak(ing)? "
@@ -356,6 +381,82 @@ std::vector<Signature> MakeBuiltin() {
 #undef IGNORE_VERB
 #undef PRIOR_QUAL
 #undef INSTR_NOUN
+#undef NO_ETHICS_TAIL
+
+// A pattern's top-level alternatives, compiled as separate expressions that
+// report the same signature (a signature fires when any branch matches, so
+// this changes nothing in what matches). Smaller expressions also steer
+// clear of a Vectorscan 5.4.9 compiler defect: a leading alternation with
+// several optional groups after it ("\b(no|without)( any)?( of)?( the)? ...")
+// can miss a plain match. The unit test SignatureTest.AgreesWithReferenceRegex
+// compares every signature with Boost.Regex on the test corpora.
+std::vector<std::string> SplitTopLevel(const std::string& pattern) {
+  std::vector<std::string> out;
+  int depth = 0;
+  bool in_class = false;
+  size_t start = 0;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    char c = pattern[i];
+    if (c == '\\') {
+      ++i;  // the escaped character is a literal
+      continue;
+    }
+    if (in_class) {
+      if (c == ']') in_class = false;
+      continue;
+    }
+    if (c == '[') {
+      in_class = true;
+      // A ']' right after '[' or '[^' is a literal member of the class.
+      if (i + 1 < pattern.size() && pattern[i + 1] == '^') ++i;
+      if (i + 1 < pattern.size() && pattern[i + 1] == ']') ++i;
+    } else if (c == '(') {
+      ++depth;
+    } else if (c == ')') {
+      --depth;
+    } else if (c == '|' && depth == 0) {
+      out.push_back(pattern.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  out.push_back(pattern.substr(start));
+  return out;
+}
+
+// Which Vectorscan runtime scans. Debian 12's vectorscan 5.4.9 is a "fat"
+// build whose hs_scan dispatches to an AVX-512 runtime on CPUs that have
+// it, and that runtime misses matches depending on where the text sits in
+// memory: single-byte literal searches only find bytes in the first 64
+// bytes or at the last byte of a 64-byte block, so e.g. `\[` in
+// "...[image]" or role_play.no_ethics on "... no moral restrictions" is
+// missed at most buffer addresses (see signatures_test.cc,
+// SignatureTest.MatchesDoNotDependOnBufferAlignment). Its AVX2 runtime
+// (exported as avx2_hs_scan) is correct and as fast here, so when it
+// exists and the CPU has AVX2 the databases are compiled without AVX-512
+// features and scanned through it; otherwise hs_scan is used as is.
+using ScanFunction = hs_error_t (*)(const hs_database_t*, const char*, unsigned int, unsigned int,
+                                    hs_scratch_t*, match_event_handler, void*);
+
+struct HsRuntime {
+  ScanFunction scan = &hs_scan;
+  bool limit_platform = false;  // compile for `platform` instead of the host
+  hs_platform_info_t platform{};
+};
+
+const HsRuntime& Runtime() {
+  static const HsRuntime runtime = [] {
+    HsRuntime rt;
+    if (!__builtin_cpu_supports("avx2")) return rt;
+    void* avx2_scan = dlsym(RTLD_DEFAULT, "avx2_hs_scan");
+    if (avx2_scan == nullptr || hs_populate_platform(&rt.platform) != HS_SUCCESS) return rt;
+    rt.platform.cpu_features &= ~static_cast<unsigned long long>(HS_CPU_FEATURES_AVX512 |
+                                                                 HS_CPU_FEATURES_AVX512VBMI);
+    rt.scan = reinterpret_cast<ScanFunction>(avx2_scan);
+    rt.limit_platform = true;
+    return rt;
+  }();
+  return runtime;
+}
 
 // One scratch space per thread, grown to fit every database it is used with.
 // hs_alloc_scratch is far from free even when the scratch is already large
@@ -411,22 +512,27 @@ const std::vector<Signature>& BuiltinSignatures() {
 
 Result<std::unique_ptr<SignatureSet>> SignatureSet::Compile(std::vector<Signature> signatures) {
   if (signatures.empty()) return InvalidArgument("no injection signatures to compile");
-  std::vector<const char*> patterns;
-  std::vector<unsigned int> flags;
+  std::vector<std::string> branches;
   std::vector<unsigned int> ids;
   for (size_t i = 0; i < signatures.size(); ++i) {
-    patterns.push_back(signatures[i].pattern.c_str());
-    flags.push_back(HS_FLAG_SINGLEMATCH | HS_FLAG_DOTALL);  // text is already lower-case
-    ids.push_back(static_cast<unsigned int>(i));
+    for (std::string& branch : SplitTopLevel(signatures[i].pattern)) {
+      branches.push_back(std::move(branch));
+      ids.push_back(static_cast<unsigned int>(i));
+    }
   }
+  std::vector<const char*> patterns;
+  for (const std::string& b : branches) patterns.push_back(b.c_str());
+  // Text is already lower-case.
+  std::vector<unsigned int> flags(patterns.size(), HS_FLAG_SINGLEMATCH | HS_FLAG_DOTALL);
   hs_database_t* db = nullptr;
   hs_compile_error_t* err = nullptr;
   if (hs_compile_multi(patterns.data(), flags.data(), ids.data(),
-                       static_cast<unsigned int>(patterns.size()), HS_MODE_BLOCK, nullptr, &db,
+                       static_cast<unsigned int>(patterns.size()), HS_MODE_BLOCK,
+                       Runtime().limit_platform ? &Runtime().platform : nullptr, &db,
                        &err) != HS_SUCCESS) {
     std::string msg = "injection signature ";
-    if (err && err->expression >= 0 && static_cast<size_t>(err->expression) < signatures.size()) {
-      msg += "`" + signatures[err->expression].name + "`";
+    if (err && err->expression >= 0 && static_cast<size_t>(err->expression) < ids.size()) {
+      msg += "`" + signatures[ids[err->expression]].name + "`";
     }
     msg += " does not compile: ";
     msg += err && err->message ? err->message : "unknown error";
@@ -466,7 +572,7 @@ void SignatureSet::Scan(std::string_view text, SignatureHits& hits) const {
   size_t pos = 0;
   while (pos < text.size()) {
     size_t len = std::min(kWindow, text.size() - pos);
-    hs_scan(impl_->db, text.data() + pos, static_cast<unsigned int>(len), 0, scratch, OnMatch,
+    Runtime().scan(impl_->db, text.data() + pos, static_cast<unsigned int>(len), 0, scratch, OnMatch,
             &hits);
     if (pos + len >= text.size()) break;
     pos += len - kOverlap;
