@@ -66,8 +66,12 @@ void Combine(const Rule& rule, Obligations* o, std::vector<std::string>* errors)
         }
         break;
       case ObligationKind::kLimit: {
+        // The smallest limit wins; the rule that set it owns the rate buckets.
         auto [it, inserted] = o->limits.emplace(call.text, call.number);
-        if (!inserted) it->second = std::min(it->second, call.number);
+        if (inserted || call.number < it->second) {
+          it->second = call.number;
+          o->limit_rules[call.text] = rule.id;
+        }
         break;
       }
       case ObligationKind::kRequireReview:

@@ -36,6 +36,7 @@ struct Obligations {
   std::string store_payloads;                           // "" | none | hashes | full
   std::string route;                                    // "" | model[@version]
   std::map<std::string, int64_t> limits;                // name -> smallest value
+  std::map<std::string, std::string> limit_rules;       // name -> id of the rule that set it
   std::vector<std::string> review_reasons;
   int approvals = 0;  // distinct admins that must approve (0/1: none beyond the caller)
 

@@ -92,7 +92,7 @@ TEST(CheckerTest, ErrorsNameFileLineColumn) {
        "test.policy:1:30: `has` needs a record, context.findings or a set of strings, got Bool"},
       {"permit when { resource has colour };",
        "test.policy:1:24: unknown attribute `resource.colour` after `has` (resource has: name, "
-       "version, state, license, commercial_use, tags, residency, digest)"},
+       "version, state, license, commercial_use, tags, residency, digest, role)"},
       {"permit when { context.tokens.total / 0 > 1 && 1 / 0 > 0 };",
        "test.policy:1:49: constant expression fails: division by zero"},
       {"permit when { not 3 };", "test.policy:1:19: `not` needs Bool, got Long"},

@@ -136,32 +136,6 @@ Decision PolicyEngine::AuthorizeAdmin(const Principal& principal, std::string_vi
   return Authorize(AdminRequest(principal, action, resource, unix_ms));
 }
 
-Result<TwoPersonRule::Progress> TwoPersonRule::Approve(
-    const std::string& action_id, const Principal& approver, std::string_view action,
-    const std::map<std::string, std::string>& resource, int64_t unix_ms) {
-  Decision d = engine_->AuthorizeAdmin(approver, action, resource, unix_ms);
-  if (d.verdict != Verdict::kPermit) {
-    return PermissionDenied("approver `" + approver.key_id + "` may not " + std::string(action) +
-                            ": " + d.message);
-  }
-  if (approver.key_id.empty()) return PermissionDenied("an approver needs a key id");
-  std::lock_guard lock(mu_);
-  auto& set = approvals_[action_id];
-  if (!set.insert(approver.key_id).second) {
-    return AlreadyExists("`" + approver.key_id + "` already approved " + action_id +
-                         "; a second approval must come from a different admin");
-  }
-  Progress p;
-  p.have = static_cast<int>(set.size());
-  p.need = std::max(1, d.obligations.approvals);
-  return p;
-}
-
-void TwoPersonRule::Forget(const std::string& action_id) {
-  std::lock_guard lock(mu_);
-  approvals_.erase(action_id);
-}
-
 Status CheckApprovals(const Decision& decision, const std::vector<std::string>& approver_key_ids) {
   std::set<std::string> distinct;
   for (const auto& k : approver_key_ids) {

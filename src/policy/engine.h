@@ -3,7 +3,7 @@
 // one), an optional file watcher, and admin-plane authorisation.
 //
 // Published in the ServiceRegistry as `policy::PolicyEngine` by the policy
-// stage so the admin API can call AuthorizeAdmin() and TwoPersonRule.
+// stage so the admin API can call AuthorizeAdmin() (and AdminGate, approvals.h).
 #pragma once
 
 #include <atomic>
@@ -81,33 +81,8 @@ class PolicyEngine {
   std::thread watcher_;
 };
 
-// The two-person rule for admin actions. A decision with
-// require_approvals(N) needs N distinct admins, each authorised for the
-// action by policy, to approve before the action runs. Approvals are kept in
-// memory per pending action id (the admin API persists its own queue).
-class TwoPersonRule {
- public:
-  explicit TwoPersonRule(const PolicyEngine* engine) : engine_(engine) {}
-
-  struct Progress {
-    int have = 0;
-    int need = 0;
-    bool satisfied() const { return have >= need; }
-  };
-
-  // Records `approver`'s approval of pending action `action_id` (the admin
-  // action and resource it concerns). Errors: the approver is not permitted
-  // the action (PermissionDenied), or already approved it (AlreadyExists).
-  Result<Progress> Approve(const std::string& action_id, const Principal& approver,
-                           std::string_view action,
-                           const std::map<std::string, std::string>& resource, int64_t unix_ms);
-  void Forget(const std::string& action_id);
-
- private:
-  const PolicyEngine* engine_;
-  std::mutex mu_;
-  std::map<std::string, std::set<std::string>> approvals_;  // action id -> approver key ids
-};
+// The two-person rule itself (pending actions, distinct approvers) is
+// AdminGate in policy/approvals.h.
 
 // Stateless form for callers that store approvals themselves: OK when the
 // distinct `approver_key_ids` meet `decision`'s require_approvals count.

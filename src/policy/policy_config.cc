@@ -22,10 +22,11 @@ Result<PolicyConfig> ParsePolicyConfig(const std::string& file, const YAML::Node
   for (auto it = node.begin(); it != node.end(); ++it) {
     std::string key = it->first.as<std::string>("");
     if (key != "files" && key != "dir" && key != "watch" && key != "poll_ms" &&
-        key != "subject_flags") {
-      return ErrorAt(
-          file, it->first,
-          "unknown key `policy." + key + "` (known: files, dir, watch, poll_ms, subject_flags)");
+        key != "subject_flags" && key != "approval_ttl_hours" && key != "cli_requires_key") {
+      return ErrorAt(file, it->first,
+                     "unknown key `policy." + key +
+                         "` (known: files, dir, watch, poll_ms, subject_flags, "
+                         "approval_ttl_hours, cli_requires_key)");
     }
   }
   STEWARD_ASSIGN_OR_RETURN(pc.paths, config::GetStringList(file, node, "files", {}));
@@ -40,6 +41,14 @@ Result<PolicyConfig> ParsePolicyConfig(const std::string& file, const YAML::Node
   if (pc.poll_ms < 50 || pc.poll_ms > 3'600'000) {
     return ErrorAt(file, node["poll_ms"], "`poll_ms` must be 50..3600000");
   }
+  STEWARD_ASSIGN_OR_RETURN(int64_t ttl_hours,
+                           config::GetInt(file, node, "approval_ttl_hours", 24));
+  if (ttl_hours < 1 || ttl_hours > 720) {
+    return ErrorAt(file, node["approval_ttl_hours"], "`approval_ttl_hours` must be 1..720");
+  }
+  pc.approval_ttl_ms = ttl_hours * 3'600'000;
+  STEWARD_ASSIGN_OR_RETURN(pc.cli_requires_key,
+                           config::GetBool(file, node, "cli_requires_key", false));
   YAML::Node flags = node["subject_flags"];
   if (flags) {
     if (!flags.IsMap()) return ErrorAt(file, flags, "`subject_flags` must map subjects to lists");

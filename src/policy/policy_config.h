@@ -7,6 +7,9 @@
 //     poll_ms: 1000                         # how often files are checked
 //     subject_flags:                        # flags per data subject
 //       alice@example.com: [no-store]
+//     approval_ttl_hours: 24                # pending two-person approvals expire
+//     cli_requires_key: false               # true: state-changing admin CLI
+//                                           # commands need --key (policy decides)
 //   deployment:
 //     commercial: true                      # context.deployment.commercial
 //
@@ -31,6 +34,8 @@ struct PolicyConfig {
   int64_t poll_ms = 1000;
   std::map<std::string, std::vector<std::string>> subject_flags;
   bool deployment_commercial = false;
+  int64_t approval_ttl_ms = 24 * 3'600'000;
+  bool cli_requires_key = false;
 };
 
 // `file` names the config in errors ("steward.yaml:12:3: ...").

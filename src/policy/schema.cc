@@ -50,6 +50,8 @@ const std::vector<AttrInfo>& Schema() {
       {Attr::kResourceTags, "resource.tags", Type::kStringSet, "registry tags"},
       {Attr::kResourceResidency, "resource.residency", Type::kString, "data residency, e.g. eu"},
       {Attr::kResourceDigest, "resource.digest", Type::kString, "weights digest"},
+      {Attr::kResourceRole, "resource.role", Type::kString,
+       "admin actions on keys: the role of the key created or revoked"},
       {Attr::kContextSubject, "context.subject", Type::kString, "data subject of the call"},
       {Attr::kContextClientIp, "context.client_ip", Type::kString, "caller address"},
       {Attr::kContextPlane, "context.plane", Type::kString, "data | admin"},

@@ -26,6 +26,7 @@ enum class Attr {
   kResourceTags,
   kResourceResidency,
   kResourceDigest,
+  kResourceRole,
   kContextSubject,
   kContextClientIp,
   kContextPlane,
