@@ -154,6 +154,7 @@ struct ScanScratch {
   std::vector<Candidate> candidates;
   std::vector<int64_t> open;
   std::vector<TermHit> hits;
+  std::vector<TermHit> side_hits;
   std::vector<Finding> found;
   std::vector<Finding> names;
 };
@@ -164,6 +165,18 @@ ScanScratch& ThreadScratch() {
   static thread_local ScanScratch scratch;
   return scratch;
 }
+
+struct ByteTables {
+  std::array<bool, 256> word{};
+  std::array<unsigned char, 256> lower{};
+  ByteTables() {
+    for (int c = 0; c < 256; ++c) {
+      word[c] = IsWordByte(static_cast<char>(c));
+      lower[c] = static_cast<unsigned char>(LowerAscii(static_cast<char>(c)));
+    }
+  }
+};
+const ByteTables kTables;
 
 // Finds the whole-word occurrences of the context terms in a text in one
 // pass: every maximal run of word bytes is looked up (lower-cased, hashed)
@@ -185,28 +198,34 @@ class TermIndex {
       size_t w = 0;
       while (w < t.size() && IsWordByte(t[w])) ++w;
       Slot& slot = Insert(t.substr(0, w));
+      if (first_by_len_.size() <= w) first_by_len_.resize(w + 1);
+      first_by_len_[w][static_cast<unsigned char>(t.front())] = true;
       if (w == t.size()) slot.whole = static_cast<int32_t>(id);
       else slot.compound.push_back(id);
     }
   }
 
-  // Appends (end, term) for every occurrence, sorted by end.
-  void Find(std::string_view text, std::vector<TermHit>* hits) const {
+  // Appends (end, term) for every occurrence, sorted by end. `side` is
+  // scratch for the out-of-order ones.
+  void Find(std::string_view text, std::vector<TermHit>* hits, std::vector<TermHit>* side) const {
     const auto& terms = *terms_;
+    const unsigned char* p = reinterpret_cast<const unsigned char*>(text.data());
     size_t n = text.size();
     size_t i = 0;
+    side->clear();
     while (i < n) {
-      if (!IsWordByte(text[i])) {
+      if (!kTables.word[p[i]]) {
         ++i;
         continue;
       }
       size_t a = i;
+      while (i < n && kTables.word[p[i]]) ++i;
+      size_t len = i - a;
+      // Most words are no term: length and first byte rule them out
+      // before hashing.
+      if (len > max_word_ || !first_by_len_[len][kTables.lower[p[a]]]) continue;
       uint64_t h = kSeed;
-      while (i < n && IsWordByte(text[i])) {
-        h = (h ^ static_cast<unsigned char>(LowerAscii(text[i]))) * kPrime;
-        ++i;
-      }
-      if (i - a > max_word_) continue;
+      for (size_t k = a; k < i; ++k) h = (h ^ kTables.lower[p[k]]) * kPrime;
       const Slot* slot = Lookup(h, text, a, i);
       if (!slot) continue;
       if (slot->whole >= 0) hits->push_back({i, static_cast<uint32_t>(slot->whole)});
@@ -215,23 +234,26 @@ class TermIndex {
         if (!EqualsLowered(text, a, t)) continue;
         size_t q = a + t.size();
         if (q < n && IsWordByte(t.back()) && IsWordByte(text[q])) continue;
-        hits->push_back({q, id});
+        side->push_back({q, id});
       }
     }
     for (uint32_t id : leading_) {
       const std::string& t = terms[id];
-      for (size_t p = 0; (p = text.find(t.front(), p)) != std::string_view::npos; ++p) {
-        if (p > 0 && IsWordByte(text[p - 1])) continue;
-        if (!EqualsLowered(text, p, t)) continue;
-        size_t q = p + t.size();
+      for (size_t at = 0; (at = text.find(t.front(), at)) != std::string_view::npos; ++at) {
+        if (at > 0 && IsWordByte(text[at - 1])) continue;
+        if (!EqualsLowered(text, at, t)) continue;
+        size_t q = at + t.size();
         if (q < n && IsWordByte(t.back()) && IsWordByte(text[q])) continue;
-        hits->push_back({q, id});
+        side->push_back({q, id});
       }
     }
-    // Compound and leading-byte terms end out of order.
+    if (side->empty()) return;
+    // Compound and leading-byte terms end out of order: merge them in.
     auto by_end = [](const TermHit& x, const TermHit& y) { return x.end < y.end; };
-    if (!std::is_sorted(hits->begin(), hits->end(), by_end))
-      std::sort(hits->begin(), hits->end(), by_end);
+    std::sort(side->begin(), side->end(), by_end);
+    size_t mid = hits->size();
+    hits->insert(hits->end(), side->begin(), side->end());
+    std::inplace_merge(hits->begin(), hits->begin() + mid, hits->end(), by_end);
   }
 
  private:
@@ -277,6 +299,7 @@ class TermIndex {
   std::vector<Slot> slots_;
   std::vector<uint32_t> leading_;
   size_t max_word_ = 0;
+  std::vector<std::array<bool, 256>> first_by_len_;  // [length][first byte]
 };
 
 }  // namespace
@@ -580,7 +603,7 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
   TermBits present;
   if (scratch) {
     ScanBlocks(im.db, scratch, st);
-    im.index.Find(text, &hits);
+    im.index.Find(text, &hits, &sc.side_hits);
     for (const TermHit& h : hits) present[h.term] = true;
     // Context-only recognizers: scanned only if one could report.
     bool need_gated = false;
