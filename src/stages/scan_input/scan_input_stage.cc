@@ -6,8 +6,18 @@
 
 #include "pipeline/stage_registry.h"
 #include "scan/request_scan.h"
+#include "scan/tool_call_stream.h"
 
 namespace steward::stages {
+namespace {
+
+// Pseudonyms restored in streamed tool-call arguments: one restorer per
+// (choice, tool call), so a placeholder split across deltas is restored.
+struct ToolCallRestoreState {
+  std::unique_ptr<scan::ToolCallStreams<scan::StreamRestorer>> streams;
+};
+
+}  // namespace
 
 ScanInputStage::ScanInputStage(std::shared_ptr<const scan::ScanSettings> settings,
                                const scan::Scanner* scanner, std::string hash_key)
@@ -38,6 +48,10 @@ StageResult ScanInputStage::OnResponse(RequestContext& ctx, ResponseView& respon
   if (!settings_->restore || !state || state->vault.empty()) return StageResult::Continue();
   if (response.streaming) {
     state->restorer = std::make_unique<scan::StreamRestorer>(&state->vault);
+    const scan::Vault* vault = &state->vault;
+    ctx.Slot<ToolCallRestoreState>().streams =
+        std::make_unique<scan::ToolCallStreams<scan::StreamRestorer>>(
+            [vault] { return std::make_unique<scan::StreamRestorer>(vault); });
     return StageResult::Continue();
   }
   bool changed = false;
@@ -60,6 +74,11 @@ StageResult ScanInputStage::OnChunk(RequestContext& ctx, StreamChunk& chunk) {
     if (!chunk.has_text) chunk.text.clear();
     chunk.text += state->restorer->Flush();
     chunk.has_text = chunk.has_text || !chunk.text.empty();
+  }
+  if (auto* tools = ctx.FindSlot<ToolCallRestoreState>(); tools && tools->streams) {
+    if (!tools->streams->Process(chunk.event, chunk.final))
+      return StageResult::Error(502, "upstream_error", "scan_refused",
+                                "reply refused by scan_input: too many streamed tool calls");
   }
   return StageResult::Continue();
 }

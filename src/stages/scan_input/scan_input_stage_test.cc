@@ -111,6 +111,46 @@ TEST(ScanInput, StreamRestoresPlaceholderSplitAcrossChunks) {
   EXPECT_EQ(got, "Card 4111 1111 1111 1111 noted.");
 }
 
+TEST(ScanInput, StreamRestoresPlaceholderSplitAcrossToolCallDeltas) {
+  auto stage = MakeStage();
+  auto ctx = ChatRequest("my card is 4111 1111 1111 1111");
+  ASSERT_EQ(stage->OnRequest(ctx).action, StageResult::Action::kContinue);
+  std::string sent = FirstContent(ctx);
+  size_t at = sent.find("4000");
+  ASSERT_NE(at, std::string::npos) << sent;
+  std::string placeholder = sent.substr(at, 19);
+  ResponseView resp;
+  resp.streaming = true;
+  stage->OnResponse(ctx, resp);
+  std::string args = R"({"card":")" + placeholder + R"(","amount":5})";
+  std::string got;
+  auto delta = [](const std::string& piece, bool finish) {
+    boost::json::object choice{
+        {"index", 0},
+        {"delta", boost::json::object{{"tool_calls", boost::json::array{boost::json::object{
+                                                         {"index", 0},
+                                                         {"function", boost::json::object{
+                                                                          {"arguments", piece}}}}}}}}};
+    choice["finish_reason"] = finish ? boost::json::value("tool_calls") : boost::json::value(nullptr);
+    return boost::json::object{{"choices", boost::json::array{std::move(choice)}}};
+  };
+  auto collect = [&got](const boost::json::object& ev) {
+    for (const auto& tc : ev.at("choices").as_array()[0].at("delta").at("tool_calls").as_array())
+      got += tc.at("function").at("arguments").as_string();
+  };
+  for (size_t i = 0; i < args.size(); i += 4) {
+    StreamChunk c;
+    c.event = delta(args.substr(i, 4), false);
+    ASSERT_EQ(stage->OnChunk(ctx, c).action, StageResult::Action::kContinue);
+    collect(c.event);
+  }
+  StreamChunk finishing;
+  finishing.event = delta("", true);
+  stage->OnChunk(ctx, finishing);
+  collect(finishing.event);
+  EXPECT_EQ(got, R"({"card":"4111 1111 1111 1111","amount":5})");
+}
+
 TEST(ScanInput, ConfigActionsPerEntityRoleAndRoute) {
   auto stage = MakeStage(R"(
 scan:

@@ -6,6 +6,7 @@
 
 #include "pipeline/stage_registry.h"
 #include "scan/request_scan.h"
+#include "scan/tool_call_stream.h"
 
 namespace steward::stages {
 namespace {
@@ -14,6 +15,8 @@ namespace {
 struct OutputState {
   std::unique_ptr<scan::ResolvedActions> actions;
   size_t recorded = 0;  // stream findings already summarised
+  // Streamed tool-call arguments: one leak scanner per (choice, tool call).
+  std::unique_ptr<scan::ToolCallStreams<scan::StreamScanner>> tool_calls;
 };
 
 bool IsKnown(const scan::RequestScanState* state, std::string_view value) {
@@ -49,9 +52,14 @@ StageResult ScanOutputStage::OnResponse(RequestContext& ctx, ResponseView& respo
   if (response.streaming) {
     auto& shared = ctx.Slot<scan::RequestScanState>();
     scan::TransformContext tctx{nullptr, shared.hash_key, {}};
-    shared.leak_scanner = std::make_unique<scan::StreamScanner>(
-        scanner_, opts, action_for, tctx,
-        [&shared](std::string_view, std::string_view v) { return IsKnown(&shared, v); });
+    auto is_known = [&shared](std::string_view, std::string_view v) { return IsKnown(&shared, v); };
+    shared.leak_scanner =
+        std::make_unique<scan::StreamScanner>(scanner_, opts, action_for, tctx, is_known);
+    const scan::Scanner* scanner = scanner_;
+    out.tool_calls = std::make_unique<scan::ToolCallStreams<scan::StreamScanner>>(
+        [scanner, opts, action_for, tctx, is_known] {
+          return std::make_unique<scan::StreamScanner>(scanner, opts, action_for, tctx, is_known);
+        });
     return StageResult::Continue();
   }
   std::vector<scan::Finding> leaks;
@@ -91,10 +99,23 @@ StageResult ScanOutputStage::OnChunk(RequestContext& ctx, StreamChunk& chunk) {
     chunk.text += scanner.Flush();
     chunk.has_text = chunk.has_text || !chunk.text.empty();
   }
-  const auto& all = scanner.findings();
-  if (all.size() > out->recorded) {
-    std::vector<scan::Finding> fresh(all.begin() + out->recorded, all.end());
-    out->recorded = all.size();
+  // Tool-call argument deltas go through their own scanners, with the same
+  // look-back, hold-back and actions as the content.
+  if (out->tool_calls && !out->tool_calls->Process(chunk.event, chunk.final)) {
+    return StageResult::Error(502, "upstream_error", "scan_refused",
+                              "reply refused by scan_output: more than " +
+                                  std::to_string(scan::ToolCallStreams<scan::StreamScanner>::kMaxStreams) +
+                                  " streamed tool calls");
+  }
+  std::vector<scan::Finding> fresh;
+  auto take_new = [&fresh](const std::vector<scan::Finding>& all, size_t& recorded) {
+    if (all.size() > recorded) fresh.insert(fresh.end(), all.begin() + recorded, all.end());
+    recorded = all.size();
+  };
+  take_new(scanner.findings(), out->recorded);
+  if (out->tool_calls)
+    for (auto& e : out->tool_calls->entries()) take_new(e.processor->findings(), e.recorded);
+  if (!fresh.empty()) {
     const scan::ResolvedActions* actions = out->actions.get();
     scan::RecordFindings(ctx, fresh, "output", [actions](std::string_view t) { return actions->For(t); });
     std::set<std::string> blocked;
