@@ -636,6 +636,7 @@ void Gazetteers::Add(Kind kind, std::string_view entry) {
 bool Gazetteers::Has(Kind kind, uint64_t h) const { return (Bits(h) >> kind) & 1; }
 
 uint16_t Gazetteers::Bits(uint64_t h) const { return bits_.Get(h); }
+void Gazetteers::Prefetch(uint64_t h) const { bits_.Prefetch(h); }
 
 void Featurizer::Prepare(std::string_view text, const std::vector<Token>& tokens) {
   text_ = text;
@@ -654,8 +655,17 @@ void Featurizer::Prepare(std::string_view text, const std::vector<Token>& tokens
     shape_[i] = ShapeOf(t);
     lower_[i] = std::string_view(lower_text_).substr(tokens[i].start, tokens[i].end - tokens[i].start);
     hash_[i] = HashBytes(lower_[i]);
+  }
+  // Gazetteer lookups miss the cache (the table is megabytes): fetch a few
+  // tokens ahead so the misses overlap.
+  constexpr size_t kAhead = 8;
+  auto looked_up = [&](size_t i) { return shape_[i] != kShapePunct && shape_[i] != kShapeDigits; };
+  for (size_t i = 0; gaz_ && i < std::min(n, kAhead); ++i)
+    if (looked_up(i)) gaz_->Prefetch(hash_[i]);
+  for (size_t i = 0; i < n; ++i) {
+    if (gaz_ && i + kAhead < n && looked_up(i + kAhead)) gaz_->Prefetch(hash_[i + kAhead]);
     uint16_t bits = 0;
-    if (shape_[i] != kShapePunct && shape_[i] != kShapeDigits) {
+    if (looked_up(i)) {
       if (gaz_) bits = gaz_->Bits(hash_[i]);
       if (CommonWords().Get(hash_[i])) bits |= 1u << 14;
     }
@@ -843,7 +853,10 @@ Status NameModel::Save(const std::string& path) const {
 void NameModel::Score(const std::vector<uint32_t>& feats, float out[kNumLabels]) const {
   for (int l = 0; l < kNumLabels; ++l) out[l] = 0;
   if (!rows_.empty()) {
-    // Absent rows are all-zero weights: skipping them adds nothing.
+    // Rows are scattered over megabytes: fetch them all, then add (absent
+    // rows are all-zero weights, so skipping them adds nothing).
+    size_t mask = rows_.size() - 1;
+    for (uint32_t f : feats) __builtin_prefetch(&rows_[(f * 0x9E3779B1u) & mask]);
     for (uint32_t f : feats) {
       const float* w = Find(f);
       if (!w) continue;

@@ -54,6 +54,14 @@ class WordHashTable {
       if (keys_[i] == kEmpty) return 0;
     }
   }
+  // Starts loading the slot `key` hashes to (lookups miss the cache).
+  void Prefetch(uint64_t key) const {
+    if (keys_.empty()) return;
+    if (key == kEmpty) key = kZeroKey;
+    size_t i = Slot(key) & (keys_.size() - 1);
+    __builtin_prefetch(&keys_[i]);
+    __builtin_prefetch(&vals_[i]);
+  }
   size_t size() const { return count_; }
   size_t bytes() const { return keys_.size() * (sizeof(uint64_t) + sizeof(uint16_t)); }
 
@@ -87,6 +95,7 @@ class Gazetteers {
   bool Has(Kind kind, uint64_t lower_hash) const;
   // Bit k set when the word is in list k (one lookup for all lists).
   uint16_t Bits(uint64_t lower_hash) const;
+  void Prefetch(uint64_t lower_hash) const;
   void Add(Kind kind, std::string_view lower_entry);
 
  private:
