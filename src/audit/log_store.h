@@ -8,6 +8,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,6 +42,20 @@ class StoreSubtreeSource final : public SubtreeSource {
 
  private:
   Sql sql_;
+};
+
+// Answers the subtree lookups of a proof from memory after reading them all
+// in a few queries: `plan` is first run against a recorder (proof shapes
+// depend only on sizes and indices, never on hash values) to learn which
+// subtrees it needs. Far fewer statements than one query per node.
+class PrefetchedSubtrees final : public SubtreeSource {
+ public:
+  static Result<PrefetchedSubtrees> Load(Sql sql,
+                                         const std::function<Status(SubtreeSource&)>& plan);
+  Result<Hash> Subtree(int level, int64_t index) override;
+
+ private:
+  std::map<std::pair<int, int64_t>, Hash> hashes_;
 };
 
 // A payload reference: 12 hex digits of the time (so new rows append at the

@@ -250,7 +250,12 @@ Result<InclusionProofResult> ProveInclusion(Database& db, int64_t index,
     return InvalidArgument("leaf index " + std::to_string(index) + " is not below tree size " +
                            std::to_string(n));
   }
-  StoreSubtreeSource source(sql);
+  STEWARD_ASSIGN_OR_RETURN(
+      PrefetchedSubtrees source,
+      PrefetchedSubtrees::Load(sql, [index, n](SubtreeSource& s) -> Status {
+        STEWARD_RETURN_IF_ERROR(s.Subtree(0, index).status());
+        return InclusionProof(s, index, n).status();
+      }));
   InclusionProofResult r;
   r.leaf_index = index;
   r.tree_size = n;
@@ -275,7 +280,13 @@ Result<ConsistencyProofResult> ProveConsistency(Database& db, int64_t first, int
     return InvalidArgument("tree size " + std::to_string(second) + " is larger than the log (" +
                            std::to_string(stored) + " records)");
   }
-  StoreSubtreeSource source(sql);
+  STEWARD_ASSIGN_OR_RETURN(
+      PrefetchedSubtrees source,
+      PrefetchedSubtrees::Load(sql, [first, second](SubtreeSource& s) -> Status {
+        STEWARD_RETURN_IF_ERROR(RangeHash(s, 0, first).status());
+        STEWARD_RETURN_IF_ERROR(RangeHash(s, 0, second).status());
+        return ConsistencyProof(s, first, second).status();
+      }));
   ConsistencyProofResult r;
   r.first = first;
   r.second = second;
