@@ -13,6 +13,8 @@
 #include "policy/explain.h"
 #include "policy/review_sink.h"
 #include "scan/request_scan.h"
+#include "stages/policy/policy_limiter.h"
+#include "steward/clock.h"
 
 namespace steward::stages {
 namespace {
@@ -41,11 +43,29 @@ class PolicyModelAccess final : public gateway::ModelAccess {
   std::shared_ptr<policy::PolicyEngine> engine_;
 };
 
+// What the policy stage took from its rate buckets for one call, so OnFinish
+// can settle the token bucket with the actual usage.
+struct PolicyRateCharge {
+  std::string caller;
+  PolicyLimiter::Limit tpm;
+  int64_t estimated_tokens = 0;
+};
+
+// Prompt tokens at request time: the count a scanner put in ctx.usage, else
+// the gateway's own estimate (4 bytes a token).
+int64_t PromptTokenEstimate(const RequestContext& ctx) {
+  if (ctx.usage.prompt_tokens > 0) return ctx.usage.prompt_tokens;
+  return static_cast<int64_t>((ctx.request_bytes + 3) / 4);
+}
+
 class PolicyStage : public Stage {
  public:
   PolicyStage(std::shared_ptr<policy::PolicyEngine> engine, policy::PolicyConfig config,
-              ServiceRegistry* services)
-      : engine_(std::move(engine)), config_(std::move(config)), services_(services) {
+              ServiceRegistry* services, const Clock& clock)
+      : engine_(std::move(engine)),
+        config_(std::move(config)),
+        services_(services),
+        clock_(clock) {
     auto& m = monitor::MetricsRegistry::Global();
     const char* help = "Policy decisions by outcome";
     permits_ = &m.GetCounter("steward_policy_decisions_total", help, {{"decision", "permit"}});
@@ -53,6 +73,8 @@ class PolicyStage : public Stage {
     reviews_ = &m.GetCounter("steward_policy_decisions_total", help, {{"decision", "review"}});
     rule_errors_ = &m.GetCounter("steward_policy_rule_errors_total",
                                  "Policy rules skipped because they failed at evaluation");
+    rate_limited_ = &m.GetCounter("steward_policy_rate_limited_total",
+                                  "Calls refused by a policy limit(\"rpm\"|\"tpm\", N) obligation");
   }
 
   std::string_view name() const override { return "policy"; }
@@ -88,7 +110,19 @@ class PolicyStage : public Stage {
     }
     StageResult limited = ApplyLimits(ctx, d);
     if (limited.action != StageResult::Action::kContinue) return limited;
+    StageResult rated = ApplyRateLimits(ctx, d);
+    if (rated.action != StageResult::Action::kContinue) return rated;
     return ApplyRedactions(ctx, d);
+  }
+
+  // Settles the tokens bucket: the prompt estimate was taken at admission;
+  // now the actual usage is known (zero for a call that failed).
+  void OnFinish(RequestContext& ctx) override {
+    PolicyRateCharge* charge = ctx.FindSlot<PolicyRateCharge>();
+    if (!charge || charge->tpm.per_minute <= 0) return;
+    int64_t actual = ctx.usage.prompt_tokens + ctx.usage.completion_tokens;
+    limiter_.ChargeTokens(charge->caller, charge->tpm, actual - charge->estimated_tokens,
+                          clock_.NowMonoNs());
   }
 
  private:
@@ -166,9 +200,53 @@ class PolicyStage : public Stage {
     return StageResult::Continue();
   }
 
+  // limit("rpm", N) / limit("tpm", N): per (rule, caller) token buckets.
+  // Refusals are 429 with Retry-After, naming the rule.
+  StageResult ApplyRateLimits(RequestContext& ctx, const Decision& d) {
+    PolicyLimiter::Limit rpm = RateLimit(d, "rpm"), tpm = RateLimit(d, "tpm");
+    if (rpm.per_minute <= 0 && tpm.per_minute <= 0) return StageResult::Continue();
+    std::string caller = ctx.principal.key_id.empty() ? "ip:" + ctx.client_ip
+                                                      : "key:" + ctx.principal.key_id;
+    int64_t estimate = PromptTokenEstimate(ctx);
+    PolicyLimiter::Admission a = limiter_.Admit(caller, rpm, tpm, estimate, clock_.NowMonoNs());
+    if (!a.allowed) {
+      rate_limited_->Inc();
+      const PolicyLimiter::Limit& hit = a.limit == "rpm" ? rpm : tpm;
+      int64_t seconds = std::max<int64_t>(1, (a.retry_after_ns + 999'999'999) / 1'000'000'000);
+      std::string who = ctx.principal.key_id.empty() ? "client " + ctx.client_ip
+                                                     : "key " + ctx.principal.key_id;
+      std::string what = a.limit == "rpm" ? " requests per minute" : " tokens per minute";
+      std::string message = "policy rule `" + hit.rule_id + "` limits " + who + " to " +
+                            std::to_string(hit.per_minute) + what + "; retry after " +
+                            std::to_string(seconds) + " s";
+      StageResult r =
+          StageResult::Error(429, "rate_limit_exceeded", "policy_rate_limit_exceeded", message);
+      r.reply.headers.emplace_back("retry-after", std::to_string(seconds));
+      return r;
+    }
+    PolicyRateCharge& charge = ctx.Slot<PolicyRateCharge>();
+    charge.caller = std::move(caller);
+    charge.tpm = tpm;
+    charge.estimated_tokens = tpm.per_minute > 0 ? estimate : 0;
+    return StageResult::Continue();
+  }
+
+  static PolicyLimiter::Limit RateLimit(const Decision& d, const std::string& name) {
+    PolicyLimiter::Limit limit;
+    auto it = d.obligations.limits.find(name);
+    if (it == d.obligations.limits.end()) return limit;
+    limit.per_minute = it->second;
+    auto rule = d.obligations.limit_rules.find(name);
+    limit.rule_id = rule == d.obligations.limit_rules.end() ? "" : rule->second;
+    return limit;
+  }
+
   std::shared_ptr<policy::PolicyEngine> engine_;
   policy::PolicyConfig config_;
   ServiceRegistry* services_;
+  const Clock& clock_;
+  PolicyLimiter limiter_;
+  monitor::Counter* rate_limited_;
   monitor::Counter* permits_;
   monitor::Counter* denies_;
   monitor::Counter* reviews_;
@@ -229,7 +307,7 @@ Result<std::unique_ptr<Stage>> MakeFromConfig(const YAML::Node&, StageEnv& env) 
     env.services->Put<policy::PolicyEngine>(engine);
     env.services->Put<gateway::ModelAccess>(std::make_shared<PolicyModelAccess>(engine));
   }
-  return MakePolicyStage(std::move(engine), std::move(config), env.services);
+  return MakePolicyStage(std::move(engine), std::move(config), env.services, env.clock);
 }
 
 STEWARD_REGISTER_STAGE("policy", MakeFromConfig);
@@ -237,8 +315,10 @@ STEWARD_REGISTER_STAGE("policy", MakeFromConfig);
 }  // namespace
 
 std::unique_ptr<Stage> MakePolicyStage(std::shared_ptr<policy::PolicyEngine> engine,
-                                       policy::PolicyConfig config, ServiceRegistry* services) {
-  return std::make_unique<PolicyStage>(std::move(engine), std::move(config), services);
+                                       policy::PolicyConfig config, ServiceRegistry* services,
+                                       const Clock* clock) {
+  return std::make_unique<PolicyStage>(std::move(engine), std::move(config), services,
+                                       clock ? *clock : SystemClock::Instance());
 }
 
 }  // namespace steward::stages

@@ -6,8 +6,9 @@
 // rule), 403 or 202 (review: 202 once a ReviewSink is published), 503 when no
 // bundle could be loaded (fail closed). Applies redact(...) to the request
 // (scan::ApplyRedaction), enforces limit(max_tokens) by clamping the request
-// and limit(request_bytes) with 413; records the other obligations
-// (store_payloads, route, rpm/tpm) in ctx.policy.obligations for later stages.
+// and limit(request_bytes) with 413, limit(rpm|tpm) with per-(rule, key) token
+// buckets answering 429 + Retry-After (policy_limiter.h); records the other
+// obligations (store_payloads, route) in ctx.policy.obligations for later stages.
 #pragma once
 
 #include <memory>
@@ -19,6 +20,7 @@
 namespace steward::stages {
 
 std::unique_ptr<Stage> MakePolicyStage(std::shared_ptr<policy::PolicyEngine> engine,
-                                       policy::PolicyConfig config, ServiceRegistry* services);
+                                       policy::PolicyConfig config, ServiceRegistry* services,
+                                       const Clock* clock = nullptr);  // null: SystemClock
 
 }  // namespace steward::stages

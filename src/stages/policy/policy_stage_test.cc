@@ -11,6 +11,8 @@
 #include "pipeline/reload.h"
 #include "pipeline/stage_registry.h"
 #include "policy/review_sink.h"
+#include "stages/policy/policy_limiter.h"
+#include "steward/clock.h"
 
 namespace steward::stages {
 namespace {
@@ -177,6 +179,111 @@ TEST_F(PolicyStageTest, LimitsAndSubjectFlags) {
   EXPECT_EQ(stage->OnRequest(big).reply.status, 413);
 }
 
+std::string RetryAfter(const StageResult& r) {
+  for (const auto& [k, v] : r.reply.headers) {
+    if (k == "retry-after") return v;
+  }
+  return "";
+}
+
+TEST_F(PolicyStageTest, RpmLimitIsEnforcedPerRuleAndKey) {
+  Write("p.policy", R"(
+@id("all") permit;
+@id("analysts-slow") obligate (principal.role == "analyst") with limit("rpm", 2);
+@id("analysts-slower") obligate (principal.role == "analyst") when { context.stream }
+  with limit("rpm", 1);
+)");
+  FakeClock clock;
+  env_.clock = &clock;
+  auto stage = Make("policy:\n  dir: " + dir_.string() + "\n  watch: false\n");
+  ASSERT_NE(stage, nullptr);
+  auto call = [&](const std::string& role, const std::string& key, bool stream = false) {
+    RequestContext ctx = UserCall(role);
+    ctx.principal.key_id = key;
+    ctx.stream = stream;
+    StageResult r = stage->OnRequest(ctx);
+    stage->OnFinish(ctx);
+    return r;
+  };
+  EXPECT_EQ(call("analyst", "k1").action, StageResult::Action::kContinue);
+  EXPECT_EQ(call("analyst", "k1").action, StageResult::Action::kContinue);
+  StageResult third = call("analyst", "k1");
+  ASSERT_EQ(third.reply.status, 429);
+  EXPECT_EQ(RetryAfter(third), "30");  // one request refills in 60 s / 2
+  EXPECT_NE(third.reply.body.find("policy rule `analysts-slow` limits key k1 to 2 requests per "
+                                  "minute"),
+            std::string::npos)
+      << third.reply.body;
+  EXPECT_NE(third.reply.body.find("\"code\":\"policy_rate_limit_exceeded\""), std::string::npos);
+  // Other keys have their own buckets; rules without limits are not counted.
+  EXPECT_EQ(call("analyst", "k2").action, StageResult::Action::kContinue);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(call("user", "k1").action, StageResult::Action::kContinue);
+  // The smaller limit's rule owns a bucket of its own.
+  EXPECT_EQ(call("analyst", "k3", true).action, StageResult::Action::kContinue);
+  StageResult streamed = call("analyst", "k3", true);
+  EXPECT_EQ(streamed.reply.status, 429);
+  EXPECT_NE(streamed.reply.body.find("analysts-slower"), std::string::npos);
+  EXPECT_EQ(call("analyst", "k3").action, StageResult::Action::kContinue);
+  // Time refills the bucket.
+  clock.AdvanceMs(30'000);
+  EXPECT_EQ(call("analyst", "k1").action, StageResult::Action::kContinue);
+  EXPECT_EQ(call("analyst", "k1").reply.status, 429);
+}
+
+TEST_F(PolicyStageTest, TpmLimitTakesTheEstimateAndSettlesActualUsage) {
+  Write("p.policy", R"(
+@id("all") permit;
+@id("token-budget") obligate with limit("tpm", 100);
+)");
+  FakeClock clock;
+  env_.clock = &clock;
+  auto stage = Make("policy:\n  dir: " + dir_.string() + "\n  watch: false\n");
+  ASSERT_NE(stage, nullptr);
+  // 200 bytes: an estimate of 50 prompt tokens.
+  RequestContext first = UserCall("user");
+  first.request_bytes = 200;
+  EXPECT_EQ(stage->OnRequest(first).action, StageResult::Action::kContinue);
+  first.usage.prompt_tokens = 50;
+  first.usage.completion_tokens = 40;  // 90 used: 40 more than taken
+  stage->OnFinish(first);
+  RequestContext second = UserCall("user");
+  second.request_bytes = 200;  // needs 50, 10 left
+  StageResult refused = stage->OnRequest(second);
+  ASSERT_EQ(refused.reply.status, 429);
+  EXPECT_NE(refused.reply.body.find("`token-budget` limits key k1 to 100 tokens per minute"),
+            std::string::npos)
+      << refused.reply.body;
+  EXPECT_EQ(RetryAfter(refused), "24");  // 40 tokens at 100/min
+  stage->OnFinish(second);               // refused: nothing to settle
+  // A failed call (no usage) refunds its estimate.
+  clock.AdvanceMs(60'000);
+  RequestContext failed = UserCall("user");
+  failed.request_bytes = 400;  // estimate 100: the whole budget
+  EXPECT_EQ(stage->OnRequest(failed).action, StageResult::Action::kContinue);
+  stage->OnFinish(failed);
+  RequestContext after = UserCall("user");
+  after.request_bytes = 400;
+  EXPECT_EQ(stage->OnRequest(after).action, StageResult::Action::kContinue);
+}
+
+TEST(PolicyLimiterTest, RefusalTakesNothingAndSharedShardsDoNotDeadlock) {
+  PolicyLimiter limiter;
+  PolicyLimiter::Limit rpm{"r", 10}, tpm{"r", 100};
+  // Many callers: some have both buckets in one shard.
+  for (int i = 0; i < 64; ++i) {
+    std::string caller = "key:" + std::to_string(i);
+    EXPECT_TRUE(limiter.Admit(caller, rpm, tpm, 60, 0).allowed);
+    auto refused = limiter.Admit(caller, rpm, tpm, 60, 0);  // 40 tokens left
+    EXPECT_FALSE(refused.allowed);
+    EXPECT_EQ(refused.limit, "tpm");
+    EXPECT_GT(refused.retry_after_ns, 0);
+    // The refused call gave its request back: 9 more fit.
+    for (int j = 0; j < 9; ++j) EXPECT_TRUE(limiter.Admit(caller, rpm, {}, 0, 0).allowed);
+    EXPECT_EQ(limiter.Admit(caller, rpm, {}, 0, 0).limit, "rpm");
+  }
+  EXPECT_EQ(limiter.bucket_count(), 128u);
+}
+
 TEST_F(PolicyStageTest, ConfigErrorsNameTheKey) {
   YAML::Node root = YAML::Load("policy: {files: [], colour: red}");
   env_.root_config = &root;
@@ -185,7 +292,7 @@ TEST_F(PolicyStageTest, ConfigErrorsNameTheKey) {
   ASSERT_FALSE(stage.ok());
   EXPECT_EQ(stage.status().message(),
             "config:1:21: unknown key `policy.colour` (known: files, dir, watch, poll_ms, "
-            "subject_flags)");
+            "subject_flags, approval_ttl_hours, cli_requires_key)");
   root = YAML::Load("policy: {watch: true}");
   stage = (*factory)(YAML::Node(), env_);
   EXPECT_EQ(
