@@ -145,11 +145,14 @@ Screening Detector::Finish(const NormalizedText& norm, const SignatureHits& hits
   for (std::string& f : FlagNames(norm.flags)) s.signals.push_back(std::move(f));
   if (rot13_hit) s.signals.emplace_back("encoding.rot13");
   if (use_model && model_) {
-    Features features;
-    ExtractFeatures(norm, *signatures_, hits, model_->hash_bits, &features);
-    double ngram =
-        model_->GroupLogit(features.char_ngrams) + model_->GroupLogit(features.word_ngrams);
-    s.model_logit = model_->Logit(features);
+    // Same sums as ExtractFeatures + LinearModel::Logit, without building
+    // the feature index vectors (the trainer uses those).
+    const float* w = model_->weights.data();
+    const size_t n = model_->weights.size();
+    NgramTerms terms = ScoreNgrams(norm, w, n, model_->hash_bits);
+    double indicators = ScoreIndicators(norm, *signatures_, hits, w, n, model_->hash_bits);
+    double ngram = terms.char_ngrams + terms.word_ngrams;
+    s.model_logit = model_->bias + terms.char_ngrams + terms.word_ngrams + indicators;
     s.score = model_->Calibrate(s.model_logit, 1.0 - keep);
     // The n-grams alone argue for injection: worth naming as a signal.
     if (model_->Calibrate(model_->bias + ngram) >= model_->threshold_direct) {

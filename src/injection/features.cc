@@ -77,7 +77,119 @@ void AddWordNgrams(std::string_view s, int bits, std::vector<uint32_t>& out) {
   }
 }
 
+// Weighted sums over the same n-grams as AddCharNgrams / AddWordNgrams, in
+// the same order, accumulated in double like LinearModel::GroupLogit.
+struct GroupSum {
+  double sum = 0.0;
+  size_t count = 0;
+};
+
+inline void AddWeight(uint32_t idx, const float* w, size_t n, GroupSum& g) {
+  if (idx < n) g.sum += w[idx];
+  ++g.count;
+}
+
+void SumCharNgrams(std::string_view s, int bits, const float* w, size_t n, GroupSum& g) {
+  uint64_t window = ' ';
+  size_t len = 1;
+  auto emit = [&](uint64_t win, size_t count) {
+    if (count >= 3) AddWeight(Bucket((win & 0xFFFFFFull) ^ (3ull << 56), bits), w, n, g);
+    if (count >= 4) AddWeight(Bucket((win & 0xFFFFFFFFull) ^ (4ull << 56), bits), w, n, g);
+    if (count >= 5) AddWeight(Bucket((win & 0xFFFFFFFFFFull) ^ (5ull << 56), bits), w, n, g);
+  };
+  for (unsigned char c : s) {
+    window = (window << 8) | c;
+    ++len;
+    emit(window, len);
+  }
+  window = (window << 8) | ' ';
+  ++len;
+  emit(window, len);
+}
+
+void SumWordNgrams(std::string_view s, int bits, const float* w, size_t n, GroupSum& g) {
+  uint64_t prev = 0;
+  bool has_prev = false;
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == ' ') {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    if (IsTokenByte(c)) {
+      while (j < s.size() && IsTokenByte(static_cast<unsigned char>(s[j]))) ++j;
+    } else {
+      j = i + 1;
+    }
+    uint64_t h = Fnv1a(s.substr(i, j - i), 0x77);
+    AddWeight(Bucket(h, bits), w, n, g);
+    if (has_prev) AddWeight(Bucket(prev * 31 + h + 0x5bd1e995, bits), w, n, g);
+    prev = h;
+    has_prev = true;
+    i = j;
+  }
+}
+
 }  // namespace
+
+namespace {
+// Short texts are divided by a floor count rather than their own: a
+// greeting made of a few n-grams that also open many jailbreaks ("hello")
+// must not get those n-grams' full average weight.
+// Rounded to float like FeatureGroup::scale, the value the model was trained
+// with. Kept out of line: inlined into ScoreNgrams, GCC 12 -O2 dropped the
+// float rounding (divpd/mulpd straight on doubles), which moved scores in the
+// 8th digit.
+[[gnu::noinline]] float GroupScale(size_t n, size_t floor) {
+  return static_cast<float>(std::pow(double(std::max(n, floor)), -kLengthExponent));
+}
+
+// FNV-1a of `prefix` + `name` without building the string.
+uint64_t Fnv1aPair(std::string_view prefix, std::string_view name, uint64_t seed) {
+  uint64_t h = 0xcbf29ce484222325ull ^ seed;
+  for (std::string_view part : {prefix, name}) {
+    for (unsigned char c : part) {
+      h ^= c;
+      h *= 0x100000001b3ull;
+    }
+  }
+  return h;
+}
+}  // namespace
+
+NgramTerms ScoreNgrams(const NormalizedText& text, const float* weights, size_t weight_count,
+                       int hash_bits) {
+  GroupSum chars;
+  GroupSum words;
+  SumCharNgrams(text.text, hash_bits, weights, weight_count, chars);
+  SumWordNgrams(text.text, hash_bits, weights, weight_count, words);
+  for (const std::string& d : text.decoded) {
+    SumCharNgrams(d, hash_bits, weights, weight_count, chars);
+    SumWordNgrams(d, hash_bits, weights, weight_count, words);
+  }
+  NgramTerms t;
+  t.char_ngrams = chars.sum * GroupScale(chars.count, kMinCharNgrams);
+  t.word_ngrams = words.sum * GroupScale(words.count, kMinWordNgrams);
+  return t;
+}
+
+double ScoreIndicators(const NormalizedText& text, const SignatureSet& signatures,
+                       const SignatureHits& hits, const float* weights, size_t weight_count,
+                       int hash_bits) {
+  GroupSum g;
+  for (size_t i = 0; i < hits.size() && i < signatures.size(); ++i) {
+    if (hits[i]) {
+      AddWeight(Bucket(Fnv1aPair("sig:", signatures.at(i).name, 0x1d1c), hash_bits), weights,
+                weight_count, g);
+    }
+  }
+  for (const std::string& f : FlagNames(text.flags)) {
+    AddWeight(Bucket(Fnv1aPair("flag:", f, 0x1d1c), hash_bits), weights, weight_count, g);
+  }
+  return g.sum * 1.0f;
+}
 
 uint32_t IndicatorBucket(std::string_view name, int hash_bits) {
   return Bucket(Fnv1a(name, 0x1d1c), hash_bits);
@@ -94,14 +206,8 @@ void ExtractFeatures(const NormalizedText& text, const SignatureSet& signatures,
     AddCharNgrams(d, hash_bits, out->char_ngrams.indices);
     AddWordNgrams(d, hash_bits, out->word_ngrams.indices);
   }
-  // Short texts are divided by a floor count rather than their own: a
-  // greeting made of a few n-grams that also open many jailbreaks ("hello")
-  // must not get those n-grams' full average weight.
-  auto scale = [](size_t n, size_t floor) {
-    return static_cast<float>(std::pow(double(std::max(n, floor)), -kLengthExponent));
-  };
-  out->char_ngrams.scale = scale(out->char_ngrams.indices.size(), kMinCharNgrams);
-  out->word_ngrams.scale = scale(out->word_ngrams.indices.size(), kMinWordNgrams);
+  out->char_ngrams.scale = GroupScale(out->char_ngrams.indices.size(), kMinCharNgrams);
+  out->word_ngrams.scale = GroupScale(out->word_ngrams.indices.size(), kMinWordNgrams);
   for (size_t i = 0; i < hits.size() && i < signatures.size(); ++i) {
     if (hits[i]) {
       out->indicators.indices.push_back(IndicatorBucket("sig:" + signatures.at(i).name, hash_bits));

@@ -37,4 +37,21 @@ uint32_t IndicatorBucket(std::string_view name, int hash_bits);
 void ExtractFeatures(const NormalizedText& text, const SignatureSet& signatures,
                      const SignatureHits& hits, int hash_bits, Features* out);
 
+// The linear model's n-gram terms for `text`, computed in one pass without
+// materialising feature indices: bit-identical to ExtractFeatures followed by
+// summing `weights` over each group (same order, double accumulation) and
+// scaling. `weights` has 2^hash_bits entries.
+struct NgramTerms {
+  double char_ngrams = 0.0;  // sum of char n-gram weights * group scale
+  double word_ngrams = 0.0;
+};
+NgramTerms ScoreNgrams(const NormalizedText& text, const float* weights, size_t weight_count,
+                       int hash_bits);
+
+// Sum of the indicator weights of the fired signatures and normaliser flags
+// (the `indicators` group of ExtractFeatures, scale 1).
+double ScoreIndicators(const NormalizedText& text, const SignatureSet& signatures,
+                       const SignatureHits& hits, const float* weights, size_t weight_count,
+                       int hash_bits);
+
 }  // namespace steward::injection
