@@ -115,6 +115,14 @@ Status Append(const boost::json::value& v, std::string* out, int depth) {
 
 }  // namespace
 
+Status AppendCanonicalString(std::string_view s, std::string* out) { return AppendString(s, out); }
+Status AppendCanonicalDouble(double d, std::string* out) { return AppendDouble(d, out); }
+void AppendCanonicalInt(int64_t i, std::string* out) {
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, i);
+  out->append(buf, r.ptr);
+}
+
 Status AppendCanonicalJson(const boost::json::value& value, std::string* out) {
   return Append(value, out, 0);
 }

@@ -22,6 +22,12 @@ namespace steward::audit {
 Status AppendCanonicalJson(const boost::json::value& value, std::string* out);
 Result<std::string> CanonicalJson(const boost::json::value& value);
 
+// The pieces, for writers that emit a known record shape directly (keys in
+// sorted order) instead of building a boost::json value first.
+Status AppendCanonicalString(std::string_view s, std::string* out);  // fails on invalid UTF-8
+Status AppendCanonicalDouble(double d, std::string* out);            // fails on NaN/Inf
+void AppendCanonicalInt(int64_t i, std::string* out);
+
 // Parses `text` as JSON; fails with a message naming the problem if it is
 // not JSON or not in canonical form (e.g. unsorted keys, spaces, duplicate
 // keys, non-shortest numbers).

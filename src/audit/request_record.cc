@@ -85,6 +85,159 @@ boost::json::object BuildRequestRecord(const RequestContext& ctx, const RecordIn
   return r;
 }
 
+namespace {
+
+// Appends `"key":` — keys are ASCII literals that need no escaping.
+void Key(std::string* out, std::string_view key, bool first = false) {
+  if (!first) out->push_back(',');
+  out->push_back('"');
+  out->append(key);
+  out->append("\":");
+}
+
+Status StringOrNull(std::string* out, const std::string& s) {
+  if (s.empty()) {
+    out->append("null");
+    return Status::Ok();
+  }
+  return AppendCanonicalString(s, out);
+}
+
+Status StringArray(std::string* out, const std::vector<std::string>& v) {
+  out->push_back('[');
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) out->push_back(',');
+    STEWARD_RETURN_IF_ERROR(AppendCanonicalString(v[i], out));
+  }
+  out->push_back(']');
+  return Status::Ok();
+}
+
+void Bool(std::string* out, bool b) { out->append(b ? "true" : "false"); }
+
+}  // namespace
+
+Result<std::string> RequestRecordJson(const RequestContext& ctx, const RecordInputs& in) {
+  std::string o;
+  o.reserve(1024);
+  std::string* out = &o;
+  // Keys in UTF-8 byte order at every level (request_record_test checks the
+  // result against CanonicalJson(BuildRequestRecord(...))).
+  out->push_back('{');
+  Key(out, "completion_sha256", true);
+  STEWARD_RETURN_IF_ERROR(StringOrNull(out, in.completion_sha256));
+  Key(out, "findings");
+  out->push_back('[');
+  for (size_t i = 0; i < ctx.findings.size(); ++i) {
+    const FindingSummary& f = ctx.findings[i];
+    if (i) out->push_back(',');
+    out->push_back('{');
+    Key(out, "action", true);
+    STEWARD_RETURN_IF_ERROR(AppendCanonicalString(f.action, out));
+    Key(out, "count");
+    AppendCanonicalInt(f.count, out);
+    Key(out, "direction");
+    STEWARD_RETURN_IF_ERROR(AppendCanonicalString(f.direction, out));
+    Key(out, "max_score");
+    STEWARD_RETURN_IF_ERROR(AppendCanonicalDouble(Round4(f.max_score), out));
+    Key(out, "type");
+    STEWARD_RETURN_IF_ERROR(AppendCanonicalString(f.type, out));
+    out->push_back('}');
+  }
+  out->push_back(']');
+  Key(out, "injection_score");
+  if (ctx.injection_score < 0) {
+    out->append("null");
+  } else {
+    STEWARD_RETURN_IF_ERROR(AppendCanonicalDouble(Round4(ctx.injection_score), out));
+  }
+  Key(out, "injection_signals");
+  STEWARD_RETURN_IF_ERROR(StringArray(out, ctx.injection_signals));
+  Key(out, "key_id");
+  STEWARD_RETURN_IF_ERROR(StringOrNull(out, ctx.principal.key_id));
+  Key(out, "kind");
+  out->append("\"request\"");
+  Key(out, "latency_ms");
+  STEWARD_RETURN_IF_ERROR(
+      AppendCanonicalDouble(std::round(in.latency_ms * 1000.0) / 1000.0, out));
+  Key(out, "model");
+  out->push_back('{');
+  Key(out, "name", true);
+  STEWARD_RETURN_IF_ERROR(StringOrNull(out, ctx.model));
+  Key(out, "version");
+  STEWARD_RETURN_IF_ERROR(StringOrNull(out, ctx.model_version));
+  Key(out, "weights_digest");
+  STEWARD_RETURN_IF_ERROR(StringOrNull(out, ctx.weights_digest));
+  out->push_back('}');
+  Key(out, "outcome");
+  out->push_back('"');
+  out->append(in.status == 202   ? "held"
+              : in.status >= 400 ? "refused"
+              : in.status == 0   ? "unknown"
+                                 : "served");
+  out->push_back('"');
+  Key(out, "payload_ref");
+  STEWARD_RETURN_IF_ERROR(StringOrNull(out, in.payload_ref));
+  Key(out, "payloads");
+  STEWARD_RETURN_IF_ERROR(AppendCanonicalString(PayloadModeName(in.payloads), out));
+  Key(out, "phase");
+  STEWARD_RETURN_IF_ERROR(AppendCanonicalString(in.phase, out));
+  Key(out, "policy");
+  out->push_back('{');
+  Key(out, "bundle_hash", true);
+  STEWARD_RETURN_IF_ERROR(StringOrNull(out, ctx.policy.bundle_hash));
+  Key(out, "decision");
+  STEWARD_RETURN_IF_ERROR(StringOrNull(out, ctx.policy.decision));
+  Key(out, "errors");
+  STEWARD_RETURN_IF_ERROR(StringArray(out, ctx.policy.errors));
+  Key(out, "evaluated");
+  Bool(out, ctx.policy.evaluated);
+  Key(out, "obligations");
+  STEWARD_RETURN_IF_ERROR(StringArray(out, ctx.policy.obligations));
+  Key(out, "reasons");
+  STEWARD_RETURN_IF_ERROR(StringArray(out, ctx.policy.reasons));
+  out->push_back('}');
+  Key(out, "prompt_sha256");
+  STEWARD_RETURN_IF_ERROR(StringOrNull(out, in.prompt_sha256));
+  Key(out, "request_id");
+  STEWARD_RETURN_IF_ERROR(AppendCanonicalString(ctx.request_id, out));
+  Key(out, "role");
+  STEWARD_RETURN_IF_ERROR(StringOrNull(out, ctx.principal.role));
+  Key(out, "route");
+  out->push_back('{');
+  Key(out, "endpoint", true);
+  STEWARD_RETURN_IF_ERROR(AppendCanonicalString(EndpointName(ctx.endpoint), out));
+  Key(out, "method");
+  STEWARD_RETURN_IF_ERROR(AppendCanonicalString(ctx.method, out));
+  Key(out, "path");
+  STEWARD_RETURN_IF_ERROR(AppendCanonicalString(ctx.path, out));
+  Key(out, "stream");
+  Bool(out, ctx.stream);
+  Key(out, "upstream");
+  STEWARD_RETURN_IF_ERROR(StringOrNull(out, ctx.upstream));
+  Key(out, "upstream_model");
+  STEWARD_RETURN_IF_ERROR(StringOrNull(out, ctx.upstream_model));
+  out->push_back('}');
+  Key(out, "status");
+  AppendCanonicalInt(in.status, out);
+  Key(out, "subject");
+  STEWARD_RETURN_IF_ERROR(StringOrNull(out, in.subject_pseudonym));
+  Key(out, "time_ms");
+  AppendCanonicalInt(in.time_ms, out);
+  Key(out, "usage");
+  out->push_back('{');
+  Key(out, "completion_tokens", true);
+  AppendCanonicalInt(ctx.usage.completion_tokens, out);
+  Key(out, "estimated");
+  Bool(out, ctx.usage.estimated);
+  Key(out, "prompt_tokens");
+  AppendCanonicalInt(ctx.usage.prompt_tokens, out);
+  out->push_back('}');
+  Key(out, "v");
+  out->append("1}");
+  return o;
+}
+
 PayloadMode EffectivePayloadMode(const RequestContext& ctx, PayloadMode configured) {
   PayloadMode mode = configured;
   for (const std::string& o : ctx.policy.obligations) {

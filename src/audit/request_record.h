@@ -24,6 +24,11 @@ struct RecordInputs {
 
 boost::json::object BuildRequestRecord(const RequestContext& ctx, const RecordInputs& in);
 
+// The canonical JSON of BuildRequestRecord(ctx, in), byte for byte, written
+// directly (no intermediate JSON value, no key sorting at run time): the
+// audit stage's per-call path. Fails on strings that are not valid UTF-8.
+Result<std::string> RequestRecordJson(const RequestContext& ctx, const RecordInputs& in);
+
 // The payload mode for this call: the config's, overridden by a policy
 // obligation `store_payloads(full|hashes|none)`; a subject flagged
 // "no-store" never gets more than hashes.

@@ -139,7 +139,7 @@ class AuditStage final : public Stage {
     leaf.kind = "request";
     leaf.subject = in.subject_pseudonym;
     leaf.time_ms = in.time_ms;
-    auto text = CanonicalJson(BuildRequestRecord(ctx, in));
+    auto text = RequestRecordJson(ctx, in);
     if (!text.ok()) {
       auto h = std::make_shared<AppendHandle>();
       h->Complete(Internal("audit record: " + text.status().message()), -1);
