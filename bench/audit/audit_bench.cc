@@ -64,9 +64,14 @@ double ThreadCpuUs() {
   return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
+// The request as the stages before audit leave it. Its constant digests are
+// computed once: they stand for other stages' work, not the audit log's.
 RequestContext SampleContext(int n) {
+  static const std::string kWeightsDigest = "sha256:" + Sha256Hex("weights");
+  static const std::string kBundleHash = Sha256Hex("bundle");
+  static const std::string kRun = RandomHex(6);
   RequestContext ctx;
-  ctx.request_id = "req-" + std::to_string(n) + "-" + RandomHex(6);
+  ctx.request_id = "req-" + std::to_string(n) + "-" + kRun;
   ctx.endpoint = Endpoint::kChatCompletions;
   ctx.method = "POST";
   ctx.path = "/v1/chat/completions";
@@ -77,14 +82,14 @@ RequestContext SampleContext(int n) {
   ctx.subject = "user-" + std::to_string(n % 1000) + "@example.com";
   ctx.model = "llama-3.1-8b-instruct";
   ctx.model_version = "2024-07";
-  ctx.weights_digest = "sha256:" + Sha256Hex("weights");
+  ctx.weights_digest = kWeightsDigest;
   ctx.upstream = "local";
   ctx.upstream_model = ctx.model;
   ctx.policy.evaluated = true;
   ctx.policy.decision = "permit";
   ctx.policy.reasons = {"default-permit-users"};
   ctx.policy.obligations = {"pseudonymize(EMAIL_ADDRESS)"};
-  ctx.policy.bundle_hash = Sha256Hex("bundle");
+  ctx.policy.bundle_hash = kBundleHash;
   ctx.findings.push_back({"EMAIL_ADDRESS", "input", 1, 0.99, "pseudonymize"});
   ctx.injection_score = 0.031;
   ctx.usage = {42, 128, false};
@@ -105,15 +110,15 @@ LeafToAppend SampleLeaf(int n, const std::string& pseudonym, bool payloads) {
   RecordInputs in;
   in.phase = "complete";
   in.subject_pseudonym = pseudonym;
-  in.prompt_sha256 = Sha256Hex(kPrompt);
-  in.completion_sha256 = Sha256Hex(kCompletion);
+  in.prompt_sha256 = ToHex(Sha256Of(kPrompt));  // per call, as the stage does
+  in.completion_sha256 = ToHex(Sha256Of(kCompletion));
   in.payload_ref = payloads ? NewPayloadRef(ctx.start_unix_ms) : "";
   in.payloads = payloads ? PayloadMode::kFull : PayloadMode::kHashes;
   in.time_ms = ctx.start_unix_ms;
   in.latency_ms = 12.345;
   in.status = 200;
   LeafToAppend l;
-  l.leaf = *CanonicalJson(BuildRequestRecord(ctx, in));
+  l.leaf = *RequestRecordJson(ctx, in);  // what the audit stage writes
   l.kind = "request";
   l.subject = pseudonym;
   l.time_ms = in.time_ms;
