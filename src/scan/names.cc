@@ -680,8 +680,11 @@ bool Featurizer::Considered(size_t i) const {
   auto cap = [&](size_t j) {
     return j < toks.size() && (shape_[j] == kShapeCap || shape_[j] == kShapeUpper);
   };
-  // House numbers and "Apt. 595" belong to addresses next to capitalised words.
-  if (s == kShapeDigits) return cap(i + 1) || (i > 0 && cap(i - 1)) || (i > 1 && cap(i - 2));
+  // House numbers and "Apt. 595" belong to addresses next to capitalised
+  // words, also behind a unit number ("638 2229 Wolmarans St").
+  if (s == kShapeDigits)
+    return cap(i + 1) || (i > 0 && cap(i - 1)) || (i > 1 && cap(i - 2)) ||
+           (i + 2 < toks.size() && shape_[i + 1] == kShapeDigits && cap(i + 2));
   // Lower-case words inside a capitalised run ("Quinta de São Tiago").
   if (s == kShapeLower && lower_[i].size() <= 3) return i > 0 && cap(i - 1) && cap(i + 1);
   // Lower-case names/places from the gazetteers ("patricia", "københavn");
@@ -693,7 +696,10 @@ bool Featurizer::Considered(size_t i) const {
   // Punctuation inside names/addresses ("Apt." ".", "St.").
   if (s == kShapePunct) {
     char c = text_[toks[i].start];
-    return (c == '.' || c == ',') && i > 0 && (cap(i - 1) || shape_[i - 1] == kShapeInitial);
+    if (c != '.' && c != ',') return false;
+    if (i > 0 && (cap(i - 1) || shape_[i - 1] == kShapeInitial)) return true;
+    // After an address number: "PSC 1437, Box 3833", "Igreja 25, Apt. 236".
+    return i > 1 && shape_[i - 1] == kShapeDigits && (cap(i - 2) || cap(i + 1));
   }
   return false;
 }
