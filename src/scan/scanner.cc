@@ -378,10 +378,14 @@ struct Scanner::Impl {
   // full text (sorted by end); an occurrence that is whole-word only
   // because the part cuts the text there can sit only at the part's edges,
   // and those are checked directly.
+  // `in_text`: whether any term of the set occurs in the full text (when
+  // none does, only the edges can hold one).
   bool PartHasTerm(std::string_view text, size_t lo, size_t hi, const TermSet& set,
-                   const std::vector<TermHit>& hits) const {
+                   const std::vector<TermHit>& hits, bool in_text) const {
     if (lo >= hi || set.empty()) return false;
-    auto it = std::lower_bound(hits.begin(), hits.end(), lo + 1,
+    auto it = in_text ? hits.begin() : hits.end();
+    if (in_text)
+      it = std::lower_bound(hits.begin(), hits.end(), lo + 1,
                                [](const TermHit& h, size_t v) { return h.end < v; });
     for (; it != hits.end() && it->end <= hi; ++it) {
       if (!set.bits[it->term]) continue;
@@ -689,12 +693,15 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
           size_t ws = span.start > kContextBefore ? span.start - kContextBefore : 0;
           size_t we = std::min(text.size(), span.end + kContextAfter);
           const TermSet& ctx = im.context[c.id];
-          if (!ctx.empty() && (im.PartHasTerm(text, ws, span.start, ctx, hits) ||
-                               im.PartHasTerm(text, span.end, we, ctx, hits) ||
+          bool ctx_in_text = context_anywhere(c.id);
+          if (!ctx.empty() && (im.PartHasTerm(text, ws, span.start, ctx, hits, ctx_in_text) ||
+                               im.PartHasTerm(text, span.end, we, ctx, hits, ctx_in_text) ||
                                im.StraddlesGap(text, ws, span.start, span.end, we, ctx)))
             score = std::max(score, r.context_score > 0 ? r.context_score : score);
           // Negative words count only before the span ("order 4111...").
-          if (im.PartHasTerm(text, ws, span.start, im.negative[c.id], hits)) score -= 0.45;
+          const TermSet& neg = im.negative[c.id];
+          if (im.PartHasTerm(text, ws, span.start, neg, hits, (present & neg.bits).any()))
+            score -= 0.45;
         }
         if (score >= options.min_score)
           found.push_back({r.type, span.start, span.end, std::min(score, 1.0)});
