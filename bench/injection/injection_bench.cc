@@ -5,6 +5,7 @@
 // Prompts are built from the repository's own example texts (benign and
 // malicious mixed), 4096 bytes each. Prints one JSON object.
 #include <algorithm>
+#include <cstdlib>
 #include <boost/json.hpp>
 #include <cstdio>
 #include <ctime>
@@ -22,6 +23,16 @@ static double CpuMicros() {
   timespec ts;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+// Resident set size of this process in KiB (VmRSS), 0 if unknown.
+static long RssKb() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+  }
+  return 0;
 }
 
 static std::vector<std::string> LoadTexts(const char* path) {
@@ -84,7 +95,24 @@ static double MicrosPerPrompt(const std::vector<std::string>& prompts, F&& f, do
   return best;
 }
 
+// Short chat turns (~100 bytes): the per-request cost on small requests,
+// where fixed overheads (allocations, tables, scratch) dominate.
+static std::vector<std::string> MakeChatTurns(size_t count, size_t bytes) {
+  std::vector<std::string> turns;
+  for (const std::string& p : MakePrompts(count, bytes * 8)) {
+    std::string t = p.substr(bytes * 3, bytes);  // mid-text, not always a text start
+    while (!t.empty() && (static_cast<unsigned char>(t.back()) & 0xC0) == 0x80) t.pop_back();
+    if (!t.empty() && static_cast<unsigned char>(t.back()) >= 0xC0) t.pop_back();
+    turns.push_back(std::move(t));
+  }
+  return turns;
+}
+
 int main(int argc, char** argv) {
+  // Before anything touches the detector: the model's share of the RSS.
+  long rss_before = RssKb();
+  (void)Detector::Default().Screen("warm up");
+  long rss_after = RssKb();
   const size_t kBytes = 4096;
   std::vector<std::string> prompts = MakePrompts(64, kBytes);
   if (argc > 1 && std::string(argv[1]) == "--leave-one-out") {
@@ -186,6 +214,22 @@ int main(int argc, char** argv) {
       prompts, [&](const std::string& p) { return detector.ScreenSignatures(p).score; }, &sink);
   double full = MicrosPerPrompt(
       prompts, [&](const std::string& p) { return detector.Screen(p).score; }, &sink);
+  std::vector<std::string> turns = MakeChatTurns(64, 100);
+  double chat = MicrosPerPrompt(
+      turns, [&](const std::string& p) { return detector.Screen(p).score; }, &sink);
+  double chat_naive = MicrosPerPrompt(
+      turns,
+      [&](const std::string& p) {
+        std::string lower(p);
+        std::transform(lower.begin(), lower.end(), lower.begin(),
+                       [](unsigned char c) { return std::tolower(c); });
+        int hits = 0;
+        for (const char* ph : kPhrases) hits += lower.find(ph) != std::string::npos;
+        return double(hits);
+      },
+      &sink);
+  const LinearModel* model = detector.model();
+  size_t weight_kb = model ? model->weights.size() * sizeof(float) / 1024 : 0;
   auto mbps = [&](double us) { return avg_bytes / us; };  // bytes per microsecond = MB/s
   std::printf(
       "{\"bench\":\"injection\",\"prompt_bytes\":%.0f,\"prompts\":%zu,\"threads\":1,"
@@ -194,9 +238,13 @@ int main(int argc, char** argv) {
       "\"normalize_us_per_prompt\":%.2f,\"vectorscan_scan_us_per_prompt\":%.2f,\"naive_find_us_per_"
       "prompt\":%.2f,"
       "\"ratio_full_vs_signatures\":%.2f,\"ratio_full_vs_naive_find\":%.2f,"
+      "\"chat_100b_us_per_request\":%.2f,\"chat_100b_naive_find_us\":%.2f,"
+      "\"ratio_chat_vs_naive_find\":%.2f,"
+      "\"model_rss_kb\":%ld,\"model_weights_kb\":%zu,\"process_rss_kb\":%ld,"
       "\"target_us_per_4kb\":100,\"meets_target\":%s,\"checksum\":%.3f}\n",
       avg_bytes, prompts.size(), Detector::DefaultModelSource().c_str(), full, mbps(full), sig,
-      mbps(sig), norm, scan, naive, full / sig, full / naive, full <= 100.0 ? "true" : "false",
+      mbps(sig), norm, scan, naive, full / sig, full / naive, chat, chat_naive, chat / chat_naive,
+      rss_after - rss_before, weight_kb, RssKb(), full <= 100.0 ? "true" : "false",
       sink > 0 ? 1.0 : 0.0);
   return 0;
 }
