@@ -501,6 +501,28 @@ const TRAIN_ADDR = [
   '{PLACEWORD} {CAPWORD} {CAPWORD2} for the {CAPWORD} team, says {FULL}.',
   'The {PLACEWORD} {noun} of the {noun} is closed; {FIRST} will fix it.',
 ];
+// People in the constructions that also carry places ("to X", "X, Y",
+// "from X"), so the name lists and not the preposition decide.
+const TRAIN_PEOPLE = [
+  'They had 4: {FIRST}, {FIRST}, {FIRST} and {FIRST}.',
+  'Invited: {FULL}, {FULL}, {FULL}',
+  '{FIRST}, {FIRST} and {FIRST} went to {CITY}, {COUNTRY}.',
+  'We visited {CITY}, {CITY} and {CITY} with {FIRST}.',
+  '{FIRST} spent a year at {COMPANY} as the assistant to {FULL}, and then moved to {CITY}.',
+  'Please give the keys to {FULL} or to {FIRST}.',
+  'She is married to {FULL} and lives in {CITY}.',
+  'A letter from {FULL} to {FULL} about the trip to {COUNTRY}.',
+  'My grandmother was called {FULL}, and my grandfather was called {FULL}.',
+  '{FIRST} shouted at {FIRST}: "What are you doing here?"',
+  '{FIRST}: Remember me, {FIRST}?\n{FIRST}: Of course!',
+  '> {FULL}\n> {JOB}\n> {ADDRESS}',
+  '{FULL}\n{COMPANY}\n{FULL}\n{ADDRESS}',
+  'Producer {FULL} explained to {COMPANY}: "We liked the idea."',
+  'This song by {LAST} is a perfect example; {LAST} wrote it in {CITY}.',
+  "{FULL}'s killers were sentenced in {CITY}.",
+  'follow up with {first} {first} in a couple of months.',
+  'In case of my child\'s account, we need to add {FULL} as guardian',
+];
 // Clauses composed at random into training sentences (1-3 per text, first
 // letter capitalised): teaches that sentence-initial verbs, UI words and
 // acronyms are not names, and shows names/places in many positions.
@@ -709,7 +731,8 @@ for (let i = 0; i < count; ++i) {
   let r;
   if (split === 'train') {
     const u = rand();
-    r = u < 0.4 ? render(pick(TRAIN), false) : u < 0.5 ? render(pick(TRAIN_ADDR), false)
+    r = u < 0.35 ? render(pick(TRAIN), false) : u < 0.45 ? render(pick(TRAIN_ADDR), false)
+      : u < 0.52 ? render(pick(TRAIN_PEOPLE), false)
       : u < 0.85 ? render(composed(), false) : render(pick(TRAIN_NEG), false);
   } else {
     const u = rand();
