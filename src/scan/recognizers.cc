@@ -681,6 +681,8 @@ bool ValidateNrp(std::string_view text, Span* span, double* score) {
 const std::vector<std::string_view> kPhoneContext = {
     "phone", "tel", "telephone", "mobile", "cell", "call", "fax", "contact", "number",
     "reach", "dial", "whatsapp", "sms", "text me", "ring", "landline", "ph", "office", "desk"};
+const std::vector<std::string_view> kLicenseContext = {"license", "licence", "dl", "dln",
+                                                        "driving permit"};
 const std::vector<std::string_view> kCardContext = {
     "card", "credit", "debit", "visa", "mastercard", "amex", "american express", "discover",
     "cc", "payment", "pay", "charge", "billing", "maestro", "jcb", "diners", "cvv", "expiry"};
@@ -728,11 +730,14 @@ const std::vector<Recognizer>& PatternRecognizers() {
        ValidateItin, {"itin", "taxpayer", "tax id", "individual taxpayer", "tax"}, {}},
       {"US_PASSPORT", R"(\b[A-Z]?\d{8,9}\b)", false, 0.1, 0.75, ValidateNotEmbedded,
        {"passport", "travel document", "passport number", "passport no", "passport#"}, {}},
-      {"US_DRIVER_LICENSE", R"(\b[A-Z]{1,2}\d{4,14}\b)", false, 0.1, 0.7, ValidateNotEmbedded,
-       {"driver", "driver's", "drivers", "license", "licence", "dl", "driving", "dln"}, {}},
-      {"US_DRIVER_LICENSE", R"(\b\d{3,4}-\d{2,3}-\d{3,4}\b|\b\d{6,13}\b)", false, 0.05, 0.7,
-       ValidateNotEmbedded,
-       {"driver", "driver's", "drivers", "license", "licence", "dl", "driving", "dln"}, {"phone", "ssn", "social"}},
+      // A licence word is specific evidence: it outranks the generic
+      // "number" that makes a digit run a phone (0.8). "driver" alone is
+      // not ("call the driver at ...").
+      {"US_DRIVER_LICENSE", R"(\b[A-Z]{1,2}\d{4,14}\b)", false, 0.1, 0.85, ValidateNotEmbedded,
+       kLicenseContext, {}},
+      {"US_DRIVER_LICENSE", R"(\b\d{3,4}-\d{2,3}-\d{3,4}\b|\b\d{6,13}\b)", false, 0.05, 0.85,
+       ValidateNotEmbedded, kLicenseContext,
+       {"phone", "ssn", "social", "call", "tel", "mobile", "cell", "fax"}},
       {"UK_NHS", R"(\b\d{3}[ \-]?\d{3}[ \-]?\d{4}\b)", false, 0.5, 1.0, ValidateNhs,
        {"nhs", "national health", "health service", "nhs number", "patient"}, {}},
       {"MEDICAL_LICENSE", R"(\b[ABCDEFGHJKLMPRSTUXabcdefghjklmprstux][A-Za-z9]\d{7}\b)", false,
