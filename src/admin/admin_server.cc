@@ -124,21 +124,47 @@ Task<void> AdminServer::Handle(server::Request& req, const server::Connection& c
   co_await writer.Send(Reply(ares.status, std::move(ares.body), ares.content_type));
 }
 
+AdminResponse AuthorizationError(const Status& s) {
+  if (s.code() == StatusCode::kPermissionDenied) return AdminResponse::Error(403, "permission_denied", s.message());
+  if (s.code() == StatusCode::kAlreadyExists) return AdminResponse::Error(409, "already_approved", s.message());
+  return AdminResponse::Error(503, "authorization_unavailable", s.message());
+}
+
+AdminResponse PendingResponse(const AdminAuthorization& auth, const AdminActionSpec& action) {
+  json::array approvers;
+  for (const auto& a : auth.approvers) approvers.emplace_back(a);
+  return AdminResponse::Json(202, json::serialize(json::object{{"status", "pending_approval"},
+                                                               {"pending_id", auth.pending_id},
+                                                               {"action", action.action},
+                                                               {"target", action.target},
+                                                               {"approvals", auth.approvals},
+                                                               {"required", auth.required},
+                                                               {"approved_by", std::move(approvers)},
+                                                               {"message", auth.message}}));
+}
+
 void RegisterKeyRoutes(AdminRouter& router, identity::KeyStore& keys, Database& db, const std::string& data_dir,
                        AdminAuthorizer authorize) {
-  auto allowed = [authorize](const AdminRequest& r, std::string_view action,
-                             const std::map<std::string, std::string>& resource) -> Status {
-    return authorize ? authorize(r.principal, action, resource) : Status::Ok();
+  auto allowed = [authorize](const AdminRequest& r, const AdminActionSpec& action) -> Result<AdminAuthorization> {
+    if (!authorize) return AdminAuthorization{};
+    return authorize(r.principal, action);
+  };
+  auto approvers_json = [](const AdminAuthorization& a) {
+    json::array out;
+    for (const auto& id : a.approvers) out.emplace_back(id);
+    return out;
   };
   router.Add("GET", "/admin/keys", [&keys, allowed](const AdminRequest& r) {
-    if (Status s = allowed(r, "keys.list", {}); !s.ok()) return AdminResponse::Error(403, "permission_denied", s.message());
+    auto auth = allowed(r, {"keys.list", {}, {}, "keys"});
+    if (!auth.ok()) return AuthorizationError(auth.status());
+    if (!auth->execute) return PendingResponse(*auth, {"keys.list", {}, {}, "keys"});
     auto list = keys.List();
     if (!list.ok()) return AdminResponse::Error(503, "store_unavailable", list.status().message());
     json::array out;
     for (const auto& k : *list) out.push_back(KeyJson(k));
     return AdminResponse::Json(200, json::serialize(json::object{{"keys", std::move(out)}}));
   });
-  router.Add("POST", "/admin/keys", [&keys, &db, data_dir, allowed](const AdminRequest& r) {
+  router.Add("POST", "/admin/keys", [&keys, &db, data_dir, allowed, approvers_json](const AdminRequest& r) {
     boost::system::error_code ec;
     json::value v = json::parse(r.body, ec);
     if (ec || !v.is_object()) return AdminResponse::Error(400, "invalid_json", "body must be a JSON object");
@@ -162,29 +188,52 @@ void RegisterKeyRoutes(AdminRouter& router, identity::KeyStore& keys, Database& 
         !num("tpm", &spec.tpm)) {
       return AdminResponse::Error(400, "invalid_request", "name, role, team must be strings; rpm, tpm integers");
     }
-    if (Status s = allowed(r, "keys.create", {{"role", spec.role}, {"name", spec.name}}); !s.ok()) {
-      return AdminResponse::Error(403, "permission_denied", s.message());
-    }
+    AdminActionSpec action{"keys.create",
+                           {{"role", spec.role}, {"name", spec.name}},
+                           {{"name", spec.name},
+                            {"role", spec.role},
+                            {"team", spec.team},
+                            {"rpm", std::to_string(spec.rpm)},
+                            {"tpm", std::to_string(spec.tpm)}},
+                           "name=" + spec.name + " role=" + spec.role};
+    auto auth = allowed(r, action);
+    if (!auth.ok()) return AuthorizationError(auth.status());
+    if (!auth->execute) return PendingResponse(*auth, action);
     auto created = keys.Create(spec);
+    if (auth->finish) auth->finish(created.status());
     if (!created.ok()) {
       int status = created.status().code() == StatusCode::kInvalidArgument ? 400 : 503;
       return AdminResponse::Error(status, "invalid_request", created.status().message());
     }
     (void)RecordAdminEvent(db, data_dir,
                            {"keys.create", r.principal.key_id, created->record.id,
-                            json::object{{"name", spec.name}, {"role", spec.role}, {"rpm", spec.rpm}, {"tpm", spec.tpm}}});
+                            json::object{{"name", spec.name},
+                                         {"role", spec.role},
+                                         {"rpm", spec.rpm},
+                                         {"tpm", spec.tpm},
+                                         {"approved_by", approvers_json(*auth)}}});
     json::object out = KeyJson(created->record);
     out["secret"] = created->secret;
+    if (!auth->pending_id.empty()) out["approved_by"] = approvers_json(*auth);
     return AdminResponse::Json(201, json::serialize(out));
   });
-  router.Add("DELETE", "/admin/keys/", [&keys, &db, data_dir, allowed](const AdminRequest& r) {
+  router.Add("DELETE", "/admin/keys/", [&keys, &db, data_dir, allowed, approvers_json](const AdminRequest& r) {
     std::string id = r.path.substr(std::string("/admin/keys/").size());
-    if (Status s = allowed(r, "keys.revoke", {{"name", id}}); !s.ok()) return AdminResponse::Error(403, "permission_denied", s.message());
+    AdminActionSpec action{"keys.revoke", {{"name", id}}, {{"id", id}}, id};
+    if (auto all = keys.List(); all.ok()) {
+      for (const auto& k : *all) {
+        if (k.id == id) action.resource["role"] = k.role;  // policy may guard admin keys
+      }
+    }
+    auto auth = allowed(r, action);
+    if (!auth.ok()) return AuthorizationError(auth.status());
+    if (!auth->execute) return PendingResponse(*auth, action);
     Status s = keys.Revoke(id);
+    if (auth->finish) auth->finish(s);
     if (s.code() == StatusCode::kNotFound) return AdminResponse::Error(404, "not_found", s.message());
     if (!s.ok()) return AdminResponse::Error(503, "store_unavailable", s.message());
-    (void)RecordAdminEvent(db, data_dir, {"keys.revoke", r.principal.key_id, id, {}});
-    return AdminResponse::Json(200, json::serialize(json::object{{"id", id}, {"revoked", true}}));
+    (void)RecordAdminEvent(db, data_dir, {"keys.revoke", r.principal.key_id, id, json::object{{"approved_by", approvers_json(*auth)}}});
+    return AdminResponse::Json(200, json::serialize(json::object{{"id", id}, {"revoked", true}, {"approved_by", approvers_json(*auth)}}));
   });
 }
 

@@ -8,8 +8,9 @@
 //   audit export --out DIR                 leaves.jsonl, sth.json, README.txt
 //   audit verify-export DIR [--public-key B64]   offline check of an export
 //   dsar export SUBJECT [--out FILE]       records + payloads + proofs of a subject
-//   dsar erase SUBJECT                     crypto-shred the subject's payloads
-//   retention run                          shred payloads past retention now
+//   dsar erase SUBJECT [--key K]           crypto-shred the subject's payloads
+//   retention run [--key K]                shred payloads past retention now
+// (--key: policy-authorised admin action, see cli/admin_auth.h)
 #include <pwd.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@
 #include "audit/options.h"
 #include "audit/retention.h"
 #include "audit/verify.h"
+#include "cli/admin_auth.h"
 #include "cli/command.h"
 #include "common/strings.h"
 #include "config/config.h"
@@ -49,14 +51,6 @@ Result<AuditSession> OpenAuditSession(const GlobalOptions& globals) {
   STEWARD_ASSIGN_OR_RETURN(s.db, OpenDatabase(s.config.store_url));
   STEWARD_RETURN_IF_ERROR(s.db->Migrate(audit::AuditMigrations()));
   return s;
-}
-
-std::string Actor() {
-  if (const passwd* pw = ::getpwuid(::geteuid()); pw && pw->pw_name) {
-    return std::string("cli:") + pw->pw_name;
-  }
-  const char* user = std::getenv("USER");
-  return std::string("cli:") + (user ? user : "unknown");
 }
 
 json::array HexList(const std::vector<audit::Hash>& hashes) {
@@ -200,31 +194,48 @@ int RunDsarExport(const GlobalOptions& g, const std::string& subject, const std:
   return kExitOk;
 }
 
-int RunDsarErase(const GlobalOptions& g, const std::string& subject) {
+int RunDsarErase(const GlobalOptions& g, const std::string& subject, const std::string& key) {
   if (subject.empty()) return Fail("SUBJECT must not be empty");
   auto s = OpenAuditSession(g);
   if (!s.ok()) return Fail(s.status());
-  auto r = audit::DsarErase(*s->db, s->config.data_dir, subject, Actor(), SystemClock::Instance());
+  // Policy authorisation with --key; the subject is never stored in clear
+  // while a two-person approval is pending (only a hash names it).
+  int exit_code = kExitOk;
+  auto auth = AuthorizeOrReport(s->config, *s->db, key,
+                                {"subjects.erase", {}, {{"subject", subject}},
+                                 "subject sha256:" + Sha256Hex(subject).substr(0, 16)},
+                                &exit_code, true);
+  if (!auth) return exit_code;
+  auto r = audit::DsarErase(*s->db, s->config.data_dir, subject, auth->actor(),
+                            SystemClock::Instance());
+  auth->Finish(r.status());
   if (!r.ok()) return Fail(r.status());
   json::object o;
   o["pseudonym"] = r->pseudonym;
   o["status"] = "erased";
   o["already_erased"] = r->already_erased;
   o["erasure_index"] = r->erasure_index;
+  o["approved_by"] = auth->ApproversJson();
   std::cout << json::serialize(o) << "\n";
   return kExitOk;
 }
 
-int RunRetention(const GlobalOptions& g) {
+int RunRetention(const GlobalOptions& g, const std::string& key) {
   auto s = OpenAuditSession(g);
   if (!s.ok()) return Fail(s.status());
+  int exit_code = kExitOk;
+  auto auth = AuthorizeOrReport(s->config, *s->db, key, {"retention.run", {}, {}, "payloads"},
+                                &exit_code, true);
+  if (!auth) return exit_code;
   const int64_t now = SystemClock::Instance().NowUnixMs();
   auto n = audit::ShredExpiredPayloads(*s->db, s->options.retention, now);
+  auth->Finish(n.status());
   if (!n.ok()) return Fail(n.status());
   json::object details;
   details["shredded"] = *n;
-  auto idx = audit::AppendAdminRecord(*s->db, "retention.run", Actor(), "payloads", details, "",
-                                      now);
+  details["approved_by"] = auth->ApproversJson();
+  auto idx = audit::AppendAdminRecord(*s->db, "retention.run", auth->actor(), "payloads", details,
+                                      "", now);
   if (!idx.ok()) return Fail(idx.status());
   json::object o;
   o["shredded"] = *n;
@@ -293,14 +304,18 @@ void AddAuditCommands(CLI::App& app, GlobalOptions& globals, int* exit_code) {
   auto* derase = dsar->add_subcommand("erase", "destroy SUBJECT's data key (crypto-shredding)");
   auto derase_subject = std::make_shared<std::string>();
   derase->add_option("SUBJECT", *derase_subject, "the subject id")->required();
-  derase->callback([&globals, exit_code, derase_subject] {
-    *exit_code = RunDsarErase(globals, *derase_subject);
+  auto derase_key = std::make_shared<std::string>();
+  AddAdminKeyOption(derase, derase_key.get());
+  derase->callback([&globals, exit_code, derase_subject, derase_key] {
+    *exit_code = RunDsarErase(globals, *derase_subject, *derase_key);
   });
 
   auto* retention = app.add_subcommand("retention", "payload retention");
   retention->require_subcommand(1);
   auto* run = retention->add_subcommand("run", "shred payloads past their retention now");
-  run->callback([&globals, exit_code] { *exit_code = RunRetention(globals); });
+  auto run_key = std::make_shared<std::string>();
+  AddAdminKeyOption(run, run_key.get());
+  run->callback([&globals, exit_code, run_key] { *exit_code = RunRetention(globals, *run_key); });
 }
 
 }  // namespace

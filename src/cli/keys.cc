@@ -1,6 +1,7 @@
 // steward keys create|list|revoke|rotate-kek
 #include <iostream>
 
+#include "cli/admin_auth.h"
 #include "cli/command.h"
 #include "config/config.h"
 #include "identity/key_store.h"
@@ -28,11 +29,6 @@ Result<KeysEnv> OpenKeys(const GlobalOptions& g) {
   return env;
 }
 
-std::string LocalActor() {
-  const char* user = std::getenv("USER");
-  return std::string("cli:") + (user ? user : "unknown");
-}
-
 void AddKeysCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   auto* keys = app.add_subcommand("keys", "API keys: create, list, revoke (secrets are printed once)");
   keys->require_subcommand(1);
@@ -46,14 +42,33 @@ void AddKeysCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   create->add_option("--rpm", spec->rpm, "requests per minute (0 = default limit)")->check(CLI::NonNegativeNumber);
   create->add_option("--tpm", spec->tpm, "tokens per minute (0 = default limit)")->check(CLI::NonNegativeNumber);
   create->add_flag("--json", *as_json, "print the key's details as JSON (secret included)");
-  create->callback([&g, exit_code, spec, as_json] {
+  auto create_key = std::make_shared<std::string>();
+  AddAdminKeyOption(create, create_key.get());
+  create->callback([&g, exit_code, spec, as_json, create_key] {
     auto env = OpenKeys(g);
     if (!env.ok()) { *exit_code = Fail(env.status()); return; }
+    // Policy authorisation (and the two-person rule) when acting with --key.
+    policy::AdminAction action{
+        "keys.create",
+        {{"name", spec->name}, {"role", spec->role}},
+        {{"name", spec->name}, {"role", spec->role}, {"team", spec->team},
+         {"rpm", std::to_string(spec->rpm)}, {"tpm", std::to_string(spec->tpm)}},
+        "name=" + spec->name + " role=" + spec->role};
+    auto auth = AdminCliAuth::Authorize(env->config, *env->db, *create_key, action);
+    if (!auth.ok()) { *exit_code = Fail(auth.status(), AdminCliAuth::FailExit(auth.status())); return; }
+    if (!(*auth)->execute()) {
+      std::cerr << "steward: " << (*auth)->PendingMessage() << "; the secret is printed to that admin\n";
+      if (*as_json) std::cout << json::serialize((*auth)->PendingJson()) << "\n";
+      *exit_code = kExitOk;
+      return;
+    }
     auto created = env->keys->Create(*spec);
+    (*auth)->Finish(created.status());
     if (!created.ok()) { *exit_code = Fail(created.status()); return; }
     auto audited = RecordAdminEvent(*env->db, env->config.data_dir,
-                                    {"keys.create", LocalActor(), created->record.id,
-                                     json::object{{"name", spec->name}, {"role", spec->role}, {"rpm", spec->rpm}, {"tpm", spec->tpm}}});
+                                    {"keys.create", (*auth)->actor(), created->record.id,
+                                     json::object{{"name", spec->name}, {"role", spec->role}, {"rpm", spec->rpm}, {"tpm", spec->tpm},
+                                                  {"approved_by", (*auth)->ApproversJson()}}});
     if (!audited.ok()) std::cerr << "steward: warning: key created but not audited: " << audited.status().message() << "\n";
     if (*as_json) {
       json::object o{{"id", created->record.id}, {"name", created->record.name}, {"role", created->record.role},
@@ -95,21 +110,49 @@ void AddKeysCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   auto* revoke = keys->add_subcommand("revoke", "revoke a key by id");
   auto id = std::make_shared<std::string>();
   revoke->add_option("ID", *id, "key id (from keys list)")->required();
-  revoke->callback([&g, exit_code, id] {
+  auto revoke_key = std::make_shared<std::string>();
+  AddAdminKeyOption(revoke, revoke_key.get());
+  revoke->callback([&g, exit_code, id, revoke_key] {
     auto env = OpenKeys(g);
     if (!env.ok()) { *exit_code = Fail(env.status()); return; }
+    policy::AdminAction action{"keys.revoke", {{"name", *id}}, {{"id", *id}}, *id};
+    if (auto all = env->keys->List(); all.ok()) {
+      for (const auto& k : *all) {
+        if (k.id == *id) action.resource["role"] = k.role;  // policy may guard admin keys
+      }
+    }
+    auto auth = AdminCliAuth::Authorize(env->config, *env->db, *revoke_key, action);
+    if (!auth.ok()) { *exit_code = Fail(auth.status(), AdminCliAuth::FailExit(auth.status())); return; }
+    if (!(*auth)->execute()) {
+      std::cerr << "steward: " << (*auth)->PendingMessage() << "\n";
+      std::cout << "pending " << *id << "\n";
+      *exit_code = kExitOk;
+      return;
+    }
     Status s = env->keys->Revoke(*id);
+    (*auth)->Finish(s);
     if (!s.ok()) { *exit_code = Fail(s); return; }
-    (void)RecordAdminEvent(*env->db, env->config.data_dir, {"keys.revoke", LocalActor(), *id, {}});
+    (void)RecordAdminEvent(*env->db, env->config.data_dir,
+                           {"keys.revoke", (*auth)->actor(), *id, json::object{{"approved_by", (*auth)->ApproversJson()}}});
     std::cout << "revoked " << *id << "\n";
     *exit_code = kExitOk;
   });
 
   auto* rotate = keys->add_subcommand("rotate-kek", "re-wrap every payload data key under a new key-encryption key");
-  rotate->callback([&g, exit_code] {
-    auto cfg = config::LoadConfigForCli(g.config_path);
-    if (!cfg.ok()) { *exit_code = Fail(cfg.status()); return; }
-    Status s = audit::RotateKek(*cfg);
+  auto rotate_key = std::make_shared<std::string>();
+  AddAdminKeyOption(rotate, rotate_key.get());
+  rotate->callback([&g, exit_code, rotate_key] {
+    auto env = OpenKeys(g);
+    if (!env.ok()) { *exit_code = Fail(env.status()); return; }
+    auto auth = AdminCliAuth::Authorize(env->config, *env->db, *rotate_key, {"keys.rotate_kek", {}, {}, "payload key-encryption key"});
+    if (!auth.ok()) { *exit_code = Fail(auth.status(), AdminCliAuth::FailExit(auth.status())); return; }
+    if (!(*auth)->execute()) {
+      std::cerr << "steward: " << (*auth)->PendingMessage() << "\n";
+      *exit_code = kExitOk;
+      return;
+    }
+    Status s = audit::RotateKek(env->config);
+    (*auth)->Finish(s);
     if (!s.ok()) { *exit_code = Fail(s); return; }
     std::cout << "key-encryption key rotated\n";
     *exit_code = kExitOk;

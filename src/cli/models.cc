@@ -19,6 +19,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli/admin_auth.h"
 #include "cli/command.h"
 #include "identity/key_store.h"
 #include "policy/engine.h"
@@ -68,34 +69,6 @@ Result<Session> OpenSession(const GlobalOptions& globals) {
                                           });
   STEWARD_RETURN_IF_ERROR(s.registry->Init());
   return s;
-}
-
-// Authenticates an admin API key and asks the configured policy bundle
-// whether its principal may perform `action`; returns the approver identity
-// ("key:<id>") to record.
-Result<std::string> AuthorizeWithKey(Session& session, const std::string& secret, std::string_view action,
-                                     const std::map<std::string, std::string>& resource) {
-  STEWARD_ASSIGN_OR_RETURN(auto keys, identity::KeyStore::Open(*session.db, session.config.data_dir,
-                                                               SystemClock::Instance()));
-  auto key = keys->Authenticate(secret);
-  if (!key.ok()) return Unauthenticated("--key: invalid API key (unknown or revoked)");
-  STEWARD_ASSIGN_OR_RETURN(policy::PolicyConfig pc, policy::ParsePolicyConfig(session.config.path, session.config.root));
-  policy::RequestDefaults defaults;
-  defaults.deployment_commercial = pc.deployment_commercial;
-  policy::PolicyEngine engine(pc.paths, defaults);
-  if (!engine.bundle()) return FailedPrecondition("no policy bundle could be loaded: " + engine.load_error());
-  Principal who;
-  who.authenticated = true;
-  who.key_id = key->id;
-  who.name = key->name;
-  who.role = key->role;
-  who.team = key->team;
-  auto d = engine.AuthorizeAdmin(who, action, resource, SystemClock::Instance().NowUnixMs());
-  if (d.verdict != policy::Verdict::kPermit) {
-    return PermissionDenied("key " + key->id + " (role `" + key->role + "`) may not " + std::string(action) + ": " +
-                            (d.message.empty() ? "denied by policy" : d.message));
-  }
-  return "key:" + key->id;
 }
 
 // FailedPrecondition is a check that failed (license policy, lifecycle
@@ -200,18 +173,15 @@ int RunRegister(const GlobalOptions& globals, registry::RegisterRequest req, boo
   }
   auto session = OpenSession(globals);
   if (!session.ok()) return Fail(session.status());
-  req.actor = CliActor("");
-  if (key.empty()) {
-    if (const char* env = std::getenv("STEWARD_ADMIN_KEY")) key = env;
-  }
-  if (!key.empty()) {
-    // The registering admin key is recorded as the actor, if policy lets it register.
-    auto who = AuthorizeWithKey(*session, key, "models.register", {{"name", req.name}, {"version", req.version}});
-    if (!who.ok()) {
-      return Fail(who.status(), who.status().code() == StatusCode::kPermissionDenied ? kExitCheckFailed : kExitBadInput);
-    }
-    req.actor = *who;
-  }
+  // With --key the registering admin key is the actor, if policy lets it register.
+  int exit_code = kExitOk;
+  auto auth = AuthorizeOrReport(session->config, *session->db, key,
+                                {"models.register", {{"name", req.name}, {"version", req.version}},
+                                 {{"name", req.name}, {"version", req.version}, {"path", req.path}},
+                                 req.name + "@" + req.version},
+                                &exit_code, as_json);
+  if (!auth) return exit_code;
+  req.actor = auth->actor();
   req.progress = MakeProgress();
   auto m = session->registry->Register(req);
   if (!m.ok()) return FailStatus(m.status());
@@ -496,9 +466,7 @@ void AddModelsCommands(CLI::App& app, GlobalOptions& globals, int* exit_code) {
                   "accept a license the policy marks require_approval (or unknown)");
     cmd->add_option("--as", *as, "approver name (default: your user name)");
     auto key = std::make_shared<std::string>();
-    cmd->add_option("--key", *key,
-                    "approve as this admin API key (or STEWARD_ADMIN_KEY): the policy "
-                    "decides whether its role may approve, and the key is the approver");
+    AddAdminKeyOption(cmd, key.get());
     cmd->callback([&globals, exit_code, ref, accept, as, key] {
       std::string name, version;
       if (Status s = ParseRef(*ref, true, &name, &version); !s.ok()) {
@@ -510,22 +478,23 @@ void AddModelsCommands(CLI::App& app, GlobalOptions& globals, int* exit_code) {
         *exit_code = Fail(session.status());
         return;
       }
-      std::string actor = CliActor(*as);
-      std::string secret = *key;
-      if (secret.empty()) {
-        if (const char* env = std::getenv("STEWARD_ADMIN_KEY")) secret = env;
+      // With --key the policy decides, and its two-person rule may hold the
+      // approval until a second admin approves too; every approver is recorded.
+      auto auth = AuthorizeOrReport(session->config, *session->db, *key,
+                                    {"models.approve", {{"name", name}, {"version", version}},
+                                     {{"name", name}, {"version", version},
+                                      {"accept_license", *accept ? "true" : "false"}},
+                                     name + "@" + version},
+                                    exit_code);
+      if (!auth) return;
+      std::vector<std::string> approvers = auth->approver_actors();
+      if (approvers.size() == 1 && approvers[0] == LocalCliActor()) approvers = {CliActor(*as)};
+      Result<ModelVersion> m = NotFound("no approver");
+      for (const auto& approver : approvers) {
+        m = session->registry->Approve(name, version, approver, *accept);
+        if (!m.ok()) break;
       }
-      if (!secret.empty()) {
-        auto approver = AuthorizeWithKey(*session, secret, "models.approve", {{"name", name}, {"version", version}});
-        if (!approver.ok()) {
-          *exit_code = Fail(approver.status(), approver.status().code() == StatusCode::kPermissionDenied
-                                                   ? kExitCheckFailed
-                                                   : kExitBadInput);
-          return;
-        }
-        actor = *approver;
-      }
-      auto m = session->registry->Approve(name, version, actor, *accept);
+      auth->Finish(m.status());
       if (!m.ok()) {
         *exit_code = FailStatus(m.status());
         return;
@@ -545,7 +514,9 @@ void AddModelsCommands(CLI::App& app, GlobalOptions& globals, int* exit_code) {
     auto canary = std::make_shared<double>(0);
     cmd->add_option("NAME@VERSION", *ref, "model version")->required();
     cmd->add_option("--canary", *canary, "percentage of traffic (sticky by subject)");
-    cmd->callback([&globals, exit_code, ref, canary] {
+    auto key = std::make_shared<std::string>();
+    AddAdminKeyOption(cmd, key.get());
+    cmd->callback([&globals, exit_code, ref, canary, key] {
       std::string name, version;
       if (Status s = ParseRef(*ref, true, &name, &version); !s.ok()) {
         *exit_code = Fail(s);
@@ -560,7 +531,15 @@ void AddModelsCommands(CLI::App& app, GlobalOptions& globals, int* exit_code) {
         *exit_code = Fail(session.status());
         return;
       }
-      Status s = session->registry->Deploy(name, version, *canary, CliActor(""));
+      auto auth = AuthorizeOrReport(session->config, *session->db, *key,
+                                    {"models.deploy", {{"name", name}, {"version", version}},
+                                     {{"name", name}, {"version", version},
+                                      {"canary", std::to_string(*canary)}},
+                                     name + "@" + version},
+                                    exit_code);
+      if (!auth) return;
+      Status s = session->registry->Deploy(name, version, *canary, auth->actor());
+      auth->Finish(s);
       if (!s.ok()) {
         *exit_code = FailStatus(s);
         return;
@@ -577,13 +556,20 @@ void AddModelsCommands(CLI::App& app, GlobalOptions& globals, int* exit_code) {
     auto* cmd = models->add_subcommand("rollback", "put the previously deployed version back");
     auto name = std::make_shared<std::string>();
     cmd->add_option("NAME", *name, "model name")->required();
-    cmd->callback([&globals, exit_code, name] {
+    auto key = std::make_shared<std::string>();
+    AddAdminKeyOption(cmd, key.get());
+    cmd->callback([&globals, exit_code, name, key] {
       auto session = OpenSession(globals);
       if (!session.ok()) {
         *exit_code = Fail(session.status());
         return;
       }
-      auto v = session->registry->Rollback(*name, CliActor(""));
+      auto auth = AuthorizeOrReport(session->config, *session->db, *key,
+                                    {"models.rollback", {{"name", *name}}, {{"name", *name}}, *name},
+                                    exit_code);
+      if (!auth) return;
+      auto v = session->registry->Rollback(*name, auth->actor());
+      auth->Finish(v.status());
       if (!v.ok()) {
         *exit_code = FailStatus(v.status());
         return;
@@ -596,7 +582,9 @@ void AddModelsCommands(CLI::App& app, GlobalOptions& globals, int* exit_code) {
     auto* cmd = models->add_subcommand("retire", "stop serving a version for good");
     auto ref = std::make_shared<std::string>();
     cmd->add_option("NAME@VERSION", *ref, "model version")->required();
-    cmd->callback([&globals, exit_code, ref] {
+    auto key = std::make_shared<std::string>();
+    AddAdminKeyOption(cmd, key.get());
+    cmd->callback([&globals, exit_code, ref, key] {
       std::string name, version;
       if (Status s = ParseRef(*ref, true, &name, &version); !s.ok()) {
         *exit_code = Fail(s);
@@ -607,7 +595,14 @@ void AddModelsCommands(CLI::App& app, GlobalOptions& globals, int* exit_code) {
         *exit_code = Fail(session.status());
         return;
       }
-      Status s = session->registry->Retire(name, version, CliActor(""));
+      auto auth = AuthorizeOrReport(session->config, *session->db, *key,
+                                    {"models.retire", {{"name", name}, {"version", version}},
+                                     {{"name", name}, {"version", version}},
+                                     name + "@" + version},
+                                    exit_code);
+      if (!auth) return;
+      Status s = session->registry->Retire(name, version, auth->actor());
+      auth->Finish(s);
       if (!s.ok()) {
         *exit_code = FailStatus(s);
         return;

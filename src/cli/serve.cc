@@ -9,7 +9,10 @@
 #include "admin/admin_server.h"
 #include "audit/audit_log.h"
 #include "monitor/metrics.h"
+#include "policy/approvals.h"
 #include "policy/engine.h"
+#include "policy/policy_config.h"
+#include "steward/admin_events.h"
 #include "registry/service.h"
 #include "cli/command.h"
 #include "config/config.h"
@@ -85,14 +88,76 @@ int RunServe(const GlobalOptions& g, const ServeOverrides& o) {
   });
   if (Status s = data.Listen(); !s.ok()) return Fail(s);
 
-  // Admin actions are authorised by the same policy engine as calls.
+  // Admin actions are authorised by the same policy engine as calls, with
+  // its two-person rule kept in the store (policy::AdminGate).
+  // A configured bundle governs the admin API even when the policy stage is
+  // not in the data-plane pipeline.
   admin::AdminAuthorizer authorize;
+  std::shared_ptr<policy::AdminGate> gate;
+  auto pc = policy::ParsePolicyConfig(config.path, config.root);
+  if (!pc.ok()) return Fail(pc.status());
+  std::shared_ptr<policy::PolicyEngine> admin_engine;
+  if (!services.Get<policy::PolicyEngine>() && pc->configured) {
+    policy::RequestDefaults defaults;
+    defaults.deployment_commercial = pc->deployment_commercial;
+    admin_engine = std::make_shared<policy::PolicyEngine>(pc->paths, defaults);
+    if (!admin_engine->bundle()) {
+      std::cerr << "steward: no policy bundle could be loaded; admin actions are refused: "
+                << admin_engine->load_error() << std::endl;
+    }
+    services.Put<policy::PolicyEngine>(admin_engine);
+    pipeline::AddReloadHook("policy-admin", [admin_engine] { return admin_engine->Reload(); });
+  }
   if (auto* engine = services.Get<policy::PolicyEngine>()) {
-    authorize = [engine](const Principal& who, std::string_view action, const std::map<std::string, std::string>& resource) {
-      auto d = engine->AuthorizeAdmin(who, action, resource, SystemClock::Instance().NowUnixMs());
-      if (d.verdict == policy::Verdict::kPermit) return Status::Ok();
-      return PermissionDenied(d.message.empty() ? "admin action " + std::string(action) + " denied by policy" : d.message);
+    Database* store = db->get();
+    std::string data_dir = config.data_dir;
+    gate = std::make_shared<policy::AdminGate>(
+        *engine, *store, SystemClock::Instance(), pc->approval_ttl_ms,
+        [store, data_dir](const std::string& event, const std::string& actor, const std::string& target,
+                          boost::json::object details) {
+          (void)RecordAdminEvent(*store, data_dir, {event, actor, target, std::move(details)});
+        });
+    if (Status s = gate->Init(); !s.ok()) return Fail(s.WithContext("policy approvals"));
+    authorize = [gate](const Principal& who, const admin::AdminActionSpec& a) -> Result<admin::AdminAuthorization> {
+      policy::AdminAction action{a.action, a.resource, a.params, a.target};
+      STEWARD_ASSIGN_OR_RETURN(policy::GateOutcome o, gate->Submit(who, action));
+      admin::AdminAuthorization out;
+      out.execute = o.execute;
+      out.pending_id = o.pending_id;
+      out.approvals = o.approvals;
+      out.required = o.required;
+      out.approvers = o.approvers;
+      if (!o.execute) out.message = policy::PendingMessage(o, action);
+      if (!o.pending_id.empty()) {
+        out.finish = [gate, id = o.pending_id](const Status& result) {
+          if (Status s = gate->Finish(id, result); !s.ok()) {
+            std::cerr << "steward: pending action " << id << " outcome not recorded: " << s.message() << std::endl;
+          }
+        };
+      }
+      return out;
     };
+    // Held admin actions, for the second admin to find.
+    admin::AdminRouter::Global().Add("GET", "/admin/approvals", [gate, authorize](const admin::AdminRequest& r) {
+      auto auth = authorize(r.principal, {"approvals.list", {}, {}, "approvals"});
+      if (!auth.ok()) return admin::AuthorizationError(auth.status());
+      auto list = gate->List(r.QueryParam("all") != "1");
+      if (!list.ok()) return admin::AdminResponse::Error(503, "store_unavailable", list.status().message());
+      boost::json::array out;
+      for (const auto& p : *list) {
+        boost::json::array approvers;
+        for (const auto& a : p.approvers) approvers.emplace_back(a);
+        out.push_back(boost::json::object{{"id", p.id},
+                                          {"action", p.action},
+                                          {"target", p.target},
+                                          {"state", p.state},
+                                          {"required", p.required},
+                                          {"approved_by", std::move(approvers)},
+                                          {"created_ms", p.created_ms},
+                                          {"expires_ms", p.expires_ms}});
+      }
+      return admin::AdminResponse::Json(200, boost::json::serialize(boost::json::object{{"approvals", std::move(out)}}));
+    });
   }
   admin::RegisterKeyRoutes(admin::AdminRouter::Global(), *key_store, **db, config.data_dir, authorize);
   admin::AdminServer admin_handler(*key_store);
