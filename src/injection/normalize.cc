@@ -19,6 +19,7 @@ enum ByteClass : uint8_t {
   kClsTokenSpace = 1 << 4,// ' ' '\n' '\t' '\r'
   kClsLower = 1 << 5,     // a-z
   kClsRot13Initial = 1 << 6,  // first letters of the rot13 function words
+  kClsHex = 1 << 7,           // 0-9 a-f A-F
 };
 
 constexpr auto kByteClass = [] {
@@ -31,6 +32,7 @@ constexpr auto kByteClass = [] {
   for (unsigned char c : std::string_view("[]{}()^$=|~\\`<>")) t[c] |= kClsOddSymbol;
   for (unsigned char c : std::string_view(" \n\t\r")) t[c] |= kClsTokenSpace;
   for (unsigned char c : std::string_view("bcefglnqv")) t[c] |= kClsRot13Initial;
+  for (unsigned char c : std::string_view("0123456789abcdefABCDEF")) t[c] |= kClsHex;
   return t;
 }();
 
@@ -738,8 +740,9 @@ void JoinSpacedLetters(Str& s, uint32_t* flags) {
   // Cheap pre-check: is there any "x y z w" / "x.y.z.w" shape at all?
   bool candidate = false;
   for (size_t k = 0; k + 6 < s.size(); ++k) {
-    if (is_letter(s[k]) && is_sep(s[k + 1]) && is_letter(s[k + 2]) && s[k + 3] == s[k + 1] &&
-        is_letter(s[k + 4]) && s[k + 5] == s[k + 1] && is_letter(s[k + 6]) &&
+    // The equal separators are the rare part: test them first.
+    if (s[k + 3] == s[k + 1] && s[k + 5] == s[k + 1] && is_sep(s[k + 1]) && is_letter(s[k]) &&
+        is_letter(s[k + 2]) && is_letter(s[k + 4]) && is_letter(s[k + 6]) &&
         (k == 0 || !is_letter(s[k - 1]))) {
       candidate = true;
       break;
@@ -899,9 +902,16 @@ std::u32string Clean(std::string_view input, uint32_t* flags) {
 }
 
 bool IsAscii(std::string_view s) {
-  unsigned char acc = 0;
-  for (unsigned char c : s) acc |= c;
-  return acc < 0x80;
+  // Eight bytes at a time.
+  uint64_t acc = 0;
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, s.data() + i, 8);
+    acc |= word;
+  }
+  for (; i < s.size(); ++i) acc |= static_cast<unsigned char>(s[i]);
+  return (acc & 0x8080808080808080ull) == 0;
 }
 
 // Steps 1+2 for ASCII input: control characters become spaces.
@@ -1115,8 +1125,10 @@ void FindEncodedSegments(const Str& s, int depth, DecodeState& st) {
     if (IsB64Char(c) && (i == 0 || !IsB64Char(s[i - 1]))) {
       size_t e = i;
       bool all_hex = true;
-      while (e < n && IsB64Char(s[e])) {
-        all_hex &= HexVal(s[e]) >= 0;
+      while (e < n) {
+        uint8_t cls = ClassOf(s[e]);
+        if (!(cls & kClsB64)) break;
+        all_hex &= (cls & kClsHex) != 0;
         ++e;
       }
       size_t run_end = e;
