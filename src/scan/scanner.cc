@@ -314,6 +314,9 @@ struct Scanner::Impl {
   // the match width when every match has the same one (0 otherwise).
   std::vector<size_t> window_len;
   std::vector<size_t> fixed_width;
+  // Per pattern: a superset of the bytes its matches contain, if known.
+  std::vector<std::array<bool, 256>> alphabet;
+  std::vector<bool> has_alphabet;
   std::vector<bool> gated;
   bool any_gated = false;
   std::vector<std::string> terms;  // lower case
@@ -441,6 +444,178 @@ Scanner::~Scanner() = default;
 
 namespace {
 
+using ByteSet = std::array<bool, 256>;
+
+void AddRange(ByteSet& set, int lo, int hi) {
+  for (int c = lo; c <= hi && c < 256; ++c) set[c] = true;
+}
+
+// \d \w \s and their complements.
+void AddClassEscape(ByteSet& set, char cls) {
+  ByteSet add{};
+  char lower = static_cast<char>(cls | 0x20);
+  if (lower == 'd') AddRange(add, '0', '9');
+  if (lower == 'w') {
+    AddRange(add, '0', '9');
+    AddRange(add, 'A', 'Z');
+    AddRange(add, 'a', 'z');
+    add['_'] = true;
+  }
+  if (lower == 's') {
+    AddRange(add, '\t', '\r');
+    add[' '] = true;
+  }
+  bool complement = cls >= 'A' && cls <= 'Z';
+  for (int c = 0; c < 256; ++c)
+    if (add[c] != complement) set[c] = true;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Parses the escape after a backslash at *p. A single byte goes to
+// *single; a class escape is added to `set` (*single = -1). False for
+// anything not understood.
+bool ParseEscape(const char*& p, bool in_class, ByteSet& set, int* single) {
+  char c = *p;
+  if (!c) return false;
+  ++p;
+  *single = -1;
+  switch (c) {
+    case 'd': case 'w': case 's': case 'D': case 'W': case 'S':
+      AddClassEscape(set, c);
+      return true;
+    case 't': *single = '\t'; return true;
+    case 'n': *single = '\n'; return true;
+    case 'r': *single = '\r'; return true;
+    case 'f': *single = '\f'; return true;
+    case 'e': *single = 27; return true;
+    case 'a': *single = 7; return true;
+    case 'b':
+      if (!in_class) return false;  // zero-width outside classes: caller handles
+      *single = 8;
+      return true;
+    case 'x': {
+      int hi = HexValue(p[0]), lo = hi < 0 ? -1 : HexValue(p[1]);
+      if (hi < 0 || lo < 0) return false;
+      p += 2;
+      *single = hi * 16 + lo;
+      return true;
+    }
+    default:
+      // Escaped punctuation is itself; letters and digits mean something
+      // this reader does not model.
+      if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return false;
+      *single = static_cast<unsigned char>(c);
+      return true;
+  }
+}
+
+void AddByte(ByteSet& set, int c, bool caseless) {
+  set[c] = true;
+  if (caseless && c >= 'a' && c <= 'z') set[c - 32] = true;
+  if (caseless && c >= 'A' && c <= 'Z') set[c + 32] = true;
+}
+
+bool ParseClass(const char*& p, bool caseless, ByteSet& out) {
+  // *p is just after '['.
+  bool negate = *p == '^';
+  if (negate) ++p;
+  ByteSet set{};
+  bool first = true;
+  while (*p && (*p != ']' || first)) {
+    first = false;
+    int lo;
+    if (*p == '[' && p[1] == ':') return false;  // POSIX classes: not modelled
+    if (*p == '\\') {
+      ++p;
+      if (!ParseEscape(p, true, set, &lo)) return false;
+      if (lo < 0) continue;  // \d etc.
+    } else {
+      lo = static_cast<unsigned char>(*p++);
+    }
+    if (*p == '-' && p[1] && p[1] != ']') {
+      ++p;
+      int hi;
+      if (*p == '\\') {
+        ++p;
+        if (!ParseEscape(p, true, set, &hi) || hi < 0) return false;
+      } else {
+        hi = static_cast<unsigned char>(*p++);
+      }
+      if (hi < lo) return false;
+      for (int c = lo; c <= hi; ++c) AddByte(set, c, caseless);
+    } else {
+      AddByte(set, lo, caseless);
+    }
+  }
+  if (*p != ']') return false;
+  ++p;
+  for (int c = 0; c < 256; ++c)
+    if (set[c] != negate) out[c] = true;
+  return true;
+}
+
+// A superset of the bytes any match of `regex` can contain, read from the
+// pattern text (literals, escapes, classes; groups, alternation and
+// quantifiers add nothing). False when the pattern uses something this
+// reader does not model, or can match any byte: then nothing is assumed.
+bool PatternAlphabet(const char* regex, bool caseless, ByteSet* alphabet) {
+  ByteSet set{};
+  const char* p = regex;
+  while (*p) {
+    char c = *p;
+    if (c == '\\') {
+      ++p;
+      if (*p == 'b' || *p == 'B') {  // word boundaries consume nothing
+        ++p;
+        continue;
+      }
+      int single;
+      if (!ParseEscape(p, false, set, &single)) return false;
+      if (single >= 0) AddByte(set, single, caseless);
+    } else if (c == '[') {
+      ++p;
+      if (!ParseClass(p, caseless, set)) return false;
+    } else if (c == '(') {
+      if (p[1] == '?') {
+        if (p[2] != ':') return false;  // inline options, look-around, ...
+        p += 3;
+      } else {
+        ++p;
+      }
+    } else if (c == ')' || c == '|' || c == '*' || c == '+' || c == '?' || c == '^' ||
+               c == '$') {
+      ++p;
+    } else if (c == '{') {
+      const char* q = p + 1;
+      while ((*q >= '0' && *q <= '9') || *q == ',') ++q;
+      if (*q == '}' && q > p + 1) {
+        p = q + 1;  // a quantifier
+      } else {
+        AddByte(set, '{', caseless);
+        ++p;
+      }
+    } else if (c == '.') {
+      return false;
+    } else {
+      AddByte(set, static_cast<unsigned char>(c), caseless);
+      ++p;
+    }
+  }
+  for (int c = 0; c < 256; ++c)
+    if (!set[c]) {
+      *alphabet = set;
+      return true;
+    }
+  return false;  // every byte: nothing to gain
+}
+
 Status CompileError(const char* what, hs_compile_error_t* err, const std::vector<Recognizer>& recs,
                     const std::vector<unsigned>& ids) {
   std::string msg = std::string("scan: ") + what + ": ";
@@ -464,6 +639,8 @@ Result<std::unique_ptr<Scanner>> Scanner::Create(const std::string& data_dir) {
   size_t n = recs.size();
   im.window_len.assign(n, 0);
   im.fixed_width.assign(n, 0);
+  im.alphabet.assign(n, {});
+  im.has_alphabet.assign(n, false);
   im.gated.assign(n, false);
   im.context.resize(n);
   im.negative.resize(n);
@@ -530,6 +707,7 @@ Result<std::unique_ptr<Scanner>> Scanner::Create(const std::string& data_dir) {
       hs_free_compile_error(e);
     }
     if (im.fixed_width[i]) continue;
+    im.has_alphabet[i] = PatternAlphabet(recs[i].regex, recs[i].caseless, &im.alphabet[i]);
     e = nullptr;
     if (hs_compile(recs[i].regex, f | HS_FLAG_SOM_LEFTMOST, HS_MODE_BLOCK, nullptr, &im.som[i],
                    &e) != HS_SUCCESS) {
@@ -652,6 +830,16 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
       // Begin the window after a space so \b anchors mean what they mean
       // in the full text.
       for (size_t back = 0; ws > 0 && back < 64 && !std::isspace(static_cast<unsigned char>(text[ws - 1])); ++back) --ws;
+      if (im.has_alphabet[c.id]) {
+        // No match contains a byte outside the pattern's alphabet, so none
+        // of the matches ending at this candidate's ends starts at or
+        // before the last such byte: the window can begin there (that
+        // byte stays in as context for \b), which is often far shorter.
+        const auto& alpha = im.alphabet[c.id];
+        size_t p = c.first_end;
+        while (p > ws && alpha[static_cast<unsigned char>(text[p - 1])]) --p;
+        if (p > ws) ws = p - 1;
+      }
       size_t we = c.ends[c.nends - 1];
       WindowState w{ws, &c};
       hs_scan(im.som[c.id], text.data() + ws, static_cast<unsigned>(we - ws), 0, scratch,
