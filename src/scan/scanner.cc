@@ -561,11 +561,27 @@ bool ParseClass(const char*& p, bool caseless, ByteSet& out) {
   return true;
 }
 
+Status CompileError(const char* what, hs_compile_error_t* err, const std::vector<Recognizer>& recs,
+                    const std::vector<unsigned>& ids) {
+  std::string msg = std::string("scan: ") + what + ": ";
+  if (err) {
+    msg += err->message;
+    if (err->expression >= 0 && static_cast<size_t>(err->expression) < ids.size() &&
+        ids[err->expression] < recs.size())
+      msg += std::string(" (") + std::string(recs[ids[err->expression]].type) + " pattern #" +
+             std::to_string(ids[err->expression]) + ")";
+    hs_free_compile_error(err);
+  }
+  return Internal(msg);
+}
+
+}  // namespace
+
 // A superset of the bytes any match of `regex` can contain, read from the
 // pattern text (literals, escapes, classes; groups, alternation and
 // quantifiers add nothing). False when the pattern uses something this
 // reader does not model, or can match any byte: then nothing is assumed.
-bool PatternAlphabet(const char* regex, bool caseless, ByteSet* alphabet) {
+bool PatternAlphabet(const char* regex, bool caseless, std::array<bool, 256>* alphabet) {
   ByteSet set{};
   const char* p = regex;
   while (*p) {
@@ -615,22 +631,6 @@ bool PatternAlphabet(const char* regex, bool caseless, ByteSet* alphabet) {
     }
   return false;  // every byte: nothing to gain
 }
-
-Status CompileError(const char* what, hs_compile_error_t* err, const std::vector<Recognizer>& recs,
-                    const std::vector<unsigned>& ids) {
-  std::string msg = std::string("scan: ") + what + ": ";
-  if (err) {
-    msg += err->message;
-    if (err->expression >= 0 && static_cast<size_t>(err->expression) < ids.size() &&
-        ids[err->expression] < recs.size())
-      msg += std::string(" (") + std::string(recs[ids[err->expression]].type) + " pattern #" +
-             std::to_string(ids[err->expression]) + ")";
-    hs_free_compile_error(err);
-  }
-  return Internal(msg);
-}
-
-}  // namespace
 
 Result<std::unique_ptr<Scanner>> Scanner::Create(const std::string& data_dir) {
   std::unique_ptr<Scanner> s(new Scanner());

@@ -7,6 +7,7 @@
 // (Vectorscan scratch space comes from an internal pool).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -67,6 +68,12 @@ class Scanner {
 // Resolves overlaps: keeps the highest-scoring span (then the longest, then
 // the earliest) and drops spans overlapping a kept one. Sorted by start.
 std::vector<Finding> ResolveOverlaps(std::vector<Finding> findings);
+
+// A superset of the bytes any match of the Vectorscan `regex` can contain,
+// read from the pattern text; false when unknown or when it is every byte.
+// The scanner starts its leftmost-start windows after the last byte outside
+// it (exposed for tests).
+bool PatternAlphabet(const char* regex, bool caseless, std::array<bool, 256>* alphabet);
 
 // Where the scanner's data files live: $STEWARD_DATA_DIR/scan (or
 // $STEWARD_DATA_DIR itself if it holds names.model), else ../data/scan

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "scan/recognizers.h"
+
 namespace steward::scan {
 namespace {
 
@@ -145,6 +147,52 @@ TEST(Scanner, OverlapsResolvedByScoreThenLength) {
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(out[0].type, "PASSWORD");
   EXPECT_EQ(out[1].type, "PHONE_NUMBER");
+}
+
+TEST(Scanner, PatternAlphabet) {
+  std::array<bool, 256> a{};
+  ASSERT_TRUE(PatternAlphabet(R"(\b[a-c]{2,3}x?\b)", false, &a));
+  EXPECT_TRUE(a['a'] && a['b'] && a['c'] && a['x']);
+  EXPECT_FALSE(a['A'] || a['d'] || a[' '] || a['{'] || a['2']);
+  ASSERT_TRUE(PatternAlphabet(R"([a-c]+)", true, &a));
+  EXPECT_TRUE(a['B'] && a['b']);
+  ASSERT_TRUE(PatternAlphabet(R"([^\s<>"'\x00-\x1f]+@x)", false, &a));
+  EXPECT_FALSE(a[' '] || a['\t'] || a['\n'] || a['<'] || a['"'] || a[0x01]);
+  EXPECT_TRUE(a['@'] && a['z'] && a[0x80]);
+  ASSERT_TRUE(PatternAlphabet(R"(\d+\s?(?:ext\.?)\-)", false, &a));
+  EXPECT_TRUE(a['7'] && a[' '] && a['\n'] && a['e'] && a['.'] && a['-']);
+  EXPECT_FALSE(a['E'] || a['('] || a['?'] || a[':']);
+  ASSERT_TRUE(PatternAlphabet(R"([\x80-\xff\-]a{2})", false, &a));
+  EXPECT_TRUE(a[0xC3] && a['-'] && a['a']);
+  EXPECT_FALSE(a['{'] || a['2']);
+  // Not modelled, or any byte: no alphabet.
+  EXPECT_FALSE(PatternAlphabet("a.b", false, &a));
+  EXPECT_FALSE(PatternAlphabet("(?i)ab", false, &a));
+  EXPECT_FALSE(PatternAlphabet("[[:alpha:]]", false, &a));
+  EXPECT_FALSE(PatternAlphabet(R"(\S\s)", false, &a));
+  // The scanner's own patterns: every one the windows use must parse.
+  size_t with = 0;
+  for (const Recognizer& r : Recognizers())
+    if (r.start == StartRule::kSomWindow) with += PatternAlphabet(r.regex, r.caseless, &a);
+  EXPECT_GT(with, 10u);
+}
+
+TEST(Scanner, StartWindowsFindStartsAfterLongRuns) {
+  // Long runs before a match must not hide its start.
+  std::string pad(300, 'x');
+  EXPECT_TRUE(Has(pad + " mail john@example.com now", "EMAIL_ADDRESS", "john@example.com"));
+  EXPECT_TRUE(Has(pad + ":john@example.com", "EMAIL_ADDRESS", "john@example.com"));
+  EXPECT_TRUE(Has("see https://example.com/a/b?c=1 and " + pad, "URL", "https://example.com/a/b?c=1"));
+  EXPECT_TRUE(Has("IBAN:GB82 WEST 1234 5698 7654 32", "IBAN_CODE", "GB82 WEST 1234 5698 7654 32"));
+  EXPECT_TRUE(Has("bytes=6690 client=AKIAIOSFODNN7EXAMPLE 2024", "AWS_ACCESS_KEY",
+                  "AKIAIOSFODNN7EXAMPLE"));
+}
+
+TEST(Scanner, PatternFindingWinsTieWithName) {
+  std::vector<Finding> in = {{"PASSWORD", 18, 28, 0.85}, {"LOCATION", 18, 28, 0.85}};
+  auto out = ResolveOverlaps(in);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].type, "PASSWORD");
 }
 
 }  // namespace
