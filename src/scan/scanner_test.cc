@@ -188,6 +188,22 @@ TEST(Scanner, StartWindowsFindStartsAfterLongRuns) {
                   "AKIAIOSFODNN7EXAMPLE"));
 }
 
+TEST(Scanner, ContextOnlyRecognizersNeedTheirWords) {
+  // Their patterns live in a second database, scanned only when one of
+  // their words occurs (or the threshold lets them report without one).
+  EXPECT_TRUE(Has("checking account 12345678901234567", "US_BANK_NUMBER", "12345678901234567"));
+  EXPECT_TRUE(Has("Passport: 912803456", "US_PASSPORT", "912803456"));
+  EXPECT_TRUE(Has("my bank: 123456789012", "US_BANK_NUMBER", "123456789012"));
+  const std::string plain = "build 12345678901234567 finished";
+  EXPECT_FALSE(HasType(plain, "US_BANK_NUMBER"));
+  ScanOptions low;
+  low.min_score = 0.01;
+  auto f = Patterns().Scan(plain, low);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].type, "US_BANK_NUMBER");
+  EXPECT_DOUBLE_EQ(f[0].score, 0.05);
+}
+
 TEST(Scanner, PatternFindingWinsTieWithName) {
   std::vector<Finding> in = {{"PASSWORD", 18, 28, 0.85}, {"LOCATION", 18, 28, 0.85}};
   auto out = ResolveOverlaps(in);
