@@ -963,6 +963,8 @@ uint64_t NameRecognizer::Recognize(std::string_view text, std::vector<Finding>* 
       if (i < tokens.size() && labels[i] == kILoc) labels[i] = kBLoc;
     }
   }
+  // One huge input must not leave this thread holding its scratch forever.
+  if (text.size() > (size_t{1} << 20)) scratch = Scratch();
   return scored;
 }
 

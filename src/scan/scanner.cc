@@ -31,6 +31,8 @@ constexpr size_t kJoinGap = 64;       // max gap between ends of one window cand
 // second database that is scanned only when one of their words occurs.
 constexpr double kGatedScore = 0.3;
 constexpr size_t kMaxTerms = 512;
+// Per-thread scratch grown by a text larger than this is released after it.
+constexpr size_t kKeepScratchBytes = size_t{1} << 20;
 
 using TermBits = std::bitset<kMaxTerms>;
 
@@ -924,6 +926,8 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
   }
   std::vector<Finding> out;
   ResolveInto(found, &out);
+  // One huge input must not leave this thread holding its scratch forever.
+  if (text.size() > kKeepScratchBytes) sc = ScanScratch();
   return out;
 }
 
