@@ -103,24 +103,6 @@ char32_t DecodeOne(std::string_view s, size_t& i, bool* invalid) {
   return cp;
 }
 
-void AppendUtf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
 // ---------------------------------------------------------------------------
 // Step 1+2: compatibility folding, accent stripping, invisible removal.
 
@@ -951,20 +933,38 @@ std::string FoldAscii(std::string s, uint32_t* flags) {
 std::string Fold(std::u32string s, uint32_t* flags) {
   JoinSpacedLetters(s, flags);
   FoldCaseAndConfusables(s, flags);
-  std::string out;
-  out.reserve(s.size());
+  // Encode into a buffer sized for the worst case (4 bytes per character)
+  // instead of growing the string a byte at a time.
+  std::string out(s.size() * 4, '\0');
+  char* o = out.data();
+  size_t len = 0;
   bool pending_space = false;
   for (char32_t c : s) {
     if (c == ' ') {
-      pending_space = !out.empty();
+      pending_space = len != 0;
       continue;
     }
     if (pending_space) {
-      out.push_back(' ');
+      o[len++] = ' ';
       pending_space = false;
     }
-    AppendUtf8(out, c);
+    if (c < 0x80) {
+      o[len++] = static_cast<char>(c);
+    } else if (c < 0x800) {
+      o[len++] = static_cast<char>(0xC0 | (c >> 6));
+      o[len++] = static_cast<char>(0x80 | (c & 0x3F));
+    } else if (c < 0x10000) {
+      o[len++] = static_cast<char>(0xE0 | (c >> 12));
+      o[len++] = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+      o[len++] = static_cast<char>(0x80 | (c & 0x3F));
+    } else {
+      o[len++] = static_cast<char>(0xF0 | (c >> 18));
+      o[len++] = static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+      o[len++] = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+      o[len++] = static_cast<char>(0x80 | (c & 0x3F));
+    }
   }
+  out.resize(len);
   FoldLeet(out, flags);
   return out;
 }
