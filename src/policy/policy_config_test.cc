@@ -53,6 +53,22 @@ TEST(PolicyConfigTest, ErrorsNameFileLineAndKey) {
   EXPECT_EQ(Error("policy: {dir: x, subject_flags: {a: [[b]]}}"),
             "c.yaml:1:38: a subject flag must be a string");
   EXPECT_EQ(Error("deployment: 1"), "c.yaml:1:13: `deployment` must be a mapping");
+  EXPECT_EQ(Error("policy: {dir: x, approval_ttl_hours: 0}"),
+            "c.yaml:1:38: `approval_ttl_hours` must be 1..720");
+  EXPECT_EQ(Error("policy: {dir: x, cli_requires_key: perhaps}"),
+            "c.yaml:1:36: `cli_requires_key` must be true or false, got `perhaps`");
+}
+
+TEST(PolicyConfigTest, ApprovalSettings) {
+  auto r = ParsePolicyConfig("c.yaml",
+                             YAML::Load("policy: {dir: x, approval_ttl_hours: 2, cli_requires_key: true}"));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->approval_ttl_ms, 2 * 3'600'000);
+  EXPECT_TRUE(r->cli_requires_key);
+  auto d = ParsePolicyConfig("c.yaml", YAML::Load("policy: {dir: x}"));
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->approval_ttl_ms, 24 * 3'600'000);
+  EXPECT_FALSE(d->cli_requires_key);
 }
 
 }  // namespace

@@ -224,6 +224,20 @@ TEST_F(PolicyStageTest, RpmLimitIsEnforcedPerRuleAndKey) {
   EXPECT_EQ(streamed.reply.status, 429);
   EXPECT_NE(streamed.reply.body.find("analysts-slower"), std::string::npos);
   EXPECT_EQ(call("analyst", "k3").action, StageResult::Action::kContinue);
+  // Without a key id the client address is the caller.
+  auto anonymous = [&](const std::string& ip) {
+    RequestContext ctx = UserCall("analyst");
+    ctx.principal.key_id.clear();
+    ctx.client_ip = ip;
+    return stage->OnRequest(ctx);
+  };
+  EXPECT_EQ(anonymous("10.0.0.1").action, StageResult::Action::kContinue);
+  EXPECT_EQ(anonymous("10.0.0.1").action, StageResult::Action::kContinue);
+  StageResult by_ip = anonymous("10.0.0.1");
+  EXPECT_EQ(by_ip.reply.status, 429);
+  EXPECT_NE(by_ip.reply.body.find("limits client 10.0.0.1 to 2 requests"), std::string::npos)
+      << by_ip.reply.body;
+  EXPECT_EQ(anonymous("10.0.0.2").action, StageResult::Action::kContinue);
   // Time refills the bucket.
   clock.AdvanceMs(30'000);
   EXPECT_EQ(call("analyst", "k1").action, StageResult::Action::kContinue);

@@ -254,3 +254,44 @@ TEST_F(PolicyAdminTest, AdminHttpKeysFollowTheTwoPersonRule) {
 
 }  // namespace
 }  // namespace steward::testing
+
+namespace steward::testing {
+namespace {
+
+// policy.cli_requires_key: keyless admin commands are refused; with a key
+// the policy decides as usual. (Bootstrap: create the first admin keys
+// before turning it on.)
+TEST(PolicyCliRequiresKeyTest, KeylessAdminCommandsAreRefused) {
+  std::string dir = "/tmp/steward-policy-cli-key-it-" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir + "/policies");
+  std::ofstream(dir + "/policies/admin.policy") << kAdminPolicy;
+  std::string base = "data_dir: " + dir + "/var\npolicy:\n  dir: " + dir + "/policies\n";
+  std::ofstream(dir + "/steward.yaml") << base;
+  auto steward = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {BuildDir() + "/steward", "--config", dir + "/steward.yaml"});
+    return steward::testing::Run(args);
+  };
+  auto admin = steward({"keys", "create", "--name", "root", "--role", "admin"});
+  ASSERT_EQ(admin.exit_code, 0) << admin.err;
+  std::string key = admin.out.substr(0, admin.out.find('\n'));
+  std::ofstream(dir + "/steward.yaml") << base << "  cli_requires_key: true\n";
+
+  auto keyless = steward({"keys", "create", "--name", "x", "--role", "user"});
+  EXPECT_EQ(keyless.exit_code, 1);
+  EXPECT_NE(keyless.err.find("keys.create needs --key ADMIN_KEY"), std::string::npos)
+      << keyless.err;
+  EXPECT_EQ(keyless.out, "");
+  auto erase = steward({"dsar", "erase", "bob"});
+  EXPECT_EQ(erase.exit_code, 1);
+  EXPECT_NE(erase.err.find("subjects.erase needs --key"), std::string::npos) << erase.err;
+  auto with_key = steward({"keys", "create", "--name", "x", "--role", "user", "--key", key});
+  EXPECT_EQ(with_key.exit_code, 0) << with_key.err;
+  EXPECT_FALSE(with_key.out.empty());
+  // Reading needs no key.
+  EXPECT_EQ(steward({"keys", "list"}).exit_code, 0);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace steward::testing
