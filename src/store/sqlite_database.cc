@@ -28,45 +28,64 @@ class Connection {
  public:
   explicit Connection(sqlite3* db) : db_(db) {}
   ~Connection() {
-    for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+    for (auto& [sql, st] : cache_) sqlite3_finalize(st.stmt);
     sqlite3_close_v2(db_);
   }
 
   sqlite3* raw() { return db_; }
 
-  Result<sqlite3_stmt*> Prepare(std::string_view sql) {
-    auto it = cache_.find(std::string(sql));
-    if (it != cache_.end()) {
-      sqlite3_reset(it->second);
-      sqlite3_clear_bindings(it->second);
-      return it->second;
-    }
+  // A cached statement and, for each `$k`, the SQLite index it binds to
+  // (looked up once: sqlite3_bind_parameter_index is a linear string search,
+  // quadratic over a multi-row insert's hundreds of parameters).
+  struct Statement {
     sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) !=
+    std::vector<int> index_of;  // index_of[k] is the index of `$(k+1)`
+    std::string bad_param;      // set when the SQL skips a `$k`
+  };
+
+  Result<Statement*> Prepare(std::string_view sql) {
+    auto it = cache_.find(sql);
+    if (it != cache_.end()) {
+      sqlite3_reset(it->second.stmt);
+      sqlite3_clear_bindings(it->second.stmt);
+      return &it->second;
+    }
+    Statement st;
+    if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &st.stmt, nullptr) !=
         SQLITE_OK) {
       return SqliteError(db_, "prepare `" + std::string(sql.substr(0, 80)) + "`");
     }
-    cache_.emplace(std::string(sql), stmt);
-    return stmt;
+    int n = sqlite3_bind_parameter_count(st.stmt);
+    const char* first = n > 0 ? sqlite3_bind_parameter_name(st.stmt, 1) : nullptr;
+    bool named = first && first[0] == '$';
+    st.index_of.resize(n);
+    for (int k = 0; k < n; ++k) {
+      if (!named) {
+        st.index_of[k] = k + 1;  // positional `?` parameters
+        continue;
+      }
+      std::string name = "$" + std::to_string(k + 1);
+      st.index_of[k] = sqlite3_bind_parameter_index(st.stmt, name.c_str());
+      if (st.index_of[k] == 0 && st.bad_param.empty()) st.bad_param = name;
+    }
+    return &cache_.emplace(std::string(sql), std::move(st)).first->second;
   }
 
   // `$k` is bound to params[k-1] wherever it appears: SQLite numbers named
   // parameters by first appearance, so binding by position would pair
-  // "SET a=$2 WHERE id=$1" with the wrong values.
-  Status Bind(sqlite3_stmt* stmt, const std::vector<Value>& params) {
-    int n = sqlite3_bind_parameter_count(stmt);
+  // "SET a=$2 WHERE id=$1" with the wrong values. Values are bound without a
+  // copy: `params` outlives the statement's steps, and the next use of a
+  // cached statement clears its bindings first.
+  Status Bind(const Statement& st, const std::vector<Value>& params) {
+    int n = static_cast<int>(st.index_of.size());
     if (n != static_cast<int>(params.size())) {
       return InvalidArgument("statement expects " + std::to_string(n) + " parameters, got " +
                              std::to_string(params.size()));
     }
+    if (!st.bad_param.empty()) return InvalidArgument("statement does not use parameter " + st.bad_param);
+    sqlite3_stmt* stmt = st.stmt;
     for (size_t k = 0; k < params.size(); ++k) {
-      std::string name = "$" + std::to_string(k + 1);
-      int index = sqlite3_bind_parameter_index(stmt, name.c_str());
-      if (index == 0) {
-        const char* first = sqlite3_bind_parameter_name(stmt, 1);
-        if (first && first[0] == '$') return InvalidArgument("statement does not use parameter " + name);
-        index = static_cast<int>(k + 1);  // positional `?` parameters
-      }
+      int index = st.index_of[k];
       const Value& v = params[k];
       int rc = SQLITE_OK;
       if (std::holds_alternative<std::monostate>(v)) {
@@ -76,18 +95,19 @@ class Connection {
       } else if (auto* dv = std::get_if<double>(&v)) {
         rc = sqlite3_bind_double(stmt, index, *dv);
       } else if (auto* sv = std::get_if<std::string>(&v)) {
-        rc = sqlite3_bind_text64(stmt, index, sv->data(), sv->size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+        rc = sqlite3_bind_text64(stmt, index, sv->data(), sv->size(), SQLITE_STATIC, SQLITE_UTF8);
       } else if (auto* bv = std::get_if<Blob>(&v)) {
-        rc = sqlite3_bind_blob64(stmt, index, bv->bytes.data(), bv->bytes.size(), SQLITE_TRANSIENT);
+        rc = sqlite3_bind_blob64(stmt, index, bv->bytes.data(), bv->bytes.size(), SQLITE_STATIC);
       }
-      if (rc != SQLITE_OK) return SqliteError(db_, "bind " + name);
+      if (rc != SQLITE_OK) return SqliteError(db_, "bind $" + std::to_string(k + 1));
     }
     return Status::Ok();
   }
 
   Result<std::vector<Row>> Run(std::string_view sql, const std::vector<Value>& params) {
-    STEWARD_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare(sql));
-    STEWARD_RETURN_IF_ERROR(Bind(stmt, params));
+    STEWARD_ASSIGN_OR_RETURN(Statement * st, Prepare(sql));
+    STEWARD_RETURN_IF_ERROR(Bind(*st, params));
+    sqlite3_stmt* stmt = st->stmt;
     std::vector<Row> rows;
     while (true) {
       int rc = sqlite3_step(stmt);
@@ -136,7 +156,11 @@ class Connection {
 
  private:
   sqlite3* db_;
-  std::unordered_map<std::string, sqlite3_stmt*> cache_;
+  struct SqlHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, Statement, SqlHash, std::equal_to<>> cache_;
 };
 
 class SqliteDatabase;
