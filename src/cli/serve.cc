@@ -15,6 +15,7 @@
 #include "steward/admin_events.h"
 #include "registry/service.h"
 #include "cli/command.h"
+#include "cli/memory.h"
 #include "config/config.h"
 #include "gateway/gateway.h"
 #include "identity/key_store.h"
@@ -186,6 +187,7 @@ int RunServe(const GlobalOptions& g, const ServeOverrides& o) {
       return admin::AdminResponse::Json(200, boost::json::serialize(registry->ModelsJson()));
     });
   }
+  ReleaseFreedMemory();
   pool.Start();
   std::string scheme = config.server.tls_cert.empty() ? "http" : "https";
   std::cerr << "steward: serving " << scheme << "://" << config.server.listen.host << ":" << data.port()
