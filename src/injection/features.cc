@@ -97,8 +97,31 @@ void SumCharNgrams(std::string_view s, int bits, const float* w, size_t n, Group
     if (count >= 4) AddWeight(Bucket((win & 0xFFFFFFFFull) ^ (4ull << 56), bits), w, n, g);
     if (count >= 5) AddWeight(Bucket((win & 0xFFFFFFFFFFull) ^ (5ull << 56), bits), w, n, g);
   };
-  for (unsigned char c : s) {
-    window = (window << 8) | c;
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(s.data());
+  size_t i = 0;
+  // The first bytes form fewer than three n-grams each.
+  for (; i < s.size() && len < 5; ++i) {
+    window = (window << 8) | p[i];
+    ++len;
+    emit(window, len);
+  }
+  if (i < s.size() && n >= (size_t{1} << bits)) {
+    // Steady state: every byte ends a 3-, 4- and 5-gram, and every bucket
+    // is inside the table (same additions, same order, no checks).
+    double sum = g.sum;
+    const size_t start = i;
+    for (; i < s.size(); ++i) {
+      window = (window << 8) | p[i];
+      sum += w[Bucket((window & 0xFFFFFFull) ^ (3ull << 56), bits)];
+      sum += w[Bucket((window & 0xFFFFFFFFull) ^ (4ull << 56), bits)];
+      sum += w[Bucket((window & 0xFFFFFFFFFFull) ^ (5ull << 56), bits)];
+    }
+    g.sum = sum;
+    g.count += 3 * (i - start);
+    len += i - start;
+  }
+  for (; i < s.size(); ++i) {
+    window = (window << 8) | p[i];
     ++len;
     emit(window, len);
   }
