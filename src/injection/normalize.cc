@@ -11,7 +11,7 @@ constexpr char32_t kReplacement = 0xFFFD;
 
 // Byte classes of ASCII characters, looked up instead of chains of
 // comparisons in the per-character loops.
-enum ByteClass : uint8_t {
+enum ByteClass : uint16_t {
   kClsLetter = 1 << 0,    // A-Z a-z
   kClsSep = 1 << 1,       // separators of spaced-out letters: " .-_*"
   kClsB64 = 1 << 2,       // base64 / base64url alphabet
@@ -20,12 +20,13 @@ enum ByteClass : uint8_t {
   kClsLower = 1 << 5,     // a-z
   kClsRot13Initial = 1 << 6,  // first letters of the rot13 function words
   kClsHex = 1 << 7,           // 0-9 a-f A-F
+  kClsUpper = 1 << 8,         // A-Z
 };
 
 constexpr auto kByteClass = [] {
-  std::array<uint8_t, 256> t{};
+  std::array<uint16_t, 256> t{};
   for (int c = 'a'; c <= 'z'; ++c) t[c] |= kClsLetter | kClsB64 | kClsLower;
-  for (int c = 'A'; c <= 'Z'; ++c) t[c] |= kClsLetter | kClsB64;
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] |= kClsLetter | kClsB64 | kClsUpper;
   for (int c = '0'; c <= '9'; ++c) t[c] |= kClsB64;
   for (unsigned char c : std::string_view("+/-_")) t[c] |= kClsB64;
   for (unsigned char c : std::string_view(" .-_*")) t[c] |= kClsSep;
@@ -46,8 +47,8 @@ constexpr auto kHexValue = [] {
 }();
 
 // Class of a character (0 outside ASCII).
-inline uint8_t ClassOf(char32_t c) { return c < 0x80 ? kByteClass[c] : 0; }
-inline uint8_t ClassOf(char c) { return kByteClass[static_cast<unsigned char>(c)]; }
+inline uint16_t ClassOf(char32_t c) { return c < 0x80 ? kByteClass[c] : 0; }
+inline uint16_t ClassOf(char c) { return kByteClass[static_cast<unsigned char>(c)]; }
 
 // ---------------------------------------------------------------------------
 // UTF-8
@@ -817,8 +818,27 @@ bool IsNumberWithUnit(std::string_view w) {
   return false;
 }
 
-// Folds leetspeak in words that mix letters with leet characters.
-void FoldLeet(std::string& s, uint32_t* flags) {
+// rot13 text has rot13 function words: "gur" (the), "naq" (and), "lbh"
+// (you)... Only text with two of them gets a rot13 view, which keeps
+// ordinary prompts to one signature scan. `word` is a space-free token of
+// the folded text; trailing punctuation is ignored.
+bool IsRot13FunctionWord(std::string_view word) {
+  static constexpr std::string_view kWords[] = {
+      "gur", "naq",      "lbh",          "lbhe",   "vf",     "bs",      "gb",       "vtaber",
+      "nyy", "cerivbhf", "vafgehpgvbaf", "flfgrz", "cebzcg", "eriryny", "cnffjbeq", "qvfertneq"};
+  while (!word.empty() && !(ClassOf(word.back()) & kClsLower)) word.remove_suffix(1);
+  // Every listed word starts with one of a few letters.
+  if (word.size() < 2 || word.size() > 12 || !(ClassOf(word[0]) & kClsRot13Initial)) return false;
+  for (std::string_view k : kWords) {
+    if (word == k) return true;
+  }
+  return false;
+}
+
+// Folds leetspeak in words that mix letters with leet characters. When
+// `rot13_words` is given, it also counts (up to 2) the folded words that are
+// rot13 function words, so the rot13 test needs no pass of its own.
+void FoldLeet(std::string& s, uint32_t* flags, int* rot13_words = nullptr) {
   size_t i = 0;
   int folded_words = 0;
   while (i < s.size()) {
@@ -856,6 +876,10 @@ void FoldLeet(std::string& s, uint32_t* flags) {
             k + 1 < j && ((s[k + 1] >= 'a' && s[k + 1] <= 'z') || LeetLetter(s[k + 1]));
         if (prev_alpha || next_alpha) s[k] = l;
       }
+    }
+    if (rot13_words && *rot13_words < 2 &&
+        IsRot13FunctionWord(std::string_view(s).substr(i, j - i))) {
+      ++*rot13_words;
     }
     i = j;
   }
@@ -906,7 +930,7 @@ std::string CleanAscii(std::string_view input) {
 }
 
 // Step 4 for ASCII text (no confusables possible): same result as Fold().
-std::string FoldAscii(std::string s, uint32_t* flags) {
+std::string FoldAscii(std::string s, uint32_t* flags, int* rot13_words = nullptr) {
   JoinSpacedLetters(s, flags);
   // Collapse spaces and lower-case in place: the output never outgrows the
   // input (at most one space per following character).
@@ -925,12 +949,12 @@ std::string FoldAscii(std::string s, uint32_t* flags) {
     out[len++] = c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
   }
   s.resize(len);
-  FoldLeet(s, flags);
+  FoldLeet(s, flags, rot13_words);
   return s;
 }
 
 // Step 4 on cleaned text -> folded UTF-8.
-std::string Fold(std::u32string s, uint32_t* flags) {
+std::string Fold(std::u32string s, uint32_t* flags, int* rot13_words = nullptr) {
   JoinSpacedLetters(s, flags);
   FoldCaseAndConfusables(s, flags);
   // Encode into a buffer sized for the worst case (4 bytes per character)
@@ -965,7 +989,7 @@ std::string Fold(std::u32string s, uint32_t* flags) {
     }
   }
   out.resize(len);
-  FoldLeet(out, flags);
+  FoldLeet(out, flags, rot13_words);
   return out;
 }
 
@@ -1045,6 +1069,7 @@ struct DecodeState {
   const NormalizeOptions* options;
   NormalizedText* result;
   size_t decoded_bytes = 0;
+  int rot13_words = 0;  // rot13 function words in the main view (counted to 2)
 };
 
 void NormalizeInto(std::string_view input, int depth, DecodeState& st, bool is_root);
@@ -1126,7 +1151,7 @@ void FindEncodedSegments(const Str& s, int depth, DecodeState& st) {
       size_t e = i;
       bool all_hex = true;
       while (e < n) {
-        uint8_t cls = ClassOf(s[e]);
+        uint16_t cls = ClassOf(s[e]);
         if (!(cls & kClsB64)) break;
         all_hex &= (cls & kClsHex) != 0;
         ++e;
@@ -1173,26 +1198,35 @@ bool HasOddTokenShape(std::string_view input) {
       ++i;
       continue;
     }
+    // Most tokens are lower-case words: find the token's end and what
+    // kinds of bytes it has; only tokens with upper-case letters or odd
+    // symbols can be odd, and only those are looked at closely.
     size_t j = i;
-    int symbols = 0;
-    int letters = 0;
-    bool camel = false;
-    bool prev_lower = false;
+    uint16_t seen = 0;
     for (; j < n; ++j) {
-      uint8_t cls = ClassOf(p[j]);
+      uint16_t cls = ClassOf(p[j]);
       if (cls & kClsTokenSpace) break;
-      letters += (cls & kClsLetter) != 0;
-      symbols += (cls & kClsOddSymbol) != 0;
-      bool lower = (cls & kClsLower) != 0;
-      // An upper-case letter right after a lower-case one.
-      camel |= prev_lower && (cls & kClsLetter) && !lower;
-      prev_lower = lower;
+      seen |= cls;
     }
     ++tokens;
-    if ((camel && j - i >= 6) || (symbols >= 2 && letters == 0 && j - i >= 3) ||
-        (symbols >= 1 && letters >= 2 && std::strchr("^$~", p[i]) == nullptr && j - i <= 24 &&
-         symbols + 1 < letters && std::strchr("[({", p[j - 1]) != nullptr)) {
-      ++odd;
+    if (seen & (kClsUpper | kClsOddSymbol)) {
+      int symbols = 0;
+      int letters = 0;
+      bool camel = false;
+      bool prev_lower = false;
+      for (size_t k = i; k < j; ++k) {
+        uint16_t cls = ClassOf(p[k]);
+        letters += (cls & kClsLetter) != 0;
+        symbols += (cls & kClsOddSymbol) != 0;
+        // An upper-case letter right after a lower-case one.
+        camel |= prev_lower && (cls & kClsUpper);
+        prev_lower = (cls & kClsLower) != 0;
+      }
+      if ((camel && j - i >= 6) || (symbols >= 2 && letters == 0 && j - i >= 3) ||
+          (symbols >= 1 && letters >= 2 && std::strchr("^$~", p[i]) == nullptr &&
+           j - i <= 24 && symbols + 1 < letters && std::strchr("[({", p[j - 1]) != nullptr)) {
+        ++odd;
+      }
     }
     i = j;
   }
@@ -1207,46 +1241,17 @@ void NormalizeInto(std::string_view input, int depth, DecodeState& st, bool is_r
     // Most prompts: one byte per character, no UTF-32 round trip.
     std::string clean = CleanAscii(input);
     FindEncodedSegments(clean, depth, st);
-    folded = FoldAscii(std::move(clean), &st.result->flags);
+    folded = FoldAscii(std::move(clean), &st.result->flags, is_root ? &st.rot13_words : nullptr);
   } else {
     std::u32string clean = Clean(input, &st.result->flags);
     FindEncodedSegments(clean, depth, st);
-    folded = Fold(std::move(clean), &st.result->flags);
+    folded = Fold(std::move(clean), &st.result->flags, is_root ? &st.rot13_words : nullptr);
   }
   if (is_root) {
     st.result->text = std::move(folded);
   } else if (!folded.empty()) {
     st.result->decoded.push_back(std::move(folded));
   }
-}
-
-// rot13 text has rot13 function words: "gur" (the), "naq" (and), "lbh"
-// (you)... Only such text gets a rot13 view, which keeps ordinary prompts
-// to one signature scan.
-bool LooksRot13(std::string_view text) {
-  static constexpr std::string_view kWords[] = {
-      "gur", "naq",      "lbh",          "lbhe",   "vf",     "bs",      "gb",       "vtaber",
-      "nyy", "cerivbhf", "vafgehpgvbaf", "flfgrz", "cebzcg", "eriryny", "cnffjbeq", "qvfertneq"};
-  int hits = 0;
-  const char* p = text.data();
-  const size_t n = text.size();
-  size_t i = 0;
-  while (i < n) {
-    size_t j = i;
-    while (j < n && p[j] != ' ') ++j;
-    size_t e = j;
-    while (e > i && !(ClassOf(p[e - 1]) & kClsLower)) --e;
-    // Every listed word starts with one of a few letters.
-    size_t len = e - i;
-    if (len >= 2 && len <= 12 && (ClassOf(p[i]) & kClsRot13Initial)) {
-      std::string_view w(p + i, len);
-      for (std::string_view k : kWords) {
-        if (w == k && ++hits >= 2) return true;
-      }
-    }
-    i = j + 1;
-  }
-  return false;
 }
 
 }  // namespace
@@ -1277,7 +1282,7 @@ NormalizedText Normalize(std::string_view input, const NormalizeOptions& options
   if (input.size() > options.max_input_bytes) input = input.substr(0, options.max_input_bytes);
   DecodeState st{&options, &result};
   NormalizeInto(input, 0, st, true);
-  if (options.rot13_view && LooksRot13(result.text)) {
+  if (options.rot13_view && st.rot13_words >= 2) {
     result.rot13 = result.text;
     for (char& c : result.rot13) {
       if (c >= 'a' && c <= 'z') c = static_cast<char>('a' + (c - 'a' + 13) % 26);
