@@ -641,15 +641,25 @@ void AddModelsCommands(CLI::App& app, GlobalOptions& globals, int* exit_code) {
     cmd->add_option("--license", req->license, "SPDX id");
     cmd->add_option("--source", req->source_url, "where it came from (URL)");
     cmd->add_flag("--json", *json_flag, "JSON output");
-    cmd->callback([&globals, exit_code, req, json_flag] {
+    auto key = std::make_shared<std::string>();
+    AddAdminKeyOption(cmd, key.get());
+    cmd->callback([&globals, exit_code, req, json_flag, key] {
       auto session = OpenSession(globals);
       if (!session.ok()) {
         *exit_code = Fail(session.status());
         return;
       }
-      req->actor = CliActor("");
+      auto auth = AuthorizeOrReport(session->config, *session->db, *key,
+                                    {"datasets.register",
+                                     {{"name", req->name}, {"version", req->version}},
+                                     {{"name", req->name}, {"version", req->version}, {"path", req->path}},
+                                     req->name + "@" + req->version},
+                                    exit_code, *json_flag);
+      if (!auth) return;
+      req->actor = auth->actor();
       req->progress = MakeProgress();
       auto d = session->registry->RegisterDataset(*req);
+      auth->Finish(d.status());
       if (!d.ok()) {
         *exit_code = FailStatus(d.status());
         return;

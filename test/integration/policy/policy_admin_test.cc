@@ -207,6 +207,16 @@ TEST_F(PolicyAdminTest, CliRevokeDsarEraseRetentionAndModelApproval) {
   ASSERT_EQ(approve2.exit_code, 0) << approve2.err;
   state = fx_->Cli({"models", "list", "--json"});
   EXPECT_NE(state.out.find("\"state\":\"approved\""), std::string::npos) << state.out;
+
+  // datasets register: one admin, decided by policy.
+  std::ofstream(fx_->data_dir() + "/data.csv") << "a,b\n1,2\n";
+  auto ds_user = fx_->Cli({"datasets", "register", fx_->data_dir() + "/data.csv", "--name", "d",
+                           "--version", "1", "--key", *user_});
+  EXPECT_EQ(ds_user.exit_code, 1);
+  EXPECT_NE(ds_user.err.find("may not datasets.register"), std::string::npos) << ds_user.err;
+  auto ds = fx_->Cli({"datasets", "register", fx_->data_dir() + "/data.csv", "--name", "d",
+                      "--version", "1", "--key", *alice_});
+  EXPECT_EQ(ds.exit_code, 0) << ds.err;
 }
 
 TEST_F(PolicyAdminTest, AdminHttpKeysFollowTheTwoPersonRule) {
