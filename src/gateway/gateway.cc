@@ -253,12 +253,14 @@ Task<void> Gateway::Handle(server::Request& request, const server::Connection& c
     const std::string& body = request.body();
     if (body.empty()) {
       ctx.body_error = "request body is empty; expected a JSON object";
-    } else if (!IsValidUtf8(body)) {
-      ctx.body_error = "request body is not valid UTF-8";
     } else {
+      // The JSON parser rejects invalid UTF-8 itself; the separate check
+      // runs only to name that cause in the error.
       boost::system::error_code ec;
       json::value v = json::parse(body, ec);
-      if (ec) {
+      if (ec && !IsValidUtf8(body)) {
+        ctx.body_error = "request body is not valid UTF-8";
+      } else if (ec) {
         ctx.body_error = "request body is not valid JSON: " + ec.message();
       } else if (!v.is_object()) {
         ctx.body_error = "request body must be a JSON object";
