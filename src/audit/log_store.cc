@@ -88,8 +88,8 @@ Result<PrefetchedSubtrees> PrefetchedSubtrees::Load(
       nodes.emplace_back(level, index);
     }
   }
-  // At most 16 lookups per statement: binding `$k` costs time quadratic in
-  // the parameter count with SQLite.
+  // At most 16 lookups per statement: a handful of statements per proof,
+  // each short enough to stay cheap to bind.
   constexpr size_t kPerQuery = 16;
   auto store = [&out](int level, int64_t index, const std::string& bytes) -> Status {
     STEWARD_ASSIGN_OR_RETURN(Hash h, HashFromBytes(bytes, "stored tree node"));
@@ -151,9 +151,8 @@ namespace {
 
 // Multi-row INSERTs in power-of-two chunks so only a handful of distinct
 // statements (and prepared-statement cache entries) exist. Chunks stay small
-// (8 rows): binding `$k` parameters costs time quadratic in the number of
-// parameters of a statement with SQLite, and beyond 8 rows the per-statement
-// overhead saved is negligible.
+// (8 rows): beyond that the per-statement overhead saved is negligible, and
+// stores that look `$k` names up per bind pay more per row in longer ones.
 std::string MultiInsertSql(const std::string& head, int columns, int rows) {
   std::string sql = head + " VALUES ";
   int p = 1;
