@@ -70,18 +70,17 @@ Result<std::unique_ptr<AdminCliAuth>> AdminCliAuth::Authorize(const config::Conf
   defaults.deployment_commercial = pc.deployment_commercial;
   auth->engine_ = std::make_unique<policy::PolicyEngine>(pc.paths, defaults);
   if (!auth->engine_->bundle()) {
-    return FailedPrecondition("no policy bundle could be loaded: " +
-                              auth->engine_->load_error());
+    return FailedPrecondition("no policy bundle could be loaded: " + auth->engine_->load_error());
   }
   std::string data_dir = config.data_dir;
   auth->gate_ = std::make_unique<policy::AdminGate>(
       *auth->engine_, db, clock, pc.approval_ttl_ms,
-      [&db, data_dir](const std::string& event, const std::string& actor,
-                      const std::string& target, json::object details) {
+      [&db, data_dir](const std::string& event, const std::string& actor, const std::string& target,
+                      json::object details) {
         auto recorded = RecordAdminEvent(db, data_dir, {event, actor, target, std::move(details)});
         if (!recorded.ok()) {
-          std::cerr << "steward: warning: " << event << " not audited: "
-                    << recorded.status().message() << "\n";
+          std::cerr << "steward: warning: " << event
+                    << " not audited: " << recorded.status().message() << "\n";
         }
       });
   STEWARD_RETURN_IF_ERROR(auth->gate_->Init());
@@ -108,12 +107,9 @@ std::string AdminCliAuth::PendingMessage() const {
 }
 
 json::object AdminCliAuth::PendingJson() const {
-  return json::object{{"status", "pending_approval"},
-                      {"pending_id", outcome_.pending_id},
-                      {"action", action_.action},
-                      {"approvals", outcome_.approvals},
-                      {"required", outcome_.required},
-                      {"approved_by", ApproversJson()}};
+  return json::object{{"status", "pending_approval"},  {"pending_id", outcome_.pending_id},
+                      {"action", action_.action},      {"approvals", outcome_.approvals},
+                      {"required", outcome_.required}, {"approved_by", ApproversJson()}};
 }
 
 void AdminCliAuth::Finish(const Status& result) {

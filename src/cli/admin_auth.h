@@ -31,8 +31,8 @@ class AdminCliAuth {
   // back to STEWARD_ADMIN_KEY, then to the local operator. Errors:
   // Unauthenticated (bad key), PermissionDenied (policy forbids, or a key is
   // required), AlreadyExists (this key already approved the pending action).
-  static Result<std::unique_ptr<AdminCliAuth>> Authorize(const config::Config& config,
-                                                         Database& db, std::string key,
+  static Result<std::unique_ptr<AdminCliAuth>> Authorize(const config::Config& config, Database& db,
+                                                         std::string key,
                                                          const policy::AdminAction& action);
   // Exit code for an Authorize error: 1 refused (policy, same approver), 2 bad input.
   static int FailExit(const Status& status);

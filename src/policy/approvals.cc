@@ -8,8 +8,8 @@ namespace steward::policy {
 
 namespace json = boost::json;
 
-AdminGate::AdminGate(const PolicyEngine& engine, Database& db, const Clock& clock,
-                     int64_t ttl_ms, ApprovalEventSink sink)
+AdminGate::AdminGate(const PolicyEngine& engine, Database& db, const Clock& clock, int64_t ttl_ms,
+                     ApprovalEventSink sink)
     : engine_(engine), db_(db), clock_(clock), ttl_ms_(ttl_ms), sink_(std::move(sink)) {}
 
 std::vector<Migration> AdminGate::Migrations() {
@@ -79,10 +79,10 @@ Result<GateOutcome> AdminGate::Submit(const Principal& who, const AdminAction& a
 
   const std::string fingerprint = Fingerprint(action);
   STEWARD_ASSIGN_OR_RETURN(auto tx, db_.Begin());
-  STEWARD_RETURN_IF_ERROR(tx->Exec(
-      "UPDATE policy_pending_actions SET state='expired', closed_ms=$1 "
-      "WHERE state='pending' AND expires_ms <= $1",
-      {now}));
+  STEWARD_RETURN_IF_ERROR(
+      tx->Exec("UPDATE policy_pending_actions SET state='expired', closed_ms=$1 "
+               "WHERE state='pending' AND expires_ms <= $1",
+               {now}));
   STEWARD_ASSIGN_OR_RETURN(auto rows, tx->Query("SELECT id, required FROM policy_pending_actions "
                                                 "WHERE fingerprint=$1 AND state='pending'",
                                                 {fingerprint}));
@@ -117,11 +117,10 @@ Result<GateOutcome> AdminGate::Submit(const Principal& who, const AdminAction& a
                          "); the two-person rule needs a different admin to approve it");
   }
   approvers.push_back(who.key_id);
-  STEWARD_RETURN_IF_ERROR(
-      tx->Exec("INSERT INTO policy_approvals (pending_id, approver, approver_name, seq, "
-               "approved_ms) VALUES ($1, $2, $3, $4, $5)",
-               {out.pending_id, who.key_id, who.name, static_cast<int64_t>(approvers.size()),
-                now}));
+  STEWARD_RETURN_IF_ERROR(tx->Exec(
+      "INSERT INTO policy_approvals (pending_id, approver, approver_name, seq, "
+      "approved_ms) VALUES ($1, $2, $3, $4, $5)",
+      {out.pending_id, who.key_id, who.name, static_cast<int64_t>(approvers.size()), now}));
   out.approvals = static_cast<int>(approvers.size());
   out.approvers = approvers;
   out.execute = out.approvals >= out.required;
@@ -148,10 +147,9 @@ Result<GateOutcome> AdminGate::Submit(const Principal& who, const AdminAction& a
 
 Status AdminGate::Finish(const std::string& pending_id, const Status& result) {
   if (pending_id.empty()) return Status::Ok();
-  return db_.Exec(
-      "UPDATE policy_pending_actions SET state=$1, result=$2, closed_ms=$3 WHERE id=$4",
-      {std::string(result.ok() ? "executed" : "failed"), result.ok() ? "" : result.message(),
-       clock_.NowUnixMs(), pending_id});
+  return db_.Exec("UPDATE policy_pending_actions SET state=$1, result=$2, closed_ms=$3 WHERE id=$4",
+                  {std::string(result.ok() ? "executed" : "failed"),
+                   result.ok() ? "" : result.message(), clock_.NowUnixMs(), pending_id});
 }
 
 Result<std::vector<PendingAction>> AdminGate::List(bool pending_only) {
@@ -176,7 +174,8 @@ Result<std::vector<PendingAction>> AdminGate::List(bool pending_only) {
     p.expires_ms = r.Int(6);
     STEWARD_ASSIGN_OR_RETURN(
         auto approvers,
-        db_.Query("SELECT approver FROM policy_approvals WHERE pending_id=$1 ORDER BY seq", {p.id}));
+        db_.Query("SELECT approver FROM policy_approvals WHERE pending_id=$1 ORDER BY seq",
+                  {p.id}));
     for (const auto& a : approvers) p.approvers.push_back(a.Text(0));
     out.push_back(std::move(p));
   }

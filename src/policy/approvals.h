@@ -55,9 +55,9 @@ struct PendingAction {
 
 // Receives one event per approval ("policy.approval") and per refused
 // approval ("policy.approval.refused"): actor key id, target pending id.
-using ApprovalEventSink = std::function<void(const std::string& event, const std::string& actor,
-                                             const std::string& target,
-                                             boost::json::object details)>;
+using ApprovalEventSink =
+    std::function<void(const std::string& event, const std::string& actor,
+                       const std::string& target, boost::json::object details)>;
 
 class AdminGate {
  public:

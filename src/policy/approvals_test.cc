@@ -25,19 +25,19 @@ class AdminGateTest : public ::testing::Test {
 @id("big-three") obligate (action == "keys.revoke") when { resource.name == "root" }
   with require_approvals(3);
 )";
-    engine_ = std::make_unique<PolicyEngine>(std::vector<std::string>{dir_.string()},
-                                             RequestDefaults{});
+    engine_ =
+        std::make_unique<PolicyEngine>(std::vector<std::string>{dir_.string()}, RequestDefaults{});
     ASSERT_NE(engine_->bundle(), nullptr) << engine_->load_error();
     auto db = OpenDatabase((dir_ / "store.db").string());
     ASSERT_TRUE(db.ok()) << db.status().message();
     db_ = std::move(*db);
-    gate_ = std::make_unique<AdminGate>(
-        *engine_, *db_, clock_, 3'600'000,
-        [this](const std::string& event, const std::string& actor, const std::string& target,
-               boost::json::object details) {
-          events_.push_back(event + " " + actor + " " + target + " " +
-                            boost::json::serialize(details));
-        });
+    gate_ =
+        std::make_unique<AdminGate>(*engine_, *db_, clock_, 3'600'000,
+                                    [this](const std::string& event, const std::string& actor,
+                                           const std::string& target, boost::json::object details) {
+                                      events_.push_back(event + " " + actor + " " + target + " " +
+                                                        boost::json::serialize(details));
+                                    });
     ASSERT_TRUE(gate_->Init().ok());
   }
   void TearDown() override {

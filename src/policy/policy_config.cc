@@ -41,8 +41,7 @@ Result<PolicyConfig> ParsePolicyConfig(const std::string& file, const YAML::Node
   if (pc.poll_ms < 50 || pc.poll_ms > 3'600'000) {
     return ErrorAt(file, node["poll_ms"], "`poll_ms` must be 50..3600000");
   }
-  STEWARD_ASSIGN_OR_RETURN(int64_t ttl_hours,
-                           config::GetInt(file, node, "approval_ttl_hours", 24));
+  STEWARD_ASSIGN_OR_RETURN(int64_t ttl_hours, config::GetInt(file, node, "approval_ttl_hours", 24));
   if (ttl_hours < 1 || ttl_hours > 720) {
     return ErrorAt(file, node["approval_ttl_hours"], "`approval_ttl_hours` must be 1..720");
   }

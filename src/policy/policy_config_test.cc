@@ -60,8 +60,8 @@ TEST(PolicyConfigTest, ErrorsNameFileLineAndKey) {
 }
 
 TEST(PolicyConfigTest, ApprovalSettings) {
-  auto r = ParsePolicyConfig("c.yaml",
-                             YAML::Load("policy: {dir: x, approval_ttl_hours: 2, cli_requires_key: true}"));
+  auto r = ParsePolicyConfig(
+      "c.yaml", YAML::Load("policy: {dir: x, approval_ttl_hours: 2, cli_requires_key: true}"));
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->approval_ttl_ms, 2 * 3'600'000);
   EXPECT_TRUE(r->cli_requires_key);

@@ -5,10 +5,10 @@
 
 #include <algorithm>
 
+#include "gateway/gateway.h"
 #include "injection/screen.h"
 #include "monitor/metrics.h"
 #include "pipeline/reload.h"
-#include "gateway/gateway.h"
 #include "pipeline/stage_registry.h"
 #include "policy/explain.h"
 #include "policy/review_sink.h"
@@ -26,7 +26,8 @@ using policy::Verdict;
 // for a plain chat call (no findings, no injection signal).
 class PolicyModelAccess final : public gateway::ModelAccess {
  public:
-  explicit PolicyModelAccess(std::shared_ptr<policy::PolicyEngine> engine) : engine_(std::move(engine)) {}
+  explicit PolicyModelAccess(std::shared_ptr<policy::PolicyEngine> engine)
+      : engine_(std::move(engine)) {}
   bool MayUse(const RequestContext& caller, const std::string& model) const override {
     RequestContext probe;
     probe.principal = caller.principal;
@@ -62,10 +63,7 @@ class PolicyStage : public Stage {
  public:
   PolicyStage(std::shared_ptr<policy::PolicyEngine> engine, policy::PolicyConfig config,
               ServiceRegistry* services, const Clock& clock)
-      : engine_(std::move(engine)),
-        config_(std::move(config)),
-        services_(services),
-        clock_(clock) {
+      : engine_(std::move(engine)), config_(std::move(config)), services_(services), clock_(clock) {
     auto& m = monitor::MetricsRegistry::Global();
     const char* help = "Policy decisions by outcome";
     permits_ = &m.GetCounter("steward_policy_decisions_total", help, {{"decision", "permit"}});
@@ -205,16 +203,16 @@ class PolicyStage : public Stage {
   StageResult ApplyRateLimits(RequestContext& ctx, const Decision& d) {
     PolicyLimiter::Limit rpm = RateLimit(d, "rpm"), tpm = RateLimit(d, "tpm");
     if (rpm.per_minute <= 0 && tpm.per_minute <= 0) return StageResult::Continue();
-    std::string caller = ctx.principal.key_id.empty() ? "ip:" + ctx.client_ip
-                                                      : "key:" + ctx.principal.key_id;
+    std::string caller =
+        ctx.principal.key_id.empty() ? "ip:" + ctx.client_ip : "key:" + ctx.principal.key_id;
     int64_t estimate = PromptTokenEstimate(ctx);
     PolicyLimiter::Admission a = limiter_.Admit(caller, rpm, tpm, estimate, clock_.NowMonoNs());
     if (!a.allowed) {
       rate_limited_->Inc();
       const PolicyLimiter::Limit& hit = a.limit == "rpm" ? rpm : tpm;
       int64_t seconds = std::max<int64_t>(1, (a.retry_after_ns + 999'999'999) / 1'000'000'000);
-      std::string who = ctx.principal.key_id.empty() ? "client " + ctx.client_ip
-                                                     : "key " + ctx.principal.key_id;
+      std::string who =
+          ctx.principal.key_id.empty() ? "client " + ctx.client_ip : "key " + ctx.principal.key_id;
       std::string what = a.limit == "rpm" ? " requests per minute" : " tokens per minute";
       std::string message = "policy rule `" + hit.rule_id + "` limits " + who + " to " +
                             std::to_string(hit.per_minute) + what + "; retry after " +

@@ -93,8 +93,13 @@ std::string* PolicyAdminTest::user_ = nullptr;
 int PolicyAdminTest::exports_ = 0;
 
 TEST_F(PolicyAdminTest, CliKeysCreateNeedsTwoDistinctAdmins) {
-  std::vector<std::string> create = {"keys", "create", "--name", "ops2", "--role", "admin", "--key"};
-  auto first = fx_->Cli([&] { auto a = create; a.push_back(*alice_); return a; }());
+  std::vector<std::string> create = {"keys",   "create", "--name", "ops2",
+                                     "--role", "admin",  "--key"};
+  auto first = fx_->Cli([&] {
+    auto a = create;
+    a.push_back(*alice_);
+    return a;
+  }());
   ASSERT_EQ(first.exit_code, 0) << first.err;
   EXPECT_EQ(first.out, "") << "no secret before the second approval";
   EXPECT_NE(first.err.find("approval 1 of 2 recorded for keys.create name=ops2 role=admin"),
@@ -103,22 +108,42 @@ TEST_F(PolicyAdminTest, CliKeysCreateNeedsTwoDistinctAdmins) {
   auto listed = fx_->Cli({"keys", "list", "--json"});
   EXPECT_EQ(listed.out.find("\"ops2\""), std::string::npos) << "not created yet";
 
-  auto again = fx_->Cli([&] { auto a = create; a.push_back(*alice_); return a; }());
+  auto again = fx_->Cli([&] {
+    auto a = create;
+    a.push_back(*alice_);
+    return a;
+  }());
   EXPECT_EQ(again.exit_code, 1);
   EXPECT_NE(again.err.find("already approved pending action"), std::string::npos) << again.err;
   EXPECT_NE(again.err.find("different admin"), std::string::npos) << again.err;
 
-  auto intern = fx_->Cli([&] { auto a = create; a.push_back(*intern_); return a; }());
+  auto intern = fx_->Cli([&] {
+    auto a = create;
+    a.push_back(*intern_);
+    return a;
+  }());
   EXPECT_EQ(intern.exit_code, 1);
   EXPECT_NE(intern.err.find("interns may not administer"), std::string::npos) << intern.err;
-  auto user = fx_->Cli([&] { auto a = create; a.push_back(*user_); return a; }());
+  auto user = fx_->Cli([&] {
+    auto a = create;
+    a.push_back(*user_);
+    return a;
+  }());
   EXPECT_EQ(user.exit_code, 1);
   EXPECT_NE(user.err.find("may not keys.create"), std::string::npos) << user.err;
-  auto bad = fx_->Cli([&] { auto a = create; a.push_back("sk-not-a-key"); return a; }());
+  auto bad = fx_->Cli([&] {
+    auto a = create;
+    a.push_back("sk-not-a-key");
+    return a;
+  }());
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("--key: invalid API key"), std::string::npos) << bad.err;
 
-  auto second = fx_->Cli([&] { auto a = create; a.push_back(*bob_); return a; }());
+  auto second = fx_->Cli([&] {
+    auto a = create;
+    a.push_back(*bob_);
+    return a;
+  }());
   ASSERT_EQ(second.exit_code, 0) << second.err;
   EXPECT_FALSE(second.out.empty()) << "the completing admin gets the secret";
   listed = fx_->Cli({"keys", "list", "--json"});
