@@ -234,13 +234,22 @@ Task<void> Simulator::Handle(server::Request& req, const server::Connection&, se
     reply = ReplyFor(prompt, options_.reply_words);
   }
   bool usage = HeaderOf(req, "x-sim-no-usage") != "1";
+  std::string tool;  // x-sim-tool-call: the reply is a call of this tool
+  if (chat) tool = std::string(HeaderOf(req, "x-sim-tool-call"));
+  const std::string call_id = "call_" + id;
   bool stream = body.contains("stream") && body["stream"].is_bool() && body["stream"].get_bool();
   const char* object = chat ? "chat.completion" : "text_completion";
 
   if (!stream) {
     json::object out{{"id", (chat ? "chatcmpl-" : "cmpl-") + id}, {"object", object}, {"created", 1700000000}, {"model", model}};
     json::object choice{{"index", 0}, {"finish_reason", "stop"}};
-    if (chat) {
+    if (!tool.empty()) {
+      json::object call{{"id", call_id}, {"type", "function"},
+                        {"function", json::object{{"name", tool}, {"arguments", reply}}}};
+      choice["message"] = json::object{{"role", "assistant"}, {"content", nullptr},
+                                       {"tool_calls", json::array{std::move(call)}}};
+      choice["finish_reason"] = "tool_calls";
+    } else if (chat) {
       choice["message"] = json::object{{"role", "assistant"}, {"content", reply}};
     } else {
       choice["text"] = reply;
@@ -265,12 +274,21 @@ Task<void> Simulator::Handle(server::Request& req, const server::Connection&, se
     if (chat) {
       json::object delta;
       if (first) delta["role"] = "assistant";
-      if (!last) delta["content"] = text;
+      if (!last && tool.empty()) delta["content"] = text;
+      if (!last && !tool.empty()) {
+        json::object call{{"index", 0}, {"function", json::object{{"arguments", text}}}};
+        if (first) {
+          call["id"] = call_id;
+          call["type"] = "function";
+          call["function"].as_object()["name"] = tool;
+        }
+        delta["tool_calls"] = json::array{std::move(call)};
+      }
       choice["delta"] = std::move(delta);
     } else {
       choice["text"] = last ? "" : text;
     }
-    choice["finish_reason"] = last ? json::value("stop") : json::value(nullptr);
+    choice["finish_reason"] = last ? json::value(tool.empty() ? "stop" : "tool_calls") : json::value(nullptr);
     ev["choices"] = json::array{std::move(choice)};
     return "data: " + json::serialize(ev) + "\n\n";
   };

@@ -14,6 +14,9 @@
 //   x-sim-hang: 1              never answer (until the client gives up)
 //   x-sim-drop-after: N        close the connection after N SSE events
 //   x-sim-no-usage: 1          omit `usage`
+//   x-sim-tool-call: NAME      (chat) reply with one call of tool NAME whose
+//                              arguments are the reply text, streamed as
+//                              argument deltas; finish_reason "tool_calls"
 #pragma once
 
 #include <string>
