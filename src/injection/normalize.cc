@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace steward::injection {
 namespace {
@@ -722,7 +725,22 @@ void JoinSpacedLetters(Str& s, uint32_t* flags) {
   auto is_sep = [](auto c) { return (ClassOf(c) & kClsSep) != 0; };
   // Cheap pre-check: is there any "x y z w" / "x.y.z.w" shape at all?
   bool candidate = false;
-  for (size_t k = 0; k + 6 < s.size(); ++k) {
+  size_t k = 0;
+#if defined(__SSE2__)
+  if constexpr (sizeof(s[0]) == 1) {
+    // Skip sixteen positions at a time where s[k+1] == s[k+3] == s[k+5]
+    // never holds (the rare part of the shape).
+    const char* p = reinterpret_cast<const char*>(s.data());
+    while (k + 6 + 16 <= s.size()) {
+      __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + k + 1));
+      __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + k + 3));
+      __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + k + 5));
+      if (_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, b), _mm_cmpeq_epi8(b, c))) != 0) break;
+      k += 16;
+    }
+  }
+#endif
+  for (; k + 6 < s.size(); ++k) {
     // The equal separators are the rare part: test them first.
     if (s[k + 3] == s[k + 1] && s[k + 5] == s[k + 1] && is_sep(s[k + 1]) && is_letter(s[k]) &&
         is_letter(s[k + 2]) && is_letter(s[k + 4]) && is_letter(s[k + 6]) &&
@@ -823,16 +841,29 @@ bool IsNumberWithUnit(std::string_view w) {
 // ordinary prompts to one signature scan. `word` is a space-free token of
 // the folded text; trailing punctuation is ignored.
 bool IsRot13FunctionWord(std::string_view word) {
-  static constexpr std::string_view kWords[] = {
-      "gur", "naq",      "lbh",          "lbhe",   "vf",     "bs",      "gb",       "vtaber",
-      "nyy", "cerivbhf", "vafgehpgvbaf", "flfgrz", "cebzcg", "eriryny", "cnffjbeq", "qvfertneq"};
   while (!word.empty() && !(ClassOf(word.back()) & kClsLower)) word.remove_suffix(1);
   // Every listed word starts with one of a few letters.
   if (word.size() < 2 || word.size() > 12 || !(ClassOf(word[0]) & kClsRot13Initial)) return false;
-  for (std::string_view k : kWords) {
-    if (word == k) return true;
+  switch (word.size()) {
+    case 2:
+      return word == "vf" || word == "bs" || word == "gb";
+    case 3:
+      return word == "gur" || word == "naq" || word == "lbh" || word == "nyy";
+    case 4:
+      return word == "lbhe";
+    case 6:
+      return word == "vtaber" || word == "flfgrz" || word == "cebzcg";
+    case 7:
+      return word == "eriryny";
+    case 8:
+      return word == "cerivbhf" || word == "cnffjbeq";
+    case 9:
+      return word == "qvfertneq";
+    case 12:
+      return word == "vafgehpgvbaf";
+    default:
+      return false;
   }
-  return false;
 }
 
 // Folds leetspeak in words that mix letters with leet characters. When
@@ -923,8 +954,24 @@ bool IsAscii(std::string_view s) {
 // Steps 1+2 for ASCII input: control characters become spaces.
 std::string CleanAscii(std::string_view input) {
   std::string out(input);
-  for (char& c : out) {
-    if (c < 0x20 || c == 0x7F) c = ' ';
+  char* p = out.data();
+  size_t i = 0;
+#if defined(__SSE2__)
+  // Sixteen bytes at a time: bytes < 0x20 or == 0x7F become spaces (the
+  // input is ASCII, so signed comparison is fine).
+  const __m128i below = _mm_set1_epi8(0x20);
+  const __m128i del = _mm_set1_epi8(0x7F);
+  const __m128i space = _mm_set1_epi8(' ');
+  for (; i + 16 <= out.size(); i += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    __m128i ctl = _mm_or_si128(_mm_cmplt_epi8(v, below), _mm_cmpeq_epi8(v, del));
+    if (_mm_movemask_epi8(ctl) == 0) continue;
+    v = _mm_or_si128(_mm_and_si128(ctl, space), _mm_andnot_si128(ctl, v));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p + i), v);
+  }
+#endif
+  for (; i < out.size(); ++i) {
+    if (p[i] < 0x20 || p[i] == 0x7F) p[i] = ' ';
   }
   return out;
 }
