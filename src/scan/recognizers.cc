@@ -728,14 +728,14 @@ const std::vector<Recognizer>& PatternRecognizers() {
       {"US_ITIN",
        R"(\b9\d{2}[\- ]?(?:5\d|6[0-5]|7\d|8[0-8]|9[0-24-9])[\- ]?\d{4}\b)", false, 0.6, 1.0,
        ValidateItin, {"itin", "taxpayer", "tax id", "individual taxpayer", "tax"}, {}},
-      {"US_PASSPORT", R"(\b[A-Z]?\d{8,9}\b)", false, 0.1, 0.75, ValidateNotEmbedded,
+      {"US_PASSPORT", R"(\b[A-Z]?\d{8,9}\b)", false, 0.1, 0.9, ValidateNotEmbedded,
        {"passport", "travel document", "passport number", "passport no", "passport#"}, {}},
-      // A licence word is specific evidence: it outranks the generic
-      // "number" that makes a digit run a phone (0.8). "driver" alone is
-      // not ("call the driver at ...").
-      {"US_DRIVER_LICENSE", R"(\b[A-Z]{1,2}\d{4,14}\b)", false, 0.1, 0.85, ValidateNotEmbedded,
+      // A licence or passport word is specific evidence: it outranks the
+      // generic "number" that makes a digit run a phone (0.8). "driver"
+      // alone is not ("call the driver at ...").
+      {"US_DRIVER_LICENSE", R"(\b[A-Z]{1,2}\d{4,14}\b)", false, 0.1, 0.9, ValidateNotEmbedded,
        kLicenseContext, {}},
-      {"US_DRIVER_LICENSE", R"(\b\d{3,4}-\d{2,3}-\d{3,4}\b|\b\d{6,13}\b)", false, 0.05, 0.85,
+      {"US_DRIVER_LICENSE", R"(\b\d{3,4}-\d{2,3}-\d{3,4}\b|\b\d{6,13}\b)", false, 0.05, 0.9,
        ValidateNotEmbedded, kLicenseContext,
        {"phone", "ssn", "social", "call", "tel", "mobile", "cell", "fax"}},
       {"UK_NHS", R"(\b\d{3}[ \-]?\d{3}[ \-]?\d{4}\b)", false, 0.5, 1.0, ValidateNhs,
