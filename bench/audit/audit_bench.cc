@@ -435,6 +435,18 @@ ProxyRun ProxyLatency(const std::string& steward, uint16_t sim_port, const std::
   }
   if (gw < 0) return run;
   std::atomic<bool> stop{false};
+  // The port opens before the pipeline is ready (scanner and injection
+  // models load after it): wait for served calls so start-up CPU stays out
+  // of the measured window.
+  for (int ok = 0, i = 0; ok < 20 && i < 600; ++i) {
+    const std::string warm = R"({"model":"m","messages":[{"role":"user","content":"warm up"}]})";
+    if (HttpPost(port, warm, secret) == 200) {
+      ++ok;
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   const double gw_cpu0 = ProcCpuUs(gw);
   std::vector<std::vector<double>> lat(clients);
   std::vector<int64_t> oks(clients, 0);

@@ -173,8 +173,14 @@ class BulkInserter {
   BulkInserter(Transaction& tx, std::string head, int columns)
       : tx_(tx), head_(std::move(head)), columns_(columns) {}
 
-  Status Add(std::vector<Value> row) {
-    for (auto& v : row) pending_.push_back(std::move(v));
+  // One row: exactly `columns` values, each constructed in place (an
+  // initializer list would copy every leaf and ciphertext once more).
+  template <typename... Values>
+  Status Add(Values&&... row) {
+    static_assert(sizeof...(Values) > 0);
+    if (sizeof...(Values) != columns_) return Internal("bulk insert: wrong number of columns");
+    if (pending_.empty()) pending_.reserve(kMaxRows * columns_);
+    (pending_.emplace_back(std::forward<Values>(row)), ...);
     if (pending_.size() / columns_ >= kMaxRows) return Flush();
     return Status::Ok();
   }
@@ -240,11 +246,13 @@ Result<int64_t> AppendLeavesInTx(Transaction& tx, Frontier* frontier,
     const LeafToAppend& l = leaves[i];
     const int64_t index = first + static_cast<int64_t>(i);
     Hash lh = LeafHash(l.leaf);
-    STEWARD_RETURN_IF_ERROR(leaf_rows.Add({index, Blob{l.leaf}, Blob{std::string(AsBytes(lh))}, l.kind,
-                                           l.subject.empty() ? Value() : Value(l.subject), l.time_ms}));
+    STEWARD_RETURN_IF_ERROR(leaf_rows.Add(index, Blob{l.leaf}, Blob{std::string(AsBytes(lh))},
+                                          l.kind, l.subject.empty() ? Value() : Value(l.subject),
+                                          l.time_ms));
     frontier->Append(lh, [&](int level, int64_t idx, const Hash& h) {
       if (node_status.ok()) {
-        node_status = node_rows.Add({static_cast<int64_t>(level), idx, Blob{std::string(AsBytes(h))}});
+        node_status =
+            node_rows.Add(static_cast<int64_t>(level), idx, Blob{std::string(AsBytes(h))});
       }
     });
     STEWARD_RETURN_IF_ERROR(node_status);
@@ -260,8 +268,8 @@ Result<int64_t> AppendLeavesInTx(Transaction& tx, Frontier* frontier,
       std::string sealed =
           SealBytes(**key, p.plaintext, PayloadSealer::PayloadAd(l.payload_ref, p.part));
       STEWARD_RETURN_IF_ERROR(payload_rows.Add(
-          {l.payload_ref, p.part, l.subject, index, l.time_ms, Blob{std::move(sealed)}, Value(),
-           l.data_class.empty() ? std::string("plain") : l.data_class}));
+          l.payload_ref, p.part, l.subject, index, l.time_ms, Blob{std::move(sealed)}, Value(),
+          l.data_class.empty() ? std::string("plain") : l.data_class));
     }
   }
   STEWARD_RETURN_IF_ERROR(leaf_rows.Flush());
