@@ -19,4 +19,4 @@ node tools/scan/gen_corpus.js --split train --count 60000 --seed 7 --out "$BUILD
 node tools/scan/gen_corpus.js --split eval --count 2400 --seed 2026 --out test/data/scan/eval.jsonl
 cmake --build "$BUILD" --target scan_train_names
 "$BUILD/test/integration/scan/scan_train_names" "$BUILD/train/names_train.jsonl" data/scan \
-  --epochs 4 --extra ../shared/datasets/pii/synth_dev.jsonl --extra-repeat 12 --dev ../shared/datasets/pii/synth_dev.jsonl
+  --epochs 3 --extra ../shared/datasets/pii/synth_dev.jsonl --extra-repeat 12 --dev ../shared/datasets/pii/synth_dev.jsonl
