@@ -220,8 +220,10 @@ TEST(ScanQuality, PresidioSyntheticF2) {
   std::printf("F2 all rows: %.3f  tuned: %.3f  held-out: %.3f\n", both.F(2), fold_total[1].F(2),
               fold_total[0].F(2));
   RecordProperty("synth_f2_heldout", std::to_string(fold_total[0].F(2)));
-  // Presidio out of the box scores 0.618: Steward must not be worse.
-  EXPECT_GE(fold_total[0].F(2), 0.618);
+  // Presidio scores 0.618 out of the box and 0.845 customised on the whole
+  // set; measured here 0.853 on the held-out fold. The floor catches a
+  // regression without making the test hostage to one token.
+  EXPECT_GE(fold_total[0].F(2), 0.82);
 }
 
 TEST(ScanQuality, PresidioRecognizerCases) {
