@@ -651,8 +651,8 @@ char32_t ScriptLookalike(char32_t c) {
   }
 }
 
-char32_t ToLowerCp(char32_t c) {
-  if (c >= 'A' && c <= 'Z') return c + 32;
+inline char32_t ToLowerCp(char32_t c) {
+  if (c < 0x80) return (ClassOf(c) & kClsUpper) ? c + 32 : c;
   if (c >= 0x0410 && c <= 0x042F) return c + 0x20;
   if (c >= 0x0400 && c <= 0x040F) return c + 0x50;
   if (c >= 0x0391 && c <= 0x03A9 && c != 0x03A2) return c + 0x20;
@@ -926,9 +926,18 @@ std::u32string Clean(std::string_view input, uint32_t* flags) {
   bool invalid = false;
   while (i < input.size()) {
     unsigned char b = static_cast<unsigned char>(input[i]);
-    if (b >= 0x20 && b < 0x7F) {  // fast path
-      out.push_back(b);
-      ++i;
+    if (b >= 0x20 && b < 0x7F) {
+      // Fast path: copy the whole run of printable ASCII at once.
+      size_t end = i + 1;
+      while (end < input.size() && static_cast<unsigned char>(input[end]) >= 0x20 &&
+             static_cast<unsigned char>(input[end]) < 0x7F) {
+        ++end;
+      }
+      size_t at = out.size();
+      out.resize(at + (end - i));
+      char32_t* o = out.data() + at;
+      for (size_t k = i; k < end; ++k) *o++ = static_cast<unsigned char>(input[k]);
+      i = end;
       continue;
     }
     char32_t cp = DecodeOne(input, i, &invalid);
