@@ -5,9 +5,9 @@
 // Prompts are built from the repository's own example texts (benign and
 // malicious mixed), 4096 bytes each. Prints one JSON object.
 #include <algorithm>
-#include <cstdlib>
 #include <boost/json.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <string>

@@ -15,12 +15,12 @@ constexpr char32_t kReplacement = 0xFFFD;
 // Byte classes of ASCII characters, looked up instead of chains of
 // comparisons in the per-character loops.
 enum ByteClass : uint16_t {
-  kClsLetter = 1 << 0,    // A-Z a-z
-  kClsSep = 1 << 1,       // separators of spaced-out letters: " .-_*"
-  kClsB64 = 1 << 2,       // base64 / base64url alphabet
-  kClsOddSymbol = 1 << 3, // symbols typical of adversarial suffixes
-  kClsTokenSpace = 1 << 4,// ' ' '\n' '\t' '\r'
-  kClsLower = 1 << 5,     // a-z
+  kClsLetter = 1 << 0,        // A-Z a-z
+  kClsSep = 1 << 1,           // separators of spaced-out letters: " .-_*"
+  kClsB64 = 1 << 2,           // base64 / base64url alphabet
+  kClsOddSymbol = 1 << 3,     // symbols typical of adversarial suffixes
+  kClsTokenSpace = 1 << 4,    // ' ' '\n' '\t' '\r'
+  kClsLower = 1 << 5,         // a-z
   kClsRot13Initial = 1 << 6,  // first letters of the rot13 function words
   kClsHex = 1 << 7,           // 0-9 a-f A-F
   kClsUpper = 1 << 8,         // A-Z
@@ -1279,8 +1279,8 @@ bool HasOddTokenShape(std::string_view input) {
         prev_lower = (cls & kClsLower) != 0;
       }
       if ((camel && j - i >= 6) || (symbols >= 2 && letters == 0 && j - i >= 3) ||
-          (symbols >= 1 && letters >= 2 && std::strchr("^$~", p[i]) == nullptr &&
-           j - i <= 24 && symbols + 1 < letters && std::strchr("[({", p[j - 1]) != nullptr)) {
+          (symbols >= 1 && letters >= 2 && std::strchr("^$~", p[i]) == nullptr && j - i <= 24 &&
+           symbols + 1 < letters && std::strchr("[({", p[j - 1]) != nullptr)) {
         ++odd;
       }
     }

@@ -8,9 +8,9 @@
 
 #include <algorithm>
 #include <atomic>
-#include <initializer_list>
 #include <cstdio>
 #include <cstdlib>
+#include <initializer_list>
 
 namespace steward::injection {
 namespace {
@@ -29,10 +29,10 @@ namespace {
   "prompt|commands|orders|constraints|restrictions|guardrails|programming|polic(y|ies)|"    \
   "context|training|configuration|settings|guidance|limitations|filters)"
 
-#define NO_ETHICS_TAIL                                                                         \
-  "( any)?( of)?( the| its| your| their)? (ethical|moral|content|safety|openai'?s?|legal|"    \
+#define NO_ETHICS_TAIL                                                                          \
+  "( any)?( of)?( the| its| your| their)? (ethical|moral|content|safety|openai'?s?|legal|"      \
   "ethical or moral|moral or ethical|programming) (guidelines|restrictions|limitations|limits|" \
-  "filters?|constraints|boundaries|polic(y|ies)|rules|principles|standards|considerations|"    \
+  "filters?|constraints|boundaries|polic(y|ies)|rules|principles|standards|considerations|"     \
   "obligations|code)\\b"
 
 // "<prefix><head><tail>|<prefix><head2><tail>|...": one top-level branch per
@@ -145,11 +145,11 @@ std::vector<Signature> MakeBuiltin() {
       // `\b(no|without|...)( any)?( of)?...` group, Vectorscan 5.4.9 misses
       // "... has no ethical guidelines" (see the note above SplitTopLevel).
       {"role_play.no_ethics",
-       EachBranch({"no", "without", "free (of|from)", "devoid of", "doesn't have", "does not have",
-                   "don't have", "do not have", "not bound by", "not restricted by",
-                   "not limited by", "not subject to", "unconstrained by", "disregards?",
-                   "ignores?"},
-                  "\\b", NO_ETHICS_TAIL) +
+       EachBranch(
+           {"no", "without", "free (of|from)", "devoid of", "doesn't have", "does not have",
+            "don't have", "do not have", "not bound by", "not restricted by", "not limited by",
+            "not subject to", "unconstrained by", "disregards?", "ignores?"},
+           "\\b", NO_ETHICS_TAIL) +
            "|\\b(no|without|lacks?|zero) (ethics|morals|morality|scruples|conscience|remorse|"
            "filters|censorship)\\b",
        0.75},
@@ -452,8 +452,8 @@ const HsRuntime& Runtime() {
     if (!__builtin_cpu_supports("avx2")) return rt;
     void* avx2_scan = dlsym(RTLD_DEFAULT, "avx2_hs_scan");
     if (avx2_scan == nullptr || hs_populate_platform(&rt.platform) != HS_SUCCESS) return rt;
-    rt.platform.cpu_features &= ~static_cast<unsigned long long>(HS_CPU_FEATURES_AVX512 |
-                                                                 HS_CPU_FEATURES_AVX512VBMI);
+    rt.platform.cpu_features &=
+        ~static_cast<unsigned long long>(HS_CPU_FEATURES_AVX512 | HS_CPU_FEATURES_AVX512VBMI);
     rt.scan = reinterpret_cast<ScanFunction>(avx2_scan);
     rt.limit_platform = true;
     return rt;
@@ -580,8 +580,8 @@ void SignatureSet::Scan(std::string_view text, SignatureHits& hits) const {
   size_t pos = 0;
   while (pos < text.size()) {
     size_t len = std::min(kWindow, text.size() - pos);
-    Runtime().scan(impl_->db, text.data() + pos, static_cast<unsigned int>(len), 0, scratch, OnMatch,
-            &hits);
+    Runtime().scan(impl_->db, text.data() + pos, static_cast<unsigned int>(len), 0, scratch,
+                   OnMatch, &hits);
     if (pos + len >= text.size()) break;
     pos += len - kOverlap;
   }

@@ -201,8 +201,8 @@ TEST(SignaturesTest, MatchesDoNotDependOnBufferAlignment) {
        "exfiltration.markdown_image_query"},
       {pad + " [dan] ok", "role_play.dan"},
   };
-  auto single_byte = SignatureSet::Compile({{"test.bracket", "\\[", 0.5},
-                                            {"test.word_in_brackets", "\\[[a-z]{0,100}\\]", 0.5}});
+  auto single_byte = SignatureSet::Compile(
+      {{"test.bracket", "\\[", 0.5}, {"test.word_in_brackets", "\\[[a-z]{0,100}\\]", 0.5}});
   ASSERT_TRUE(single_byte.ok());
   std::unique_ptr<char, decltype(&std::free)> buffer(
       static_cast<char*>(std::aligned_alloc(64, 1024)), &std::free);
