@@ -9,8 +9,6 @@
 
 namespace steward::scan {
 
-thread_local uint64_t g_validator_work = 0;
-thread_local uint64_t g_scan_generation = 0;
 
 namespace {
 

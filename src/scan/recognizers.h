@@ -50,9 +50,12 @@ struct Recognizer {
 
 // Bytes validators walked beyond their candidate span (value extension,
 // PEM bodies), per thread; Scanner adds it to ScanStats::validated_bytes.
-extern thread_local uint64_t g_validator_work;
+// Inline with a constant initialiser, so every use reads the variable
+// directly; an `extern thread_local` goes through a TLS wrapper that UBSan
+// flags as a null load.
+inline thread_local uint64_t g_validator_work = 0;
 // Incremented by every Scanner::Scan: validators' per-text caches key on it.
-extern thread_local uint64_t g_scan_generation;
+inline thread_local uint64_t g_scan_generation = 0;
 
 // The recognizer table, in a stable order (the index is the pattern id).
 const std::vector<Recognizer>& PatternRecognizers();
