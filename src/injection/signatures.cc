@@ -1,6 +1,7 @@
 #include "injection/signatures.h"
 
-#include <dlfcn.h>
+#include "common/vectorscan.h"
+
 #include <hs/hs.h>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -426,41 +427,6 @@ std::vector<std::string> SplitTopLevel(const std::string& pattern) {
   return out;
 }
 
-// Which Vectorscan runtime scans. Debian 12's vectorscan 5.4.9 is a "fat"
-// build whose hs_scan dispatches to an AVX-512 runtime on CPUs that have
-// it, and that runtime misses matches depending on where the text sits in
-// memory: single-byte literal searches only find bytes in the first 64
-// bytes or at the last byte of a 64-byte block, so e.g. `\[` in
-// "...[image]" or role_play.no_ethics on "... no moral restrictions" is
-// missed at most buffer addresses (see signatures_test.cc,
-// SignatureTest.MatchesDoNotDependOnBufferAlignment). Its AVX2 runtime
-// (exported as avx2_hs_scan) is correct and as fast here, so when it
-// exists and the CPU has AVX2 the databases are compiled without AVX-512
-// features and scanned through it; otherwise hs_scan is used as is.
-using ScanFunction = hs_error_t (*)(const hs_database_t*, const char*, unsigned int, unsigned int,
-                                    hs_scratch_t*, match_event_handler, void*);
-
-struct HsRuntime {
-  ScanFunction scan = &hs_scan;
-  bool limit_platform = false;  // compile for `platform` instead of the host
-  hs_platform_info_t platform{};
-};
-
-const HsRuntime& Runtime() {
-  static const HsRuntime runtime = [] {
-    HsRuntime rt;
-    if (!__builtin_cpu_supports("avx2")) return rt;
-    void* avx2_scan = dlsym(RTLD_DEFAULT, "avx2_hs_scan");
-    if (avx2_scan == nullptr || hs_populate_platform(&rt.platform) != HS_SUCCESS) return rt;
-    rt.platform.cpu_features &=
-        ~static_cast<unsigned long long>(HS_CPU_FEATURES_AVX512 | HS_CPU_FEATURES_AVX512VBMI);
-    rt.scan = reinterpret_cast<ScanFunction>(avx2_scan);
-    rt.limit_platform = true;
-    return rt;
-  }();
-  return runtime;
-}
-
 // One scratch space per thread, grown to fit every database it is used with.
 // hs_alloc_scratch is far from free even when the scratch is already large
 // enough (it re-validates the database: ~100 us for the built-in set, more
@@ -531,7 +497,7 @@ Result<std::unique_ptr<SignatureSet>> SignatureSet::Compile(std::vector<Signatur
   hs_compile_error_t* err = nullptr;
   if (hs_compile_multi(patterns.data(), flags.data(), ids.data(),
                        static_cast<unsigned int>(patterns.size()), HS_MODE_BLOCK,
-                       Runtime().limit_platform ? &Runtime().platform : nullptr, &db,
+                       HsPlatform(), &db,
                        &err) != HS_SUCCESS) {
     std::string msg = "injection signature ";
     if (err && err->expression >= 0 && static_cast<size_t>(err->expression) < ids.size()) {
@@ -580,7 +546,7 @@ void SignatureSet::Scan(std::string_view text, SignatureHits& hits) const {
   size_t pos = 0;
   while (pos < text.size()) {
     size_t len = std::min(kWindow, text.size() - pos);
-    Runtime().scan(impl_->db, text.data() + pos, static_cast<unsigned int>(len), 0, scratch,
+    HsScan(impl_->db, text.data() + pos, static_cast<unsigned int>(len), scratch,
                    OnMatch, &hits);
     if (pos + len >= text.size()) break;
     pos += len - kOverlap;

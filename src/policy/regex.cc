@@ -1,5 +1,7 @@
 #include "policy/regex.h"
 
+#include "common/vectorscan.h"
+
 #include <hs/hs.h>
 
 namespace steward::policy {
@@ -27,7 +29,7 @@ Result<std::shared_ptr<const Regex>> Regex::Compile(const std::string& pattern) 
   hs_database_t* db = nullptr;
   hs_compile_error_t* err = nullptr;
   unsigned flags = HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY;
-  if (hs_compile(pattern.c_str(), flags, HS_MODE_BLOCK, nullptr, &db, &err) != HS_SUCCESS) {
+  if (hs_compile(pattern.c_str(), flags, HS_MODE_BLOCK, HsPlatform(), &db, &err) != HS_SUCCESS) {
     std::string message = err && err->message ? err->message : "cannot compile";
     hs_free_compile_error(err);
     return InvalidArgument("invalid pattern \"" + pattern + "\": " + message);
@@ -44,7 +46,7 @@ bool Regex::Matches(std::string_view text, std::string* error) const {
     return false;
   }
   bool matched = false;
-  hs_error_t rc = hs_scan(db_, text.data(), static_cast<unsigned>(text.size()), 0, tls.scratch,
+  hs_error_t rc = HsScan(db_, text.data(), static_cast<unsigned>(text.size()), tls.scratch,
                           OnMatch, &matched);
   if (rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED) {
     *error = "regex scan failed (" + std::to_string(rc) + ")";

@@ -1,5 +1,7 @@
 #include "scan/scanner.h"
 
+#include "common/vectorscan.h"
+
 #include <hs/hs.h>
 #include <unistd.h>
 
@@ -672,13 +674,13 @@ Result<std::unique_ptr<Scanner>> Scanner::Create(const std::string& data_dir) {
   }
   hs_compile_error_t* err = nullptr;
   if (hs_compile_multi(exprs.data(), flags.data(), ids.data(), static_cast<unsigned>(exprs.size()),
-                       HS_MODE_BLOCK, nullptr, &im.db, &err) != HS_SUCCESS)
+                       HS_MODE_BLOCK, HsPlatform(), &im.db, &err) != HS_SUCCESS)
     return CompileError("pattern database", err, recs, ids);
   if (hs_alloc_scratch(im.db, &im.prototype) != HS_SUCCESS)
     return Internal("scan: cannot allocate Vectorscan scratch");
   if (!gexprs.empty()) {
     if (hs_compile_multi(gexprs.data(), gflags.data(), gids.data(),
-                         static_cast<unsigned>(gexprs.size()), HS_MODE_BLOCK, nullptr, &im.gated_db,
+                         static_cast<unsigned>(gexprs.size()), HS_MODE_BLOCK, HsPlatform(), &im.gated_db,
                          &err) != HS_SUCCESS)
       return CompileError("context-only pattern database", err, recs, gids);
     if (hs_alloc_scratch(im.gated_db, &im.prototype) != HS_SUCCESS)
@@ -711,7 +713,7 @@ Result<std::unique_ptr<Scanner>> Scanner::Create(const std::string& data_dir) {
     if (im.fixed_width[i]) continue;
     im.has_alphabet[i] = PatternAlphabet(recs[i].regex, recs[i].caseless, &im.alphabet[i]);
     e = nullptr;
-    if (hs_compile(recs[i].regex, f | HS_FLAG_SOM_LEFTMOST, HS_MODE_BLOCK, nullptr, &im.som[i],
+    if (hs_compile(recs[i].regex, f | HS_FLAG_SOM_LEFTMOST, HS_MODE_BLOCK, HsPlatform(), &im.som[i],
                    &e) != HS_SUCCESS) {
       std::string msg = std::string("scan: ") + std::string(recs[i].type) + " pattern #" +
                         std::to_string(i) + ": " + (e ? e->message : "compile failed");
@@ -762,7 +764,7 @@ void ScanBlocks(hs_database_t* db, hs_scratch_t* scratch, MatchState& st) {
     size_t len = std::min(kBlock, text.size() - pos);
     if (pos != 0) std::fill(st.open->begin(), st.open->end(), -1);  // no joins across blocks
     st.base = pos;
-    hs_scan(db, text.data() + pos, static_cast<unsigned>(len), 0, scratch, OnMatch, &st);
+    HsScan(db, text.data() + pos, static_cast<unsigned>(len), scratch, OnMatch, &st);
     if (pos + len >= text.size()) break;
     pos += len - kOverlap;
   }
@@ -844,7 +846,7 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
       }
       size_t we = c.ends[c.nends - 1];
       WindowState w{ws, &c};
-      hs_scan(im.som[c.id], text.data() + ws, static_cast<unsigned>(we - ws), 0, scratch,
+      HsScan(im.som[c.id], text.data() + ws, static_cast<unsigned>(we - ws), scratch,
               OnWindowMatch, &w);
       window_bytes += we - ws;
       c.start = w.best == SIZE_MAX ? c.first_end : w.best;
