@@ -518,12 +518,15 @@ Task<void> Gateway::Proxy(Call& call) {
       SetFinishReason(fin.event, nullptr);
       fin.final = true;
       fin.has_text = true;
+      const json::object untouched = fin.event;
       if (auto r = run_chunk_hooks(fin)) {
         aborted = true;
         ctx.status = r->reply.status;
         co_return co_await call.writer.WriteChunk("data: " + r->reply.body + "\n\n");
       }
-      if (fin.text.empty()) co_return true;
+      // A stage may release held data other than text (tool-call arguments)
+      // into the event: it is sent even when no text is left.
+      if (fin.text.empty() && fin.event == untouched) co_return true;
       completion_bytes += fin.text.size();
       put_text(fin.event, fin.text);
       co_return co_await emit(fin.event);

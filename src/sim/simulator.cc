@@ -263,6 +263,8 @@ Task<void> Simulator::Handle(server::Request& req, const server::Connection&, se
   int chunks = std::clamp(IntHeader(req, "x-sim-chunks", options_.chunks), 1, 100000);
   int delay = IntHeader(req, "x-sim-chunk-delay-ms", options_.chunk_delay_ms);
   int drop_after = IntHeader(req, "x-sim-drop-after", -1);
+  // Some servers end a stream without a finish_reason (only [DONE]).
+  bool with_finish_reason = HeaderOf(req, "x-sim-no-finish-reason") != "1";
   http::response<http::empty_body> head{http::status::ok, 11};
   head.set(http::field::content_type, "text/event-stream");
   head.set(http::field::cache_control, "no-cache");
@@ -288,7 +290,8 @@ Task<void> Simulator::Handle(server::Request& req, const server::Connection&, se
     } else {
       choice["text"] = last ? "" : text;
     }
-    choice["finish_reason"] = last ? json::value(tool.empty() ? "stop" : "tool_calls") : json::value(nullptr);
+    choice["finish_reason"] = last && with_finish_reason ? json::value(tool.empty() ? "stop" : "tool_calls")
+                                                         : json::value(nullptr);
     ev["choices"] = json::array{std::move(choice)};
     return "data: " + json::serialize(ev) + "\n\n";
   };

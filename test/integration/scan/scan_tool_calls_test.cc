@@ -138,5 +138,21 @@ TEST_F(ScanToolCallsTest, PromptValuesComeBackRestoredInStreamedArguments) {
   EXPECT_EQ(got.find("***@"), std::string::npos) << got;
 }
 
+TEST_F(ScanToolCallsTest, HeldArgumentTailIsSentWhenTheStreamEndsWithoutFinishReason) {
+  // Some servers end with [DONE] only; the look-back the scanner still holds
+  // must reach the client in the gateway's closing event, not be dropped.
+  std::string args = R"({"to":"ops@corp.example","body":"deploy now"})";
+  auto headers = Headers(args, 12);
+  headers["x-sim-no-finish-reason"] = "1";
+  auto s = HttpStream(fx_->port(), "/v1/chat/completions",
+                      GatewayFixture::ChatBody("send the deploy note", true), headers);
+  ASSERT_EQ(s.status, 200) << s.body;
+  std::string finish;
+  EXPECT_EQ(StreamedArguments(s, &finish), R"({"to":"****@corp.example","body":"deploy now"})")
+      << s.body;
+  EXPECT_EQ(finish, "");
+  EXPECT_EQ(s.DataEvents().back(), "[DONE]");
+}
+
 }  // namespace
 }  // namespace steward::testing
