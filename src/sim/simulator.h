@@ -17,6 +17,7 @@
 //   x-sim-tool-call: NAME      (chat) reply with one call of tool NAME whose
 //                              arguments are the reply text, streamed as
 //                              argument deltas; finish_reason "tool_calls"
+//   x-sim-no-finish-reason: 1  (stream) end with [DONE] and no finish_reason
 #pragma once
 
 #include <string>
