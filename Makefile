@@ -46,14 +46,17 @@ build-fuzz/build.ninja:
 
 FUZZ_SECONDS ?= 20
 fuzz: deps build-fuzz/build.ninja
-	@fuzzers=$$(cat build-fuzz/fuzzers.txt); \
-	if [[ -n "$$fuzzers" ]]; then cmake --build build-fuzz -j $(JOBS) --target $$fuzzers; fi; \
+	@set -o pipefail; fuzzers=$$(cat build-fuzz/fuzzers.txt); \
+	if [[ -n "$$fuzzers" ]]; then cmake --build build-fuzz -j $(JOBS) --target $$fuzzers || exit 1; fi; \
 	for f in $$fuzzers; do \
 	  echo "fuzz: $$f for $(FUZZ_SECONDS)s"; \
 	  corpus=test/fuzz/corpus/$$f; mkdir -p build-fuzz/corpus/$$f; \
 	  ./build-fuzz/$$(find build-fuzz -name $$f -type f -executable -printf '%P\n' | head -1) \
 	    -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
-	    build-fuzz/corpus/$$f $$( [[ -d $$corpus ]] && echo $$corpus ) 2>&1 | tail -3 || exit 1; \
+	    -artifact_prefix=build-fuzz/ \
+	    build-fuzz/corpus/$$f $$( [[ -d $$corpus ]] && echo $$corpus ) > build-fuzz/$$f.log 2>&1 \
+	    || { tail -40 build-fuzz/$$f.log; echo "fuzz: $$f failed (crash input in build-fuzz/)"; exit 1; }; \
+	  tail -1 build-fuzz/$$f.log; \
 	done
 
 demo: deps build

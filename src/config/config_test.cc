@@ -51,6 +51,17 @@ TEST(ConfigTest, ErrorsNameFileLineAndColumn) {
   EXPECT_EQ(syntax.status().message().rfind("s.yaml:", 0), 0u);
 }
 
+// Found by config_fuzzer: a complex key made a string conversion throw.
+TEST(ConfigTest, ComplexKeysAreRefusedAnywhere) {
+  auto top = LoadConfigString("? U:\n", "k.yaml");
+  ASSERT_FALSE(top.ok());
+  EXPECT_NE(top.status().message().find("config keys must be plain names"), std::string::npos)
+      << top.status().message();
+  auto nested = LoadConfigString("scan:\n  entities:\n    ? [a, b]\n    : block\n", "n.yaml");
+  ASSERT_FALSE(nested.ok());
+  EXPECT_EQ(nested.status().message().rfind("n.yaml:3:", 0), 0u) << nested.status().message();
+}
+
 TEST(ConfigTest, UpstreamUrlWithV1SuffixAndDefaults) {
   auto c = LoadConfigString("upstreams:\n  - name: a\n    url: https://example.internal/v1/\n", "u.yaml");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
