@@ -20,8 +20,9 @@ inline uint32_t Bucket(uint64_t h, int bits) {
   return static_cast<uint32_t>(h >> (64 - bits));
 }
 
-uint64_t Fnv1a(std::string_view s, uint64_t seed) {
-  uint64_t h = 0xcbf29ce484222325ull ^ seed;
+// FNV-1a continued from state `h` (start: kFnvBasis ^ seed).
+constexpr uint64_t kFnvBasis = 0xcbf29ce484222325ull;
+uint64_t Fnv1aFrom(uint64_t h, std::string_view s) {
   for (unsigned char c : s) {
     h ^= c;
     h *= 0x100000001b3ull;
@@ -29,14 +30,21 @@ uint64_t Fnv1a(std::string_view s, uint64_t seed) {
   return h;
 }
 
+uint64_t Fnv1a(std::string_view s, uint64_t seed) { return Fnv1aFrom(kFnvBasis ^ seed, s); }
+
+// The bucket of the k-byte n-gram ending the window (k = 3, 4 or 5).
+inline uint32_t CharNgramBucket(uint64_t window, unsigned k, int bits) {
+  return Bucket((window & ((uint64_t{1} << (8 * k)) - 1)) ^ (uint64_t{k} << 56), bits);
+}
+
 void AddCharNgrams(std::string_view s, int bits, std::vector<uint32_t>& out) {
   // Pad with spaces so word starts/ends form their own n-grams.
   uint64_t window = ' ';
   size_t n = 1;
   auto emit = [&](uint64_t w, size_t count) {
-    if (count >= 3) out.push_back(Bucket((w & 0xFFFFFFull) ^ (3ull << 56), bits));
-    if (count >= 4) out.push_back(Bucket((w & 0xFFFFFFFFull) ^ (4ull << 56), bits));
-    if (count >= 5) out.push_back(Bucket((w & 0xFFFFFFFFFFull) ^ (5ull << 56), bits));
+    if (count >= 3) out.push_back(CharNgramBucket(w, 3, bits));
+    if (count >= 4) out.push_back(CharNgramBucket(w, 4, bits));
+    if (count >= 5) out.push_back(CharNgramBucket(w, 5, bits));
   };
   for (unsigned char c : s) {
     window = (window << 8) | c;
@@ -52,7 +60,9 @@ bool IsTokenByte(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80 || c == '\'' || c == '_';
 }
 
-void AddWordNgrams(std::string_view s, int bits, std::vector<uint32_t>& out) {
+// Calls emit(bucket) for each word unigram and bigram, in text order.
+template <typename Emit>
+void ForEachWordNgram(std::string_view s, int bits, Emit&& emit) {
   uint64_t prev = 0;
   bool has_prev = false;
   size_t i = 0;
@@ -69,12 +79,16 @@ void AddWordNgrams(std::string_view s, int bits, std::vector<uint32_t>& out) {
       j = i + 1;  // punctuation is a token of its own: "###", "<|" matter
     }
     uint64_t h = Fnv1a(s.substr(i, j - i), 0x77);
-    out.push_back(Bucket(h, bits));
-    if (has_prev) out.push_back(Bucket(prev * 31 + h + 0x5bd1e995, bits));
+    emit(Bucket(h, bits));
+    if (has_prev) emit(Bucket(prev * 31 + h + 0x5bd1e995, bits));
     prev = h;
     has_prev = true;
     i = j;
   }
+}
+
+void AddWordNgrams(std::string_view s, int bits, std::vector<uint32_t>& out) {
+  ForEachWordNgram(s, bits, [&](uint32_t bucket) { out.push_back(bucket); });
 }
 
 // Weighted sums over the same n-grams as AddCharNgrams / AddWordNgrams, in
@@ -93,9 +107,9 @@ void SumCharNgrams(std::string_view s, int bits, const float* w, size_t n, Group
   uint64_t window = ' ';
   size_t len = 1;
   auto emit = [&](uint64_t win, size_t count) {
-    if (count >= 3) AddWeight(Bucket((win & 0xFFFFFFull) ^ (3ull << 56), bits), w, n, g);
-    if (count >= 4) AddWeight(Bucket((win & 0xFFFFFFFFull) ^ (4ull << 56), bits), w, n, g);
-    if (count >= 5) AddWeight(Bucket((win & 0xFFFFFFFFFFull) ^ (5ull << 56), bits), w, n, g);
+    if (count >= 3) AddWeight(CharNgramBucket(win, 3, bits), w, n, g);
+    if (count >= 4) AddWeight(CharNgramBucket(win, 4, bits), w, n, g);
+    if (count >= 5) AddWeight(CharNgramBucket(win, 5, bits), w, n, g);
   };
   const unsigned char* p = reinterpret_cast<const unsigned char*>(s.data());
   size_t i = 0;
@@ -112,9 +126,9 @@ void SumCharNgrams(std::string_view s, int bits, const float* w, size_t n, Group
     const size_t start = i;
     for (; i < s.size(); ++i) {
       window = (window << 8) | p[i];
-      sum += w[Bucket((window & 0xFFFFFFull) ^ (3ull << 56), bits)];
-      sum += w[Bucket((window & 0xFFFFFFFFull) ^ (4ull << 56), bits)];
-      sum += w[Bucket((window & 0xFFFFFFFFFFull) ^ (5ull << 56), bits)];
+      sum += w[CharNgramBucket(window, 3, bits)];
+      sum += w[CharNgramBucket(window, 4, bits)];
+      sum += w[CharNgramBucket(window, 5, bits)];
     }
     g.sum = sum;
     g.count += 3 * (i - start);
@@ -131,28 +145,7 @@ void SumCharNgrams(std::string_view s, int bits, const float* w, size_t n, Group
 }
 
 void SumWordNgrams(std::string_view s, int bits, const float* w, size_t n, GroupSum& g) {
-  uint64_t prev = 0;
-  bool has_prev = false;
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c == ' ') {
-      ++i;
-      continue;
-    }
-    size_t j = i;
-    if (IsTokenByte(c)) {
-      while (j < s.size() && IsTokenByte(static_cast<unsigned char>(s[j]))) ++j;
-    } else {
-      j = i + 1;
-    }
-    uint64_t h = Fnv1a(s.substr(i, j - i), 0x77);
-    AddWeight(Bucket(h, bits), w, n, g);
-    if (has_prev) AddWeight(Bucket(prev * 31 + h + 0x5bd1e995, bits), w, n, g);
-    prev = h;
-    has_prev = true;
-    i = j;
-  }
+  ForEachWordNgram(s, bits, [&](uint32_t bucket) { AddWeight(bucket, w, n, g); });
 }
 
 }  // namespace
@@ -171,14 +164,7 @@ namespace {
 
 // FNV-1a of `prefix` + `name` without building the string.
 uint64_t Fnv1aPair(std::string_view prefix, std::string_view name, uint64_t seed) {
-  uint64_t h = 0xcbf29ce484222325ull ^ seed;
-  for (std::string_view part : {prefix, name}) {
-    for (unsigned char c : part) {
-      h ^= c;
-      h *= 0x100000001b3ull;
-    }
-  }
-  return h;
+  return Fnv1aFrom(Fnv1aFrom(kFnvBasis ^ seed, prefix), name);
 }
 }  // namespace
 
