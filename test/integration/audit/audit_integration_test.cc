@@ -26,6 +26,8 @@
 #include "audit/merkle.h"
 #include "common/strings.h"
 
+#include "harness.h"
+
 namespace steward::audit {
 namespace {
 
@@ -276,17 +278,7 @@ TEST_F(AuditCliTest, DsarExportEraseRoundTrip) {
 
 // ---- crash test: kill -9 the gateway under load ----
 
-uint16_t FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
+using steward::testing::FreePort;
 
 pid_t Spawn(const std::vector<std::string>& argv, const std::string& log) {
   pid_t pid = ::fork();

@@ -20,6 +20,8 @@
 #include "common/strings.h"
 #include "registry/testing/model_files.h"
 
+#include "harness.h"
+
 namespace steward {
 namespace {
 
@@ -323,17 +325,7 @@ TEST_F(RegistryCliTest, SbomValidatesAgainstCycloneDx16Schema) {
   EXPECT_EQ(invalid.exit_code, 1) << invalid.out << invalid.err;
 }
 
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
+using steward::testing::FreePort;
 
 // Starts `argv` in the background with output to `log`; returns its pid.
 pid_t Spawn(const std::vector<std::string>& argv, const std::string& log) {
