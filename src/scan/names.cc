@@ -673,10 +673,18 @@ void Featurizer::Prepare(std::string_view text, const std::vector<Token>& tokens
   }
 }
 
-bool Featurizer::Considered(size_t i) const {
+bool Featurizer::Considered(size_t i, int prev_label) const {
   uint8_t s = shape_[i];
   if (s == kShapeCap || s == kShapeUpper || s == kShapeOther || s == kShapeInitial) return true;
   const auto& toks = *tokens_;
+  // After a name or place: numbers, short particles ("de", "do") and words
+  // that are no common English word ("fejedelem útja") may continue it.
+  // A number that begins a new line is judged by the rules below (the
+  // phone or postcode line under an address is not the address).
+  if (prev_label != kO && s != kShapePunct && !(s == kShapeDigits && toks[i].newline_before)) {
+    constexpr uint16_t kCommon = (1u << Gazetteers::kWord) | (1u << 14);
+    return s != kShapeLower || lower_[i].size() <= 3 || !(gazbits_[i] & kCommon);
+  }
   auto cap = [&](size_t j) {
     return j < toks.size() && (shape_[j] == kShapeCap || shape_[j] == kShapeUpper);
   };
@@ -779,6 +787,11 @@ void Featurizer::Features(size_t i, int prev, int prev2, std::vector<uint32_t>* 
   add(38, Mix(gaz(k - 1), gaz(k + 1)));
   add(39, Mix(word(k + 1), word(k + 2)));
   if (static_cast<size_t>(k + 1) < n && toks[i + 1].newline_before) add(40, shape(k));
+  // Look-ahead shapes: a house number is decided before the street it
+  // precedes ("28245 Puruntie 82" is digits-Cap-digits, "in 2019 Paris
+  // hosted" is not).
+  add(46, Mix(Mix(shape(k), shape(k + 1)), shape(k + 2)));
+  add(47, Mix(Mix(shape(k), gaz(k + 1)), shape(k + 2)));
 }
 
 Status NameModel::Load(const std::string& path) {
@@ -893,7 +906,7 @@ void NameRecognizer::Decode(const NameModel& model, const Featurizer& fz, size_t
   int prev = kO, prev2 = kO;
   for (size_t i = 0; i < n; ++i) {
     int best = kO;
-    if (fz.Considered(i)) {
+    if (fz.Considered(i, prev)) {
       ++*scored;
       fz.Features(i, prev, prev2, &feats);
       float s[kNumLabels];
@@ -942,14 +955,37 @@ uint64_t NameRecognizer::Recognize(std::string_view text, std::vector<Finding>* 
     int cont = per ? kIPer : kILoc;
     size_t j = i + 1;
     float margin_sum = margins[i];
+    auto has_letter = [&](size_t from, size_t to) {  // tokens [from, to)
+      for (size_t t = from; t < to; ++t)
+        for (size_t b = tokens[t].start; b < tokens[t].end; ++b) {
+          unsigned char c = text[b];
+          if (c >= 0x80 || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')) return true;
+        }
+      return false;
+    };
     while (j < tokens.size() && labels[j] == cont) {
       // "Lyon, France" is two places: a comma ends a location span.
       if (!per && text[tokens[j].start] == ',') break;
+      // A line of numbers only under an address (a phone, a postcode
+      // field) is not part of it: the location ends at the line break.
+      if (!per && tokens[j].newline_before) {
+        size_t e = j + 1;
+        while (e < tokens.size() && labels[e] == cont && !tokens[e].newline_before) ++e;
+        if (!has_letter(j, e)) {
+          for (size_t t = j; t < e; ++t) labels[t] = kO;
+          break;
+        }
+      }
       margin_sum += margins[j++];
     }
     // Trailing punctuation is never part of a name span.
     size_t last = j - 1;
     while (last > i && !IsWordByte(static_cast<unsigned char>(text[tokens[last].start]))) --last;
+    // A number alone is no place (a year, a count): a location needs a word.
+    if (!per && !has_letter(i, last + 1)) {
+      i = j;
+      continue;
+    }
     float avg = margin_sum / static_cast<float>(j - i);
     // Squash the average decision margin into a confidence in [0.5, 1).
     // Capped at 0.85 so a validated pattern (a date, an address number)

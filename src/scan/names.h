@@ -116,8 +116,12 @@ class Featurizer {
   void set_gazetteers(const Gazetteers* gaz) { gaz_ = gaz; }
   // Per-text precomputation (lower-cased tokens and their hashes).
   void Prepare(std::string_view text, const std::vector<Token>& tokens);
-  // Tokens the model looks at; all others are O. Depends only on the text.
-  bool Considered(size_t i) const;
+  // Tokens the model looks at; all others are O. Depends on the text and
+  // the label just decided for the previous token: a word right after a
+  // name or place is scored too, so lower-case and numeric parts of an
+  // address ("Árpád fejedelem útja 62", "Tujetsch\n nan\n 7188") can
+  // continue it.
+  bool Considered(size_t i, int prev_label) const;
   void Features(size_t i, int prev_label, int prev2_label, std::vector<uint32_t>* out) const;
 
  private:

@@ -238,7 +238,7 @@ int main(int argc, char** argv) {
       int prev = kO, prev2 = kO;
       for (size_t t = 0; t < ex.tokens.size(); ++t) {
         ++tr.now;
-        if (!fz.Considered(t)) {
+        if (!fz.Considered(t, prev)) {
           prev2 = prev;
           prev = kO;
           continue;
