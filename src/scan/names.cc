@@ -927,6 +927,73 @@ void NameRecognizer::Decode(const NameModel& model, const Featurizer& fz, size_t
   }
 }
 
+namespace {
+
+bool TokenIs(std::string_view text, const Token& t, std::string_view lower_word) {
+  if (t.end - t.start != lower_word.size()) return false;
+  for (size_t k = 0; k < lower_word.size(); ++k) {
+    char c = text[t.start + k];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+    if (c != lower_word[k]) return false;
+  }
+  return true;
+}
+
+bool IsPer(int l) { return l == kBPer || l == kIPer; }
+
+}  // namespace
+
+// Conventions the greedy decoder cannot see from its window:
+//  - a middle initial between two name parts belongs to the name
+//    ("Stefanía K. Oddgeirsdóttir", "Csanád P Gere");
+//  - an intersection is one place, with its words: "the corner of A and B"
+//    (when the model found a name or place on both sides of the "and").
+void NameRecognizer::JoinNameParts(std::string_view text, const std::vector<Token>& tokens,
+                                   std::vector<int>* labels_io, std::vector<float>* margins_io) {
+  std::vector<int>& labels = *labels_io;
+  std::vector<float>& margins = *margins_io;
+  size_t n = tokens.size();
+  for (size_t t = 0; t + 2 < n; ++t) {
+    // Middle initials.
+    if (IsPer(labels[t]) && labels[t + 1] == kO && tokens[t + 1].end - tokens[t + 1].start == 1 &&
+        text[tokens[t + 1].start] >= 'A' && text[tokens[t + 1].start] <= 'Z' &&
+        !tokens[t + 1].newline_before) {
+      size_t k = t + 2;
+      if (text[tokens[k].start] == '.' && k + 1 < n) ++k;
+      if (labels[k] == kBPer && !tokens[k].newline_before) {
+        for (size_t m = t + 1; m <= k; ++m) {
+          labels[m] = kIPer;
+          margins[m] = margins[k];
+        }
+      }
+    }
+    // Intersections.
+    if (TokenIs(text, tokens[t], "corner") && TokenIs(text, tokens[t + 1], "of")) {
+      size_t a = t + 2, and_at = 0;
+      bool first_named = false;
+      for (size_t m = a; m < n && m < a + 8 && !tokens[m].newline_before; ++m) {
+        if (TokenIs(text, tokens[m], "and")) {
+          and_at = m;
+          break;
+        }
+        first_named |= labels[m] != kO;
+      }
+      if (!first_named || and_at == 0 || and_at + 1 >= n || labels[and_at + 1] == kO ||
+          tokens[and_at + 1].newline_before)
+        continue;
+      size_t end = and_at + 1;
+      while (end < n && labels[end] != kO && !tokens[end].newline_before) ++end;
+      size_t begin = t > 0 && TokenIs(text, tokens[t - 1], "the") ? t - 1 : t;
+      float margin = margins[and_at + 1];
+      for (size_t m = begin; m < end; ++m) {
+        labels[m] = m == begin ? kBLoc : kILoc;
+        if (margins[m] == 0) margins[m] = margin;
+      }
+      t = end - 1;
+    }
+  }
+}
+
 uint64_t NameRecognizer::Recognize(std::string_view text, std::vector<Finding>* out) const {
   // Per-thread scratch: a warm recognizer allocates nothing per text.
   struct Scratch {
@@ -945,6 +1012,7 @@ uint64_t NameRecognizer::Recognize(std::string_view text, std::vector<Finding>* 
   std::vector<float>& margins = scratch.margins;
   uint64_t scored = 0;
   Decode(model_, fz, tokens.size(), &labels, &margins, &scored);
+  JoinNameParts(text, tokens, &labels, &margins);
   for (size_t i = 0; i < tokens.size();) {
     int l = labels[i];
     if (l != kBPer && l != kBLoc && l != kIPer && l != kILoc) {

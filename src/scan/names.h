@@ -179,6 +179,10 @@ class NameRecognizer {
   // Decodes labels for tokens (used by the trainer's evaluation too).
   static void Decode(const NameModel& model, const Featurizer& fz, size_t ntokens,
                      std::vector<int>* labels, std::vector<float>* margins, uint64_t* scored);
+  // Span conventions applied to decoded labels (middle initials join a
+  // name, "the corner of A and B" is one place).
+  static void JoinNameParts(std::string_view text, const std::vector<Token>& tokens,
+                            std::vector<int>* labels, std::vector<float>* margins);
 
  private:
   Gazetteers gaz_;

@@ -831,6 +831,18 @@ const std::vector<Recognizer>& PatternRecognizers() {
        true, 0.7, 0, ValidateGenericSecret, {}, {}},
       {"GENERIC_SECRET", R"(\bbearer\s+[A-Za-z0-9_\-.=+/~]{20,})", true, 0.75, 0,
        ValidateBearer, {}, {}},
+      // --- postal addresses with a fixed grammar (appended: indices above
+      // are referenced by WithStartRules) ---
+      // US military mail (USPS Publication 28, 225): "PSC 1437, Box 3833
+      // APO AA 66791", "Unit 8505 Box 9220 DPO AE 90744", "USNS Botolen
+      // FPO AP 12382". Scored above the names model's 0.85 cap, so the
+      // whole address wins over a partial PERSON/LOCATION guess.
+      {"LOCATION",
+       R"(\b(?:PSC|CMR|Unit)\s{1,4}\d{1,5},?\s{1,4}Box\s{1,4}\d{1,5},?\s{1,4}[AFD]PO\s{1,4}A[AEP]\s{1,4}\d{5}\b)",
+       true, 0.9, 0, nullptr, {}, {}},
+      {"LOCATION",
+       R"(\b(?:USNS|USS|USNV|USCGC)\s{1,4}[^\s,]{2,40}(?:\s[^\s,]{2,40})?,?\s{1,4}FPO\s{1,4}A[AEP]\s{1,4}\d{5}\b)",
+       true, 0.9, 0, nullptr, {}, {}},
   };
   return kTable;
 }
