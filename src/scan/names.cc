@@ -967,6 +967,25 @@ void NameRecognizer::JoinNameParts(std::string_view text, const std::vector<Toke
         }
       }
     }
+    // A house number right before a street that carries its own number or
+    // unit ("28245 Puruntie 82", "462 Stubengraben 80 Apt. 608"); a number
+    // before a bare name stays out ("in 2019 Paris").
+    if (labels[t] == kO && labels[t + 1] == kBLoc && !tokens[t + 1].newline_before &&
+        tokens[t].end - tokens[t].start <= 6) {
+      bool digits = true;
+      for (size_t b = tokens[t].start; b < tokens[t].end && digits; ++b)
+        digits = text[b] >= '0' && text[b] <= '9';
+      bool numbered = false;
+      for (size_t m = t + 2; digits && !numbered && m < n && labels[m] == kILoc &&
+                             !tokens[m].newline_before;
+           ++m)
+        numbered = text[tokens[m].start] >= '0' && text[tokens[m].start] <= '9';
+      if (digits && numbered) {
+        labels[t] = kBLoc;
+        labels[t + 1] = kILoc;
+        margins[t] = margins[t + 1];
+      }
+    }
     // Intersections.
     if (TokenIs(text, tokens[t], "corner") && TokenIs(text, tokens[t + 1], "of")) {
       size_t a = t + 2, and_at = 0;

@@ -782,7 +782,12 @@ const std::vector<Recognizer>& PatternRecognizers() {
       // --- nationality, religion, politics ---
       {"NRP",
        R"(\b(?:american|british|english|scottish|welsh|irish|canadian|mexican|brazilian|argentinian|argentine|chilean|colombian|peruvian|venezuelan|cuban|french|german|italian|spanish|portuguese|dutch|belgian|swiss|austrian|swedish|norwegian|danish|finnish|icelandic|polish|czech|slovak|hungarian|romanian|bulgarian|greek|turkish|russian|ukrainian|belarusian|serbian|croatian|bosnian|slovenian|albanian|macedonian|lithuanian|latvian|estonian|chinese|japanese|korean|vietnamese|thai|filipino|indonesian|malaysian|singaporean|indian|pakistani|bangladeshi|afghan|iranian|iraqi|syrian|lebanese|israeli|palestinian|jordanian|saudi|egyptian|moroccan|algerian|tunisian|libyan|nigerian|kenyan|ethiopian|somali|ghanaian|south african|australian|new zealander|chechen|greenlander|surinamese|surinameses|cypriot|maltese|luxembourgish|armenian|georgian|azerbaijani|kazakh|uzbek|mongolian|tibetan|nepalese|sri lankan|burmese|cambodian|laotian|taiwanese|hispanic|latino|latina|arab|african american|asian|caucasian|jewish|jew|muslim|christian|catholic|protestant|orthodox|hindu|buddhist|sikh|atheist|agnostic|mormon|evangelical|baptist|lutheran|methodist|anglican|shia|sunni|democrat|democratic party|republican|republican party|socialist|communist|conservative|liberal|libertarian|labour party|tory|green party)s?\b)",
-       true, 0.7, 0, ValidateNrp, {}, {}},
+       // A language sense ("studying English", "translate into German") is
+       // no NRP.
+       true, 0.7, 0, ValidateNrp, {},
+       {"speak", "speaks", "spoke", "speaking", "language", "languages", "translate",
+        "translated", "translation", "into", "studying", "studied", "study", "fluent", "lessons",
+        "course", "subtitles", "dictionary", "grammar"}},
       // --- secrets ---
       {"AWS_ACCESS_KEY", R"(\b(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}\b)", false, 0.95, 1.0,
        ValidateSecretToken, {"aws", "access", "key"}, {}},
