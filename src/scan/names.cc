@@ -1042,13 +1042,17 @@ uint64_t NameRecognizer::Recognize(std::string_view text, std::vector<Finding>* 
     int cont = per ? kIPer : kILoc;
     size_t j = i + 1;
     float margin_sum = margins[i];
-    auto has_letter = [&](size_t from, size_t to) {  // tokens [from, to)
-      for (size_t t = from; t < to; ++t)
-        for (size_t b = tokens[t].start; b < tokens[t].end; ++b) {
-          unsigned char c = text[b];
-          if (c >= 0x80 || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')) return true;
-        }
+    // True when one of tokens [from, to) is a word (begins with a letter;
+    // "8211-Office" is a number with a label, not a word).
+    auto has_letter = [&](size_t from, size_t to) {
+      for (size_t t = from; t < to; ++t) {
+        unsigned char c = text[tokens[t].start];
+        if (c >= 0x80 || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')) return true;
+      }
       return false;
+    };
+    auto digit_led = [&](size_t t) {
+      return text[tokens[t].start] >= '0' && text[tokens[t].start] <= '9';
     };
     while (j < tokens.size() && labels[j] == cont) {
       // "Lyon, France" is two places: a comma ends a location span.
@@ -1068,8 +1072,20 @@ uint64_t NameRecognizer::Recognize(std::string_view text, std::vector<Finding>* 
     // Trailing punctuation is never part of a name span.
     size_t last = j - 1;
     while (last > i && !IsWordByte(static_cast<unsigned char>(text[tokens[last].start]))) --last;
+    // A year before a place name is a date, not a house number ("in 2019
+    // Paris"): a leading 4-digit year stays out unless the span carries
+    // another number (then it is an address: "1987 74 Diakou Street").
+    size_t first = i;
+    if (!per && tokens[i].end - tokens[i].start == 4 && last > i) {
+      int v = 0;
+      for (size_t b = tokens[i].start; b < tokens[i].end; ++b)
+        v = text[b] >= '0' && text[b] <= '9' ? v * 10 + (text[b] - '0') : -100000;
+      bool other_number = false;
+      for (size_t t = i + 1; t <= last && !other_number; ++t) other_number = digit_led(t);
+      if (v >= 1500 && v <= 2099 && !other_number) first = i + 1;
+    }
     // A number alone is no place (a year, a count): a location needs a word.
-    if (!per && !has_letter(i, last + 1)) {
+    if (!per && !has_letter(first, last + 1)) {
       i = j;
       continue;
     }
@@ -1078,7 +1094,7 @@ uint64_t NameRecognizer::Recognize(std::string_view text, std::vector<Finding>* 
     // Capped at 0.85 so a validated pattern (a date, an address number)
     // wins an overlap against the statistical guess.
     double score = 0.5 + 0.35 * std::tanh(static_cast<double>(avg) / 3.0);
-    out->push_back({per ? "PERSON" : "LOCATION", tokens[i].start, tokens[last].end, score});
+    out->push_back({per ? "PERSON" : "LOCATION", tokens[first].start, tokens[last].end, score});
     i = j;
     // Continue a location split at a comma as a new span.
     if (!per && i < tokens.size() && text[tokens[i].start] == ',') {
