@@ -866,30 +866,32 @@ std::vector<Recognizer> WithStartRules(std::vector<Recognizer> t) {
     StartRule rule;
     const char* charset;
     size_t max_len;
+    size_t min_digits;  // the validator's own minimum (see Recognizer)
   };
   const Rule rules[] = {
-      {1, "PHONE_NUMBER", StartRule::kCharset, "0123456789 -.()+xXet", 28},
-      {5, "CREDIT_CARD", StartRule::kCharset, kDigitSep, 24},
-      {7, "US_BANK_NUMBER", StartRule::kCharset, kAlnum, 17},
-      {10, "US_SSN", StartRule::kCharset, kDigitSep, 11},
-      {11, "US_ITIN", StartRule::kCharset, kDigitSep, 11},
-      {12, "US_PASSPORT", StartRule::kCharset, kAlnum, 10},
-      {13, "US_DRIVER_LICENSE", StartRule::kCharset, kAlnum, 16},
-      {14, "US_DRIVER_LICENSE", StartRule::kCharset, "0123456789-", 13},
-      {15, "UK_NHS", StartRule::kCharset, kDigitSep, 12},
-      {17, "IP_ADDRESS", StartRule::kCharset, "0123456789.", 15},
-      {18, "IP_ADDRESS", StartRule::kCharset, kHexColon, 45},
-      {19, "MAC_ADDRESS", StartRule::kCharset, kHexMac, 17},
-      {20, "MAC_ADDRESS", StartRule::kCharset, kHexMac, 14},
-      {21, "DATE_TIME", StartRule::kCharset, "0123456789-/. :TZ+", 32},
-      {22, "DATE_TIME", StartRule::kCharset, "0123456789-/. ,:", 20},
-      {29, "DATE_TIME", StartRule::kFixed, "", 4},
+      {1, "PHONE_NUMBER", StartRule::kCharset, "0123456789 -.()+xXet", 28, 7},
+      {5, "CREDIT_CARD", StartRule::kCharset, kDigitSep, 24, 12},
+      {7, "US_BANK_NUMBER", StartRule::kCharset, kAlnum, 17, 0},
+      {10, "US_SSN", StartRule::kCharset, kDigitSep, 11, 9},
+      {11, "US_ITIN", StartRule::kCharset, kDigitSep, 11, 0},
+      {12, "US_PASSPORT", StartRule::kCharset, kAlnum, 10, 0},
+      {13, "US_DRIVER_LICENSE", StartRule::kCharset, kAlnum, 16, 0},
+      {14, "US_DRIVER_LICENSE", StartRule::kCharset, "0123456789-", 13, 0},
+      {15, "UK_NHS", StartRule::kCharset, kDigitSep, 12, 10},
+      {17, "IP_ADDRESS", StartRule::kCharset, "0123456789.", 15, 0},
+      {18, "IP_ADDRESS", StartRule::kCharset, kHexColon, 45, 0},
+      {19, "MAC_ADDRESS", StartRule::kCharset, kHexMac, 17, 0},
+      {20, "MAC_ADDRESS", StartRule::kCharset, kHexMac, 14, 0},
+      {21, "DATE_TIME", StartRule::kCharset, "0123456789-/. :TZ+", 32, 0},
+      {22, "DATE_TIME", StartRule::kCharset, "0123456789-/. ,:", 20, 0},
+      {29, "DATE_TIME", StartRule::kFixed, "", 4, 0},
   };
   for (const Rule& r : rules) {
     if (r.index >= t.size() || t[r.index].type != r.type) std::abort();  // table drifted
     t[r.index].start = r.rule;
     t[r.index].charset = r.charset;
     t[r.index].max_len = r.max_len;
+    t[r.index].min_digits = r.min_digits;
   }
   return t;
 }

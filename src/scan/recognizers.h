@@ -46,6 +46,10 @@ struct Recognizer {
   StartRule start = StartRule::kSomWindow;
   const char* charset = "";  // kCharset: bytes a match may contain
   size_t max_len = 256;      // bound for the start search (bytes)
+  // The validator rejects every span with fewer digits than this: the
+  // scanner skips a candidate whose whole region has fewer (a necessary
+  // condition checked before start recovery and validation).
+  size_t min_digits = 0;
 };
 
 // Bytes validators walked beyond their candidate span (value extension,
