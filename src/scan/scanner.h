@@ -36,6 +36,14 @@ struct ScanStats {
   uint64_t name_tokens = 0;       // tokens the name model looked at
 };
 
+// How the engine runs, for tests that compare its fast paths with the
+// plain ones they replace (findings must be identical).
+struct EngineOptions {
+  // Cheap necessary conditions before start recovery and validation, and
+  // the digit-region numeric pass; false runs every candidate the plain way.
+  bool fast_paths = true;
+};
+
 class Scanner {
  public:
   ~Scanner();
@@ -46,6 +54,8 @@ class Scanner {
   // `data_dir` (the folder holding names.model etc.); an empty `data_dir`
   // builds a pattern-only scanner. Fails if the data is present but corrupt.
   static Result<std::unique_ptr<Scanner>> Create(const std::string& data_dir);
+  static Result<std::unique_ptr<Scanner>> Create(const std::string& data_dir,
+                                                 const EngineOptions& engine);
 
   // The process-wide scanner, built on first use from FindScanDataDir().
   // If the name data cannot be found it logs one warning on stderr and

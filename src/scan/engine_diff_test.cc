@@ -1,0 +1,184 @@
+// The engine's fast paths (EngineOptions::fast_paths: PHONE_NUMBER in a
+// database of its own, years matched by hand from digit runs, digit-count
+// pre-filters before validation) against the plain engine they replace:
+// every finding must be identical — type, span and score — on the labelled
+// evaluation set, Presidio's synthetic and recognizer cases, a sample of the
+// benchmark's kind of text, and random digit-heavy strings that stress the
+// edges the hand matchers decide (word boundaries, run lengths, prefixes).
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "scan/scanner.h"
+
+namespace steward::scan {
+namespace {
+
+std::vector<std::string> JsonlTexts(const std::string& path) {
+  std::vector<std::string> texts;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    boost::system::error_code ec;
+    boost::json::value v = boost::json::parse(line, ec);
+    if (ec || !v.is_object()) continue;
+    if (const auto* t = v.as_object().if_contains("text"); t && t->is_string())
+      texts.emplace_back(t->as_string().c_str(), t->as_string().size());
+  }
+  return texts;
+}
+
+// Text shaped like the benchmark corpus: prose, chat, code and log lines
+// with phone numbers, cards, IBANs, SSNs, addresses, dates and years.
+std::vector<std::string> BenchLikeTexts(size_t count) {
+  std::mt19937 rng(7);
+  auto digits = [&](int n) {
+    std::string s;
+    for (int i = 0; i < n; ++i) s.push_back(static_cast<char>('0' + rng() % 10));
+    return s;
+  };
+  const char* pieces[] = {"The committee met in ", "Call me at ", "order #", "since ",
+                          "Invoice ", "founded in ", "v", "port ", "id=", "bytes=",
+                          "card: ", "ssn ", "phone: +", "tel (", "born ", "in the "};
+  std::vector<std::string> out;
+  for (size_t i = 0; i < count; ++i) {
+    std::string t;
+    while (t.size() < 600) {
+      t += pieces[rng() % (sizeof(pieces) / sizeof(pieces[0]))];
+      switch (rng() % 10) {
+        case 0: t += digits(4); break;
+        case 1: t += "1" + digits(3); break;
+        case 2: t += "20" + digits(2); break;
+        case 3: t += digits(3) + "-" + digits(3) + "-" + digits(4); break;
+        case 4: t += "44 20 " + digits(4) + " " + digits(4); break;
+        case 5: t += "4111 1111 1111 1111"; break;
+        case 6: t += "2024-0" + digits(1) + "-1" + digits(1) + "T10:" + digits(2) + ":00Z"; break;
+        case 7: t += digits(3) + "-" + digits(2) + "-" + digits(4); break;
+        case 8: t += digits(1 + rng() % 12); break;
+        default: t += digits(2) + "." + digits(1) + "." + digits(3) + "." + digits(2); break;
+      }
+      t += " \n,.;)x_a"[rng() % 9];
+      t += ' ';
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+// Short strings over digits, separators and the letters the numeric
+// patterns care about: every word-boundary and run-length case of the hand
+// matchers comes up many times.
+std::vector<std::string> RandomDigitStrings(size_t count) {
+  std::mt19937 rng(20261127);
+  const std::string alphabet = "0123456789012345678901234567890123456789 -./()+:_xXeatTpmZ\n,\xc3\xa9";
+  std::vector<std::string> out;
+  for (size_t i = 0; i < count; ++i) {
+    std::string s;
+    size_t n = 1 + rng() % 40;
+    for (size_t k = 0; k < n; ++k) s.push_back(alphabet[rng() % alphabet.size()]);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::string Describe(const std::vector<Finding>& fs) {
+  std::string s;
+  for (const Finding& f : fs) {
+    char buf[160];
+    std::snprintf(buf, sizeof(buf), " %.*s[%zu,%zu)@%.3f", static_cast<int>(f.type.size()),
+                  f.type.data(), f.start, f.end, f.score);
+    s += buf;
+  }
+  return s;
+}
+
+bool Same(const std::vector<Finding>& a, const std::vector<Finding>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i].type != b[i].type || a[i].start != b[i].start || a[i].end != b[i].end ||
+        a[i].score != b[i].score)
+      return false;
+  return true;
+}
+
+class EngineDiffTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    // Pattern recognizers only: the fast paths do not touch PERSON/LOCATION.
+    auto fast = Scanner::Create("", EngineOptions{true});
+    auto plain = Scanner::Create("", EngineOptions{false});
+    ASSERT_TRUE(fast.ok()) << fast.status().ToString();
+    ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+    fast_ = fast->release();
+    plain_ = plain->release();
+  }
+  static void TearDownTestSuite() {
+    delete fast_;
+    delete plain_;
+  }
+
+  // Compares both engines on every text at the default threshold and at a
+  // low one (context-only recognizers report without their words there).
+  void ExpectIdentical(const std::vector<std::string>& texts, const char* what) {
+    size_t differing = 0, findings = 0;
+    for (double min_score : {0.5, 0.05}) {
+      ScanOptions o;
+      o.min_score = min_score;
+      for (const std::string& t : texts) {
+        std::vector<Finding> a = fast_->Scan(t, o), b = plain_->Scan(t, o);
+        findings += b.size();
+        if (Same(a, b)) continue;
+        if (++differing <= 5)
+          ADD_FAILURE() << what << " min_score " << min_score << ": \"" << t
+                        << "\"\n  fast: " << Describe(a) << "\n  plain:" << Describe(b);
+      }
+    }
+    std::printf("%s: %zu texts, %zu findings (both thresholds), %zu differing\n", what,
+                texts.size(), findings, differing);
+    EXPECT_EQ(differing, 0u) << what;
+  }
+
+  static Scanner* fast_;
+  static Scanner* plain_;
+};
+
+Scanner* EngineDiffTest::fast_ = nullptr;
+Scanner* EngineDiffTest::plain_ = nullptr;
+
+TEST_F(EngineDiffTest, EvaluationSet) {
+  auto texts = JsonlTexts("test/data/scan/eval.jsonl");
+  ASSERT_GE(texts.size(), 2000u) << "run from the repository root";
+  ExpectIdentical(texts, "eval.jsonl");
+}
+
+TEST_F(EngineDiffTest, PresidioSets) {
+  auto synth = JsonlTexts("../shared/datasets/pii/synth_dev.jsonl");
+  auto cases = JsonlTexts("../shared/datasets/pii/recognizer_cases.jsonl");
+  if (synth.empty() && cases.empty()) GTEST_SKIP() << "../shared/datasets/pii not present";
+  ExpectIdentical(synth, "synth_dev.jsonl");
+  ExpectIdentical(cases, "recognizer_cases.jsonl");
+}
+
+TEST_F(EngineDiffTest, BenchmarkLikeText) { ExpectIdentical(BenchLikeTexts(3000), "bench-like"); }
+
+TEST_F(EngineDiffTest, RandomDigitStrings) {
+  ExpectIdentical(RandomDigitStrings(200000), "random digit strings");
+}
+
+TEST_F(EngineDiffTest, WholeTextsAtOnce) {
+  // One long text (candidates from both databases and the hand matcher
+  // interleave over many lines; one block scan).
+  std::string joined;
+  for (const std::string& t : BenchLikeTexts(400)) joined += t + "\n";
+  ExpectIdentical({joined}, "one 250 KB text");
+}
+
+}  // namespace
+}  // namespace steward::scan
