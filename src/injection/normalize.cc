@@ -3,17 +3,35 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <memory>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+
+// How the work is laid out (two passes over the text, both linear):
+//   A. CleanToUtf8: UTF-8 decoding, the NFKC subset, accent stripping and
+//      invisible-character removal (steps 1+2) into a per-thread buffer, still
+//      UTF-8 and case preserved. Printable ASCII is copied sixteen bytes at a
+//      time; only bytes >= 0x80 go through the decoding and mapping tables.
+//   B. FoldPass: one walk over the cleaned text, a word at a time, that
+//      lower-cases, collapses whitespace, folds look-alikes (only in words with
+//      non-ASCII bytes), folds leetspeak (only in words with leet characters),
+//      counts rot13 function words, measures the odd-token shape and notes
+//      whether any encoded segment could be present (a %XX escape, a base64
+//      alphabet run of >= 16, a hex-pair sequence of >= 12 hex digits).
+// The exact decoder (FindEncodedSegments) and the spaced-letter joiner run
+// only when those gates say they could change something. The output is
+// byte-identical to the earlier ten-pass normaliser; normalize_equivalence_test
+// compares the two on the datasets, the repository's examples and generated
+// obfuscations.
 
 namespace steward::injection {
 namespace {
 
 constexpr char32_t kReplacement = 0xFFFD;
 
-// Byte classes of ASCII characters, looked up instead of chains of
-// comparisons in the per-character loops.
+// Byte classes, looked up instead of chains of comparisons in the
+// per-character loops.
 enum ByteClass : uint16_t {
   kClsLetter = 1 << 0,        // A-Z a-z
   kClsSep = 1 << 1,           // separators of spaced-out letters: " .-_*"
@@ -24,6 +42,10 @@ enum ByteClass : uint16_t {
   kClsRot13Initial = 1 << 6,  // first letters of the rot13 function words
   kClsHex = 1 << 7,           // 0-9 a-f A-F
   kClsUpper = 1 << 8,         // A-Z
+  kClsHigh = 1 << 9,          // 0x80-0xFF: part of a multi-byte character
+  kClsLeet = 1 << 10,         // characters leetspeak writes letters with
+  kClsHexSeq = 1 << 11,       // what a hex-pair sequence is made of: hex digits, 'x', '\', ',', ' '
+  kClsPercent = 1 << 12,      // '%'
 };
 
 constexpr auto kByteClass = [] {
@@ -37,6 +59,17 @@ constexpr auto kByteClass = [] {
   for (unsigned char c : std::string_view(" \n\t\r")) t[c] |= kClsTokenSpace;
   for (unsigned char c : std::string_view("bcefglnqv")) t[c] |= kClsRot13Initial;
   for (unsigned char c : std::string_view("0123456789abcdefABCDEF")) t[c] |= kClsHex;
+  for (int c = 0x80; c <= 0xFF; ++c) t[c] |= kClsHigh;
+  for (unsigned char c : std::string_view("0134578@$!")) t[c] |= kClsLeet;
+  for (unsigned char c : std::string_view("0123456789abcdefABCDEFx\\, ")) t[c] |= kClsHexSeq;
+  t['%'] |= kClsPercent;
+  return t;
+}();
+
+// ASCII lower-casing; bytes >= 0x80 are left alone.
+constexpr auto kLowerByte = [] {
+  std::array<char, 256> t{};
+  for (int c = 0; c < 256; ++c) t[c] = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
   return t;
 }();
 
@@ -52,7 +85,6 @@ constexpr auto kHexValue = [] {
 // Class of a character (0 outside ASCII).
 inline uint16_t ClassOf(char32_t c) { return c < 0x80 ? kByteClass[c] : 0; }
 inline uint16_t ClassOf(char c) { return kByteClass[static_cast<unsigned char>(c)]; }
-
 // ---------------------------------------------------------------------------
 // UTF-8
 
@@ -174,8 +206,10 @@ bool IsSpace(char32_t c) {
          c == 0x3000;
 }
 
-// Appends the compatibility/ASCII form of `c` to `out` (a UTF-32 buffer).
-void AppendClean(std::u32string& out, char32_t c, uint32_t* flags) {
+// Appends the compatibility/ASCII form of `c` to `out` (anything with
+// push_back(char32_t)).
+template <typename Out>
+void AppendClean(Out& out, char32_t c, uint32_t* flags) {
   if (c < 0x80) {
     if (c < 0x20 || c == 0x7F) {
       out.push_back(IsSpace(c) ? ' ' : ' ');
@@ -664,100 +698,59 @@ bool IsWordChar(char32_t c) {
   return IsCyrillicOrGreek(c) || LatinLookalike(c) != 0;
 }
 
-// Confusable + case folding in place.
-void FoldCaseAndConfusables(std::u32string& s, uint32_t* flags) {
-  size_t latin = 0;
-  size_t other = 0;
-  for (char32_t c : s) {
-    if (IsAsciiLetter(c)) {
-      ++latin;
-    } else if (IsCyrillicOrGreek(c)) {
-      ++other;
-    }
-  }
-  size_t i = 0;
-  while (i < s.size()) {
-    if (!IsWordChar(s[i])) {
-      s[i] = ToLowerCp(s[i]);
-      ++i;
-      continue;
-    }
-    size_t j = i;
-    bool has_latin = false;
-    bool has_other = false;
-    bool all_lookalike = true;
-    while (j < s.size() && IsWordChar(s[j])) {
-      char32_t c = s[j];
-      if (IsAsciiLetter(c) || LatinLookalike(c)) {
-        has_latin = true;
-      } else {
-        has_other = true;
-        if (!ScriptLookalike(c)) all_lookalike = false;
-      }
-      ++j;
-    }
-    // A word mixing scripts is an obfuscation; an all-look-alike word in a
-    // mostly Latin text is one too. Genuine Russian/Greek words stay intact.
-    bool fold = has_other && ((has_latin) || (all_lookalike && latin > 4 * other));
-    for (size_t k = i; k < j; ++k) {
-      char32_t c = s[k];
-      if (char32_t l = LatinLookalike(c)) {
-        s[k] = l;
-        continue;
-      }
-      if (fold) {
-        if (char32_t l2 = ScriptLookalike(c)) {
-          s[k] = l2;
-          *flags |= kFlagConfusable;
-          continue;
-        }
-      }
-      s[k] = ToLowerCp(c);
-    }
-    i = j;
-  }
+// Is there any "x y z w" / "x.y.z.w" shape (four single letters with one
+// repeated separator) in the cleaned text? Rare: without one the joiner has
+// nothing to do.
+inline bool IsSpacedLetterShapeAt(const unsigned char* p, size_t k) {
+  auto is_letter = [](unsigned char c) { return (kByteClass[c] & kClsLetter) != 0; };
+  // The equal separators are the rare part: test them first.
+  return p[k + 3] == p[k + 1] && p[k + 5] == p[k + 1] && (kByteClass[p[k + 1]] & kClsSep) &&
+         is_letter(p[k]) && is_letter(p[k + 2]) && is_letter(p[k + 4]) && is_letter(p[k + 6]) &&
+         (k == 0 || !is_letter(p[k - 1]));
 }
 
-// "i g n o r e" / "i.g.n.o.r.e" -> "ignore" (runs of >= 4 single letters).
-template <typename Str>
-void JoinSpacedLetters(Str& s, uint32_t* flags) {
-  auto is_letter = [](auto c) { return (ClassOf(c) & kClsLetter) != 0; };
-  auto is_sep = [](auto c) { return (ClassOf(c) & kClsSep) != 0; };
-  // Cheap pre-check: is there any "x y z w" / "x.y.z.w" shape at all?
-  bool candidate = false;
+bool HasSpacedLetterShape(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
   size_t k = 0;
+  while (k + 6 < n) {
 #if defined(__SSE2__)
-  if constexpr (sizeof(s[0]) == 1) {
-    // Skip sixteen positions at a time where s[k+1] == s[k+3] == s[k+5]
-    // never holds (the rare part of the shape).
-    const char* p = reinterpret_cast<const char*>(s.data());
-    while (k + 6 + 16 <= s.size()) {
+    if (k + 6 + 16 <= n) {
+      // Positions k..k+15 where s[k+1] == s[k+3] == s[k+5]; only those can
+      // start the shape.
       __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + k + 1));
       __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + k + 3));
       __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + k + 5));
-      if (_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, b), _mm_cmpeq_epi8(b, c))) != 0) break;
+      unsigned mask = static_cast<unsigned>(
+          _mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, b), _mm_cmpeq_epi8(b, c))));
+      while (mask != 0) {
+        if (IsSpacedLetterShapeAt(p, k + static_cast<size_t>(__builtin_ctz(mask)))) return true;
+        mask &= mask - 1;
+      }
       k += 16;
+      continue;
     }
-  }
 #endif
-  for (; k + 6 < s.size(); ++k) {
-    // The equal separators are the rare part: test them first.
-    if (s[k + 3] == s[k + 1] && s[k + 5] == s[k + 1] && is_sep(s[k + 1]) && is_letter(s[k]) &&
-        is_letter(s[k + 2]) && is_letter(s[k + 4]) && is_letter(s[k + 6]) &&
-        (k == 0 || !is_letter(s[k - 1]))) {
-      candidate = true;
-      break;
-    }
+    if (IsSpacedLetterShapeAt(p, k)) return true;
+    ++k;
   }
-  if (!candidate) return;
-  Str out;
+  return false;
+}
+
+// "i g n o r e" / "i.g.n.o.r.e" -> "ignore" (runs of >= 4 single letters),
+// on the cleaned (case-preserved, not yet collapsed) text.
+void JoinSpacedLetters(std::string& s, uint32_t* flags) {
+  auto is_letter = [](char c) { return (ClassOf(c) & kClsLetter) != 0; };
+  auto is_sep = [](char c) { return (ClassOf(c) & kClsSep) != 0; };
+  if (!HasSpacedLetterShape(s)) return;
+  std::string out;
   out.reserve(s.size());
   size_t i = 0;
   bool changed = false;
   while (i < s.size()) {
     bool starts_word = is_letter(s[i]) && (i == 0 || !is_letter(s[i - 1]));
     if (starts_word && i + 1 < s.size() && is_sep(s[i + 1])) {
-      char32_t sep = s[i + 1];
+      char sep = s[i + 1];
       size_t j = i;
       size_t letters = 0;
       size_t end = i;
@@ -866,189 +859,39 @@ bool IsRot13FunctionWord(std::string_view word) {
   }
 }
 
-// Folds leetspeak in words that mix letters with leet characters. When
-// `rot13_words` is given, it also counts (up to 2) the folded words that are
-// rot13 function words, so the rot13 test needs no pass of its own.
-void FoldLeet(std::string& s, uint32_t* flags, int* rot13_words = nullptr) {
-  size_t i = 0;
-  int folded_words = 0;
-  while (i < s.size()) {
-    if (s[i] == ' ') {
-      ++i;
-      continue;
+// Folds leetspeak in one word (no spaces) of the folded text if it mixes
+// letters with leet characters; returns whether it did.
+bool FoldLeetWord(char* w, size_t m) {
+  auto is_lower = [](char c) { return c >= 'a' && c <= 'z'; };
+  int letters = 0;
+  int leet = 0;
+  for (size_t j = 0; j < m; ++j) {
+    char c = w[j];
+    if (ClassOf(c) & kClsLower) {
+      ++letters;
+    } else if (LeetLetter(c)) {
+      // '!' counts unless it ends the word or doubles ("wow!!").
+      leet += c != '!' || (j + 1 < m && w[j + 1] != '!');
     }
-    size_t j = i;
-    int letters = 0;
-    int leet = 0;
-    for (; j < s.size() && s[j] != ' '; ++j) {
-      char c = s[j];
-      if (ClassOf(c) & kClsLower) {
-        ++letters;
-      } else if (LeetLetter(c)) {
-        // '!' counts unless it ends the word or doubles ("wow!!").
-        leet += c != '!' || (j + 1 < s.size() && s[j + 1] != ' ' && s[j + 1] != '!');
-      }
-    }
-    std::string_view word = std::string_view(s).substr(i, j - i);
-    if (letters >= 1 && leet >= 1 && letters + leet >= 3 && letters >= leet / 2 &&
-        word.find_first_of("<>/=:\\{}[]#&%") == std::string_view::npos && !IsNumberWithUnit(word)) {
-      ++folded_words;
-      // Only characters between/next to letters are folded, so "$5" or
-      // "x=3," keep their numbers.
-      for (size_t k = i; k < j; ++k) {
-        char c = s[k];
-        char l = LeetLetter(c);
-        if (!l) continue;
-        if (c == '!' &&
-            (k + 1 == j || !((s[k + 1] >= 'a' && s[k + 1] <= 'z') || LeetLetter(s[k + 1]))))
-          continue;
-        bool prev_alpha = k > i && ((s[k - 1] >= 'a' && s[k - 1] <= 'z') || LeetLetter(s[k - 1]));
-        bool next_alpha =
-            k + 1 < j && ((s[k + 1] >= 'a' && s[k + 1] <= 'z') || LeetLetter(s[k + 1]));
-        if (prev_alpha || next_alpha) s[k] = l;
-      }
-    }
-    if (rot13_words && *rot13_words < 2 &&
-        IsRot13FunctionWord(std::string_view(s).substr(i, j - i))) {
-      ++*rot13_words;
-    }
-    i = j;
   }
-  // One odd token ("v2.0b", "x86") is not an obfuscation; several are.
-  if (folded_words >= 2) *flags |= kFlagLeet;
+  if (!(letters >= 1 && leet >= 1 && letters + leet >= 3 && letters >= leet / 2)) return false;
+  std::string_view word(w, m);
+  if (word.find_first_of("<>/=:\\{}[]#&%") != std::string_view::npos || IsNumberWithUnit(word)) {
+    return false;
+  }
+  // Only characters between/next to letters are folded, so "$5" or "x=3,"
+  // keep their numbers.
+  for (size_t k = 0; k < m; ++k) {
+    char c = w[k];
+    char l = LeetLetter(c);
+    if (!l) continue;
+    if (c == '!' && (k + 1 == m || !(is_lower(w[k + 1]) || LeetLetter(w[k + 1])))) continue;
+    bool prev_alpha = k > 0 && (is_lower(w[k - 1]) || LeetLetter(w[k - 1]));
+    bool next_alpha = k + 1 < m && (is_lower(w[k + 1]) || LeetLetter(w[k + 1]));
+    if (prev_alpha || next_alpha) w[k] = l;
+  }
+  return true;
 }
-
-// Steps 1+2 on raw bytes -> UTF-32, case preserved.
-std::u32string Clean(std::string_view input, uint32_t* flags) {
-  std::u32string out;
-  out.reserve(input.size());
-  size_t i = 0;
-  bool invalid = false;
-  while (i < input.size()) {
-    unsigned char b = static_cast<unsigned char>(input[i]);
-    if (b >= 0x20 && b < 0x7F) {
-      // Fast path: copy the whole run of printable ASCII at once.
-      size_t end = i + 1;
-      while (end < input.size() && static_cast<unsigned char>(input[end]) >= 0x20 &&
-             static_cast<unsigned char>(input[end]) < 0x7F) {
-        ++end;
-      }
-      size_t at = out.size();
-      out.resize(at + (end - i));
-      char32_t* o = out.data() + at;
-      for (size_t k = i; k < end; ++k) *o++ = static_cast<unsigned char>(input[k]);
-      i = end;
-      continue;
-    }
-    char32_t cp = DecodeOne(input, i, &invalid);
-    AppendClean(out, cp, flags);
-  }
-  if (invalid) *flags |= kFlagInvalidUtf8;
-  return out;
-}
-
-bool IsAscii(std::string_view s) {
-  // Eight bytes at a time.
-  uint64_t acc = 0;
-  size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    uint64_t word;
-    std::memcpy(&word, s.data() + i, 8);
-    acc |= word;
-  }
-  for (; i < s.size(); ++i) acc |= static_cast<unsigned char>(s[i]);
-  return (acc & 0x8080808080808080ull) == 0;
-}
-
-// Steps 1+2 for ASCII input: control characters become spaces.
-std::string CleanAscii(std::string_view input) {
-  std::string out(input);
-  char* p = out.data();
-  size_t i = 0;
-#if defined(__SSE2__)
-  // Sixteen bytes at a time: bytes < 0x20 or == 0x7F become spaces (the
-  // input is ASCII, so signed comparison is fine).
-  const __m128i below = _mm_set1_epi8(0x20);
-  const __m128i del = _mm_set1_epi8(0x7F);
-  const __m128i space = _mm_set1_epi8(' ');
-  for (; i + 16 <= out.size(); i += 16) {
-    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-    __m128i ctl = _mm_or_si128(_mm_cmplt_epi8(v, below), _mm_cmpeq_epi8(v, del));
-    if (_mm_movemask_epi8(ctl) == 0) continue;
-    v = _mm_or_si128(_mm_and_si128(ctl, space), _mm_andnot_si128(ctl, v));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(p + i), v);
-  }
-#endif
-  for (; i < out.size(); ++i) {
-    if (p[i] < 0x20 || p[i] == 0x7F) p[i] = ' ';
-  }
-  return out;
-}
-
-// Step 4 for ASCII text (no confusables possible): same result as Fold().
-std::string FoldAscii(std::string s, uint32_t* flags, int* rot13_words = nullptr) {
-  JoinSpacedLetters(s, flags);
-  // Collapse spaces and lower-case in place: the output never outgrows the
-  // input (at most one space per following character).
-  char* out = s.data();
-  size_t len = 0;
-  bool pending_space = false;
-  for (char c : s) {
-    if (c == ' ') {
-      pending_space = len != 0;
-      continue;
-    }
-    if (pending_space) {
-      out[len++] = ' ';
-      pending_space = false;
-    }
-    out[len++] = c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
-  }
-  s.resize(len);
-  FoldLeet(s, flags, rot13_words);
-  return s;
-}
-
-// Step 4 on cleaned text -> folded UTF-8.
-std::string Fold(std::u32string s, uint32_t* flags, int* rot13_words = nullptr) {
-  JoinSpacedLetters(s, flags);
-  FoldCaseAndConfusables(s, flags);
-  // Encode into a buffer sized for the worst case (4 bytes per character)
-  // instead of growing the string a byte at a time.
-  std::string out(s.size() * 4, '\0');
-  char* o = out.data();
-  size_t len = 0;
-  bool pending_space = false;
-  for (char32_t c : s) {
-    if (c == ' ') {
-      pending_space = len != 0;
-      continue;
-    }
-    if (pending_space) {
-      o[len++] = ' ';
-      pending_space = false;
-    }
-    if (c < 0x80) {
-      o[len++] = static_cast<char>(c);
-    } else if (c < 0x800) {
-      o[len++] = static_cast<char>(0xC0 | (c >> 6));
-      o[len++] = static_cast<char>(0x80 | (c & 0x3F));
-    } else if (c < 0x10000) {
-      o[len++] = static_cast<char>(0xE0 | (c >> 12));
-      o[len++] = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-      o[len++] = static_cast<char>(0x80 | (c & 0x3F));
-    } else {
-      o[len++] = static_cast<char>(0xF0 | (c >> 18));
-      o[len++] = static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-      o[len++] = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-      o[len++] = static_cast<char>(0x80 | (c & 0x3F));
-    }
-  }
-  out.resize(len);
-  FoldLeet(out, flags, rot13_words);
-  return out;
-}
-
 // ---------------------------------------------------------------------------
 // Step 3: embedded encodings.
 
@@ -1239,8 +1082,38 @@ void FindEncodedSegments(const Str& s, int depth, DecodeState& st) {
   }
 }
 
+// ---------------------------------------------------------------------------
+// The odd-token shape.
+
 // Tokens like "ZEHelperPhone", "foreach^ToString", "]).]]" in otherwise
 // ordinary prose: optimised adversarial suffixes (GCG) are full of them.
+// Called only for tokens with upper-case letters or odd symbols.
+bool IsOddToken(const char* p, size_t i, size_t j) {
+  int symbols = 0;
+  int letters = 0;
+  bool camel = false;
+  bool prev_lower = false;
+  for (size_t k = i; k < j; ++k) {
+    uint16_t cls = ClassOf(p[k]);
+    letters += (cls & kClsLetter) != 0;
+    symbols += (cls & kClsOddSymbol) != 0;
+    // An upper-case letter right after a lower-case one.
+    camel |= prev_lower && (cls & kClsUpper);
+    prev_lower = (cls & kClsLower) != 0;
+  }
+  return (camel && j - i >= 6) || (symbols >= 2 && letters == 0 && j - i >= 3) ||
+         (symbols >= 1 && letters >= 2 && std::strchr("^$~", p[i]) == nullptr && j - i <= 24 &&
+          symbols + 1 < letters && std::strchr("[({", p[j - 1]) != nullptr);
+}
+
+// Code has these too; code also has many lines.
+bool OddTokenVerdict(size_t odd, size_t tokens, size_t lines) {
+  return odd >= 3 && odd * 25 >= tokens && lines * 4 < tokens / 10 + 2;
+}
+
+// The shape over raw input bytes (tokens split at " \n\t\r"). FoldPass
+// measures the same thing for ASCII input whose only control characters are
+// \n \t \r; this separate walk is for everything else.
 bool HasOddTokenShape(std::string_view input) {
   size_t tokens = 0;
   size_t odd = 0;
@@ -1254,9 +1127,8 @@ bool HasOddTokenShape(std::string_view input) {
       ++i;
       continue;
     }
-    // Most tokens are lower-case words: find the token's end and what
-    // kinds of bytes it has; only tokens with upper-case letters or odd
-    // symbols can be odd, and only those are looked at closely.
+    // Most tokens are lower-case words: only tokens with upper-case letters
+    // or odd symbols can be odd, and only those are looked at closely.
     size_t j = i;
     uint16_t seen = 0;
     for (; j < n; ++j) {
@@ -1265,49 +1137,418 @@ bool HasOddTokenShape(std::string_view input) {
       seen |= cls;
     }
     ++tokens;
-    if (seen & (kClsUpper | kClsOddSymbol)) {
-      int symbols = 0;
-      int letters = 0;
-      bool camel = false;
-      bool prev_lower = false;
-      for (size_t k = i; k < j; ++k) {
-        uint16_t cls = ClassOf(p[k]);
-        letters += (cls & kClsLetter) != 0;
-        symbols += (cls & kClsOddSymbol) != 0;
-        // An upper-case letter right after a lower-case one.
-        camel |= prev_lower && (cls & kClsUpper);
-        prev_lower = (cls & kClsLower) != 0;
+    if ((seen & (kClsUpper | kClsOddSymbol)) && IsOddToken(p, i, j)) ++odd;
+    i = j;
+  }
+  return OddTokenVerdict(odd, tokens, lines);
+}
+
+// ---------------------------------------------------------------------------
+// Pass A: steps 1+2 into UTF-8.
+
+inline size_t EncodeUtf8(char32_t c, char* o) {
+  if (c < 0x80) {
+    o[0] = static_cast<char>(c);
+    return 1;
+  }
+  if (c < 0x800) {
+    o[0] = static_cast<char>(0xC0 | (c >> 6));
+    o[1] = static_cast<char>(0x80 | (c & 0x3F));
+    return 2;
+  }
+  if (c < 0x10000) {
+    o[0] = static_cast<char>(0xE0 | (c >> 12));
+    o[1] = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    o[2] = static_cast<char>(0x80 | (c & 0x3F));
+    return 3;
+  }
+  o[0] = static_cast<char>(0xF0 | (c >> 18));
+  o[1] = static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+  o[2] = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+  o[3] = static_cast<char>(0x80 | (c & 0x3F));
+  return 4;
+}
+
+// Decodes one character of UTF-8 this file wrote itself (always valid).
+inline char32_t DecodeOwnUtf8(const unsigned char* p, size_t& i) {
+  unsigned char c = p[i];
+  if (c < 0x80) {
+    ++i;
+    return c;
+  }
+  if (c < 0xE0) {
+    char32_t cp = (char32_t{c} & 0x1F) << 6 | (p[i + 1] & 0x3F);
+    i += 2;
+    return cp;
+  }
+  if (c < 0xF0) {
+    char32_t cp = (char32_t{c} & 0x0F) << 12 | char32_t{p[i + 1] & 0x3Fu} << 6 | (p[i + 2] & 0x3F);
+    i += 3;
+    return cp;
+  }
+  char32_t cp = (char32_t{c} & 0x07) << 18 | char32_t{p[i + 1] & 0x3Fu} << 12 |
+                char32_t{p[i + 2] & 0x3Fu} << 6 | (p[i + 3] & 0x3F);
+  i += 4;
+  return cp;
+}
+
+// AppendClean's output, written as UTF-8.
+struct Utf8Sink {
+  char* out;
+  size_t len = 0;
+  bool other_script = false;  // a Cyrillic or Greek letter was written
+  void push_back(char32_t c) {
+    if (c >= 0x0370 && c <= 0x052F) other_script = true;
+    len += EncodeUtf8(c, out + len);
+  }
+};
+
+struct CleanInfo {
+  size_t size = 0;            // bytes written
+  bool ascii = true;          // the input had no byte >= 0x80
+  bool odd_controls = false;  // control characters other than \n \t \r (ASCII input)
+  bool other_script = false;  // Cyrillic or Greek letters present
+  size_t newlines = 0;        // '\n' in the input (ASCII input)
+};
+
+// Room CleanToUtf8 may need: an invalid byte becomes the 3-byte U+FFFD.
+inline size_t CleanCapacity(size_t input_size) { return input_size * 3 + 16; }
+
+// Steps 1+2 on raw bytes: the cleaned text, UTF-8, case preserved, control
+// characters and Unicode spaces as ' '. `out` holds CleanCapacity() bytes.
+CleanInfo CleanToUtf8(std::string_view input, char* out, uint32_t* flags) {
+  CleanInfo info;
+  Utf8Sink sink{out};
+  const auto* in = reinterpret_cast<const unsigned char*>(input.data());
+  const size_t n = input.size();
+  size_t i = 0;
+  bool invalid = false;
+  auto ascii_byte = [&](unsigned char b) {
+    if (b < 0x20 || b == 0x7F) {
+      info.newlines += b == '\n';
+      info.odd_controls |= !(b == '\n' || b == '\t' || b == '\r');
+      b = ' ';
+    }
+    out[sink.len++] = static_cast<char>(b);
+  };
+  auto one_character = [&]() {
+    info.ascii = false;
+    char32_t cp = DecodeOne(input, i, &invalid);
+    AppendClean(sink, cp, flags);
+  };
+#if defined(__SSE2__)
+  const __m128i below = _mm_set1_epi8(0x20);
+  const __m128i del = _mm_set1_epi8(0x7F);
+  const __m128i space = _mm_set1_epi8(' ');
+  const __m128i newline = _mm_set1_epi8('\n');
+  const __m128i tab = _mm_set1_epi8('\t');
+  const __m128i cr = _mm_set1_epi8('\r');
+  while (i + 16 <= n) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i));
+    unsigned high = static_cast<unsigned>(_mm_movemask_epi8(v));
+    if (high != 0) {
+      // The ASCII bytes before the first multi-byte character, then it.
+      size_t ascii = static_cast<size_t>(__builtin_ctz(high));
+      for (size_t k = 0; k < ascii; ++k) ascii_byte(in[i + k]);
+      i += ascii;
+      one_character();
+      continue;
+    }
+    // Sixteen ASCII bytes (signed comparison is fine below 0x80).
+    __m128i ctl = _mm_or_si128(_mm_cmplt_epi8(v, below), _mm_cmpeq_epi8(v, del));
+    if (_mm_movemask_epi8(ctl) != 0) {
+      unsigned ctl_mask = static_cast<unsigned>(_mm_movemask_epi8(ctl));
+      unsigned nl_mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, newline)));
+      unsigned token_space = nl_mask | static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(
+                                           _mm_cmpeq_epi8(v, tab), _mm_cmpeq_epi8(v, cr))));
+      info.newlines += static_cast<size_t>(__builtin_popcount(nl_mask));
+      info.odd_controls |= (ctl_mask & ~token_space) != 0;
+      v = _mm_or_si128(_mm_and_si128(ctl, space), _mm_andnot_si128(ctl, v));
+    }
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + sink.len), v);
+    sink.len += 16;
+    i += 16;
+  }
+#endif
+  while (i < n) {
+    if (in[i] < 0x80) {
+      ascii_byte(in[i]);
+      ++i;
+    } else {
+      one_character();
+    }
+  }
+  if (invalid) *flags |= kFlagInvalidUtf8;
+  info.size = sink.len;
+  info.other_script = sink.other_script;
+  return info;
+}
+
+// ---------------------------------------------------------------------------
+// Per-thread buffers: the cleaned text of each decoding depth (a decoded
+// segment is normalised while its parent's cleaned text is still in use).
+
+struct ThreadBuffers {
+  std::vector<std::unique_ptr<std::string>> clean;
+  std::string joined;
+  std::u32string token;
+};
+
+ThreadBuffers& Buffers() {
+  thread_local ThreadBuffers buffers;
+  return buffers;
+}
+
+std::u32string& TokenBuffer() { return Buffers().token; }
+
+// ---------------------------------------------------------------------------
+// Pass B: step 4 (case, confusables, whitespace, leetspeak) in one walk.
+
+// ASCII letters and Cyrillic/Greek letters of the whole cleaned text: an
+// all-look-alike word is folded only inside mostly Latin text.
+struct ScriptCounts {
+  size_t latin = 0;
+  size_t other = 0;
+};
+
+ScriptCounts CountScripts(std::string_view clean) {
+  ScriptCounts counts;
+  const auto* p = reinterpret_cast<const unsigned char*>(clean.data());
+  size_t i = 0;
+  while (i < clean.size()) {
+    char32_t c = DecodeOwnUtf8(p, i);
+    if (IsAsciiLetter(c)) {
+      ++counts.latin;
+    } else if (IsCyrillicOrGreek(c)) {
+      ++counts.other;
+    }
+  }
+  return counts;
+}
+
+// Case and confusable folding of one space-free token with non-ASCII
+// characters; writes the folded UTF-8 to `o` (never longer than the token)
+// and returns its length. `scripts` is null when the text has no Cyrillic or
+// Greek letter (then only Latin look-alikes fold).
+size_t FoldTokenNonAscii(const unsigned char* w, size_t m, const ScriptCounts* scripts,
+                         uint32_t* flags, char* o) {
+  size_t len = 0;
+  size_t i = 0;
+  if (scripts == nullptr) {
+    while (i < m) {
+      char32_t c = DecodeOwnUtf8(w, i);
+      if (char32_t l = LatinLookalike(c)) c = l;
+      len += EncodeUtf8(ToLowerCp(c), o + len);
+    }
+    return len;
+  }
+  std::u32string& s = TokenBuffer();
+  s.clear();
+  while (i < m) s.push_back(DecodeOwnUtf8(w, i));
+  // Words are runs of word characters; a token's words end at its edges
+  // because ' ' is not a word character.
+  size_t k = 0;
+  while (k < s.size()) {
+    if (!IsWordChar(s[k])) {
+      s[k] = ToLowerCp(s[k]);
+      ++k;
+      continue;
+    }
+    size_t j = k;
+    bool has_latin = false;
+    bool has_other = false;
+    bool all_lookalike = true;
+    while (j < s.size() && IsWordChar(s[j])) {
+      char32_t c = s[j];
+      if (IsAsciiLetter(c) || LatinLookalike(c)) {
+        has_latin = true;
+      } else {
+        has_other = true;
+        if (!ScriptLookalike(c)) all_lookalike = false;
       }
-      if ((camel && j - i >= 6) || (symbols >= 2 && letters == 0 && j - i >= 3) ||
-          (symbols >= 1 && letters >= 2 && std::strchr("^$~", p[i]) == nullptr && j - i <= 24 &&
-           symbols + 1 < letters && std::strchr("[({", p[j - 1]) != nullptr)) {
+      ++j;
+    }
+    // A word mixing scripts is an obfuscation; an all-look-alike word in a
+    // mostly Latin text is one too. Genuine Russian/Greek words stay intact.
+    bool fold = has_other && (has_latin || (all_lookalike && scripts->latin > 4 * scripts->other));
+    for (size_t q = k; q < j; ++q) {
+      char32_t c = s[q];
+      if (char32_t l = LatinLookalike(c)) {
+        s[q] = l;
+        continue;
+      }
+      if (fold) {
+        if (char32_t l2 = ScriptLookalike(c)) {
+          s[q] = l2;
+          *flags |= kFlagConfusable;
+          continue;
+        }
+      }
+      s[q] = ToLowerCp(c);
+    }
+    k = j;
+  }
+  for (char32_t c : s) len += EncodeUtf8(c, o + len);
+  return len;
+}
+
+struct FoldStats {
+  bool maybe_encoded = false;  // an encoded segment could be present
+  size_t tokens = 0;           // tokens and odd tokens (when measured)
+  size_t odd_tokens = 0;
+};
+
+// Folds the cleaned text `clean` into `o` (room for clean.size() bytes) and
+// returns the folded length. With kTrack it also fills `stats`: the
+// encoded-segment gate and the odd-token counts (tokens are the words: valid
+// for ASCII input whose only controls are \n \t \r).
+template <bool kTrack>
+size_t FoldPass(std::string_view clean, bool other_script, int* rot13_words, uint32_t* flags,
+                char* o, FoldStats* stats) {
+  const auto* p = reinterpret_cast<const unsigned char*>(clean.data());
+  const size_t n = clean.size();
+  ScriptCounts scripts;
+  if (other_script) scripts = CountScripts(clean);
+  const ScriptCounts* scripts_ptr = other_script ? &scripts : nullptr;
+  size_t len = 0;
+  size_t i = 0;
+  int folded_words = 0;
+  // Encoded-segment gate: FindEncodedSegments can only decode something at
+  // a base64-alphabet run of >= 16 bytes, a run of hex-pair-sequence bytes
+  // holding >= 12 hex digits (six pairs), or a token with >= 3 %XX escapes.
+  unsigned b64_run = 0;
+  unsigned hex_digits = 0;
+  unsigned escapes = 0;
+  unsigned longest_b64 = 0;
+  unsigned most_hex_digits = 0;
+  size_t tokens = 0;
+  size_t odd = 0;
+  while (i < n) {
+    if (p[i] == ' ') {
+      ++i;
+      continue;
+    }
+    if (len != 0) o[len++] = ' ';
+    const size_t word = i;
+    const size_t out_word = len;
+    uint16_t seen = 0;
+    for (; i < n && p[i] != ' '; ++i) {
+      const unsigned char c = p[i];
+      const uint16_t cls = kByteClass[c];
+      seen |= cls;
+      o[len++] = kLowerByte[c];
+      if constexpr (kTrack) {
+        // Branch-free: letters alternate between classes unpredictably.
+        const unsigned in_b64 = (cls & kClsB64) != 0;
+        const unsigned in_hex_seq = (cls & kClsHexSeq) != 0;
+        const unsigned is_hex = (cls & kClsHex) != 0;
+        b64_run = (b64_run + 1) & (0u - in_b64);
+        hex_digits = (hex_digits + is_hex) & (0u - in_hex_seq);
+        longest_b64 = std::max(longest_b64, b64_run);
+        most_hex_digits = std::max(most_hex_digits, hex_digits);
+        if (cls & kClsPercent) {
+          escapes += i + 2 < n && kHexValue[p[i + 1]] >= 0 && kHexValue[p[i + 2]] >= 0;
+        }
+      }
+    }
+    if constexpr (kTrack) {
+      b64_run = 0;  // a space ends a base64 run but not a hex-pair sequence
+      ++tokens;
+      if ((seen & (kClsUpper | kClsOddSymbol)) &&
+          IsOddToken(reinterpret_cast<const char*>(p), word, i)) {
         ++odd;
       }
     }
-    i = j;
+    if (seen & kClsHigh) {
+      len = out_word + FoldTokenNonAscii(p + word, i - word, scripts_ptr, flags, o + out_word);
+    }
+    if ((seen & kClsLeet) && (seen & (kClsLetter | kClsHigh))) {
+      folded_words += FoldLeetWord(o + out_word, len - out_word);
+    }
+    if (rot13_words && *rot13_words < 2 &&
+        IsRot13FunctionWord(std::string_view(o + out_word, len - out_word))) {
+      ++*rot13_words;
+    }
   }
-  // Code has these too; code also has many lines.
-  return odd >= 3 && odd * 25 >= tokens && lines * 4 < tokens / 10 + 2;
+  // One odd token ("v2.0b", "x86") is not an obfuscation; several are.
+  if (folded_words >= 2) *flags |= kFlagLeet;
+  if constexpr (kTrack) {
+    stats->maybe_encoded = longest_b64 >= 16 || most_hex_digits >= 12 || escapes >= 3;
+    stats->tokens = tokens;
+    stats->odd_tokens = odd;
+  }
+  return len;
+}
+
+std::string& CleanBuffer(size_t depth, size_t input_size) {
+  ThreadBuffers& b = Buffers();
+  while (b.clean.size() <= depth) b.clean.push_back(std::make_unique<std::string>());
+  std::string& buf = *b.clean[depth];
+  if (buf.size() < CleanCapacity(input_size)) buf.resize(CleanCapacity(input_size));
+  return buf;
+}
+
+// Buffers grown by one huge input are not kept for the thread's lifetime.
+void TrimBuffers() {
+  constexpr size_t kKeep = size_t{1} << 20;
+  ThreadBuffers& b = Buffers();
+  for (auto& buf : b.clean) {
+    if (buf->capacity() > kKeep) *buf = std::string();
+  }
+  if (b.joined.capacity() > kKeep) b.joined = std::string();
+  if (b.token.capacity() > kKeep / 4) b.token = std::u32string();
+}
+
+// Step 4 on the cleaned text into `folded`; returns the FoldPass stats.
+// Texts with the spaced-letter shape are joined first (a copy) and not
+// tracked: the caller then measures odd tokens and decodes the hard way.
+template <bool kTrack>
+bool FoldInto(std::string_view clean, bool other_script, int* rot13_words, uint32_t* flags,
+              std::string* folded, FoldStats* stats) {
+  std::string_view text = clean;
+  bool joined = false;
+  if (HasSpacedLetterShape(clean)) {
+    std::string& j = Buffers().joined;
+    j.assign(clean);
+    JoinSpacedLetters(j, flags);
+    text = j;
+    joined = true;
+  }
+  folded->resize(text.size());
+  size_t len;
+  if (kTrack && !joined) {
+    len = FoldPass<true>(text, other_script, rot13_words, flags, folded->data(), stats);
+  } else {
+    len = FoldPass<false>(text, other_script, rot13_words, flags, folded->data(), nullptr);
+  }
+  folded->resize(len);
+  return !joined;
 }
 
 void NormalizeInto(std::string_view input, int depth, DecodeState& st, bool is_root) {
-  if (is_root && HasOddTokenShape(input)) st.result->flags |= kFlagOddTokens;
-  std::string folded;
-  if (IsAscii(input)) {
-    // Most prompts: one byte per character, no UTF-32 round trip.
-    std::string clean = CleanAscii(input);
-    FindEncodedSegments(clean, depth, st);
-    folded = FoldAscii(std::move(clean), &st.result->flags, is_root ? &st.rot13_words : nullptr);
-  } else {
-    std::u32string clean = Clean(input, &st.result->flags);
-    FindEncodedSegments(clean, depth, st);
-    folded = Fold(std::move(clean), &st.result->flags, is_root ? &st.rot13_words : nullptr);
-  }
+  uint32_t& flags = st.result->flags;
+  std::string& buffer = CleanBuffer(static_cast<size_t>(depth), input.size());
+  CleanInfo info = CleanToUtf8(input, buffer.data(), &flags);
+  std::string_view clean(buffer.data(), info.size);
+  const bool decode = depth < st.options->max_decode_depth;
+  // FoldPass sees the same tokens as the raw input when it is ASCII and its
+  // only control characters are token spaces.
+  const bool odd_in_pass = is_root && info.ascii && !info.odd_controls;
+  std::string segment;
+  std::string* folded = is_root ? &st.result->text : &segment;
+  FoldStats stats;
+  bool tracked = FoldInto<true>(clean, info.other_script, is_root ? &st.rot13_words : nullptr,
+                                &flags, folded, &stats);
   if (is_root) {
-    st.result->text = std::move(folded);
-  } else if (!folded.empty()) {
-    st.result->decoded.push_back(std::move(folded));
+    bool odd_shape = tracked && odd_in_pass
+                         ? OddTokenVerdict(stats.odd_tokens, stats.tokens, info.newlines)
+                         : HasOddTokenShape(input);
+    if (odd_shape) flags |= kFlagOddTokens;
   }
+  // Decoded segments are normalised (and appended) before their parent, as
+  // the decoder finds them.
+  if (decode && (!tracked || stats.maybe_encoded)) FindEncodedSegments(clean, depth, st);
+  if (!is_root && !segment.empty()) st.result->decoded.push_back(std::move(segment));
 }
 
 }  // namespace
@@ -1333,25 +1574,39 @@ std::vector<std::string> FlagNames(uint32_t flags) {
   return out;
 }
 
-NormalizedText Normalize(std::string_view input, const NormalizeOptions& options) {
-  NormalizedText result;
+void Normalize(std::string_view input, const NormalizeOptions& options, NormalizedText* out) {
+  out->text.clear();
+  out->decoded.clear();
+  out->rot13.clear();
+  out->flags = 0;
   if (input.size() > options.max_input_bytes) input = input.substr(0, options.max_input_bytes);
-  DecodeState st{&options, &result};
+  DecodeState st{&options, out};
   NormalizeInto(input, 0, st, true);
   if (options.rot13_view && st.rot13_words >= 2) {
-    result.rot13 = result.text;
-    for (char& c : result.rot13) {
+    out->rot13 = out->text;
+    for (char& c : out->rot13) {
       if (c >= 'a' && c <= 'z') c = static_cast<char>('a' + (c - 'a' + 13) % 26);
     }
   }
+  TrimBuffers();
+}
+
+NormalizedText Normalize(std::string_view input, const NormalizeOptions& options) {
+  NormalizedText result;
+  Normalize(input, options, &result);
   return result;
 }
 
 std::string FoldText(std::string_view input, uint32_t* flags) {
   uint32_t local = 0;
   uint32_t* f = flags ? flags : &local;
-  if (IsAscii(input)) return FoldAscii(CleanAscii(input), f);
-  return Fold(Clean(input, f), f);
+  std::string& buffer = CleanBuffer(0, input.size());
+  CleanInfo info = CleanToUtf8(input, buffer.data(), f);
+  std::string folded;
+  FoldInto<false>(std::string_view(buffer.data(), info.size), info.other_script, nullptr, f,
+                  &folded, nullptr);
+  TrimBuffers();
+  return folded;
 }
 
 }  // namespace steward::injection

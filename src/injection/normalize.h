@@ -15,7 +15,9 @@
 //      words that mix letters with leet digits, and joining of spaced-out
 //      letters ("i g n o r e" -> "ignore");
 //   5. a rot13 view of the folded text (scanned by the signatures only).
-// Normalize() never fails and its work is linear in the input size.
+// Normalize() never fails and its work is linear in the input size: two
+// passes over the text (see normalize.cc), the decoder only where a segment
+// could be.
 #pragma once
 
 #include <cstddef>
@@ -61,6 +63,9 @@ struct NormalizedText {
 };
 
 NormalizedText Normalize(std::string_view input, const NormalizeOptions& options = {});
+// The same into `out`, reusing its buffers (callers that screen many texts on
+// one thread keep one NormalizedText and avoid the allocations).
+void Normalize(std::string_view input, const NormalizeOptions& options, NormalizedText* out);
 
 // Only steps 1, 2 and 4 (no decoding, no rot13): the folded form of `input`.
 std::string FoldText(std::string_view input, uint32_t* flags = nullptr);
