@@ -101,7 +101,9 @@ void FeaturesForText(const SignatureSet& signatures, std::string_view text, int 
 }
 
 Detector::Detector(const SignatureSet* signatures, std::shared_ptr<const LinearModel> model)
-    : signatures_(signatures), model_(std::move(model)) {}
+    : signatures_(signatures), model_(std::move(model)) {
+  if (model_) exact_term_limit_ = ExactSumTermLimit(model_->weights.data(), model_->weights.size());
+}
 
 const Detector& Detector::Default() {
   static const Detector detector(&SignatureSet::Builtin(), DefaultStateOnce().model);
@@ -149,7 +151,7 @@ Screening Detector::Finish(const NormalizedText& norm, const SignatureHits& hits
     // the feature index vectors (the trainer uses those).
     const float* w = model_->weights.data();
     const size_t n = model_->weights.size();
-    NgramTerms terms = ScoreNgrams(norm, w, n, model_->hash_bits);
+    NgramTerms terms = ScoreNgrams(norm, w, n, model_->hash_bits, exact_term_limit_);
     double indicators = ScoreIndicators(norm, *signatures_, hits, w, n, model_->hash_bits);
     double ngram = terms.char_ngrams + terms.word_ngrams;
     s.model_logit = model_->bias + terms.char_ngrams + terms.word_ngrams + indicators;
@@ -164,20 +166,39 @@ Screening Detector::Finish(const NormalizedText& norm, const SignatureHits& hits
   return s;
 }
 
+namespace {
+// The normalised views of the text being screened on this thread, reused
+// from call to call (its buffers keep their capacity).
+NormalizedText& ThreadNormalized() {
+  thread_local NormalizedText norm;
+  return norm;
+}
+// One huge text must not pin megabytes to the thread for good.
+void ReleaseIfHuge(NormalizedText& norm) {
+  if (norm.text.capacity() > (size_t{1} << 20)) norm = NormalizedText();
+}
+}  // namespace
+
 Screening Detector::Screen(std::string_view text) const {
-  NormalizedText norm = Normalize(text, normalize_options_);
+  NormalizedText& norm = ThreadNormalized();
+  Normalize(text, normalize_options_, &norm);
   SignatureHits hits;
   bool rot13_hit = false;
   ScanAllViews(*signatures_, norm, hits, &rot13_hit);
-  return Finish(norm, hits, rot13_hit, true);
+  Screening s = Finish(norm, hits, rot13_hit, true);
+  ReleaseIfHuge(norm);
+  return s;
 }
 
 Screening Detector::ScreenSignatures(std::string_view text) const {
-  NormalizedText norm = Normalize(text, normalize_options_);
+  NormalizedText& norm = ThreadNormalized();
+  Normalize(text, normalize_options_, &norm);
   SignatureHits hits;
   bool rot13_hit = false;
   ScanAllViews(*signatures_, norm, hits, &rot13_hit);
-  return Finish(norm, hits, rot13_hit, false);
+  Screening s = Finish(norm, hits, rot13_hit, false);
+  ReleaseIfHuge(norm);
+  return s;
 }
 
 }  // namespace steward::injection

@@ -1,7 +1,7 @@
 // The injection detector: normaliser + signatures + the linear model.
 //
 // Thread-safe: a Detector is immutable after creation and shared by every
-// request. Screen() does no I/O and allocates only per call.
+// request. Screen() does no I/O; it normalises into a per-thread buffer.
 #pragma once
 
 #include <memory>
@@ -53,6 +53,7 @@ class Detector {
   const SignatureSet* signatures_;
   std::shared_ptr<const LinearModel> model_;
   NormalizeOptions normalize_options_;
+  size_t exact_term_limit_ = 0;  // ExactSumTermLimit of the model's weights
 };
 
 // Scans every view of `norm` (main, decoded, rot13); `rot13_hit` tells

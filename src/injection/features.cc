@@ -1,6 +1,8 @@
 #include "injection/features.h"
 
 #include <algorithm>
+#include <bit>
+#include <climits>
 #include <cmath>
 
 namespace steward::injection {
@@ -144,6 +146,55 @@ void SumCharNgrams(std::string_view s, int bits, const float* w, size_t n, Group
   emit(window, len);
 }
 
+// SumCharNgrams for a table of 2^bits weights whose sums are exact in any
+// order (the caller checked ExactSumTermLimit): six accumulators (n = 3, 4,
+// 5 on even and odd bytes) instead of one dependent chain of additions.
+void SumCharNgramsExact(std::string_view s, int bits, const float* w, GroupSum& g) {
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  uint64_t window = ' ';
+  size_t len = 1;
+  double acc[6] = {g.sum, 0, 0, 0, 0, 0};
+  size_t count = g.count;
+  auto emit = [&](uint64_t win, size_t have) {
+    if (have >= 3) acc[0] += w[CharNgramBucket(win, 3, bits)];
+    if (have >= 4) acc[1] += w[CharNgramBucket(win, 4, bits)];
+    if (have >= 5) acc[2] += w[CharNgramBucket(win, 5, bits)];
+    count += (have >= 3) + (have >= 4) + (have >= 5);
+  };
+  size_t i = 0;
+  for (; i < n && len < 5; ++i) {
+    window = (window << 8) | p[i];
+    ++len;
+    emit(window, len);
+  }
+  // Steady state: every byte ends a 3-, 4- and 5-gram.
+  const size_t start = i;
+  for (; i + 2 <= n; i += 2) {
+    window = (window << 8) | p[i];
+    acc[0] += w[CharNgramBucket(window, 3, bits)];
+    acc[1] += w[CharNgramBucket(window, 4, bits)];
+    acc[2] += w[CharNgramBucket(window, 5, bits)];
+    window = (window << 8) | p[i + 1];
+    acc[3] += w[CharNgramBucket(window, 3, bits)];
+    acc[4] += w[CharNgramBucket(window, 4, bits)];
+    acc[5] += w[CharNgramBucket(window, 5, bits)];
+  }
+  for (; i < n; ++i) {
+    window = (window << 8) | p[i];
+    acc[0] += w[CharNgramBucket(window, 3, bits)];
+    acc[1] += w[CharNgramBucket(window, 4, bits)];
+    acc[2] += w[CharNgramBucket(window, 5, bits)];
+  }
+  count += 3 * (i - start);
+  len += i - start;
+  window = (window << 8) | ' ';
+  ++len;
+  emit(window, len);
+  g.sum = ((acc[0] + acc[3]) + (acc[1] + acc[4])) + (acc[2] + acc[5]);
+  g.count = count;
+}
+
 void SumWordNgrams(std::string_view s, int bits, const float* w, size_t n, GroupSum& g) {
   ForEachWordNgram(s, bits, [&](uint32_t bucket) { AddWeight(bucket, w, n, g); });
 }
@@ -168,14 +219,49 @@ uint64_t Fnv1aPair(std::string_view prefix, std::string_view name, uint64_t seed
 }
 }  // namespace
 
+size_t ExactSumTermLimit(const float* weights, size_t weight_count) {
+  // q = the smallest power of two every weight is a multiple of.
+  int quantum_exp = INT_MAX;
+  float max_abs = 0.0f;
+  for (size_t i = 0; i < weight_count; ++i) {
+    float w = weights[i];
+    if (w == 0.0f) continue;
+    if (!std::isfinite(w)) return 0;
+    int exp = 0;
+    float mantissa = std::frexp(std::fabs(w), &exp);  // |w| = mantissa * 2^exp, [0.5, 1)
+    auto bits = static_cast<uint32_t>(std::ldexp(mantissa, 24));  // exact: 24-bit significand
+    quantum_exp = std::min(quantum_exp, exp - 24 + std::countr_zero(bits));
+    max_abs = std::max(max_abs, std::fabs(w));
+  }
+  if (max_abs == 0.0f) return 0;
+  // N terms: every partial sum is a multiple of q with magnitude <= N * max_abs,
+  // exact while that stays within 2^53 * q (one term of margin).
+  double limit = std::ldexp(1.0, 53 + quantum_exp) / max_abs - 1.0;
+  if (!(limit >= 1.0)) return 0;
+  return limit >= 1e15 ? size_t{1'000'000'000'000'000} : static_cast<size_t>(limit);
+}
+
 NgramTerms ScoreNgrams(const NormalizedText& text, const float* weights, size_t weight_count,
-                       int hash_bits) {
+                       int hash_bits, size_t exact_term_limit) {
   GroupSum chars;
   GroupSum words;
-  SumCharNgrams(text.text, hash_bits, weights, weight_count, chars);
+  // Upper bound of the char n-gram terms: at most three per byte plus the
+  // padding's, per view.
+  size_t char_terms = 3 * (text.text.size() + 2);
+  for (const std::string& d : text.decoded) char_terms += 3 * (d.size() + 2);
+  const bool exact = exact_term_limit != 0 && char_terms <= exact_term_limit &&
+                     weight_count >= (size_t{1} << hash_bits);
+  auto sum_chars = [&](std::string_view s) {
+    if (exact) {
+      SumCharNgramsExact(s, hash_bits, weights, chars);
+    } else {
+      SumCharNgrams(s, hash_bits, weights, weight_count, chars);
+    }
+  };
+  sum_chars(text.text);
   SumWordNgrams(text.text, hash_bits, weights, weight_count, words);
   for (const std::string& d : text.decoded) {
-    SumCharNgrams(d, hash_bits, weights, weight_count, chars);
+    sum_chars(d);
     SumWordNgrams(d, hash_bits, weights, weight_count, words);
   }
   NgramTerms t;

@@ -45,8 +45,20 @@ struct NgramTerms {
   double char_ngrams = 0.0;  // sum of char n-gram weights * group scale
   double word_ngrams = 0.0;
 };
+//
+// `exact_term_limit` (from ExactSumTermLimit) lets the char n-gram sum run in
+// several independent accumulators instead of one long chain of dependent
+// additions: when every weight is a multiple of one power of two q and a group
+// has at most that many terms, every partial sum is a multiple of q below
+// 2^53 * q, so every double addition is exact and the order cannot change a
+// bit of the result. Groups with more terms (or limit 0) use the sequential
+// sum.
 NgramTerms ScoreNgrams(const NormalizedText& text, const float* weights, size_t weight_count,
-                       int hash_bits);
+                       int hash_bits, size_t exact_term_limit = 0);
+
+// The largest term count for which sums of `weights` are exact in double in
+// any order (see ScoreNgrams); 0 if there is none worth using.
+size_t ExactSumTermLimit(const float* weights, size_t weight_count);
 
 // Sum of the indicator weights of the fired signatures and normaliser flags
 // (the `indicators` group of ExtractFeatures, scale 1).
