@@ -10,6 +10,8 @@
 #include <boost/json.hpp>
 
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
@@ -178,6 +180,53 @@ TEST_F(EngineDiffTest, WholeTextsAtOnce) {
   std::string joined;
   for (const std::string& t : BenchLikeTexts(400)) joined += t + "\n";
   ExpectIdentical({joined}, "one 250 KB text");
+}
+
+}  // namespace
+}  // namespace steward::scan
+
+namespace steward::scan {
+namespace {
+
+// Serialised databases (what the build writes) load instead of compiling
+// and scan exactly like compiled ones; a corrupt file is ignored.
+TEST(SerializedPatterns, RoundTripAndCorruptFile) {
+  std::string dir = ::testing::TempDir() + "scan_hsdb_test";
+  std::filesystem::create_directories(dir);
+  std::string file = dir + "/scan_patterns.hsdb";
+  ASSERT_TRUE(WritePatternDatabases(file).ok());
+  const char* old_env = std::getenv("STEWARD_DATA_DIR");
+  std::string saved = old_env ? old_env : "";
+  setenv("STEWARD_DATA_DIR", dir.c_str(), 1);
+  auto loaded = Scanner::Create("", EngineOptions{});
+  EngineOptions compile_only;
+  compile_only.use_serialized = false;
+  auto compiled = Scanner::Create("", compile_only);
+  ASSERT_TRUE(loaded.ok() && compiled.ok());
+  EXPECT_GT((*loaded)->deserialized_databases(), 10u);
+  EXPECT_EQ((*compiled)->deserialized_databases(), 0u);
+  size_t n = 0;
+  for (const std::string& t : JsonlTexts("test/data/scan/eval.jsonl")) {
+    ScanOptions o;
+    auto a = (*loaded)->Scan(t, o), b = (*compiled)->Scan(t, o);
+    EXPECT_TRUE(Same(a, b)) << t << "\n  loaded:" << Describe(a) << "\n  compiled:" << Describe(b);
+    n += a.size();
+  }
+  EXPECT_GT(n, 1000u);
+  // Truncated and garbage files: compiled instead, still correct.
+  for (std::string junk : {std::string("STWHSDB1\xff\xff\xff\x7f", 12), std::string(4096, 'x')}) {
+    {
+      std::ofstream f(file, std::ios::binary | std::ios::trunc);
+      f << junk;
+    }
+    auto s = Scanner::Create("", EngineOptions{});
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ((*s)->deserialized_databases(), 0u);
+    EXPECT_EQ((*s)->Scan("card 4111 1111 1111 1111").size(), 1u);
+  }
+  if (old_env) setenv("STEWARD_DATA_DIR", saved.c_str(), 1);
+  else unsetenv("STEWARD_DATA_DIR");
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

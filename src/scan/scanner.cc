@@ -16,8 +16,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
+#include <unordered_map>
 
 #include "scan/names.h"
 #include "scan/recognizers.h"
@@ -389,6 +392,7 @@ class TermIndex {
 
 struct Scanner::Impl {
   EngineOptions engine;
+  size_t deserialized = 0;  // databases loaded from scan_patterns.hsdb
   hs_database_t* db = nullptr;        // ungated patterns + context words, match ends only
   hs_database_t* gated_db = nullptr;  // context-only patterns (null when none)
   // Fast paths (EngineOptions::fast_paths): PHONE_NUMBER patterns match
@@ -533,6 +537,7 @@ struct Scanner::Impl {
 };
 
 Scanner::Scanner() : impl_(std::make_unique<Impl>()) {}
+size_t Scanner::deserialized_databases() const { return impl_->deserialized; }
 Scanner::~Scanner() = default;
 
 namespace {
@@ -668,6 +673,212 @@ Status CompileError(const char* what, hs_compile_error_t* err, const std::vector
   return Internal(msg);
 }
 
+// One Vectorscan database to build: its patterns, flags and ids.
+struct DbJob {
+  std::string what;  // for error messages
+  std::vector<const char*> exprs;
+  std::vector<unsigned> flags, ids;
+  void Add(const char* expr, unsigned f, size_t id) {
+    exprs.push_back(expr);
+    flags.push_back(f);
+    ids.push_back(static_cast<unsigned>(id));
+  }
+};
+
+uint64_t Fnv(uint64_t h, std::string_view bytes) {
+  for (char c : bytes) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  return h;
+}
+uint64_t FnvU64(uint64_t h, uint64_t v) {
+  return Fnv(h, std::string_view(reinterpret_cast<const char*>(&v), sizeof(v)));
+}
+
+// What a serialised database depends on besides its patterns: the
+// Vectorscan version and the platform it was compiled for.
+uint64_t PlatformSeed() {
+  uint64_t h = Fnv(1469598103934665603ull, hs_version());
+  if (const hs_platform_info_t* p = HsPlatform()) {
+    h = FnvU64(h, p->tune);
+    h = FnvU64(h, p->cpu_features);
+  } else {
+    h = Fnv(h, "host");
+  }
+  return h;
+}
+
+// A database's identity: every expression, flag and id, in order.
+uint64_t Fingerprint(const DbJob& job) {
+  uint64_t h = FnvU64(PlatformSeed(), job.exprs.size());
+  for (size_t i = 0; i < job.exprs.size(); ++i) {
+    h = Fnv(h, job.exprs[i]);
+    h = FnvU64(h, job.flags[i]);
+    h = FnvU64(h, job.ids[i]);
+  }
+  return h;
+}
+uint64_t WidthFingerprint(const char* regex, unsigned flags) {
+  return FnvU64(Fnv(Fnv(PlatformSeed(), "width"), regex), flags);
+}
+
+struct PatternWidth {
+  unsigned min = 0, max = UINT_MAX;
+};
+
+Result<hs_database_t*> CompileJob(const DbJob& job, const std::vector<Recognizer>& recs) {
+  hs_database_t* db = nullptr;
+  hs_compile_error_t* err = nullptr;
+  if (hs_compile_multi(job.exprs.data(), job.flags.data(), job.ids.data(),
+                       static_cast<unsigned>(job.exprs.size()), HS_MODE_BLOCK, HsPlatform(), &db,
+                       &err) != HS_SUCCESS)
+    return CompileError(job.what.c_str(), err, recs, job.ids);
+  return db;
+}
+
+PatternWidth ExpressionWidth(const char* regex, unsigned flags) {
+  PatternWidth w;
+  hs_expr_info_t* info = nullptr;
+  hs_compile_error_t* e = nullptr;
+  if (hs_expression_info(regex, flags, &info, &e) == HS_SUCCESS && info) {
+    w.min = info->min_width;
+    w.max = info->max_width;
+    std::free(info);
+  } else if (e) {
+    hs_free_compile_error(e);
+  }
+  return w;
+}
+
+}  // namespace
+
+// Serialised databases (and pattern widths) by fingerprint, read from a
+// scan_patterns.hsdb file: "STWHSDB1", u32 count, then count x {u64
+// fingerprint, u64 size, size bytes} (a width entry's bytes are u32 min,
+// u32 max). Anything not in it is compiled. Lives only while a scanner is
+// created (the file's bytes are not kept).
+class PatternStore {
+ public:
+  static constexpr std::string_view kMagic = "STWHSDB1";
+
+  // Loads `path`; an unreadable or malformed file leaves the store empty.
+  void Load(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return;
+    data_.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    std::string_view d = data_;
+    if (d.size() < 12 || d.substr(0, 8) != kMagic) return;
+    uint32_t count;
+    std::memcpy(&count, d.data() + 8, 4);
+    size_t pos = 12;
+    for (uint32_t k = 0; k < count; ++k) {
+      if (d.size() - pos < 16) return;
+      uint64_t fp, size;
+      std::memcpy(&fp, d.data() + pos, 8);
+      std::memcpy(&size, d.data() + pos + 8, 8);
+      pos += 16;
+      if (d.size() - pos < size) return;
+      entries_[fp] = d.substr(pos, size);
+      pos += size;
+    }
+  }
+
+  // Records every database and width handed out, to be written by Save.
+  void set_recording(bool on) { recording_ = on; }
+
+  // The database for `job`: deserialised if the store has it (and it
+  // deserialises), compiled otherwise.
+  Status Get(const DbJob& job, hs_database_t** db, const std::vector<Recognizer>& recs) {
+    uint64_t fp = Fingerprint(job);
+    auto it = entries_.find(fp);
+    if (it != entries_.end() &&
+        hs_deserialize_database(it->second.data(), it->second.size(), db) == HS_SUCCESS) {
+      ++loaded_;
+      return Status();
+    }
+    STEWARD_ASSIGN_OR_RETURN(*db, CompileJob(job, recs));
+    if (recording_) {
+      char* bytes = nullptr;
+      size_t size = 0;
+      if (hs_serialize_database(*db, &bytes, &size) != HS_SUCCESS)
+        return Internal("scan: cannot serialise " + job.what);
+      record_.emplace_back(fp, std::string(bytes, size));
+      std::free(bytes);
+    }
+    return Status();
+  }
+
+  PatternWidth Width(const char* regex, unsigned flags) {
+    uint64_t fp = WidthFingerprint(regex, flags);
+    PatternWidth w;
+    auto it = entries_.find(fp);
+    if (it != entries_.end() && it->second.size() == 8) {
+      std::memcpy(&w.min, it->second.data(), 4);
+      std::memcpy(&w.max, it->second.data() + 4, 4);
+      return w;
+    }
+    w = ExpressionWidth(regex, flags);
+    if (recording_) {
+      std::string bytes(8, '\0');
+      std::memcpy(bytes.data(), &w.min, 4);
+      std::memcpy(bytes.data() + 4, &w.max, 4);
+      record_.emplace_back(fp, std::move(bytes));
+    }
+    return w;
+  }
+
+  size_t loaded() const { return loaded_; }
+
+  Status Save(const std::string& path) const {
+    std::string out(kMagic);
+    uint32_t count = static_cast<uint32_t>(record_.size());
+    out.append(reinterpret_cast<const char*>(&count), 4);
+    for (const auto& [fp, bytes] : record_) {
+      uint64_t size = bytes.size();
+      out.append(reinterpret_cast<const char*>(&fp), 8);
+      out.append(reinterpret_cast<const char*>(&size), 8);
+      out += bytes;
+    }
+    std::string tmp = path + ".tmp";
+    {
+      std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+      f.write(out.data(), static_cast<std::streamsize>(out.size()));
+      if (!f) return Internal("scan: cannot write " + tmp);
+    }
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) return Internal("scan: cannot write " + path + ": " + ec.message());
+    return Status();
+  }
+
+ private:
+  std::string data_;
+  std::unordered_map<uint64_t, std::string_view> entries_;
+  bool recording_ = false;
+  std::vector<std::pair<uint64_t, std::string>> record_;
+  size_t loaded_ = 0;
+};
+
+namespace {
+
+// Where the build put scan_patterns.hsdb: $STEWARD_DATA_DIR, then the
+// executable's folder and up to 4 folders above it.
+std::string FindPatternFile() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  constexpr const char* kName = "scan_patterns.hsdb";
+  if (const char* env = std::getenv("STEWARD_DATA_DIR"); env && *env) {
+    if (fs::exists(fs::path(env) / kName, ec)) return (fs::path(env) / kName).string();
+  }
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0) return "";
+  fs::path dir = fs::path(std::string(buf, n)).parent_path();
+  for (int i = 0; i < 5; ++i, dir = dir.parent_path()) {
+    if (fs::exists(dir / kName, ec)) return (dir / kName).string();
+    if (!dir.has_parent_path() || dir.parent_path() == dir) break;
+  }
+  return "";
+}
+
 }  // namespace
 
 // A superset of the bytes any match of `regex` can contain, read from the
@@ -731,6 +942,19 @@ Result<std::unique_ptr<Scanner>> Scanner::Create(const std::string& data_dir) {
 
 Result<std::unique_ptr<Scanner>> Scanner::Create(const std::string& data_dir,
                                                  const EngineOptions& engine) {
+  return CreateWith(data_dir, engine, nullptr);
+}
+
+Status WritePatternDatabases(const std::string& path) {
+  PatternStore store;
+  store.set_recording(true);
+  STEWARD_ASSIGN_OR_RETURN(auto scanner, Scanner::CreateWith("", EngineOptions{}, &store));
+  return store.Save(path);
+}
+
+Result<std::unique_ptr<Scanner>> Scanner::CreateWith(const std::string& data_dir,
+                                                     const EngineOptions& engine,
+                                                     PatternStore* store) {
   std::unique_ptr<Scanner> s(new Scanner());
   Impl& im = *s->impl_;
   im.engine = engine;
@@ -753,49 +977,39 @@ Result<std::unique_ptr<Scanner>> Scanner::Create(const std::string& data_dir,
     return Internal("scan: too many context words");
   im.index.Build(im.terms);
 
-  std::vector<const char*> exprs, gexprs, sexprs;
-  std::vector<unsigned> flags, ids, gflags, gids, sflags, sids;
+  // Which database each pattern goes to (see Impl).
+  DbJob main_job{"pattern database"}, split_job{"phone pattern database"},
+      gated_job{"context-only pattern database"};
   for (size_t i = 0; i < n; ++i) {
     unsigned f = recs[i].caseless ? HS_FLAG_CASELESS : 0;
     if (engine.fast_paths && !im.gated[i] && im.year_id < 0 && recs[i].regex == kYearRegex &&
         !recs[i].caseless && recs[i].start == StartRule::kFixed && recs[i].max_len == 4) {
       im.year_id = static_cast<int>(i);
     } else if (engine.fast_paths && !im.gated[i] && recs[i].type == "PHONE_NUMBER") {
-      sexprs.push_back(recs[i].regex);
-      sflags.push_back(f);
-      sids.push_back(static_cast<unsigned>(i));
+      split_job.Add(recs[i].regex, f, i);
     } else if (im.gated[i]) {
-      gexprs.push_back(recs[i].regex);
-      gflags.push_back(f);
-      gids.push_back(static_cast<unsigned>(i));
+      gated_job.Add(recs[i].regex, f, i);
     } else {
-      exprs.push_back(recs[i].regex);
-      flags.push_back(f);
-      ids.push_back(static_cast<unsigned>(i));
+      main_job.Add(recs[i].regex, f, i);
     }
   }
-  hs_compile_error_t* err = nullptr;
-  if (hs_compile_multi(exprs.data(), flags.data(), ids.data(), static_cast<unsigned>(exprs.size()),
-                       HS_MODE_BLOCK, HsPlatform(), &im.db, &err) != HS_SUCCESS)
-    return CompileError("pattern database", err, recs, ids);
-  if (hs_alloc_scratch(im.db, &im.prototype) != HS_SUCCESS)
-    return Internal("scan: cannot allocate Vectorscan scratch");
-  if (!sexprs.empty()) {
-    if (hs_compile_multi(sexprs.data(), sflags.data(), sids.data(),
-                         static_cast<unsigned>(sexprs.size()), HS_MODE_BLOCK, HsPlatform(),
-                         &im.split_db, &err) != HS_SUCCESS)
-      return CompileError("phone pattern database", err, recs, sids);
-    if (hs_alloc_scratch(im.split_db, &im.prototype) != HS_SUCCESS)
-      return Internal("scan: cannot allocate Vectorscan scratch");
+  // Serialised databases from the build (scan_patterns.hsdb) replace
+  // compiling when their fingerprints match; anything else is compiled.
+  PatternStore local_store;
+  PatternStore& cache = store ? *store : local_store;
+  if (!store && engine.use_serialized) {
+    std::string path = FindPatternFile();
+    if (!path.empty()) cache.Load(path);
   }
-  if (!gexprs.empty()) {
-    if (hs_compile_multi(gexprs.data(), gflags.data(), gids.data(),
-                         static_cast<unsigned>(gexprs.size()), HS_MODE_BLOCK, HsPlatform(), &im.gated_db,
-                         &err) != HS_SUCCESS)
-      return CompileError("context-only pattern database", err, recs, gids);
-    if (hs_alloc_scratch(im.gated_db, &im.prototype) != HS_SUCCESS)
+  auto get = [&](const DbJob& job, hs_database_t** db) -> Status {
+    STEWARD_RETURN_IF_ERROR(cache.Get(job, db, recs));
+    if (hs_alloc_scratch(*db, &im.prototype) != HS_SUCCESS)
       return Internal("scan: cannot allocate Vectorscan scratch");
-  }
+    return Status();
+  };
+  STEWARD_RETURN_IF_ERROR(get(main_job, &im.db));
+  if (!split_job.exprs.empty()) STEWARD_RETURN_IF_ERROR(get(split_job, &im.split_db));
+  if (!gated_job.exprs.empty()) STEWARD_RETURN_IF_ERROR(get(gated_job, &im.gated_db));
   im.som.assign(n, nullptr);
   im.charsets.resize(n);
   for (size_t i = 0; i < n; ++i) {
@@ -808,31 +1022,18 @@ Result<std::unique_ptr<Scanner>> Scanner::Create(const std::string& data_dir,
     // start window needs to reach no further back; when every match has
     // the same width the start is simply end - width.
     im.window_len[i] = recs[i].max_len;
-    hs_expr_info_t* info = nullptr;
-    hs_compile_error_t* e = nullptr;
-    if (hs_expression_info(recs[i].regex, f, &info, &e) == HS_SUCCESS && info) {
-      if (info->max_width != UINT_MAX && info->max_width <= recs[i].max_len) {
-        im.window_len[i] = info->max_width;
-        if (info->min_width == info->max_width && info->max_width > 0)
-          im.fixed_width[i] = info->max_width;
-      }
-      std::free(info);
-    } else if (e) {
-      hs_free_compile_error(e);
+    PatternWidth width = cache.Width(recs[i].regex, f);
+    if (width.max != UINT_MAX && width.max <= recs[i].max_len) {
+      im.window_len[i] = width.max;
+      if (width.min == width.max && width.max > 0) im.fixed_width[i] = width.max;
     }
     if (im.fixed_width[i]) continue;
     im.has_alphabet[i] = PatternAlphabet(recs[i].regex, recs[i].caseless, &im.alphabet[i]);
-    e = nullptr;
-    if (hs_compile(recs[i].regex, f | HS_FLAG_SOM_LEFTMOST, HS_MODE_BLOCK, HsPlatform(), &im.som[i],
-                   &e) != HS_SUCCESS) {
-      std::string msg = std::string("scan: ") + std::string(recs[i].type) + " pattern #" +
-                        std::to_string(i) + ": " + (e ? e->message : "compile failed");
-      if (e) hs_free_compile_error(e);
-      return Internal(msg);
-    }
-    if (hs_alloc_scratch(im.som[i], &im.prototype) != HS_SUCCESS)
-      return Internal("scan: cannot allocate Vectorscan scratch");
+    DbJob som{std::string(recs[i].type) + " pattern #" + std::to_string(i)};
+    som.Add(recs[i].regex, f | HS_FLAG_SOM_LEFTMOST, i);
+    STEWARD_RETURN_IF_ERROR(get(som, &im.som[i]));
   }
+  im.deserialized = cache.loaded();
   if (!data_dir.empty()) {
     STEWARD_ASSIGN_OR_RETURN(s->names_, NameRecognizer::Load(data_dir));
   }
