@@ -1,7 +1,7 @@
 // Trains the PERSON/LOCATION token classifier (data/scan/names.model).
 //
 //   scan_train_names TRAIN.jsonl DATA_DIR [--epochs N] [--dev FILE.jsonl]
-//                    [--extra FILE.jsonl [--extra-repeat N]]
+//                    [--extra FILE.jsonl [--extra-repeat N]] [--seed N]
 //
 // Reads gazetteers from DATA_DIR (gaz_*.txt), trains a greedy averaged
 // perceptron over the runtime's own Featurizer (so training and inference
@@ -197,6 +197,7 @@ int main(int argc, char** argv) {
   std::string train_path = argv[1], dir = argv[2];
   int epochs = 6;
   int extra_repeat = 8;
+  unsigned seed = 12345;  // example order; compare feature changes over several
   std::vector<std::string> devs, extras;
   for (int i = 3; i + 1 < argc; i += 2) {
     std::string a = argv[i];
@@ -204,6 +205,7 @@ int main(int argc, char** argv) {
     else if (a == "--dev") devs.push_back(argv[i + 1]);
     else if (a == "--extra") extras.push_back(argv[i + 1]);
     else if (a == "--extra-repeat") extra_repeat = std::stoi(argv[i + 1]);
+    else if (a == "--seed") seed = static_cast<unsigned>(std::stoul(argv[i + 1]));
   }
   Gazetteers gaz;
   if (auto st = gaz.Load(dir); !st.ok()) {
@@ -223,7 +225,7 @@ int main(int argc, char** argv) {
     for (int r = 0; r < extra_repeat; ++r) all.insert(all.end(), more.begin(), more.end());
   }
   Trainer tr;
-  std::mt19937 rng(12345);
+  std::mt19937 rng(seed);
   std::vector<size_t> order(all.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::vector<uint32_t> feats;
