@@ -1,8 +1,8 @@
 #include "injection/signatures.h"
 
-#include "common/vectorscan.h"
-
 #include <hs/hs.h>
+
+#include "common/vectorscan.h"
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <initializer_list>
 
 namespace steward::injection {
@@ -479,25 +480,125 @@ const std::vector<Signature>& BuiltinSignatures() {
   return kSignatures;
 }
 
-Result<std::unique_ptr<SignatureSet>> SignatureSet::Compile(std::vector<Signature> signatures) {
-  if (signatures.empty()) return InvalidArgument("no injection signatures to compile");
+namespace {
+
+// The expressions a signature list compiles to: one per top-level branch,
+// reporting the signature's index. Every signature only needs to fire once
+// per scan (HS_FLAG_SINGLEMATCH) and nobody asks where a match starts (no
+// HS_FLAG_SOM_LEFTMOST): the cheapest way Vectorscan can run them.
+struct Expressions {
   std::vector<std::string> branches;
   std::vector<unsigned int> ids;
+  std::vector<unsigned int> flags;
+};
+
+Expressions ExpressionsFor(const std::vector<Signature>& signatures) {
+  Expressions e;
   for (size_t i = 0; i < signatures.size(); ++i) {
     for (std::string& branch : SplitTopLevel(signatures[i].pattern)) {
-      branches.push_back(std::move(branch));
-      ids.push_back(static_cast<unsigned int>(i));
+      e.branches.push_back(std::move(branch));
+      e.ids.push_back(static_cast<unsigned int>(i));
+      // Text is already lower-case.
+      e.flags.push_back(HS_FLAG_SINGLEMATCH | HS_FLAG_DOTALL);
     }
   }
+  return e;
+}
+
+// The platform databases are compiled for (HsPlatform(), or the host's).
+hs_platform_info_t CompilePlatform() {
+  if (const hs_platform_info_t* p = HsPlatform()) return *p;
+  hs_platform_info_t host{};
+  if (hs_populate_platform(&host) != HS_SUCCESS) host = hs_platform_info_t{};
+  return host;
+}
+
+uint64_t Fnv1a(uint64_t h, std::string_view bytes) {
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
+template <typename T>
+uint64_t Fnv1aValue(uint64_t h, const T& value) {
+  return Fnv1a(h, std::string_view(reinterpret_cast<const char*>(&value), sizeof value));
+}
+
+// What a serialised database depends on: the library version, the target
+// platform and every expression with its id and flags. A database whose
+// fingerprint differs from the running binary's is not used.
+uint64_t DatabaseFingerprint(const Expressions& e, const hs_platform_info_t& platform) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  h = Fnv1a(h, hs_version());
+  h = Fnv1aValue(h, platform.tune);
+  h = Fnv1aValue(h, platform.cpu_features);
+  for (size_t i = 0; i < e.branches.size(); ++i) {
+    h = Fnv1a(h, e.branches[i]);
+    h = Fnv1aValue(h, static_cast<uint32_t>(0xFFFFFFFFu));  // separator
+    h = Fnv1aValue(h, e.ids[i]);
+    h = Fnv1aValue(h, e.flags[i]);
+  }
+  return h;
+}
+
+constexpr std::string_view kBlobMagic = "STWDSIG1";  // + 8-byte fingerprint + hs bytes
+
+}  // namespace
+
+Result<std::string> SerializeBuiltinDatabase() {
+  auto compiled = SignatureSet::Compile(BuiltinSignatures());
+  if (!compiled.ok()) return compiled.status();
+  char* bytes = nullptr;
+  size_t length = 0;
+  if (hs_serialize_database((*compiled)->impl_->db, &bytes, &length) != HS_SUCCESS) {
+    return Internal("cannot serialise the injection signature database");
+  }
+  uint64_t fingerprint =
+      DatabaseFingerprint(ExpressionsFor(BuiltinSignatures()), CompilePlatform());
+  std::string blob(kBlobMagic);
+  blob.append(reinterpret_cast<const char*>(&fingerprint), sizeof fingerprint);
+  blob.append(bytes, length);
+  std::free(bytes);
+  return blob;
+}
+
+Result<std::unique_ptr<SignatureSet>> SignatureSet::Deserialize(std::vector<Signature> signatures,
+                                                                std::string_view blob) {
+  if (blob.size() <= kBlobMagic.size() + 8 || blob.substr(0, kBlobMagic.size()) != kBlobMagic) {
+    return InvalidArgument("not a serialised injection signature database");
+  }
+  uint64_t fingerprint = 0;
+  std::memcpy(&fingerprint, blob.data() + kBlobMagic.size(), sizeof fingerprint);
+  if (fingerprint != DatabaseFingerprint(ExpressionsFor(signatures), CompilePlatform())) {
+    return FailedPrecondition(
+        "serialised injection signature database is for other signatures, another Vectorscan "
+        "version or another CPU");
+  }
+  blob.remove_prefix(kBlobMagic.size() + 8);
+  hs_database_t* db = nullptr;
+  if (hs_deserialize_database(blob.data(), blob.size(), &db) != HS_SUCCESS) {
+    return InvalidArgument("serialised injection signature database does not load");
+  }
+  std::unique_ptr<SignatureSet> set(new SignatureSet());
+  set->impl_ = std::make_unique<Impl>();
+  set->impl_->db = db;
+  set->signatures_ = std::move(signatures);
+  set->deserialized_ = true;
+  return set;
+}
+
+Result<std::unique_ptr<SignatureSet>> SignatureSet::Compile(std::vector<Signature> signatures) {
+  if (signatures.empty()) return InvalidArgument("no injection signatures to compile");
+  Expressions expressions = ExpressionsFor(signatures);
+  const std::vector<unsigned int>& ids = expressions.ids;
   std::vector<const char*> patterns;
-  for (const std::string& b : branches) patterns.push_back(b.c_str());
-  // Text is already lower-case.
-  std::vector<unsigned int> flags(patterns.size(), HS_FLAG_SINGLEMATCH | HS_FLAG_DOTALL);
+  for (const std::string& b : expressions.branches) patterns.push_back(b.c_str());
   hs_database_t* db = nullptr;
   hs_compile_error_t* err = nullptr;
-  if (hs_compile_multi(patterns.data(), flags.data(), ids.data(),
-                       static_cast<unsigned int>(patterns.size()), HS_MODE_BLOCK,
-                       HsPlatform(), &db,
+  if (hs_compile_multi(patterns.data(), expressions.flags.data(), ids.data(),
+                       static_cast<unsigned int>(patterns.size()), HS_MODE_BLOCK, HsPlatform(), &db,
                        &err) != HS_SUCCESS) {
     std::string msg = "injection signature ";
     if (err && err->expression >= 0 && static_cast<size_t>(err->expression) < ids.size()) {
@@ -517,6 +618,13 @@ Result<std::unique_ptr<SignatureSet>> SignatureSet::Compile(std::vector<Signatur
 
 const SignatureSet& SignatureSet::Builtin() {
   static const SignatureSet* set = [] {
+    // The database serialised at build time: no Vectorscan compiler run (and
+    // none of its ~7 MB of code and scratch memory) at start-up. Compiled
+    // here only if the build had none or it does not fit this binary/CPU.
+    if (std::string_view blob = EmbeddedSignatureDatabase(); !blob.empty()) {
+      auto loaded = Deserialize(BuiltinSignatures(), blob);
+      if (loaded.ok()) return loaded->release();
+    }
     auto compiled = Compile(BuiltinSignatures());
     if (!compiled.ok()) {
       std::fprintf(stderr, "steward: %s\n", compiled.status().message().c_str());
@@ -546,8 +654,7 @@ void SignatureSet::Scan(std::string_view text, SignatureHits& hits) const {
   size_t pos = 0;
   while (pos < text.size()) {
     size_t len = std::min(kWindow, text.size() - pos);
-    HsScan(impl_->db, text.data() + pos, static_cast<unsigned int>(len), scratch,
-                   OnMatch, &hits);
+    HsScan(impl_->db, text.data() + pos, static_cast<unsigned int>(len), scratch, OnMatch, &hits);
     if (pos + len >= text.size()) break;
     pos += len - kOverlap;
   }

@@ -35,9 +35,17 @@ class SignatureSet {
  public:
   // Compiles `signatures`; errors name the offending pattern.
   static Result<std::unique_ptr<SignatureSet>> Compile(std::vector<Signature> signatures);
-  // The built-in set, compiled once (aborts only if the built-in list is
-  // broken, which the unit tests rule out).
+  // Loads a database serialised by SerializeBuiltinDatabase() for
+  // `signatures`; refuses one made for other signatures, another Vectorscan
+  // version or another target CPU.
+  static Result<std::unique_ptr<SignatureSet>> Deserialize(std::vector<Signature> signatures,
+                                                           std::string_view blob);
+  // The built-in set: the database serialised at build time when it fits,
+  // otherwise compiled once (aborts only if the built-in list is broken,
+  // which the unit tests rule out).
   static const SignatureSet& Builtin();
+  // Whether this set was loaded from a serialised database.
+  bool deserialized() const { return deserialized_; }
 
   ~SignatureSet();
   SignatureSet(const SignatureSet&) = delete;
@@ -54,9 +62,18 @@ class SignatureSet {
 
  private:
   SignatureSet() = default;
+  friend Result<std::string> SerializeBuiltinDatabase();
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::vector<Signature> signatures_;
+  bool deserialized_ = false;
 };
+
+// The built-in set compiled and serialised (for this build's target
+// platform), with a fingerprint header: what the build embeds.
+Result<std::string> SerializeBuiltinDatabase();
+
+// The blob embedded at build time (empty if the build had none).
+std::string_view EmbeddedSignatureDatabase();
 
 }  // namespace steward::injection

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <boost/regex.hpp>
 #include <cstdlib>
@@ -223,6 +224,50 @@ TEST(SignaturesTest, MatchesDoNotDependOnBufferAlignment) {
   for (const auto& [text, name] : cases) check(SignatureSet::Builtin(), text, name);
   check(**single_byte, pad + " see [image] here", "test.bracket");
   check(**single_byte, pad + " see [image] here", "test.word_in_brackets");
+}
+
+// The built-in set is the database serialised at build time, and it matches
+// exactly what compiling the signatures now gives, on every view of the
+// example texts.
+TEST(SignaturesTest, SerialisedBuiltinDatabaseMatchesACompiledOne) {
+  ASSERT_FALSE(EmbeddedSignatureDatabase().empty());
+  const SignatureSet& builtin = SignatureSet::Builtin();
+  EXPECT_TRUE(builtin.deserialized());
+  auto compiled = SignatureSet::Compile(BuiltinSignatures());
+  ASSERT_TRUE(compiled.ok());
+  EXPECT_FALSE((*compiled)->deserialized());
+  size_t views = 0;
+  size_t fired = 0;
+  for (const std::string& text : CorpusTexts()) {
+    for (const std::string& view : Views(text)) {
+      SignatureHits a;
+      SignatureHits b;
+      builtin.Scan(view, a);
+      (*compiled)->Scan(view, b);
+      ASSERT_EQ(a, b) << view;
+      fired += static_cast<size_t>(std::count(a.begin(), a.end(), 1));
+      ++views;
+    }
+  }
+  EXPECT_GT(views, 500u);
+  EXPECT_GT(fired, 300u);
+}
+
+TEST(SignaturesTest, SerialisedDatabaseIsRefusedWhenItDoesNotFit) {
+  auto blob = SerializeBuiltinDatabase();
+  ASSERT_TRUE(blob.ok());
+  EXPECT_TRUE(SignatureSet::Deserialize(BuiltinSignatures(), *blob).ok());
+  // Other signatures (a changed pattern): the fingerprint differs.
+  std::vector<Signature> changed = BuiltinSignatures();
+  changed[0].pattern += "|extra branch";
+  auto stale = SignatureSet::Deserialize(changed, *blob);
+  ASSERT_FALSE(stale.ok());
+  EXPECT_NE(stale.status().message().find("other signatures"), std::string::npos);
+  // Not a database / damaged bytes.
+  EXPECT_FALSE(SignatureSet::Deserialize(BuiltinSignatures(), "").ok());
+  EXPECT_FALSE(SignatureSet::Deserialize(BuiltinSignatures(), "STWDSIG1garbage!").ok());
+  std::string cut = blob->substr(0, blob->size() / 2);
+  EXPECT_FALSE(SignatureSet::Deserialize(BuiltinSignatures(), cut).ok());
 }
 
 }  // namespace
