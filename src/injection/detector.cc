@@ -8,6 +8,8 @@
 #include <mutex>
 #include <sstream>
 
+#include "injection/embedded.h"
+
 namespace steward::injection {
 namespace {
 
@@ -54,6 +56,7 @@ DefaultState LoadDefault() {
   std::string_view embedded = EmbeddedModelText();
   if (!embedded.empty()) {
     auto parsed = ParseModel(embedded);
+    DropEmbeddedPages(embedded);  // parsed into weights; the text is not read again
     if (parsed.ok()) {
       st.model = std::make_shared<const LinearModel>(std::move(*parsed));
       st.source = "embedded";

@@ -3,6 +3,7 @@
 #include <hs/hs.h>
 
 #include "common/vectorscan.h"
+#include "injection/embedded.h"
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -623,6 +624,7 @@ const SignatureSet& SignatureSet::Builtin() {
     // here only if the build had none or it does not fit this binary/CPU.
     if (std::string_view blob = EmbeddedSignatureDatabase(); !blob.empty()) {
       auto loaded = Deserialize(BuiltinSignatures(), blob);
+      DropEmbeddedPages(blob);  // copied into the database; not read again
       if (loaded.ok()) return loaded->release();
     }
     auto compiled = Compile(BuiltinSignatures());
