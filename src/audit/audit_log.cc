@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <ctime>
 #include <cstdlib>
 #include <sstream>
 
@@ -60,6 +61,14 @@ Result<TreeHead> PublishTreeHead(Database& db, const SigningKey& key, int64_t no
   return head;
 }
 
+namespace {
+int64_t ThreadCpuNs() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+}  // namespace
+
 AuditLog::AuditLog(AuditOptions options, Clock* clock, std::unique_ptr<Database> db)
     : options_(std::move(options)), clock_(clock), db_(std::move(db)) {}
 
@@ -89,6 +98,7 @@ Result<std::shared_ptr<AuditLog>> AuditLog::Open(const AuditOptions& options, Cl
     log->sth_size_ = heads->back().tree_size;
     log->sth_ms_ = heads->back().timestamp_ms;
   }
+  STEWARD_ASSIGN_OR_RETURN(log->subject_indexed_, SubjectIndexedSize(Sql(log->db_.get())));
   log->last_sth_ms_ = clock->NowUnixMs();
   log->last_retention_ms_ = 0;  // first retention pass soon after start
   log->writer_ = std::thread([raw = log.get()] { raw->Run(); });
@@ -113,7 +123,10 @@ std::shared_ptr<AppendHandle> AuditLog::Append(LeafToAppend leaf) {
     std::lock_guard lock(mu_);
     if (!stopping_ && Healthy()) {
       queue_.push_back(Pending{std::move(leaf), handle});
-      cv_.notify_one();
+      // Wake the writer only when it waits for exactly this: a futex wake
+      // (and the writer's context switch) per append cost more CPU than
+      // the append itself while the writer gathers a batch.
+      if (writer_waiting_ && queue_.size() >= wake_writer_at_) cv_.notify_one();
       return handle;
     }
   }
@@ -143,15 +156,24 @@ void AuditLog::Run() {
     bool stopping = false;
     {
       std::unique_lock lock(mu_);
-      cv_.wait_for(lock, std::chrono::milliseconds(500),
-                   [&] { return stopping_ || !queue_.empty(); });
-      // Group-commit delay: callers released by the previous commit are
+      if (queue_.empty() && !stopping_) {
+        wake_writer_at_ = 1;
+        writer_waiting_ = true;
+        cv_.wait_for(lock, std::chrono::milliseconds(500),
+                     [&] { return stopping_ || !queue_.empty(); });
+      }
+      // Group-commit gather: callers released by the previous commit are
       // still building their next record; waiting a fraction of an fsync
-      // for as many as last time lets them share this commit too.
-      if (!queue_.empty() && queue_.size() < last_batch_size_ && !stopping_) {
+      // (bounded by commit_delay_us) for as many as last time lets them
+      // share this commit instead of queueing behind a commit of one.
+      if (!queue_.empty() && queue_.size() < last_batch_size_ && !stopping_ &&
+          options_.commit_delay_us > 0) {
+        wake_writer_at_ = last_batch_size_;
+        writer_waiting_ = true;
         cv_.wait_for(lock, std::chrono::microseconds(options_.commit_delay_us),
                      [&] { return stopping_ || queue_.size() >= last_batch_size_; });
       }
+      writer_waiting_ = false;
       stopping = stopping_;
       size_t n = std::min(queue_.size(), options_.max_batch);
       batch.clear();
@@ -164,6 +186,7 @@ void AuditLog::Run() {
     if (!batch.empty()) {
       last_batch_size_ = batch.size();
       CommitBatch(batch);
+      writer_cpu_ns_.store(ThreadCpuNs(), std::memory_order_relaxed);
       // Periodic work also runs under constant load (it only checks clocks
       // unless a head or a retention pass is due).
       if (!stopping) MaybePeriodic(false);
@@ -279,6 +302,7 @@ void AuditLog::MaybePeriodic(bool force_sth) {
   }
   int64_t size = tree_size_.load();
   bool grew = size != last_sth_size_;
+  bool head_published = false;
   if (grew && (force_sth || now - last_sth_ms_ >= options_.sth_interval_ms)) {
     auto head = PublishTreeHead(*db_, signing_key_, now);
     if (head.ok()) {
@@ -288,6 +312,21 @@ void AuditLog::MaybePeriodic(bool force_sth) {
       tree_size_.store(head->tree_size);
     }
     last_sth_ms_ = now;
+    head_published = true;
+  }
+  // The subject index in bulk (see IndexSubjectsInTx): every 2^14 leaves,
+  // with each head and on shutdown, so a DSAR lookup scans a short tail.
+  if (size - subject_indexed_ >= kSubjectIndexEvery ||
+      ((force_sth || head_published) && size > subject_indexed_)) {
+    auto tx = db_->Begin();
+    if (tx.ok()) {
+      auto n = IndexSubjectsInTx(**tx);
+      Status s = n.ok() ? (*tx)->Commit() : n.status();
+      if (s.ok()) {
+        auto indexed = SubjectIndexedSize(Sql(db_.get()));
+        if (indexed.ok()) subject_indexed_ = *indexed;
+      }
+    }
   }
   if (!force_sth && options_.payloads != PayloadMode::kNone &&
       now - last_retention_ms_ >= options_.retention_interval_ms) {
@@ -321,6 +360,7 @@ AuditStats AuditLog::Stats() const {
   s.last_sth_size = sth_size_.load();
   s.last_sth_ms = sth_ms_.load();
   s.commit_ns_total = commit_ns_.load();
+  s.writer_cpu_ns = writer_cpu_ns_.load(std::memory_order_relaxed);
   s.shredded_payloads = shredded_.load();
   return s;
 }

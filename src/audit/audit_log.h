@@ -67,6 +67,7 @@ struct AuditStats {
   int64_t last_sth_size = 0;
   int64_t last_sth_ms = 0;
   int64_t commit_ns_total = 0;
+  int64_t writer_cpu_ns = 0;  // the writer thread's CPU time, as of its last commit
   int64_t shredded_payloads = 0;
 };
 
@@ -133,6 +134,8 @@ class AuditLog : public std::enable_shared_from_this<AuditLog> {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Pending> queue_;
+  bool writer_waiting_ = false;  // the writer sleeps on cv_ until the queue
+  size_t wake_writer_at_ = 1;    // holds this many (or stopping_)
   bool stopping_ = false;
   std::string last_error_;
   std::atomic<bool> healthy_{true};
@@ -144,9 +147,11 @@ class AuditLog : public std::enable_shared_from_this<AuditLog> {
   int64_t last_sth_ms_ = 0;
   int64_t last_retention_ms_ = 0;
   int64_t last_probe_ms_ = 0;
+  int64_t subject_indexed_ = 0;  // leaves below this are in audit_subject_index
+  static constexpr int64_t kSubjectIndexEvery = int64_t{1} << 14;
 
   std::atomic<int64_t> tree_size_{0}, appended_{0}, batches_{0}, failed_{0}, commit_ns_{0},
-      shredded_{0}, sth_size_{0}, sth_ms_{0};
+      shredded_{0}, sth_size_{0}, sth_ms_{0}, writer_cpu_ns_{0};
 };
 
 }  // namespace steward::audit

@@ -86,15 +86,10 @@ Result<boost::json::object> DsarExport(Database& db, const std::string& data_dir
   out["tree_size"] = size;
   out["root_hash"] = ToHex(root);
   boost::json::array records;
-  STEWARD_ASSIGN_OR_RETURN(
-      auto rows, sql.Query("SELECT idx, leaf FROM audit_leaves WHERE subject = $1 AND idx < $2 "
-                           "ORDER BY idx",
-                           {pseudonym, size}));
-  for (const Row& r : rows) {
-    const int64_t idx = r.Int(0);
+  STEWARD_ASSIGN_OR_RETURN(auto leaves, SubjectLeaves(sql, pseudonym, size));
+  for (const auto& [idx, leaf] : leaves) {
     boost::json::object rec;
     rec["index"] = idx;
-    const std::string leaf = r.Text(1);
     boost::system::error_code ec;
     rec["record"] = boost::json::parse(leaf, ec);
     if (ec) rec["record"] = nullptr;

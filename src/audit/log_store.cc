@@ -1,5 +1,6 @@
 #include "audit/log_store.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <optional>
@@ -35,6 +36,16 @@ const std::vector<Migration>& AuditMigrations() {
       {"audit", 3,
        "DROP INDEX audit_payloads_subject;"
        "CREATE INDEX audit_payloads_leaf ON audit_payloads(leaf_index)"},
+      // The per-leaf subject index becomes a table filled in bulk (see
+      // IndexSubjectsInTx); existing leaves are indexed here.
+      {"audit", 4,
+       "CREATE TABLE audit_subject_index (subject TEXT NOT NULL, idx BIGINT NOT NULL,"
+       " PRIMARY KEY (subject, idx));"
+       "INSERT INTO audit_subject_index(subject, idx)"
+       " SELECT subject, idx FROM audit_leaves WHERE subject IS NOT NULL ORDER BY subject, idx;"
+       "INSERT INTO audit_meta(name, value) SELECT 'subject_indexed_size',"
+       " COALESCE((SELECT value FROM audit_meta WHERE name = 'tree_size'), 0);"
+       "DROP INDEX audit_leaves_subject"},
   };
   return kMigrations;
 }
@@ -47,18 +58,50 @@ Result<std::vector<Row>> Sql::Query(std::string_view sql, const std::vector<Valu
   return tx_ ? tx_->Query(sql, params) : db_->Query(sql, params);
 }
 
-Result<Hash> StoreSubtreeSource::Subtree(int level, int64_t index) {
+Result<std::vector<Hash>> ReadStoredHashes(Sql sql, int level, int64_t first, int64_t count) {
   Result<std::vector<Row>> rows =
-      level == 0
-          ? sql_.Query("SELECT leaf_hash FROM audit_leaves WHERE idx = $1", {index})
-          : sql_.Query("SELECT hash FROM audit_nodes WHERE lvl = $1 AND idx = $2",
-                       {static_cast<int64_t>(level), index});
+      level == 0 ? sql.Query("SELECT idx, leaf_hash FROM audit_leaves WHERE idx >= $1 AND idx < $2 "
+                             "ORDER BY idx",
+                             {first, first + count})
+                 : sql.Query("SELECT idx, hash FROM audit_nodes WHERE lvl = $1 AND idx >= $2 AND "
+                             "idx < $3 ORDER BY idx",
+                             {static_cast<int64_t>(level), first, first + count});
   if (!rows.ok()) return rows.status();
-  if (rows->empty()) {
-    return DataLoss("audit store is missing tree node (level " + std::to_string(level) +
-                    ", index " + std::to_string(index) + ")");
+  std::vector<Hash> out;
+  out.reserve(static_cast<size_t>(count));
+  for (const Row& r : *rows) {
+    const int64_t want = first + static_cast<int64_t>(out.size());
+    if (r.Int(0) != want) break;
+    STEWARD_ASSIGN_OR_RETURN(Hash h, HashFromBytes(r.Text(1), "stored tree node"));
+    out.push_back(h);
   }
-  return HashFromBytes(rows->front().Text(0), "stored tree node");
+  if (static_cast<int64_t>(out.size()) != count) {
+    return DataLoss("audit store is missing tree node (level " + std::to_string(level) +
+                    ", index " + std::to_string(first + static_cast<int64_t>(out.size())) + ")");
+  }
+  return out;
+}
+
+namespace {
+
+// Folds 2^k consecutive hashes of one level into the root of their subtree.
+Hash FoldToRoot(std::vector<Hash> hashes) {
+  for (size_t n = hashes.size(); n > 1; n /= 2) {
+    for (size_t i = 0; i < n / 2; ++i) hashes[i] = NodeHash(hashes[2 * i], hashes[2 * i + 1]);
+  }
+  return hashes.front();
+}
+
+int StoredLevelAtOrBelow(int level) { return level - level % kNodeLevelStride; }
+
+}  // namespace
+
+Result<Hash> StoreSubtreeSource::Subtree(int level, int64_t index) {
+  const int base = StoredLevelAtOrBelow(level);
+  const int up = level - base;
+  STEWARD_ASSIGN_OR_RETURN(auto hashes,
+                           ReadStoredHashes(sql_, base, index << up, int64_t{1} << up));
+  return FoldToRoot(std::move(hashes));
 }
 
 namespace {
@@ -78,55 +121,34 @@ Result<PrefetchedSubtrees> PrefetchedSubtrees::Load(
     Sql sql, const std::function<Status(SubtreeSource&)>& plan) {
   RecordingSource recorder;
   STEWARD_RETURN_IF_ERROR(plan(recorder));
-  PrefetchedSubtrees out;
-  std::vector<int64_t> leaves;
-  std::vector<std::pair<int, int64_t>> nodes;
+  // Every wanted subtree as a range of hashes at its stored level, merged.
+  std::map<int, std::vector<std::pair<int64_t, int64_t>>> ranges;  // level -> [first, end)
   for (const auto& [level, index] : recorder.wanted) {
-    if (level == 0) {
-      leaves.push_back(index);
-    } else {
-      nodes.emplace_back(level, index);
-    }
+    const int base = StoredLevelAtOrBelow(level);
+    const int up = level - base;
+    ranges[base].emplace_back(index << up, (index + 1) << up);
   }
-  // At most 16 lookups per statement: a handful of statements per proof,
-  // each short enough to stay cheap to bind.
-  constexpr size_t kPerQuery = 16;
-  auto store = [&out](int level, int64_t index, const std::string& bytes) -> Status {
-    STEWARD_ASSIGN_OR_RETURN(Hash h, HashFromBytes(bytes, "stored tree node"));
-    out.hashes_[{level, index}] = h;
-    return Status::Ok();
-  };
-  for (size_t from = 0; from < leaves.size(); from += kPerQuery) {
-    const size_t n = std::min(kPerQuery, leaves.size() - from);
-    std::string q = "SELECT idx, leaf_hash FROM audit_leaves WHERE idx IN (";
-    std::vector<Value> params;
-    for (size_t i = 0; i < n; ++i) {
-      q += (i ? ",$" : "$") + std::to_string(i + 1);
-      params.emplace_back(leaves[from + i]);
-    }
-    q += ")";
-    STEWARD_ASSIGN_OR_RETURN(auto rows, sql.Query(q, params));
-    for (const Row& r : rows) STEWARD_RETURN_IF_ERROR(store(0, r.Int(0), r.Text(1)));
-  }
-  for (size_t from = 0; from < nodes.size(); from += kPerQuery) {
-    const size_t n = std::min(kPerQuery, nodes.size() - from);
-    std::string q = "SELECT lvl, idx, hash FROM audit_nodes WHERE ";
-    std::vector<Value> params;
-    for (size_t i = 0; i < n; ++i) {
-      q += (i ? " OR " : "") + std::string("(lvl = $") + std::to_string(2 * i + 1) +
-           " AND idx = $" + std::to_string(2 * i + 2) + ")";
-      params.emplace_back(static_cast<int64_t>(nodes[from + i].first));
-      params.emplace_back(nodes[from + i].second);
-    }
-    STEWARD_ASSIGN_OR_RETURN(auto rows, sql.Query(q, params));
-    for (const Row& r : rows) {
-      STEWARD_RETURN_IF_ERROR(store(static_cast<int>(r.Int(0)), r.Int(1), r.Text(2)));
+  PrefetchedSubtrees out;
+  for (auto& [level, list] : ranges) {
+    std::sort(list.begin(), list.end());
+    for (size_t i = 0; i < list.size();) {
+      int64_t first = list[i].first, end = list[i].second;
+      for (++i; i < list.size() && list[i].first <= end; ++i) end = std::max(end, list[i].second);
+      STEWARD_ASSIGN_OR_RETURN(auto hashes, ReadStoredHashes(sql, level, first, end - first));
+      for (int64_t k = 0; k < end - first; ++k) {
+        out.hashes_[{level, first + k}] = hashes[static_cast<size_t>(k)];
+      }
     }
   }
   return out;
 }
 
 Result<Hash> PrefetchedSubtrees::Subtree(int level, int64_t index) {
+  if (level % kNodeLevelStride != 0) {
+    STEWARD_ASSIGN_OR_RETURN(Hash left, Subtree(level - 1, 2 * index));
+    STEWARD_ASSIGN_OR_RETURN(Hash right, Subtree(level - 1, 2 * index + 1));
+    return NodeHash(left, right);
+  }
   auto it = hashes_.find({level, index});
   if (it == hashes_.end()) {
     return DataLoss("audit store is missing tree node (level " + std::to_string(level) +
@@ -250,7 +272,7 @@ Result<int64_t> AppendLeavesInTx(Transaction& tx, Frontier* frontier,
                                           l.kind, l.subject.empty() ? Value() : Value(l.subject),
                                           l.time_ms));
     frontier->Append(lh, [&](int level, int64_t idx, const Hash& h) {
-      if (node_status.ok()) {
+      if (node_status.ok() && IsStoredNodeLevel(level)) {
         node_status =
             node_rows.Add(static_cast<int64_t>(level), idx, Blob{std::string(AsBytes(h))});
       }
@@ -289,6 +311,53 @@ Result<int64_t> AppendLeaves(Database& db, const std::vector<LeafToAppend>& leav
   STEWARD_ASSIGN_OR_RETURN(int64_t first, AppendLeavesInTx(*tx, &frontier, leaves, sealer));
   STEWARD_RETURN_IF_ERROR(tx->Commit());
   return first;
+}
+
+Result<int64_t> SubjectIndexedSize(Sql sql) {
+  STEWARD_ASSIGN_OR_RETURN(
+      auto rows, sql.Query("SELECT value FROM audit_meta WHERE name = 'subject_indexed_size'"));
+  return rows.empty() ? int64_t{0} : rows[0].Int(0);
+}
+
+Result<int64_t> IndexSubjectsInTx(Transaction& tx) {
+  Sql sql(&tx);
+  STEWARD_ASSIGN_OR_RETURN(int64_t size, StoredTreeSize(sql));
+  STEWARD_ASSIGN_OR_RETURN(int64_t indexed, SubjectIndexedSize(sql));
+  if (indexed >= size) return int64_t{0};
+  // Sorted by subject: consecutive entries land on the same index page.
+  STEWARD_RETURN_IF_ERROR(tx.Exec(
+      "INSERT INTO audit_subject_index(subject, idx) SELECT subject, idx FROM audit_leaves "
+      "WHERE idx >= $1 AND idx < $2 AND subject IS NOT NULL ORDER BY subject, idx",
+      {indexed, size}));
+  STEWARD_RETURN_IF_ERROR(tx.Exec(
+      "INSERT INTO audit_meta(name, value) VALUES ('subject_indexed_size', $1) "
+      "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+      {size}));
+  return size - indexed;
+}
+
+Result<std::vector<std::pair<int64_t, std::string>>> SubjectLeaves(Sql sql,
+                                                                  const std::string& subject,
+                                                                  int64_t size) {
+  // The mark first: leaves below it are in the index even if a bulk insert
+  // moves it meanwhile; the scan from it covers the rest (an entry found
+  // both ways is kept once).
+  STEWARD_ASSIGN_OR_RETURN(int64_t indexed, SubjectIndexedSize(sql));
+  std::map<int64_t, std::string> found;
+  STEWARD_ASSIGN_OR_RETURN(
+      auto rows, sql.Query("SELECT l.idx, l.leaf FROM audit_subject_index s JOIN audit_leaves l "
+                           "ON l.idx = s.idx WHERE s.subject = $1 AND s.idx < $2 ORDER BY s.idx",
+                           {subject, size}));
+  for (const Row& r : rows) found.emplace(r.Int(0), r.Text(1));
+  if (indexed < size) {
+    STEWARD_ASSIGN_OR_RETURN(
+        auto tail, sql.Query("SELECT idx, leaf FROM audit_leaves WHERE idx >= $1 AND idx < $2 "
+                             "AND subject = $3 ORDER BY idx",
+                             {indexed, size, subject}));
+    for (const Row& r : tail) found.emplace(r.Int(0), r.Text(1));
+  }
+  return std::vector<std::pair<int64_t, std::string>>(std::make_move_iterator(found.begin()),
+                                                      std::make_move_iterator(found.end()));
 }
 
 Status InsertTreeHead(Sql sql, const TreeHead& head) {

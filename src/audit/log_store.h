@@ -34,7 +34,21 @@ class Sql {
   Transaction* tx_ = nullptr;
 };
 
-// Complete subtree hashes read from the store (level 0 from audit_leaves).
+// Interior nodes are stored only at every kNodeLevelStride-th level (4, 8,
+// 12, ...; level 0 is audit_leaves.leaf_hash): an append writes about one
+// node row per 16 leaves instead of one per leaf, and any subtree is folded
+// from at most 2^(kNodeLevelStride-1) stored hashes of the stored level
+// below it (one short range read). Stores written before this keep every
+// level; the extra rows are checked by `audit verify` but never needed.
+constexpr int kNodeLevelStride = 4;
+inline bool IsStoredNodeLevel(int level) { return level > 0 && level % kNodeLevelStride == 0; }
+
+// Reads the stored hashes of `level` (0: leaf hashes) with index in
+// [first, first + count) in order; fails when one is missing.
+Result<std::vector<Hash>> ReadStoredHashes(Sql sql, int level, int64_t first, int64_t count);
+
+// Complete subtree hashes read from the store, folded from the stored level
+// at or below the one asked for.
 class StoreSubtreeSource final : public SubtreeSource {
  public:
   explicit StoreSubtreeSource(Sql sql) : sql_(sql) {}
@@ -47,7 +61,9 @@ class StoreSubtreeSource final : public SubtreeSource {
 // Answers the subtree lookups of a proof from memory after reading them all
 // in a few queries: `plan` is first run against a recorder (proof shapes
 // depend only on sizes and indices, never on hash values) to learn which
-// subtrees it needs. Far fewer statements than one query per node.
+// subtrees it needs; each maps to a range of stored hashes, and the ranges
+// are read merged, one range query each (an inclusion proof at 10M leaves:
+// 7 short ranges). Subtrees between stored levels are folded on lookup.
 class PrefetchedSubtrees final : public SubtreeSource {
  public:
   static Result<PrefetchedSubtrees> Load(Sql sql,
@@ -55,8 +71,22 @@ class PrefetchedSubtrees final : public SubtreeSource {
   Result<Hash> Subtree(int level, int64_t index) override;
 
  private:
-  std::map<std::pair<int, int64_t>, Hash> hashes_;
+  std::map<std::pair<int, int64_t>, Hash> hashes_;  // stored levels only
 };
+
+// The subject index (audit_subject_index) is maintained in bulk: leaves
+// [0, SubjectIndexedSize) are in it, newer ones are found by scanning
+// audit_leaves from there. A per-leaf random-keyed index dirtied about one
+// page per record; one sorted insert per 2^14 leaves dirties one page per
+// distinct subject (and never more than the per-leaf index did).
+Result<int64_t> SubjectIndexedSize(Sql sql);
+// Indexes every leaf below the stored tree size not indexed yet; returns
+// how many leaves it covered. Run inside a write transaction.
+Result<int64_t> IndexSubjectsInTx(Transaction& tx);
+// The leaves of `subject` below `size` as (index, leaf bytes), in order.
+Result<std::vector<std::pair<int64_t, std::string>>> SubjectLeaves(Sql sql,
+                                                                  const std::string& subject,
+                                                                  int64_t size);
 
 // A payload reference: 12 hex digits of the time (so new rows append at the
 // end of the payload index) and 16 random hex digits.

@@ -57,6 +57,103 @@ TEST_F(LogStoreTest, AppendsMatchMemoryTreeAndProofsComeFromStore) {
   EXPECT_EQ(*ConsistencyProof(source, 13, next), *ConsistencyProof(mem, 13, next));
 }
 
+TEST_F(LogStoreTest, SparseNodesServeEveryProof) {
+  MemoryTree mem;
+  std::vector<LeafToAppend> leaves;
+  for (int i = 0; i < 1000; ++i) {
+    LeafToAppend l;
+    l.leaf = "{\"n\":" + std::to_string(i) + "}";
+    l.kind = "test";
+    mem.Append(LeafHash(l.leaf));
+    leaves.push_back(std::move(l));
+  }
+  // Uneven batches: nodes closing across batch boundaries are stored too.
+  for (size_t from = 0; from < leaves.size(); from += 37) {
+    std::vector<LeafToAppend> batch(leaves.begin() + from,
+                                    leaves.begin() + std::min(leaves.size(), from + 37));
+    ASSERT_TRUE(AppendLeaves(*db_, batch, nullptr).ok());
+  }
+  // Only every kNodeLevelStride-th level is stored: 1000/16 + 1000/256.
+  auto levels = db_->Query("SELECT lvl, COUNT(*) FROM audit_nodes GROUP BY lvl ORDER BY lvl");
+  ASSERT_TRUE(levels.ok());
+  ASSERT_EQ(levels->size(), 2u);
+  EXPECT_EQ(levels->at(0).Int(0), 4);
+  EXPECT_EQ(levels->at(0).Int(1), 62);
+  EXPECT_EQ(levels->at(1).Int(0), 8);
+  EXPECT_EQ(levels->at(1).Int(1), 3);
+  StoreSubtreeSource source{Sql(db_.get())};
+  for (int64_t size : {int64_t{1}, int64_t{2}, int64_t{15}, int64_t{16}, int64_t{17},
+                       int64_t{255}, int64_t{256}, int64_t{257}, int64_t{999}, int64_t{1000}}) {
+    for (int64_t idx = 0; idx < size; idx += (size > 40 ? 7 : 1)) {
+      auto stored = InclusionProof(source, idx, size);
+      ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+      EXPECT_EQ(*stored, *InclusionProof(mem, idx, size)) << idx << " of " << size;
+    }
+    for (int64_t first = 1; first < size; first += (size > 40 ? 13 : 1)) {
+      EXPECT_EQ(*ConsistencyProof(source, first, size), *ConsistencyProof(mem, first, size))
+          << first << " to " << size;
+    }
+    EXPECT_EQ(*RangeHash(source, 0, size), *RangeHash(mem, 0, size));
+  }
+  auto prefetched = PrefetchedSubtrees::Load(Sql(db_.get()), [](SubtreeSource& s) {
+    return InclusionProof(s, 517, 1000).status();
+  });
+  ASSERT_TRUE(prefetched.ok()) << prefetched.status().ToString();
+  EXPECT_EQ(*InclusionProof(*prefetched, 517, 1000), *InclusionProof(mem, 517, 1000));
+  // A missing stored hash is an error naming it, never a wrong proof.
+  ASSERT_TRUE(db_->Exec("DELETE FROM audit_nodes WHERE lvl = 4 AND idx = 3").ok());
+  auto broken = InclusionProof(source, 0, 1000);
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.status().message().find("level 4, index 3"), std::string::npos)
+      << broken.status().message();
+}
+
+TEST_F(LogStoreTest, SubjectIndexMigratesOldStoresAndCoversTheTail) {
+  // A store at migration 3 (per-leaf subject index) with leaves in it.
+  const std::string path = (dir_ / "old.db").string();
+  auto old = OpenDatabase("sqlite:" + path);
+  ASSERT_TRUE(old.ok());
+  std::vector<Migration> v3(AuditMigrations().begin(), AuditMigrations().begin() + 3);
+  ASSERT_TRUE((*old)->Migrate(v3).ok());
+  auto leaf = [](int i, const std::string& subject) {
+    LeafToAppend l;
+    l.leaf = "{\"n\":" + std::to_string(i) + "}";
+    l.kind = "test";
+    l.subject = subject;
+    return l;
+  };
+  std::vector<LeafToAppend> first;
+  for (int i = 0; i < 30; ++i) first.push_back(leaf(i, i % 3 == 0 ? "s_a" : i % 3 == 1 ? "s_b" : ""));
+  ASSERT_TRUE(AppendLeaves(**old, first, nullptr).ok());
+  ASSERT_TRUE((*old)->Migrate(AuditMigrations()).ok());  // 4: the index is built
+  Sql sql(old->get());
+  EXPECT_EQ(*SubjectIndexedSize(sql), 30);
+  auto a = SubjectLeaves(sql, "s_a", 30);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_EQ(a->size(), 10u);
+  EXPECT_EQ(a->at(3).first, 9);
+  EXPECT_EQ(a->at(3).second, "{\"n\":9}");
+  // New leaves: found by the tail scan until they are indexed, once.
+  std::vector<LeafToAppend> more;
+  for (int i = 30; i < 40; ++i) more.push_back(leaf(i, "s_a"));
+  ASSERT_TRUE(AppendLeaves(**old, more, nullptr).ok());
+  EXPECT_EQ(SubjectLeaves(sql, "s_a", 40)->size(), 20u);
+  EXPECT_EQ(SubjectLeaves(sql, "s_a", 35)->size(), 15u);  // below a size only
+  auto tx = (*old)->Begin();
+  ASSERT_TRUE(tx.ok());
+  auto n = IndexSubjectsInTx(**tx);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 10);
+  ASSERT_TRUE((*tx)->Commit().ok());
+  EXPECT_EQ(*SubjectIndexedSize(sql), 40);
+  auto after = SubjectLeaves(sql, "s_a", 40);
+  ASSERT_EQ(after->size(), 20u);
+  EXPECT_EQ(after->back().first, 39);
+  EXPECT_TRUE(SubjectLeaves(sql, "s_nobody", 40)->empty());
+  auto indexed = (*old)->Query("SELECT COUNT(*) FROM audit_subject_index");
+  EXPECT_EQ(indexed->at(0).Int(0), 30);  // 10 + 10 migrated, 10 merged; no null subjects
+}
+
 TEST_F(LogStoreTest, RecordAdminEventAppendsCanonicalRecord) {
   AdminEvent e;
   e.action = "keys.create";

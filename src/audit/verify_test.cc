@@ -95,7 +95,10 @@ TEST_F(VerifyTest, ChangedRecordWithRecomputedLeafHashIsCaughtByTheTree) {
   SetLeaf(43, leaf, std::string(AsBytes(LeafHash(leaf))));
   VerifyResult r = Verify();
   EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.first_bad_index, 42) << r.problem;  // the level-1 node over 42..43
+  // The lowest stored node over 43 (level 4: leaves 32..47) names its first
+  // leaf: which of its leaves changed cannot be told apart.
+  EXPECT_EQ(r.first_bad_index, 32) << r.problem;
+  EXPECT_NE(r.problem.find("leaves 32..47"), std::string::npos) << r.problem;
 }
 
 TEST_F(VerifyTest, DroppedRecordNamesItsIndex) {
@@ -112,7 +115,7 @@ TEST_F(VerifyTest, TwoReorderedRecordsNameTheFirst) {
   SetLeaf(70, a, ha);
   VerifyResult r = Verify();
   EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.first_bad_index, 20) << r.problem;
+  EXPECT_EQ(r.first_bad_index, 16) << r.problem;  // the level-4 node over 16..31
   // Swapping only the record bytes is caught at the leaf itself.
   SetLeaf(20, a, hb);
   SetLeaf(70, b, ha);
@@ -193,21 +196,21 @@ TEST(VerifyChunksTest, LogSpanningChunksVerifiesAndLocatesDamageAboveThem) {
   EXPECT_EQ(v->tree_size, 2 * kChunk + 77);
   EXPECT_EQ(v->root, reference.Root());
 
-  // The node covering both full chunks (level 15) is only computed across
-  // chunks: damage there names its first leaf.
-  const std::string good = db.Query("SELECT hash FROM audit_nodes WHERE lvl = 15 AND idx = 0")
+  // Damage to a stored node inside the second chunk (level 12, leaves
+  // 20480..24575) names its first leaf.
+  const std::string good = db.Query("SELECT hash FROM audit_nodes WHERE lvl = 12 AND idx = 5")
                                ->at(0)
                                .Text(0);
-  ASSERT_TRUE(db.Exec("UPDATE audit_nodes SET hash = $1 WHERE lvl = 15 AND idx = 0",
+  ASSERT_TRUE(db.Exec("UPDATE audit_nodes SET hash = $1 WHERE lvl = 12 AND idx = 5",
                       {Blob{std::string(32, '\x01')}})
                   .ok());
   v = VerifyStore(db, key->public_key);
   ASSERT_TRUE(v.ok());
   EXPECT_FALSE(v->ok);
-  EXPECT_EQ(v->first_bad_index, 0);
-  EXPECT_NE(v->problem.find("level 15"), std::string::npos) << v->problem;
+  EXPECT_EQ(v->first_bad_index, 5 << 12);
+  EXPECT_NE(v->problem.find("level 12"), std::string::npos) << v->problem;
   ASSERT_TRUE(
-      db.Exec("UPDATE audit_nodes SET hash = $1 WHERE lvl = 15 AND idx = 0", {Blob{good}}).ok());
+      db.Exec("UPDATE audit_nodes SET hash = $1 WHERE lvl = 12 AND idx = 5", {Blob{good}}).ok());
 
   // A head inside the second chunk with a wrong root names its last leaf.
   ASSERT_TRUE(db.Exec("UPDATE audit_sth SET root_hash = $1 WHERE tree_size = 20000",
