@@ -1,6 +1,8 @@
 #include "scan/names.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <iterator>
 #include <fstream>
@@ -569,6 +571,7 @@ void TokenizeInto(std::string_view text, std::vector<Token>* out) {
 }
 
 void WordHashTable::Or(uint64_t key, uint16_t bits) {
+  if (!buckets_.empty()) std::abort();  // frozen tables are read-only
   if (key == kEmpty) key = kZeroKey;
   if ((count_ + 1) * 4 > keys_.size() * 3) Grow();  // load <= 0.75
   size_t mask = keys_.size() - 1;
@@ -596,6 +599,42 @@ void WordHashTable::Grow() {
     if (keys[i] != kEmpty) Or(keys[i], vals[i]);
 }
 
+void WordHashTable::Freeze() {
+  if (!buckets_.empty() || count_ == 0) return;
+  buckets_.assign(count_ * 10 / (8 * kBucketSlots) + 1, Bucket{});
+  bool exact = true;
+  for (size_t i = 0; i < keys_.size() && exact; ++i) {
+    if (keys_[i] == kEmpty) continue;
+    uint32_t fp = Fingerprint(keys_[i]);
+    bool placed = false;
+    for (size_t b = BucketOf(keys_[i]); !placed && exact;) {
+      Bucket& bucket = buckets_[b];
+      for (int k = 0; k < kBucketSlots; ++k) {
+        if (bucket.fp[k] == fp) {  // two members share a fingerprint: keep the full keys
+          exact = false;
+          break;
+        }
+        if (bucket.fp[k] == 0) {
+          bucket.fp[k] = fp;
+          bucket.value[k] = vals_[i];
+          placed = true;
+          break;
+        }
+      }
+      if (++b == buckets_.size()) b = 0;
+    }
+  }
+  if (!exact) {
+    buckets_.clear();
+    buckets_.shrink_to_fit();
+    return;
+  }
+  keys_.clear();
+  keys_.shrink_to_fit();
+  vals_.clear();
+  vals_.shrink_to_fit();
+}
+
 Status Gazetteers::Load(const std::string& dir) {
   static constexpr const char* kFiles[] = {"gaz_first.txt",  "gaz_last.txt",   "gaz_city.txt",
                                            "gaz_country.txt", "gaz_region.txt", "gaz_street.txt",
@@ -612,6 +651,7 @@ Status Gazetteers::Load(const std::string& dir) {
       Add(kKinds[f], line);
     }
   }
+  bits_.Freeze();
   return Status::Ok();
 }
 
@@ -808,22 +848,34 @@ Status NameModel::Load(const std::string& path) {
   if (count > (1u << kFeatureBits)) return DataLoss("scan: " + path + " is truncated or corrupt");
   dense_.clear();
   dense_.shrink_to_fit();
-  size_t slots = 1024;
-  while (slots * 7 < size_t{count} * 10) slots *= 2;  // load <= 0.7
-  rows_.assign(slots, Row{});
-  size_t mask = slots - 1;
-  for (uint32_t r = 0; r < count; ++r) {
+  struct FileRow {
     uint32_t id;
-    float q[kNumLabels];
-    in.read(reinterpret_cast<char*>(&id), 4);
-    in.read(reinterpret_cast<char*>(q), sizeof(q));
-    if (!in || id > kFeatureMask) return DataLoss("scan: " + path + " is truncated or corrupt");
+    float w[kNumLabels];
+  };
+  std::vector<FileRow> rows(count);
+  for (FileRow& row : rows) {
+    in.read(reinterpret_cast<char*>(&row.id), 4);
+    in.read(reinterpret_cast<char*>(row.w), sizeof(row.w));
+    if (!in || row.id > kFeatureMask) return DataLoss("scan: " + path + " is truncated or corrupt");
     for (int l = 0; l < kNumLabels; ++l)
-      if (!std::isfinite(q[l])) return DataLoss("scan: " + path + " has a non-finite weight");
-    size_t i = (id * 0x9E3779B1u) & mask;
-    while (rows_[i].id_plus1 != 0 && rows_[i].id_plus1 != id + 1) i = (i + 1) & mask;
-    rows_[i].id_plus1 = id + 1;  // a repeated id: the last row wins, as before
-    std::memcpy(rows_[i].w, q, sizeof(q));
+      if (!std::isfinite(row.w[l])) return DataLoss("scan: " + path + " has a non-finite weight");
+  }
+  // A repeated id: the last row wins, as before.
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const FileRow& a, const FileRow& b) { return a.id < b.id; });
+  present_.assign((size_t{1} << kFeatureBits) / 64, 0);
+  rank_.assign(present_.size(), 0);
+  weights_.clear();
+  for (size_t r = 0; r < rows.size(); ++r) {
+    if (r + 1 < rows.size() && rows[r + 1].id == rows[r].id) continue;
+    present_[rows[r].id >> 6] |= uint64_t{1} << (rows[r].id & 63);
+    weights_.insert(weights_.end(), rows[r].w, rows[r].w + kNumLabels);
+  }
+  weights_.shrink_to_fit();
+  uint32_t before = 0;
+  for (size_t w = 0; w < present_.size(); ++w) {
+    rank_[w] = before;
+    before += static_cast<uint32_t>(__builtin_popcountll(present_[w]));
   }
   return Status::Ok();
 }
@@ -831,16 +883,18 @@ Status NameModel::Load(const std::string& path) {
 std::vector<float>& NameModel::dense() {
   if (dense_.empty()) {
     dense_.assign((size_t{1} << kFeatureBits) * kNumLabels, 0.0f);
-    for (const Row& r : rows_)
-      if (r.id_plus1)
-        std::memcpy(&dense_[size_t{r.id_plus1 - 1} * kNumLabels], r.w, sizeof(r.w));
-    rows_.clear();
+    for (uint32_t id = 0; !present_.empty() && id <= kFeatureMask; ++id)
+      if (const float* w = Find(id))
+        std::memcpy(&dense_[size_t{id} * kNumLabels], w, kNumLabels * sizeof(float));
+    present_.clear();
+    rank_.clear();
+    weights_.clear();
   }
   return dense_;
 }
 
 Status NameModel::Save(const std::string& path) const {
-  if (dense_.empty() && !rows_.empty()) {
+  if (dense_.empty() && !present_.empty()) {
     NameModel copy = *this;
     return copy.dense(), copy.Save(path);
   }
@@ -871,11 +925,16 @@ Status NameModel::Save(const std::string& path) const {
 
 void NameModel::Score(const std::vector<uint32_t>& feats, float out[kNumLabels]) const {
   for (int l = 0; l < kNumLabels; ++l) out[l] = 0;
-  if (!rows_.empty()) {
-    // Rows are scattered over megabytes: fetch them all, then add (absent
-    // rows are all-zero weights, so skipping them adds nothing).
-    size_t mask = rows_.size() - 1;
-    for (uint32_t f : feats) __builtin_prefetch(&rows_[(f * 0x9E3779B1u) & mask]);
+  if (!present_.empty()) {
+    // Rows are scattered over megabytes: fetch the present ones, then add
+    // (absent rows are all-zero weights, so skipping them adds nothing).
+    for (uint32_t f : feats) {
+      uint64_t word = present_[f >> 6];
+      uint64_t bit = uint64_t{1} << (f & 63);
+      if (word & bit)
+        __builtin_prefetch(&weights_[(rank_[f >> 6] + __builtin_popcountll(word & (bit - 1))) *
+                                     kNumLabels]);
+    }
     for (uint32_t f : feats) {
       const float* w = Find(f);
       if (!w) continue;
@@ -949,13 +1008,14 @@ bool IsPer(int l) { return l == kBPer || l == kIPer; }
 //  - an intersection is one place, with its words: "the corner of A and B"
 //    (when the model found a name or place on both sides of the "and").
 void NameRecognizer::JoinNameParts(std::string_view text, const std::vector<Token>& tokens,
-                                   std::vector<int>* labels_io, std::vector<float>* margins_io) {
+                                   const Featurizer& fz, std::vector<int>* labels_io,
+                                   std::vector<float>* margins_io) {
   std::vector<int>& labels = *labels_io;
   std::vector<float>& margins = *margins_io;
   size_t n = tokens.size();
-  for (size_t t = 0; t + 2 < n; ++t) {
+  for (size_t t = 0; t + 1 < n; ++t) {
     // Middle initials.
-    if (IsPer(labels[t]) && labels[t + 1] == kO && tokens[t + 1].end - tokens[t + 1].start == 1 &&
+    if (t + 2 < n && IsPer(labels[t]) && labels[t + 1] == kO && tokens[t + 1].end - tokens[t + 1].start == 1 &&
         text[tokens[t + 1].start] >= 'A' && text[tokens[t + 1].start] <= 'Z' &&
         !tokens[t + 1].newline_before) {
       size_t k = t + 2;
@@ -984,6 +1044,25 @@ void NameRecognizer::JoinNameParts(std::string_view text, const std::vector<Toke
         labels[t] = kBLoc;
         labels[t + 1] = kILoc;
         margins[t] = margins[t + 1];
+      }
+    }
+    // A postcode after the country that ends an address line ("Belgium
+    // 95287", "New Zealand 34694") is part of the address.
+    // A number the model began as a place of its own right after a place
+    // on the same line continues it ("Puruntie 82", "Portugal 30971").
+    bool loc = labels[t] == kBLoc || labels[t] == kILoc;
+    if (loc && labels[t + 1] == kBLoc && !tokens[t + 1].newline_before &&
+        text[tokens[t + 1].start] >= '0' && text[tokens[t + 1].start] <= '9')
+      labels[t + 1] = kILoc;
+    if (loc && labels[t + 1] == kO && !tokens[t + 1].newline_before &&
+        (fz.GazBits(t) >> Gazetteers::kCountry & 1)) {
+      size_t len = tokens[t + 1].end - tokens[t + 1].start;
+      bool digits = len >= 4 && len <= 6;
+      for (size_t b = tokens[t + 1].start; b < tokens[t + 1].end && digits; ++b)
+        digits = text[b] >= '0' && text[b] <= '9';
+      if (digits) {
+        labels[t + 1] = kILoc;
+        margins[t + 1] = margins[t];
       }
     }
     // Intersections.
@@ -1031,7 +1110,7 @@ uint64_t NameRecognizer::Recognize(std::string_view text, std::vector<Finding>* 
   std::vector<float>& margins = scratch.margins;
   uint64_t scored = 0;
   Decode(model_, fz, tokens.size(), &labels, &margins, &scored);
-  JoinNameParts(text, tokens, &labels, &margins);
+  JoinNameParts(text, tokens, fz, &labels, &margins);
   for (size_t i = 0; i < tokens.size();) {
     int l = labels[i];
     if (l != kBPer && l != kBLoc && l != kIPer && l != kILoc) {
