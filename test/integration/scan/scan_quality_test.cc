@@ -259,6 +259,9 @@ TEST(ScanQuality, AddressAndNameConventions) {
       {"Lara Pottinger\n\n3247 Rua Igreja 25\n Apt. 236\n Ribeirão\n Portugal 30971\n21 253 109 "
        "8211-Office",
        "PHONE_NUMBER", "21 253 109 8211", "LOCATION", "8211"},
+      // The postcode after the country ends the address.
+      {"Please send it to:\n12 Rue Haute 7\n Apt. 4\n Namur\n Belgium 50001", "LOCATION",
+       "Apt. 4\n Namur\n Belgium 50001", nullptr, nullptr},
       // A year before a place is a date.
       {"In 2019 Paris hosted the games.", "DATE_TIME", "2019", "LOCATION", "2019"},
       // A language is no nationality.
