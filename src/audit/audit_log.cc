@@ -99,6 +99,8 @@ Result<std::shared_ptr<AuditLog>> AuditLog::Open(const AuditOptions& options, Cl
     log->sth_ms_ = heads->back().timestamp_ms;
   }
   STEWARD_ASSIGN_OR_RETURN(log->subject_indexed_, SubjectIndexedSize(Sql(log->db_.get())));
+  log->unindexed_.from = log->subject_indexed_;
+  log->unindexed_.to = log->subject_indexed_ == size ? size : -1;
   log->last_sth_ms_ = clock->NowUnixMs();
   log->last_retention_ms_ = 0;  // first retention pass soon after start
   log->writer_ = std::thread([raw = log.get()] { raw->Run(); });
@@ -119,6 +121,7 @@ void AuditLog::Stop() {
 
 std::shared_ptr<AppendHandle> AuditLog::Append(LeafToAppend leaf) {
   auto handle = std::make_shared<AppendHandle>();
+  leaf.leaf_hash = LeafHash(leaf.leaf);  // here, not on the one writer thread
   {
     std::lock_guard lock(mu_);
     if (!stopping_ && Healthy()) {
@@ -251,6 +254,18 @@ void AuditLog::CommitBatch(std::vector<Pending>& batch) {
   }
   healthy_.store(true, std::memory_order_release);
   tree_size_.store(frontier_.size());
+  if (unindexed_.to == first) {
+    for (size_t i = 0; i < leaves.size(); ++i) {
+      if (!leaves[i].subject.empty()) {
+        unindexed_.entries.emplace_back(std::move(leaves[i].subject),
+                                        first + static_cast<int64_t>(i));
+      }
+    }
+    unindexed_.to = first + static_cast<int64_t>(leaves.size());
+  } else {
+    unindexed_.to = -1;  // someone else appended in between: read them back
+    unindexed_.entries.clear();
+  }
   appended_.fetch_add(static_cast<int64_t>(batch.size()));
   for (size_t i = 0; i < batch.size(); ++i) {
     batch[i].handle->Complete(Status::Ok(), first + static_cast<int64_t>(i));
@@ -320,12 +335,15 @@ void AuditLog::MaybePeriodic(bool force_sth) {
       ((force_sth || head_published) && size > subject_indexed_)) {
     auto tx = db_->Begin();
     if (tx.ok()) {
-      auto n = IndexSubjectsInTx(**tx);
+      auto n = IndexSubjectsInTx(**tx, &unindexed_);
       Status s = n.ok() ? (*tx)->Commit() : n.status();
       if (s.ok()) {
         auto indexed = SubjectIndexedSize(Sql(db_.get()));
         if (indexed.ok()) subject_indexed_ = *indexed;
       }
+      unindexed_.entries.clear();
+      unindexed_.from = subject_indexed_;
+      unindexed_.to = s.ok() && subject_indexed_ == tree_size_.load() ? subject_indexed_ : -1;
     }
   }
   if (!force_sth && options_.payloads != PayloadMode::kNone &&

@@ -148,6 +148,7 @@ class AuditLog : public std::enable_shared_from_this<AuditLog> {
   int64_t last_retention_ms_ = 0;
   int64_t last_probe_ms_ = 0;
   int64_t subject_indexed_ = 0;  // leaves below this are in audit_subject_index
+  KnownSubjects unindexed_;      // this writer's leaves from there (to = -1: gap)
   static constexpr int64_t kSubjectIndexEvery = int64_t{1} << 14;
 
   std::atomic<int64_t> tree_size_{0}, appended_{0}, batches_{0}, failed_{0}, commit_ns_{0},

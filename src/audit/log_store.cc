@@ -267,7 +267,7 @@ Result<int64_t> AppendLeavesInTx(Transaction& tx, Frontier* frontier,
   for (size_t i = 0; i < leaves.size(); ++i) {
     const LeafToAppend& l = leaves[i];
     const int64_t index = first + static_cast<int64_t>(i);
-    Hash lh = LeafHash(l.leaf);
+    const Hash lh = l.leaf_hash ? *l.leaf_hash : LeafHash(l.leaf);
     STEWARD_RETURN_IF_ERROR(leaf_rows.Add(index, Blob{l.leaf}, Blob{std::string(AsBytes(lh))},
                                           l.kind, l.subject.empty() ? Value() : Value(l.subject),
                                           l.time_ms));
@@ -319,16 +319,25 @@ Result<int64_t> SubjectIndexedSize(Sql sql) {
   return rows.empty() ? int64_t{0} : rows[0].Int(0);
 }
 
-Result<int64_t> IndexSubjectsInTx(Transaction& tx) {
+Result<int64_t> IndexSubjectsInTx(Transaction& tx, KnownSubjects* known) {
   Sql sql(&tx);
   STEWARD_ASSIGN_OR_RETURN(int64_t size, StoredTreeSize(sql));
   STEWARD_ASSIGN_OR_RETURN(int64_t indexed, SubjectIndexedSize(sql));
   if (indexed >= size) return int64_t{0};
   // Sorted by subject: consecutive entries land on the same index page.
-  STEWARD_RETURN_IF_ERROR(tx.Exec(
-      "INSERT INTO audit_subject_index(subject, idx) SELECT subject, idx FROM audit_leaves "
-      "WHERE idx >= $1 AND idx < $2 AND subject IS NOT NULL ORDER BY subject, idx",
-      {indexed, size}));
+  if (known != nullptr && known->from == indexed && known->to == size) {
+    std::sort(known->entries.begin(), known->entries.end());
+    BulkInserter rows(tx, "INSERT INTO audit_subject_index(subject, idx)", 2);
+    for (auto& [subject, idx] : known->entries) {
+      STEWARD_RETURN_IF_ERROR(rows.Add(std::move(subject), idx));
+    }
+    STEWARD_RETURN_IF_ERROR(rows.Flush());
+  } else {
+    STEWARD_RETURN_IF_ERROR(tx.Exec(
+        "INSERT INTO audit_subject_index(subject, idx) SELECT subject, idx FROM audit_leaves "
+        "WHERE idx >= $1 AND idx < $2 AND subject IS NOT NULL ORDER BY subject, idx",
+        {indexed, size}));
+  }
   STEWARD_RETURN_IF_ERROR(tx.Exec(
       "INSERT INTO audit_meta(name, value) VALUES ('subject_indexed_size', $1) "
       "ON CONFLICT (name) DO UPDATE SET value = excluded.value",

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -80,9 +81,17 @@ class PrefetchedSubtrees final : public SubtreeSource {
 // page per record; one sorted insert per 2^14 leaves dirties one page per
 // distinct subject (and never more than the per-leaf index did).
 Result<int64_t> SubjectIndexedSize(Sql sql);
+// The (subject, index) pairs of leaves [from, to) that have a subject, as
+// their appender saw them: spares re-reading the leaf rows.
+struct KnownSubjects {
+  int64_t from = 0, to = 0;
+  std::vector<std::pair<std::string, int64_t>> entries;
+};
 // Indexes every leaf below the stored tree size not indexed yet; returns
-// how many leaves it covered. Run inside a write transaction.
-Result<int64_t> IndexSubjectsInTx(Transaction& tx);
+// how many leaves it covered. Run inside a write transaction. `known` is
+// used when it covers exactly the unindexed range, else the subjects are
+// read from audit_leaves.
+Result<int64_t> IndexSubjectsInTx(Transaction& tx, KnownSubjects* known = nullptr);
 // The leaves of `subject` below `size` as (index, leaf bytes), in order.
 Result<std::vector<std::pair<int64_t, std::string>>> SubjectLeaves(Sql sql,
                                                                   const std::string& subject,
@@ -109,6 +118,9 @@ struct LeafToAppend {
   std::string payload_ref;   // "" if no payloads
   std::string data_class;    // retention class of the payloads: "plain" | "pii"
   std::vector<PayloadPart> payloads;
+  // LeafHash(leaf) when already computed (AuditLog::Append does it on the
+  // caller's thread, off the single writer thread); computed here otherwise.
+  std::optional<Hash> leaf_hash;
 };
 
 class PayloadSealer;  // payload_crypto.h
