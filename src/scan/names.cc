@@ -635,29 +635,62 @@ void WordHashTable::Freeze() {
   vals_.shrink_to_fit();
 }
 
+void WordHashTable::Reserve(size_t n) {
+  if (!keys_.empty() || !buckets_.empty()) return;
+  size_t slots = 1024;
+  while (slots * 3 < n * 4) slots *= 2;  // load <= 0.75, as Or keeps it
+  keys_.assign(slots, kEmpty);
+  vals_.assign(slots, 0);
+}
+
 Status Gazetteers::Load(const std::string& dir) {
   static constexpr const char* kFiles[] = {"gaz_first.txt",  "gaz_last.txt",   "gaz_city.txt",
                                            "gaz_country.txt", "gaz_region.txt", "gaz_street.txt",
                                            "gaz_words.txt",   "gaz_names.txt"};
   static constexpr Kind kKinds[] = {kFirst, kLast, kCity, kCountry, kRegion, kStreet, kWord, kName};
   static_assert(std::size(kFiles) == std::size(kKinds));
+  // Whole files, then line by line (as getline splits them) through reused
+  // buffers: no allocation per entry, and the table sized once.
+  std::vector<std::string> contents(std::size(kFiles));
+  size_t lines = 0;
   for (size_t f = 0; f < std::size(kFiles); ++f) {
     std::string path = dir + "/" + kFiles[f];
-    std::ifstream in(path);
+    std::ifstream in(path, std::ios::binary);
     if (!in) return NotFound("scan: cannot read " + path);
-    std::string line;
-    while (std::getline(in, line)) {
+    contents[f].assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    lines += static_cast<size_t>(std::count(contents[f].begin(), contents[f].end(), '\n')) + 1;
+  }
+  bits_.Reserve(lines + lines / 4);  // multi-word entries add their words
+  std::string lower;
+  std::vector<Token> tokens;
+  for (size_t f = 0; f < std::size(kFiles); ++f) {
+    std::string_view rest = contents[f];
+    while (!rest.empty()) {
+      size_t nl = rest.find('\n');
+      std::string_view line = rest.substr(0, nl);
+      rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
       if (line.empty() || line[0] == '#') continue;
-      Add(kKinds[f], line);
+      AddEntry(kKinds[f], line, &lower, &tokens);
     }
+    std::string().swap(contents[f]);
   }
   bits_.Freeze();
   return Status::Ok();
 }
 
 void Gazetteers::Add(Kind kind, std::string_view entry) {
-  std::string lower = LowerUtf8(entry);
-  std::vector<Token> toks = Tokenize(lower);
+  std::string lower;
+  std::vector<Token> tokens;
+  AddEntry(kind, entry, &lower, &tokens);
+}
+
+void Gazetteers::AddEntry(Kind kind, std::string_view entry, std::string* lower_buf,
+                          std::vector<Token>* toks_buf) {
+  std::string& lower = *lower_buf;
+  lower.assign(entry);
+  LowerUtf8InPlace(lower);
+  std::vector<Token>& toks = *toks_buf;
+  TokenizeInto(lower, &toks);
   size_t words = 0;
   for (const Token& t : toks) words += IsWordByte(static_cast<unsigned char>(lower[t.start]));
   if (words <= 1 || kind != kCity) bits_.Or(HashBytes(lower), static_cast<uint16_t>(1u << kind));

@@ -49,6 +49,8 @@ class WordHashTable {
  public:
   // value |= bits for `key` (inserted with 0 if new). Not after Freeze().
   void Or(uint64_t key, uint16_t bits);
+  // Sizes an empty table for `n` keys (saves the rehashing while it grows).
+  void Reserve(size_t n);
   // Packs the table (see above); keeps the full keys if packing would
   // change any member's value.
   void Freeze();
@@ -140,6 +142,8 @@ class Gazetteers {
   void Add(Kind kind, std::string_view lower_entry);
 
  private:
+  void AddEntry(Kind kind, std::string_view entry, std::string* lower_buf,
+                std::vector<Token>* toks_buf);
   WordHashTable bits_;
 };
 
