@@ -152,6 +152,27 @@ TEST_F(LogStoreTest, SubjectIndexMigratesOldStoresAndCoversTheTail) {
   EXPECT_TRUE(SubjectLeaves(sql, "s_nobody", 40)->empty());
   auto indexed = (*old)->Query("SELECT COUNT(*) FROM audit_subject_index");
   EXPECT_EQ(indexed->at(0).Int(0), 30);  // 10 + 10 migrated, 10 merged; no null subjects
+
+  // The appender's own list is used only when it covers the unindexed range
+  // exactly; otherwise the subjects are read back from the leaves.
+  std::vector<LeafToAppend> tail;
+  for (int i = 40; i < 44; ++i) tail.push_back(leaf(i, "s_c"));
+  ASSERT_TRUE(AppendLeaves(**old, tail, nullptr).ok());
+  KnownSubjects stale{40, 43, {{"s_wrong", 40}}};  // misses leaf 43: not used
+  tx = (*old)->Begin();
+  ASSERT_EQ(*IndexSubjectsInTx(**tx, &stale), 4);
+  ASSERT_TRUE((*tx)->Commit().ok());
+  EXPECT_EQ(SubjectLeaves(sql, "s_c", 44)->size(), 4u);
+  EXPECT_TRUE(SubjectLeaves(sql, "s_wrong", 44)->empty());
+  ASSERT_TRUE(AppendLeaves(**old, {leaf(44, "s_d"), leaf(45, "")}, nullptr).ok());
+  KnownSubjects exact{44, 46, {{"s_d", 44}}};
+  tx = (*old)->Begin();
+  ASSERT_EQ(*IndexSubjectsInTx(**tx, &exact), 2);
+  ASSERT_TRUE((*tx)->Commit().ok());
+  EXPECT_EQ(*SubjectIndexedSize(sql), 46);
+  auto d = SubjectLeaves(sql, "s_d", 46);
+  ASSERT_EQ(d->size(), 1u);
+  EXPECT_EQ(d->at(0).first, 44);
 }
 
 TEST_F(LogStoreTest, RecordAdminEventAppendsCanonicalRecord) {
