@@ -1033,6 +1033,25 @@ bool TokenIs(std::string_view text, const Token& t, std::string_view lower_word)
 
 bool IsPer(int l) { return l == kBPer || l == kIPer; }
 
+// Street-type words of the common address formats (English, German,
+// Romance, Nordic, Central European): evidence that a number before them
+// is a house number, not a year or a count. (The street gazetteer holds
+// every word of every street name — "Paris" from "Rue de Paris" — so it
+// cannot serve here.)
+bool IsStreetWord(std::string_view text, const Token& t) {
+  static constexpr std::string_view kWords[] = {
+      "street", "st", "road", "rd", "avenue", "ave", "av", "lane", "ln", "drive", "dr",
+      "boulevard", "blvd", "way", "place", "pl", "court", "ct", "square", "sq", "terrace",
+      "highway", "hwy", "parkway", "pkwy", "crescent", "close", "circle", "trail", "row",
+      "strasse", "straße", "str", "weg", "gasse", "platz", "allee", "ring", "rue", "chemin",
+      "via", "viale", "piazza", "corso", "calle", "camino", "avenida", "rua", "praça", "carrer",
+      "straat", "laan", "plein", "gracht", "vej", "gade", "gatan", "gata", "vägen", "veien",
+      "katu", "tie", "kuja", "ul", "ulica", "utca", "út", "tér", "náměstí", "trg", "cesta"};
+  for (std::string_view w : kWords)
+    if (TokenIs(text, t, w)) return true;
+  return false;
+}
+
 }  // namespace
 
 // Conventions the greedy decoder cannot see from its window:
@@ -1060,19 +1079,21 @@ void NameRecognizer::JoinNameParts(std::string_view text, const std::vector<Toke
         }
       }
     }
-    // A house number right before a street that carries its own number or
-    // unit ("28245 Puruntie 82", "462 Stubengraben 80 Apt. 608"); a number
-    // before a bare name stays out ("in 2019 Paris").
+    // A house number right before a street that carries its own number,
+    // unit or street word ("28245 Puruntie 82", "462 Stubengraben 80 Apt.
+    // 608", "1668 E Front Street"); a number before a bare name stays out
+    // ("in 2019 Paris").
     if (labels[t] == kO && labels[t + 1] == kBLoc && !tokens[t + 1].newline_before &&
         tokens[t].end - tokens[t].start <= 6) {
       bool digits = true;
       for (size_t b = tokens[t].start; b < tokens[t].end && digits; ++b)
         digits = text[b] >= '0' && text[b] <= '9';
-      bool numbered = false;
+      bool numbered = IsStreetWord(text, tokens[t + 1]);
       for (size_t m = t + 2; digits && !numbered && m < n && labels[m] == kILoc &&
                              !tokens[m].newline_before;
            ++m)
-        numbered = text[tokens[m].start] >= '0' && text[tokens[m].start] <= '9';
+        numbered = (text[tokens[m].start] >= '0' && text[tokens[m].start] <= '9') ||
+                   IsStreetWord(text, tokens[m]);
       if (digits && numbered) {
         labels[t] = kBLoc;
         labels[t + 1] = kILoc;
@@ -1169,16 +1190,11 @@ uint64_t NameRecognizer::Recognize(std::string_view text, std::vector<Finding>* 
     while (j < tokens.size() && labels[j] == cont) {
       // "Lyon, France" is two places: a comma ends a location span.
       if (!per && text[tokens[j].start] == ',') break;
-      // A line of numbers only under an address (a phone, a postcode
-      // field) is not part of it: the location ends at the line break.
-      if (!per && tokens[j].newline_before) {
-        size_t e = j + 1;
-        while (e < tokens.size() && labels[e] == cont && !tokens[e].newline_before) ++e;
-        if (!has_letter(j, e)) {
-          for (size_t t = j; t < e; ++t) labels[t] = kO;
-          break;
-        }
-      }
+      // One finding per line: a multi-line address is redacted line by
+      // line (the layout survives), and a line of numbers only under it (a
+      // phone, a postcode field) becomes a span of its own that the word
+      // rule below drops.
+      if (tokens[j].newline_before) break;
       margin_sum += margins[j++];
     }
     // Trailing punctuation is never part of a name span.
@@ -1186,14 +1202,16 @@ uint64_t NameRecognizer::Recognize(std::string_view text, std::vector<Finding>* 
     while (last > i && !IsWordByte(static_cast<unsigned char>(text[tokens[last].start]))) --last;
     // A year before a place name is a date, not a house number ("in 2019
     // Paris"): a leading 4-digit year stays out unless the span carries
-    // another number (then it is an address: "1987 74 Diakou Street").
+    // another number or a street word (then it is an address: "1987 74
+    // Diakou Street").
     size_t first = i;
     if (!per && tokens[i].end - tokens[i].start == 4 && last > i) {
       int v = 0;
       for (size_t b = tokens[i].start; b < tokens[i].end; ++b)
         v = text[b] >= '0' && text[b] <= '9' ? v * 10 + (text[b] - '0') : -100000;
-      bool other_number = false;
-      for (size_t t = i + 1; t <= last && !other_number; ++t) other_number = digit_led(t);
+      bool other_number = false;  // or a street word: "1668 E Front Street"
+      for (size_t t = i + 1; t <= last && !other_number; ++t)
+        other_number = digit_led(t) || IsStreetWord(text, tokens[t]);
       if (v >= 1500 && v <= 2099 && !other_number) first = i + 1;
     }
     // A number alone is no place (a year, a count): a location needs a word.

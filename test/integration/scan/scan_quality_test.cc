@@ -260,8 +260,12 @@ TEST(ScanQuality, AddressAndNameConventions) {
        "8211-Office",
        "PHONE_NUMBER", "21 253 109 8211", "LOCATION", "8211"},
       // The postcode after the country ends the address.
+      // (Names and places are reported line by line.)
       {"Please send it to:\n12 Rue Haute 7\n Apt. 4\n Namur\n Belgium 50001", "LOCATION",
-       "Apt. 4\n Namur\n Belgium 50001", nullptr, nullptr},
+       "Belgium 50001", nullptr, nullptr},
+      // A house number before a street word joins the street (not a year).
+      {"Larue McDermott\n1668 E Front Street\nLake Dillan", "LOCATION", "1668 E Front Street",
+       "DATE_TIME", "1668"},
       // A year before a place is a date.
       {"In 2019 Paris hosted the games.", "DATE_TIME", "2019", "LOCATION", "2019"},
       // A language is no nationality.
