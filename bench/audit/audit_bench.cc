@@ -580,7 +580,8 @@ int main(int argc, char** argv) {
     std::cerr << "verifying...\n";
     auto t0 = Steady::now();
     const double cpu0 = ProcessCpuUs();
-    auto v = VerifyStore(**db, key->public_key);
+    auto second = OpenDatabase("sqlite:" + dir + "/steward.db");  // as `audit verify` does
+    auto v = VerifyStore(**db, key->public_key, second.ok() ? second->get() : nullptr);
     double el = Seconds(Steady::now() - t0);
     const double cpu_s = (ProcessCpuUs() - cpu0) / 1e6;
     if (!v.ok() || !v->ok) {

@@ -1,6 +1,8 @@
 #include "audit/verify.h"
 
 #include <bit>
+#include <cstring>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -40,9 +42,57 @@ Status CheckHead(const TreeHead& h, const Hash& root, const std::string& expecte
   return Status::Ok();
 }
 
+// One chunk of leaves [begin, end), read and checked: the hashes of the
+// leading run of records that are present, in order and match their stored
+// leaf hash, every complete subtree over that run, and the first problem.
+struct Chunk {
+  std::vector<std::vector<Hash>> levels;  // levels[0]: leaf hashes of the good run
+  int64_t bad_index = -1;
+  std::string problem;
+};
+
+Result<Chunk> ReadChunk(Database& db, int64_t begin, int64_t end) {
+  STEWARD_ASSIGN_OR_RETURN(
+      std::vector<Row> rows,
+      db.Query("SELECT idx, leaf, leaf_hash FROM audit_leaves WHERE idx >= $1 AND idx < $2 "
+               "ORDER BY idx",
+               {begin, end}));
+  Chunk chunk;
+  chunk.levels.resize(1);
+  std::vector<Hash>& leaf_hashes = chunk.levels[0];
+  leaf_hashes.reserve(rows.size());
+  for (int64_t expected = begin; expected < end; ++expected) {
+    const size_t i = leaf_hashes.size();
+    if (i >= rows.size() || rows[i].Int(0) != expected) {
+      chunk.bad_index = expected;
+      chunk.problem = "record " + std::to_string(expected) + " is missing";
+      break;
+    }
+    const Hash h = LeafHash(BlobAt(rows[i], 1));
+    const std::string& stored = BlobAt(rows[i], 2);
+    if (stored.size() != 32 || std::memcmp(stored.data(), h.data(), 32) != 0) {
+      chunk.bad_index = expected;
+      chunk.problem = "record " + std::to_string(expected) +
+                      " does not match its stored leaf hash (record bytes changed)";
+      break;
+    }
+    leaf_hashes.push_back(h);
+  }
+  rows = {};  // the record bytes are done with: free them on this thread
+  // Every complete subtree inside the chunk, level by level.
+  for (size_t l = 1; chunk.levels[l - 1].size() >= 2; ++l) {
+    chunk.levels.emplace_back(chunk.levels[l - 1].size() / 2);
+    const std::vector<Hash>& below = chunk.levels[l - 1];
+    std::vector<Hash>& here = chunk.levels[l];
+    for (size_t i = 0; i < here.size(); ++i) here[i] = NodeHash(below[2 * i], below[2 * i + 1]);
+  }
+  return chunk;
+}
+
 }  // namespace
 
-Result<VerifyResult> VerifyStore(Database& db, const std::string& expected_public_key) {
+Result<VerifyResult> VerifyStore(Database& db, const std::string& expected_public_key,
+                                 Database* second_reader) {
   VerifyResult out;
   Sql sql(&db);
   STEWARD_ASSIGN_OR_RETURN(int64_t size, StoredTreeSize(sql));
@@ -83,61 +133,39 @@ Result<VerifyResult> VerifyStore(Database& db, const std::string& expected_publi
       offset += width;
     }
   };
-  // Reading a chunk overlaps with hashing the previous one (the store is
-  // thread-safe); on two cores this roughly halves the wall time.
-  auto fetch = [&db](int64_t b, int64_t e) {
-    return std::async(std::launch::async, [&db, b, e] {
-      return db.Query("SELECT idx, leaf, leaf_hash FROM audit_leaves WHERE idx >= $1 AND "
-                      "idx < $2 ORDER BY idx",
-                      {b, e});
-    });
+  // Two chunks are read and hashed at once, each on its own thread and
+  // reader connection (chunk k on readers[k % 2]), while this thread joins
+  // the previous chunk to the tree and checks its stored nodes and heads.
+  Database* readers[2] = {&db, second_reader ? second_reader : &db};
+  auto launch = [&readers](int64_t b, int64_t e) {
+    Database* reader = readers[(b / kChunk) % 2];
+    return std::async(std::launch::async, [reader, b, e] { return ReadChunk(*reader, b, e); });
   };
-  std::future<Result<std::vector<Row>>> pending;
-  if (size > 0) pending = fetch(0, std::min(size, kChunk));
+  std::deque<std::future<Result<Chunk>>> in_flight;
+  int64_t next_launch = 0;
+  auto top_up = [&] {
+    while (in_flight.size() < 2 && next_launch < size) {
+      in_flight.push_back(launch(next_launch, std::min(size, next_launch + kChunk)));
+      next_launch += kChunk;
+    }
+  };
+  auto drain = [&in_flight] {
+    for (auto& f : in_flight) f.wait();
+  };
+  top_up();
   for (int64_t begin = 0; begin < size && out.ok; begin += kChunk) {
-    int64_t end = std::min(size, begin + kChunk);
-    Result<std::vector<Row>> fetched = pending.get();
-    if (end < size) pending = fetch(end, std::min(size, end + kChunk));
+    Result<Chunk> fetched = in_flight.front().get();
+    in_flight.pop_front();
     if (!fetched.ok()) {
-      if (pending.valid()) pending.wait();
+      drain();
       return fetched.status();
     }
-    std::vector<Row> rows = std::move(*fetched);
-    // Leaf hashing dominates: split it with a helper thread.
-    levels.resize(1);
-    std::vector<Hash>& leaf_hashes = levels[0];
-    leaf_hashes.resize(rows.size());
-    auto hash_range = [&rows, &leaf_hashes](size_t from, size_t to) {
-      for (size_t i = from; i < to; ++i) leaf_hashes[i] = LeafHash(BlobAt(rows[i], 1));
-    };
-    const size_t half = rows.size() / 2;
-    auto second_half = std::async(std::launch::async, hash_range, half, rows.size());
-    hash_range(0, half);
-    second_half.wait();
-    // The records in order; `count` leaves are good before the first bad one.
-    size_t count = 0;
-    for (int64_t expected = begin; expected < end; ++expected) {
-      if (count >= rows.size() || rows[count].Int(0) != expected) {
-        fail(expected, "record " + std::to_string(expected) + " is missing");
-        break;
-      }
-      const std::string& stored = BlobAt(rows[count], 2);
-      if (stored.size() != 32 || std::memcmp(stored.data(), leaf_hashes[count].data(), 32) != 0) {
-        fail(expected, "record " + std::to_string(expected) +
-                           " does not match its stored leaf hash (record bytes changed)");
-        break;
-      }
-      ++count;
-    }
-    rows.clear();
-    leaf_hashes.resize(count);
-    // Every complete subtree inside the chunk, level by level.
-    for (size_t l = 1; levels[l - 1].size() >= 2; ++l) {
-      levels.emplace_back(levels[l - 1].size() / 2);
-      const std::vector<Hash>& below = levels[l - 1];
-      std::vector<Hash>& here = levels[l];
-      for (size_t i = 0; i < here.size(); ++i) here[i] = NodeHash(below[2 * i], below[2 * i + 1]);
-    }
+    top_up();
+    Chunk chunk = std::move(*fetched);
+    if (chunk.bad_index >= 0) fail(chunk.bad_index, std::move(chunk.problem));
+    const size_t count = chunk.levels.empty() ? 0 : chunk.levels[0].size();
+    levels = std::move(chunk.levels);
+    if (levels.empty()) levels.resize(1);
     // Heads whose size falls in this chunk, as the tree passes them.
     while (next_head < heads.size() &&
            heads[next_head].tree_size <= begin + static_cast<int64_t>(count)) {
@@ -205,7 +233,7 @@ Result<VerifyResult> VerifyStore(Database& db, const std::string& expected_publi
       STEWARD_RETURN_IF_ERROR(check_level(level, idx, &h, 1));
     }
   }
-  if (pending.valid()) pending.wait();
+  drain();
   out.root = frontier.Root();
   if (!out.ok) return out;
   if (stored_leaves != size) {

@@ -30,7 +30,11 @@ struct VerifyResult {
 // `expected_public_key` when it is non-empty) and the consistency of each
 // head with the next. A mismatch is a result with ok=false naming the first
 // bad leaf index; a Status error means the store could not be read.
-Result<VerifyResult> VerifyStore(Database& db, const std::string& expected_public_key);
+// `second_reader` (optional): another connection to the same store, so two
+// chunks of records are read at once (the store serialises the statements
+// of one connection).
+Result<VerifyResult> VerifyStore(Database& db, const std::string& expected_public_key,
+                                 Database* second_reader = nullptr);
 
 struct InclusionProofResult {
   int64_t leaf_index = 0;

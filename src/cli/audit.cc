@@ -78,7 +78,10 @@ std::string LogPublicKey(const std::string& data_dir) {
 int RunVerify(const GlobalOptions& g, bool as_json) {
   auto s = OpenAuditSession(g);
   if (!s.ok()) return Fail(s.status());
-  auto r = audit::VerifyStore(*s->db, LogPublicKey(s->config.data_dir));
+  // A second connection lets two chunks of records be read at once.
+  auto second = OpenDatabase(s->config.store_url);
+  auto r = audit::VerifyStore(*s->db, LogPublicKey(s->config.data_dir),
+                              second.ok() ? second->get() : nullptr);
   if (!r.ok()) return Fail(r.status().WithContext("audit verify"), kExitCheckFailed);
   if (as_json) {
     json::object o;
