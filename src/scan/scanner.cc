@@ -40,6 +40,9 @@ constexpr size_t kMaxTerms = 512;
 // The year recognizer's pattern, matched by hand (FindYears) when the
 // table holds exactly this one.
 constexpr std::string_view kYearRegex = R"(\b(?:1[5-9]|20)\d{2}\b)";
+// The phone recognizer's pattern (caseless), matched by hand the same way.
+constexpr std::string_view kPhoneRegex =
+    R"((?:\+\d{1,3}[\s.\-]?|\b00\d{1,3}[\s.\-]?)?(?:\(\d{1,5}\)[\s.\-]?|\b\d{1,5}[\s.\-]?)(?:\(0\)\s?)?(?:\d{1,5}[\s.\-]?){0,4}\d{2,}(?:\s?(?:x|ext\.?|extension)\s?\d{1,5})?\b)";
 // Per-thread scratch grown by a text larger than this is released after it.
 constexpr size_t kKeepScratchBytes = size_t{1} << 20;
 
@@ -402,7 +405,8 @@ struct Scanner::Impl {
   // (a 4-digit number from 1500 to 2099) is matched by hand from the
   // digit runs instead (the rest without it: 343 MB/s).
   hs_database_t* split_db = nullptr;
-  int year_id = -1;  // pattern matched by FindYears, -1: none
+  int year_id = -1;   // pattern matched by FindPhonesAndYears, -1: none
+  int phone_id = -1;  // the same for kPhoneRegex
   std::vector<hs_database_t*> som;    // per pattern (kSomWindow): leftmost starts
   std::vector<std::array<bool, 256>> charsets;  // per pattern (kCharset)
   // Per pattern: how far back the leftmost-start window reaches (the
@@ -985,6 +989,10 @@ Result<std::unique_ptr<Scanner>> Scanner::CreateWith(const std::string& data_dir
     if (engine.fast_paths && !im.gated[i] && im.year_id < 0 && recs[i].regex == kYearRegex &&
         !recs[i].caseless && recs[i].start == StartRule::kFixed && recs[i].max_len == 4) {
       im.year_id = static_cast<int>(i);
+    } else if (engine.fast_paths && !im.gated[i] && im.phone_id < 0 &&
+               recs[i].regex == kPhoneRegex && recs[i].caseless &&
+               recs[i].start == StartRule::kCharset) {
+      im.phone_id = static_cast<int>(i);
     } else if (engine.fast_paths && !im.gated[i] && recs[i].type == "PHONE_NUMBER") {
       split_job.Add(recs[i].regex, f, i);
     } else if (im.gated[i]) {
@@ -1111,25 +1119,104 @@ void ForEachDigitRun(std::string_view text, F&& f) {
   }
 }
 
-// The matches of kYearRegex, as Vectorscan would report them (match end;
-// the pattern is fixed-width, so each match is its own candidate): a
-// 4-digit number from 1500 to 2099 with a non-word byte (or the text's
-// edge) on both sides. Returns the number of matches.
-uint64_t FindYears(std::string_view text, uint32_t id, std::vector<Candidate>* out) {
+bool IsRegexSpace(char c) {  // Vectorscan's \s
+  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+bool IsAsciiDigit(char c) { return static_cast<unsigned>(c - '0') < 10; }
+
+// Start of the maximal digit run that ends at `end` (text[end - 1] a digit).
+size_t DigitRunStart(std::string_view text, size_t end) {
+  while (end > 0 && IsAsciiDigit(text[end - 1])) --end;
+  return end;
+}
+
+// "(" + 1 to 5 digits + ")" ends at `q` (text[q - 1] == ')').
+bool ParenGroupEndsAt(std::string_view text, size_t q) {
+  if (q < 3 || text[q - 1] != ')' || !IsAsciiDigit(text[q - 2])) return false;
+  size_t d = DigitRunStart(text, q - 1);
+  return q - 1 - d <= 5 && d >= 1 && text[d - 1] == '(';
+}
+
+// Whether kPhoneRegex's part before its extension — optional country
+// prefix, first group (\b\d{1,5} or \(\d{1,5}\)), optional "(0)", up to
+// four more groups, each with one optional separator [\s.\-], then
+// \d{2,} — can end at the end of the maximal digit run [r, e). A prefix
+// never makes an end possible that its first group alone does not, so:
+// a run of 3+ digits needs a word boundary before it (the first group and
+// the final digits split it); a run of 2 needs a first group, "(12)" or a
+// digit run (of at most 25 digits: five groups) led by a word boundary,
+// right before it or before one separator.
+bool PhoneBodyEndsAt(std::string_view text, size_t r, size_t e) {
+  const auto& word = kTables.word;
+  size_t len = e - r;
+  if (len < 2) return false;
+  if (len >= 3) return r == 0 || !word[static_cast<unsigned char>(text[r - 1])];
+  if (r == 0) return false;
+  char c = text[r - 1];
+  if (c == ')') return ParenGroupEndsAt(text, r);
+  if (!(IsRegexSpace(c) || c == '.' || c == '-') || r < 2) return false;
+  char c2 = text[r - 2];
+  if (c2 == ')') return ParenGroupEndsAt(text, r - 1);
+  if (!IsAsciiDigit(c2)) return false;
+  size_t r2 = DigitRunStart(text, r - 1);
+  return r - 1 - r2 <= 25 && (r2 == 0 || !word[static_cast<unsigned char>(text[r2 - 1])]);
+}
+
+// Whether an extension — \s?(?:x|ext\.?|extension)\s?\d{1,5} (caseless) —
+// ending at the end of the digit run [r, e) follows a phone body.
+bool PhoneExtensionEndsAt(std::string_view text, size_t r, size_t e) {
+  if (e - r > 5) return false;
+  auto keyword_at = [&](size_t q, std::string_view k) {  // k ends at q, caseless
+    if (q < k.size()) return false;
+    for (size_t i = 0; i < k.size(); ++i)
+      if (kTables.lower[static_cast<unsigned char>(text[q - k.size() + i])] !=
+          static_cast<unsigned char>(k[i]))
+        return false;
+    return true;
+  };
+  static constexpr std::string_view kKeywords[] = {"x", "ext", "ext.", "extension"};
+  for (size_t s1 = 0; s1 < 2; ++s1) {
+    if (s1 && !(r >= 1 && IsRegexSpace(text[r - 1]))) break;
+    size_t q = r - s1;
+    for (std::string_view k : kKeywords) {
+      if (!keyword_at(q, k)) continue;
+      size_t k0 = q - k.size();
+      for (size_t s2 = 0; s2 < 2; ++s2) {
+        if (s2 && !(k0 >= 1 && IsRegexSpace(text[k0 - 1]))) break;
+        size_t f = k0 - s2;
+        if (f == 0 || !IsAsciiDigit(text[f - 1])) continue;
+        if (PhoneBodyEndsAt(text, DigitRunStart(text, f), f)) return true;
+      }
+    }
+  }
+  return false;
+}
+
+// Vectorscan's match ends of kPhoneRegex and kYearRegex, from one pass over
+// the digit runs (every match of either ends a digit run followed by a
+// non-word byte). Phone ends go through OnMatch (candidate joining as for
+// a database match), years become candidates directly (fixed width); both
+// in end order, a phone before a year at the same end (the order of the
+// databases they replace). Returns the number of matches.
+uint64_t FindPhonesAndYears(std::string_view text, int phone_id, int year_id, MatchState* st) {
   uint64_t found = 0;
   const auto& word = kTables.word;
+  std::vector<Candidate>& out = *st->candidates;
   ForEachDigitRun(text, [&](size_t a, size_t b) {
-    if (b - a != 4) return;
-    if (a > 0 && word[static_cast<unsigned char>(text[a - 1])]) return;
     if (b < text.size() && word[static_cast<unsigned char>(text[b])]) return;
+    if (phone_id >= 0 && (PhoneBodyEndsAt(text, a, b) || PhoneExtensionEndsAt(text, a, b))) {
+      OnMatch(static_cast<unsigned>(phone_id), 0, b, 0, st);
+    }
+    if (year_id < 0 || b - a != 4) return;
+    if (a > 0 && word[static_cast<unsigned char>(text[a - 1])]) return;
     bool year = (text[a] == '1' && text[a + 1] >= '5') || (text[a] == '2' && text[a + 1] == '0');
     if (!year) return;
     Candidate c;
-    c.id = id;
+    c.id = static_cast<uint32_t>(year_id);
     c.first_end = b;
     c.ends[0] = b;
     c.nends = 1;
-    out->push_back(c);
+    out.push_back(c);
     ++found;
   });
   return found;
@@ -1155,6 +1242,17 @@ void ScanBlocks(hs_database_t* db, hs_scratch_t* scratch, MatchState& st) {
 
 }  // namespace
 
+std::vector<size_t> PhonePatternEnds(std::string_view text) {
+  std::vector<size_t> ends;
+  ForEachDigitRun(text, [&](size_t a, size_t b) {
+    if (b < text.size() && kTables.word[static_cast<unsigned char>(text[b])]) return;
+    if (PhoneBodyEndsAt(text, a, b) || PhoneExtensionEndsAt(text, a, b)) ends.push_back(b);
+  });
+  return ends;
+}
+
+std::string_view PhonePatternRegex() { return kPhoneRegex; }
+
 std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& options,
                                    ScanStats* stats) const {
   const auto& recs = Recognizers();
@@ -1179,9 +1277,10 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
       ScanBlocks(im.split_db, scratch, st);
       merge_from(mid);
     }
-    if (im.year_id >= 0) {
+    if (im.year_id >= 0 || im.phone_id >= 0) {
       size_t mid = candidates.size();
-      st.matches += FindYears(text, static_cast<uint32_t>(im.year_id), &candidates);
+      st.base = 0;
+      st.matches += FindPhonesAndYears(text, im.phone_id, im.year_id, &st);
       merge_from(mid);
     }
     im.index.Find(text, &hits, &sc.side_hits);

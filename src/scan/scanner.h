@@ -105,6 +105,12 @@ std::vector<Finding> ResolveOverlaps(std::vector<Finding> findings);
 // it (exposed for tests).
 bool PatternAlphabet(const char* regex, bool caseless, std::array<bool, 256>* alphabet);
 
+// The ends of every match of the phone pattern the scanner matches by hand
+// (PhonePatternRegex(), caseless), in order: what Vectorscan reports for
+// it (exposed for the test that checks exactly that).
+std::vector<size_t> PhonePatternEnds(std::string_view text);
+std::string_view PhonePatternRegex();
+
 // Where the scanner's data files live: $STEWARD_DATA_DIR/scan (or
 // $STEWARD_DATA_DIR itself if it holds names.model), else ../data/scan
 // relative to the executable (and ../../data/scan, ../../../data/scan for
