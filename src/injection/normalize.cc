@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstring>
 #include <memory>
 #if defined(__SSE2__)
@@ -859,6 +860,20 @@ bool IsRot13FunctionWord(std::string_view word) {
   }
 }
 
+// The first two letters of the rot13 function words above: most words are
+// ruled out without looking further.
+constexpr auto kRot13Prefix = [] {
+  std::array<uint32_t, 26> t{};  // bit (second letter) per first letter
+  for (std::string_view w :
+       {"vf", "bs", "gb", "gu", "na", "lb", "ny", "vt", "fl", "ce", "er", "cn", "qv", "va"}) {
+    t[w[0] - 'a'] |= 1u << (w[1] - 'a');
+  }
+  return t;
+}();
+inline bool HasRot13Prefix(char a, char b) {
+  return a >= 'a' && a <= 'z' && b >= 'a' && b <= 'z' && (kRot13Prefix[a - 'a'] >> (b - 'a') & 1);
+}
+
 // Folds leetspeak in one word (no spaces) of the folded text if it mixes
 // letters with leet characters; returns whether it did.
 bool FoldLeetWord(char* w, size_t m) {
@@ -1114,7 +1129,7 @@ bool OddTokenVerdict(size_t odd, size_t tokens, size_t lines) {
 // The shape over raw input bytes (tokens split at " \n\t\r"). FoldPass
 // measures the same thing for ASCII input whose only control characters are
 // \n \t \r; this separate walk is for everything else.
-bool HasOddTokenShape(std::string_view input) {
+[[maybe_unused]] bool HasOddTokenShape(std::string_view input) {
   size_t tokens = 0;
   size_t odd = 0;
   size_t lines = 0;
@@ -1197,8 +1212,10 @@ struct Utf8Sink {
   char* out;
   size_t len = 0;
   bool other_script = false;  // a Cyrillic or Greek letter was written
+  bool non_ascii = false;     // a character >= U+0080 was written
   void push_back(char32_t c) {
     if (c >= 0x0370 && c <= 0x052F) other_script = true;
+    non_ascii |= c >= 0x80;
     len += EncodeUtf8(c, out + len);
   }
 };
@@ -1206,9 +1223,8 @@ struct Utf8Sink {
 struct CleanInfo {
   size_t size = 0;            // bytes written
   bool ascii = true;          // the input had no byte >= 0x80
-  bool odd_controls = false;  // control characters other than \n \t \r (ASCII input)
   bool other_script = false;  // Cyrillic or Greek letters present
-  size_t newlines = 0;        // '\n' in the input (ASCII input)
+  bool clean_ascii = true;    // the cleaned text is all ASCII
 };
 
 // Room CleanToUtf8 may need: an invalid byte becomes the 3-byte U+FFFD.
@@ -1224,11 +1240,7 @@ CleanInfo CleanToUtf8(std::string_view input, char* out, uint32_t* flags) {
   size_t i = 0;
   bool invalid = false;
   auto ascii_byte = [&](unsigned char b) {
-    if (b < 0x20 || b == 0x7F) {
-      info.newlines += b == '\n';
-      info.odd_controls |= !(b == '\n' || b == '\t' || b == '\r');
-      b = ' ';
-    }
+    if (b < 0x20 || b == 0x7F) b = ' ';
     out[sink.len++] = static_cast<char>(b);
   };
   auto one_character = [&]() {
@@ -1240,9 +1252,6 @@ CleanInfo CleanToUtf8(std::string_view input, char* out, uint32_t* flags) {
   const __m128i below = _mm_set1_epi8(0x20);
   const __m128i del = _mm_set1_epi8(0x7F);
   const __m128i space = _mm_set1_epi8(' ');
-  const __m128i newline = _mm_set1_epi8('\n');
-  const __m128i tab = _mm_set1_epi8('\t');
-  const __m128i cr = _mm_set1_epi8('\r');
   while (i + 16 <= n) {
     __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i));
     unsigned high = static_cast<unsigned>(_mm_movemask_epi8(v));
@@ -1256,15 +1265,7 @@ CleanInfo CleanToUtf8(std::string_view input, char* out, uint32_t* flags) {
     }
     // Sixteen ASCII bytes (signed comparison is fine below 0x80).
     __m128i ctl = _mm_or_si128(_mm_cmplt_epi8(v, below), _mm_cmpeq_epi8(v, del));
-    if (_mm_movemask_epi8(ctl) != 0) {
-      unsigned ctl_mask = static_cast<unsigned>(_mm_movemask_epi8(ctl));
-      unsigned nl_mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, newline)));
-      unsigned token_space = nl_mask | static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(
-                                           _mm_cmpeq_epi8(v, tab), _mm_cmpeq_epi8(v, cr))));
-      info.newlines += static_cast<size_t>(__builtin_popcount(nl_mask));
-      info.odd_controls |= (ctl_mask & ~token_space) != 0;
-      v = _mm_or_si128(_mm_and_si128(ctl, space), _mm_andnot_si128(ctl, v));
-    }
+    v = _mm_or_si128(_mm_and_si128(ctl, space), _mm_andnot_si128(ctl, v));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out + sink.len), v);
     sink.len += 16;
     i += 16;
@@ -1281,6 +1282,7 @@ CleanInfo CleanToUtf8(std::string_view input, char* out, uint32_t* flags) {
   if (invalid) *flags |= kFlagInvalidUtf8;
   info.size = sink.len;
   info.other_script = sink.other_script;
+  info.clean_ascii = !sink.non_ascii;
   return info;
 }
 
@@ -1392,19 +1394,118 @@ size_t FoldTokenNonAscii(const unsigned char* w, size_t m, const ScriptCounts* s
   return len;
 }
 
-struct FoldStats {
-  bool maybe_encoded = false;  // an encoded segment could be present
-  size_t tokens = 0;           // tokens and odd tokens (when measured)
-  size_t odd_tokens = 0;
+// ---------------------------------------------------------------------------
+// The decoder's gate. FindEncodedSegments can only decode something at a
+// base64-alphabet run of >= 16 bytes, a run of hex-pair-sequence bytes
+// (hex digits, 'x', '\\', ',', ' ') holding >= 12 hex digits (six pairs), or a
+// token with >= 3 %XX escapes. Runs are found on 64-bit class masks built
+// sixteen bytes at a time; the rare candidates are then counted exactly.
+
+// Whether `mask` (bit i = byte i of a 64-byte chunk) has a run of >= `len`
+// ones (len is 12 or 16), counting `carry` ones that end the previous chunk.
+// Updates `carry` for the next chunk.
+inline bool HasRun(uint64_t mask, size_t& carry, unsigned len) {
+  const uint64_t zeros = ~mask;
+  const size_t leading = zeros == 0 ? 64 : static_cast<size_t>(std::countr_zero(zeros));
+  bool found = carry + leading >= len;
+  uint64_t r2 = mask & (mask >> 1);  // bit i: bytes i..i+1 all in the class
+  uint64_t r4 = r2 & (r2 >> 2);
+  uint64_t r8 = r4 & (r4 >> 4);
+  uint64_t run = len == 16 ? (r8 & (r8 >> 8)) : (r8 & (r4 >> 8));
+  found |= run != 0;
+  carry = zeros == 0 ? carry + 64 : static_cast<size_t>(std::countl_zero(zeros));
+  return found;
+}
+
+struct ClassMasks {
+  uint64_t b64 = 0;
+  uint64_t hex_seq = 0;
+  uint64_t percent = 0;
 };
 
-// Folds the cleaned text `clean` into `o` (room for clean.size() bytes) and
-// returns the folded length. With kTrack it also fills `stats`: the
-// encoded-segment gate and the odd-token counts (tokens are the words: valid
-// for ASCII input whose only controls are \n \t \r).
-template <bool kTrack>
+// Class masks of the `count` (<= 64) bytes at p, one byte at a time.
+ClassMasks MasksScalar(const unsigned char* p, size_t count) {
+  ClassMasks m;
+  for (size_t k = 0; k < count; ++k) {
+    uint16_t cls = kByteClass[p[k]];
+    m.b64 |= uint64_t{(cls & kClsB64) != 0} << k;
+    m.hex_seq |= uint64_t{(cls & kClsHexSeq) != 0} << k;
+    m.percent |= uint64_t{(cls & kClsPercent) != 0} << k;
+  }
+  return m;
+}
+
+#if defined(__SSE2__)
+// Class masks of 64 bytes at p, sixteen at a time. Bytes >= 0x80 are negative
+// as signed bytes and fall outside every range below.
+ClassMasks MasksSse2(const unsigned char* p) {
+  ClassMasks m;
+  auto in_range = [](__m128i v, char lo, char hi) {
+    return _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(static_cast<char>(lo - 1))),
+                         _mm_cmplt_epi8(v, _mm_set1_epi8(static_cast<char>(hi + 1))));
+  };
+  auto eq = [](__m128i v, char c) { return _mm_cmpeq_epi8(v, _mm_set1_epi8(c)); };
+  for (int q = 0; q < 4; ++q) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * q));
+    __m128i folded = _mm_or_si128(v, _mm_set1_epi8(0x20));  // ASCII letters to lower case
+    __m128i digit = in_range(v, '0', '9');
+    __m128i hex = _mm_or_si128(digit, in_range(folded, 'a', 'f'));
+    __m128i b64 = _mm_or_si128(
+        _mm_or_si128(digit, in_range(folded, 'a', 'z')),
+        _mm_or_si128(_mm_or_si128(eq(v, '+'), eq(v, '/')), _mm_or_si128(eq(v, '-'), eq(v, '_'))));
+    __m128i hex_seq = _mm_or_si128(_mm_or_si128(hex, eq(v, 'x')),
+                                   _mm_or_si128(_mm_or_si128(eq(v, '\\'), eq(v, ',')), eq(v, ' ')));
+    const int shift = 16 * q;
+    m.b64 |= uint64_t{static_cast<uint16_t>(_mm_movemask_epi8(b64))} << shift;
+    m.hex_seq |= uint64_t{static_cast<uint16_t>(_mm_movemask_epi8(hex_seq))} << shift;
+    m.percent |= uint64_t{static_cast<uint16_t>(_mm_movemask_epi8(eq(v, '%')))} << shift;
+  }
+  return m;
+}
+#endif
+
+bool MayHoldEncodedSegment(std::string_view clean) {
+  const auto* p = reinterpret_cast<const unsigned char*>(clean.data());
+  const size_t n = clean.size();
+  size_t b64_carry = 0;
+  size_t hex_seq_carry = 0;
+  bool long_hex_seq = false;
+  bool percent = false;
+  for (size_t i = 0; i < n; i += 64) {
+    const size_t count = std::min<size_t>(64, n - i);
+#if defined(__SSE2__)
+    ClassMasks m = count == 64 ? MasksSse2(p + i) : MasksScalar(p + i, count);
+#else
+    ClassMasks m = MasksScalar(p + i, count);
+#endif
+    if (HasRun(m.b64, b64_carry, 16)) return true;
+    long_hex_seq |= HasRun(m.hex_seq, hex_seq_carry, 12);
+    percent |= m.percent != 0;
+  }
+  if (long_hex_seq) {
+    // Runs of >= 12 such bytes: count their hex digits (spaces and commas
+    // do not count).
+    unsigned digits = 0;
+    unsigned most = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const uint16_t cls = kByteClass[p[i]];
+      digits = (digits + ((cls & kClsHex) != 0)) & (0u - unsigned{(cls & kClsHexSeq) != 0});
+      most = std::max(most, digits);
+    }
+    if (most >= 12) return true;
+  }
+  if (percent) {
+    unsigned escapes = 0;
+    for (size_t i = 0; i + 2 < n; ++i) {
+      escapes += p[i] == '%' && kHexValue[p[i + 1]] >= 0 && kHexValue[p[i + 2]] >= 0;
+    }
+    if (escapes >= 3) return true;
+  }
+  return false;
+}
+
 size_t FoldPass(std::string_view clean, bool other_script, int* rot13_words, uint32_t* flags,
-                char* o, FoldStats* stats) {
+                char* o) {
   const auto* p = reinterpret_cast<const unsigned char*>(clean.data());
   const size_t n = clean.size();
   ScriptCounts scripts;
@@ -1413,16 +1514,6 @@ size_t FoldPass(std::string_view clean, bool other_script, int* rot13_words, uin
   size_t len = 0;
   size_t i = 0;
   int folded_words = 0;
-  // Encoded-segment gate: FindEncodedSegments can only decode something at
-  // a base64-alphabet run of >= 16 bytes, a run of hex-pair-sequence bytes
-  // holding >= 12 hex digits (six pairs), or a token with >= 3 %XX escapes.
-  unsigned b64_run = 0;
-  unsigned hex_digits = 0;
-  unsigned escapes = 0;
-  unsigned longest_b64 = 0;
-  unsigned most_hex_digits = 0;
-  size_t tokens = 0;
-  size_t odd = 0;
   while (i < n) {
     if (p[i] == ' ') {
       ++i;
@@ -1437,27 +1528,6 @@ size_t FoldPass(std::string_view clean, bool other_script, int* rot13_words, uin
       const uint16_t cls = kByteClass[c];
       seen |= cls;
       o[len++] = kLowerByte[c];
-      if constexpr (kTrack) {
-        // Branch-free: letters alternate between classes unpredictably.
-        const unsigned in_b64 = (cls & kClsB64) != 0;
-        const unsigned in_hex_seq = (cls & kClsHexSeq) != 0;
-        const unsigned is_hex = (cls & kClsHex) != 0;
-        b64_run = (b64_run + 1) & (0u - in_b64);
-        hex_digits = (hex_digits + is_hex) & (0u - in_hex_seq);
-        longest_b64 = std::max(longest_b64, b64_run);
-        most_hex_digits = std::max(most_hex_digits, hex_digits);
-        if (cls & kClsPercent) {
-          escapes += i + 2 < n && kHexValue[p[i + 1]] >= 0 && kHexValue[p[i + 2]] >= 0;
-        }
-      }
-    }
-    if constexpr (kTrack) {
-      b64_run = 0;  // a space ends a base64 run but not a hex-pair sequence
-      ++tokens;
-      if ((seen & (kClsUpper | kClsOddSymbol)) &&
-          IsOddToken(reinterpret_cast<const char*>(p), word, i)) {
-        ++odd;
-      }
     }
     if (seen & kClsHigh) {
       len = out_word + FoldTokenNonAscii(p + word, i - word, scripts_ptr, flags, o + out_word);
@@ -1465,20 +1535,225 @@ size_t FoldPass(std::string_view clean, bool other_script, int* rot13_words, uin
     if ((seen & kClsLeet) && (seen & (kClsLetter | kClsHigh))) {
       folded_words += FoldLeetWord(o + out_word, len - out_word);
     }
-    if (rot13_words && *rot13_words < 2 &&
+    if (rot13_words && *rot13_words < 2 && len - out_word >= 2 &&
+        HasRot13Prefix(o[out_word], o[out_word + 1]) &&
         IsRot13FunctionWord(std::string_view(o + out_word, len - out_word))) {
       ++*rot13_words;
     }
   }
   // One odd token ("v2.0b", "x86") is not an obfuscation; several are.
   if (folded_words >= 2) *flags |= kFlagLeet;
-  if constexpr (kTrack) {
-    stats->maybe_encoded = longest_b64 >= 16 || most_hex_digits >= 12 || escapes >= 3;
-    stats->tokens = tokens;
-    stats->odd_tokens = odd;
+  return len;
+}
+
+#if defined(__SSE2__)
+// ---------------------------------------------------------------------------
+// Pass B for all-ASCII cleaned text, without a branch per word: sixteen bytes
+// at a time are lower-cased and stored (spaces collapsed), and 64-bit masks
+// of spaces and of the rare classes (leet characters, rot13 initials,
+// capitals and odd symbols) lead straight to the few words that need a
+// closer look. Same result as FoldPass, which handles everything else.
+
+inline __m128i InRange(__m128i v, char lo, char hi) {
+  return _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(static_cast<char>(lo - 1))),
+                       _mm_cmplt_epi8(v, _mm_set1_epi8(static_cast<char>(hi + 1))));
+}
+inline __m128i Eq(__m128i v, char c) { return _mm_cmpeq_epi8(v, _mm_set1_epi8(c)); }
+inline uint64_t Mask16(__m128i m) { return static_cast<uint16_t>(_mm_movemask_epi8(m)); }
+
+// Word boundaries from a space mask (bit i of word i/64 = byte i is a space;
+// bits past the text are set).
+inline size_t WordStartAt(const uint64_t* spaces, size_t b) {
+  size_t w = b >> 6;
+  uint64_t m = spaces[w] & ((uint64_t{1} << (b & 63)) - 1);
+  while (m == 0) {
+    if (w == 0) return 0;
+    m = spaces[--w];
+  }
+  return (w << 6) + 64 - static_cast<size_t>(std::countl_zero(m));
+}
+inline size_t WordEndAt(const uint64_t* spaces, size_t b) {
+  size_t w = b >> 6;
+  uint64_t m = (b & 63) == 63 ? 0 : spaces[w] & ~((uint64_t{2} << (b & 63)) - 1);
+  while (m == 0) m = spaces[++w];
+  return (w << 6) + static_cast<size_t>(std::countr_zero(m));
+}
+
+// Calls f(word_begin, word_end) once for every word holding a set bit of
+// `marks` (words from `spaces`; both masks cover `chunks` 64-byte chunks).
+template <typename F>
+void ForEachMarkedWord(const uint64_t* marks, const uint64_t* spaces, size_t chunks, F&& f) {
+  for (size_t w = 0; w < chunks; ++w) {
+    uint64_t m = marks[w];
+    while (m != 0) {
+      const size_t b = (w << 6) + static_cast<size_t>(std::countr_zero(m));
+      const size_t end = WordEndAt(spaces, b);
+      f(WordStartAt(spaces, b), end);
+      // Marks inside this word are done.
+      if ((end >> 6) > w) {
+        w = end >> 6;
+        if (w >= chunks) return;
+        m = marks[w] & (~uint64_t{0} << (end & 63));
+      } else {
+        m &= ~uint64_t{0} << (end & 63);
+      }
+    }
+  }
+}
+
+struct AsciiFoldMasks {
+  std::vector<uint64_t> out_spaces, leet_marks, rot13_marks;
+};
+
+size_t FoldPassAscii(std::string_view clean, int* rot13_words, uint32_t* flags, char* o) {
+  thread_local AsciiFoldMasks masks;
+  const auto* p = reinterpret_cast<const unsigned char*>(clean.data());
+  const size_t n = clean.size();
+  const size_t chunks = (n + 63) / 64;
+  // One spare chunk of "all spaces" ends every word search.
+  auto prepare = [&](std::vector<uint64_t>& v) { v.assign(chunks + 1, 0); };
+  const __m128i upper_to_lower = _mm_set1_epi8(0x20);
+  size_t len = 0;
+  uint64_t prev_space = 1;  // spaces at the start are dropped
+  size_t i = 0;
+  alignas(16) char block[16];
+  for (; i < n; i += 16) {
+    __m128i v;
+    uint64_t valid = 0xFFFF;
+    if (i + 16 <= n) {
+      v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    } else {
+      std::memset(block, ' ', sizeof block);
+      std::memcpy(block, p + i, n - i);
+      v = _mm_load_si128(reinterpret_cast<const __m128i*>(block));
+      valid = (uint64_t{1} << (n - i)) - 1;
+    }
+    const __m128i upper = InRange(v, 'A', 'Z');
+    const __m128i lower = _mm_add_epi8(v, _mm_and_si128(upper, upper_to_lower));
+    const uint64_t spaces = Mask16(Eq(v, ' '));
+    // A space right after a space (or at the start) is dropped.
+    const uint64_t drop = spaces & ((spaces << 1) | prev_space);
+    prev_space = (spaces >> 15) & 1;
+    if ((drop & valid) == 0 && valid == 0xFFFF) {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(o + len), lower);
+      len += 16;
+    } else {
+      _mm_store_si128(reinterpret_cast<__m128i*>(block), lower);
+      for (size_t k = 0; k < 16; ++k) {
+        if ((valid >> k & 1) && !(drop >> k & 1)) o[len++] = block[k];
+      }
+    }
+  }
+  if (len != 0 && o[len - 1] == ' ') --len;  // a trailing space
+
+  // Masks of the folded text.
+  const size_t out_chunks = (len + 63) / 64;
+  prepare(masks.out_spaces);
+  prepare(masks.leet_marks);
+  const bool count_rot13 = rot13_words != nullptr && *rot13_words < 2;
+  if (count_rot13) prepare(masks.rot13_marks);
+  for (size_t j = 0; j < len; j += 16) {
+    __m128i v;
+    uint64_t valid = 0xFFFF;
+    if (j + 16 <= len) {
+      v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(o + j));
+    } else {
+      std::memset(block, ' ', sizeof block);
+      std::memcpy(block, o + j, len - j);
+      v = _mm_load_si128(reinterpret_cast<const __m128i*>(block));
+      valid = (uint64_t{1} << (len - j)) - 1;
+    }
+    // Leet characters: 0 1 3 4 5 7 8 @ $ !
+    __m128i leet = _mm_or_si128(_mm_or_si128(InRange(v, '0', '1'), InRange(v, '3', '5')),
+                                _mm_or_si128(_mm_or_si128(InRange(v, '7', '8'), Eq(v, '@')),
+                                             _mm_or_si128(Eq(v, '$'), Eq(v, '!'))));
+    masks.out_spaces[j >> 6] |= Mask16(Eq(v, ' ')) << (j & 63);
+    masks.leet_marks[j >> 6] |= (Mask16(leet) & valid) << (j & 63);
+    if (count_rot13) {
+      // Letters rot13 function words start with (b c e f g l n q v), and
+      // the leet characters that fold to one of them (3 -> e, 8 -> b): the
+      // words are checked after leet folding.
+      __m128i init = _mm_or_si128(
+          _mm_or_si128(_mm_or_si128(InRange(v, 'b', 'c'), InRange(v, 'e', 'g')),
+                       _mm_or_si128(Eq(v, '3'), Eq(v, '8'))),
+          _mm_or_si128(_mm_or_si128(Eq(v, 'l'), Eq(v, 'n')), _mm_or_si128(Eq(v, 'q'), Eq(v, 'v'))));
+      masks.rot13_marks[j >> 6] |= (Mask16(init) & valid) << (j & 63);
+    }
+  }
+  if (len & 63) masks.out_spaces[len >> 6] |= ~uint64_t{0} << (len & 63);
+  masks.out_spaces[out_chunks] = ~uint64_t{0};
+
+  int folded_words = 0;
+  ForEachMarkedWord(masks.leet_marks.data(), masks.out_spaces.data(), out_chunks,
+                    [&](size_t b, size_t e) { folded_words += FoldLeetWord(o + b, e - b); });
+  if (folded_words >= 2) *flags |= kFlagLeet;
+  if (count_rot13) {
+    // Only word starts count.
+    for (size_t w = 0; w < out_chunks; ++w) {
+      const uint64_t spaces = masks.out_spaces[w];
+      const uint64_t before = (spaces << 1) | (w == 0 ? 1 : masks.out_spaces[w - 1] >> 63);
+      masks.rot13_marks[w] &= before & ~spaces;
+    }
+    ForEachMarkedWord(masks.rot13_marks.data(), masks.out_spaces.data(), out_chunks,
+                      [&](size_t b, size_t e) {
+                        if (*rot13_words < 2 && e - b >= 2 && HasRot13Prefix(o[b], o[b + 1]) &&
+                            IsRot13FunctionWord(std::string_view(o + b, e - b))) {
+                          ++*rot13_words;
+                        }
+                      });
   }
   return len;
 }
+
+// HasOddTokenShape on masks: token spaces split the raw input, and only the
+// tokens holding a capital or an odd symbol ([]{}()^$=|~\`<>) are looked at.
+bool HasOddTokenShapeSse2(std::string_view input) {
+  thread_local std::vector<uint64_t> token_spaces;
+  thread_local std::vector<uint64_t> marks;
+  const auto* p = reinterpret_cast<const unsigned char*>(input.data());
+  const size_t n = input.size();
+  const size_t chunks = (n + 63) / 64;
+  token_spaces.assign(chunks + 1, 0);
+  marks.assign(chunks + 1, 0);
+  size_t lines = 0;
+  alignas(16) unsigned char block[16];
+  for (size_t i = 0; i < n; i += 16) {
+    __m128i v;
+    uint64_t valid = 0xFFFF;
+    if (i + 16 <= n) {
+      v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    } else {
+      std::memset(block, ' ', sizeof block);
+      std::memcpy(block, p + i, n - i);
+      v = _mm_load_si128(reinterpret_cast<const __m128i*>(block));
+      valid = (uint64_t{1} << (n - i)) - 1;
+    }
+    const __m128i newline = Eq(v, '\n');
+    const __m128i space =
+        _mm_or_si128(_mm_or_si128(Eq(v, ' '), newline), _mm_or_si128(Eq(v, '\t'), Eq(v, '\r')));
+    const __m128i odd = _mm_or_si128(
+        _mm_or_si128(InRange(v, 'A', 'Z'), _mm_or_si128(Eq(v, '$'), InRange(v, '(', ')'))),
+        _mm_or_si128(_mm_or_si128(InRange(v, '<', '>'), InRange(v, '[', '^')),
+                     _mm_or_si128(Eq(v, '`'), InRange(v, '{', '~'))));
+    lines +=
+        static_cast<size_t>(__builtin_popcount(static_cast<unsigned>(Mask16(newline) & valid)));
+    token_spaces[i >> 6] |= Mask16(space) << (i & 63);
+    marks[i >> 6] |= (Mask16(odd) & valid) << (i & 63);
+  }
+  if (n & 63) token_spaces[n >> 6] |= ~uint64_t{0} << (n & 63);
+  token_spaces[chunks] = ~uint64_t{0};
+  size_t tokens = 0;
+  for (size_t w = 0; w < chunks; ++w) {
+    const uint64_t spaces = token_spaces[w];
+    const uint64_t before = (spaces << 1) | (w == 0 ? 1 : token_spaces[w - 1] >> 63);
+    tokens += static_cast<size_t>(__builtin_popcountll(before & ~spaces));
+  }
+  size_t odd = 0;
+  ForEachMarkedWord(marks.data(), token_spaces.data(), chunks,
+                    [&](size_t b, size_t e) { odd += IsOddToken(input.data(), b, e); });
+  return OddTokenVerdict(odd, tokens, lines);
+}
+#endif
 
 std::string& CleanBuffer(size_t depth, size_t input_size) {
   ThreadBuffers& b = Buffers();
@@ -1499,30 +1774,29 @@ void TrimBuffers() {
   if (b.token.capacity() > kKeep / 4) b.token = std::u32string();
 }
 
-// Step 4 on the cleaned text into `folded`; returns the FoldPass stats.
-// Texts with the spaced-letter shape are joined first (a copy) and not
-// tracked: the caller then measures odd tokens and decodes the hard way.
-template <bool kTrack>
-bool FoldInto(std::string_view clean, bool other_script, int* rot13_words, uint32_t* flags,
-              std::string* folded, FoldStats* stats) {
+// Step 4 on the cleaned text into `folded`. Texts with the spaced-letter
+// shape are joined first (a copy).
+void FoldInto(std::string_view clean, bool other_script, bool clean_ascii, int* rot13_words,
+              uint32_t* flags, std::string* folded) {
   std::string_view text = clean;
-  bool joined = false;
   if (HasSpacedLetterShape(clean)) {
-    std::string& j = Buffers().joined;
-    j.assign(clean);
-    JoinSpacedLetters(j, flags);
-    text = j;
-    joined = true;
+    std::string& joined = Buffers().joined;
+    joined.assign(clean);
+    JoinSpacedLetters(joined, flags);
+    text = joined;
   }
-  folded->resize(text.size());
+  folded->resize(text.size() + 16);  // FoldPassAscii stores sixteen bytes at a time
   size_t len;
-  if (kTrack && !joined) {
-    len = FoldPass<true>(text, other_script, rot13_words, flags, folded->data(), stats);
+#if defined(__SSE2__)
+  if (clean_ascii) {
+    len = FoldPassAscii(text, rot13_words, flags, folded->data());
   } else {
-    len = FoldPass<false>(text, other_script, rot13_words, flags, folded->data(), nullptr);
+    len = FoldPass(text, other_script, rot13_words, flags, folded->data());
   }
+#else
+  len = FoldPass(text, other_script, rot13_words, flags, folded->data());
+#endif
   folded->resize(len);
-  return !joined;
 }
 
 void NormalizeInto(std::string_view input, int depth, DecodeState& st, bool is_root) {
@@ -1530,24 +1804,20 @@ void NormalizeInto(std::string_view input, int depth, DecodeState& st, bool is_r
   std::string& buffer = CleanBuffer(static_cast<size_t>(depth), input.size());
   CleanInfo info = CleanToUtf8(input, buffer.data(), &flags);
   std::string_view clean(buffer.data(), info.size);
-  const bool decode = depth < st.options->max_decode_depth;
-  // FoldPass sees the same tokens as the raw input when it is ASCII and its
-  // only control characters are token spaces.
-  const bool odd_in_pass = is_root && info.ascii && !info.odd_controls;
   std::string segment;
   std::string* folded = is_root ? &st.result->text : &segment;
-  FoldStats stats;
-  bool tracked = FoldInto<true>(clean, info.other_script, is_root ? &st.rot13_words : nullptr,
-                                &flags, folded, &stats);
-  if (is_root) {
-    bool odd_shape = tracked && odd_in_pass
-                         ? OddTokenVerdict(stats.odd_tokens, stats.tokens, info.newlines)
-                         : HasOddTokenShape(input);
-    if (odd_shape) flags |= kFlagOddTokens;
-  }
+  FoldInto(clean, info.other_script, info.clean_ascii, is_root ? &st.rot13_words : nullptr, &flags,
+           folded);
+#if defined(__SSE2__)
+  if (is_root && HasOddTokenShapeSse2(input)) flags |= kFlagOddTokens;
+#else
+  if (is_root && HasOddTokenShape(input)) flags |= kFlagOddTokens;
+#endif
   // Decoded segments are normalised (and appended) before their parent, as
   // the decoder finds them.
-  if (decode && (!tracked || stats.maybe_encoded)) FindEncodedSegments(clean, depth, st);
+  if (depth < st.options->max_decode_depth && MayHoldEncodedSegment(clean)) {
+    FindEncodedSegments(clean, depth, st);
+  }
   if (!is_root && !segment.empty()) st.result->decoded.push_back(std::move(segment));
 }
 
@@ -1603,8 +1873,8 @@ std::string FoldText(std::string_view input, uint32_t* flags) {
   std::string& buffer = CleanBuffer(0, input.size());
   CleanInfo info = CleanToUtf8(input, buffer.data(), f);
   std::string folded;
-  FoldInto<false>(std::string_view(buffer.data(), info.size), info.other_script, nullptr, f,
-                  &folded, nullptr);
+  FoldInto(std::string_view(buffer.data(), info.size), info.other_script, info.clean_ascii, nullptr,
+           f, &folded);
   TrimBuffers();
   return folded;
 }
