@@ -1033,6 +1033,42 @@ bool TokenIs(std::string_view text, const Token& t, std::string_view lower_word)
 
 bool IsPer(int l) { return l == kBPer || l == kIPer; }
 
+// Legal-form and company words: a capitalised run that ends in one names
+// an organisation.
+bool IsCompanyWord(std::string_view text, const Token& t) {
+  static constexpr std::string_view kWords[] = {
+      "inc", "incorporated", "corp", "corporation", "ltd", "limited", "llc", "llp", "plc", "gmbh",
+      "ag", "sa", "sarl", "bv", "nv", "oy", "ab", "as", "spa", "srl", "pty", "company",
+      "group", "holdings", "partners", "associates", "consulting", "technologies", "agency",
+      "enterprises", "industries", "solutions", "systems", "labs", "software"};
+  for (std::string_view w : kWords)
+    if (TokenIs(text, t, w)) return true;
+  return false;
+}
+
+// Where an organisation begins in tokens [first, last]: `first` when the
+// span heads a company (a company word in it, or in the capitalised run
+// right after it on the same line, up to 4 tokens), the connector after
+// the name when a company follows one inside the span ("Vidica Zakoč of
+// Fernandez Inc" -> the "of"), SIZE_MAX when there is none.
+size_t OrganisationStart(std::string_view text, const std::vector<Token>& tokens, size_t first,
+                         size_t last) {
+  for (size_t t = first + 1; t <= last; ++t) {
+    if (!IsCompanyWord(text, tokens[t])) continue;
+    for (size_t k = t - 1; k > first; --k) {
+      unsigned char c = text[tokens[k].start];
+      if (c >= 'a' && c <= 'z') return k;
+    }
+    return first;
+  }
+  for (size_t t = last + 1; t < tokens.size() && t <= last + 4 && !tokens[t].newline_before; ++t) {
+    unsigned char c = text[tokens[t].start];
+    if (!(c >= 'A' && c <= 'Z') && !(c >= '0' && c <= '9')) break;
+    if (IsCompanyWord(text, tokens[t])) return first;
+  }
+  return SIZE_MAX;
+}
+
 // Street-type words of the common address formats (English, German,
 // Romance, Nordic, Central European): evidence that a number before them
 // is a house number, not a year or a count. (The street gazetteer holds
@@ -1215,7 +1251,16 @@ uint64_t NameRecognizer::Recognize(std::string_view text, std::vector<Finding>* 
       if (v >= 1500 && v <= 2099 && !other_number) first = i + 1;
     }
     // A number alone is no place (a year, a count): a location needs a word.
-    if (!per && !has_letter(first, last + 1)) {
+    // A name that heads a company ("Rand Corporation", "3 Round Stones
+    // Inc") is an organisation, neither person nor place; a person "of
+    // Fernandez Inc." keeps the name.
+    size_t org = OrganisationStart(text, tokens, first, last);
+    if (org != SIZE_MAX && org > first) {
+      last = org - 1;
+      while (last > first && !IsWordByte(static_cast<unsigned char>(text[tokens[last].start])))
+        --last;
+    }
+    if ((!per && !has_letter(first, last + 1)) || org == first) {
       i = j;
       continue;
     }

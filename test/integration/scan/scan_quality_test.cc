@@ -266,6 +266,13 @@ TEST(ScanQuality, AddressAndNameConventions) {
       // A house number before a street word joins the street (not a year).
       {"Larue McDermott\n1668 E Front Street\nLake Dillan", "LOCATION", "1668 E Front Street",
        "DATE_TIME", "1668"},
+      // A name that heads a company is an organisation.
+      {"Please forward the contract to Rand Corporation today.", nullptr, nullptr, "LOCATION",
+       "Rand"},
+      {"Please forward the contract to Rand Corporation today.", nullptr, nullptr, "PERSON",
+       "Rand"},
+      {"The award went to Anna Kowalska of Fernandez Inc. last night.", "PERSON", "Anna Kowalska",
+       "PERSON", "Fernandez"},
       // A year before a place is a date.
       {"In 2019 Paris hosted the games.", "DATE_TIME", "2019", "LOCATION", "2019"},
       // A language is no nationality.
