@@ -239,6 +239,24 @@ class TermIndex {
     }
   }
 
+  // A word run that passed the filter: its term hits (rare; out of line).
+  __attribute__((noinline)) void LookUpRun(std::string_view text, size_t a, size_t i,
+                                           std::vector<TermHit>* hits,
+                                           std::vector<TermHit>* side) const {
+    const unsigned char* p = reinterpret_cast<const unsigned char*>(text.data());
+    size_t n = text.size();
+    const Slot* slot = Lookup(p + a, i - a, n - a);
+    if (!slot) return;
+    if (slot->whole >= 0) hits->push_back({i, static_cast<uint32_t>(slot->whole)});
+    for (uint32_t id : slot->compound) {
+      const std::string& t = (*terms_)[id];
+      if (!EqualsLowered(text, a, t)) continue;
+      size_t q = a + t.size();
+      if (q < n && IsWordByte(t.back()) && IsWordByte(text[q])) continue;
+      side->push_back({q, id});
+    }
+  }
+
   // Appends (end, term) for every occurrence, sorted by end. `side` is
   // scratch for the out-of-order ones.
   void Find(std::string_view text, std::vector<TermHit>* hits, std::vector<TermHit>* side) const {
@@ -247,25 +265,16 @@ class TermIndex {
     size_t n = text.size();
     side->clear();
     auto on_run = [&](size_t a, size_t i) {
-      size_t len = i - a;
       // Most words are no term: their length, first and last byte rule
       // them out before hashing.
-      uint32_t bit = LengthBit(len);
-      if (!(len_by_first_[p[a]] & len_by_last_[p[i - 1]] & bit)) return;
-      const Slot* slot = Lookup(p + a, len, n - a);
-      if (!slot) return;
-      if (slot->whole >= 0) hits->push_back({i, static_cast<uint32_t>(slot->whole)});
-      for (uint32_t id : slot->compound) {
-        const std::string& t = terms[id];
-        if (!EqualsLowered(text, a, t)) continue;
-        size_t q = a + t.size();
-        if (q < n && IsWordByte(t.back()) && IsWordByte(text[q])) continue;
-        side->push_back({q, id});
-      }
+      if (!(len_by_first_[p[a]] & len_by_last_[p[i - 1]] & LengthBit(i - a))) return;
+      LookUpRun(text, a, i, hits, side);
     };
-    // Word runs from 64-byte masks of word bytes (bit k: byte base + k).
-    bool in_run = false;
-    size_t run_start = 0;
+    // Word runs from 64-byte masks of word bytes (bit k: byte base + k):
+    // run starts and run ends (last bytes) come in pairs, in order. A run
+    // that reaches a block's last byte may continue in the next block.
+    constexpr size_t kNone = ~size_t{0};
+    size_t pending = kNone;  // start of a run reaching the previous block's end
     for (size_t base = 0; base < n; base += 64) {
       uint64_t m = 0;
       if (base + 64 <= n) {
@@ -275,21 +284,33 @@ class TermIndex {
         for (size_t k = base; k < n; ++k)
           if (kTables.word[p[k]]) m |= uint64_t{1} << (k - base);
       }
-      unsigned pos = 0;
-      while (pos < 64) {
-        uint64_t x = in_run ? ~m >> pos : m >> pos;
-        if (x == 0) break;
-        pos += static_cast<unsigned>(__builtin_ctzll(x));
-        if (!in_run) {
-          run_start = base + pos;
+      uint64_t starts = m & ~(m << 1);
+      uint64_t ends = m & ~(m >> 1);
+      if (pending != kNone) {
+        if (!(m & 1)) {
+          on_run(pending, base);
         } else {
-          if (base + pos > n) break;  // past the end: the tail block's zero bits
-          on_run(run_start, base + pos);
+          unsigned e = static_cast<unsigned>(__builtin_ctzll(ends));
+          if (e == 63) continue;  // the whole block continues the run
+          on_run(pending, base + e + 1);
+          starts &= ~uint64_t{1};
+          ends &= ends - 1;
         }
-        in_run = !in_run;
+        pending = kNone;
+      }
+      while (starts) {
+        unsigned a = static_cast<unsigned>(__builtin_ctzll(starts));
+        unsigned e = static_cast<unsigned>(__builtin_ctzll(ends));
+        starts &= starts - 1;
+        ends &= ends - 1;
+        if (e == 63) {
+          pending = base + a;
+          break;
+        }
+        on_run(base + a, base + e + 1);
       }
     }
-    if (in_run) on_run(run_start, n);
+    if (pending != kNone) on_run(pending, n);
     for (uint32_t id : leading_) {
       const std::string& t = terms[id];
       for (size_t at = 0; (at = text.find(t.front(), at)) != std::string_view::npos; ++at) {

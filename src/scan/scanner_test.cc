@@ -213,3 +213,33 @@ TEST(Scanner, PatternFindingWinsTieWithName) {
 
 }  // namespace
 }  // namespace steward::scan
+
+namespace steward::scan {
+namespace {
+
+// Context words are found wherever the 64-byte blocks of the word-run pass
+// cut them: at every offset, after long word runs, at the end of the text.
+TEST(Scanner, ContextWordsAcrossBlockBoundaries) {
+  const std::string number = "536 90 1234";  // an SSN shape: the word "ssn" raises it
+  auto score_of = [](std::string_view text, size_t start) {
+    for (const Finding& f : Patterns().Scan(text))
+      if (f.type == "US_SSN" && f.start == start) return f.score;
+    return -1.0;
+  };
+  for (const std::string& filler : {std::string(" "), std::string("a"), std::string("_")}) {
+    for (size_t pad = 0; pad < 140; ++pad) {
+      std::string lead = pad ? std::string(pad - 1, filler[0]) + " " : "";
+      std::string with = lead + "ssn " + number;
+      std::string without = lead + "abc " + number;
+      double a = score_of(with, with.size() - number.size());
+      double b = score_of(without, without.size() - number.size());
+      ASSERT_GT(a, b) << "pad " << pad << " filler '" << filler << "'";
+      // The context word after the number, ending the text.
+      std::string after = lead + number + " ssn";
+      ASSERT_EQ(score_of(after, lead.size()), a) << "pad " << pad;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace steward::scan
