@@ -1,6 +1,7 @@
 #include "scan/names.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -643,7 +644,14 @@ void WordHashTable::Reserve(size_t n) {
   vals_.assign(slots, 0);
 }
 
+namespace {
+std::atomic<uint64_t> g_gazetteer_ids{0};
+}  // namespace
+
+Gazetteers::Gazetteers() : id_(++g_gazetteer_ids) {}
+
 Status Gazetteers::Load(const std::string& dir) {
+  id_ = ++g_gazetteer_ids;  // new contents: featurizer caches start over
   static constexpr const char* kFiles[] = {"gaz_first.txt",  "gaz_last.txt",   "gaz_city.txt",
                                            "gaz_country.txt", "gaz_region.txt", "gaz_street.txt",
                                            "gaz_words.txt",   "gaz_names.txt"};
@@ -679,6 +687,7 @@ Status Gazetteers::Load(const std::string& dir) {
 }
 
 void Gazetteers::Add(Kind kind, std::string_view entry) {
+  id_ = ++g_gazetteer_ids;
   std::string lower;
   std::vector<Token> tokens;
   AddEntry(kind, entry, &lower, &tokens);
@@ -729,18 +738,42 @@ void Featurizer::Prepare(std::string_view text, const std::vector<Token>& tokens
     lower_[i] = std::string_view(lower_text_).substr(tokens[i].start, tokens[i].end - tokens[i].start);
     hash_[i] = HashBytes(lower_[i]);
   }
-  // Gazetteer lookups miss the cache (the table is megabytes): fetch a few
-  // tokens ahead so the misses overlap.
+  // Gazetteer lookups miss the cache (the table is megabytes): frequent
+  // words are answered from a small per-featurizer cache of earlier
+  // lookups (exact: it holds what the lookup returned, and is emptied when
+  // the gazetteers change), and the rest are fetched a few tokens ahead so
+  // the misses overlap.
   constexpr size_t kAhead = 8;
   auto looked_up = [&](size_t i) { return shape_[i] != kShapePunct && shape_[i] != kShapeDigits; };
+  if (gaz_ && (cache_.empty() || cache_gaz_id_ != gaz_->id())) {
+    cache_.assign(size_t{1} << kCacheBits, CachedBits{});
+    cache_gaz_id_ = gaz_->id();
+  }
+  auto cached = [&](uint64_t h) -> CachedBits& {
+    return cache_[(h * 0x9E3779B97F4A7C15ull) >> (64 - kCacheBits)];
+  };
+  auto prefetch = [&](size_t i) {
+    const CachedBits& c = cached(hash_[i]);
+    if (!(c.valid && c.hash == hash_[i])) gaz_->Prefetch(hash_[i]);
+  };
   for (size_t i = 0; gaz_ && i < std::min(n, kAhead); ++i)
-    if (looked_up(i)) gaz_->Prefetch(hash_[i]);
+    if (looked_up(i)) prefetch(i);
   for (size_t i = 0; i < n; ++i) {
-    if (gaz_ && i + kAhead < n && looked_up(i + kAhead)) gaz_->Prefetch(hash_[i + kAhead]);
+    if (gaz_ && i + kAhead < n && looked_up(i + kAhead)) prefetch(i + kAhead);
     uint16_t bits = 0;
     if (looked_up(i)) {
-      if (gaz_) bits = gaz_->Bits(hash_[i]);
-      if (CommonWords().Get(hash_[i])) bits |= 1u << 14;
+      if (gaz_) {
+        CachedBits& c = cached(hash_[i]);
+        if (c.valid && c.hash == hash_[i]) {
+          gazbits_[i] = c.bits;
+          continue;
+        }
+        bits = gaz_->Bits(hash_[i]);
+        if (CommonWords().Get(hash_[i])) bits |= 1u << 14;
+        c = CachedBits{hash_[i], bits, true};
+      } else if (CommonWords().Get(hash_[i])) {
+        bits |= 1u << 14;
+      }
     }
     gazbits_[i] = bits;
   }

@@ -133,8 +133,12 @@ class Gazetteers {
     kName,
     kNumKinds
   };
+  Gazetteers();
   // Loads gaz_*.txt from `dir`; missing files are errors.
   Status Load(const std::string& dir);
+  // Differs between gazetteer objects and after every change of contents
+  // (what a cache of lookups is keyed by).
+  uint64_t id() const { return id_; }
   bool Has(Kind kind, uint64_t lower_hash) const;
   // Bit k set when the word is in list k (one lookup for all lists).
   uint16_t Bits(uint64_t lower_hash) const;
@@ -145,6 +149,7 @@ class Gazetteers {
   void AddEntry(Kind kind, std::string_view entry, std::string* lower_buf,
                 std::vector<Token>* toks_buf);
   WordHashTable bits_;
+  uint64_t id_ = 0;
 };
 
 // Lower-cases ASCII and Latin-1 letters of UTF-8 text.
@@ -180,6 +185,16 @@ class Featurizer {
   std::vector<uint64_t> hash_;
   std::vector<uint8_t> shape_;  // see kShape* in names.cc
   std::vector<uint16_t> gazbits_;
+  // Recent gazetteer lookups (word hash -> bits incl. the common-word
+  // bit), direct-mapped; for the gazetteers with id cache_gaz_id_.
+  struct CachedBits {
+    uint64_t hash = 0;
+    uint16_t bits = 0;
+    bool valid = false;
+  };
+  static constexpr int kCacheBits = 12;
+  std::vector<CachedBits> cache_;
+  uint64_t cache_gaz_id_ = 0;
 };
 
 // Sparse weights: feature id -> kNumLabels floats.
