@@ -941,7 +941,7 @@ Status NameModel::Load(const std::string& path) {
   uint32_t before = 0;
   for (size_t w = 0; w < present_.size(); ++w) {
     rank_[w] = before;
-    before += static_cast<uint32_t>(__builtin_popcountll(present_[w]));
+    before += static_cast<uint32_t>(Popcount64(present_[w]));
   }
   return Status::Ok();
 }
@@ -998,7 +998,7 @@ void NameModel::Score(const std::vector<uint32_t>& feats, float out[kNumLabels])
       uint64_t word = present_[f >> 6];
       uint64_t bit = uint64_t{1} << (f & 63);
       if (word & bit)
-        __builtin_prefetch(&weights_[(rank_[f >> 6] + __builtin_popcountll(word & (bit - 1))) *
+        __builtin_prefetch(&weights_[(rank_[f >> 6] + Popcount64(word & (bit - 1))) *
                                      kNumLabels]);
     }
     for (uint32_t f : feats) {

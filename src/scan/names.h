@@ -156,6 +156,15 @@ class Gazetteers {
 std::string LowerUtf8(std::string_view s);
 uint64_t HashBytes(std::string_view s, uint64_t seed = 1469598103934665603ull);
 
+// Set bits of `x`, without a libgcc call (the build targets baseline
+// x86-64, which has no popcnt instruction).
+inline int Popcount64(uint64_t x) {
+  x = x - ((x >> 1) & 0x5555555555555555ull);
+  x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+  x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+  return static_cast<int>((x * 0x0101010101010101ull) >> 56);
+}
+
 constexpr int kFeatureBits = 20;
 constexpr uint32_t kFeatureMask = (1u << kFeatureBits) - 1;
 
@@ -227,7 +236,7 @@ class NameModel {
     uint64_t word = present_[id >> 6];
     uint64_t bit = uint64_t{1} << (id & 63);
     if (!(word & bit)) return nullptr;
-    size_t row = rank_[id >> 6] + static_cast<size_t>(__builtin_popcountll(word & (bit - 1)));
+    size_t row = rank_[id >> 6] + static_cast<size_t>(Popcount64(word & (bit - 1)));
     return &weights_[row * kNumLabels];
   }
   std::vector<float> dense_;  // training: (1<<kFeatureBits) * kNumLabels
