@@ -1394,6 +1394,15 @@ size_t FoldTokenNonAscii(const unsigned char* w, size_t m, const ScriptCounts* s
   return len;
 }
 
+// Bits set in x (no POPCNT instruction in the baseline x86-64 target, and
+// the libgcc fallback is a call).
+inline size_t PopCount(uint64_t x) {
+  x = x - ((x >> 1) & 0x5555555555555555ull);
+  x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+  x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0Full;
+  return static_cast<size_t>((x * 0x0101010101010101ull) >> 56);
+}
+
 // ---------------------------------------------------------------------------
 // The decoder's gate. FindEncodedSegments can only decode something at a
 // base64-alphabet run of >= 16 bytes, a run of hex-pair-sequence bytes
@@ -1495,11 +1504,15 @@ bool MayHoldEncodedSegment(std::string_view clean) {
     if (most >= 12) return true;
   }
   if (percent) {
+    // '%' is common in prose ("20%"): jump from one to the next.
     unsigned escapes = 0;
-    for (size_t i = 0; i + 2 < n; ++i) {
-      escapes += p[i] == '%' && kHexValue[p[i + 1]] >= 0 && kHexValue[p[i + 2]] >= 0;
+    for (const void* at = std::memchr(p, '%', n); at != nullptr;) {
+      const size_t i = static_cast<size_t>(static_cast<const unsigned char*>(at) - p);
+      if (i + 2 >= n) break;
+      escapes += kHexValue[p[i + 1]] >= 0 && kHexValue[p[i + 2]] >= 0;
+      if (escapes >= 3) return true;
+      at = std::memchr(p + i + 1, '%', n - i - 1);
     }
-    if (escapes >= 3) return true;
   }
   return false;
 }
@@ -1735,8 +1748,7 @@ bool HasOddTokenShapeSse2(std::string_view input) {
         _mm_or_si128(InRange(v, 'A', 'Z'), _mm_or_si128(Eq(v, '$'), InRange(v, '(', ')'))),
         _mm_or_si128(_mm_or_si128(InRange(v, '<', '>'), InRange(v, '[', '^')),
                      _mm_or_si128(Eq(v, '`'), InRange(v, '{', '~'))));
-    lines +=
-        static_cast<size_t>(__builtin_popcount(static_cast<unsigned>(Mask16(newline) & valid)));
+    lines += PopCount(Mask16(newline) & valid);
     token_spaces[i >> 6] |= Mask16(space) << (i & 63);
     marks[i >> 6] |= (Mask16(odd) & valid) << (i & 63);
   }
@@ -1746,7 +1758,7 @@ bool HasOddTokenShapeSse2(std::string_view input) {
   for (size_t w = 0; w < chunks; ++w) {
     const uint64_t spaces = token_spaces[w];
     const uint64_t before = (spaces << 1) | (w == 0 ? 1 : token_spaces[w - 1] >> 63);
-    tokens += static_cast<size_t>(__builtin_popcountll(before & ~spaces));
+    tokens += PopCount(before & ~spaces);
   }
   size_t odd = 0;
   ForEachMarkedWord(marks.data(), token_spaces.data(), chunks,
