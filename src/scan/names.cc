@@ -1,5 +1,7 @@
 #include "scan/names.h"
 
+#include <emmintrin.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -496,8 +498,9 @@ uint64_t HashBytes(std::string_view s, uint64_t seed) {
 }
 
 namespace {
-void LowerUtf8InPlace(std::string& out) {
-  for (size_t i = 0; i < out.size(); ++i) {
+// Lower-cases the character at out[i] (advancing i over a 2-byte letter).
+void LowerUtf8At(std::string& out, size_t& i) {
+  {
     unsigned char c = out[i];
     if (c >= 'A' && c <= 'Z') {
       out[i] = static_cast<char>(c + 32);
@@ -524,6 +527,27 @@ void LowerUtf8InPlace(std::string& out) {
     }
   }
 }
+
+void LowerUtf8InPlace(std::string& out) {
+  size_t i = 0;
+  const size_t n = out.size();
+  while (i < n) {
+    // 16 ASCII bytes at a time (every byte independent: A-Z -> a-z); a
+    // block with a byte >= 0x80 goes through the byte loop below.
+    while (i + 16 <= n) {
+      __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(out.data() + i));
+      if (_mm_movemask_epi8(v)) break;
+      __m128i d = _mm_sub_epi8(v, _mm_set1_epi8('A'));
+      __m128i upper = _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(25)), d);
+      v = _mm_add_epi8(v, _mm_and_si128(upper, _mm_set1_epi8(0x20)));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out.data() + i), v);
+      i += 16;
+    }
+    size_t stop = std::min(n, i + 16);
+    for (; i < stop; ++i) LowerUtf8At(out, i);
+  }
+}
+
 }  // namespace
 
 std::string LowerUtf8(std::string_view s) {

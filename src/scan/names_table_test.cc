@@ -68,3 +68,56 @@ TEST(NameModel, LoadedRowsScoreLikeDenseWeights) {
 
 }  // namespace
 }  // namespace steward::scan
+
+namespace steward::scan {
+namespace {
+
+// The byte-at-a-time lower-casing LowerUtf8 had before its 16-byte ASCII
+// path: the reference the fast one must equal.
+std::string ReferenceLower(std::string out) {
+  for (size_t i = 0; i < out.size(); ++i) {
+    unsigned char c = out[i];
+    if (c >= 'A' && c <= 'Z') {
+      out[i] = static_cast<char>(c + 32);
+    } else if (c == 0xC3 && i + 1 < out.size()) {
+      unsigned char d = out[i + 1];
+      if (d >= 0x80 && d <= 0x9E && d != 0x97) out[i + 1] = static_cast<char>(d + 0x20);
+      ++i;
+    } else if (c == 0xD0 && i + 1 < out.size()) {
+      unsigned char d = out[i + 1];
+      if (d >= 0x90 && d <= 0x9F) out[i + 1] = static_cast<char>(d + 0x20);
+      else if (d >= 0xA0 && d <= 0xAF) {
+        out[i] = static_cast<char>(0xD1);
+        out[i + 1] = static_cast<char>(d - 0x20);
+      }
+      ++i;
+    } else if (c == 0xCE && i + 1 < out.size()) {
+      unsigned char d = out[i + 1];
+      if (d >= 0x91 && d <= 0x9F) out[i + 1] = static_cast<char>(d + 0x20);
+      else if (d >= 0xA0 && d <= 0xA9) {
+        out[i] = static_cast<char>(0xCF);
+        out[i + 1] = static_cast<char>(d - 0x20);
+      }
+      ++i;
+    }
+  }
+  return out;
+}
+
+TEST(LowerUtf8, SixteenByteAsciiPathEqualsByteLoop) {
+  std::mt19937 rng(3);
+  const std::string bytes = "AZaz09 _.@[`{\x7f\xc3\xd0\xce\x80\x90\x97\x9e\x9f\xa0\xa9\xaf\xbf";
+  for (int i = 0; i < 20000; ++i) {
+    std::string s;
+    size_t n = rng() % 70;
+    bool ascii = rng() % 2;
+    for (size_t k = 0; k < n; ++k) {
+      char c = bytes[rng() % bytes.size()];
+      s.push_back(ascii && static_cast<unsigned char>(c) >= 0x80 ? 'Q' : c);
+    }
+    ASSERT_EQ(LowerUtf8(s), ReferenceLower(s)) << i;
+  }
+}
+
+}  // namespace
+}  // namespace steward::scan
