@@ -295,6 +295,10 @@ TEST(ScanQuality, AddressAndNameConventions) {
        "PERSON", "Fernandez"},
       // A year before a place is a date.
       {"In 2019 Paris hosted the games.", "DATE_TIME", "2019", "LOCATION", "2019"},
+      // Demonyms beyond the hand-written list (i18n-nationality).
+      {"The Zimbabwean delegation arrived on time.", "NRP", "Zimbabwean", nullptr, nullptr},
+      // A demonym in a country's name is the place.
+      {"She was born in the Dominican Republic.", nullptr, nullptr, "NRP", "Dominican"},
       // A language is no nationality.
       {"I am studying English and journalism at night.", nullptr, nullptr, "NRP", "English"},
   };
