@@ -1160,12 +1160,20 @@ void NameRecognizer::JoinNameParts(std::string_view text, const std::vector<Toke
   size_t n = tokens.size();
   for (size_t t = 0; t + 1 < n; ++t) {
     // Middle initials.
-    if (t + 2 < n && IsPer(labels[t]) && labels[t + 1] == kO && tokens[t + 1].end - tokens[t + 1].start == 1 &&
-        text[tokens[t + 1].start] >= 'A' && text[tokens[t + 1].start] <= 'Z' &&
-        !tokens[t + 1].newline_before) {
+    // "First X. Last" is a name even where the model read the last part
+    // as a place or nothing ("Sari J. Paavolainen", "Ján M. Novák"), unless
+    // that part is a common word ("John A. Then ...").
+    if (t + 2 < n && IsPer(labels[t]) && labels[t + 1] != kBPer &&
+        tokens[t + 1].end - tokens[t + 1].start == 1 && text[tokens[t + 1].start] >= 'A' &&
+        text[tokens[t + 1].start] <= 'Z' && !tokens[t + 1].newline_before) {
       size_t k = t + 2;
       if (text[tokens[k].start] == '.' && k + 1 < n) ++k;
-      if (labels[k] == kBPer && !tokens[k].newline_before) {
+      constexpr uint16_t kCommon = (1u << Gazetteers::kWord) | (1u << 14);
+      std::string_view word = text.substr(tokens[k].start, tokens[k].end - tokens[k].start);
+      bool last_part = labels[k] == kBPer ||
+                       ((labels[k] == kO || labels[k] == kBLoc) && word.size() >= 2 &&
+                        IsUpperStart(word) && !(fz.GazBits(k) & kCommon));
+      if (last_part && !tokens[k].newline_before && labels[k] != kIPer) {
         for (size_t m = t + 1; m <= k; ++m) {
           labels[m] = kIPer;
           margins[m] = margins[k];

@@ -269,6 +269,9 @@ TEST(ScanQuality, AddressAndNameConventions) {
       // A middle initial belongs to the name.
       {"Stefanía K. Oddgeirsdóttir will be talking in the conference", "PERSON",
        "Stefanía K. Oddgeirsdóttir", nullptr, nullptr},
+      {"My name is Jana M. Dvořáková but everyone calls me Jana", "PERSON", "Jana M. Dvořáková",
+       nullptr, nullptr},
+      {"I met John A. Then we left.", "PERSON", "John", "PERSON", "Then"},
       // Lower-case street words and the house number continue an address.
       {"The bus drops you off at 518 Árpád fejedelem útja 62.", "LOCATION",
        "518 Árpád fejedelem útja 62", nullptr, nullptr},
