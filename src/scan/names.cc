@@ -1319,6 +1319,21 @@ uint64_t NameRecognizer::Recognize(std::string_view text, std::vector<Finding>* 
     // A name that heads a company ("Rand Corporation", "3 Round Stones
     // Inc") is an organisation, neither person nor place; a person "of
     // Fernandez Inc." keeps the name.
+    // One token that is an acronym of the common-word list ("IBAN", "MAC",
+    // "SSN") or a contraction ("I'm", "C'mon") names nobody.
+    if (first == last) {
+      std::string_view w = text.substr(tokens[first].start, tokens[first].end - tokens[first].start);
+      bool upper = w.size() >= 2;
+      for (char c : w) upper &= (c >= 'A' && c <= 'Z');
+      size_t apos = w.find('\'');
+      std::string_view tail = apos == std::string_view::npos ? "" : w.substr(apos + 1);
+      bool contraction = tail == "m" || tail == "re" || tail == "ve" || tail == "ll" ||
+                         tail == "d" || tail == "t" || tail == "mon";
+      if ((upper && (fz.GazBits(first) >> 14 & 1)) || contraction) {
+        i = j;
+        continue;
+      }
+    }
     size_t org = OrganisationStart(text, tokens, first, last);
     if (org != SIZE_MAX && org > first) {
       last = org - 1;

@@ -272,6 +272,9 @@ TEST(ScanQuality, AddressAndNameConventions) {
       {"My name is Jana M. Dvořáková but everyone calls me Jana", "PERSON", "Jana M. Dvořáková",
        nullptr, nullptr},
       {"I met John A. Then we left.", "PERSON", "John", "PERSON", "Then"},
+      // Acronyms of the common-word list and contractions name nobody.
+      {"I'm sure the IBAN is right, said Maria.", "PERSON", "Maria", "PERSON", "IBAN"},
+      {"I'm sure the IBAN is right, said Maria.", nullptr, nullptr, "PERSON", "I'm"},
       // Lower-case street words and the house number continue an address.
       {"The bus drops you off at 518 Árpád fejedelem útja 62.", "LOCATION",
        "518 Árpád fejedelem útja 62", nullptr, nullptr},
