@@ -272,7 +272,10 @@ bool ValidateNumericDate(std::string_view text, Span* span, double* score) {
   size_t w = 0;
   for (char c : v) {
     if (IsDigit(c)) {
-      cur = cur * 10 + (c - '0');
+      // The span may start with a long digit run (the start walks back
+      // over digits): saturate instead of overflowing; every value this
+      // large compares the same against the ranges below.
+      if (cur < 1000000) cur = cur * 10 + (c - '0');
       ++w;
     } else {
       if (c == 'T' || c == ' ') break;
