@@ -6,10 +6,9 @@
 // benchmark's kind of text, and random digit-heavy strings that stress the
 // edges the hand matchers decide (word boundaries, run lengths, prefixes).
 #include <gtest/gtest.h>
-
-#include <boost/json.hpp>
 #include <hs/hs.h>
 
+#include <boost/json.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -47,25 +46,58 @@ std::vector<std::string> BenchLikeTexts(size_t count) {
     for (int i = 0; i < n; ++i) s.push_back(static_cast<char>('0' + rng() % 10));
     return s;
   };
-  const char* pieces[] = {"The committee met in ", "Call me at ", "order #", "since ",
-                          "Invoice ", "founded in ", "v", "port ", "id=", "bytes=",
-                          "card: ", "ssn ", "phone: +", "tel (", "born ", "in the "};
+  const char* pieces[] = {"The committee met in ",
+                          "Call me at ",
+                          "order #",
+                          "since ",
+                          "Invoice ",
+                          "founded in ",
+                          "v",
+                          "port ",
+                          "id=",
+                          "bytes=",
+                          "card: ",
+                          "ssn ",
+                          "phone: +",
+                          "tel (",
+                          "born ",
+                          "in the "};
   std::vector<std::string> out;
   for (size_t i = 0; i < count; ++i) {
     std::string t;
     while (t.size() < 600) {
       t += pieces[rng() % (sizeof(pieces) / sizeof(pieces[0]))];
       switch (rng() % 10) {
-        case 0: t += digits(4); break;
-        case 1: t += "1" + digits(3); break;
-        case 2: t += "20" + digits(2); break;
-        case 3: t += digits(3) + "-" + digits(3) + "-" + digits(4); break;
-        case 4: t += "44 20 " + digits(4) + " " + digits(4); break;
-        case 5: t += "4111 1111 1111 1111"; break;
-        case 6: t += "2024-0" + digits(1) + "-1" + digits(1) + "T10:" + digits(2) + ":00Z"; break;
-        case 7: t += digits(3) + "-" + digits(2) + "-" + digits(4); break;
-        case 8: t += digits(1 + rng() % 12); break;
-        default: t += digits(2) + "." + digits(1) + "." + digits(3) + "." + digits(2); break;
+        case 0:
+          t += digits(4);
+          break;
+        case 1:
+          t += "1" + digits(3);
+          break;
+        case 2:
+          t += "20" + digits(2);
+          break;
+        case 3:
+          t += digits(3) + "-" + digits(3) + "-" + digits(4);
+          break;
+        case 4:
+          t += "44 20 " + digits(4) + " " + digits(4);
+          break;
+        case 5:
+          t += "4111 1111 1111 1111";
+          break;
+        case 6:
+          t += "2024-0" + digits(1) + "-1" + digits(1) + "T10:" + digits(2) + ":00Z";
+          break;
+        case 7:
+          t += digits(3) + "-" + digits(2) + "-" + digits(4);
+          break;
+        case 8:
+          t += digits(1 + rng() % 12);
+          break;
+        default:
+          t += digits(2) + "." + digits(1) + "." + digits(3) + "." + digits(2);
+          break;
       }
       t += " \n,.;)x_a"[rng() % 9];
       t += ' ';
@@ -80,7 +112,8 @@ std::vector<std::string> BenchLikeTexts(size_t count) {
 // matchers comes up many times.
 std::vector<std::string> RandomDigitStrings(size_t count) {
   std::mt19937 rng(20261127);
-  const std::string alphabet = "0123456789012345678901234567890123456789 -./()+:_xXeatTpmZ\n,\xc3\xa9";
+  const std::string alphabet =
+      "0123456789012345678901234567890123456789 -./()+:_xXeatTpmZ\n,\xc3\xa9";
   std::vector<std::string> out;
   for (size_t i = 0; i < count; ++i) {
     std::string s;
@@ -225,8 +258,10 @@ TEST(SerializedPatterns, RoundTripAndCorruptFile) {
     EXPECT_EQ((*s)->deserialized_databases(), 0u);
     EXPECT_EQ((*s)->Scan("card 4111 1111 1111 1111").size(), 1u);
   }
-  if (old_env) setenv("STEWARD_DATA_DIR", saved.c_str(), 1);
-  else unsetenv("STEWARD_DATA_DIR");
+  if (old_env)
+    setenv("STEWARD_DATA_DIR", saved.c_str(), 1);
+  else
+    unsetenv("STEWARD_DATA_DIR");
   std::filesystem::remove_all(dir);
 }
 
@@ -248,10 +283,11 @@ TEST(PhonePattern, EndsEqualVectorscan) {
             HS_SUCCESS);
   hs_scratch_t* scratch = nullptr;
   ASSERT_EQ(hs_alloc_scratch(db, &scratch), HS_SUCCESS);
-  const char* pieces[] = {"1", "2", "12", "123", "1234", "12345", "123456", "0", "00", "44",
-                          " ", " ", "-", ".", "\t", "\n", "\v", "(", ")", "(0)", "+", "x", "X",
-                          "ext", "Ext.", "ext.", "extension", "EXTENSION", "a", "_", "/", ",",
-                          "\xc3", "e", "t", "n"};
+  const char* pieces[] = {
+      "1",         "2",   "12", "123", "1234", "12345", "123456", "0",    "00",
+      "44",        " ",   " ",  "-",   ".",    "\t",    "\n",     "\v",   "(",
+      ")",         "(0)", "+",  "x",   "X",    "ext",   "Ext.",   "ext.", "extension",
+      "EXTENSION", "a",   "_",  "/",   ",",    "\xc3",  "e",      "t",    "n"};
   std::mt19937 rng(99);
   size_t ends = 0;
   for (int i = 0; i < 300000; ++i) {
@@ -259,13 +295,14 @@ TEST(PhonePattern, EndsEqualVectorscan) {
     int n = 1 + static_cast<int>(rng() % 14);
     for (int k = 0; k < n; ++k) s += pieces[rng() % (sizeof(pieces) / sizeof(pieces[0]))];
     std::vector<size_t> expected;
-    hs_scan(db, s.data(), static_cast<unsigned>(s.size()), 0, scratch,
-            [](unsigned, unsigned long long, unsigned long long to, unsigned, void* ctx) {
-              auto* v = static_cast<std::vector<size_t>*>(ctx);
-              if (v->empty() || v->back() != to) v->push_back(to);
-              return 0;
-            },
-            &expected);
+    hs_scan(
+        db, s.data(), static_cast<unsigned>(s.size()), 0, scratch,
+        [](unsigned, unsigned long long, unsigned long long to, unsigned, void* ctx) {
+          auto* v = static_cast<std::vector<size_t>*>(ctx);
+          if (v->empty() || v->back() != to) v->push_back(to);
+          return 0;
+        },
+        &expected);
     std::vector<size_t> got = PhonePatternEnds(s);
     ends += expected.size();
     ASSERT_EQ(got, expected) << "\"" << s << "\"";

@@ -85,7 +85,8 @@ std::string ReferenceLower(std::string out) {
       ++i;
     } else if (c == 0xD0 && i + 1 < out.size()) {
       unsigned char d = out[i + 1];
-      if (d >= 0x90 && d <= 0x9F) out[i + 1] = static_cast<char>(d + 0x20);
+      if (d >= 0x90 && d <= 0x9F)
+        out[i + 1] = static_cast<char>(d + 0x20);
       else if (d >= 0xA0 && d <= 0xAF) {
         out[i] = static_cast<char>(0xD1);
         out[i + 1] = static_cast<char>(d - 0x20);
@@ -93,7 +94,8 @@ std::string ReferenceLower(std::string out) {
       ++i;
     } else if (c == 0xCE && i + 1 < out.size()) {
       unsigned char d = out[i + 1];
-      if (d >= 0x91 && d <= 0x9F) out[i + 1] = static_cast<char>(d + 0x20);
+      if (d >= 0x91 && d <= 0x9F)
+        out[i + 1] = static_cast<char>(d + 0x20);
       else if (d >= 0xA0 && d <= 0xA9) {
         out[i] = static_cast<char>(0xCF);
         out[i + 1] = static_cast<char>(d - 0x20);
