@@ -1315,6 +1315,21 @@ uint64_t NameRecognizer::Recognize(std::string_view text, std::vector<Finding>* 
         other_number = digit_led(t) || IsStreetWord(text, tokens[t]);
       if (v >= 1500 && v <= 2099 && !other_number) first = i + 1;
     }
+    // Function words never begin or end a name ("TCP and UDP" is not
+    // "and UDP"); the intersection convention puts "the corner of" in on
+    // purpose, so only spans without it are trimmed.
+    auto function_word = [&](size_t t) {
+      unsigned char c = text[tokens[t].start];
+      return c >= 'a' && c <= 'z' && (fz.GazBits(t) >> 14 & 1) &&
+             !TokenIs(text, tokens[t], "the") && !TokenIs(text, tokens[t], "corner");
+    };
+    while (first < last && function_word(first)) ++first;
+    while (last > first && function_word(last)) --last;
+    // A word glued to "(" is a call in code ("new Octokit({"), not a name.
+    if (tokens[last].end < text.size() && text[tokens[last].end] == '(') {
+      i = j;
+      continue;
+    }
     // A number alone is no place (a year, a count): a location needs a word.
     // A name that heads a company ("Rand Corporation", "3 Round Stones
     // Inc") is an organisation, neither person nor place; a person "of

@@ -275,6 +275,11 @@ TEST(ScanQuality, AddressAndNameConventions) {
       // Acronyms of the common-word list and contractions name nobody.
       {"I'm sure the IBAN is right, said Maria.", "PERSON", "Maria", "PERSON", "IBAN"},
       {"I'm sure the IBAN is right, said Maria.", nullptr, nullptr, "PERSON", "I'm"},
+      // Function words do not begin a name; a word glued to "(" is code.
+      {"Explain the difference between TCP and UDP in two sentences.", nullptr, nullptr, "PERSON",
+       "UDP"},
+      {"const gh = new Octokit({ auth: process.env.TOKEN });", nullptr, nullptr, "PERSON",
+       "Octokit"},
       // Lower-case street words and the house number continue an address.
       {"The bus drops you off at 518 Árpád fejedelem útja 62.", "LOCATION",
        "518 Árpád fejedelem útja 62", nullptr, nullptr},
