@@ -700,6 +700,7 @@ Status CompileError(const char* what, hs_compile_error_t* err, const std::vector
 
 // One Vectorscan database to build: its patterns, flags and ids.
 struct DbJob {
+  explicit DbJob(std::string w) : what(std::move(w)) {}
   std::string what;  // for error messages
   std::vector<const char*> exprs;
   std::vector<unsigned> flags, ids;
