@@ -371,7 +371,44 @@ struct ProxyRun {
   double p50_us = 0, mean_us = 0;
   int64_t ok = 0, total = 0;
   double gateway_cpu_us_per_request = 0;  // the steward process's user + system CPU
+  // From the gateway's /metrics (audit runs): its audit writer thread's CPU
+  // per request and the leaves per group commit during the measured window.
+  double audit_writer_cpu_us_per_request = -1;
+  double audit_leaves_per_commit = -1;
 };
+
+// GET over a fresh connection; the response body ("" on failure).
+std::string HttpGet(uint16_t port, const std::string& path, const std::string& bearer) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return "";
+  }
+  std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                    "Authorization: Bearer " + bearer + "\r\n\r\n";
+  ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+  std::string resp;
+  char buf[8192];
+  ssize_t n;
+  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) resp.append(buf, n);
+  ::close(fd);
+  auto body = resp.find("\r\n\r\n");
+  return body == std::string::npos ? "" : resp.substr(body + 4);
+}
+
+// The value of an unlabelled Prometheus sample `name` (-1 when absent).
+double MetricValue(const std::string& text, const std::string& name) {
+  size_t p = 0;
+  while ((p = text.find(name + " ", p)) != std::string::npos) {
+    if (p == 0 || text[p - 1] == '\n') return std::atof(text.c_str() + p + name.size() + 1);
+    p += name.size();
+  }
+  return -1;
+}
 
 // user + system CPU of process `pid` so far, in µs (/proc/PID/stat, clock ticks).
 double ProcCpuUs(pid_t pid) {
@@ -403,7 +440,7 @@ ProxyRun ProxyLatency(const std::string& steward, uint16_t sim_port, const std::
   const uint16_t port = FreePort(), admin = FreePort();
   const std::string cfg = dir + "/steward.yaml";
   pid_t gw = -1;
-  std::string secret;
+  std::string secret, admin_secret;
   for (int attempt = 0; attempt < 12; ++attempt) {
     std::ofstream c(cfg);
     c << "listen: 127.0.0.1:" << port << "\nadmin_listen: 127.0.0.1:" << admin
@@ -420,6 +457,11 @@ ProxyRun ProxyLatency(const std::string& steward, uint16_t sim_port, const std::
     secret = RunCapture(steward + " keys create --name bench --role user --config '" + cfg +
                         "' 2>/dev/null");
     while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+    admin_secret = RunCapture(steward + " keys create --name bench-admin --role admin --config '" +
+                              cfg + "' 2>/dev/null");
+    while (!admin_secret.empty() && (admin_secret.back() == '\n' || admin_secret.back() == '\r')) {
+      admin_secret.pop_back();
+    }
     gw = Spawn({steward, "serve", "--config", cfg}, dir + "/serve.log");
     if (WaitPort(port)) break;
     ::kill(gw, SIGKILL);
@@ -449,6 +491,7 @@ ProxyRun ProxyLatency(const std::string& steward, uint16_t sim_port, const std::
     }
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const std::string metrics0 = with_audit ? HttpGet(admin, "/metrics", admin_secret) : "";
   const double gw_cpu0 = ProcCpuUs(gw);
   std::vector<std::vector<double>> lat(clients);
   std::vector<int64_t> oks(clients, 0);
@@ -471,6 +514,7 @@ ProxyRun ProxyLatency(const std::string& steward, uint16_t sim_port, const std::
   stop = true;
   for (auto& th : threads) th.join();
   const double gw_cpu = ProcCpuUs(gw) - gw_cpu0;
+  const std::string metrics1 = with_audit ? HttpGet(admin, "/metrics", admin_secret) : "";
   ::kill(gw, SIGTERM);
   ::waitpid(gw, nullptr, 0);
   std::vector<double> all;
@@ -478,6 +522,18 @@ ProxyRun ProxyLatency(const std::string& steward, uint16_t sim_port, const std::
   for (auto o : oks) run.ok += o;
   run.total = static_cast<int64_t>(all.size());
   run.gateway_cpu_us_per_request = run.total ? gw_cpu / static_cast<double>(run.total) : 0;
+  if (with_audit && run.total > 0) {
+    const char* kCpu = "steward_audit_writer_cpu_seconds_total";
+    const char* kAppends = "steward_audit_appends_total";
+    const char* kCommits = "steward_audit_commits_total";
+    const double cpu = MetricValue(metrics1, kCpu) - MetricValue(metrics0, kCpu);
+    const double appends = MetricValue(metrics1, kAppends) - MetricValue(metrics0, kAppends);
+    const double commits = MetricValue(metrics1, kCommits) - MetricValue(metrics0, kCommits);
+    if (MetricValue(metrics0, kCpu) >= 0 && MetricValue(metrics1, kCpu) >= 0) {
+      run.audit_writer_cpu_us_per_request = cpu * 1e6 / static_cast<double>(run.total);
+      run.audit_leaves_per_commit = commits > 0 ? appends / commits : 0;
+    }
+  }
   run.p50_us = Percentile(all, 0.5);
   double sum = 0;
   for (double x : all) sum += x;
@@ -789,6 +845,10 @@ int main(int argc, char** argv) {
           without.gateway_cpu_us_per_request;
       out["audit_stage_cpu_us_per_request_in_gateway"] =
           with.gateway_cpu_us_per_request - without.gateway_cpu_us_per_request;
+      // Of that: the audit writer thread (SQLite inserts, commit, payload
+      // encryption, completing the barriers), from the gateway's /metrics.
+      out["proxy_audit_writer_cpu_us_per_request"] = with.audit_writer_cpu_us_per_request;
+      out["proxy_audit_leaves_per_commit"] = with.audit_leaves_per_commit;
     }
     ::kill(sim, SIGTERM);
     ::waitpid(sim, nullptr, 0);

@@ -399,6 +399,9 @@ std::string AuditLog::MetricsText() const {
     << "\n"
     << "# TYPE steward_audit_commit_seconds_total counter\nsteward_audit_commit_seconds_total "
     << static_cast<double>(s.commit_ns_total) / 1e9 << "\n"
+    << "# HELP steward_audit_writer_cpu_seconds_total CPU time of the group-commit writer thread\n"
+    << "# TYPE steward_audit_writer_cpu_seconds_total counter\nsteward_audit_writer_cpu_seconds_total "
+    << static_cast<double>(s.writer_cpu_ns) / 1e9 << "\n"
     << "# TYPE steward_audit_sth_tree_size gauge\nsteward_audit_sth_tree_size " << s.last_sth_size
     << "\n"
     << "# TYPE steward_audit_sth_timestamp_ms gauge\nsteward_audit_sth_timestamp_ms "

@@ -98,10 +98,21 @@ Result<boost::json::object> DsarExport(Database& db, const std::string& data_dir
     boost::json::array p;
     for (const Hash& h : path) p.push_back(boost::json::string(ToHex(h)));
     rec["audit_path"] = std::move(p);
-    STEWARD_ASSIGN_OR_RETURN(
-        auto parts, sql.Query("SELECT ref, part, sealed, shredded_ms FROM audit_payloads "
-                              "WHERE leaf_index = $1 ORDER BY part",
-                              {idx}));
+    // The record names its payload rows; the primary key finds them (a
+    // streamed call's two records share one ref: leaf_index tells apart).
+    std::string payload_ref;
+    if (const auto* obj = rec["record"].if_object()) {
+      if (const auto* ref = obj->if_contains("payload_ref"); ref && ref->is_string()) {
+        payload_ref = std::string(ref->get_string());
+      }
+    }
+    std::vector<Row> parts;
+    if (!payload_ref.empty()) {
+      STEWARD_ASSIGN_OR_RETURN(
+          parts, sql.Query("SELECT ref, part, sealed, shredded_ms FROM audit_payloads "
+                           "WHERE ref = $1 AND leaf_index = $2 ORDER BY part",
+                           {payload_ref, idx}));
+    }
     boost::json::object payloads;
     for (const Row& pr : parts) {
       boost::json::object pj;

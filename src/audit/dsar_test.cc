@@ -37,11 +37,15 @@ class DsarTest : public ::testing::Test {
   int64_t AppendFor(const std::string& subject, const std::string& prompt, const std::string& data_class = "plain") {
     LeafToAppend l;
     l.subject = subject.empty() ? "" : log_->Pseudonym(subject);
-    boost::json::object rec{{"kind", "request"}, {"subject", l.subject}, {"n", counter_++}};
+    // As the audit stage writes it: the record names its payload rows.
+    l.payload_ref = "ref" + std::to_string(counter_ + 1);
+    boost::json::object rec{{"kind", "request"},
+                            {"subject", l.subject},
+                            {"n", counter_++},
+                            {"payload_ref", l.payload_ref}};
     l.leaf = *CanonicalJson(rec);
     l.kind = "request";
     l.time_ms = clock_.NowUnixMs();
-    l.payload_ref = "ref" + std::to_string(counter_);
     l.data_class = data_class;
     l.payloads = {{"prompt", prompt}, {"completion", "answer to " + prompt}};
     auto r = log_->Append(std::move(l))->Get();

@@ -100,7 +100,8 @@ class AuditCliTest : public ::testing::Test {
       boost::json::object rec{{"kind", "request"},
                               {"request_id", "req-" + std::to_string(i)},
                               {"subject", l.subject},
-                              {"prompt_sha256", Sha256Hex("prompt " + std::to_string(i))}};
+                              {"prompt_sha256", Sha256Hex("prompt " + std::to_string(i))},
+                              {"payload_ref", "ref" + std::to_string(i)}};
       l.leaf = *CanonicalJson(rec);
       l.kind = "request";
       l.time_ms = SystemClock::Instance().NowUnixMs();
