@@ -1334,20 +1334,22 @@ uint64_t NameRecognizer::Recognize(std::string_view text, std::vector<Finding>* 
     // A name that heads a company ("Rand Corporation", "3 Round Stones
     // Inc") is an organisation, neither person nor place; a person "of
     // Fernandez Inc." keeps the name.
-    // One token that is an acronym of the common-word list ("IBAN", "MAC",
-    // "SSN") or a contraction ("I'm", "C'mon") names nobody.
+    // Words of the common-word list alone ("IBAN", "New", "Python 2") or a
+    // contraction ("I'm", "C'mon") name nobody.
+    bool only_common = true;
+    for (size_t t = first; t <= last && only_common; ++t)
+      only_common = !has_letter(t, t + 1) || (fz.GazBits(t) >> 14 & 1);
+    bool contraction = false;
     if (first == last) {
       std::string_view w = text.substr(tokens[first].start, tokens[first].end - tokens[first].start);
-      bool upper = w.size() >= 2;
-      for (char c : w) upper &= (c >= 'A' && c <= 'Z');
       size_t apos = w.find('\'');
       std::string_view tail = apos == std::string_view::npos ? "" : w.substr(apos + 1);
-      bool contraction = tail == "m" || tail == "re" || tail == "ve" || tail == "ll" ||
-                         tail == "d" || tail == "t" || tail == "mon";
-      if ((upper && (fz.GazBits(first) >> 14 & 1)) || contraction) {
-        i = j;
-        continue;
-      }
+      contraction = tail == "m" || tail == "re" || tail == "ve" || tail == "ll" || tail == "d" ||
+                    tail == "t" || tail == "mon";
+    }
+    if (only_common || contraction) {
+      i = j;
+      continue;
     }
     size_t org = OrganisationStart(text, tokens, first, last);
     if (org != SIZE_MAX && org > first) {

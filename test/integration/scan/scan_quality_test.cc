@@ -275,6 +275,9 @@ TEST(ScanQuality, AddressAndNameConventions) {
       // Acronyms of the common-word list and contractions name nobody.
       {"I'm sure the IBAN is right, said Maria.", "PERSON", "Maria", "PERSON", "IBAN"},
       {"I'm sure the IBAN is right, said Maria.", nullptr, nullptr, "PERSON", "I'm"},
+      // Common words alone name nothing.
+      {"We run Python 2.7.20 and Node 16.8.3 in production.", nullptr, nullptr, "LOCATION",
+       "Python"},
       // Function words do not begin a name; a word glued to "(" is code.
       {"Explain the difference between TCP and UDP in two sentences.", nullptr, nullptr, "PERSON",
        "UDP"},
