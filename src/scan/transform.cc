@@ -1,5 +1,7 @@
 #include "scan/transform.h"
 
+#include <cstring>
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -209,8 +211,7 @@ std::string Vault::Pseudonymize(std::string_view type, std::string_view original
   std::string p;
   for (int attempt = 0;; ++attempt) {
     p = Candidate(type, original);
-    bool collides = by_placeholder_.count(p) || p == original ||
-                    (!avoid.empty() && avoid.find(p) != std::string_view::npos);
+    bool collides = by_placeholder_.count(p) || p == original || Occurs(avoid, p);
     if (!collides) break;
     if (attempt > 20) {  // exhausted the realistic space: fall back to a tagged token
       p = "<" + std::string(type) + "_" + std::to_string(by_placeholder_.size() + 1) + ">";
@@ -221,6 +222,45 @@ std::string Vault::Pseudonymize(std::string_view type, std::string_view original
   by_placeholder_.emplace(p, std::string(original));
   max_len_ = std::max(max_len_, p.size());
   return p;
+}
+
+namespace {
+uint32_t Gram4(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v * 0x9E3779B1u;
+}
+}  // namespace
+
+bool Vault::Occurs(std::string_view avoid, std::string_view p) {
+  if (avoid.empty() || p.size() > avoid.size()) return false;
+  constexpr size_t kSmall = 256;  // below this a plain search is as cheap
+  if (p.size() < 4 || avoid.size() < kSmall) return avoid.find(p) != std::string_view::npos;
+  GramFilter& g = grams_;
+  // The filter belongs to one prompt: same buffer, length and sampled bytes
+  // (a prompt is not edited in place while its request is being scanned).
+  uint64_t sample = 1469598103934665603ull;
+  for (size_t i = 0; i < avoid.size(); i += 1 + avoid.size() / 64)
+    sample = (sample ^ static_cast<unsigned char>(avoid[i])) * 1099511628211ull;
+  if (g.data != avoid.data() || g.size != avoid.size() || g.sample != sample) {
+    // ~8 bits per window: few false "maybe"s, and a few KB for a 4 KB prompt.
+    unsigned log2 = 12;
+    while ((size_t{1} << log2) < avoid.size() * 8 && log2 < 26) ++log2;
+    g.shift = 32 - log2;
+    g.bits.assign((size_t{1} << log2) / 64, 0);
+    for (size_t i = 0; i + 4 <= avoid.size(); ++i) {
+      uint32_t h = Gram4(avoid.data() + i) >> g.shift;
+      g.bits[h >> 6] |= uint64_t{1} << (h & 63);
+    }
+    g.data = avoid.data();
+    g.size = avoid.size();
+    g.sample = sample;
+  }
+  for (size_t j = 0; j + 4 <= p.size(); ++j) {
+    uint32_t h = Gram4(p.data() + j) >> g.shift;
+    if (!(g.bits[h >> 6] >> (h & 63) & 1)) return false;
+  }
+  return avoid.find(p) != std::string_view::npos;
 }
 
 std::string Vault::Restore(std::string_view text) const {

@@ -63,6 +63,21 @@ class Vault {
  private:
   std::string Candidate(std::string_view type, std::string_view original);
   uint64_t Next();
+  // Whether `p` occurs in `avoid`. A placeholder per finding searched
+  // through the whole prompt is quadratic on big prompts with many
+  // findings, so a bitmap of the prompt's hashed 4-byte windows (built
+  // once per prompt) rules out most placeholders first: one whose 4-byte
+  // windows are not all in the prompt cannot occur in it.
+  bool Occurs(std::string_view avoid, std::string_view p);
+
+  struct GramFilter {
+    const char* data = nullptr;  // the prompt it was built for
+    size_t size = 0;
+    uint64_t sample = 0;  // hash of ~64 bytes spread over it
+    unsigned shift = 0;
+    std::vector<uint64_t> bits;
+  };
+  GramFilter grams_;
 
   uint64_t state_;
   size_t max_len_ = 0;

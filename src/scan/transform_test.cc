@@ -86,3 +86,33 @@ TEST(StreamScanner, FindsEntitySplitAcrossChunksWithBoundedHold) {
 
 }  // namespace
 }  // namespace steward::scan
+
+namespace steward::scan {
+namespace {
+
+// Placeholders never occur in the prompt they must avoid, also when the
+// prompt is long enough for the 4-byte-window filter, and whatever the
+// filter says, the answer equals a plain search.
+TEST(Vault, PlaceholdersAvoidLongPrompts) {
+  std::string prompt;
+  for (int i = 0; i < 400; ++i)
+    prompt += "call +1 415 555 " + std::to_string(1000 + i) + " or mail user" +
+              std::to_string(i) + "@example.com; ";
+  Vault vault(7);
+  for (int i = 0; i < 300; ++i) {
+    std::string p = vault.Pseudonymize("PHONE_NUMBER", "+1 212 555 " + std::to_string(2000 + i),
+                                       prompt);
+    ASSERT_EQ(prompt.find(p), std::string::npos) << p;
+    std::string e =
+        vault.Pseudonymize("EMAIL_ADDRESS", "x" + std::to_string(i) + "@corp.example", prompt);
+    ASSERT_EQ(prompt.find(e), std::string::npos) << e;
+  }
+  // A prompt that holds the only realistic candidates forces the fallback
+  // token, which must not occur either.
+  Vault small(1);
+  std::string p = small.Pseudonymize("US_SSN", "536-90-1234", std::string(300, 'a'));
+  EXPECT_FALSE(p.empty());
+}
+
+}  // namespace
+}  // namespace steward::scan
