@@ -1160,6 +1160,38 @@ void NameRecognizer::JoinNameParts(std::string_view text, const std::vector<Toke
   size_t n = tokens.size();
   for (size_t t = 0; t + 1 < n; ++t) {
     // Middle initials.
+    // After an honorific comes a name ("Our landlord Mr. Kuvalis", "Dr
+    // Aykaç"), whatever the model read there.
+    if (labels[t] == kO && (TokenIs(text, tokens[t], "mr") || TokenIs(text, tokens[t], "mrs") ||
+                            TokenIs(text, tokens[t], "ms") || TokenIs(text, tokens[t], "dr") ||
+                            TokenIs(text, tokens[t], "prof") || TokenIs(text, tokens[t], "mx"))) {
+      size_t k = t + 1;
+      if (text[tokens[k].start] == '.' && k + 1 < n) ++k;
+      constexpr uint16_t kCommon = (1u << Gazetteers::kWord) | (1u << 14);
+      std::string_view word = text.substr(tokens[k].start, tokens[k].end - tokens[k].start);
+      if (!tokens[k].newline_before && !IsPer(labels[k]) && word.size() >= 2 &&
+          IsUpperStart(word) && !(fz.GazBits(k) & kCommon)) {
+        labels[k] = kBPer;
+        if (margins[k] == 0) margins[k] = 1;
+        for (size_t m = k + 1; m < n && labels[m] == kILoc && !tokens[m].newline_before; ++m)
+          labels[m] = kIPer;
+      }
+    }
+    // A name part glued to a name is the same name: "Garth Ferry" is one
+    // person where the model began a second one at "Ferry", and "Destin
+    // Barton" where it read the surname alone as a place (one capitalised
+    // word, no punctuation between, not a common word).
+    if (IsPer(labels[t]) && !tokens[t + 1].newline_before) {
+      constexpr uint16_t kCommon = (1u << Gazetteers::kWord) | (1u << 14);
+      std::string_view next = text.substr(tokens[t + 1].start, tokens[t + 1].end - tokens[t + 1].start);
+      bool single_place = labels[t + 1] == kBLoc &&
+                          (t + 2 >= n || labels[t + 2] != kILoc ||
+                           !IsWordByte(static_cast<unsigned char>(text[tokens[t + 2].start]))) &&
+                          next.size() >= 2 && IsUpperStart(next) &&
+                          !(fz.GazBits(t + 1) & kCommon) &&
+                          !(fz.GazBits(t + 1) >> Gazetteers::kCountry & 1);
+      if (labels[t + 1] == kBPer || single_place) labels[t + 1] = kIPer;
+    }
     // "First X. Last" is a name even where the model read the last part
     // as a place or nothing ("Sari J. Paavolainen", "Ján M. Novák"), unless
     // that part is a common word ("John A. Then ...").

@@ -275,6 +275,13 @@ TEST(ScanQuality, AddressAndNameConventions) {
       // Acronyms of the common-word list and contractions name nobody.
       {"I'm sure the IBAN is right, said Maria.", "PERSON", "Maria", "PERSON", "IBAN"},
       {"I'm sure the IBAN is right, said Maria.", nullptr, nullptr, "PERSON", "I'm"},
+      // Name parts glued together are one name; after an honorific comes a name.
+      {"Who should I contact? Try Garth Ferry at (224) 261-5998.", "PERSON", "Garth Ferry",
+       nullptr, nullptr},
+      {"Hey, I am Destin Barton. My email is on file.", "PERSON", "Destin Barton", nullptr,
+       nullptr},
+      {"Our landlord Mr. Kuvalis lives at 2187 Melody Way, Nitra.", "PERSON", "Kuvalis", nullptr,
+       nullptr},
       // Common words alone name nothing.
       {"We run Python 2.7.20 and Node 16.8.3 in production.", nullptr, nullptr, "LOCATION",
        "Python"},
