@@ -50,11 +50,30 @@ std::string EachBranch(std::initializer_list<std::string_view> heads, std::strin
   return out;
 }
 
+std::vector<std::string> SplitTopLevel(const std::string& pattern);
+
+// "<prefix>(a|b|c)<tail>" written as "<prefix>a<tail>|<prefix>b<tail>|...":
+// the same language, but each branch becomes its own expression. For a
+// leading alternation followed by bounded gaps (`\b(ignore|...)\b[^.!?]{0,40}...`)
+// Vectorscan builds a far cheaper automaton this way (instruction_override.
+// ignore_previous: 10.0 -> 1.5 us per 4 KB prompt, the whole set 34 -> 24 us).
+// `group` is a parenthesised alternation such as IGNORE_VERB.
+std::string Distribute(std::string_view prefix, std::string_view group, std::string_view tail) {
+  std::string inner(group.substr(1, group.size() - 2));
+  std::string out;
+  for (const std::string& head : SplitTopLevel(inner)) {
+    if (!out.empty()) out += '|';
+    out.append(prefix).append(head).append(tail);
+  }
+  return out;
+}
+
 std::vector<Signature> MakeBuiltin() {
   return {
       // --- instruction override -------------------------------------------------
       {"instruction_override.ignore_previous",
-       "\\b" IGNORE_VERB "\\b[^.!?]{0,40}\\b" PRIOR_QUAL "\\b[^.!?]{0,30}\\b" INSTR_NOUN "\\b",
+       Distribute("\\b", IGNORE_VERB,
+                  "\\b[^.!?]{0,40}\\b" PRIOR_QUAL "\\b[^.!?]{0,30}\\b" INSTR_NOUN "\\b"),
        0.85},
       {"instruction_override.forget_everything",
        "\\b" IGNORE_VERB

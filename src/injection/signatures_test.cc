@@ -270,5 +270,81 @@ TEST(SignaturesTest, SerialisedDatabaseIsRefusedWhenItDoesNotFit) {
   EXPECT_FALSE(SignatureSet::Deserialize(BuiltinSignatures(), cut).ok());
 }
 
+// instruction_override.ignore_previous is written with its leading verb
+// alternation distributed over the rest ("\\bignore<tail>|\\bdisregard<tail>|...")
+// because Vectorscan runs that form ~7x faster. It must match exactly what
+// the factored form "\\b(ignore|disregard|...)<tail>" matches.
+TEST(SignaturesTest, DistributedIgnorePreviousMatchesFactoredForm) {
+  const Signature* builtin = nullptr;
+  for (const Signature& sig : BuiltinSignatures()) {
+    if (sig.name == "instruction_override.ignore_previous") builtin = &sig;
+  }
+  ASSERT_NE(builtin, nullptr);
+  // Top-level branches (parentheses and classes respected).
+  std::vector<std::string> branches;
+  int depth = 0;
+  bool in_class = false;
+  std::string current;
+  for (size_t i = 0; i < builtin->pattern.size(); ++i) {
+    char c = builtin->pattern[i];
+    if (c == '\\' && i + 1 < builtin->pattern.size()) {
+      current += c;
+      current += builtin->pattern[++i];
+      continue;
+    }
+    if (in_class) {
+      in_class = c != ']';
+    } else if (c == '[') {
+      in_class = true;
+    } else if (c == '(') {
+      ++depth;
+    } else if (c == ')') {
+      --depth;
+    } else if (c == '|' && depth == 0) {
+      branches.push_back(current);
+      current.clear();
+      continue;
+    }
+    current += c;
+  }
+  branches.push_back(current);
+  ASSERT_GE(branches.size(), 10u);
+  // The shared tail is the longest common suffix; each head is "\\b<verb>".
+  std::string tail = branches[0];
+  for (const std::string& b : branches) {
+    size_t k = 0;
+    while (k < tail.size() && k < b.size() && tail[tail.size() - 1 - k] == b[b.size() - 1 - k]) ++k;
+    tail = tail.substr(tail.size() - k);
+  }
+  ASSERT_EQ(tail.rfind("\\b[^.!?]{0,40}", 0), 0u) << tail;
+  std::string factored = "\\b(";
+  for (size_t i = 0; i < branches.size(); ++i) {
+    ASSERT_EQ(branches[i].rfind("\\b", 0), 0u) << branches[i];
+    if (i) factored += '|';
+    factored += branches[i].substr(2, branches[i].size() - 2 - tail.size());
+  }
+  factored += ")" + tail;
+  ASSERT_EQ(factored.find("\\b(ignore|ignoring|disregard|"), 0u) << factored;
+  auto distributed_set = SignatureSet::Compile({*builtin});
+  auto factored_set = SignatureSet::Compile({{builtin->name, factored, builtin->prior}});
+  ASSERT_TRUE(distributed_set.ok());
+  ASSERT_TRUE(factored_set.ok());
+  std::vector<std::string> texts = CorpusTexts();
+  std::ifstream train("../shared/datasets/injection/train.jsonl");
+  AppendTexts(train, texts);
+  size_t fired = 0;
+  for (const std::string& text : texts) {
+    for (const std::string& view : Views(text)) {
+      SignatureHits a;
+      SignatureHits b;
+      (*distributed_set)->Scan(view, a);
+      (*factored_set)->Scan(view, b);
+      ASSERT_EQ(a, b) << view;
+      fired += a[0];
+    }
+  }
+  EXPECT_GT(fired, 100u);
+}
+
 }  // namespace
 }  // namespace steward::injection
