@@ -4,7 +4,7 @@
 // scan_input stage adds to a 4 KB chat prompt. Writes the corpus (as
 // ~0.8 KB paragraphs, one per line) for the npm baselines in bench/scan.sh.
 //
-//   scan_bench [--mb 64] [--corpus-out FILE] [--only patterns|names]
+//   scan_bench [--mb 64] [--corpus-out FILE] [--only patterns|names|stage]
 //              [--repeat N] [--dump FILE]
 // Prints one JSON object on the last line. --only scans the corpus in that
 // mode alone (a profiling target); --dump writes every finding of both
@@ -208,6 +208,41 @@ int main(int argc, char** argv) {
                        x.type.data(), x.start, x.end, x.score);
     }
     std::fclose(f);
+    return 0;
+  }
+  if (only == "stage") {
+    // The scan_input stage alone (names off) on 4 KB prompts, repeated: a
+    // profiling target for the stage's own overhead around Scan().
+    YAML::Node root = YAML::Load("{scan: {names: false}}");
+    auto settings = scan::ParseScanSettings("bench", root["scan"]);
+    stages::ScanInputStage stage(std::make_shared<const scan::ScanSettings>(*settings), &s,
+                                 "0123456789abcdef0123456789abcdef");
+    double cpu = 0, scan_cpu = 0;
+    size_t requests = 0;
+    for (int k = 0; k < repeat; ++k) {
+      for (size_t d = 0; d < std::min<size_t>(docs.size(), 2000); ++d) {
+        RequestContext ctx;
+        ctx.endpoint = Endpoint::kChatCompletions;
+        ctx.principal.role = "user";
+        ctx.body["model"] = "m";
+        boost::json::array msgs;
+        msgs.push_back(boost::json::object{{"role", "user"}, {"content", docs[d]}});
+        ctx.body["messages"] = std::move(msgs);
+        double c0 = CpuSeconds();
+        stage.OnRequest(ctx);
+        cpu += CpuSeconds() - c0;
+        ++requests;
+      }
+    }
+    // The same documents through Scan() alone, for the stage's share.
+    scan::ScanOptions o;
+    o.names = false;
+    double c1 = CpuSeconds();
+    for (int k = 0; k < repeat; ++k)
+      for (size_t d = 0; d < std::min<size_t>(docs.size(), 2000); ++d) s.Scan(docs[d], o);
+    scan_cpu = CpuSeconds() - c1;
+    std::printf("{\"only\":\"stage\",\"stage_4kb_us\":%.1f,\"scan_4kb_us\":%.1f}\n",
+                cpu * 1e6 / requests, scan_cpu * 1e6 / requests);
     return 0;
   }
   if (!only.empty()) {

@@ -224,6 +224,7 @@ class TermIndex {
   void Build(const std::vector<std::string>& terms) {
     terms_ = &terms;
     slots_.assign(kSlots, Slot{});
+    keys_.assign(kSlots, SlotKey{});
     for (uint32_t id = 0; id < terms.size(); ++id) {
       std::string_view t = terms[id];
       if (!IsWordByte(t.front())) {
@@ -385,6 +386,7 @@ class TermIndex {
       if (s.word.empty()) {
         s.hash = h;
         s.word = std::string(word);
+        keys_[k] = {h, word.size()};
         return s;
       }
       if (s.hash == h && s.word == word) return s;
@@ -393,15 +395,23 @@ class TermIndex {
 
   const Slot* Lookup(const unsigned char* p, size_t len, size_t avail) const {
     uint64_t h = Key(p, len, avail);
+    // Probe the compact keys (16 KB, cache-resident); the full slot only
+    // for a match.
     for (size_t k = SlotOf(h);; k = (k + 1) & (kSlots - 1)) {
+      const SlotKey& key = keys_[k];
+      if (key.len == 0) return nullptr;
+      if (key.hash != h || key.len != len) continue;
       const Slot& s = slots_[k];
-      if (s.word.empty()) return nullptr;
-      if (s.hash != h || s.word.size() != len) continue;
       if (len <= 8) return &s;  // the key is the word
       if (EqualsLowered(std::string_view(reinterpret_cast<const char*>(p), len), 0, s.word))
         return &s;
     }
   }
+  struct SlotKey {
+    uint64_t hash = 0;
+    size_t len = 0;  // 0: free
+  };
+  std::vector<SlotKey> keys_;  // parallel to slots_
 
   const std::vector<std::string>* terms_ = nullptr;
   std::vector<Slot> slots_;
