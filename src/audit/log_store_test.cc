@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
+#include <thread>
 
 #include "audit/canonical_json.h"
 #include "steward/admin_events.h"
@@ -173,6 +175,22 @@ TEST_F(LogStoreTest, SubjectIndexMigratesOldStoresAndCoversTheTail) {
   auto d = SubjectLeaves(sql, "s_d", 46);
   ASSERT_EQ(d->size(), 1u);
   EXPECT_EQ(d->at(0).first, 44);
+}
+
+TEST(PayloadRefTest, TimePrefixedHexAndUniqueAcrossThreads) {
+  const std::string ref = NewPayloadRef(0x123456789ab);
+  ASSERT_EQ(ref.size(), 28u);
+  EXPECT_EQ(ref.substr(0, 12), "0123456789ab");
+  EXPECT_EQ(ref.find_first_not_of("0123456789abcdef"), std::string::npos) << ref;
+  std::vector<std::string> a, b;
+  std::thread other([&b] {
+    for (int i = 0; i < 5000; ++i) b.push_back(NewPayloadRef(1));
+  });
+  for (int i = 0; i < 5000; ++i) a.push_back(NewPayloadRef(1));
+  other.join();
+  std::set<std::string> all(a.begin(), a.end());
+  all.insert(b.begin(), b.end());
+  EXPECT_EQ(all.size(), 10000u);
 }
 
 TEST_F(LogStoreTest, RecordAdminEventAppendsCanonicalRecord) {
