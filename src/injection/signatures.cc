@@ -258,14 +258,19 @@ std::vector<Signature> MakeBuiltin() {
        "given to you)",
        0.75},
       {"prompt_extraction.repeat_previous_text",
-       "\\b(repeat|print|output|copy|echo|recite|reproduce|show|display|rewrite|spell out|dump|"
-       "return|paste)\\b (back )?(me )?(the|all|everything|all of|this|the entire|the whole)( "
-       "of)?( the)? ?"
-       "(above|previous|preceding|prior|earlier|initial|first|original|hidden|entire|whole|full)"
-       " ?(text|message|messages|prompt|conversation|content|lines|words|instructions|context|"
-       "chat|history)\\b|\\b(text|everything|all|words|content|instructions|messages?)( that)? "
-       "(came|comes|appeared|appears|was written|is written|were written|was given|were given) "
-       "(before|above|prior to|at the (start|beginning|top))\\b",
+       // Verbs distributed: 4.5 -> 2.2 us alone (see Distribute).
+       Distribute("\\b",
+                  "(repeat|print|output|copy|echo|recite|reproduce|show|display|rewrite|spell out|"
+                  "dump|return|paste)",
+                  "\\b (back )?(me )?(the|all|everything|all of|this|the entire|the whole)( "
+                  "of)?( the)? ?"
+                  "(above|previous|preceding|prior|earlier|initial|first|original|hidden|entire|"
+                  "whole|full)"
+                  " ?(text|message|messages|prompt|conversation|content|lines|words|instructions|"
+                  "context|chat|history)\\b") +
+           "|\\b(text|everything|all|words|content|instructions|messages?)( that)? "
+           "(came|comes|appeared|appears|was written|is written|were written|was given|were "
+           "given) (before|above|prior to|at the (start|beginning|top))\\b",
        0.7},
       {"prompt_extraction.system_configuration",
        "\\b(show|display|print|output|dump|reveal|list|give me|return|describe)\\b[^.]{0,20}\\b("
