@@ -1,6 +1,7 @@
 #include "injection/features.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <climits>
 #include <cmath>
@@ -61,7 +62,7 @@ void AddCharNgrams(std::string_view s, int bits, std::vector<uint32_t>& out) {
   emit(window, n);
 }
 
-bool IsTokenByte(unsigned char c) {
+constexpr bool IsTokenByte(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80 || c == '\'' || c == '_';
 }
 
@@ -280,6 +281,52 @@ void SumWordNgrams(std::string_view s, int bits, const float* w, size_t n, Group
   ForEachWordNgram(s, bits, [&](uint32_t bucket) { AddWeight(bucket, w, n, g); });
 }
 
+constexpr auto kTokenByte = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 256; ++c) t[c] = IsTokenByte(static_cast<unsigned char>(c));
+  return t;
+}();
+
+// SumWordNgrams for a full table whose sums are exact in any order: the
+// token is hashed while it is found (one walk instead of two), and unigrams
+// and bigrams go to separate accumulators.
+void SumWordNgramsExact(std::string_view s, int bits, const float* w, GroupSum& g) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  const uint64_t basis = kFnvBasis ^ 0x77;
+  double unigrams = g.sum;
+  double bigrams = 0.0;
+  size_t count = g.count;
+  uint64_t prev = 0;
+  bool has_prev = false;
+  size_t i = 0;
+  while (i < n) {
+    const unsigned char c = p[i];
+    if (c == ' ') {
+      ++i;
+      continue;
+    }
+    uint64_t h = (basis ^ c) * 0x100000001b3ull;
+    ++i;
+    if (kTokenByte[c]) {
+      while (i < n && kTokenByte[p[i]]) {
+        h = (h ^ p[i]) * 0x100000001b3ull;
+        ++i;
+      }
+    }  // else punctuation is a token of its own: "###", "<|" matter
+    unigrams += w[Bucket(h, bits)];
+    if (has_prev) {
+      bigrams += w[Bucket(prev * 31 + h + 0x5bd1e995, bits)];
+      ++count;
+    }
+    ++count;
+    prev = h;
+    has_prev = true;
+  }
+  g.sum = unigrams + bigrams;
+  g.count = count;
+}
+
 }  // namespace
 
 namespace {
@@ -339,11 +386,19 @@ NgramTerms ScoreNgrams(const NormalizedText& text, const float* weights, size_t 
       SumCharNgrams(s, hash_bits, weights, weight_count, chars);
     }
   };
+  // At most two word n-grams per byte: within the char bound.
+  auto sum_words = [&](std::string_view s) {
+    if (exact) {
+      SumWordNgramsExact(s, hash_bits, weights, words);
+    } else {
+      SumWordNgrams(s, hash_bits, weights, weight_count, words);
+    }
+  };
   sum_chars(text.text);
-  SumWordNgrams(text.text, hash_bits, weights, weight_count, words);
+  sum_words(text.text);
   for (const std::string& d : text.decoded) {
     sum_chars(d);
-    SumWordNgrams(d, hash_bits, weights, weight_count, words);
+    sum_words(d);
   }
   NgramTerms t;
   t.char_ngrams = chars.sum * GroupScale(chars.count, kMinCharNgrams);
