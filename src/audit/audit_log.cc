@@ -87,6 +87,7 @@ Result<std::shared_ptr<AuditLog>> AuditLog::Open(const AuditOptions& options, Cl
   std::shared_ptr<AuditLog> log(new AuditLog(options, clock, std::move(db)));
   STEWARD_ASSIGN_OR_RETURN(log->signing_key_, LoadSigningKey(options.data_dir));
   STEWARD_ASSIGN_OR_RETURN(log->pseudonym_key_, LoadPseudonymKey(options.data_dir));
+  log->pseudonymizer_ = std::make_unique<SubjectPseudonymizer>(log->pseudonym_key_);
   STEWARD_ASSIGN_OR_RETURN(auto keks, LoadKeks(options.data_dir));
   log->sealer_ = std::make_unique<PayloadSealer>(std::move(keks));
   log->kek_stamp_ = log->KekFileStamp();

@@ -99,7 +99,7 @@ class AuditLog : public std::enable_shared_from_this<AuditLog> {
 
   const AuditOptions& options() const { return options_; }
   std::string Pseudonym(std::string_view subject) const {
-    return SubjectPseudonym(pseudonym_key_, subject);
+    return (*pseudonymizer_)(subject);
   }
   Clock& clock() const { return *clock_; }
   Database& db() { return *db_; }
@@ -126,6 +126,7 @@ class AuditLog : public std::enable_shared_from_this<AuditLog> {
   std::unique_ptr<Database> db_;
   SigningKey signing_key_;
   std::string pseudonym_key_;
+  std::unique_ptr<SubjectPseudonymizer> pseudonymizer_;
   std::unique_ptr<PayloadSealer> sealer_;  // writer thread only
   DataKeyCache data_keys_;                 // writer thread only
   std::string kek_stamp_;

@@ -253,6 +253,17 @@ TEST_F(DsarTest, KekFromEnvironmentRotatesWithNewVariable) {
             "frank prompt");
 }
 
+TEST(PseudonymTest, PrekeyedPseudonymizerMatchesTheOneShotForm) {
+  const std::string key(32, '\x07');
+  SubjectPseudonymizer p(key);
+  for (const std::string& subject :
+       std::vector<std::string>{"", "alice@example.com", std::string(300, 'x')}) {
+    EXPECT_EQ(p(subject), SubjectPseudonym(key, subject)) << subject;
+  }
+  EXPECT_NE(p("alice"), p("bob"));
+  EXPECT_EQ(p("alice").size(), 34u);  // "s_" + 32 hex
+}
+
 TEST_F(DsarTest, KeyFilesArePrivate) {
   for (const char* f : {"audit_signing.key", "audit_pseudonym.key", "audit_kek.key"}) {
     auto st = std::filesystem::status(dir_ / f);

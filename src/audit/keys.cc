@@ -67,6 +67,21 @@ std::string SubjectPseudonym(const std::string& pseudonym_key, std::string_view 
   return "s_" + HexEncode(std::string_view(reinterpret_cast<char*>(mac), 16));
 }
 
+SubjectPseudonymizer::SubjectPseudonymizer(const std::string& pseudonym_key) {
+  crypto_auth_hmacsha256_init(&keyed_, reinterpret_cast<const unsigned char*>(pseudonym_key.data()),
+                              pseudonym_key.size());
+}
+
+std::string SubjectPseudonymizer::operator()(std::string_view subject) const {
+  crypto_auth_hmacsha256_state st = keyed_;
+  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(subject.data()),
+                                subject.size());
+  unsigned char mac[crypto_auth_hmacsha256_BYTES];
+  crypto_auth_hmacsha256_final(&st, mac);
+  sodium_memzero(&st, sizeof st);
+  return "s_" + HexEncode(std::string_view(reinterpret_cast<char*>(mac), 16));
+}
+
 std::string TreeHeadMessage(int64_t tree_size, int64_t timestamp_ms, const std::string& root_hex) {
   return "steward-sth-v1\n" + std::to_string(tree_size) + "\n" + std::to_string(timestamp_ms) +
          "\n" + root_hex + "\n";

@@ -8,6 +8,8 @@
 // A key file readable by group or others is refused.
 #pragma once
 
+#include <sodium.h>
+
 #include <string>
 #include <vector>
 
@@ -38,6 +40,16 @@ Result<std::vector<Kek>> LoadKeks(const std::string& data_dir, bool create = tru
 
 // "s_" + 32 hex digits of HMAC-SHA256(pseudonym key, subject id).
 std::string SubjectPseudonym(const std::string& pseudonym_key, std::string_view subject);
+
+// The same pseudonyms with the key's HMAC pads hashed once, not per call.
+class SubjectPseudonymizer {
+ public:
+  explicit SubjectPseudonymizer(const std::string& pseudonym_key);
+  std::string operator()(std::string_view subject) const;
+
+ private:
+  crypto_auth_hmacsha256_state keyed_{};
+};
 
 // Ed25519 over "steward-sth-v1\n<size>\n<timestamp_ms>\n<root hex>\n".
 std::string TreeHeadMessage(int64_t tree_size, int64_t timestamp_ms, const std::string& root_hex);
