@@ -1160,17 +1160,24 @@ void NameRecognizer::JoinNameParts(std::string_view text, const std::vector<Toke
   size_t n = tokens.size();
   for (size_t t = 0; t + 1 < n; ++t) {
     // Middle initials.
-    // After an honorific comes a name ("Our landlord Mr. Kuvalis", "Dr
-    // Aykaç"), whatever the model read there.
+    // After an honorific or a greeting comes a name ("Our landlord Mr.
+    // Kuvalis", "Dr Aykaç", "Hi Victor,"), whatever the model read there
+    // (a common or dictionary word is no name: "Dear Customer").
     if (labels[t] == kO && (TokenIs(text, tokens[t], "mr") || TokenIs(text, tokens[t], "mrs") ||
                             TokenIs(text, tokens[t], "ms") || TokenIs(text, tokens[t], "dr") ||
-                            TokenIs(text, tokens[t], "prof") || TokenIs(text, tokens[t], "mx"))) {
+                            TokenIs(text, tokens[t], "prof") || TokenIs(text, tokens[t], "mx") ||
+                            TokenIs(text, tokens[t], "hi") || TokenIs(text, tokens[t], "hello") ||
+                            TokenIs(text, tokens[t], "hey") || TokenIs(text, tokens[t], "dear"))) {
       size_t k = t + 1;
       if (text[tokens[k].start] == '.' && k + 1 < n) ++k;
       constexpr uint16_t kCommon = (1u << Gazetteers::kWord) | (1u << 14);
       std::string_view word = text.substr(tokens[k].start, tokens[k].end - tokens[k].start);
+      // A dictionary word that is also a given name still counts ("Victor").
+      uint16_t bits = fz.GazBits(k);
+      bool common = (bits >> 14 & 1) ||
+                    ((bits & kCommon) && !(bits >> Gazetteers::kFirst & 1));
       if (!tokens[k].newline_before && !IsPer(labels[k]) && word.size() >= 2 &&
-          IsUpperStart(word) && !(fz.GazBits(k) & kCommon)) {
+          IsUpperStart(word) && !common) {
         labels[k] = kBPer;
         if (margins[k] == 0) margins[k] = 1;
         for (size_t m = k + 1; m < n && labels[m] == kILoc && !tokens[m].newline_before; ++m)
@@ -1379,7 +1386,9 @@ uint64_t NameRecognizer::Recognize(std::string_view text, std::vector<Finding>* 
       contraction = tail == "m" || tail == "re" || tail == "ve" || tail == "ll" || tail == "d" ||
                     tail == "t" || tail == "mon";
     }
-    if (only_common || contraction) {
+    // A lone letter ("in C", "Plan B") is an initial at most.
+    bool lone_letter = first == last && tokens[first].end - tokens[first].start == 1;
+    if (only_common || contraction || lone_letter) {
       i = j;
       continue;
     }

@@ -282,6 +282,9 @@ TEST(ScanQuality, AddressAndNameConventions) {
        nullptr},
       {"Our landlord Mr. Kuvalis lives at 2187 Melody Way, Nitra.", "PERSON", "Kuvalis", nullptr,
        nullptr},
+      {"Hi Victor, I am writing about my wire transfer.", "PERSON", "Victor", nullptr, nullptr},
+      {"Dear Customer, your order shipped.", nullptr, nullptr, "PERSON", "Customer"},
+      {"Write a Hello World program in C please.", nullptr, nullptr, "PERSON", "C"},
       // Common words alone name nothing.
       {"We run Python 2.7.20 and Node 16.8.3 in production.", nullptr, nullptr, "LOCATION",
        "Python"},
