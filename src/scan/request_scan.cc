@@ -11,9 +11,9 @@ namespace {
 void VisitString(boost::json::value& v, const std::function<void(std::string&)>& fn) {
   if (!v.is_string()) return;
   std::string s(v.as_string());
-  std::string before = s;
   fn(s);
-  if (s != before) v = boost::json::string(s);
+  // Compared with the JSON string itself: no second copy of the text.
+  if (std::string_view(s) != std::string_view(v.as_string())) v = boost::json::string(s);
 }
 
 void VisitContent(boost::json::value& content, std::string_view role,
@@ -134,6 +134,8 @@ InputScanResult ScanRequest(RequestContext& ctx, const Scanner& scanner,
   ForEachRequestText(ctx.body, ctx.endpoint, [&](std::string& text, std::string_view) {
     std::vector<Finding> found = scanner.Scan(text, options);
     if (found.empty()) return;
+    // One rehash at most per text, not one per doubling.
+    state.known_values.reserve(state.known_values.size() + 2 * found.size());
     for (const Finding& f : found) {
       state.known_values.insert(text.substr(f.start, f.end - f.start));
       if (actions.For(f.type) == Action::kBlock) blocked.insert(std::string(f.type));
