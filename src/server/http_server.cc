@@ -1,5 +1,7 @@
 #include "server/http_server.h"
 
+#include "server/wire.h"
+
 #include <sys/socket.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -85,8 +87,8 @@ std::string ErrorJson(std::string_view message, std::string_view type, std::stri
 template <typename Stream>
 class StreamWriter final : public ResponseWriter {
  public:
-  StreamWriter(Stream& stream, unsigned version, bool keep_alive, const std::string& server_name)
-      : stream_(stream), version_(version), keep_alive_(keep_alive), server_name_(server_name) {}
+  StreamWriter(Stream& stream, std::string& wire, unsigned version, bool keep_alive, const std::string& server_name)
+      : stream_(stream), wire_(wire), version_(version), keep_alive_(keep_alive), server_name_(server_name) {}
 
   Task<bool> Send(http::response<http::string_body> response) override {
     started_ = true;
@@ -95,10 +97,16 @@ class StreamWriter final : public ResponseWriter {
     if (!keep_alive_) response.keep_alive(false);
     keep_alive_ = response.keep_alive();
     response.prepare_payload();
-    beast::get_lowest_layer(stream_).expires_after(kWriteTimeout);
-    auto [ec, n] = co_await http::async_write(stream_, response, kTuple);
-    ok_ = !ec;
-    co_return ok_;
+    wire_.clear();
+    AppendResponseHead(wire_, response.base());
+    const std::string& body = response.body();
+    // Small bodies travel in the head's buffer: one send, no second iovec.
+    if (body.size() <= kCopyBodyBelow) {
+      wire_ += body;
+      co_return co_await Write(net::buffer(wire_));
+    }
+    std::array<net::const_buffer, 2> buffers{net::buffer(wire_), net::buffer(body)};
+    co_return co_await Write(buffers);
   }
 
   Task<bool> StartStream(http::response<http::empty_body> head) override {
@@ -108,35 +116,42 @@ class StreamWriter final : public ResponseWriter {
     head.chunked(true);
     if (!keep_alive_) head.keep_alive(false);
     keep_alive_ = head.keep_alive();
-    http::response_serializer<http::empty_body> sr{head};
-    beast::get_lowest_layer(stream_).expires_after(kWriteTimeout);
-    auto [ec, n] = co_await http::async_write_header(stream_, sr, kTuple);
-    ok_ = !ec;
-    co_return ok_;
+    wire_.clear();
+    AppendResponseHead(wire_, head.base());
+    co_return co_await Write(net::buffer(wire_));
   }
 
   Task<bool> WriteChunk(std::string_view data) override {
     if (!ok_) co_return false;
     if (data.empty()) co_return true;  // an empty chunk would end the body
-    beast::get_lowest_layer(stream_).expires_after(kWriteTimeout);
-    auto [ec, n] = co_await net::async_write(stream_, http::make_chunk(net::buffer(data)), kTuple);
-    ok_ = !ec;
-    co_return ok_;
+    wire_.clear();
+    AppendChunkSize(wire_, data.size());
+    wire_ += data;
+    wire_ += "\r\n";
+    co_return co_await Write(net::buffer(wire_));
   }
 
   Task<bool> EndStream() override {
     if (!ok_) co_return false;
-    beast::get_lowest_layer(stream_).expires_after(kWriteTimeout);
-    auto [ec, n] = co_await net::async_write(stream_, http::make_chunk_last(), kTuple);
-    ok_ = !ec;
-    co_return ok_;
+    co_return co_await Write(net::buffer(std::string_view("0\r\n\r\n")));
   }
 
   bool started() const override { return started_; }
   bool keep_alive() const { return keep_alive_ && ok_; }
 
  private:
+  static constexpr size_t kCopyBodyBelow = 16 * 1024;
+
+  template <typename Buffers>
+  Task<bool> Write(Buffers buffers) {
+    beast::get_lowest_layer(stream_).expires_after(kWriteTimeout);
+    auto [ec, n] = co_await net::async_write(stream_, buffers, kTuple);
+    ok_ = !ec;
+    co_return ok_;
+  }
+
   Stream& stream_;
+  std::string& wire_;  // the session's reused output buffer
   unsigned version_;
   bool keep_alive_;
   const std::string& server_name_;
@@ -182,6 +197,7 @@ Task<void> SessionAccess::Run(HttpServer* self, Stream stream, Connection conn) 
   }
   self->connections_++;
   beast::flat_buffer buffer;
+  std::string wire;
 
   if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
     lowest.expires_after(std::chrono::milliseconds(opt.request_timeout_ms));
@@ -256,7 +272,7 @@ Task<void> SessionAccess::Run(HttpServer* self, Stream stream, Connection conn) 
       }
     }
     if (reject_status) {
-      StreamWriter<Stream> writer(stream, 11, false, opt.server_name);
+      StreamWriter<Stream> writer(stream, wire, 11, false, opt.server_name);
       std::string type = reject_status == 413 ? "invalid_request_error" : "invalid_request_error";
       std::string code = reject_status == 413 ? "request_too_large"
                          : reject_status == 408 ? "request_timeout"
@@ -281,7 +297,7 @@ Task<void> SessionAccess::Run(HttpServer* self, Stream stream, Connection conn) 
 
     Request request = parser.release();
     lowest.expires_never();
-    StreamWriter<Stream> writer(stream, request.version(), request.keep_alive(), opt.server_name);
+    StreamWriter<Stream> writer(stream, wire, request.version(), request.keep_alive(), opt.server_name);
     self->in_flight_++;
     co_await self->handler_(request, conn, writer);
     self->in_flight_--;

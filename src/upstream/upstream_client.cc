@@ -3,6 +3,8 @@
 #include <boost/asio/as_tuple.hpp>
 #include <random>
 
+#include "server/wire.h"
+
 namespace steward::upstream {
 
 constexpr auto kTuple = net::as_tuple(net::use_awaitable);
@@ -70,9 +72,9 @@ void Exchange::MarkFailed(const UpstreamError& e) {
   upstream_.breaker().OnFailure();
 }
 
-Task<Status> Exchange::Write(http::request<http::string_body>& req) {
+Task<Status> Exchange::Write(const std::string& wire) {
   conn_.stream->expires_after(std::chrono::milliseconds(upstream_.config().request_timeout_ms));
-  auto [ec, n] = co_await http::async_write(*conn_.stream, req, kTuple);
+  auto [ec, n] = co_await net::async_write(*conn_.stream, net::buffer(wire), kTuple);
   if (ec) co_return Unavailable(ec == beast::error::timeout ? "timeout" : ec.message());
   co_return Status::Ok();
 }
@@ -182,7 +184,7 @@ Task<std::variant<std::unique_ptr<Exchange>, UpstreamError>> Call(Upstream& up, 
                                 std::to_string((ms + 999) / 1000) + " s",
                             ms};
   }
-  http::request<http::string_body> req{request.method, cfg.base_path + request.path, 11};
+  http::request<http::empty_body> req{request.method, cfg.base_path + request.path, 11};
   req.set(http::field::host, cfg.host + ":" + std::to_string(cfg.port));
   req.set(http::field::user_agent, "steward");
   if (!request.body.empty() || request.method == http::verb::post) {
@@ -191,8 +193,12 @@ Task<std::variant<std::unique_ptr<Exchange>, UpstreamError>> Call(Upstream& up, 
   if (!cfg.api_key.empty()) req.set(http::field::authorization, "Bearer " + cfg.api_key);
   for (const auto& [k, v] : request.headers) req.set(k, v);
   req.keep_alive(true);
-  req.body() = request.body;
-  req.prepare_payload();
+  if (!request.body.empty() || request.method == http::verb::post) req.content_length(request.body.size());
+  // Head and body in one buffer: one send, and the same bytes on a retry.
+  std::string wire;
+  wire.reserve(512 + request.body.size());
+  server::AppendRequestHead(wire, req.base());
+  wire += request.body;
 
   // A pooled connection may have been closed by the upstream while idle;
   // such a failure before any response byte is retried once on a fresh one.
@@ -208,7 +214,7 @@ Task<std::variant<std::unique_ptr<Exchange>, UpstreamError>> Call(Upstream& up, 
       conn = std::move(std::get<PooledConnection>(c));
     }
     auto ex = std::make_unique<Exchange>(up, pool, std::move(*conn));
-    Status s = co_await ex->Write(req);
+    Status s = co_await ex->Write(wire);
     if (s.ok()) s = co_await ex->ReadHead();
     if (!s.ok()) {
       ex->failed_ = true;

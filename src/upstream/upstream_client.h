@@ -104,7 +104,8 @@ class Exchange {
 
   // The head was read; Call() uses this.
   Task<Status> ReadHead();
-  Task<Status> Write(http::request<http::string_body>& req);
+  // Sends a serialised request (head and body).
+  Task<Status> Write(const std::string& wire);
 
   // Records the call's outcome on the breaker (Call does it for failures
   // before the head; the gateway reports body-phase failures with this).
