@@ -437,6 +437,7 @@ Task<void> Gateway::Proxy(Call& call) {
     }
     return 0;
   };
+  std::string rewritten_body;
   auto outbound = [&]() {
     upstream::OutboundRequest out;
     out.path = ctx.path;
@@ -444,7 +445,8 @@ Task<void> Gateway::Proxy(Call& call) {
     if (ctx.body_modified || ctx.upstream_model != ctx.model) {
       json::object body = ctx.body;
       body["model"] = ctx.upstream_model;
-      out.body = json::serialize(body);
+      rewritten_body = json::serialize(body);
+      out.body = rewritten_body;
     } else {
       out.body = call.request.body();
     }

@@ -113,18 +113,34 @@ Task<Result<std::optional<std::string>>> Exchange::ReadSome() {
 }
 
 Task<Result<std::string>> Exchange::ReadAll(size_t limit) {
+  // Reads straight into the result's spare capacity: no copy per piece.
   std::string out;
-  while (true) {
-    auto piece = co_await ReadSome();
-    if (!piece.ok()) co_return piece.status();
-    if (!piece->has_value()) break;
-    out += **piece;
+  const auto length = parser_->content_length();  // unknown when chunked
+  while (!(done_ || parser_->is_done())) {
+    size_t want = length && *length <= limit ? std::max<size_t>(1, *length - std::min<size_t>(*length, out.size())) : 16384;
+    if (out.capacity() - out.size() < want) out.reserve(out.size() + want);
+    size_t used = out.size();
+    out.resize(out.capacity());
+    auto& body = parser_->get().body();
+    body.data = out.data() + used;
+    body.size = out.size() - used;
+    conn_.stream->expires_after(std::chrono::milliseconds(upstream_.config().request_timeout_ms));
+    auto [ec, n] = co_await http::async_read_some(*conn_.stream, conn_.buffer, *parser_, kTuple);
+    if (ec == http::error::need_buffer) ec = {};
+    out.resize(out.size() - parser_->get().body().size);
+    if (ec) {
+      failed_ = true;
+      auto e = MapError(ec, "sending the response body");
+      if (ec == beast::error::timeout) co_return DeadlineExceeded(e.message);
+      co_return Unavailable(e.message);
+    }
     if (out.size() > limit) {
       failed_ = true;
       co_return ResourceExhausted("upstream `" + upstream_.name() + "` sent a body larger than " +
                                   std::to_string(limit) + " bytes");
     }
   }
+  done_ = true;
   co_return out;
 }
 

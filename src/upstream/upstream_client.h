@@ -76,7 +76,7 @@ class ConnectionPool {
 struct OutboundRequest {
   http::verb method = http::verb::post;
   std::string path;  // "/v1/chat/completions" (base_path is prepended)
-  std::string body;
+  std::string_view body;  // must outlive the call
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;  // forwarded extras
 };
