@@ -1,5 +1,6 @@
 #include "server/http_server.h"
 
+#include "server/deadline.h"
 #include "server/wire.h"
 
 #include <sys/socket.h>
@@ -87,8 +88,9 @@ std::string ErrorJson(std::string_view message, std::string_view type, std::stri
 template <typename Stream>
 class StreamWriter final : public ResponseWriter {
  public:
-  StreamWriter(Stream& stream, std::string& wire, unsigned version, bool keep_alive, const std::string& server_name)
-      : stream_(stream), wire_(wire), version_(version), keep_alive_(keep_alive), server_name_(server_name) {}
+  StreamWriter(Stream& stream, Deadline& deadline, std::string& wire, unsigned version, bool keep_alive,
+               const std::string& server_name)
+      : stream_(stream), deadline_(deadline), wire_(wire), version_(version), keep_alive_(keep_alive), server_name_(server_name) {}
 
   Task<bool> Send(http::response<http::string_body> response) override {
     started_ = true;
@@ -144,13 +146,14 @@ class StreamWriter final : public ResponseWriter {
 
   template <typename Buffers>
   Task<bool> Write(Buffers buffers) {
-    beast::get_lowest_layer(stream_).expires_after(kWriteTimeout);
+    deadline_.ExpiresAfter(kWriteTimeout);
     auto [ec, n] = co_await net::async_write(stream_, buffers, kTuple);
     ok_ = !ec;
     co_return ok_;
   }
 
   Stream& stream_;
+  Deadline& deadline_;
   std::string& wire_;  // the session's reused output buffer
   unsigned version_;
   bool keep_alive_;
@@ -189,7 +192,7 @@ Task<void> SessionAccess::Run(HttpServer* self, Stream stream, Connection conn) 
   state->executor = lowest.get_executor();
   state->cancel = [&lowest] {
     beast::error_code ignored;
-    lowest.socket().cancel(ignored);
+    lowest.cancel(ignored);
   };
   {
     std::lock_guard lock(self->impl_->mu);
@@ -198,9 +201,10 @@ Task<void> SessionAccess::Run(HttpServer* self, Stream stream, Connection conn) 
   self->connections_++;
   beast::flat_buffer buffer;
   std::string wire;
+  Deadline deadline(lowest.get_executor(), lowest);
 
-  if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
-    lowest.expires_after(std::chrono::milliseconds(opt.request_timeout_ms));
+  if constexpr (!std::is_same_v<Stream, tcp::socket>) {
+    deadline.ExpiresAfter(std::chrono::milliseconds(opt.request_timeout_ms));
     auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, kTuple);
     if (ec) goto done;
   }
@@ -210,21 +214,22 @@ Task<void> SessionAccess::Run(HttpServer* self, Stream stream, Connection conn) 
     if (buffer.size() == 0) {
       state->idle = true;
       if (self->stopping_.load()) break;
-      lowest.expires_after(std::chrono::milliseconds(opt.idle_timeout_ms));
+      deadline.ExpiresAfter(std::chrono::milliseconds(opt.idle_timeout_ms));
       auto [ec, n] = co_await stream.async_read_some(buffer.prepare(8192), kTuple);
       state->idle = false;
       if (ec) break;
       buffer.commit(n);
     }
     // From the first byte on, the whole request must arrive in time.
-    lowest.expires_after(std::chrono::milliseconds(opt.request_timeout_ms));
+    deadline.ExpiresAfter(std::chrono::milliseconds(opt.request_timeout_ms));
     http::request_parser<http::string_body> parser;
     parser.body_limit(opt.max_body_bytes);
     parser.header_limit(opt.max_header_bytes);
     int reject_status = 0;
     std::string reject_message;
     {
-      auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kTuple);
+      auto [op_ec, n] = co_await http::async_read_header(stream, buffer, parser, kTuple);
+      beast::error_code ec = deadline.Check(op_ec);
       if (ec == http::error::end_of_stream) break;
       if (ec == beast::error::timeout) {
         reject_status = 408;
@@ -256,7 +261,8 @@ Task<void> SessionAccess::Run(HttpServer* self, Stream stream, Connection conn) 
           auto [ec, n] = co_await http::async_write(stream, cont, kTuple);
           if (ec) break;
         }
-        auto [ec, n] = co_await http::async_read(stream, buffer, parser, kTuple);
+        auto [op_ec, n] = co_await http::async_read(stream, buffer, parser, kTuple);
+        beast::error_code ec = deadline.Check(op_ec);
         if (ec == http::error::body_limit) {
           reject_status = 413;
           reject_message = "request body exceeds the limit of " + std::to_string(opt.max_body_bytes) + " bytes";
@@ -272,7 +278,7 @@ Task<void> SessionAccess::Run(HttpServer* self, Stream stream, Connection conn) 
       }
     }
     if (reject_status) {
-      StreamWriter<Stream> writer(stream, wire, 11, false, opt.server_name);
+      StreamWriter<Stream> writer(stream, deadline, wire, 11, false, opt.server_name);
       std::string type = reject_status == 413 ? "invalid_request_error" : "invalid_request_error";
       std::string code = reject_status == 413 ? "request_too_large"
                          : reject_status == 408 ? "request_timeout"
@@ -280,10 +286,10 @@ Task<void> SessionAccess::Run(HttpServer* self, Stream stream, Connection conn) 
       co_await writer.Send(JsonResponse(11, reject_status, ErrorJson(reject_message, type, code), false));
       // Let the client read the answer: stop sending, then drain briefly
       // what it is still uploading so the close does not reset the answer.
-      if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      if constexpr (std::is_same_v<Stream, tcp::socket>) {
         beast::error_code ignored;
-        lowest.socket().shutdown(tcp::socket::shutdown_send, ignored);
-        lowest.expires_after(std::chrono::seconds(2));
+        lowest.shutdown(tcp::socket::shutdown_send, ignored);
+        deadline.ExpiresAfter(std::chrono::seconds(2));
         std::array<char, 65536> sink;
         size_t drained = 0;
         while (drained < (256u << 20)) {
@@ -296,8 +302,8 @@ Task<void> SessionAccess::Run(HttpServer* self, Stream stream, Connection conn) 
     }
 
     Request request = parser.release();
-    lowest.expires_never();
-    StreamWriter<Stream> writer(stream, wire, request.version(), request.keep_alive(), opt.server_name);
+    deadline.ExpiresNever();
+    StreamWriter<Stream> writer(stream, deadline, wire, request.version(), request.keep_alive(), opt.server_name);
     self->in_flight_++;
     co_await self->handler_(request, conn, writer);
     self->in_flight_--;
@@ -312,8 +318,8 @@ Task<void> SessionAccess::Run(HttpServer* self, Stream stream, Connection conn) 
 done:
   {
     beast::error_code ignored;
-    lowest.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    lowest.close();
+    lowest.shutdown(tcp::socket::shutdown_both, ignored);
+    lowest.close(ignored);
   }
   state->alive = false;
   {
@@ -341,10 +347,10 @@ Task<void> SessionAccess::Accept(HttpServer* self, tcp::acceptor& acceptor) {
     auto executor = acceptor.get_executor();
     if (self->impl_->ssl_ctx) {
       conn.tls = true;
-      beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *self->impl_->ssl_ctx);
+      beast::ssl_stream<tcp::socket> stream(std::move(socket), *self->impl_->ssl_ctx);
       net::co_spawn(executor, Run(self, std::move(stream), conn), net::detached);
     } else {
-      net::co_spawn(executor, Run(self, beast::tcp_stream(std::move(socket)), conn), net::detached);
+      net::co_spawn(executor, Run(self, std::move(socket), conn), net::detached);
     }
   }
 }

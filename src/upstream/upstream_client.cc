@@ -14,14 +14,14 @@ std::optional<PooledConnection> ConnectionPool::TakeIdle() {
   while (!idle_.empty()) {
     PooledConnection c = std::move(idle_.back());
     idle_.pop_back();
-    if (c.stream && c.stream->socket().is_open()) return c;
+    if (c.socket && c.socket->is_open()) return c;
   }
   return std::nullopt;
 }
 
 void ConnectionPool::GiveBack(PooledConnection conn) {
   if (static_cast<int>(idle_.size()) >= max_idle_) return;  // closes it
-  conn.stream->expires_never();
+  conn.deadline->ExpiresNever();
   idle_.push_back(std::move(conn));
 }
 
@@ -32,12 +32,12 @@ Exchange::Exchange(Upstream& upstream, ConnectionPool& pool, PooledConnection co
 }
 
 Exchange::~Exchange() {
-  if (done_ && !failed_ && parser_->get().keep_alive() && conn_.stream) {
+  if (done_ && !failed_ && parser_->get().keep_alive() && conn_.socket) {
     pool_.GiveBack(std::move(conn_));
-  } else if (conn_.stream) {
+  } else if (conn_.socket) {
     beast::error_code ignored;
-    conn_.stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
-    conn_.stream->close();
+    conn_.socket->shutdown(tcp::socket::shutdown_both, ignored);
+    conn_.socket->close(ignored);
   }
 }
 
@@ -73,15 +73,17 @@ void Exchange::MarkFailed(const UpstreamError& e) {
 }
 
 Task<Status> Exchange::Write(const std::string& wire) {
-  conn_.stream->expires_after(std::chrono::milliseconds(upstream_.config().request_timeout_ms));
-  auto [ec, n] = co_await net::async_write(*conn_.stream, net::buffer(wire), kTuple);
+  conn_.deadline->ExpiresAfter(std::chrono::milliseconds(upstream_.config().request_timeout_ms));
+  auto [op_ec, n] = co_await net::async_write(*conn_.socket, net::buffer(wire), kTuple);
+  beast::error_code ec = conn_.deadline->Check(op_ec);
   if (ec) co_return Unavailable(ec == beast::error::timeout ? "timeout" : ec.message());
   co_return Status::Ok();
 }
 
 Task<Status> Exchange::ReadHead() {
-  conn_.stream->expires_after(std::chrono::milliseconds(upstream_.config().request_timeout_ms));
-  auto [ec, n] = co_await http::async_read_header(*conn_.stream, conn_.buffer, *parser_, kTuple);
+  conn_.deadline->ExpiresAfter(std::chrono::milliseconds(upstream_.config().request_timeout_ms));
+  auto [op_ec, n] = co_await http::async_read_header(*conn_.socket, conn_.buffer, *parser_, kTuple);
+  beast::error_code ec = conn_.deadline->Check(op_ec);
   if (ec == beast::error::timeout) co_return DeadlineExceeded("timeout");
   if (ec) co_return Unavailable(ec.message());
   if (parser_->is_done()) done_ = true;
@@ -97,8 +99,9 @@ Task<Result<std::optional<std::string>>> Exchange::ReadSome() {
     auto& body = parser_->get().body();
     body.data = chunk_;
     body.size = sizeof(chunk_);
-    conn_.stream->expires_after(std::chrono::milliseconds(upstream_.config().request_timeout_ms));
-    auto [ec, n] = co_await http::async_read_some(*conn_.stream, conn_.buffer, *parser_, kTuple);
+    conn_.deadline->ExpiresAfter(std::chrono::milliseconds(upstream_.config().request_timeout_ms));
+    auto [op_ec, n] = co_await http::async_read_some(*conn_.socket, conn_.buffer, *parser_, kTuple);
+    beast::error_code ec = conn_.deadline->Check(op_ec);
     if (ec == http::error::need_buffer) ec = {};
     if (ec) {
       failed_ = true;
@@ -124,8 +127,9 @@ Task<Result<std::string>> Exchange::ReadAll(size_t limit) {
     auto& body = parser_->get().body();
     body.data = out.data() + used;
     body.size = out.size() - used;
-    conn_.stream->expires_after(std::chrono::milliseconds(upstream_.config().request_timeout_ms));
-    auto [ec, n] = co_await http::async_read_some(*conn_.stream, conn_.buffer, *parser_, kTuple);
+    conn_.deadline->ExpiresAfter(std::chrono::milliseconds(upstream_.config().request_timeout_ms));
+    auto [op_ec, n] = co_await http::async_read_some(*conn_.socket, conn_.buffer, *parser_, kTuple);
+    beast::error_code ec = conn_.deadline->Check(op_ec);
     if (ec == http::error::need_buffer) ec = {};
     out.resize(out.size() - parser_->get().body().size);
     if (ec) {
@@ -170,12 +174,14 @@ Task<std::variant<PooledConnection, UpstreamError>> Connect(Upstream& up) {
       continue;
     }
     PooledConnection conn;
-    conn.stream = std::make_unique<beast::tcp_stream>(executor);
-    conn.stream->expires_after(std::chrono::milliseconds(cfg.connect_timeout_ms));
-    auto [ec, ep] = co_await conn.stream->async_connect(results, kTuple);
+    conn.socket = std::make_unique<tcp::socket>(executor);
+    conn.deadline = std::make_unique<server::Deadline>(executor, *conn.socket);
+    conn.deadline->ExpiresAfter(std::chrono::milliseconds(cfg.connect_timeout_ms));
+    auto [op_ec, ep] = co_await net::async_connect(*conn.socket, results, kTuple);
+    beast::error_code ec = conn.deadline->Check(op_ec);
     if (!ec) {
       beast::error_code ignored;
-      conn.stream->socket().set_option(tcp::no_delay(true), ignored);
+      conn.socket->set_option(tcp::no_delay(true), ignored);
       co_return conn;
     }
     last_error = ec == beast::error::timeout ? "connect timed out after " + std::to_string(cfg.connect_timeout_ms) + " ms"

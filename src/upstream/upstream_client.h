@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "steward/clock.h"
 #include "steward/status.h"
+#include "server/deadline.h"
 #include "upstream/circuit_breaker.h"
 
 namespace steward::upstream {
@@ -55,7 +56,8 @@ class Upstream {
 };
 
 struct PooledConnection {
-  std::unique_ptr<beast::tcp_stream> stream;
+  std::unique_ptr<net::ip::tcp::socket> socket;
+  std::unique_ptr<server::Deadline> deadline;  // destroyed before the socket it cancels
   beast::flat_buffer buffer;
 };
 
