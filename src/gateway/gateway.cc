@@ -150,7 +150,7 @@ http::response<http::string_body> WrongEndpointResponse(RequestContext& ctx, boo
 
 Task<Status> AwaitBarrier(std::shared_ptr<Barrier> barrier) {
   auto executor = co_await net::this_coro::executor;
-  Status status = co_await net::async_initiate<decltype(net::use_awaitable), void(Status)>(
+  Status status = co_await net::async_initiate<decltype(server::kAwait), void(Status)>(
       [barrier, executor](auto handler) {
         auto h = std::make_shared<decltype(handler)>(std::move(handler));
         barrier->Wait([h, executor](Status s) {
@@ -158,7 +158,7 @@ Task<Status> AwaitBarrier(std::shared_ptr<Barrier> barrier) {
           net::post(ex, [h, s = std::move(s)]() mutable { (*h)(std::move(s)); });
         });
       },
-      net::use_awaitable);
+      server::kAwait);
   co_return status;
 }
 

@@ -3,10 +3,10 @@
 namespace steward::server {
 
 struct Deadline::State : std::enable_shared_from_this<State> {
-  explicit State(const net::any_io_executor& executor) : timer(executor) {}
+  explicit State(const Executor& executor) : timer(executor) {}
 
-  net::steady_timer timer;
-  net::ip::tcp::socket* socket = nullptr;  // null once the owner is gone
+  net::basic_waitable_timer<Clock, net::wait_traits<Clock>, Executor> timer;
+  Socket* socket = nullptr;  // null once the owner is gone
   Clock::time_point deadline = Clock::time_point::max();
   Clock::time_point armed_for = Clock::time_point::max();
   bool armed = false;
@@ -35,7 +35,7 @@ struct Deadline::State : std::enable_shared_from_this<State> {
   }
 };
 
-Deadline::Deadline(const net::any_io_executor& executor, net::ip::tcp::socket& socket)
+Deadline::Deadline(const Executor& executor, Socket& socket)
     : state_(std::make_shared<State>(executor)) {
   state_->socket = &socket;
 }

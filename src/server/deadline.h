@@ -15,9 +15,10 @@
 #include <chrono>
 #include <memory>
 
+#include "server/async.h"
+
 namespace steward::server {
 
-namespace net = boost::asio;
 
 class Deadline {
  public:
@@ -25,7 +26,7 @@ class Deadline {
 
   // `socket` must outlive this object; its pending operations are cancelled
   // when the deadline passes.
-  Deadline(const net::any_io_executor& executor, net::ip::tcp::socket& socket);
+  Deadline(const Executor& executor, Socket& socket);
   ~Deadline();
   Deadline(const Deadline&) = delete;
   Deadline& operator=(const Deadline&) = delete;

@@ -15,9 +15,9 @@ using namespace std::chrono_literals;
 // which it never does unless a test says so.
 struct SocketPair {
   net::io_context io;
-  tcp::socket near{io}, far{io};
+  Socket near{io.get_executor()}, far{io.get_executor()};
   SocketPair() {
-    tcp::acceptor acceptor(io, {net::ip::make_address("127.0.0.1"), 0});
+    net::basic_socket_acceptor<tcp, Executor> acceptor(io.get_executor(), {net::ip::make_address("127.0.0.1"), 0});
     near.connect(acceptor.local_endpoint());
     acceptor.accept(far);
   }

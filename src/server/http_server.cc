@@ -16,7 +16,8 @@ namespace steward::server {
 namespace beast = boost::beast;
 namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
-constexpr auto kTuple = net::as_tuple(net::use_awaitable);
+using Acceptor = net::basic_socket_acceptor<tcp, Executor>;
+constexpr auto kTuple = kAwaitTuple;
 constexpr std::chrono::seconds kWriteTimeout{60};
 
 namespace {
@@ -165,14 +166,15 @@ class StreamWriter final : public ResponseWriter {
 }  // namespace
 
 struct SessionState {
-  net::any_io_executor executor;
+  explicit SessionState(Executor e) : executor(std::move(e)) {}
+  Executor executor;
   bool alive = true;  // touched only on the session's worker thread
   std::atomic<bool> idle{false};
   std::function<void()> cancel;  // runs on the session's executor
 };
 
 struct HttpServer::Impl {
-  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  std::vector<std::unique_ptr<Acceptor>> acceptors;
   std::unique_ptr<ssl::context> ssl_ctx;
   std::mutex mu;
   std::set<std::shared_ptr<SessionState>> sessions;
@@ -181,15 +183,14 @@ struct HttpServer::Impl {
 struct SessionAccess {
   template <typename Stream>
   static Task<void> Run(HttpServer* self, Stream stream, Connection conn);
-  static Task<void> Accept(HttpServer* self, tcp::acceptor& acceptor);
+  static Task<void> Accept(HttpServer* self, Acceptor& acceptor);
 };
 
 template <typename Stream>
 Task<void> SessionAccess::Run(HttpServer* self, Stream stream, Connection conn) {
   const ServerOptions& opt = self->options_;
-  auto state = std::make_shared<SessionState>();
   auto& lowest = beast::get_lowest_layer(stream);
-  state->executor = lowest.get_executor();
+  auto state = std::make_shared<SessionState>(lowest.get_executor());
   state->cancel = [&lowest] {
     beast::error_code ignored;
     lowest.cancel(ignored);
@@ -203,7 +204,7 @@ Task<void> SessionAccess::Run(HttpServer* self, Stream stream, Connection conn) 
   std::string wire;
   Deadline deadline(lowest.get_executor(), lowest);
 
-  if constexpr (!std::is_same_v<Stream, tcp::socket>) {
+  if constexpr (!std::is_same_v<Stream, Socket>) {
     deadline.ExpiresAfter(std::chrono::milliseconds(opt.request_timeout_ms));
     auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, kTuple);
     if (ec) goto done;
@@ -286,7 +287,7 @@ Task<void> SessionAccess::Run(HttpServer* self, Stream stream, Connection conn) 
       co_await writer.Send(JsonResponse(11, reject_status, ErrorJson(reject_message, type, code), false));
       // Let the client read the answer: stop sending, then drain briefly
       // what it is still uploading so the close does not reset the answer.
-      if constexpr (std::is_same_v<Stream, tcp::socket>) {
+      if constexpr (std::is_same_v<Stream, Socket>) {
         beast::error_code ignored;
         lowest.shutdown(tcp::socket::shutdown_send, ignored);
         deadline.ExpiresAfter(std::chrono::seconds(2));
@@ -329,13 +330,13 @@ done:
   self->connections_--;
 }
 
-Task<void> SessionAccess::Accept(HttpServer* self, tcp::acceptor& acceptor) {
+Task<void> SessionAccess::Accept(HttpServer* self, Acceptor& acceptor) {
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(kTuple);
     if (ec) {
       if (self->stopping_.load() || ec == net::error::operation_aborted) co_return;
       // EMFILE and friends: back off briefly instead of spinning.
-      net::steady_timer t(acceptor.get_executor(), std::chrono::milliseconds(10));
+      Timer t(acceptor.get_executor(), std::chrono::milliseconds(10));
       co_await t.async_wait(kTuple);
       continue;
     }
@@ -347,7 +348,7 @@ Task<void> SessionAccess::Accept(HttpServer* self, tcp::acceptor& acceptor) {
     auto executor = acceptor.get_executor();
     if (self->impl_->ssl_ctx) {
       conn.tls = true;
-      beast::ssl_stream<tcp::socket> stream(std::move(socket), *self->impl_->ssl_ctx);
+      beast::ssl_stream<Socket> stream(std::move(socket), *self->impl_->ssl_ctx);
       net::co_spawn(executor, Run(self, std::move(stream), conn), net::detached);
     } else {
       net::co_spawn(executor, Run(self, std::move(socket), conn), net::detached);
@@ -377,7 +378,7 @@ Status HttpServer::Listen() {
   if (ec) return InvalidArgument("listen address `" + options_.listen.host + "` is not an IP address");
   uint16_t port = options_.listen.port;
   for (int i = 0; i < pool_.size(); ++i) {
-    auto acc = std::make_unique<tcp::acceptor>(pool_.context(i));
+    auto acc = std::make_unique<Acceptor>(pool_.context(i).get_executor());
     tcp::endpoint ep(address, port);
     acc->open(ep.protocol(), ec);
     if (ec) return Unavailable("socket: " + ec.message());

@@ -7,7 +7,7 @@
 
 namespace steward::upstream {
 
-constexpr auto kTuple = net::as_tuple(net::use_awaitable);
+constexpr auto kTuple = server::kAwaitTuple;
 using tcp = net::ip::tcp;
 
 std::optional<PooledConnection> ConnectionPool::TakeIdle() {
@@ -158,14 +158,14 @@ double Jitter() {
 Task<std::variant<PooledConnection, UpstreamError>> Connect(Upstream& up) {
   const auto& cfg = up.config();
   auto executor = co_await net::this_coro::executor;
-  tcp::resolver resolver(executor);
+  net::ip::basic_resolver<tcp, server::Executor> resolver(executor);
   std::string last_error;
   for (int attempt = 0; attempt <= cfg.connect_retries; ++attempt) {
     if (attempt > 0) {
       // 50 ms, 100 ms, 200 ms ... each scaled by a random factor in
       // [0.5, 1.5) so many clients do not retry in lockstep.
       auto delay = std::chrono::milliseconds(static_cast<int64_t>(50.0 * (1 << (attempt - 1)) * Jitter()));
-      net::steady_timer timer(executor, delay);
+      server::Timer timer(executor, delay);
       co_await timer.async_wait(kTuple);
     }
     auto [rec, results] = co_await resolver.async_resolve(cfg.host, std::to_string(cfg.port), kTuple);
@@ -174,7 +174,7 @@ Task<std::variant<PooledConnection, UpstreamError>> Connect(Upstream& up) {
       continue;
     }
     PooledConnection conn;
-    conn.socket = std::make_unique<tcp::socket>(executor);
+    conn.socket = std::make_unique<server::Socket>(executor);
     conn.deadline = std::make_unique<server::Deadline>(executor, *conn.socket);
     conn.deadline->ExpiresAfter(std::chrono::milliseconds(cfg.connect_timeout_ms));
     auto [op_ec, ep] = co_await net::async_connect(*conn.socket, results, kTuple);

@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "steward/clock.h"
 #include "steward/status.h"
+#include "server/async.h"
 #include "server/deadline.h"
 #include "upstream/circuit_breaker.h"
 
@@ -27,8 +28,7 @@ namespace steward::upstream {
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
-template <typename T>
-using Task = net::awaitable<T>;
+using server::Task;
 
 // How an upstream call failed, mapped to the client-facing status.
 struct UpstreamError {
@@ -56,7 +56,7 @@ class Upstream {
 };
 
 struct PooledConnection {
-  std::unique_ptr<net::ip::tcp::socket> socket;
+  std::unique_ptr<server::Socket> socket;
   std::unique_ptr<server::Deadline> deadline;  // destroyed before the socket it cancels
   beast::flat_buffer buffer;
 };
