@@ -136,7 +136,7 @@ struct StreamChunk {
 };
 
 struct StageTiming {
-  std::string stage;
+  std::string_view stage;  // the stage's name(): stages outlive requests
   int64_t nanos = 0;
 };
 

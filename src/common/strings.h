@@ -21,6 +21,10 @@ bool Base64Decode(std::string_view b64, std::string* out);
 // True if `s` is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
 bool IsValidUtf8(std::string_view s);
 
+// Appends `s` as a JSON string literal. Bytes of invalid UTF-8 are written as
+// \u00XX escapes (read as Latin-1), so the output is always valid JSON.
+void AppendJsonString(std::string& out, std::string_view s);
+
 // SHA-256 of `data` as 32 raw bytes / as lowercase hex.
 std::string Sha256(std::string_view data);
 std::string Sha256Hex(std::string_view data);

@@ -1,5 +1,6 @@
 #include "common/strings.h"
 
+#include <boost/json.hpp>
 #include <gtest/gtest.h>
 
 namespace steward {
@@ -35,6 +36,18 @@ TEST(StringsTest, Utf8Validation) {
 
 TEST(StringsTest, Sha256KnownAnswer) {
   EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(StringsTest, JsonStringsParseBackToTheirText) {
+  for (std::string text : {std::string("plain"), std::string("q\"uo\\te\n\t\x01"), std::string("héllo ✓")}) {
+    std::string out;
+    AppendJsonString(out, text);
+    EXPECT_EQ(boost::json::parse(out).as_string(), text) << out;
+  }
+  std::string out;
+  AppendJsonString(out, "a\xff/b");  // not UTF-8: bytes are escaped, JSON stays valid
+  EXPECT_EQ(out, "\"a\\u00ff/b\"");
+  EXPECT_EQ(boost::json::parse(out).as_string(), "a\xc3\xbf/b");
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <random>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "common/strings.h"
 #include "gateway/access_log.h"
@@ -42,13 +43,17 @@ Endpoint EndpointFor(std::string_view path) {
 // Bounds the `model` label: clients choose model names, and an unbounded
 // label set would let them grow /metrics without limit.
 std::string ModelLabel(const RequestContext& ctx) {
+  if (ctx.upstream.empty() || ctx.model.empty()) return "-";
+  thread_local std::unordered_set<std::string> admitted;  // this thread's view of `seen`
+  if (admitted.count(ctx.model)) return ctx.model;
   static std::mutex mu;
   static std::set<std::string> seen;
-  if (ctx.upstream.empty() || ctx.model.empty()) return "-";
   std::lock_guard lock(mu);
-  if (seen.count(ctx.model)) return ctx.model;
-  if (seen.size() >= 200) return "other";
-  seen.insert(ctx.model);
+  if (!seen.count(ctx.model)) {
+    if (seen.size() >= 200) return "other";
+    seen.insert(ctx.model);
+  }
+  admitted.insert(ctx.model);
   return ctx.model;
 }
 
@@ -145,7 +150,7 @@ http::response<http::string_body> WrongEndpointResponse(RequestContext& ctx, boo
 
 Task<Status> AwaitBarrier(std::shared_ptr<Barrier> barrier) {
   auto executor = co_await net::this_coro::executor;
-  Status status = co_await net::async_initiate<decltype(net::use_awaitable), void(Status)>(
+  Status status = co_await net::async_initiate<decltype(server::kAwait), void(Status)>(
       [barrier, executor](auto handler) {
         auto h = std::make_shared<decltype(handler)>(std::move(handler));
         barrier->Wait([h, executor](Status s) {
@@ -153,7 +158,7 @@ Task<Status> AwaitBarrier(std::shared_ptr<Barrier> barrier) {
           net::post(ex, [h, s = std::move(s)]() mutable { (*h)(std::move(s)); });
         });
       },
-      net::use_awaitable);
+      server::kAwait);
   co_return status;
 }
 
@@ -275,7 +280,7 @@ Task<void> Gateway::Handle(server::Request& request, const server::Connection& c
     auto t0 = std::chrono::steady_clock::now();
     StageResult r = stages_[i]->OnRequest(ctx);
     call.entered = i + 1;
-    ctx.timings.push_back({std::string(stages_[i]->name()),
+    ctx.timings.push_back({stages_[i]->name(),
                            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count()});
     if (r.action != StageResult::Action::kContinue) {
       local = std::move(r);
@@ -286,7 +291,7 @@ Task<void> Gateway::Handle(server::Request& request, const server::Connection& c
   if (local) {
     ctx.status = local->reply.status;
     for (auto& h : local->reply.headers) ctx.response_headers.push_back(h);
-    call.ctx.error_message = ctx.status >= 400 ? "refused by stage " + ctx.timings.back().stage : "";
+    if (ctx.status >= 400) call.ctx.error_message = "refused by stage " + std::string(ctx.timings.back().stage);
     co_await Finish(call);
     co_await writer.Send(MakeResponse(ctx, ctx.status, std::move(local->reply.body), "application/json"));
   } else if (ctx.endpoint == Endpoint::kModels) {
@@ -329,30 +334,40 @@ std::string Gateway::ModelsBody(const RequestContext& ctx) {
 void Gateway::Observe(const RequestContext& ctx) {
   double latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - ctx.start).count();
   auto& metrics = monitor::MetricsRegistry::Global();
-  std::string route(EndpointName(ctx.endpoint));
   // Series are looked up once per thread and label set; the registry's
   // objects live for the process, so the cached pointers stay valid.
-  thread_local std::unordered_map<std::string, monitor::Counter*> counters;
-  thread_local std::unordered_map<std::string, monitor::Histogram*> histograms;
-  std::string model = ModelLabel(ctx);
-  std::string status = std::to_string(ctx.status);
-  std::string key = route + '\0' + model + '\0' + status;
-  auto& counter = counters[key];
+  struct SeriesKey {
+    Endpoint endpoint;
+    int status;
+    std::string model;
+    bool operator==(const SeriesKey&) const = default;
+  };
+  struct SeriesKeyHash {
+    size_t operator()(const SeriesKey& k) const {
+      return std::hash<std::string>()(k.model) ^ (static_cast<size_t>(k.status) << 8) ^ static_cast<size_t>(k.endpoint);
+    }
+  };
+  thread_local std::unordered_map<SeriesKey, monitor::Counter*, SeriesKeyHash> counters;
+  thread_local std::unordered_map<Endpoint, monitor::Histogram*> route_latency;
+  thread_local std::unordered_map<std::string_view, monitor::Histogram*> stage_latency;
+  std::string_view route = EndpointName(ctx.endpoint);
+  auto& counter = counters[SeriesKey{ctx.endpoint, ctx.status, ModelLabel(ctx)}];
   if (!counter) {
     counter = &metrics.GetCounter("steward_requests_total", "Requests by route, model and status.",
-                                  {{"route", route}, {"model", model}, {"status", status}});
+                                  {{"route", std::string(route)}, {"model", ModelLabel(ctx)}, {"status", std::to_string(ctx.status)}});
   }
   counter->Inc();
-  auto& latency = histograms["route\0" + route];
+  auto& latency = route_latency[ctx.endpoint];
   if (!latency) {
-    latency = &metrics.GetHistogram("steward_request_duration_seconds", "Request latency by route.", {{"route", route}});
+    latency = &metrics.GetHistogram("steward_request_duration_seconds", "Request latency by route.",
+                                    {{"route", std::string(route)}});
   }
   latency->Observe(latency_ms / 1000.0);
   for (const auto& t : ctx.timings) {
-    auto& h = histograms["stage\0" + t.stage];
+    auto& h = stage_latency[t.stage];
     if (!h) {
       h = &metrics.GetHistogram("steward_stage_duration_seconds", "Time spent in each stage's request hook.",
-                                {{"stage", t.stage}});
+                                {{"stage", std::string(t.stage)}});
     }
     h->Observe(t.nanos / 1e9);
   }
@@ -422,6 +437,7 @@ Task<void> Gateway::Proxy(Call& call) {
     }
     return 0;
   };
+  std::string rewritten_body;
   auto outbound = [&]() {
     upstream::OutboundRequest out;
     out.path = ctx.path;
@@ -429,7 +445,8 @@ Task<void> Gateway::Proxy(Call& call) {
     if (ctx.body_modified || ctx.upstream_model != ctx.model) {
       json::object body = ctx.body;
       body["model"] = ctx.upstream_model;
-      out.body = json::serialize(body);
+      rewritten_body = json::serialize(body);
+      out.body = rewritten_body;
     } else {
       out.body = call.request.body();
     }

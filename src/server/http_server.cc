@@ -1,5 +1,8 @@
 #include "server/http_server.h"
 
+#include "server/deadline.h"
+#include "server/wire.h"
+
 #include <sys/socket.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -13,7 +16,8 @@ namespace steward::server {
 namespace beast = boost::beast;
 namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
-constexpr auto kTuple = net::as_tuple(net::use_awaitable);
+using Acceptor = net::basic_socket_acceptor<tcp, Executor>;
+constexpr auto kTuple = kAwaitTuple;
 constexpr std::chrono::seconds kWriteTimeout{60};
 
 namespace {
@@ -85,8 +89,9 @@ std::string ErrorJson(std::string_view message, std::string_view type, std::stri
 template <typename Stream>
 class StreamWriter final : public ResponseWriter {
  public:
-  StreamWriter(Stream& stream, unsigned version, bool keep_alive, const std::string& server_name)
-      : stream_(stream), version_(version), keep_alive_(keep_alive), server_name_(server_name) {}
+  StreamWriter(Stream& stream, Deadline& deadline, std::string& wire, unsigned version, bool keep_alive,
+               const std::string& server_name)
+      : stream_(stream), deadline_(deadline), wire_(wire), version_(version), keep_alive_(keep_alive), server_name_(server_name) {}
 
   Task<bool> Send(http::response<http::string_body> response) override {
     started_ = true;
@@ -95,10 +100,16 @@ class StreamWriter final : public ResponseWriter {
     if (!keep_alive_) response.keep_alive(false);
     keep_alive_ = response.keep_alive();
     response.prepare_payload();
-    beast::get_lowest_layer(stream_).expires_after(kWriteTimeout);
-    auto [ec, n] = co_await http::async_write(stream_, response, kTuple);
-    ok_ = !ec;
-    co_return ok_;
+    wire_.clear();
+    AppendResponseHead(wire_, response.base());
+    const std::string& body = response.body();
+    // Small bodies travel in the head's buffer: one send, no second iovec.
+    if (body.size() <= kCopyBodyBelow) {
+      wire_ += body;
+      co_return co_await Write(net::buffer(wire_));
+    }
+    std::array<net::const_buffer, 2> buffers{net::buffer(wire_), net::buffer(body)};
+    co_return co_await Write(buffers);
   }
 
   Task<bool> StartStream(http::response<http::empty_body> head) override {
@@ -108,35 +119,43 @@ class StreamWriter final : public ResponseWriter {
     head.chunked(true);
     if (!keep_alive_) head.keep_alive(false);
     keep_alive_ = head.keep_alive();
-    http::response_serializer<http::empty_body> sr{head};
-    beast::get_lowest_layer(stream_).expires_after(kWriteTimeout);
-    auto [ec, n] = co_await http::async_write_header(stream_, sr, kTuple);
-    ok_ = !ec;
-    co_return ok_;
+    wire_.clear();
+    AppendResponseHead(wire_, head.base());
+    co_return co_await Write(net::buffer(wire_));
   }
 
   Task<bool> WriteChunk(std::string_view data) override {
     if (!ok_) co_return false;
     if (data.empty()) co_return true;  // an empty chunk would end the body
-    beast::get_lowest_layer(stream_).expires_after(kWriteTimeout);
-    auto [ec, n] = co_await net::async_write(stream_, http::make_chunk(net::buffer(data)), kTuple);
-    ok_ = !ec;
-    co_return ok_;
+    wire_.clear();
+    AppendChunkSize(wire_, data.size());
+    wire_ += data;
+    wire_ += "\r\n";
+    co_return co_await Write(net::buffer(wire_));
   }
 
   Task<bool> EndStream() override {
     if (!ok_) co_return false;
-    beast::get_lowest_layer(stream_).expires_after(kWriteTimeout);
-    auto [ec, n] = co_await net::async_write(stream_, http::make_chunk_last(), kTuple);
-    ok_ = !ec;
-    co_return ok_;
+    co_return co_await Write(net::buffer(std::string_view("0\r\n\r\n")));
   }
 
   bool started() const override { return started_; }
   bool keep_alive() const { return keep_alive_ && ok_; }
 
  private:
+  static constexpr size_t kCopyBodyBelow = 16 * 1024;
+
+  template <typename Buffers>
+  Task<bool> Write(Buffers buffers) {
+    deadline_.ExpiresAfter(kWriteTimeout);
+    auto [ec, n] = co_await net::async_write(stream_, buffers, kTuple);
+    ok_ = !ec;
+    co_return ok_;
+  }
+
   Stream& stream_;
+  Deadline& deadline_;
+  std::string& wire_;  // the session's reused output buffer
   unsigned version_;
   bool keep_alive_;
   const std::string& server_name_;
@@ -147,14 +166,15 @@ class StreamWriter final : public ResponseWriter {
 }  // namespace
 
 struct SessionState {
-  net::any_io_executor executor;
+  explicit SessionState(Executor e) : executor(std::move(e)) {}
+  Executor executor;
   bool alive = true;  // touched only on the session's worker thread
   std::atomic<bool> idle{false};
   std::function<void()> cancel;  // runs on the session's executor
 };
 
 struct HttpServer::Impl {
-  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  std::vector<std::unique_ptr<Acceptor>> acceptors;
   std::unique_ptr<ssl::context> ssl_ctx;
   std::mutex mu;
   std::set<std::shared_ptr<SessionState>> sessions;
@@ -163,18 +183,17 @@ struct HttpServer::Impl {
 struct SessionAccess {
   template <typename Stream>
   static Task<void> Run(HttpServer* self, Stream stream, Connection conn);
-  static Task<void> Accept(HttpServer* self, tcp::acceptor& acceptor);
+  static Task<void> Accept(HttpServer* self, Acceptor& acceptor);
 };
 
 template <typename Stream>
 Task<void> SessionAccess::Run(HttpServer* self, Stream stream, Connection conn) {
   const ServerOptions& opt = self->options_;
-  auto state = std::make_shared<SessionState>();
   auto& lowest = beast::get_lowest_layer(stream);
-  state->executor = lowest.get_executor();
+  auto state = std::make_shared<SessionState>(lowest.get_executor());
   state->cancel = [&lowest] {
     beast::error_code ignored;
-    lowest.socket().cancel(ignored);
+    lowest.cancel(ignored);
   };
   {
     std::lock_guard lock(self->impl_->mu);
@@ -182,9 +201,11 @@ Task<void> SessionAccess::Run(HttpServer* self, Stream stream, Connection conn) 
   }
   self->connections_++;
   beast::flat_buffer buffer;
+  std::string wire;
+  Deadline deadline(lowest.get_executor(), lowest);
 
-  if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
-    lowest.expires_after(std::chrono::milliseconds(opt.request_timeout_ms));
+  if constexpr (!std::is_same_v<Stream, Socket>) {
+    deadline.ExpiresAfter(std::chrono::milliseconds(opt.request_timeout_ms));
     auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, kTuple);
     if (ec) goto done;
   }
@@ -194,21 +215,22 @@ Task<void> SessionAccess::Run(HttpServer* self, Stream stream, Connection conn) 
     if (buffer.size() == 0) {
       state->idle = true;
       if (self->stopping_.load()) break;
-      lowest.expires_after(std::chrono::milliseconds(opt.idle_timeout_ms));
+      deadline.ExpiresAfter(std::chrono::milliseconds(opt.idle_timeout_ms));
       auto [ec, n] = co_await stream.async_read_some(buffer.prepare(8192), kTuple);
       state->idle = false;
       if (ec) break;
       buffer.commit(n);
     }
     // From the first byte on, the whole request must arrive in time.
-    lowest.expires_after(std::chrono::milliseconds(opt.request_timeout_ms));
+    deadline.ExpiresAfter(std::chrono::milliseconds(opt.request_timeout_ms));
     http::request_parser<http::string_body> parser;
     parser.body_limit(opt.max_body_bytes);
     parser.header_limit(opt.max_header_bytes);
     int reject_status = 0;
     std::string reject_message;
     {
-      auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kTuple);
+      auto [op_ec, n] = co_await http::async_read_header(stream, buffer, parser, kTuple);
+      beast::error_code ec = deadline.Check(op_ec);
       if (ec == http::error::end_of_stream) break;
       if (ec == beast::error::timeout) {
         reject_status = 408;
@@ -240,7 +262,8 @@ Task<void> SessionAccess::Run(HttpServer* self, Stream stream, Connection conn) 
           auto [ec, n] = co_await http::async_write(stream, cont, kTuple);
           if (ec) break;
         }
-        auto [ec, n] = co_await http::async_read(stream, buffer, parser, kTuple);
+        auto [op_ec, n] = co_await http::async_read(stream, buffer, parser, kTuple);
+        beast::error_code ec = deadline.Check(op_ec);
         if (ec == http::error::body_limit) {
           reject_status = 413;
           reject_message = "request body exceeds the limit of " + std::to_string(opt.max_body_bytes) + " bytes";
@@ -256,7 +279,7 @@ Task<void> SessionAccess::Run(HttpServer* self, Stream stream, Connection conn) 
       }
     }
     if (reject_status) {
-      StreamWriter<Stream> writer(stream, 11, false, opt.server_name);
+      StreamWriter<Stream> writer(stream, deadline, wire, 11, false, opt.server_name);
       std::string type = reject_status == 413 ? "invalid_request_error" : "invalid_request_error";
       std::string code = reject_status == 413 ? "request_too_large"
                          : reject_status == 408 ? "request_timeout"
@@ -264,10 +287,10 @@ Task<void> SessionAccess::Run(HttpServer* self, Stream stream, Connection conn) 
       co_await writer.Send(JsonResponse(11, reject_status, ErrorJson(reject_message, type, code), false));
       // Let the client read the answer: stop sending, then drain briefly
       // what it is still uploading so the close does not reset the answer.
-      if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      if constexpr (std::is_same_v<Stream, Socket>) {
         beast::error_code ignored;
-        lowest.socket().shutdown(tcp::socket::shutdown_send, ignored);
-        lowest.expires_after(std::chrono::seconds(2));
+        lowest.shutdown(tcp::socket::shutdown_send, ignored);
+        deadline.ExpiresAfter(std::chrono::seconds(2));
         std::array<char, 65536> sink;
         size_t drained = 0;
         while (drained < (256u << 20)) {
@@ -280,8 +303,8 @@ Task<void> SessionAccess::Run(HttpServer* self, Stream stream, Connection conn) 
     }
 
     Request request = parser.release();
-    lowest.expires_never();
-    StreamWriter<Stream> writer(stream, request.version(), request.keep_alive(), opt.server_name);
+    deadline.ExpiresNever();
+    StreamWriter<Stream> writer(stream, deadline, wire, request.version(), request.keep_alive(), opt.server_name);
     self->in_flight_++;
     co_await self->handler_(request, conn, writer);
     self->in_flight_--;
@@ -296,8 +319,8 @@ Task<void> SessionAccess::Run(HttpServer* self, Stream stream, Connection conn) 
 done:
   {
     beast::error_code ignored;
-    lowest.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    lowest.close();
+    lowest.shutdown(tcp::socket::shutdown_both, ignored);
+    lowest.close(ignored);
   }
   state->alive = false;
   {
@@ -307,13 +330,13 @@ done:
   self->connections_--;
 }
 
-Task<void> SessionAccess::Accept(HttpServer* self, tcp::acceptor& acceptor) {
+Task<void> SessionAccess::Accept(HttpServer* self, Acceptor& acceptor) {
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(kTuple);
     if (ec) {
       if (self->stopping_.load() || ec == net::error::operation_aborted) co_return;
       // EMFILE and friends: back off briefly instead of spinning.
-      net::steady_timer t(acceptor.get_executor(), std::chrono::milliseconds(10));
+      Timer t(acceptor.get_executor(), std::chrono::milliseconds(10));
       co_await t.async_wait(kTuple);
       continue;
     }
@@ -325,10 +348,10 @@ Task<void> SessionAccess::Accept(HttpServer* self, tcp::acceptor& acceptor) {
     auto executor = acceptor.get_executor();
     if (self->impl_->ssl_ctx) {
       conn.tls = true;
-      beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *self->impl_->ssl_ctx);
+      beast::ssl_stream<Socket> stream(std::move(socket), *self->impl_->ssl_ctx);
       net::co_spawn(executor, Run(self, std::move(stream), conn), net::detached);
     } else {
-      net::co_spawn(executor, Run(self, beast::tcp_stream(std::move(socket)), conn), net::detached);
+      net::co_spawn(executor, Run(self, std::move(socket), conn), net::detached);
     }
   }
 }
@@ -355,7 +378,7 @@ Status HttpServer::Listen() {
   if (ec) return InvalidArgument("listen address `" + options_.listen.host + "` is not an IP address");
   uint16_t port = options_.listen.port;
   for (int i = 0; i < pool_.size(); ++i) {
-    auto acc = std::make_unique<tcp::acceptor>(pool_.context(i));
+    auto acc = std::make_unique<Acceptor>(pool_.context(i).get_executor());
     tcp::endpoint ep(address, port);
     acc->open(ep.protocol(), ec);
     if (ec) return Unavailable("socket: " + ec.message());

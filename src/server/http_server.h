@@ -20,14 +20,13 @@
 #include <vector>
 
 #include "config/config.h"
+#include "server/async.h"
 #include "steward/status.h"
 
 namespace steward::server {
 
 namespace net = boost::asio;
 namespace http = boost::beast::http;
-template <typename T>
-using Task = net::awaitable<T>;
 
 using Request = http::request<http::string_body>;
 

@@ -92,8 +92,8 @@ std::string ErrorJson(int status, std::string_view message) {
 
 Task<void> Sleep(int ms) {
   if (ms <= 0) co_return;
-  net::steady_timer t(co_await net::this_coro::executor, std::chrono::milliseconds(ms));
-  co_await t.async_wait(net::as_tuple(net::use_awaitable));
+  server::Timer t(co_await net::this_coro::executor, std::chrono::milliseconds(ms));
+  co_await t.async_wait(server::kAwaitTuple);
 }
 
 http::response<http::string_body> Json(int status, std::string body) {

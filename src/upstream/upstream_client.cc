@@ -3,23 +3,25 @@
 #include <boost/asio/as_tuple.hpp>
 #include <random>
 
+#include "server/wire.h"
+
 namespace steward::upstream {
 
-constexpr auto kTuple = net::as_tuple(net::use_awaitable);
+constexpr auto kTuple = server::kAwaitTuple;
 using tcp = net::ip::tcp;
 
 std::optional<PooledConnection> ConnectionPool::TakeIdle() {
   while (!idle_.empty()) {
     PooledConnection c = std::move(idle_.back());
     idle_.pop_back();
-    if (c.stream && c.stream->socket().is_open()) return c;
+    if (c.socket && c.socket->is_open()) return c;
   }
   return std::nullopt;
 }
 
 void ConnectionPool::GiveBack(PooledConnection conn) {
   if (static_cast<int>(idle_.size()) >= max_idle_) return;  // closes it
-  conn.stream->expires_never();
+  conn.deadline->ExpiresNever();
   idle_.push_back(std::move(conn));
 }
 
@@ -30,12 +32,12 @@ Exchange::Exchange(Upstream& upstream, ConnectionPool& pool, PooledConnection co
 }
 
 Exchange::~Exchange() {
-  if (done_ && !failed_ && parser_->get().keep_alive() && conn_.stream) {
+  if (done_ && !failed_ && parser_->get().keep_alive() && conn_.socket) {
     pool_.GiveBack(std::move(conn_));
-  } else if (conn_.stream) {
+  } else if (conn_.socket) {
     beast::error_code ignored;
-    conn_.stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
-    conn_.stream->close();
+    conn_.socket->shutdown(tcp::socket::shutdown_both, ignored);
+    conn_.socket->close(ignored);
   }
 }
 
@@ -70,16 +72,18 @@ void Exchange::MarkFailed(const UpstreamError& e) {
   upstream_.breaker().OnFailure();
 }
 
-Task<Status> Exchange::Write(http::request<http::string_body>& req) {
-  conn_.stream->expires_after(std::chrono::milliseconds(upstream_.config().request_timeout_ms));
-  auto [ec, n] = co_await http::async_write(*conn_.stream, req, kTuple);
+Task<Status> Exchange::Write(const std::string& wire) {
+  conn_.deadline->ExpiresAfter(std::chrono::milliseconds(upstream_.config().request_timeout_ms));
+  auto [op_ec, n] = co_await net::async_write(*conn_.socket, net::buffer(wire), kTuple);
+  beast::error_code ec = conn_.deadline->Check(op_ec);
   if (ec) co_return Unavailable(ec == beast::error::timeout ? "timeout" : ec.message());
   co_return Status::Ok();
 }
 
 Task<Status> Exchange::ReadHead() {
-  conn_.stream->expires_after(std::chrono::milliseconds(upstream_.config().request_timeout_ms));
-  auto [ec, n] = co_await http::async_read_header(*conn_.stream, conn_.buffer, *parser_, kTuple);
+  conn_.deadline->ExpiresAfter(std::chrono::milliseconds(upstream_.config().request_timeout_ms));
+  auto [op_ec, n] = co_await http::async_read_header(*conn_.socket, conn_.buffer, *parser_, kTuple);
+  beast::error_code ec = conn_.deadline->Check(op_ec);
   if (ec == beast::error::timeout) co_return DeadlineExceeded("timeout");
   if (ec) co_return Unavailable(ec.message());
   if (parser_->is_done()) done_ = true;
@@ -95,8 +99,9 @@ Task<Result<std::optional<std::string>>> Exchange::ReadSome() {
     auto& body = parser_->get().body();
     body.data = chunk_;
     body.size = sizeof(chunk_);
-    conn_.stream->expires_after(std::chrono::milliseconds(upstream_.config().request_timeout_ms));
-    auto [ec, n] = co_await http::async_read_some(*conn_.stream, conn_.buffer, *parser_, kTuple);
+    conn_.deadline->ExpiresAfter(std::chrono::milliseconds(upstream_.config().request_timeout_ms));
+    auto [op_ec, n] = co_await http::async_read_some(*conn_.socket, conn_.buffer, *parser_, kTuple);
+    beast::error_code ec = conn_.deadline->Check(op_ec);
     if (ec == http::error::need_buffer) ec = {};
     if (ec) {
       failed_ = true;
@@ -111,18 +116,35 @@ Task<Result<std::optional<std::string>>> Exchange::ReadSome() {
 }
 
 Task<Result<std::string>> Exchange::ReadAll(size_t limit) {
+  // Reads straight into the result's spare capacity: no copy per piece.
   std::string out;
-  while (true) {
-    auto piece = co_await ReadSome();
-    if (!piece.ok()) co_return piece.status();
-    if (!piece->has_value()) break;
-    out += **piece;
+  const auto length = parser_->content_length();  // unknown when chunked
+  while (!(done_ || parser_->is_done())) {
+    size_t want = length && *length <= limit ? std::max<size_t>(1, *length - std::min<size_t>(*length, out.size())) : 16384;
+    if (out.capacity() - out.size() < want) out.reserve(out.size() + want);
+    size_t used = out.size();
+    out.resize(out.capacity());
+    auto& body = parser_->get().body();
+    body.data = out.data() + used;
+    body.size = out.size() - used;
+    conn_.deadline->ExpiresAfter(std::chrono::milliseconds(upstream_.config().request_timeout_ms));
+    auto [op_ec, n] = co_await http::async_read_some(*conn_.socket, conn_.buffer, *parser_, kTuple);
+    beast::error_code ec = conn_.deadline->Check(op_ec);
+    if (ec == http::error::need_buffer) ec = {};
+    out.resize(out.size() - parser_->get().body().size);
+    if (ec) {
+      failed_ = true;
+      auto e = MapError(ec, "sending the response body");
+      if (ec == beast::error::timeout) co_return DeadlineExceeded(e.message);
+      co_return Unavailable(e.message);
+    }
     if (out.size() > limit) {
       failed_ = true;
       co_return ResourceExhausted("upstream `" + upstream_.name() + "` sent a body larger than " +
                                   std::to_string(limit) + " bytes");
     }
   }
+  done_ = true;
   co_return out;
 }
 
@@ -136,14 +158,14 @@ double Jitter() {
 Task<std::variant<PooledConnection, UpstreamError>> Connect(Upstream& up) {
   const auto& cfg = up.config();
   auto executor = co_await net::this_coro::executor;
-  tcp::resolver resolver(executor);
+  net::ip::basic_resolver<tcp, server::Executor> resolver(executor);
   std::string last_error;
   for (int attempt = 0; attempt <= cfg.connect_retries; ++attempt) {
     if (attempt > 0) {
       // 50 ms, 100 ms, 200 ms ... each scaled by a random factor in
       // [0.5, 1.5) so many clients do not retry in lockstep.
       auto delay = std::chrono::milliseconds(static_cast<int64_t>(50.0 * (1 << (attempt - 1)) * Jitter()));
-      net::steady_timer timer(executor, delay);
+      server::Timer timer(executor, delay);
       co_await timer.async_wait(kTuple);
     }
     auto [rec, results] = co_await resolver.async_resolve(cfg.host, std::to_string(cfg.port), kTuple);
@@ -152,12 +174,14 @@ Task<std::variant<PooledConnection, UpstreamError>> Connect(Upstream& up) {
       continue;
     }
     PooledConnection conn;
-    conn.stream = std::make_unique<beast::tcp_stream>(executor);
-    conn.stream->expires_after(std::chrono::milliseconds(cfg.connect_timeout_ms));
-    auto [ec, ep] = co_await conn.stream->async_connect(results, kTuple);
+    conn.socket = std::make_unique<server::Socket>(executor);
+    conn.deadline = std::make_unique<server::Deadline>(executor, *conn.socket);
+    conn.deadline->ExpiresAfter(std::chrono::milliseconds(cfg.connect_timeout_ms));
+    auto [op_ec, ep] = co_await net::async_connect(*conn.socket, results, kTuple);
+    beast::error_code ec = conn.deadline->Check(op_ec);
     if (!ec) {
       beast::error_code ignored;
-      conn.stream->socket().set_option(tcp::no_delay(true), ignored);
+      conn.socket->set_option(tcp::no_delay(true), ignored);
       co_return conn;
     }
     last_error = ec == beast::error::timeout ? "connect timed out after " + std::to_string(cfg.connect_timeout_ms) + " ms"
@@ -182,7 +206,7 @@ Task<std::variant<std::unique_ptr<Exchange>, UpstreamError>> Call(Upstream& up, 
                                 std::to_string((ms + 999) / 1000) + " s",
                             ms};
   }
-  http::request<http::string_body> req{request.method, cfg.base_path + request.path, 11};
+  http::request<http::empty_body> req{request.method, cfg.base_path + request.path, 11};
   req.set(http::field::host, cfg.host + ":" + std::to_string(cfg.port));
   req.set(http::field::user_agent, "steward");
   if (!request.body.empty() || request.method == http::verb::post) {
@@ -191,8 +215,12 @@ Task<std::variant<std::unique_ptr<Exchange>, UpstreamError>> Call(Upstream& up, 
   if (!cfg.api_key.empty()) req.set(http::field::authorization, "Bearer " + cfg.api_key);
   for (const auto& [k, v] : request.headers) req.set(k, v);
   req.keep_alive(true);
-  req.body() = request.body;
-  req.prepare_payload();
+  if (!request.body.empty() || request.method == http::verb::post) req.content_length(request.body.size());
+  // Head and body in one buffer: one send, and the same bytes on a retry.
+  std::string wire;
+  wire.reserve(512 + request.body.size());
+  server::AppendRequestHead(wire, req.base());
+  wire += request.body;
 
   // A pooled connection may have been closed by the upstream while idle;
   // such a failure before any response byte is retried once on a fresh one.
@@ -208,7 +236,7 @@ Task<std::variant<std::unique_ptr<Exchange>, UpstreamError>> Call(Upstream& up, 
       conn = std::move(std::get<PooledConnection>(c));
     }
     auto ex = std::make_unique<Exchange>(up, pool, std::move(*conn));
-    Status s = co_await ex->Write(req);
+    Status s = co_await ex->Write(wire);
     if (s.ok()) s = co_await ex->ReadHead();
     if (!s.ok()) {
       ex->failed_ = true;

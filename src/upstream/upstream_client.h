@@ -19,6 +19,8 @@
 #include "config/config.h"
 #include "steward/clock.h"
 #include "steward/status.h"
+#include "server/async.h"
+#include "server/deadline.h"
 #include "upstream/circuit_breaker.h"
 
 namespace steward::upstream {
@@ -26,8 +28,7 @@ namespace steward::upstream {
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
-template <typename T>
-using Task = net::awaitable<T>;
+using server::Task;
 
 // How an upstream call failed, mapped to the client-facing status.
 struct UpstreamError {
@@ -55,7 +56,8 @@ class Upstream {
 };
 
 struct PooledConnection {
-  std::unique_ptr<beast::tcp_stream> stream;
+  std::unique_ptr<server::Socket> socket;
+  std::unique_ptr<server::Deadline> deadline;  // destroyed before the socket it cancels
   beast::flat_buffer buffer;
 };
 
@@ -76,7 +78,7 @@ class ConnectionPool {
 struct OutboundRequest {
   http::verb method = http::verb::post;
   std::string path;  // "/v1/chat/completions" (base_path is prepended)
-  std::string body;
+  std::string_view body;  // must outlive the call
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;  // forwarded extras
 };
@@ -104,7 +106,8 @@ class Exchange {
 
   // The head was read; Call() uses this.
   Task<Status> ReadHead();
-  Task<Status> Write(http::request<http::string_body>& req);
+  // Sends a serialised request (head and body).
+  Task<Status> Write(const std::string& wire);
 
   // Records the call's outcome on the breaker (Call does it for failures
   // before the head; the gateway reports body-phase failures with this).
