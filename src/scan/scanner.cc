@@ -1412,13 +1412,18 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
           size_t we = std::min(text.size(), span.end + kContextAfter);
           const TermSet& ctx = im.context[c.id];
           bool ctx_in_text = context_anywhere(c.id);
-          if (!ctx.empty() && (im.PartHasTerm(text, ws, span.start, ctx, hits, ctx_in_text) ||
-                               im.PartHasTerm(text, span.end, we, ctx, hits, ctx_in_text) ||
-                               im.StraddlesGap(text, ws, span.start, span.end, we, ctx)))
-            score = std::max(score, r.context_score > 0 ? r.context_score : score);
+          // Each look-up is skipped when its answer cannot change the
+          // outcome: the context word only when it would raise the score,
+          // the negative word only while the finding would be kept.
+          if (!ctx.empty() && r.context_score > 0 && r.context_score > score &&
+              (im.PartHasTerm(text, ws, span.start, ctx, hits, ctx_in_text) ||
+               im.PartHasTerm(text, span.end, we, ctx, hits, ctx_in_text) ||
+               im.StraddlesGap(text, ws, span.start, span.end, we, ctx)))
+            score = r.context_score;
           // Negative words count only before the span ("order 4111...").
           const TermSet& neg = im.negative[c.id];
-          if (im.PartHasTerm(text, ws, span.start, neg, hits, (present & neg.bits).any()))
+          if (score >= options.min_score &&
+              im.PartHasTerm(text, ws, span.start, neg, hits, (present & neg.bits).any()))
             score -= 0.45;
         }
         if (score >= options.min_score)
