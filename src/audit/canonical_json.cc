@@ -11,15 +11,18 @@ namespace steward::audit {
 namespace {
 
 Status AppendString(std::string_view s, std::string* out) {
-  if (!IsValidUtf8(s)) return InvalidArgument("string is not valid UTF-8");
   static constexpr char kHex[] = "0123456789abcdef";
+  const size_t start = out->size();
   out->push_back('"');
   // Copy runs of characters that need no escape in one append (most of a
-  // record); only `"`, `\` and control characters go one by one.
+  // record); only `"`, `\` and control characters go one by one. UTF-8 is
+  // validated only when a non-ASCII byte was seen (ASCII always is).
+  unsigned char high = 0;
   size_t run = 0;
   for (size_t i = 0; i < s.size(); ++i) {
     const char c = s[i];
     const auto u = static_cast<unsigned char>(c);
+    high |= u;
     if (u >= 0x20 && c != '"' && c != '\\') continue;
     out->append(s.data() + run, i - run);
     run = i + 1;
@@ -36,6 +39,10 @@ Status AppendString(std::string_view s, std::string* out) {
         out->push_back(kHex[u >> 4]);
         out->push_back(kHex[u & 15]);
     }
+  }
+  if ((high & 0x80) && !IsValidUtf8(s)) {
+    out->resize(start);
+    return InvalidArgument("string is not valid UTF-8");
   }
   out->append(s.data() + run, s.size() - run);
   out->push_back('"');
