@@ -174,6 +174,8 @@ Throughput GroupCommit(const std::string& dir, int writers, double seconds, bool
   o.store_url = "sqlite:" + dir + "/steward.db";
   o.payloads = payloads ? PayloadMode::kFull : PayloadMode::kHashes;
   o.sth_interval_ms = 3'600'000;
+  // AUDIT_BENCH_COMMIT_DELAY_US overrides audit.commit_delay_us (tuning).
+  if (const char* d = std::getenv("AUDIT_BENCH_COMMIT_DELAY_US")) o.commit_delay_us = std::atoll(d);
   auto log = AuditLog::Open(o, nullptr);
   if (!log.ok()) {
     std::cerr << log.status().ToString() << "\n";
