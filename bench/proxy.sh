@@ -103,7 +103,18 @@ SIM_PID=${PIDS[0]}; T0_GW=$(cpu_ticks $GW_PID); T0_SIM=$(cpu_ticks $SIM_PID)
 run_wrk steward $GW_PORT /v1/chat/completions "Authorization: Bearer $KEY"
 LOADED_RSS=$(hwm_kb $GW_PID)
 STEWARD_REQS=$(python3 -c "import json;print(json.load(open('$WORK/steward.json'))['requests'])")
-echo "bench-proxy: cpu per request: steward $(( ( $(cpu_ticks $GW_PID) - T0_GW ) * 10000000 / STEWARD_REQS )) us/1000, sim $(( ( $(cpu_ticks $SIM_PID) - T0_SIM ) * 10000000 / STEWARD_REQS )) us/1000" >&2
+GW_CPU_NS=$(( ( $(cpu_ticks $GW_PID) - T0_GW ) * 10000000 / STEWARD_REQS ))
+SIM_CPU_NS=$(( ( $(cpu_ticks $SIM_PID) - T0_SIM ) * 10000000 / STEWARD_REQS ))
+echo "bench-proxy: cpu per request: steward $GW_CPU_NS ns, sim $SIM_CPU_NS ns" >&2
+# One connection, one request at a time: what the gateway adds to a call
+# when nothing queues (the 32-connection figures above are mostly queueing).
+run_wrk_unloaded() {  # name port headers
+  WRK_HEADERS="$3" wrk -t1 -c1 -d4s --latency -s bench/proxy/post.lua "http://127.0.0.1:$2/v1/chat/completions" 2>&1 \
+    | grep '^WRKJSON' | sed 's/^WRKJSON //' > "$WORK/$1.json"
+  echo "bench-proxy: $1: $(cat "$WORK/$1.json")" >&2
+}
+run_wrk_unloaded direct_1conn $SIM_PORT ""
+run_wrk_unloaded steward_1conn $GW_PORT "Authorization: Bearer $KEY"
 warm $NGINX_PORT /v1/chat/completions ""
 run_wrk nginx $NGINX_PORT /v1/chat/completions ""
 if [[ $PORTKEY_OK == 1 ]]; then
@@ -114,10 +125,12 @@ else
 fi
 
 STAGES=$(grep -o '[0-9]* stages' "$WORK/gw.log" | head -1)
-python3 - "$WORK" "$IDLE_RSS" "$LOADED_RSS" "$STAGES" <<'PY'
+python3 - "$WORK" "$IDLE_RSS" "$LOADED_RSS" "$STAGES" "$GW_CPU_NS" "$SIM_CPU_NS" <<'PY'
 import json, sys
 work, idle, loaded, stages = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+gw_cpu_ns, sim_cpu_ns = int(sys.argv[5]), int(sys.argv[6])
 r = {k: json.load(open(f"{work}/{k}.json")) for k in ("direct", "steward", "nginx", "portkey")}
+one = {k: json.load(open(f"{work}/{k}_1conn.json")) for k in ("direct", "steward")}
 def ratio(a, b): return round(r[a]["rps"] / r[b]["rps"], 3) if r[b].get("rps") else None
 out = {
   "bench": "proxy", "connections": 32, "workers": {"steward": 1, "nginx": 1, "sim_threads": 1},
@@ -131,6 +144,10 @@ out = {
   "ratio_steward_portkey": ratio("steward", "portkey"),
   "added_p50_ms": round((r["steward"]["p50_us"] - r["direct"]["p50_us"]) / 1000, 3),
   "added_p99_ms": round((r["steward"]["p99_us"] - r["direct"]["p99_us"]) / 1000, 3),
+  "cpu_us_per_request": {"steward": round(gw_cpu_ns / 1000, 1), "sim": round(sim_cpu_ns / 1000, 1)},
+  "one_connection": {"p50_us": {k: v.get("p50_us") for k, v in one.items()},
+                     "p99_us": {k: v.get("p99_us") for k, v in one.items()},
+                     "added_p50_ms": round((one["steward"]["p50_us"] - one["direct"]["p50_us"]) / 1000, 3)},
   "steward_idle_rss_mb": round(idle / 1024, 1),
   "steward_loaded_rss_mb": round(loaded / 1024, 1),
 }
