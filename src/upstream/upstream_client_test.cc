@@ -52,9 +52,12 @@ Result<std::string> CallAndReadAll(uint16_t port, size_t limit) {
   cfg.host = "127.0.0.1";
   cfg.port = port;
   cfg.request_timeout_ms = 5000;
+  // The connection's deadline timer stays armed for the connect timeout
+  // and keeps io.run() going until then (it re-arms lazily): keep it short.
+  cfg.connect_timeout_ms = 50;
   Upstream up(cfg, SystemClock::Instance());
-  ConnectionPool pool(4);
   net::io_context io;
+  ConnectionPool pool(4);  // its connections must go before their io_context
   Result<std::string> out = Internal("not run");
   net::co_spawn(io, [&]() -> Task<void> {
     OutboundRequest request;
