@@ -1362,7 +1362,19 @@ uint64_t NameRecognizer::Recognize(std::string_view text, std::vector<Finding>* 
       return c >= 'a' && c <= 'z' && (fz.GazBits(t) >> 14 & 1) &&
              !TokenIs(text, tokens[t], "the") && !TokenIs(text, tokens[t], "corner");
     };
-    while (first < last && function_word(first)) ++first;
+    // A contact field label ("Tel 082 490 1693", "Mobile: 0688 ...") is
+    // not part of a place: the number after it is a phone.
+    auto field_label = [&](size_t t) {
+      for (std::string_view w : {"tel", "telephone", "phone", "fax", "mobile", "cell", "desk",
+                                 "office", "email", "mail", "website", "web"})
+        if (TokenIs(text, tokens[t], w)) return true;
+      return false;
+    };
+    while (first < last && (function_word(first) || (!per && field_label(first)))) ++first;
+    if (!per && first == last && field_label(first)) {
+      i = j;
+      continue;
+    }
     while (last > first && function_word(last)) --last;
     // A word glued to "(" is a call in code ("new Octokit({"), not a name.
     if (tokens[last].end < text.size() && text[tokens[last].end] == '(') {

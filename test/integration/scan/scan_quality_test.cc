@@ -317,6 +317,9 @@ TEST(ScanQuality, AddressAndNameConventions) {
        "Rand"},
       {"The award went to Anna Kowalska of Fernandez Inc. last night.", "PERSON", "Anna Kowalska",
        "PERSON", "Fernandez"},
+      // A phone under an address, behind its field label, is a phone.
+      {"Ship to Anna Kowalska\n12 Rue Haute 7\nNamur\nBelgium 50001\nTel 082 490 1693\n",
+       "PHONE_NUMBER", "082 490 1693", "LOCATION", "Tel"},
       // A year before a place is a date.
       {"In 2019 Paris hosted the games.", "DATE_TIME", "2019", "LOCATION", "2019"},
       // Demonyms beyond the hand-written list (i18n-nationality).
