@@ -148,18 +148,20 @@ http::response<http::string_body> WrongEndpointResponse(RequestContext& ctx, boo
 
 }  // namespace
 
-Task<Status> AwaitBarrier(std::shared_ptr<Barrier> barrier) {
-  auto executor = co_await net::this_coro::executor;
-  Status status = co_await net::async_initiate<decltype(server::kAwait), void(Status)>(
-      [barrier, executor](auto handler) {
+Task<Status> AwaitBarrier(Barrier& barrier) {
+  // The initiation captures only a raw pointer: g++ 12 destroys the
+  // temporary lambda of a co_await operand twice, which freed a captured
+  // shared_ptr's count early (ASan, gateway integration test).
+  Barrier* waited = &barrier;
+  co_return co_await net::async_initiate<decltype(server::kAwait), void(Status)>(
+      [waited](auto handler) {
         auto h = std::make_shared<decltype(handler)>(std::move(handler));
-        barrier->Wait([h, executor](Status s) {
-          auto ex = net::get_associated_executor(*h, executor);
+        waited->Wait([h](Status s) {
+          auto ex = net::get_associated_executor(*h);
           net::post(ex, [h, s = std::move(s)]() mutable { (*h)(std::move(s)); });
         });
       },
       server::kAwait);
-  co_return status;
 }
 
 struct Gateway::Call {
@@ -382,7 +384,7 @@ Task<void> Gateway::Finish(Call& call) {
   auto barriers = std::move(ctx.barriers);
   ctx.barriers.clear();
   for (auto& b : barriers) {
-    Status s = co_await AwaitBarrier(b);
+    Status s = co_await AwaitBarrier(*b);
     if (!s.ok() && !call.writer.started()) {
       // Fail closed: nothing is released that was not durably recorded.
       ctx.status = 503;
@@ -488,7 +490,7 @@ Task<void> Gateway::Proxy(Call& call) {
     auto early = std::move(ctx.barriers);
     ctx.barriers.clear();
     for (auto& b : early) {
-      Status s = co_await AwaitBarrier(b);
+      Status s = co_await AwaitBarrier(*b);
       if (!s.ok()) {
         ctx.error_message = s.message();
         co_await send_local(503, ErrorBody("audit log unavailable: " + s.message() + "; the call was not served",

@@ -68,7 +68,7 @@ class Gateway {
   std::vector<std::string> warnings_;
 };
 
-// Awaits a Barrier from a coroutine.
-server::Task<Status> AwaitBarrier(std::shared_ptr<Barrier> barrier);
+// Awaits a Barrier from a coroutine; the caller keeps it alive meanwhile.
+server::Task<Status> AwaitBarrier(Barrier& barrier);
 
 }  // namespace steward::gateway
