@@ -1567,6 +1567,20 @@ size_t FoldPass(std::string_view clean, bool other_script, int* rot13_words, uin
 // capitals and odd symbols) lead straight to the few words that need a
 // closer look. Same result as FoldPass, which handles everything else.
 
+// The 16 bytes at p + i. Past the end n they come from `block`, padded with
+// spaces, and `*valid` has a bit only for the bytes that exist.
+inline __m128i LoadSpacePadded(const void* p, size_t i, size_t n, void* block, uint64_t* valid) {
+  const auto* bytes = static_cast<const unsigned char*>(p);
+  if (i + 16 <= n) {
+    *valid = 0xFFFF;
+    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes + i));
+  }
+  std::memset(block, ' ', 16);
+  std::memcpy(block, bytes + i, n - i);
+  *valid = (uint64_t{1} << (n - i)) - 1;
+  return _mm_load_si128(static_cast<const __m128i*>(block));
+}
+
 inline __m128i InRange(__m128i v, char lo, char hi) {
   return _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(static_cast<char>(lo - 1))),
                        _mm_cmplt_epi8(v, _mm_set1_epi8(static_cast<char>(hi + 1))));
@@ -1631,16 +1645,8 @@ size_t FoldPassAscii(std::string_view clean, int* rot13_words, uint32_t* flags, 
   size_t i = 0;
   alignas(16) char block[16];
   for (; i < n; i += 16) {
-    __m128i v;
-    uint64_t valid = 0xFFFF;
-    if (i + 16 <= n) {
-      v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-    } else {
-      std::memset(block, ' ', sizeof block);
-      std::memcpy(block, p + i, n - i);
-      v = _mm_load_si128(reinterpret_cast<const __m128i*>(block));
-      valid = (uint64_t{1} << (n - i)) - 1;
-    }
+    uint64_t valid;
+    const __m128i v = LoadSpacePadded(p, i, n, block, &valid);
     const __m128i upper = InRange(v, 'A', 'Z');
     const __m128i lower = _mm_add_epi8(v, _mm_and_si128(upper, upper_to_lower));
     const uint64_t spaces = Mask16(Eq(v, ' '));
@@ -1666,16 +1672,8 @@ size_t FoldPassAscii(std::string_view clean, int* rot13_words, uint32_t* flags, 
   const bool count_rot13 = rot13_words != nullptr && *rot13_words < 2;
   if (count_rot13) prepare(masks.rot13_marks);
   for (size_t j = 0; j < len; j += 16) {
-    __m128i v;
-    uint64_t valid = 0xFFFF;
-    if (j + 16 <= len) {
-      v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(o + j));
-    } else {
-      std::memset(block, ' ', sizeof block);
-      std::memcpy(block, o + j, len - j);
-      v = _mm_load_si128(reinterpret_cast<const __m128i*>(block));
-      valid = (uint64_t{1} << (len - j)) - 1;
-    }
+    uint64_t valid;
+    const __m128i v = LoadSpacePadded(o, j, len, block, &valid);
     // Leet characters: 0 1 3 4 5 7 8 @ $ !
     __m128i leet = _mm_or_si128(_mm_or_si128(InRange(v, '0', '1'), InRange(v, '3', '5')),
                                 _mm_or_si128(_mm_or_si128(InRange(v, '7', '8'), Eq(v, '@')),
@@ -1731,16 +1729,8 @@ bool HasOddTokenShapeSse2(std::string_view input) {
   size_t lines = 0;
   alignas(16) unsigned char block[16];
   for (size_t i = 0; i < n; i += 16) {
-    __m128i v;
-    uint64_t valid = 0xFFFF;
-    if (i + 16 <= n) {
-      v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-    } else {
-      std::memset(block, ' ', sizeof block);
-      std::memcpy(block, p + i, n - i);
-      v = _mm_load_si128(reinterpret_cast<const __m128i*>(block));
-      valid = (uint64_t{1} << (n - i)) - 1;
-    }
+    uint64_t valid;
+    const __m128i v = LoadSpacePadded(p, i, n, block, &valid);
     const __m128i newline = Eq(v, '\n');
     const __m128i space =
         _mm_or_si128(_mm_or_si128(Eq(v, ' '), newline), _mm_or_si128(Eq(v, '\t'), Eq(v, '\r')));
