@@ -345,8 +345,9 @@ std::string RunCapture(const std::string& cmd) {
   return out;
 }
 
-// POST over a fresh connection; returns the status code (0 on failure).
-int HttpPost(uint16_t port, const std::string& body, const std::string& bearer) {
+// Sends `request` over a fresh loopback connection and returns everything the
+// server answered before closing ("" when it cannot connect).
+std::string HttpExchange(uint16_t port, const std::string& request) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -354,17 +355,23 @@ int HttpPost(uint16_t port, const std::string& body, const std::string& bearer) 
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
     ::close(fd);
-    return 0;
+    return "";
   }
-  std::string req = "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-                    "Content-Type: application/json\r\nAuthorization: Bearer " + bearer +
-                    "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-  ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
   std::string resp;
   char buf[8192];
   ssize_t n;
   while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) resp.append(buf, n);
   ::close(fd);
+  return resp;
+}
+
+// POST over a fresh connection; returns the status code (0 on failure).
+int HttpPost(uint16_t port, const std::string& body, const std::string& bearer) {
+  std::string resp =
+      HttpExchange(port, "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                     "Content-Type: application/json\r\nAuthorization: Bearer " + bearer +
+                     "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
   if (resp.size() < 12) return 0;
   return std::atoi(resp.c_str() + 9);
 }
@@ -381,23 +388,8 @@ struct ProxyRun {
 
 // GET over a fresh connection; the response body ("" on failure).
 std::string HttpGet(uint16_t port, const std::string& path, const std::string& bearer) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return "";
-  }
-  std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-                    "Authorization: Bearer " + bearer + "\r\n\r\n";
-  ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-  std::string resp;
-  char buf[8192];
-  ssize_t n;
-  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) resp.append(buf, n);
-  ::close(fd);
+  std::string resp = HttpExchange(port, "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                                    "Authorization: Bearer " + bearer + "\r\n\r\n");
   auto body = resp.find("\r\n\r\n");
   return body == std::string::npos ? "" : resp.substr(body + 4);
 }

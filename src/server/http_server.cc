@@ -280,11 +280,10 @@ Task<void> SessionAccess::Run(HttpServer* self, Stream stream, Connection conn) 
     }
     if (reject_status) {
       StreamWriter<Stream> writer(stream, deadline, wire, 11, false, opt.server_name);
-      std::string type = reject_status == 413 ? "invalid_request_error" : "invalid_request_error";
       std::string code = reject_status == 413 ? "request_too_large"
                          : reject_status == 408 ? "request_timeout"
                          : reject_status == 431 ? "header_too_large" : "malformed_request";
-      co_await writer.Send(JsonResponse(11, reject_status, ErrorJson(reject_message, type, code), false));
+      co_await writer.Send(JsonResponse(11, reject_status, ErrorJson(reject_message, "invalid_request_error", code), false));
       // Let the client read the answer: stop sending, then drain briefly
       // what it is still uploading so the close does not reset the answer.
       if constexpr (std::is_same_v<Stream, Socket>) {

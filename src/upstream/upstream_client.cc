@@ -90,28 +90,33 @@ Task<Status> Exchange::ReadHead() {
   co_return Status::Ok();
 }
 
+Task<Result<size_t>> Exchange::ReadBodyInto(char* data, size_t size) {
+  auto& body = parser_->get().body();
+  body.data = data;
+  body.size = size;
+  conn_.deadline->ExpiresAfter(std::chrono::milliseconds(upstream_.config().request_timeout_ms));
+  auto [op_ec, n] = co_await http::async_read_some(*conn_.socket, conn_.buffer, *parser_, kTuple);
+  beast::error_code ec = conn_.deadline->Check(op_ec);
+  if (ec == http::error::need_buffer) ec = {};
+  if (ec) {
+    failed_ = true;
+    auto e = MapError(ec, "sending the response body");
+    if (ec == beast::error::timeout) co_return DeadlineExceeded(e.message);
+    co_return Unavailable(e.message);
+  }
+  if (parser_->is_done()) done_ = true;
+  co_return size - parser_->get().body().size;
+}
+
 Task<Result<std::optional<std::string>>> Exchange::ReadSome() {
   while (true) {
     if (done_ || parser_->is_done()) {
       done_ = true;
       co_return std::optional<std::string>();
     }
-    auto& body = parser_->get().body();
-    body.data = chunk_;
-    body.size = sizeof(chunk_);
-    conn_.deadline->ExpiresAfter(std::chrono::milliseconds(upstream_.config().request_timeout_ms));
-    auto [op_ec, n] = co_await http::async_read_some(*conn_.socket, conn_.buffer, *parser_, kTuple);
-    beast::error_code ec = conn_.deadline->Check(op_ec);
-    if (ec == http::error::need_buffer) ec = {};
-    if (ec) {
-      failed_ = true;
-      auto e = MapError(ec, "sending the response body");
-      if (ec == beast::error::timeout) co_return DeadlineExceeded(e.message);
-      co_return Unavailable(e.message);
-    }
-    size_t got = sizeof(chunk_) - parser_->get().body().size;
-    if (parser_->is_done()) done_ = true;
-    if (got > 0) co_return std::optional<std::string>(std::string(chunk_, got));
+    auto got = co_await ReadBodyInto(chunk_, sizeof(chunk_));
+    if (!got.ok()) co_return got.status();
+    if (*got > 0) co_return std::optional<std::string>(std::string(chunk_, *got));
   }
 }
 
@@ -124,20 +129,9 @@ Task<Result<std::string>> Exchange::ReadAll(size_t limit) {
     if (out.capacity() - out.size() < want) out.reserve(out.size() + want);
     size_t used = out.size();
     out.resize(out.capacity());
-    auto& body = parser_->get().body();
-    body.data = out.data() + used;
-    body.size = out.size() - used;
-    conn_.deadline->ExpiresAfter(std::chrono::milliseconds(upstream_.config().request_timeout_ms));
-    auto [op_ec, n] = co_await http::async_read_some(*conn_.socket, conn_.buffer, *parser_, kTuple);
-    beast::error_code ec = conn_.deadline->Check(op_ec);
-    if (ec == http::error::need_buffer) ec = {};
-    out.resize(out.size() - parser_->get().body().size);
-    if (ec) {
-      failed_ = true;
-      auto e = MapError(ec, "sending the response body");
-      if (ec == beast::error::timeout) co_return DeadlineExceeded(e.message);
-      co_return Unavailable(e.message);
-    }
+    auto got = co_await ReadBodyInto(out.data() + used, out.size() - used);
+    if (!got.ok()) co_return got.status();
+    out.resize(used + *got);
     if (out.size() > limit) {
       failed_ = true;
       co_return ResourceExhausted("upstream `" + upstream_.name() + "` sent a body larger than " +

@@ -115,6 +115,9 @@ class Exchange {
 
  private:
   UpstreamError MapError(const beast::error_code& ec, std::string_view phase) const;
+  // Reads the next body bytes into [data, data + size) within the timeout;
+  // how many arrived (0 is possible before the body ends).
+  Task<Result<size_t>> ReadBodyInto(char* data, size_t size);
   Upstream& upstream_;
   ConnectionPool& pool_;
   PooledConnection conn_;
