@@ -1,0 +1,272 @@
+// FROZEN REFERENCE: the names runtime as of commit 1451bf4 (before the flat
+// tokenizer, word cache and merged model index), in namespace v1. Only
+// names_diff_test links it, to show the current runtime finds the same
+// spans. Do not edit except to keep it compiling.
+// PERSON and LOCATION: a statistical token classifier (averaged perceptron
+// over hashed features: word, shape, affixes, neighbours, gazetteer hits,
+// previous label) with greedy left-to-right BIO decoding.
+//
+// Data files (in the scan data folder, produced by tools/scan/):
+//   names.model          weights (binary, see docs/scan.md for the layout)
+//   gaz_first.txt, gaz_last.txt, gaz_city.txt, gaz_country.txt,
+//   gaz_region.txt, gaz_street.txt, gaz_words.txt (common lower-case English
+//   words), gaz_names.txt (any given/family name)   one lower-case entry per line
+// Training (tools/scan/train_names) uses the same Featurizer, so features at
+// training and run time cannot drift apart.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "scan/finding.h"
+#include "steward/status.h"
+
+namespace steward::scan::v1 {
+
+enum NameLabel : int { kO = 0, kBPer, kIPer, kBLoc, kILoc, kNumLabels };
+
+struct Token {
+  size_t start = 0;
+  size_t end = 0;
+  bool newline_before = false;  // a line break between this and the previous token
+};
+
+// Splits text into word and punctuation tokens (bytes >= 0x80 count as
+// letters, so any UTF-8 script forms words). Linear, never fails.
+std::vector<Token> Tokenize(std::string_view text);
+// The same, into `out` (cleared first; its capacity is reused).
+void TokenizeInto(std::string_view text, std::vector<Token>* out);
+
+// A set/map of 64-bit word hashes with 16-bit values. Built with full keys
+// (open addressing in two flat arrays); Freeze() then packs it into
+// 64-byte buckets of ten {32-bit fingerprint, 16-bit value} at load <= 0.8
+// (~8 bytes a word instead of ~20, and one cache line per lookup instead
+// of two), after checking that every member still reads its own value. A
+// word that is no member reads a member's value only when its 32-bit
+// fingerprint equals one in its bucket run (~1e-9 per lookup).
+class WordHashTable {
+ public:
+  // value |= bits for `key` (inserted with 0 if new). Not after Freeze().
+  void Or(uint64_t key, uint16_t bits);
+  // Sizes an empty table for `n` keys (saves the rehashing while it grows).
+  void Reserve(size_t n);
+  // Packs the table (see above); keeps the full keys if packing would
+  // change any member's value.
+  void Freeze();
+  uint16_t Get(uint64_t key) const {
+    if (key == kEmpty) key = kZeroKey;
+    if (!buckets_.empty()) {
+      uint32_t fp = Fingerprint(key);
+      for (size_t b = BucketOf(key);;) {
+        const Bucket& bucket = buckets_[b];
+        for (int k = 0; k < kBucketSlots; ++k) {
+          if (bucket.fp[k] == fp) return bucket.value[k];
+          if (bucket.fp[k] == 0) return 0;
+        }
+        if (++b == buckets_.size()) b = 0;
+      }
+    }
+    if (keys_.empty()) return 0;
+    size_t mask = keys_.size() - 1;
+    for (size_t i = Slot(key) & mask;; i = (i + 1) & mask) {
+      if (keys_[i] == key) return vals_[i];
+      if (keys_[i] == kEmpty) return 0;
+    }
+  }
+  // Starts loading the slot `key` hashes to (lookups miss the cache).
+  void Prefetch(uint64_t key) const {
+    if (key == kEmpty) key = kZeroKey;
+    if (!buckets_.empty()) {
+      __builtin_prefetch(&buckets_[BucketOf(key)]);
+      return;
+    }
+    if (keys_.empty()) return;
+    size_t i = Slot(key) & (keys_.size() - 1);
+    __builtin_prefetch(&keys_[i]);
+    __builtin_prefetch(&vals_[i]);
+  }
+  size_t size() const { return count_; }
+  size_t bytes() const {
+    return buckets_.size() * sizeof(Bucket) +
+           keys_.size() * (sizeof(uint64_t) + sizeof(uint16_t));
+  }
+
+ private:
+  static constexpr uint64_t kEmpty = 0;  // key 0 is stored as kZeroKey
+  static constexpr uint64_t kZeroKey = 0x9e3779b97f4a7c15ull;
+  static size_t Slot(uint64_t k) { return static_cast<size_t>((k ^ (k >> 31)) * 0xbf58476d1ce4e5b9ull >> 20); }
+  // Packed form: fingerprint from the key's bits (0 is "empty", so 1),
+  // bucket from a different mix of them, reduced to any table size.
+  static uint32_t Fingerprint(uint64_t k) {
+    uint32_t fp = static_cast<uint32_t>(k >> 32) ^ static_cast<uint32_t>(k);
+    return fp == 0 ? 1 : fp;
+  }
+  size_t BucketOf(uint64_t k) const {
+    uint64_t m = (k ^ (k >> 29)) * 0xbf58476d1ce4e5b9ull;
+    return static_cast<size_t>(((m >> 32) * buckets_.size()) >> 32);
+  }
+  static constexpr int kBucketSlots = 10;
+  struct alignas(64) Bucket {
+    uint32_t fp[kBucketSlots] = {};  // 0: empty (slots fill from the front)
+    uint16_t value[kBucketSlots] = {};
+  };
+  void Grow();
+  std::vector<uint64_t> keys_;
+  std::vector<uint16_t> vals_;
+  std::vector<Bucket> buckets_;
+  size_t count_ = 0;
+};
+
+class Gazetteers {
+ public:
+  // kName: any given or family name (a larger list without first/last roles).
+  enum Kind {
+    kFirst,
+    kLast,
+    kCity,
+    kCityPart,
+    kCountry,
+    kRegion,
+    kStreet,
+    kWord,
+    kName,
+    kNumKinds
+  };
+  Gazetteers();
+  // Loads gaz_*.txt from `dir`; missing files are errors.
+  Status Load(const std::string& dir);
+  // Differs between gazetteer objects and after every change of contents
+  // (what a cache of lookups is keyed by).
+  uint64_t id() const { return id_; }
+  bool Has(Kind kind, uint64_t lower_hash) const;
+  // Bit k set when the word is in list k (one lookup for all lists).
+  uint16_t Bits(uint64_t lower_hash) const;
+  void Prefetch(uint64_t lower_hash) const;
+  void Add(Kind kind, std::string_view lower_entry);
+
+ private:
+  void AddEntry(Kind kind, std::string_view entry, std::string* lower_buf,
+                std::vector<Token>* toks_buf);
+  WordHashTable bits_;
+  uint64_t id_ = 0;
+};
+
+// Lower-cases ASCII and Latin-1 letters of UTF-8 text.
+std::string LowerUtf8(std::string_view s);
+uint64_t HashBytes(std::string_view s, uint64_t seed = 1469598103934665603ull);
+
+// Set bits of `x`, without a libgcc call (the build targets baseline
+// x86-64, which has no popcnt instruction).
+inline int Popcount64(uint64_t x) {
+  x = x - ((x >> 1) & 0x5555555555555555ull);
+  x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+  x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+  return static_cast<int>((x * 0x0101010101010101ull) >> 56);
+}
+
+constexpr int kFeatureBits = 20;
+constexpr uint32_t kFeatureMask = (1u << kFeatureBits) - 1;
+
+// Computes the hashed feature ids of token `i` given the previous label.
+class Featurizer {
+ public:
+  explicit Featurizer(const Gazetteers* gaz) : gaz_(gaz) {}
+  void set_gazetteers(const Gazetteers* gaz) { gaz_ = gaz; }
+  // Per-text precomputation (lower-cased tokens and their hashes).
+  void Prepare(std::string_view text, const std::vector<Token>& tokens);
+  // Tokens the model looks at; all others are O. Depends on the text and
+  // the label just decided for the previous token: a word right after a
+  // name or place is scored too, so lower-case and numeric parts of an
+  // address ("Árpád fejedelem útja 62", "Tujetsch\n nan\n 7188") can
+  // continue it.
+  bool Considered(size_t i, int prev_label) const;
+  void Features(size_t i, int prev_label, int prev2_label, std::vector<uint32_t>* out) const;
+  // Gazetteer membership of token i (bit k: list Gazetteers::Kind k).
+  uint16_t GazBits(size_t i) const { return gazbits_[i]; }
+
+ private:
+  const Gazetteers* gaz_;
+  std::string_view text_;
+  const std::vector<Token>* tokens_ = nullptr;
+  std::string lower_text_;              // the whole text lower-cased (same length)
+  std::vector<std::string_view> lower_;  // per token, views into lower_text_
+  std::vector<uint64_t> hash_;
+  std::vector<uint8_t> shape_;  // see kShape* in names.cc
+  std::vector<uint16_t> gazbits_;
+  // Recent gazetteer lookups (word hash -> bits incl. the common-word
+  // bit), direct-mapped; for the gazetteers with id cache_gaz_id_.
+  struct CachedBits {
+    uint64_t hash = 0;
+    uint16_t bits = 0;
+    bool valid = false;
+  };
+  static constexpr int kCacheBits = 12;
+  std::vector<CachedBits> cache_;
+  uint64_t cache_gaz_id_ = 0;
+};
+
+// Sparse weights: feature id -> kNumLabels floats.
+class NameModel {
+ public:
+  Status Load(const std::string& path);
+  Status Save(const std::string& path) const;
+  void Score(const std::vector<uint32_t>& feats, float out[kNumLabels]) const;
+  // Training access (a loaded model is compact; dense() expands it).
+  std::vector<float>& dense();
+  void SetDense(std::vector<float> w) {
+    dense_ = std::move(w);
+    present_.clear();
+    rank_.clear();
+    weights_.clear();
+  }
+  // Bytes the weights take in memory.
+  size_t bytes() const {
+    return dense_.size() * sizeof(float) + weights_.size() * sizeof(float) +
+           present_.size() * sizeof(uint64_t) + rank_.size() * sizeof(uint32_t);
+  }
+
+ private:
+  // A loaded model keeps only its non-zero rows, packed in feature-id
+  // order (kNumLabels floats each); a bitmap of the ids that have a row,
+  // with a running count per 64-bit word, gives a row's index (2.9 MB for
+  // ~140K rows instead of a 6 MB hash table, and an absent feature costs
+  // one bit test instead of a probe).
+  const float* Find(uint32_t id) const {
+    uint64_t word = present_[id >> 6];
+    uint64_t bit = uint64_t{1} << (id & 63);
+    if (!(word & bit)) return nullptr;
+    size_t row = rank_[id >> 6] + static_cast<size_t>(Popcount64(word & (bit - 1)));
+    return &weights_[row * kNumLabels];
+  }
+  std::vector<float> dense_;  // training: (1<<kFeatureBits) * kNumLabels
+  std::vector<uint64_t> present_;  // loaded: bit per feature id
+  std::vector<uint32_t> rank_;     // loaded: rows before each 64-id word
+  std::vector<float> weights_;     // loaded: rows in id order
+};
+
+class NameRecognizer {
+ public:
+  static Result<std::unique_ptr<NameRecognizer>> Load(const std::string& dir);
+  // Appends PERSON/LOCATION findings; returns the number of tokens scored.
+  uint64_t Recognize(std::string_view text, std::vector<Finding>* out) const;
+
+  // Decodes labels for tokens (used by the trainer's evaluation too).
+  static void Decode(const NameModel& model, const Featurizer& fz, size_t ntokens,
+                     std::vector<int>* labels, std::vector<float>* margins, uint64_t* scored);
+  // Span conventions applied to decoded labels (middle initials join a
+  // name, "the corner of A and B" is one place).
+  static void JoinNameParts(std::string_view text, const std::vector<Token>& tokens,
+                            const Featurizer& fz, std::vector<int>* labels,
+                            std::vector<float>* margins);
+
+ private:
+  Gazetteers gaz_;
+  NameModel model_;
+};
+
+}  // namespace steward::scan::v1
