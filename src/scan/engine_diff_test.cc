@@ -162,13 +162,23 @@ class EngineDiffTest : public ::testing::Test {
 
   // Compares both engines on every text at the default threshold and at a
   // low one (context-only recognizers report without their words there).
+  // SCAN_DIFF_DUMP=FILE appends every finding of the fast engine to FILE,
+  // so a change to validators (which both engines share) can be checked
+  // against the findings from before it.
   void ExpectIdentical(const std::vector<std::string>& texts, const char* what) {
     size_t differing = 0, findings = 0;
+    std::FILE* dump = nullptr;
+    if (const char* path = std::getenv("SCAN_DIFF_DUMP"); path && *path)
+      dump = std::fopen(path, "a");
     for (double min_score : {0.5, 0.05}) {
       ScanOptions o;
       o.min_score = min_score;
+      size_t index = 0;
       for (const std::string& t : texts) {
         std::vector<Finding> a = fast_->Scan(t, o), b = plain_->Scan(t, o);
+        if (dump)
+          std::fprintf(dump, "%s %.2f %zu%s\n", what, min_score, index, Describe(a).c_str());
+        ++index;
         findings += b.size();
         if (Same(a, b)) continue;
         if (++differing <= 5)
@@ -176,6 +186,7 @@ class EngineDiffTest : public ::testing::Test {
                         << "\"\n  fast: " << Describe(a) << "\n  plain:" << Describe(b);
       }
     }
+    if (dump) std::fclose(dump);
     std::printf("%s: %zu texts, %zu findings (both thresholds), %zu differing\n", what,
                 texts.size(), findings, differing);
     EXPECT_EQ(differing, 0u) << what;

@@ -17,12 +17,47 @@ bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); 
 bool IsAlnum(char c) { return IsDigit(c) || IsAlpha(c); }
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
-std::string DigitsOf(std::string_view s) {
-  std::string d;
+// The digits of a candidate, on the stack (validators run on every
+// candidate: no allocation per candidate). Candidates may be long (joined
+// match ends); only the first kCap digits are kept, `n` counts them all,
+// and every validator rejects more digits than that before reading them.
+struct Digits {
+  static constexpr size_t kCap = 32;
+  char d[kCap];
+  size_t n = 0;
+  bool same = true;  // all one digit
+  void Add(char c) {
+    if (n < kCap) d[n] = c;
+    if (n > 0 && c != d[0]) same = false;
+    ++n;
+  }
+  bool fits() const { return n <= kCap; }
+  // The digits (only meaningful when fits()).
+  std::string_view view() const { return std::string_view(d, n < kCap ? n : kCap); }
+  char operator[](size_t i) const { return d[i]; }
+};
+
+Digits DigitsOf(std::string_view s) {
+  Digits d;
   for (char c : s)
-    if (IsDigit(c)) d.push_back(c);
+    if (IsDigit(c)) d.Add(c);
   return d;
 }
+
+// A sequence of separator bytes, summarised: how many, the first two, and
+// whether they are all the same byte.
+struct Seps {
+  size_t n = 0;
+  char first = 0, second = 0;
+  bool same = true;
+  void Add(char c) {
+    if (n == 0) first = c;
+    else if (c != first) same = false;
+    if (n == 1) second = c;
+    ++n;
+  }
+  bool empty() const { return n == 0; }
+};
 
 std::string_view Sub(std::string_view text, const Span& s) {
   return text.substr(s.start, s.end - s.start);
@@ -46,18 +81,12 @@ bool EmbeddedInNumber(std::string_view text, const Span& s) {
   return false;
 }
 
-// Separators between the digit groups of `s` ("" when none).
-std::string Separators(std::string_view s) {
-  std::string seps;
+// Separators between the digit groups of `s` (none when empty).
+Seps Separators(std::string_view s) {
+  Seps seps;
   for (char c : s)
-    if (!IsDigit(c)) seps.push_back(c);
+    if (!IsDigit(c)) seps.Add(c);
   return seps;
-}
-
-bool AllSame(const std::string& s) {
-  for (char c : s)
-    if (c != s[0]) return false;
-  return true;
 }
 
 // ---- validators -----------------------------------------------------------
@@ -89,37 +118,40 @@ bool ValidateEmail(std::string_view text, Span* span, double* score) {
 bool ValidateCard(std::string_view text, Span* span, double* score) {
   if (EmbeddedInNumber(text, *span)) return false;
   std::string_view v = Sub(text, *span);
-  std::string d = DigitsOf(v);
-  if (d.size() < 12 || d.size() > 19) return false;
-  std::string seps = Separators(v);
+  Digits d = DigitsOf(v);
+  if (d.n < 12 || d.n > 19) return false;
+  Seps seps = Separators(v);
   if (!seps.empty()) {
-    if (!AllSame(seps)) return false;
-    // Groups must look like a card's: 4-4-4-x or 4-6-4/5.
-    std::vector<size_t> groups;
-    size_t n = 0;
+    if (!seps.same) return false;
+    // Groups must look like a card's: 4-4-4-x or 4-6-4/5 (the digit-run
+    // lengths between separators, counted without storing them).
+    size_t count = 0, first3[3] = {0, 0, 0}, prev = 0, n = 0;
+    bool middle_four = true;  // every group but the first and last is 4
+    auto close = [&] {
+      if (count < 3) first3[count] = n;
+      if (count >= 2 && prev != 4) middle_four = false;  // group count-1 is a middle one
+      prev = n;
+      ++count;
+      n = 0;
+    };
     for (char c : v) {
-      if (IsDigit(c)) {
-        ++n;
-      } else {
-        groups.push_back(n);
-        n = 0;
-      }
+      if (IsDigit(c)) ++n;
+      else close();
     }
-    groups.push_back(n);
-    bool four = groups[0] == 4 && groups.size() >= 3;
-    for (size_t i = 1; four && i + 1 < groups.size(); ++i) four = groups[i] == 4;
-    bool amex = groups.size() == 3 && groups[0] == 4 && groups[1] == 6 &&
-                (groups[2] == 4 || groups[2] == 5);
+    close();
+    bool four = first3[0] == 4 && count >= 3 && middle_four;
+    bool amex = count == 3 && first3[0] == 4 && first3[1] == 6 &&
+                (first3[2] == 4 || first3[2] == 5);
     if (!four && !amex) return false;
   }
-  if (!LuhnValid(d)) return false;
-  if (!CardIssuerValid(d)) {
+  if (!LuhnValid(d.view())) return false;
+  if (!CardIssuerValid(d.view())) {
     *score = 0.3;  // Luhn alone: 1 in 10 random numbers pass it
   } else if (!seps.empty()) {
     *score = 0.9;
   }
   // All one digit (0000 0000 ...) is a placeholder, not a card.
-  if (AllSame(d)) return false;
+  if (d.same) return false;
   return true;
 }
 
@@ -142,17 +174,18 @@ bool ValidateIban(std::string_view text, Span* span, double* score) {
 bool ValidateSsn(std::string_view text, Span* span, double* score) {
   if (EmbeddedInNumber(text, *span)) return false;
   std::string_view v = Sub(text, *span);
-  std::string seps = Separators(v);
-  if (!(seps.empty() || (seps.size() == 2 && seps[0] == seps[1]))) return false;
+  Seps seps = Separators(v);
+  if (!(seps.empty() || (seps.n == 2 && seps.same))) return false;
   if (seps.empty()) *score -= 0.25;
-  else if (seps[0] != '-') *score -= 0.1;
-  return SsnValid(DigitsOf(v));
+  else if (seps.first != '-') *score -= 0.1;
+  Digits d = DigitsOf(v);
+  return d.fits() && SsnValid(d.view());
 }
 
 bool ValidateItin(std::string_view text, Span* span, double* score) {
   if (EmbeddedInNumber(text, *span)) return false;
-  std::string seps = Separators(Sub(text, *span));
-  if (!(seps.empty() || (seps.size() == 2 && seps[0] == seps[1]))) return false;
+  Seps seps = Separators(Sub(text, *span));
+  if (!(seps.empty() || (seps.n == 2 && seps.same))) return false;
   if (seps.empty()) *score -= 0.25;
   return true;
 }
@@ -160,9 +193,10 @@ bool ValidateItin(std::string_view text, Span* span, double* score) {
 bool ValidateNhs(std::string_view text, Span* span, double* score) {
   if (EmbeddedInNumber(text, *span)) return false;
   std::string_view v = Sub(text, *span);
-  std::string seps = Separators(v);
-  if (!(seps.empty() || (seps.size() == 2 && seps[0] == seps[1]))) return false;
-  return NhsValid(DigitsOf(v));
+  Seps seps = Separators(v);
+  if (!(seps.empty() || (seps.n == 2 && seps.same))) return false;
+  Digits d = DigitsOf(v);
+  return d.fits() && NhsValid(d.view());
 }
 
 bool ValidateNotEmbedded(std::string_view text, Span* span, double* score) {
@@ -203,10 +237,10 @@ bool ValidateIpv6(std::string_view text, Span* span, double* score) {
 
 bool ValidateMac(std::string_view text, Span* span, double* score) {
   std::string_view v = Sub(text, *span);
-  std::string seps;
+  Seps seps;
   for (char c : v)
-    if (c == ':' || c == '-' || c == '.') seps.push_back(c);
-  if (!AllSame(seps)) return false;
+    if (c == ':' || c == '-' || c == '.') seps.Add(c);
+  if (!seps.same) return false;
   if (span->end < text.size() && (text[span->end] == ':' || text[span->end] == '-') &&
       span->end + 1 < text.size() && IsAlnum(text[span->end + 1]))
     return false;
@@ -265,9 +299,18 @@ int TwoDigits(std::string_view s, size_t i) { return (s[i] - '0') * 10 + (s[i + 
 bool ValidateNumericDate(std::string_view text, Span* span, double* score) {
   if (EmbeddedInNumber(text, *span)) return false;
   std::string_view v = Sub(text, *span);
-  std::vector<int> parts;
-  std::vector<size_t> widths;
-  std::string seps;
+  // Only the first three groups and the first two separators decide.
+  int parts[3] = {0, 0, 0};
+  size_t widths[3] = {0, 0, 0};
+  size_t nparts = 0;
+  Seps seps;
+  auto close = [&](int value, size_t width) {
+    if (nparts < 3) {
+      parts[nparts] = value;
+      widths[nparts] = width;
+    }
+    ++nparts;
+  };
   int cur = 0;
   size_t w = 0;
   for (char c : v) {
@@ -279,16 +322,14 @@ bool ValidateNumericDate(std::string_view text, Span* span, double* score) {
       ++w;
     } else {
       if (c == 'T' || c == ' ') break;
-      parts.push_back(cur);
-      widths.push_back(w);
-      seps.push_back(c);
+      close(cur, w);
+      seps.Add(c);
       cur = 0;
       w = 0;
     }
   }
-  parts.push_back(cur);
-  widths.push_back(w);
-  if (parts.size() < 3 || !AllSame(seps.substr(0, 2))) return false;
+  close(cur, w);
+  if (nparts < 3 || (seps.n >= 2 && seps.second != seps.first)) return false;
   int a = parts[0], b = parts[1], c = parts[2];
   if (widths[0] == 4) {  // Y-M-D
     return a >= 1000 && b >= 1 && b <= 12 && c >= 1 && c <= 31;
@@ -297,7 +338,7 @@ bool ValidateNumericDate(std::string_view text, Span* span, double* score) {
   bool dm = a >= 1 && a <= 31 && b >= 1 && b <= 12;
   bool md = a >= 1 && a <= 12 && b >= 1 && b <= 31;
   if (!dm && !md) return false;
-  if (widths[2] == 2 && seps[0] == '.') *score -= 0.4;  // "3.9.10" is a version unless context says date
+  if (widths[2] == 2 && seps.first == '.') *score -= 0.4;  // "3.9.10" is a version unless context says date
   (void)c;
   return true;
 }
@@ -594,27 +635,25 @@ bool ValidatePhoneOnce(std::string_view text, Span* span, double* score) {
     while (!main.empty() && (main.back() == ' ' || main.back() == '.')) main.remove_suffix(1);
     ext = true;
   }
-  std::string d = DigitsOf(main);
+  Digits digits = DigitsOf(main);
   bool plus = !main.empty() && main[0] == '+';
-  bool intl00 = d.size() > 2 && d[0] == '0' && d[1] == '0' && !plus;
+  bool intl00 = digits.n > 2 && digits[0] == '0' && digits[1] == '0' && !plus;
   size_t groups = 1, parens = 0;
-  std::string seps;
+  Seps dots;  // the separators after a digit group, but spaces and parentheses
   for (size_t i = 0; i < main.size(); ++i) {
     char c = main[i];
     if (c == '(' || c == ')') ++parens;
     if (!IsDigit(c) && c != '+' && i > 0 && IsDigit(main[i - 1])) {
       ++groups;
-      if (c != '(' && c != ')') seps.push_back(c);
+      if (c != '(' && c != ')' && c != ' ') dots.Add(c);
     }
   }
   if (parens != 0 && parens != 2 && parens != 4) return false;
   if (main.find('/') != std::string_view::npos) return false;  // dates, fractions
-  if (d.size() < 7 || d.size() > 15) return false;
-  std::string dots;
-  for (char c : seps)
-    if (c != ' ') dots.push_back(c);
-  if (!dots.empty() && !AllSame(dots)) return false;
-  bool dotted = !dots.empty() && dots[0] == '.';
+  if (digits.n < 7 || digits.n > 15) return false;
+  std::string_view d = digits.view();
+  if (!dots.same) return false;
+  bool dotted = !dots.empty() && dots.first == '.';
   // Dates and version numbers are not phone numbers.
   if (dotted && d.size() <= 8) return false;
   if (plus || intl00) {
