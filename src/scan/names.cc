@@ -30,7 +30,7 @@ enum Shape : uint8_t {
   kShapeInitial,     // A (single capital)
 };
 
-bool IsUpperStart(std::string_view t) {
+inline bool IsUpperStart(std::string_view t) {
   unsigned char c = t[0];
   if (c >= 'A' && c <= 'Z') return true;
   // Latin-1 supplement capitals (C3 80..9E), Greek (CE 86..AB), Cyrillic (D0 80..AF).
@@ -43,31 +43,6 @@ bool IsUpperStart(std::string_view t) {
     if (c == 0xC4 && (d == 0x8C || d == 0x8E || d == 0x98)) return true;
   }
   return false;
-}
-
-uint8_t ShapeOf(std::string_view t) {
-  if (t.empty()) return kShapeOther;
-  bool digit = false, alpha = false, upper = false, lower = false, nonascii = false;
-  for (unsigned char c : t) {
-    if (c >= '0' && c <= '9') digit = true;
-    else if (c >= 'A' && c <= 'Z') alpha = upper = true;
-    else if (c >= 'a' && c <= 'z') alpha = lower = true;
-    else if (c >= 0x80) nonascii = alpha = true;
-  }
-  if (!alpha && !digit) return kShapePunct;
-  if (digit && !alpha) return kShapeDigits;
-  if (digit) return kShapeMixedDigit;
-  bool cap = IsUpperStart(t);
-  if (cap && t.size() == 1) return kShapeInitial;
-  if (cap && !lower && !nonascii) return kShapeUpper;
-  if (cap) {
-    // Capital followed only by lower-case (ASCII or not).
-    for (size_t i = 1; i < t.size(); ++i)
-      if (t[i] >= 'A' && t[i] <= 'Z') return kShapeOther;
-    return kShapeCap;
-  }
-  if (upper) return kShapeOther;
-  return kShapeLower;
 }
 
 // Frequent English and chat/tech words: capitalised at a sentence start or
@@ -744,76 +719,207 @@ bool Gazetteers::Has(Kind kind, uint64_t h) const { return (Bits(h) >> kind) & 1
 uint16_t Gazetteers::Bits(uint64_t h) const { return bits_.Get(h); }
 void Gazetteers::Prefetch(uint64_t h) const { bits_.Prefetch(h); }
 
-void Featurizer::Prepare(std::string_view text, const std::vector<Token>& tokens) {
-  text_ = text;
-  tokens_ = &tokens;
-  size_t n = tokens.size();
-  // One lower-casing pass over the text (LowerUtf8 keeps byte lengths), so
-  // tokens are views, not allocations.
-  lower_text_.assign(text);
-  LowerUtf8InPlace(lower_text_);
-  lower_.resize(n);
-  hash_.resize(n);
-  shape_.resize(n);
-  gazbits_.resize(n);
-  for (size_t i = 0; i < n; ++i) {
-    std::string_view t = text.substr(tokens[i].start, tokens[i].end - tokens[i].start);
-    shape_[i] = ShapeOf(t);
-    lower_[i] = std::string_view(lower_text_).substr(tokens[i].start, tokens[i].end - tokens[i].start);
-    hash_[i] = HashBytes(lower_[i]);
-  }
-  // Gazetteer lookups miss the cache (the table is megabytes): frequent
-  // words are answered from a small per-featurizer cache of earlier
-  // lookups (exact: it holds what the lookup returned, and is emptied when
-  // the gazetteers change), and the rest are fetched a few tokens ahead so
-  // the misses overlap.
-  constexpr size_t kAhead = 8;
-  auto looked_up = [&](size_t i) { return shape_[i] != kShapePunct && shape_[i] != kShapeDigits; };
-  if (gaz_ && (cache_.empty() || cache_gaz_id_ != gaz_->id())) {
-    cache_.assign(size_t{1} << kCacheBits, CachedBits{});
-    cache_gaz_id_ = gaz_->id();
-  }
-  auto cached = [&](uint64_t h) -> CachedBits& {
-    return cache_[(h * 0x9E3779B97F4A7C15ull) >> (64 - kCacheBits)];
-  };
-  auto prefetch = [&](size_t i) {
-    const CachedBits& c = cached(hash_[i]);
-    if (!(c.valid && c.hash == hash_[i])) gaz_->Prefetch(hash_[i]);
-  };
-  for (size_t i = 0; gaz_ && i < std::min(n, kAhead); ++i)
-    if (looked_up(i)) prefetch(i);
-  for (size_t i = 0; i < n; ++i) {
-    if (gaz_ && i + kAhead < n && looked_up(i + kAhead)) prefetch(i + kAhead);
-    uint16_t bits = 0;
-    if (looked_up(i)) {
-      if (gaz_) {
-        CachedBits& c = cached(hash_[i]);
-        if (c.valid && c.hash == hash_[i]) {
-          gazbits_[i] = c.bits;
-          continue;
-        }
-        bits = gaz_->Bits(hash_[i]);
-        if (CommonWords().Get(hash_[i])) bits |= 1u << 14;
-        c = CachedBits{hash_[i], bits, true};
-      } else if (CommonWords().Get(hash_[i])) {
-        bits |= 1u << 14;
-      }
+namespace {
+
+inline int CountTrailingZeros(uint64_t x) { return __builtin_ctzll(x); }
+
+// Bits of the bytes of one 16-byte block that pass `pred` (a vector of
+// 0xFF/0x00 per byte).
+inline uint64_t Bits16(__m128i pred) {
+  return static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(pred)));
+}
+// Bytes of v in [lo, lo + span] (unsigned).
+inline __m128i InRange(__m128i v, char lo, char span) {
+  __m128i d = _mm_sub_epi8(v, _mm_set1_epi8(lo));
+  return _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(span)), d);
+}
+
+// FNV-1a of the single bytes (a punctuation token is one byte, which
+// lower-casing leaves alone).
+struct ByteHashes {
+  uint64_t h[256];
+  ByteHashes() {
+    for (int c = 0; c < 256; ++c) {
+      char b = static_cast<char>(c);
+      h[c] = HashBytes(std::string_view(&b, 1));
     }
-    gazbits_[i] = bits;
+  }
+};
+const ByteHashes& SingleByteHashes() {
+  static const ByteHashes kHashes;
+  return kHashes;
+}
+
+// 0xFF for the first 16 bytes, then 0x00: loading 16 bytes at 16 - len
+// gives a mask that keeps the first `len` bytes of a word.
+alignas(16) constexpr unsigned char kKeepFirst[32] = {
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0};
+
+constexpr uint16_t kCommonBit = 1u << 14;
+
+}  // namespace
+
+void Featurizer::BuildMasks(std::string_view text) {
+  size_t words = text.size() / 64 + 1;  // + a zero word after the last byte
+  masks_.assign(words + 1, MaskWord{});
+  const __m128i quote = _mm_set1_epi8('\''), dash = _mm_set1_epi8('-'),
+                blank = _mm_set1_epi8(' '), nl = _mm_set1_epi8('\n');
+  alignas(16) char tail[64];
+  for (size_t w = 0; w * 64 < text.size(); ++w) {
+    const char* p = text.data() + w * 64;
+    if (text.size() - w * 64 < 64) {  // last partial block: zero bytes belong to no class
+      std::memset(tail, 0, sizeof(tail));
+      std::memcpy(tail, p, text.size() - w * 64);
+      p = tail;
+    }
+    MaskWord& m = masks_[w];
+    for (int k = 0; k < 4; ++k) {
+      __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
+      int shift = 16 * k;
+      m.high |= Bits16(v) << shift;
+      m.upper |= Bits16(InRange(v, 'A', 25)) << shift;
+      m.lower |= Bits16(InRange(v, 'a', 25)) << shift;
+      m.digit |= Bits16(InRange(v, '0', 9)) << shift;
+      m.space |= Bits16(_mm_or_si128(_mm_cmpeq_epi8(v, blank), InRange(v, '\t', 4))) << shift;
+      m.newline |= Bits16(_mm_cmpeq_epi8(v, nl)) << shift;
+      m.joiner |= Bits16(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, dash))) << shift;
+    }
+  }
+  // Word tokens: runs of word bytes, with a ' or - between two word bytes
+  // ("O'Brien", "Mayo-Walters") inside the run.
+  auto word_bits = [&](size_t w) {
+    const MaskWord& m = masks_[w];
+    return m.upper | m.lower | m.digit | m.high;
+  };
+  uint64_t prev_word = 0;
+  for (size_t w = 0; w < words; ++w) {
+    uint64_t cur = word_bits(w), next = word_bits(w + 1);
+    uint64_t before = (cur << 1) | (prev_word >> 63);  // bit i: byte i-1 is a word byte
+    uint64_t after = (cur >> 1) | (next << 63);        // bit i: byte i+1 is a word byte
+    masks_[w].in_word = cur | (masks_[w].joiner & before & after);
+    prev_word = cur;
   }
 }
 
-bool Featurizer::Considered(size_t i, int prev_label) const {
+inline uint64_t Featurizer::MaskBits(uint64_t MaskWord::*field, size_t start, size_t len) const {
+  size_t w = start >> 6, off = start & 63;
+  uint64_t v = masks_[w].*field >> off;
+  if (off) v |= masks_[w + 1].*field << (64 - off);
+  return len >= 64 ? v : v & ((uint64_t{1} << len) - 1);
+}
+
+inline bool Featurizer::AnyBit(uint64_t MaskWord::*field, size_t start, size_t end) const {
+  for (; start < end; start += 64) {
+    if (MaskBits(field, start, std::min<size_t>(64, end - start))) return true;
+  }
+  return false;
+}
+
+// The shape of the word token [start, start + len) from its byte classes
+// (bits of the token's bytes, first byte at bit 0): what reading its bytes
+// one by one gives.
+inline uint8_t Featurizer::ShapeFromBits(size_t start, size_t len, uint64_t up, uint64_t lo,
+                                         uint64_t dg, uint64_t hi) const {
+  bool first_upper = up & 1;
+  up &= ~uint64_t{1};  // capitals after the first byte
+  bool alpha = first_upper || up || lo || hi, digit = dg != 0;
+  if (!alpha) return digit ? kShapeDigits : kShapePunct;
+  if (digit) return kShapeMixedDigit;
+  if (first_upper || IsUpperStart(text_.substr(start, std::min<size_t>(len, 2)))) {
+    if (len == 1) return kShapeInitial;
+    if (!lo && !hi) return kShapeUpper;
+    return up ? kShapeOther : kShapeCap;
+  }
+  return (first_upper || up) ? kShapeOther : kShapeLower;
+}
+
+uint8_t Featurizer::ShapeAt(size_t start, size_t len) const {
+  uint64_t up = 0, lo = 0, dg = 0, hi = 0;
+  for (size_t off = 0; off < len; off += 64) {
+    size_t part = std::min<size_t>(64, len - off);
+    uint64_t u = MaskBits(&MaskWord::upper, start + off, part);
+    up |= off == 0 ? u : (u & ~uint64_t{1}) | ((u & 1) << 1);  // keep bit 0 for byte 0 only
+    lo |= MaskBits(&MaskWord::lower, start + off, part);
+    dg |= MaskBits(&MaskWord::digit, start + off, part);
+    hi |= MaskBits(&MaskWord::high, start + off, part);
+  }
+  return ShapeFromBits(start, len, up, lo, dg, hi);
+}
+
+void Featurizer::TokenizeFromMasks() {
+  // Token starts: the first byte of a word run, and every byte that is
+  // neither space nor inside a word (punctuation is one token a byte).
+  std::vector<Token>& tokens = own_tokens_;
+  tokens.clear();
+  shape_.clear();
+  const size_t n = text_.size();
+  size_t prev_end = 0;
+  uint64_t prev_in_word = 0;
+  for (size_t w = 0; w * 64 < n; ++w) {
+    const MaskWord& m = masks_[w];
+    uint64_t starts = (m.in_word & ~((m.in_word << 1) | (prev_in_word >> 63))) |
+                      (~m.in_word & ~m.space);
+    prev_in_word = m.in_word;
+    if (n - w * 64 < 64) starts &= (uint64_t{1} << (n - w * 64)) - 1;
+    while (starts) {
+      const unsigned p = static_cast<unsigned>(CountTrailingZeros(starts));
+      const size_t s = w * 64 + p;
+      starts &= starts - 1;
+      size_t e = s + 1;
+      uint8_t shape = kShapePunct;
+      if (m.in_word >> p & 1) {
+        // The run ends at the first byte after s that is not in a word.
+        uint64_t out = ~m.in_word & (~uint64_t{0} << p);
+        if (out) {
+          e = w * 64 + static_cast<size_t>(CountTrailingZeros(out));
+          uint64_t keep = out & (0 - out);  // the bit of the byte after the token
+          keep = (keep - 1) >> p;           // the token's bytes, from bit 0
+          shape = ShapeFromBits(s, e - s, (m.upper >> p) & keep, (m.lower >> p) & keep,
+                                (m.digit >> p) & keep, (m.high >> p) & keep);
+        } else {
+          size_t cw = w;
+          while (!out) out = ~masks_[++cw].in_word;  // the zero word stops it
+          e = cw * 64 + static_cast<size_t>(CountTrailingZeros(out));
+          shape = ShapeAt(s, e - s);
+        }
+      }
+      // Spaces only since the last token: a newline among them?
+      bool newline = s > prev_end && AnyBit(&MaskWord::newline, prev_end, s);
+      tokens.push_back({s, e, newline});
+      shape_.push_back(shape);
+      prev_end = e;
+    }
+  }
+}
+
+void Featurizer::PrepareText(std::string_view text) {
+  text_ = text;
+  BuildMasks(text);
+  TokenizeFromMasks();
+  tokens_ = &own_tokens_;
+  PrepareTokens(/*shapes_known=*/true);
+}
+
+void Featurizer::Prepare(std::string_view text, const std::vector<Token>& tokens) {
+  text_ = text;
+  BuildMasks(text);
+  tokens_ = &tokens;
+  PrepareTokens(/*shapes_known=*/false);
+}
+
+inline bool Featurizer::ConsideredImpl(size_t i, int prev_label) const {
   uint8_t s = shape_[i];
   if (s == kShapeCap || s == kShapeUpper || s == kShapeOther || s == kShapeInitial) return true;
   const auto& toks = *tokens_;
+  const size_t len = toks[i].end - toks[i].start;
   // After a name or place: numbers, short particles ("de", "do") and words
   // that are no common English word ("fejedelem útja") may continue it.
   // A number that begins a new line is judged by the rules below (the
   // phone or postcode line under an address is not the address).
   if (prev_label != kO && s != kShapePunct && !(s == kShapeDigits && toks[i].newline_before)) {
-    constexpr uint16_t kCommon = (1u << Gazetteers::kWord) | (1u << 14);
-    return s != kShapeLower || lower_[i].size() <= 3 || !(gazbits_[i] & kCommon);
+    constexpr uint16_t kCommon = (1u << Gazetteers::kWord) | kCommonBit;
+    return s != kShapeLower || len <= 3 || !(gazbits_[i] & kCommon);
   }
   auto cap = [&](size_t j) {
     return j < toks.size() && (shape_[j] == kShapeCap || shape_[j] == kShapeUpper);
@@ -824,7 +930,7 @@ bool Featurizer::Considered(size_t i, int prev_label) const {
     return cap(i + 1) || (i > 0 && cap(i - 1)) || (i > 1 && cap(i - 2)) ||
            (i + 2 < toks.size() && shape_[i + 1] == kShapeDigits && cap(i + 2));
   // Lower-case words inside a capitalised run ("Quinta de São Tiago").
-  if (s == kShapeLower && lower_[i].size() <= 3) return i > 0 && cap(i - 1) && cap(i + 1);
+  if (s == kShapeLower && len <= 3) return i > 0 && cap(i - 1) && cap(i + 1);
   // Lower-case names/places from the gazetteers ("patricia", "københavn");
   // common-word and dictionary hits alone do not qualify.
   constexpr uint16_t kNameBits = (1u << Gazetteers::kWord) - 1;
@@ -842,11 +948,114 @@ bool Featurizer::Considered(size_t i, int prev_label) const {
   return false;
 }
 
+void Featurizer::PrepareTokens(bool shapes_known) {
+  const std::vector<Token>& tokens = *tokens_;
+  const size_t n = tokens.size();
+  // One lower-casing pass over the text (LowerUtf8 keeps byte lengths), so
+  // tokens are views, not allocations; 16 zero bytes after it let a word
+  // of up to 16 bytes be loaded whole.
+  lower_text_.assign(text_);
+  LowerUtf8InPlace(lower_text_);
+  lower_text_.append(16, '\0');
+  hash_.resize(n);
+  shape_.resize(n);
+  gazbits_.resize(n);
+  uint64_t want_id = gaz_ ? gaz_->id() : 0;
+  if (cache_.empty() || cache_gaz_id_ != want_id) {
+    cache_.assign(size_t{1} << kCacheBits, CachedWord{});
+    cache_gaz_id_ = want_id;
+  }
+  misses_.clear();
+  const uint64_t* byte_hash = SingleByteHashes().h;
+  for (size_t i = 0; i < n; ++i) {
+    const size_t start = tokens[i].start, len = tokens[i].end - tokens[i].start;
+    if (!shapes_known) shape_[i] = ShapeAt(start, len);
+    const uint8_t shape = shape_[i];
+    bool looked_up = shape != kShapePunct && shape != kShapeDigits;
+    if (len == 1 && !looked_up) {
+      hash_[i] = byte_hash[static_cast<unsigned char>(lower_text_[start])];
+      gazbits_[i] = 0;
+      continue;
+    }
+    if (len <= 16) {
+      // The word cache: the lower-cased bytes are the key.
+      __m128i key = _mm_and_si128(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(lower_text_.data() + start)),
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(kKeepFirst + 16 - len)));
+      uint64_t k0 = static_cast<uint64_t>(_mm_cvtsi128_si64(key));
+      uint64_t k1 = static_cast<uint64_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(key, key)));
+      uint64_t mix = (k0 * 0x9E3779B97F4A7C15ull) ^ ((k1 + len) * 0xC2B2AE3D27D4EB4Full);
+      CachedWord& c = cache_[mix >> (64 - kCacheBits)];
+      if (c.len == len && c.key[0] == k0 && c.key[1] == k1) {
+        hash_[i] = c.hash;
+        gazbits_[i] = c.bits;
+        continue;
+      }
+      uint64_t h = HashBytes(std::string_view(lower_text_.data() + start, len));
+      hash_[i] = h;
+      if (!looked_up) {  // digits: no gazetteer bits, ever
+        c.key[0] = k0;
+        c.key[1] = k1;
+        c.hash = h;
+        c.bits = 0;
+        c.len = static_cast<uint8_t>(len);
+        gazbits_[i] = 0;
+        continue;
+      }
+    } else {
+      hash_[i] = HashBytes(std::string_view(lower_text_.data() + start, len));
+      if (!looked_up) {
+        gazbits_[i] = 0;
+        continue;
+      }
+    }
+    // Gazetteer lookups miss the cache (the table is megabytes): start
+    // them all, then read them.
+    if (gaz_) gaz_->Prefetch(hash_[i]);
+    misses_.push_back(static_cast<uint32_t>(i));
+  }
+  for (uint32_t i : misses_) {
+    uint64_t h = hash_[i];
+    uint16_t bits = gaz_ ? gaz_->Bits(h) : 0;
+    if (CommonWords().Get(h)) bits |= kCommonBit;
+    gazbits_[i] = bits;
+    size_t len = tokens[i].end - tokens[i].start;
+    if (len > 16) continue;
+    const char* p = lower_text_.data() + tokens[i].start;
+    __m128i key = _mm_and_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)),
+                                _mm_loadu_si128(reinterpret_cast<const __m128i*>(kKeepFirst + 16 - len)));
+    uint64_t k0 = static_cast<uint64_t>(_mm_cvtsi128_si64(key));
+    uint64_t k1 = static_cast<uint64_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(key, key)));
+    uint64_t mix = (k0 * 0x9E3779B97F4A7C15ull) ^ ((k1 + len) * 0xC2B2AE3D27D4EB4Full);
+    CachedWord& c = cache_[mix >> (64 - kCacheBits)];
+    c.key[0] = k0;
+    c.key[1] = k1;
+    c.hash = h;
+    c.bits = bits;
+    c.len = static_cast<uint8_t>(len);
+  }
+  static_considered_.resize(n + 1);
+  for (size_t i = 0; i < n; ++i) static_considered_[i] = ConsideredImpl(i, kO);
+  static_considered_[n] = 1;
+}
+
+bool Featurizer::Considered(size_t i, int prev_label) const { return ConsideredImpl(i, prev_label); }
+
+size_t Featurizer::NextConsideredAfterO(size_t i) const {
+  while (!static_considered_[i]) ++i;
+  return i;
+}
+
 void Featurizer::Features(size_t i, int prev, int prev2, std::vector<uint32_t>* out) const {
-  out->clear();
+  out->resize(kMaxFeatures);
+  out->resize(Features(i, prev, prev2, out->data()));
+}
+
+size_t Featurizer::Features(size_t i, int prev, int prev2, uint32_t* out) const {
+  uint32_t* const begin = out;
   const auto& toks = *tokens_;
   size_t n = toks.size();
-  auto add = [&](uint64_t tag, uint64_t v) { out->push_back(Feat(Mix(tag, v))); };
+  auto add = [&out](uint64_t tag, uint64_t v) { *out++ = Feat(Mix(tag, v)); };
   auto word = [&](ptrdiff_t j) -> uint64_t {
     if (j < 0) return 0x5151;
     if (static_cast<size_t>(j) >= n) return 0x6161;
@@ -880,16 +1089,16 @@ void Featurizer::Features(size_t i, int prev, int prev2, std::vector<uint32_t>* 
   add(17, gaz(k + 1));
   add(18, Mix(gaz(k), prev));
   add(19, Mix(gaz(k), shape(k)));
-  for (int g = 0; g < Gazetteers::kNumKinds; ++g) {
-    if (gazbits_[i] & (1u << g)) add(20 + g, Mix(shape(k), prev));
-  }
-  bool common = gazbits_[i] & (1u << 14);
+  for (uint32_t bits = gazbits_[i] & ((1u << Gazetteers::kNumKinds) - 1); bits; bits &= bits - 1)
+    add(20 + CountTrailingZeros(bits), Mix(shape(k), prev));
+  bool common = gazbits_[i] & kCommonBit;
   if (common) {
     add(41, Mix(shape(k), prev));
     add(42, Mix(word(k - 1), 1));
   }
+  const size_t len = toks[i].end - toks[i].start;
   // Acronyms and code identifiers (IBAN, ERROR, X-Api-Key, fromSet).
-  add(43, Mix(shape(k), std::min<size_t>(lower_[i].size(), 6)));
+  add(43, Mix(shape(k), std::min<size_t>(len, 6)));
   if (static_cast<size_t>(k + 1) < n) {
     char next = text_[toks[i + 1].start];
     if (next == '(' || next == '=' || next == '_' || next == ':') add(44, Mix(next, shape(k)));
@@ -899,7 +1108,7 @@ void Featurizer::Features(size_t i, int prev, int prev2, std::vector<uint32_t>* 
     if (before == '.' || before == '=' || before == '_' || before == '(' || before == '[')
       add(45, Mix(before, shape(k)));
   }
-  std::string_view w = lower_[i];
+  std::string_view w(lower_text_.data() + toks[i].start, len);
   if (w.size() >= 3) {
     add(30, HashBytes(w.substr(w.size() - 3)));
     add(31, HashBytes(w.substr(0, 3)));
@@ -907,9 +1116,11 @@ void Featurizer::Features(size_t i, int prev, int prev2, std::vector<uint32_t>* 
   if (w.size() >= 2) add(32, HashBytes(w.substr(w.size() - 2)));
   add(33, std::min<size_t>(w.size(), 12));
   bool line_start = i == 0 || toks[i].newline_before;
-  bool sent_start = line_start || (i > 0 && (lower_[i - 1] == "." || lower_[i - 1] == "!" ||
-                                             lower_[i - 1] == "?" || lower_[i - 1] == ":" ||
-                                             lower_[i - 1] == "\""));
+  bool sent_start = line_start;
+  if (!sent_start && toks[i - 1].end - toks[i - 1].start == 1) {
+    char c = text_[toks[i - 1].start];  // one byte: lower-casing leaves these alone
+    sent_start = c == '.' || c == '!' || c == '?' || c == ':' || c == '"';
+  }
   add(34, Mix(sent_start, shape(k)));
   add(35, Mix(line_start, prev));
   add(36, Mix(word(k - 1), prev));
@@ -922,6 +1133,7 @@ void Featurizer::Features(size_t i, int prev, int prev2, std::vector<uint32_t>* 
   // hosted" is not).
   add(46, Mix(Mix(shape(k), shape(k + 1)), shape(k + 2)));
   add(47, Mix(Mix(shape(k), gaz(k + 1)), shape(k + 2)));
+  return static_cast<size_t>(out - begin);
 }
 
 Status NameModel::Load(const std::string& path) {
@@ -936,8 +1148,6 @@ Status NameModel::Load(const std::string& path) {
     return DataLoss("scan: " + path + " is not a names model of this version");
   uint32_t count = header[2];
   if (count > (1u << kFeatureBits)) return DataLoss("scan: " + path + " is truncated or corrupt");
-  dense_.clear();
-  dense_.shrink_to_fit();
   struct FileRow {
     uint32_t id;
     float w[kNumLabels];
@@ -953,49 +1163,65 @@ Status NameModel::Load(const std::string& path) {
   // A repeated id: the last row wins, as before.
   std::stable_sort(rows.begin(), rows.end(),
                    [](const FileRow& a, const FileRow& b) { return a.id < b.id; });
-  present_.assign((size_t{1} << kFeatureBits) / 64, 0);
-  rank_.assign(present_.size(), 0);
-  weights_.clear();
+  size_t unique = 0;
+  for (size_t r = 0; r < rows.size(); ++r)
+    unique += !(r + 1 < rows.size() && rows[r + 1].id == rows[r].id);
+  // One allocation: the index words, then the rows.
+  constexpr size_t kIndexWords = (size_t{1} << kFeatureBits) / 64;
+  size_t index_bytes = kIndexWords * sizeof(IndexWord);
+  size_t bytes = index_bytes + unique * kNumLabels * sizeof(float);
+  std::unique_ptr<uint64_t[]> arena(new uint64_t[(bytes + 7) / 8]());
+  auto* index = reinterpret_cast<IndexWord*>(arena.get());
+  auto* weights = reinterpret_cast<float*>(reinterpret_cast<char*>(arena.get()) + index_bytes);
+  size_t row_count = 0;
   for (size_t r = 0; r < rows.size(); ++r) {
     if (r + 1 < rows.size() && rows[r + 1].id == rows[r].id) continue;
-    present_[rows[r].id >> 6] |= uint64_t{1} << (rows[r].id & 63);
-    weights_.insert(weights_.end(), rows[r].w, rows[r].w + kNumLabels);
+    index[rows[r].id >> 6].present |= uint64_t{1} << (rows[r].id & 63);
+    std::memcpy(weights + row_count * kNumLabels, rows[r].w, sizeof(rows[r].w));
+    ++row_count;
   }
-  weights_.shrink_to_fit();
   uint32_t before = 0;
-  for (size_t w = 0; w < present_.size(); ++w) {
-    rank_[w] = before;
-    before += static_cast<uint32_t>(Popcount64(present_[w]));
+  for (size_t w = 0; w < kIndexWords; ++w) {
+    index[w].rank = before;
+    before += static_cast<uint32_t>(Popcount64(index[w].present));
   }
+  dense_.clear();
+  dense_.shrink_to_fit();
+  arena_ = std::move(arena);
+  arena_bytes_ = bytes;
+  index_ = index;
+  weights_ = weights;
   return Status::Ok();
 }
 
 std::vector<float>& NameModel::dense() {
   if (dense_.empty()) {
     dense_.assign((size_t{1} << kFeatureBits) * kNumLabels, 0.0f);
-    for (uint32_t id = 0; !present_.empty() && id <= kFeatureMask; ++id)
+    for (uint32_t id = 0; index_ && id <= kFeatureMask; ++id)
       if (const float* w = Find(id))
         std::memcpy(&dense_[size_t{id} * kNumLabels], w, kNumLabels * sizeof(float));
-    present_.clear();
-    rank_.clear();
-    weights_.clear();
+    arena_.reset();
+    arena_bytes_ = 0;
+    index_ = nullptr;
+    weights_ = nullptr;
   }
   return dense_;
 }
 
 Status NameModel::Save(const std::string& path) const {
-  if (dense_.empty() && !present_.empty()) {
-    NameModel copy = *this;
-    return copy.dense(), copy.Save(path);
-  }
+  auto row = [&](uint32_t id) -> const float* {
+    if (!dense_.empty()) return &dense_[size_t{id} * kNumLabels];
+    return index_ ? Find(id) : nullptr;
+  };
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) return Internal("scan: cannot write " + path);
   std::vector<uint32_t> ids;
   for (uint32_t id = 0; id <= kFeatureMask; ++id) {
-    for (int l = 0; l < kNumLabels; ++l) {
+    const float* w = row(id);
+    for (int l = 0; w && l < kNumLabels; ++l) {
       // Weights this small never change a decision; dropping them keeps
       // the file small.
-      if (std::fabs(dense_[size_t{id} * kNumLabels + l]) >= 1e-3f) {
+      if (std::fabs(w[l]) >= 1e-3f) {
         ids.push_back(id);
         break;
       }
@@ -1006,35 +1232,79 @@ Status NameModel::Save(const std::string& path) const {
   out.write(reinterpret_cast<const char*>(header), sizeof(header));
   for (uint32_t id : ids) {
     float q[kNumLabels];
-    for (int l = 0; l < kNumLabels; ++l) q[l] = dense_[size_t{id} * kNumLabels + l];
+    std::memcpy(q, row(id), sizeof(q));
     out.write(reinterpret_cast<const char*>(&id), 4);
     out.write(reinterpret_cast<const char*>(q), sizeof(q));
   }
   return out ? Status::Ok() : Internal("scan: write failed: " + path);
 }
 
-void NameModel::Score(const std::vector<uint32_t>& feats, float out[kNumLabels]) const {
+namespace {
+
+// The rows of the features that have one, in feature order (see
+// NameModel::Find), each prefetched. Instantiated twice: the build targets
+// baseline x86-64, whose popcount is a dozen instructions, so a copy
+// compiled for the popcnt instruction runs where the CPU has it.
+template <bool kHwPopcount>
+__attribute__((always_inline)) inline size_t GatherRows(const NameModel::IndexWord* index,
+                                                        const float* weights,
+                                                        const uint32_t* feats, size_t n,
+                                                        const float** rows) {
+  size_t count = 0;
+  for (size_t k = 0; k < n; ++k) {
+    uint32_t id = feats[k];
+    const NameModel::IndexWord& w = index[id >> 6];
+    uint64_t bit = uint64_t{1} << (id & 63);
+    if (!(w.present & bit)) continue;
+    uint64_t below = w.present & (bit - 1);
+    size_t row = w.rank + static_cast<size_t>(kHwPopcount ? __builtin_popcountll(below)
+                                                          : Popcount64(below));
+    const float* r = weights + row * kNumLabels;
+    __builtin_prefetch(r);
+    rows[count++] = r;
+  }
+  return count;
+}
+
+__attribute__((target("popcnt"))) size_t GatherRowsPopcnt(const NameModel::IndexWord* index,
+                                                          const float* weights,
+                                                          const uint32_t* feats, size_t n,
+                                                          const float** rows) {
+  return GatherRows<true>(index, weights, feats, n, rows);
+}
+
+size_t GatherRowsPortable(const NameModel::IndexWord* index, const float* weights,
+                          const uint32_t* feats, size_t n, const float** rows) {
+  return GatherRows<false>(index, weights, feats, n, rows);
+}
+
+}  // namespace
+
+void NameModel::Score(const uint32_t* feats, size_t n, float out[kNumLabels]) const {
   for (int l = 0; l < kNumLabels; ++l) out[l] = 0;
-  if (!present_.empty()) {
-    // Rows are scattered over megabytes: fetch the present ones, then add
-    // (absent rows are all-zero weights, so skipping them adds nothing).
-    for (uint32_t f : feats) {
-      uint64_t word = present_[f >> 6];
-      uint64_t bit = uint64_t{1} << (f & 63);
-      if (word & bit)
-        __builtin_prefetch(&weights_[(rank_[f >> 6] + Popcount64(word & (bit - 1))) *
-                                     kNumLabels]);
-    }
-    for (uint32_t f : feats) {
-      const float* w = Find(f);
-      if (!w) continue;
-      for (int l = 0; l < kNumLabels; ++l) out[l] += w[l];
+  if (index_) {
+    static const bool kHasPopcnt = __builtin_cpu_supports("popcnt");
+    // Rows are scattered over megabytes: find and fetch the present ones,
+    // then add them in feature order (absent rows are all-zero weights, so
+    // skipping them adds nothing).
+    const float* rows[Featurizer::kMaxFeatures];
+    for (size_t done = 0; done < n;) {
+      size_t part = std::min(n - done, Featurizer::kMaxFeatures);
+      size_t count = kHasPopcnt ? GatherRowsPopcnt(index_, weights_, feats + done, part, rows)
+                                : GatherRowsPortable(index_, weights_, feats + done, part, rows);
+      done += part;
+      // Sums in registers, in feature order as before.
+      float acc[kNumLabels];
+      for (int l = 0; l < kNumLabels; ++l) acc[l] = out[l];
+      for (size_t k = 0; k < count; ++k)
+        for (int l = 0; l < kNumLabels; ++l) acc[l] += rows[k][l];
+      for (int l = 0; l < kNumLabels; ++l) out[l] = acc[l];
     }
     return;
   }
   if (dense_.empty()) return;
-  for (uint32_t f : feats) {
-    const float* w = &dense_[size_t{f} * kNumLabels];
+  for (size_t k = 0; k < n; ++k) {
+    const float* w = &dense_[size_t{feats[k]} * kNumLabels];
     for (int l = 0; l < kNumLabels; ++l) out[l] += w[l];
   }
 }
@@ -1047,32 +1317,41 @@ Result<std::unique_ptr<NameRecognizer>> NameRecognizer::Load(const std::string& 
 }
 
 void NameRecognizer::Decode(const NameModel& model, const Featurizer& fz, size_t n,
-                            std::vector<int>* labels, std::vector<float>* margins,
+                            std::vector<int>* labels_io, std::vector<float>* margins_io,
                             uint64_t* scored) {
-  labels->assign(n, kO);
-  margins->assign(n, 0.0f);
-  static thread_local std::vector<uint32_t> feats;
-  int prev = kO, prev2 = kO;
-  for (size_t i = 0; i < n; ++i) {
-    int best = kO;
-    if (fz.Considered(i, prev)) {
-      ++*scored;
-      fz.Features(i, prev, prev2, &feats);
-      float s[kNumLabels];
-      model.Score(feats, s);
-      // I- labels only continue an entity of the same kind.
-      if (prev != kBPer && prev != kIPer) s[kIPer] = -1e30f;
-      if (prev != kBLoc && prev != kILoc) s[kILoc] = -1e30f;
-      for (int l = 1; l < kNumLabels; ++l)
-        if (s[l] > s[best]) best = l;
-      float second = -1e30f;
-      for (int l = 0; l < kNumLabels; ++l)
-        if (l != best && s[l] > second) second = s[l];
-      (*margins)[i] = s[best] - second;
+  labels_io->assign(n, kO);
+  margins_io->assign(n, 0.0f);
+  int* labels = labels_io->data();
+  float* margins = margins_io->data();
+  uint32_t feats[Featurizer::kMaxFeatures];
+  for (size_t i = 0; i < n;) {
+    // After an O, the next token the model looks at is known in advance
+    // (the tokens in between stay O).
+    int prev = i > 0 ? labels[i - 1] : kO;
+    if (prev == kO) {
+      i = fz.NextConsideredAfterO(i);
+      if (i >= n) break;
+    } else if (!fz.Considered(i, prev)) {
+      ++i;
+      continue;
     }
-    (*labels)[i] = best;
-    prev2 = prev;
-    prev = best;
+    int prev2 = i > 1 ? labels[i - 2] : kO;
+    ++*scored;
+    size_t count = fz.Features(i, prev, prev2, feats);
+    float s[kNumLabels];
+    model.Score(feats, count, s);
+    // I- labels only continue an entity of the same kind.
+    if (prev != kBPer && prev != kIPer) s[kIPer] = -1e30f;
+    if (prev != kBLoc && prev != kILoc) s[kILoc] = -1e30f;
+    int best = kO;
+    for (int l = 1; l < kNumLabels; ++l)
+      if (s[l] > s[best]) best = l;
+    float second = -1e30f;
+    for (int l = 0; l < kNumLabels; ++l)
+      if (l != best && s[l] > second) second = s[l];
+    margins[i] = s[best] - second;
+    labels[i] = best;
+    ++i;
   }
 }
 
@@ -1158,7 +1437,30 @@ void NameRecognizer::JoinNameParts(std::string_view text, const std::vector<Toke
   std::vector<int>& labels = *labels_io;
   std::vector<float>& margins = *margins_io;
   size_t n = tokens.size();
+  // Most tokens are O before an O: only the words the rules below test for
+  // (an honorific or greeting, "corner") can start one there. Their hashes
+  // (HashBytes of the lower-cased word, which TokenIs's ASCII match implies)
+  // tell the rest apart without comparing text.
+  static const struct Keywords {
+    uint64_t hash[11];
+    uint64_t filter[64] = {};  // bit (hash >> 52) of each (4096 bits)
+    Keywords() {
+      const char* words[] = {"mr", "mrs", "ms",  "dr",   "prof",  "mx",
+                             "hi", "hello", "hey", "dear", "corner"};
+      for (int k = 0; k < 11; ++k) {
+        hash[k] = HashBytes(words[k]);
+        filter[hash[k] >> 58] |= uint64_t{1} << (hash[k] >> 52 & 63);
+      }
+    }
+    bool MayBe(uint64_t h) const {
+      if (!(filter[h >> 58] >> (h >> 52 & 63) & 1)) return false;
+      for (uint64_t k : hash)
+        if (k == h) return true;
+      return false;
+    }
+  } kKeywords;
   for (size_t t = 0; t + 1 < n; ++t) {
+    if (labels[t] == kO && labels[t + 1] != kBLoc && !kKeywords.MayBe(fz.WordHash(t))) continue;
     // Middle initials.
     // After an honorific or a greeting comes a name ("Our landlord Mr.
     // Kuvalis", "Dr Aykaç", "Hi Victor,"), whatever the model read there
@@ -1289,17 +1591,15 @@ void NameRecognizer::JoinNameParts(std::string_view text, const std::vector<Toke
 uint64_t NameRecognizer::Recognize(std::string_view text, std::vector<Finding>* out) const {
   // Per-thread scratch: a warm recognizer allocates nothing per text.
   struct Scratch {
-    std::vector<Token> tokens;
     Featurizer fz{nullptr};
     std::vector<int> labels;
     std::vector<float> margins;
   };
   static thread_local Scratch scratch;
-  std::vector<Token>& tokens = scratch.tokens;
-  TokenizeInto(text, &tokens);
   Featurizer& fz = scratch.fz;
   fz.set_gazetteers(&gaz_);
-  fz.Prepare(text, tokens);
+  fz.PrepareText(text);
+  const std::vector<Token>& tokens = fz.tokens();
   std::vector<int>& labels = scratch.labels;
   std::vector<float>& margins = scratch.margins;
   uint64_t scored = 0;

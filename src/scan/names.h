@@ -171,39 +171,76 @@ constexpr uint32_t kFeatureMask = (1u << kFeatureBits) - 1;
 // Computes the hashed feature ids of token `i` given the previous label.
 class Featurizer {
  public:
+  // Features one token can have (Features() writes at most this many).
+  static constexpr size_t kMaxFeatures = 64;
+
   explicit Featurizer(const Gazetteers* gaz) : gaz_(gaz) {}
   void set_gazetteers(const Gazetteers* gaz) { gaz_ = gaz; }
-  // Per-text precomputation (lower-cased tokens and their hashes).
+  // Tokenizes `text` (exactly as TokenizeInto) and prepares it: one pass
+  // of byte-class masks serves the tokens, their shapes and newlines.
+  void PrepareText(std::string_view text);
+  // Per-text precomputation for tokens of `text` made elsewhere (the
+  // trainer's); `tokens` must outlive the featurizer's use.
   void Prepare(std::string_view text, const std::vector<Token>& tokens);
+  const std::vector<Token>& tokens() const { return *tokens_; }
   // Tokens the model looks at; all others are O. Depends on the text and
   // the label just decided for the previous token: a word right after a
   // name or place is scored too, so lower-case and numeric parts of an
   // address ("Árpád fejedelem útja 62", "Tujetsch\n nan\n 7188") can
   // continue it.
   bool Considered(size_t i, int prev_label) const;
+  // The next token at or after `i` that Considered(., kO) accepts (the
+  // size when none): a decoder skips the O run before it.
+  size_t NextConsideredAfterO(size_t i) const;
   void Features(size_t i, int prev_label, int prev2_label, std::vector<uint32_t>* out) const;
+  // The same into `out` (kMaxFeatures ids); returns how many.
+  size_t Features(size_t i, int prev_label, int prev2_label, uint32_t* out) const;
   // Gazetteer membership of token i (bit k: list Gazetteers::Kind k).
   uint16_t GazBits(size_t i) const { return gazbits_[i]; }
+  // Hash of token i lower-cased (HashBytes(LowerUtf8(token))).
+  uint64_t WordHash(size_t i) const { return hash_[i]; }
 
  private:
+  // Byte classes of 64 text bytes, one bit per byte (a cache line).
+  struct MaskWord {
+    uint64_t upper, lower, digit, high;  // A-Z, a-z, 0-9, >= 0x80
+    uint64_t space, newline, joiner;     // \t\n\v\f\r and ' ', \n, ' and -
+    uint64_t in_word;                    // bytes inside word tokens
+  };
+  void BuildMasks(std::string_view text);
+  void TokenizeFromMasks();
+  void PrepareTokens(bool shapes_known);
+  uint8_t ShapeFromBits(size_t start, size_t len, uint64_t up, uint64_t lo, uint64_t dg,
+                        uint64_t hi) const;
+  uint8_t ShapeAt(size_t start, size_t len) const;
+  bool ConsideredImpl(size_t i, int prev_label) const;
+  // Bits of `field` for bytes [start, start + len), len <= 64.
+  uint64_t MaskBits(uint64_t MaskWord::*field, size_t start, size_t len) const;
+  bool AnyBit(uint64_t MaskWord::*field, size_t start, size_t end) const;
+
   const Gazetteers* gaz_;
   std::string_view text_;
   const std::vector<Token>* tokens_ = nullptr;
-  std::string lower_text_;              // the whole text lower-cased (same length)
-  std::vector<std::string_view> lower_;  // per token, views into lower_text_
+  std::vector<Token> own_tokens_;       // PrepareText's tokens
+  std::vector<MaskWord> masks_;         // one per 64 text bytes, plus a zero one
+  std::string lower_text_;              // the whole text lower-cased, 16 zero bytes after it
   std::vector<uint64_t> hash_;
   std::vector<uint8_t> shape_;  // see kShape* in names.cc
   std::vector<uint16_t> gazbits_;
-  // Recent gazetteer lookups (word hash -> bits incl. the common-word
-  // bit), direct-mapped; for the gazetteers with id cache_gaz_id_.
-  struct CachedBits {
+  std::vector<uint8_t> static_considered_;  // Considered(i, kO), with a 1 after the end
+  std::vector<uint32_t> misses_;            // tokens the word cache did not answer
+  // Recent words (lower-cased bytes, up to 16) -> their hash and gazetteer
+  // bits incl. the common-word bit, direct-mapped; exact (the whole key is
+  // compared) and for the gazetteers with id cache_gaz_id_.
+  struct alignas(32) CachedWord {
+    uint64_t key[2] = {0, 0};
     uint64_t hash = 0;
     uint16_t bits = 0;
-    bool valid = false;
+    uint8_t len = 0;  // 0: empty
   };
-  static constexpr int kCacheBits = 12;
-  std::vector<CachedBits> cache_;
-  uint64_t cache_gaz_id_ = 0;
+  static constexpr int kCacheBits = 13;
+  std::vector<CachedWord> cache_;
+  uint64_t cache_gaz_id_ = ~uint64_t{0};
 };
 
 // Sparse weights: feature id -> kNumLabels floats.
@@ -211,38 +248,48 @@ class NameModel {
  public:
   Status Load(const std::string& path);
   Status Save(const std::string& path) const;
-  void Score(const std::vector<uint32_t>& feats, float out[kNumLabels]) const;
+  void Score(const std::vector<uint32_t>& feats, float out[kNumLabels]) const {
+    Score(feats.data(), feats.size(), out);
+  }
+  void Score(const uint32_t* feats, size_t n, float out[kNumLabels]) const;
   // Training access (a loaded model is compact; dense() expands it).
   std::vector<float>& dense();
   void SetDense(std::vector<float> w) {
     dense_ = std::move(w);
-    present_.clear();
-    rank_.clear();
-    weights_.clear();
+    arena_.reset();
+    index_ = nullptr;
+    weights_ = nullptr;
+    arena_bytes_ = 0;
   }
   // Bytes the weights take in memory.
-  size_t bytes() const {
-    return dense_.size() * sizeof(float) + weights_.size() * sizeof(float) +
-           present_.size() * sizeof(uint64_t) + rank_.size() * sizeof(uint32_t);
-  }
+  size_t bytes() const { return dense_.size() * sizeof(float) + arena_bytes_; }
 
- private:
   // A loaded model keeps only its non-zero rows, packed in feature-id
   // order (kNumLabels floats each); a bitmap of the ids that have a row,
   // with a running count per 64-bit word, gives a row's index (2.9 MB for
   // ~140K rows instead of a 6 MB hash table, and an absent feature costs
-  // one bit test instead of a probe).
+  // one bit test instead of a probe). Each bitmap word sits next to its
+  // count (one cache line answers both), and index and rows share one
+  // allocation.
+  struct IndexWord {
+    uint64_t present;  // bit per feature id
+    uint32_t rank;     // rows before this word
+    uint32_t unused;
+  };
+
+ private:
   const float* Find(uint32_t id) const {
-    uint64_t word = present_[id >> 6];
+    const IndexWord& w = index_[id >> 6];
     uint64_t bit = uint64_t{1} << (id & 63);
-    if (!(word & bit)) return nullptr;
-    size_t row = rank_[id >> 6] + static_cast<size_t>(Popcount64(word & (bit - 1)));
+    if (!(w.present & bit)) return nullptr;
+    size_t row = w.rank + static_cast<size_t>(Popcount64(w.present & (bit - 1)));
     return &weights_[row * kNumLabels];
   }
   std::vector<float> dense_;  // training: (1<<kFeatureBits) * kNumLabels
-  std::vector<uint64_t> present_;  // loaded: bit per feature id
-  std::vector<uint32_t> rank_;     // loaded: rows before each 64-id word
-  std::vector<float> weights_;     // loaded: rows in id order
+  std::unique_ptr<uint64_t[]> arena_;  // loaded: index, then rows
+  size_t arena_bytes_ = 0;
+  const IndexWord* index_ = nullptr;
+  const float* weights_ = nullptr;
 };
 
 class NameRecognizer {
