@@ -71,6 +71,11 @@ struct MatchState {
   std::vector<int64_t>* open;  // per pattern: index of its latest candidate, -1 none
   uint64_t matches = 0;
   uint64_t join_bytes = 0;
+  // Ids from `npatterns` on are context words (Impl::presence_terms), not
+  // patterns: a match marks the word present in the text.
+  size_t npatterns = SIZE_MAX;
+  const std::vector<uint32_t>* presence_terms = nullptr;
+  TermBits* present = nullptr;
 };
 
 // Whether a match ending at `to` continues the candidate whose last end is
@@ -94,6 +99,10 @@ int OnMatch(unsigned int id, unsigned long long, unsigned long long block_to, un
   auto* st = static_cast<MatchState*>(ctx);
   size_t to = st->base + block_to;
   ++st->matches;
+  if (id >= st->npatterns) {
+    st->present->set((*st->presence_terms)[id - st->npatterns]);
+    return 0;
+  }
   int64_t& open = (*st->open)[id];
   if (open >= 0) {
     Candidate& c = (*st->candidates)[open];
@@ -184,7 +193,19 @@ struct TermSet {
 
 // Per-Scan scratch, reused by the thread so a scan allocates (almost)
 // nothing once warm.
+// A validated candidate waiting for its context-word look-ups.
+struct Pending {
+  uint32_t id;
+  size_t start, end;
+  double score;
+};
+struct Range {
+  size_t lo, hi;
+};
+
 struct ScanScratch {
+  std::vector<Pending> pending;
+  std::vector<Range> ranges;
   std::vector<Candidate> candidates;
   std::vector<Candidate> merge_buf;
   std::vector<int64_t> open;
@@ -261,9 +282,21 @@ class TermIndex {
   // Appends (end, term) for every occurrence, sorted by end. `side` is
   // scratch for the out-of-order ones.
   void Find(std::string_view text, std::vector<TermHit>* hits, std::vector<TermHit>* side) const {
+    FindIn(text, 0, text.size(), hits, side);
+  }
+
+  // The same for the occurrences whose first word run (or, for a term that
+  // begins with a non-word byte, whose start) lies in text[from, to), where
+  // `from` and `to` are no positions inside a word run (text[from - 1] and
+  // text[to] are non-word bytes or the text's edges): exactly the hits of
+  // Find that begin there. Appended in end order after the hits already
+  // in `hits` (which may then need sorting if an earlier range's compound
+  // term ends inside this one).
+  void FindIn(std::string_view text, size_t from, size_t to, std::vector<TermHit>* hits,
+              std::vector<TermHit>* side) const {
     const auto& terms = *terms_;
     const unsigned char* p = reinterpret_cast<const unsigned char*>(text.data());
-    size_t n = text.size();
+    size_t n = to;
     side->clear();
     auto on_run = [&](size_t a, size_t i) {
       // Most words are no term: their length, first and last byte rule
@@ -276,7 +309,7 @@ class TermIndex {
     // that reaches a block's last byte may continue in the next block.
     constexpr size_t kNone = ~size_t{0};
     size_t pending = kNone;  // start of a run reaching the previous block's end
-    for (size_t base = 0; base < n; base += 64) {
+    for (size_t base = from; base < n; base += 64) {
       uint64_t m = 0;
       if (base + 64 <= n) {
         for (int k = 0; k < 4; ++k)
@@ -314,11 +347,12 @@ class TermIndex {
     if (pending != kNone) on_run(pending, n);
     for (uint32_t id : leading_) {
       const std::string& t = terms[id];
-      for (size_t at = 0; (at = text.find(t.front(), at)) != std::string_view::npos; ++at) {
+      for (size_t at = from; (at = text.find(t.front(), at)) != std::string_view::npos && at < to;
+           ++at) {
         if (at > 0 && IsWordByte(text[at - 1])) continue;
         if (!EqualsLowered(text, at, t)) continue;
         size_t q = at + t.size();
-        if (q < n && IsWordByte(t.back()) && IsWordByte(text[q])) continue;
+        if (q < text.size() && IsWordByte(t.back()) && IsWordByte(text[q])) continue;
         side->push_back({q, id});
       }
     }
@@ -453,6 +487,15 @@ struct Scanner::Impl {
   std::vector<std::string> terms;  // lower case
   std::vector<TermSet> context, negative;  // per pattern
   TermIndex index;
+  // Fast paths: the context words of the context-only (gated) recognizers
+  // are patterns of the main database too (ids n, n + 1, ...: term ids in
+  // `presence_terms`), which is all the whole-text presence the scan needs
+  // while no other recognizer depends on a word anywhere in the text
+  // (min_score <= windowed_max_min_score). Context and negative words are
+  // then looked up only around the candidates that need them (see Scan).
+  std::vector<uint32_t> presence_terms;
+  bool presence_in_db = false;
+  double windowed_max_min_score = 0;
   std::mutex pool_mu;
   std::vector<hs_scratch_t*> pool;
   hs_scratch_t* prototype = nullptr;
@@ -1033,6 +1076,46 @@ Result<std::unique_ptr<Scanner>> Scanner::CreateWith(const std::string& data_dir
       main_job.Add(recs[i].regex, f, i);
     }
   }
+  // Context words of the gated recognizers as whole-word patterns (see
+  // Impl::presence_terms): `\b` + word + `\b` (no `\b` after a word ending
+  // on a non-word byte, "passport#"), caseless, exactly the whole-word
+  // occurrences TermIndex finds. A word beginning with a non-word byte has
+  // no such pattern: then the scan keeps the whole-text word pass.
+  std::vector<std::string> presence_exprs;
+  if (engine.fast_paths) {
+    TermBits seen;
+    bool expressible = true;
+    for (size_t i = 0; i < n; ++i) {
+      if (!im.gated[i]) continue;
+      for (uint32_t t : im.context[i].ids) {
+        if (seen[t]) continue;
+        seen[t] = true;
+        const std::string& w = im.terms[t];
+        if (!IsWordByte(w.front())) expressible = false;
+        std::string e = "\\b";
+        for (char c : w) {
+          if (!IsWordByte(c) && c != ' ') e += '\\';
+          e += c;
+        }
+        if (IsWordByte(w.back())) e += "\\b";
+        presence_exprs.push_back(std::move(e));
+        im.presence_terms.push_back(t);
+      }
+    }
+    im.presence_in_db = expressible;
+    if (!expressible) {
+      presence_exprs.clear();
+      im.presence_terms.clear();
+    }
+    // Every other recognizer with context words reports without them at
+    // min_score <= its score + 0.2 (the candidate pre-filter in Scan).
+    im.windowed_max_min_score = 1e9;
+    for (size_t i = 0; i < n; ++i)
+      if (!im.gated[i] && !im.context[i].empty())
+        im.windowed_max_min_score = std::min(im.windowed_max_min_score, recs[i].score + 0.2);
+    for (size_t k = 0; k < presence_exprs.size(); ++k)
+      main_job.Add(presence_exprs[k].c_str(), HS_FLAG_CASELESS, n + k);
+  }
   // Serialised databases from the build (scan_patterns.hsdb) replace
   // compiling when their fingerprints match; anything else is compiled.
   PatternStore local_store;
@@ -1299,6 +1382,12 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
   uint64_t window_bytes = 0;
   hs_scratch_t* scratch = text.empty() ? nullptr : impl_->Acquire();
   TermBits present;
+  // Context words looked up around the candidates that need them, after
+  // validation, instead of over the whole text (see Impl::presence_terms).
+  const bool windowed = im.presence_in_db && options.min_score <= im.windowed_max_min_score;
+  st.npatterns = recs.size();
+  st.presence_terms = &im.presence_terms;
+  st.present = &present;
   if (scratch) {
     ScanBlocks(im.db, scratch, st);
     // Candidates stay in match-end order, as one database would report
@@ -1315,8 +1404,10 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
       st.matches += FindPhonesAndYears(text, im.phone_id, im.year_id, &st);
       merge_from(mid);
     }
-    im.index.Find(text, &hits, &sc.side_hits);
-    for (const TermHit& h : hits) present[h.term] = true;
+    if (!windowed) {
+      im.index.Find(text, &hits, &sc.side_hits);
+      for (const TermHit& h : hits) present[h.term] = true;
+    }
     // Context-only recognizers: scanned only if one could report.
     bool need_gated = false;
     for (size_t i = 0; im.gated_db && i < recs.size() && !need_gated; ++i)
@@ -1379,6 +1470,8 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
 
   std::vector<Finding>& found = sc.found;
   found.clear();
+  std::vector<Pending>& pending = sc.pending;
+  pending.clear();
   uint64_t validated = 0;
   uint64_t work_before = g_validator_work;
   ++g_scan_generation;
@@ -1407,27 +1500,7 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
         validated += span.end - span.start;
         if (r.validate && !r.validate(text, &span, &score)) continue;
         if (span.end <= span.start || span.end > text.size()) break;
-        if (!r.context.empty() || !r.negative.empty()) {
-          size_t ws = span.start > kContextBefore ? span.start - kContextBefore : 0;
-          size_t we = std::min(text.size(), span.end + kContextAfter);
-          const TermSet& ctx = im.context[c.id];
-          bool ctx_in_text = context_anywhere(c.id);
-          // Each look-up is skipped when its answer cannot change the
-          // outcome: the context word only when it would raise the score,
-          // the negative word only while the finding would be kept.
-          if (!ctx.empty() && r.context_score > 0 && r.context_score > score &&
-              (im.PartHasTerm(text, ws, span.start, ctx, hits, ctx_in_text) ||
-               im.PartHasTerm(text, span.end, we, ctx, hits, ctx_in_text) ||
-               im.StraddlesGap(text, ws, span.start, span.end, we, ctx)))
-            score = r.context_score;
-          // Negative words count only before the span ("order 4111...").
-          const TermSet& neg = im.negative[c.id];
-          if (score >= options.min_score &&
-              im.PartHasTerm(text, ws, span.start, neg, hits, (present & neg.bits).any()))
-            score -= 0.45;
-        }
-        if (score >= options.min_score)
-          found.push_back({r.type, span.start, span.end, std::min(score, 1.0)});
+        pending.push_back({c.id, span.start, span.end, score});
         done = true;
         break;
       }
@@ -1442,6 +1515,75 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
       if (p >= c.first_end) break;
       start = p;
     }
+  }
+  // Context and negative words. Each look-up is skipped when its answer
+  // cannot change the outcome: the context word only when it would raise
+  // the score, the negative word only while the finding would be kept.
+  auto wants_context = [&](const Pending& f) {
+    const Recognizer& r = recs[f.id];
+    return !im.context[f.id].empty() && r.context_score > 0 && r.context_score > f.score;
+  };
+  auto wants_negative = [&](const Pending& f, bool context_possible) {
+    double best = context_possible ? recs[f.id].context_score : f.score;
+    return !im.negative[f.id].empty() && best >= options.min_score;
+  };
+  auto window_of = [&](const Pending& f) {
+    return Range{f.start > kContextBefore ? f.start - kContextBefore : 0,
+                 std::min(text.size(), f.end + kContextAfter)};
+  };
+  if (windowed) {
+    // The words of the windows that need a look-up, found once: the
+    // windows widened to word-run edges (so every run is whole, as in the
+    // whole text), merged, and searched in order.
+    std::vector<Range>& ranges = sc.ranges;
+    ranges.clear();
+    for (const Pending& f : pending) {
+      bool ctx = wants_context(f);
+      if (!ctx && !wants_negative(f, false)) continue;
+      Range w = window_of(f);
+      while (w.lo > 0 && kTables.word[static_cast<unsigned char>(text[w.lo - 1])]) --w.lo;
+      while (w.hi < text.size() && kTables.word[static_cast<unsigned char>(text[w.hi])]) ++w.hi;
+      ranges.push_back(w);
+    }
+    auto by_lo = [](const Range& a, const Range& b) { return a.lo < b.lo; };
+    if (!std::is_sorted(ranges.begin(), ranges.end(), by_lo))
+      std::sort(ranges.begin(), ranges.end(), by_lo);
+    size_t merged = 0;
+    for (const Range& w : ranges) {
+      if (merged > 0 && w.lo <= ranges[merged - 1].hi) {
+        ranges[merged - 1].hi = std::max(ranges[merged - 1].hi, w.hi);
+      } else {
+        ranges[merged++] = w;
+      }
+    }
+    ranges.resize(merged);
+    for (const Range& w : ranges) im.index.FindIn(text, w.lo, w.hi, &hits, &sc.side_hits);
+    auto by_end = [](const TermHit& x, const TermHit& y) { return x.end < y.end; };
+    if (!std::is_sorted(hits.begin(), hits.end(), by_end))
+      std::stable_sort(hits.begin(), hits.end(), by_end);
+  }
+  for (const Pending& f : pending) {
+    const Recognizer& r = recs[f.id];
+    double score = f.score;
+    if (!r.context.empty() || !r.negative.empty()) {
+      Range w = window_of(f);
+      const TermSet& ctx = im.context[f.id];
+      // Without the whole-text pass, `hits` holds every word of the
+      // windows that need one: search them.
+      bool ctx_in_text = windowed || context_anywhere(f.id);
+      if (wants_context(f) &&
+          (im.PartHasTerm(text, w.lo, f.start, ctx, hits, ctx_in_text) ||
+           im.PartHasTerm(text, f.end, w.hi, ctx, hits, ctx_in_text) ||
+           im.StraddlesGap(text, w.lo, f.start, f.end, w.hi, ctx)))
+        score = r.context_score;
+      // Negative words count only before the span ("order 4111...").
+      const TermSet& neg = im.negative[f.id];
+      if (score >= options.min_score &&
+          im.PartHasTerm(text, w.lo, f.start, neg, hits, windowed || (present & neg.bits).any()))
+        score -= 0.45;
+    }
+    if (score >= options.min_score)
+      found.push_back({r.type, f.start, f.end, std::min(score, 1.0)});
   }
   if (scratch) impl_->Release(scratch);
   if (options.names && names_) {
