@@ -734,22 +734,6 @@ inline __m128i InRange(__m128i v, char lo, char span) {
   return _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(span)), d);
 }
 
-// FNV-1a of the single bytes (a punctuation token is one byte, which
-// lower-casing leaves alone).
-struct ByteHashes {
-  uint64_t h[256];
-  ByteHashes() {
-    for (int c = 0; c < 256; ++c) {
-      char b = static_cast<char>(c);
-      h[c] = HashBytes(std::string_view(&b, 1));
-    }
-  }
-};
-const ByteHashes& SingleByteHashes() {
-  static const ByteHashes kHashes;
-  return kHashes;
-}
-
 // 0xFF for the first 16 bytes, then 0x00: loading 16 bytes at 16 - len
 // gives a mask that keeps the first `len` bytes of a word.
 alignas(16) constexpr unsigned char kKeepFirst[32] = {
@@ -804,8 +788,9 @@ void Featurizer::BuildMasks(std::string_view text) {
 
 inline uint64_t Featurizer::MaskBits(uint64_t MaskWord::*field, size_t start, size_t len) const {
   size_t w = start >> 6, off = start & 63;
-  uint64_t v = masks_[w].*field >> off;
-  if (off) v |= masks_[w + 1].*field << (64 - off);
+  // (x << 1) << (63 - off): the next word's bits above, and nothing when
+  // off is 0 (a shift by 64 would be undefined).
+  uint64_t v = (masks_[w].*field >> off) | ((masks_[w + 1].*field << 1) << (63 - off));
   return len >= 64 ? v : v & ((uint64_t{1} << len) - 1);
 }
 
@@ -816,22 +801,46 @@ inline bool Featurizer::AnyBit(uint64_t MaskWord::*field, size_t start, size_t e
   return false;
 }
 
-// The shape of the word token [start, start + len) from its byte classes
-// (bits of the token's bytes, first byte at bit 0): what reading its bytes
-// one by one gives.
+namespace {
+
+// Shapes (see ShapeOf in testing/names_v1.cc, the byte-by-byte reading) by
+// the token's byte classes: bit 0 the first byte is A-Z, 1 a later byte is
+// A-Z, 2 any a-z, 3 any digit, 4 any byte >= 0x80, 5 one byte long, 6 the
+// first character is a non-ASCII capital.
+struct ShapeTable {
+  uint8_t shape[128];
+  ShapeTable() {
+    for (int k = 0; k < 128; ++k) {
+      bool first_upper = k & 1, later_upper = k & 2, lower = k & 4, digit = k & 8, high = k & 16,
+           one = k & 32, cap_high = k & 64;
+      bool alpha = first_upper || later_upper || lower || high;
+      uint8_t v;
+      if (!alpha) v = digit ? kShapeDigits : kShapePunct;
+      else if (digit) v = kShapeMixedDigit;
+      else if (first_upper || cap_high)
+        v = one ? kShapeInitial : (!lower && !high) ? kShapeUpper : later_upper ? kShapeOther : kShapeCap;
+      else v = (first_upper || later_upper) ? kShapeOther : kShapeLower;
+      shape[k] = v;
+    }
+  }
+};
+const ShapeTable& Shapes() {
+  static const ShapeTable kTable;
+  return kTable;
+}
+
+}  // namespace
+
+// The shape of the token [start, start + len) from its byte classes (bits
+// of the token's bytes, first byte at bit 0).
 inline uint8_t Featurizer::ShapeFromBits(size_t start, size_t len, uint64_t up, uint64_t lo,
                                          uint64_t dg, uint64_t hi) const {
-  bool first_upper = up & 1;
-  up &= ~uint64_t{1};  // capitals after the first byte
-  bool alpha = first_upper || up || lo || hi, digit = dg != 0;
-  if (!alpha) return digit ? kShapeDigits : kShapePunct;
-  if (digit) return kShapeMixedDigit;
-  if (first_upper || IsUpperStart(text_.substr(start, std::min<size_t>(len, 2)))) {
-    if (len == 1) return kShapeInitial;
-    if (!lo && !hi) return kShapeUpper;
-    return up ? kShapeOther : kShapeCap;
-  }
-  return (first_upper || up) ? kShapeOther : kShapeLower;
+  unsigned k = static_cast<unsigned>(up & 1) | static_cast<unsigned>((up >> 1) != 0) << 1 |
+               static_cast<unsigned>(lo != 0) << 2 | static_cast<unsigned>(dg != 0) << 3 |
+               static_cast<unsigned>(hi != 0) << 4 | static_cast<unsigned>(len == 1) << 5;
+  if (hi & 1)  // a non-ASCII first character: a capital?
+    k |= static_cast<unsigned>(IsUpperStart(text_.substr(start, std::min<size_t>(len, 2)))) << 6;
+  return Shapes().shape[k];
 }
 
 uint8_t Featurizer::ShapeAt(size_t start, size_t len) const {
@@ -862,30 +871,39 @@ void Featurizer::TokenizeFromMasks() {
                       (~m.in_word & ~m.space);
     prev_in_word = m.in_word;
     if (n - w * 64 < 64) starts &= (uint64_t{1} << (n - w * 64)) - 1;
+    const uint8_t* shape_of = Shapes().shape;
     while (starts) {
       const unsigned p = static_cast<unsigned>(CountTrailingZeros(starts));
       const size_t s = w * 64 + p;
       starts &= starts - 1;
-      size_t e = s + 1;
-      uint8_t shape = kShapePunct;
-      if (m.in_word >> p & 1) {
-        // The run ends at the first byte after s that is not in a word.
-        uint64_t out = ~m.in_word & (~uint64_t{0} << p);
-        if (out) {
-          e = w * 64 + static_cast<size_t>(CountTrailingZeros(out));
-          uint64_t keep = out & (0 - out);  // the bit of the byte after the token
-          keep = (keep - 1) >> p;           // the token's bytes, from bit 0
-          shape = ShapeFromBits(s, e - s, (m.upper >> p) & keep, (m.lower >> p) & keep,
-                                (m.digit >> p) & keep, (m.high >> p) & keep);
+      // The token ends at the first byte from s on that is not in a word
+      // (s itself for punctuation, which is one byte long).
+      uint64_t out = ~m.in_word & (~uint64_t{0} << p);
+      size_t e;
+      uint8_t shape;
+      if (out) {
+        e = std::max(w * 64 + static_cast<size_t>(CountTrailingZeros(out)), s + 1);
+        const size_t len = e - s;
+        const uint64_t keep = ~uint64_t{0} >> (64 - len);
+        uint64_t up = (m.upper >> p) & keep, lo = (m.lower >> p) & keep,
+                 dg = (m.digit >> p) & keep, hi = (m.high >> p) & keep;
+        if (hi & 1) {
+          shape = ShapeFromBits(s, len, up, lo, dg, hi);
         } else {
-          size_t cw = w;
-          while (!out) out = ~masks_[++cw].in_word;  // the zero word stops it
-          e = cw * 64 + static_cast<size_t>(CountTrailingZeros(out));
-          shape = ShapeAt(s, e - s);
+          unsigned k = static_cast<unsigned>(up & 1) | static_cast<unsigned>((up >> 1) != 0) << 1 |
+                       static_cast<unsigned>(lo != 0) << 2 | static_cast<unsigned>(dg != 0) << 3 |
+                       static_cast<unsigned>(hi != 0) << 4 | static_cast<unsigned>(len == 1) << 5;
+          shape = shape_of[k];
         }
+      } else {  // the word runs into the next 64 bytes
+        size_t cw = w;
+        while (!out) out = ~masks_[++cw].in_word;  // the zero word stops it
+        e = cw * 64 + static_cast<size_t>(CountTrailingZeros(out));
+        shape = ShapeAt(s, e - s);
       }
       // Spaces only since the last token: a newline among them?
-      bool newline = s > prev_end && AnyBit(&MaskWord::newline, prev_end, s);
+      bool newline = s - prev_end <= 64 ? MaskBits(&MaskWord::newline, prev_end, s - prev_end) != 0
+                                        : AnyBit(&MaskWord::newline, prev_end, s);
       tokens.push_back({s, e, newline});
       shape_.push_back(shape);
       prev_end = e;
@@ -966,17 +984,11 @@ void Featurizer::PrepareTokens(bool shapes_known) {
     cache_gaz_id_ = want_id;
   }
   misses_.clear();
-  const uint64_t* byte_hash = SingleByteHashes().h;
   for (size_t i = 0; i < n; ++i) {
     const size_t start = tokens[i].start, len = tokens[i].end - tokens[i].start;
     if (!shapes_known) shape_[i] = ShapeAt(start, len);
     const uint8_t shape = shape_[i];
     bool looked_up = shape != kShapePunct && shape != kShapeDigits;
-    if (len == 1 && !looked_up) {
-      hash_[i] = byte_hash[static_cast<unsigned char>(lower_text_[start])];
-      gazbits_[i] = 0;
-      continue;
-    }
     if (len <= 16) {
       // The word cache: the lower-cased bytes are the key.
       __m128i key = _mm_and_si128(
@@ -1034,8 +1046,47 @@ void Featurizer::PrepareTokens(bool shapes_known) {
     c.bits = bits;
     c.len = static_cast<uint8_t>(len);
   }
+  // Considered(i, kO) for every token, without a branch per shape: each
+  // case's condition is computed and the token's shape picks one. Token
+  // classes are kept with two zero entries on each side, so neighbours
+  // need no bounds checks (the first two tokens take the plain path: the
+  // punctuation rule looks back two tokens only when there are two).
+  enum : uint8_t { kCapLike = 1, kDigitsClass = 2, kInitialClass = 4 };
+  classes_.assign(n + 4, 0);
+  uint8_t* cls = classes_.data() + 2;
+  for (size_t i = 0; i < n; ++i) {
+    uint8_t sh = shape_[i];
+    cls[i] = static_cast<uint8_t>((sh == kShapeCap || sh == kShapeUpper) * kCapLike |
+                                  (sh == kShapeDigits) * kDigitsClass |
+                                  (sh == kShapeInitial) * kInitialClass);
+  }
   static_considered_.resize(n + 1);
-  for (size_t i = 0; i < n; ++i) static_considered_[i] = ConsideredImpl(i, kO);
+  constexpr unsigned kAlways =
+      1u << kShapeCap | 1u << kShapeUpper | 1u << kShapeOther | 1u << kShapeInitial;
+  constexpr uint16_t kNameBits = (1u << Gazetteers::kWord) - 1;
+  for (size_t i = 0; i < n; ++i) {
+    if (i < 2) {
+      static_considered_[i] = ConsideredImpl(i, kO);
+      continue;
+    }
+    const unsigned sh = shape_[i];
+    const size_t len = tokens[i].end - tokens[i].start;
+    const uint16_t g = gazbits_[i];
+    const bool cap_prev = cls[i - 1] & kCapLike, cap_next = cls[i + 1] & kCapLike,
+               cap_prev2 = cls[i - 2] & kCapLike, cap_next2 = cls[i + 2] & kCapLike;
+    const bool lower_ok = len <= 3 ? (cap_prev & cap_next)
+                                   : ((g & kNameBits) != 0) & !(g & (1u << Gazetteers::kWord));
+    const bool digits_ok =
+        cap_next | cap_prev | cap_prev2 | (((cls[i + 1] & kDigitsClass) != 0) & cap_next2);
+    const char c = text_[tokens[i].start];
+    const bool punct_ok = ((c == '.') | (c == ',')) &
+                          (cap_prev | ((cls[i - 1] & kInitialClass) != 0) |
+                           (((cls[i - 1] & kDigitsClass) != 0) & (cap_prev2 | cap_next)));
+    static_considered_[i] = static_cast<uint8_t>(((kAlways >> sh) & 1) |
+                                                 ((sh == kShapeLower) & lower_ok) |
+                                                 ((sh == kShapeDigits) & digits_ok) |
+                                                 ((sh == kShapePunct) & punct_ok));
+  }
   static_considered_[n] = 1;
 }
 

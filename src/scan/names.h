@@ -228,6 +228,7 @@ class Featurizer {
   std::vector<uint8_t> shape_;  // see kShape* in names.cc
   std::vector<uint16_t> gazbits_;
   std::vector<uint8_t> static_considered_;  // Considered(i, kO), with a 1 after the end
+  std::vector<uint8_t> classes_;            // per token: capitalised, digits, initial
   std::vector<uint32_t> misses_;            // tokens the word cache did not answer
   // Recent words (lower-cased bytes, up to 16) -> their hash and gazetteer
   // bits incl. the common-word bit, direct-mapped; exact (the whole key is
@@ -238,7 +239,7 @@ class Featurizer {
     uint16_t bits = 0;
     uint8_t len = 0;  // 0: empty
   };
-  static constexpr int kCacheBits = 13;
+  static constexpr int kCacheBits = 12;
   std::vector<CachedWord> cache_;
   uint64_t cache_gaz_id_ = ~uint64_t{0};
 };
