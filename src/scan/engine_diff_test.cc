@@ -328,3 +328,51 @@ TEST(PhonePattern, EndsEqualVectorscan) {
 
 }  // namespace
 }  // namespace steward::scan
+
+namespace steward::scan {
+namespace {
+
+// The hand-written start recovery of the clock-time pattern reports, for
+// every end offset of strings of time pieces, exactly the leftmost start
+// a Vectorscan leftmost-start scan of the same buffer reports (none where
+// no match ends).
+TEST(TimePattern, LeftmostStartsEqualVectorscan) {
+  hs_database_t* db = nullptr;
+  hs_compile_error_t* err = nullptr;
+  std::string regex(TimePatternRegex());
+  ASSERT_EQ(hs_compile(regex.c_str(), HS_FLAG_CASELESS | HS_FLAG_SOM_LEFTMOST, HS_MODE_BLOCK,
+                       nullptr, &db, &err),
+            HS_SUCCESS);
+  hs_scratch_t* scratch = nullptr;
+  ASSERT_EQ(hs_alloc_scratch(db, &scratch), HS_SUCCESS);
+  const char* pieces[] = {"1",   "2",   "12",  "123", ":",   ":",  "00",   "59",  "am",
+                          "PM",  "a",   "p",   "m",   "M",   ".",  ".m",   " ",   "\t",
+                          "\n",  "x",   "_",   "9:",  "-",   "A.M.", "p.m", "ma", "\xc3\xa9",
+                          ",",   "10:", "7:",  ":30", ":05", "23:", ":4",  " am", "pm."};
+  std::mt19937 rng(4242);
+  size_t starts = 0;
+  for (int i = 0; i < 300000; ++i) {
+    std::string s;
+    int n = 1 + static_cast<int>(rng() % 12);
+    for (int k = 0; k < n; ++k) s += pieces[rng() % (sizeof(pieces) / sizeof(pieces[0]))];
+    std::vector<size_t> expected(s.size() + 1, SIZE_MAX);
+    hs_scan(
+        db, s.data(), static_cast<unsigned>(s.size()), 0, scratch,
+        [](unsigned, unsigned long long from, unsigned long long to, unsigned, void* ctx) {
+          auto* v = static_cast<std::vector<size_t>*>(ctx);
+          (*v)[to] = std::min<size_t>((*v)[to], from);
+          return 0;
+        },
+        &expected);
+    for (size_t e = 0; e <= s.size(); ++e) {
+      starts += expected[e] != SIZE_MAX;
+      ASSERT_EQ(TimeLeftmostStart(s, e), expected[e]) << "\"" << s << "\" end " << e;
+    }
+  }
+  EXPECT_GT(starts, 30000u);
+  hs_free_scratch(scratch);
+  hs_free_database(db);
+}
+
+}  // namespace
+}  // namespace steward::scan

@@ -111,6 +111,14 @@ bool PatternAlphabet(const char* regex, bool caseless, std::array<bool, 256>* al
 std::vector<size_t> PhonePatternEnds(std::string_view text);
 std::string_view PhonePatternRegex();
 
+// The leftmost start of a match of the clock-time pattern
+// (TimePatternRegex(), caseless) that ends at `end` in `buffer`, as a
+// Vectorscan leftmost-start scan of `buffer` reports it (its edges count as
+// non-word bytes); SIZE_MAX if no match ends there. The scanner recovers
+// time candidates' starts with it (exposed for the test that checks that).
+size_t TimeLeftmostStart(std::string_view buffer, size_t end);
+std::string_view TimePatternRegex();
+
 // Where the scanner's data files live: $STEWARD_DATA_DIR/scan (or
 // $STEWARD_DATA_DIR itself if it holds names.model), else ../data/scan
 // relative to the executable (and ../../data/scan, ../../../data/scan for
