@@ -8,25 +8,20 @@
 namespace steward::scan {
 namespace {
 
-void VisitString(boost::json::value& v, const std::function<void(std::string&)>& fn) {
-  if (!v.is_string()) return;
-  std::string s(v.as_string());
-  fn(s);
-  // Compared with the JSON string itself: no second copy of the text.
-  if (std::string_view(s) != std::string_view(v.as_string())) v = boost::json::string(s);
-}
-
-void VisitContent(boost::json::value& content, std::string_view role,
-                  const std::function<void(std::string&, std::string_view)>& fn) {
+// The visitors below call `fn(value, role)` for every JSON string value
+// that is text; `value` is a string. Callers read it as a view and assign
+// only when they rewrite (no copy of unchanged text).
+template <class Fn>
+void VisitContent(boost::json::value& content, std::string_view role, Fn& fn) {
   if (content.is_string()) {
-    VisitString(content, [&](std::string& s) { fn(s, role); });
+    fn(content, role);
   } else if (content.is_array()) {
     for (auto& part : content.as_array()) {
       if (part.is_string()) {
-        VisitString(part, [&](std::string& s) { fn(s, role); });
+        fn(part, role);
       } else if (part.is_object()) {
         auto& o = part.as_object();
-        if (auto* t = o.if_contains("text")) VisitString(*t, [&](std::string& s) { fn(s, role); });
+        if (auto* t = o.if_contains("text"); t && t->is_string()) fn(*t, role);
         // Tool results may nest content (Anthropic-style); cover it too.
         if (auto* c = o.if_contains("content")) VisitContent(*c, role, fn);
       }
@@ -34,44 +29,40 @@ void VisitContent(boost::json::value& content, std::string_view role,
   }
 }
 
-void VisitToolCalls(boost::json::object& msg, std::string_view role,
-                    const std::function<void(std::string&, std::string_view)>& fn) {
+template <class Fn>
+void VisitToolCalls(boost::json::object& msg, std::string_view role, Fn& fn) {
   if (auto* calls = msg.if_contains("tool_calls"); calls && calls->is_array()) {
     for (auto& call : calls->as_array()) {
       if (!call.is_object()) continue;
       if (auto* f = call.as_object().if_contains("function"); f && f->is_object()) {
-        if (auto* a = f->as_object().if_contains("arguments"))
-          VisitString(*a, [&](std::string& s) { fn(s, role); });
+        if (auto* a = f->as_object().if_contains("arguments"); a && a->is_string()) fn(*a, role);
       }
     }
   }
   if (auto* fc = msg.if_contains("function_call"); fc && fc->is_object()) {
-    if (auto* a = fc->as_object().if_contains("arguments"))
-      VisitString(*a, [&](std::string& s) { fn(s, role); });
+    if (auto* a = fc->as_object().if_contains("arguments"); a && a->is_string()) fn(*a, role);
   }
 }
 
-void VisitStringOrArray(boost::json::value* v, std::string_view role,
-                        const std::function<void(std::string&, std::string_view)>& fn) {
+template <class Fn>
+void VisitStringOrArray(boost::json::value* v, std::string_view role, Fn& fn) {
   if (!v) return;
   if (v->is_string()) {
-    VisitString(*v, [&](std::string& s) { fn(s, role); });
+    fn(*v, role);
   } else if (v->is_array()) {
     for (auto& e : v->as_array())
-      if (e.is_string()) VisitString(e, [&](std::string& s) { fn(s, role); });
+      if (e.is_string()) fn(e, role);
   }
 }
 
-}  // namespace
-
-void ForEachRequestText(boost::json::object& body, Endpoint endpoint,
-                        const std::function<void(std::string&, std::string_view)>& fn) {
+template <class Fn>
+void VisitRequestStrings(boost::json::object& body, Fn&& fn) {
   if (auto* msgs = body.if_contains("messages"); msgs && msgs->is_array()) {
     for (auto& m : msgs->as_array()) {
       if (!m.is_object()) continue;
       auto& msg = m.as_object();
-      std::string role;
-      if (auto* r = msg.if_contains("role"); r && r->is_string()) role = std::string(r->as_string());
+      std::string_view role;
+      if (auto* r = msg.if_contains("role"); r && r->is_string()) role = r->as_string();
       if (auto* c = msg.if_contains("content")) VisitContent(*c, role, fn);
       VisitToolCalls(msg, role, fn);
     }
@@ -80,6 +71,27 @@ void ForEachRequestText(boost::json::object& body, Endpoint endpoint,
   // must not dodge scanning by sending `prompt` to the chat endpoint.
   VisitStringOrArray(body.if_contains("prompt"), "user", fn);
   VisitStringOrArray(body.if_contains("input"), "user", fn);
+}
+
+// Runs `fn` on a copy of the string value and stores the result when it
+// changed.
+template <class Fn>
+void EditString(boost::json::value& v, Fn&& fn) {
+  std::string s(v.as_string());
+  fn(s);
+  // Compared with the JSON string itself: no second copy of the text.
+  if (std::string_view(s) != std::string_view(v.as_string())) v = boost::json::string(s);
+}
+
+}  // namespace
+
+void ForEachRequestText(boost::json::object& body, Endpoint endpoint,
+                        const std::function<void(std::string&, std::string_view)>& fn) {
+  // The role lives in the body, which `fn` may rewrite: copied first.
+  VisitRequestStrings(body, [&](boost::json::value& v, std::string_view role) {
+    std::string r(role);
+    EditString(v, [&](std::string& s) { fn(s, r); });
+  });
   (void)endpoint;
 }
 
@@ -87,11 +99,11 @@ void ForEachResponseText(boost::json::value& body, const std::function<void(std:
   if (!body.is_object()) return;
   auto* choices = body.as_object().if_contains("choices");
   if (!choices || !choices->is_array()) return;
-  auto two = [&](std::string& s, std::string_view) { fn(s); };
+  auto two = [&](boost::json::value& v, std::string_view) { EditString(v, fn); };
   for (auto& ch : choices->as_array()) {
     if (!ch.is_object()) continue;
     auto& c = ch.as_object();
-    if (auto* t = c.if_contains("text")) VisitString(*t, fn);
+    if (auto* t = c.if_contains("text"); t && t->is_string()) EditString(*t, fn);
     for (const char* key : {"message", "delta"}) {
       if (auto* m = c.if_contains(key); m && m->is_object()) {
         auto& msg = m->as_object();
@@ -126,25 +138,27 @@ InputScanResult ScanRequest(RequestContext& ctx, const Scanner& scanner,
   std::set<std::string> blocked;
   std::vector<Finding> all;
   auto action_for = [&](std::string_view t) { return actions.For(t); };
-  // First pass: collect the prompt text so placeholders avoid it.
-  ForEachRequestText(ctx.body, ctx.endpoint, [&](std::string& text, std::string_view) {
-    state.prompt_text.append(text);
+  // First pass: collect the prompt text so placeholders avoid it (read
+  // from the JSON strings in place).
+  VisitRequestStrings(ctx.body, [&](boost::json::value& v, std::string_view) {
+    state.prompt_text.append(v.as_string().data(), v.as_string().size());
     state.prompt_text.push_back('\n');
   });
-  ForEachRequestText(ctx.body, ctx.endpoint, [&](std::string& text, std::string_view) {
+  VisitRequestStrings(ctx.body, [&](boost::json::value& v, std::string_view) {
+    std::string_view text = v.as_string();
     std::vector<Finding> found = scanner.Scan(text, options);
     if (found.empty()) return;
     // One rehash at most per text, not one per doubling.
     state.known_values.reserve(state.known_values.size() + 2 * found.size());
     for (const Finding& f : found) {
-      state.known_values.insert(text.substr(f.start, f.end - f.start));
+      state.known_values.emplace(text.substr(f.start, f.end - f.start));
       if (actions.For(f.type) == Action::kBlock) blocked.insert(std::string(f.type));
     }
     all.insert(all.end(), found.begin(), found.end());
     TransformContext tctx{&state.vault, state.hash_key, state.prompt_text};
     std::string rewritten = ApplyActions(text, found, action_for, tctx);
     if (rewritten != text) {
-      text = std::move(rewritten);
+      v = boost::json::string(rewritten);
       result.modified = true;
     }
   });

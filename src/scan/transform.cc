@@ -235,20 +235,28 @@ uint32_t Gram4(const char* p) {
 bool Vault::Occurs(std::string_view avoid, std::string_view p) {
   if (avoid.empty() || p.size() > avoid.size()) return false;
   constexpr size_t kSmall = 256;  // below this a plain search is as cheap
-  if (p.size() < 4 || avoid.size() < kSmall) return avoid.find(p) != std::string_view::npos;
+  // Shorter placeholders have an alignment without a whole 4-byte window.
+  if (p.size() < 7 || avoid.size() < kSmall) return avoid.find(p) != std::string_view::npos;
   GramFilter& g = grams_;
   // The filter belongs to one prompt: same buffer, length and sampled bytes
   // (a prompt is not edited in place while its request is being scanned).
-  uint64_t sample = 1469598103934665603ull;
-  for (size_t i = 0; i < avoid.size(); i += 1 + avoid.size() / 64)
-    sample = (sample ^ static_cast<unsigned char>(avoid[i])) * 1099511628211ull;
+  uint64_t sample = avoid.size();
+  for (size_t k = 0; k < 16; ++k) {
+    uint64_t v;
+    std::memcpy(&v, avoid.data() + (avoid.size() - 8) * k / 15, 8);
+    sample = (sample ^ v) * 0x9E3779B97F4A7C15ull + k;
+  }
   if (g.data != avoid.data() || g.size != avoid.size() || g.sample != sample) {
-    // ~8 bits per window: few false "maybe"s, and a few KB for a 4 KB prompt.
-    unsigned log2 = 12;
-    while ((size_t{1} << log2) < avoid.size() * 8 && log2 < 26) ++log2;
+    // The windows that start at a multiple of 4 (a quarter of the work of
+    // all windows): any occurrence of a placeholder of 7+ bytes puts, for
+    // one of its 4 alignments, every window of that alignment on one of
+    // them. ~16 bits per window: few false "maybe"s.
+    size_t windows = avoid.size() / 4 + 1;
+    unsigned log2 = 10;
+    while ((size_t{1} << log2) < windows * 16 && log2 < 26) ++log2;
     g.shift = 32 - log2;
     g.bits.assign((size_t{1} << log2) / 64, 0);
-    for (size_t i = 0; i + 4 <= avoid.size(); ++i) {
+    for (size_t i = 0; i + 4 <= avoid.size(); i += 4) {
       uint32_t h = Gram4(avoid.data() + i) >> g.shift;
       g.bits[h >> 6] |= uint64_t{1} << (h & 63);
     }
@@ -256,11 +264,15 @@ bool Vault::Occurs(std::string_view avoid, std::string_view p) {
     g.size = avoid.size();
     g.sample = sample;
   }
-  for (size_t j = 0; j + 4 <= p.size(); ++j) {
-    uint32_t h = Gram4(p.data() + j) >> g.shift;
-    if (!(g.bits[h >> 6] >> (h & 63) & 1)) return false;
+  for (size_t align = 0; align < 4; ++align) {
+    bool maybe = true;
+    for (size_t j = align; maybe && j + 4 <= p.size(); j += 4) {
+      uint32_t h = Gram4(p.data() + j) >> g.shift;
+      maybe = g.bits[h >> 6] >> (h & 63) & 1;
+    }
+    if (maybe) return avoid.find(p) != std::string_view::npos;
   }
-  return avoid.find(p) != std::string_view::npos;
+  return false;
 }
 
 std::string Vault::Restore(std::string_view text) const {

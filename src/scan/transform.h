@@ -60,15 +60,17 @@ class Vault {
   // a proper prefix of a placeholder (at most the longest placeholder).
   size_t RestorePrefix(std::string_view text, bool final, std::string* out) const;
 
+  // Whether `p` occurs in `avoid` (exact). A placeholder per finding
+  // searched through the whole prompt is quadratic on big prompts with
+  // many findings, so a bitmap of the prompt's hashed 4-byte windows at
+  // offsets 0, 4, 8, ... (built once per prompt) rules out most
+  // placeholders first: one that occurs has, for one of its 4 alignments,
+  // all its windows of that alignment in the bitmap.
+  bool Occurs(std::string_view avoid, std::string_view p);
+
  private:
   std::string Candidate(std::string_view type, std::string_view original);
   uint64_t Next();
-  // Whether `p` occurs in `avoid`. A placeholder per finding searched
-  // through the whole prompt is quadratic on big prompts with many
-  // findings, so a bitmap of the prompt's hashed 4-byte windows (built
-  // once per prompt) rules out most placeholders first: one whose 4-byte
-  // windows are not all in the prompt cannot occur in it.
-  bool Occurs(std::string_view avoid, std::string_view p);
 
   struct GramFilter {
     const char* data = nullptr;  // the prompt it was built for

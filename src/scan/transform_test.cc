@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "scan/stream.h"
 #include "scan/scanner.h"
 
@@ -112,6 +114,29 @@ TEST(Vault, PlaceholdersAvoidLongPrompts) {
   Vault small(1);
   std::string p = small.Pseudonymize("US_SSN", "536-90-1234", std::string(300, 'a'));
   EXPECT_FALSE(p.empty());
+}
+
+
+// Occurs() equals a plain search: substrings taken at every offset and
+// alignment of long prompts are found, near misses (one byte changed) are
+// not, and short placeholders and short prompts take the plain path.
+TEST(Vault, OccursEqualsPlainSearch) {
+  std::mt19937 rng(17);
+  const std::string alphabet = "ab.-@ 0123";
+  for (int round = 0; round < 40; ++round) {
+    std::string prompt(200 + rng() % 3000, ' ');
+    for (char& c : prompt) c = alphabet[rng() % alphabet.size()];
+    Vault vault(3);
+    for (int k = 0; k < 300; ++k) {
+      size_t len = 1 + rng() % 24;
+      size_t at = rng() % (prompt.size() - len);
+      std::string p = prompt.substr(at, len);
+      if (k % 3 == 1) p[rng() % len] = "xyz"[rng() % 3];  // cannot occur
+      if (k % 3 == 2) p = std::string(len, alphabet[rng() % alphabet.size()]);
+      ASSERT_EQ(vault.Occurs(prompt, p), prompt.find(p) != std::string::npos)
+          << round << " " << k << " [" << p << "]";
+    }
+  }
 }
 
 }  // namespace
