@@ -64,6 +64,7 @@ struct Candidate {
 struct TermHit {
   size_t end;
   uint32_t term;
+  uint32_t len;  // the term's length: it begins at end - len
 };
 
 struct MatchState {
@@ -273,13 +274,14 @@ class TermIndex {
     size_t n = text.size();
     const Slot* slot = Lookup(p + a, i - a, n - a);
     if (!slot) return;
-    if (slot->whole >= 0) hits->push_back({i, static_cast<uint32_t>(slot->whole)});
+    if (slot->whole >= 0)
+      hits->push_back({i, static_cast<uint32_t>(slot->whole), static_cast<uint32_t>(i - a)});
     for (uint32_t id : slot->compound) {
       const std::string& t = (*terms_)[id];
       if (!EqualsLowered(text, a, t)) continue;
       size_t q = a + t.size();
       if (q < n && IsWordByte(t.back()) && IsWordByte(text[q])) continue;
-      side->push_back({q, id});
+      side->push_back({q, id, static_cast<uint32_t>(t.size())});
     }
   }
 
@@ -357,7 +359,7 @@ class TermIndex {
         if (!EqualsLowered(text, at, t)) continue;
         size_t q = at + t.size();
         if (q < text.size() && IsWordByte(t.back()) && IsWordByte(text[q])) continue;
-        side->push_back({q, id});
+        side->push_back({q, id, static_cast<uint32_t>(t.size())});
       }
     }
     if (side->empty()) return;
@@ -555,25 +557,14 @@ struct Scanner::Impl {
     return set;
   }
 
-  // Whether a term of `set` occurs in text[lo, hi) as HasTerm over a copy
-  // of that part would see it: whole words, where the part's own edges
-  // count as word boundaries. `hits` are the whole-word occurrences in the
-  // full text (sorted by end); an occurrence that is whole-word only
-  // because the part cuts the text there can sit only at the part's edges,
-  // and those are checked directly.
-  // `in_text`: whether any term of the set occurs in the full text (when
-  // none does, only the edges can hold one).
-  bool PartHasTerm(std::string_view text, size_t lo, size_t hi, const TermSet& set,
-                   const std::vector<TermHit>& hits, bool in_text) const {
+  // Whether a term of `set` occurs in text[lo, hi) as a search of a copy
+  // of that part would see it (whole words, where the part's own edges
+  // count as word boundaries) is: one of the whole-word occurrences in the
+  // full text (TermIndex hits) lies in the part, or a term is whole-word
+  // there only because the part cuts a word run at `lo` or `hi` — this
+  // function checks the latter, at the edges directly.
+  bool EdgesHaveTerm(std::string_view text, size_t lo, size_t hi, const TermSet& set) const {
     if (lo >= hi || set.empty()) return false;
-    auto it = in_text ? hits.begin() : hits.end();
-    if (in_text)
-      it = std::lower_bound(hits.begin(), hits.end(), lo + 1,
-                               [](const TermHit& h, size_t v) { return h.end < v; });
-    for (; it != hits.end() && it->end <= hi; ++it) {
-      if (!set.bits[it->term]) continue;
-      if (it->end - terms[it->term].size() >= lo) return true;
-    }
     if (lo > 0 && IsWordByte(text[lo - 1]) && set.first[static_cast<unsigned char>(LowerAscii(text[lo]))]) {
       for (uint32_t id : set.ids) {
         const std::string& t = terms[id];
@@ -1643,20 +1634,37 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
     const Recognizer& r = recs[f.id];
     double score = f.score;
     if (!r.context.empty() || !r.negative.empty()) {
+      // Context words in the window before or after the span (or, cut by
+      // the window, at its edges, or across the span), negative words
+      // before it (the window's hits are walked once for all three parts; then
+      // the edges, Impl::EdgesHaveTerm).
       Range w = window_of(f);
       const TermSet& ctx = im.context[f.id];
+      const TermSet& neg = im.negative[f.id];
+      bool want_ctx = wants_context(f);
       // Without the whole-text pass, `hits` holds every word of the
       // windows that need one: search them.
-      bool ctx_in_text = windowed || context_anywhere(f.id);
-      if (wants_context(f) &&
-          (im.PartHasTerm(text, w.lo, f.start, ctx, hits, ctx_in_text) ||
-           im.PartHasTerm(text, f.end, w.hi, ctx, hits, ctx_in_text) ||
-           im.StraddlesGap(text, w.lo, f.start, f.end, w.hi, ctx)))
+      bool ctx_hits = want_ctx && (windowed || context_anywhere(f.id));
+      bool neg_hits = !neg.empty() && (windowed || (present & neg.bits).any());
+      bool ctx_found = false, neg_found = false;
+      if (ctx_hits || neg_hits) {
+        auto it = std::lower_bound(hits.begin(), hits.end(), w.lo + 1,
+                                   [](const TermHit& h, size_t v) { return h.end < v; });
+        for (; it != hits.end() && it->end <= w.hi; ++it) {
+          size_t begin = it->end - it->len;
+          if (begin < w.lo) continue;
+          bool before = it->end <= f.start, after = begin >= f.end;
+          if (ctx_hits && (before || after) && ctx.bits[it->term]) ctx_found = true;
+          if (neg_hits && before && neg.bits[it->term]) neg_found = true;
+        }
+      }
+      if (want_ctx && (ctx_found || im.EdgesHaveTerm(text, w.lo, f.start, ctx) ||
+                       im.EdgesHaveTerm(text, f.end, w.hi, ctx) ||
+                       im.StraddlesGap(text, w.lo, f.start, f.end, w.hi, ctx)))
         score = r.context_score;
       // Negative words count only before the span ("order 4111...").
-      const TermSet& neg = im.negative[f.id];
       if (score >= options.min_score &&
-          im.PartHasTerm(text, w.lo, f.start, neg, hits, windowed || (present & neg.bits).any()))
+          (neg_found || im.EdgesHaveTerm(text, w.lo, f.start, neg)))
         score -= 0.45;
     }
     if (score >= options.min_score)
