@@ -862,6 +862,8 @@ void Featurizer::TokenizeFromMasks() {
   std::vector<Token>& tokens = own_tokens_;
   tokens.clear();
   shape_.clear();
+  hash_.clear();
+  gazbits_.clear();
   const size_t n = text_.size();
   size_t prev_end = 0;
   uint64_t prev_in_word = 0;
@@ -906,6 +908,9 @@ void Featurizer::TokenizeFromMasks() {
                                         : AnyBit(&MaskWord::newline, prev_end, s);
       tokens.push_back({s, e, newline});
       shape_.push_back(shape);
+      hash_.push_back(0);
+      gazbits_.push_back(0);
+      Probe(tokens.size() - 1, s, e - s, shape);
       prev_end = e;
     }
   }
@@ -914,16 +919,27 @@ void Featurizer::TokenizeFromMasks() {
 void Featurizer::PrepareText(std::string_view text) {
   text_ = text;
   BuildMasks(text);
-  TokenizeFromMasks();
+  StartText();
   tokens_ = &own_tokens_;
-  PrepareTokens(/*shapes_known=*/true);
+  TokenizeFromMasks();
+  FinishTokens();
 }
 
 void Featurizer::Prepare(std::string_view text, const std::vector<Token>& tokens) {
   text_ = text;
   BuildMasks(text);
+  StartText();
   tokens_ = &tokens;
-  PrepareTokens(/*shapes_known=*/false);
+  const size_t n = tokens.size();
+  shape_.resize(n);
+  hash_.resize(n);
+  gazbits_.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    const size_t start = tokens[i].start, len = tokens[i].end - tokens[i].start;
+    shape_[i] = ShapeAt(start, len);
+    Probe(i, start, len, shape_[i]);
+  }
+  FinishTokens();
 }
 
 inline bool Featurizer::ConsideredImpl(size_t i, int prev_label) const {
@@ -966,66 +982,68 @@ inline bool Featurizer::ConsideredImpl(size_t i, int prev_label) const {
   return false;
 }
 
-void Featurizer::PrepareTokens(bool shapes_known) {
-  const std::vector<Token>& tokens = *tokens_;
-  const size_t n = tokens.size();
+void Featurizer::StartText() {
   // One lower-casing pass over the text (LowerUtf8 keeps byte lengths), so
   // tokens are views, not allocations; 16 zero bytes after it let a word
   // of up to 16 bytes be loaded whole.
   lower_text_.assign(text_);
   LowerUtf8InPlace(lower_text_);
   lower_text_.append(16, '\0');
-  hash_.resize(n);
-  shape_.resize(n);
-  gazbits_.resize(n);
   uint64_t want_id = gaz_ ? gaz_->id() : 0;
   if (cache_.empty() || cache_gaz_id_ != want_id) {
     cache_.assign(size_t{1} << kCacheBits, CachedWord{});
     cache_gaz_id_ = want_id;
   }
   misses_.clear();
-  for (size_t i = 0; i < n; ++i) {
-    const size_t start = tokens[i].start, len = tokens[i].end - tokens[i].start;
-    if (!shapes_known) shape_[i] = ShapeAt(start, len);
-    const uint8_t shape = shape_[i];
-    bool looked_up = shape != kShapePunct && shape != kShapeDigits;
-    if (len <= 16) {
-      // The word cache: the lower-cased bytes are the key.
-      __m128i key = _mm_and_si128(
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(lower_text_.data() + start)),
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(kKeepFirst + 16 - len)));
-      uint64_t k0 = static_cast<uint64_t>(_mm_cvtsi128_si64(key));
-      uint64_t k1 = static_cast<uint64_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(key, key)));
-      uint64_t mix = (k0 * 0x9E3779B97F4A7C15ull) ^ ((k1 + len) * 0xC2B2AE3D27D4EB4Full);
-      CachedWord& c = cache_[mix >> (64 - kCacheBits)];
-      if (c.len == len && c.key[0] == k0 && c.key[1] == k1) {
-        hash_[i] = c.hash;
-        gazbits_[i] = c.bits;
-        continue;
-      }
-      uint64_t h = HashBytes(std::string_view(lower_text_.data() + start, len));
-      hash_[i] = h;
-      if (!looked_up) {  // digits: no gazetteer bits, ever
-        c.key[0] = k0;
-        c.key[1] = k1;
-        c.hash = h;
-        c.bits = 0;
-        c.len = static_cast<uint8_t>(len);
-        gazbits_[i] = 0;
-        continue;
-      }
-    } else {
-      hash_[i] = HashBytes(std::string_view(lower_text_.data() + start, len));
-      if (!looked_up) {
-        gazbits_[i] = 0;
-        continue;
-      }
+}
+
+// Hash and gazetteer bits of token i from the word cache; a word it does
+// not hold is hashed, and its gazetteer lookup started and left to
+// FinishTokens (misses_).
+inline void Featurizer::Probe(size_t i, size_t start, size_t len, uint8_t shape) {
+  const bool looked_up = shape != kShapePunct && shape != kShapeDigits;
+  const char* word = lower_text_.data() + start;
+  if (len <= 16) {
+    // The lower-cased bytes are the key.
+    __m128i key = _mm_and_si128(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(word)),
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(kKeepFirst + 16 - len)));
+    uint64_t k0 = static_cast<uint64_t>(_mm_cvtsi128_si64(key));
+    uint64_t k1 = static_cast<uint64_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(key, key)));
+    uint64_t mix = (k0 * 0x9E3779B97F4A7C15ull) ^ ((k1 + len) * 0xC2B2AE3D27D4EB4Full);
+    CachedWord& c = cache_[mix >> (64 - kCacheBits)];
+    if (c.len == len && c.key[0] == k0 && c.key[1] == k1) {
+      hash_[i] = c.hash;
+      gazbits_[i] = c.bits;
+      return;
     }
-    // Gazetteer lookups miss the cache (the table is megabytes): start
-    // them all, then read them.
-    if (gaz_) gaz_->Prefetch(hash_[i]);
-    misses_.push_back(static_cast<uint32_t>(i));
+    uint64_t h = HashBytes(std::string_view(word, len));
+    hash_[i] = h;
+    if (!looked_up) {  // digits and punctuation: no gazetteer bits, ever
+      c.key[0] = k0;
+      c.key[1] = k1;
+      c.hash = h;
+      c.bits = 0;
+      c.len = static_cast<uint8_t>(len);
+      gazbits_[i] = 0;
+      return;
+    }
+  } else {
+    hash_[i] = HashBytes(std::string_view(word, len));
+    if (!looked_up) {
+      gazbits_[i] = 0;
+      return;
+    }
   }
+  // Gazetteer lookups miss the cache (the table is megabytes): start them
+  // all, then read them.
+  if (gaz_) gaz_->Prefetch(hash_[i]);
+  misses_.push_back(static_cast<uint32_t>(i));
+}
+
+void Featurizer::FinishTokens() {
+  const std::vector<Token>& tokens = *tokens_;
+  const size_t n = tokens.size();
   for (uint32_t i : misses_) {
     uint64_t h = hash_[i];
     uint16_t bits = gaz_ ? gaz_->Bits(h) : 0;
@@ -1344,12 +1362,17 @@ void NameModel::Score(const uint32_t* feats, size_t n, float out[kNumLabels]) co
       size_t count = kHasPopcnt ? GatherRowsPopcnt(index_, weights_, feats + done, part, rows)
                                 : GatherRowsPortable(index_, weights_, feats + done, part, rows);
       done += part;
-      // Sums in registers, in feature order as before.
-      float acc[kNumLabels];
-      for (int l = 0; l < kNumLabels; ++l) acc[l] = out[l];
-      for (size_t k = 0; k < count; ++k)
-        for (int l = 0; l < kNumLabels; ++l) acc[l] += rows[k][l];
-      for (int l = 0; l < kNumLabels; ++l) out[l] = acc[l];
+      // Sums in registers, in feature order as before: labels 0-3 in one
+      // SSE register (lane by lane the same additions), label 4 alone.
+      static_assert(kNumLabels == 5);
+      __m128 acc = _mm_loadu_ps(out);
+      float last = out[4];
+      for (size_t k = 0; k < count; ++k) {
+        acc = _mm_add_ps(acc, _mm_loadu_ps(rows[k]));
+        last += rows[k][4];
+      }
+      _mm_storeu_ps(out, acc);
+      out[4] = last;
     }
     return;
   }

@@ -209,7 +209,9 @@ class Featurizer {
   };
   void BuildMasks(std::string_view text);
   void TokenizeFromMasks();
-  void PrepareTokens(bool shapes_known);
+  void StartText();
+  void Probe(size_t i, size_t start, size_t len, uint8_t shape);
+  void FinishTokens();
   uint8_t ShapeFromBits(size_t start, size_t len, uint64_t up, uint64_t lo, uint64_t dg,
                         uint64_t hi) const;
   uint8_t ShapeAt(size_t start, size_t len) const;
