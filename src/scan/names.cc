@@ -742,6 +742,31 @@ alignas(16) constexpr unsigned char kKeepFirst[32] = {
 
 constexpr uint16_t kCommonBit = 1u << 14;
 
+// Per-token bits the rule "which tokens the model looks at after an O"
+// reads (Featurizer::FinishTokens), about the token and its neighbours.
+enum : uint8_t {
+  kClsCapLike = 1,     // Abc, ABC
+  kClsDigits = 2,      // 123
+  kClsInitial = 4,     // A
+  kClsLower = 8,       // abc
+  kClsDotComma = 16,   // . or ,
+  kClsShort = 32,      // at most 3 bytes
+  kClsAlways = 64,     // Abc, ABC, McDonald, A: always looked at
+};
+inline uint8_t ClassBits(uint8_t shape, size_t len, char first) {
+  static constexpr uint8_t kByShape[8] = {
+      kClsLower,                  // kShapeLower
+      kClsCapLike | kClsAlways,   // kShapeCap
+      kClsCapLike | kClsAlways,   // kShapeUpper
+      kClsDigits,                 // kShapeDigits
+      0,                          // kShapeMixedDigit
+      0,                          // kShapePunct
+      kClsAlways,                 // kShapeOther
+      kClsInitial | kClsAlways};  // kShapeInitial
+  return static_cast<uint8_t>(kByShape[shape] | (len <= 3) * kClsShort |
+                              ((first == '.') | (first == ',')) * kClsDotComma);
+}
+
 }  // namespace
 
 void Featurizer::BuildMasks(std::string_view text) {
@@ -864,6 +889,7 @@ void Featurizer::TokenizeFromMasks() {
   shape_.clear();
   hash_.clear();
   gazbits_.clear();
+  classes_.assign(2, 0);  // two zero neighbours before the first token
   const size_t n = text_.size();
   size_t prev_end = 0;
   uint64_t prev_in_word = 0;
@@ -910,6 +936,7 @@ void Featurizer::TokenizeFromMasks() {
       shape_.push_back(shape);
       hash_.push_back(0);
       gazbits_.push_back(0);
+      classes_.push_back(ClassBits(shape, e - s, text_[s]));
       Probe(tokens.size() - 1, s, e - s, shape);
       prev_end = e;
     }
@@ -934,9 +961,11 @@ void Featurizer::Prepare(std::string_view text, const std::vector<Token>& tokens
   shape_.resize(n);
   hash_.resize(n);
   gazbits_.resize(n);
+  classes_.assign(n + 2, 0);
   for (size_t i = 0; i < n; ++i) {
     const size_t start = tokens[i].start, len = tokens[i].end - tokens[i].start;
     shape_[i] = ShapeAt(start, len);
+    classes_[i + 2] = ClassBits(shape_[i], len, text_[start]);
     Probe(i, start, len, shape_[i]);
   }
   FinishTokens();
@@ -1000,7 +1029,8 @@ void Featurizer::StartText() {
 // Hash and gazetteer bits of token i from the word cache; a word it does
 // not hold is hashed, and its gazetteer lookup started and left to
 // FinishTokens (misses_).
-inline void Featurizer::Probe(size_t i, size_t start, size_t len, uint8_t shape) {
+__attribute__((always_inline)) inline void Featurizer::Probe(size_t i, size_t start, size_t len,
+                                                             uint8_t shape) {
   const bool looked_up = shape != kShapePunct && shape != kShapeDigits;
   const char* word = lower_text_.data() + start;
   if (len <= 16) {
@@ -1064,47 +1094,30 @@ void Featurizer::FinishTokens() {
     c.bits = bits;
     c.len = static_cast<uint8_t>(len);
   }
-  // Considered(i, kO) for every token, without a branch per shape: each
-  // case's condition is computed and the token's shape picks one. Token
-  // classes are kept with two zero entries on each side, so neighbours
-  // need no bounds checks (the first two tokens take the plain path: the
-  // punctuation rule looks back two tokens only when there are two).
-  enum : uint8_t { kCapLike = 1, kDigitsClass = 2, kInitialClass = 4 };
-  classes_.assign(n + 4, 0);
-  uint8_t* cls = classes_.data() + 2;
-  for (size_t i = 0; i < n; ++i) {
-    uint8_t sh = shape_[i];
-    cls[i] = static_cast<uint8_t>((sh == kShapeCap || sh == kShapeUpper) * kCapLike |
-                                  (sh == kShapeDigits) * kDigitsClass |
-                                  (sh == kShapeInitial) * kInitialClass);
-  }
+  // Considered(i, kO) for every token, without a branch per shape, from
+  // the class bits of the token and its neighbours (two zero entries on
+  // each side, so no bounds checks; the first two tokens take the plain
+  // path: the punctuation rule looks back two tokens only when there are
+  // two).
+  classes_.resize(n + 4, 0);  // two zero neighbours after the last token
+  const uint8_t* cls = classes_.data() + 2;
   static_considered_.resize(n + 1);
-  constexpr unsigned kAlways =
-      1u << kShapeCap | 1u << kShapeUpper | 1u << kShapeOther | 1u << kShapeInitial;
   constexpr uint16_t kNameBits = (1u << Gazetteers::kWord) - 1;
   for (size_t i = 0; i < n; ++i) {
-    if (i < 2) {
-      static_considered_[i] = ConsideredImpl(i, kO);
-      continue;
-    }
-    const unsigned sh = shape_[i];
-    const size_t len = tokens[i].end - tokens[i].start;
+    const unsigned c = cls[i], prev = cls[i - 1], next = cls[i + 1];
+    const unsigned cap_prev = prev & kClsCapLike, cap_next = next & kClsCapLike,
+                   cap_prev2 = cls[i - 2] & kClsCapLike, cap_next2 = cls[i + 2] & kClsCapLike;
     const uint16_t g = gazbits_[i];
-    const bool cap_prev = cls[i - 1] & kCapLike, cap_next = cls[i + 1] & kCapLike,
-               cap_prev2 = cls[i - 2] & kCapLike, cap_next2 = cls[i + 2] & kCapLike;
-    const bool lower_ok = len <= 3 ? (cap_prev & cap_next)
-                                   : ((g & kNameBits) != 0) & !(g & (1u << Gazetteers::kWord));
-    const bool digits_ok =
-        cap_next | cap_prev | cap_prev2 | (((cls[i + 1] & kDigitsClass) != 0) & cap_next2);
-    const char c = text_[tokens[i].start];
-    const bool punct_ok = ((c == '.') | (c == ',')) &
-                          (cap_prev | ((cls[i - 1] & kInitialClass) != 0) |
-                           (((cls[i - 1] & kDigitsClass) != 0) & (cap_prev2 | cap_next)));
-    static_considered_[i] = static_cast<uint8_t>(((kAlways >> sh) & 1) |
-                                                 ((sh == kShapeLower) & lower_ok) |
-                                                 ((sh == kShapeDigits) & digits_ok) |
-                                                 ((sh == kShapePunct) & punct_ok));
+    const unsigned name_word = ((g & kNameBits) != 0) & !(g & (1u << Gazetteers::kWord));
+    const unsigned lower_ok = (c & kClsShort) ? (cap_prev & cap_next) : name_word;
+    const unsigned digits_ok = cap_next | cap_prev | cap_prev2 | (((next & kClsDigits) != 0) & cap_next2);
+    const unsigned punct_ok =
+        cap_prev | ((prev & kClsInitial) != 0) | (((prev & kClsDigits) != 0) & (cap_prev2 | cap_next));
+    static_considered_[i] = static_cast<uint8_t>(
+        ((c & kClsAlways) != 0) | (((c & kClsLower) != 0) & lower_ok) |
+        (((c & kClsDigits) != 0) & (digits_ok != 0)) | (((c & kClsDotComma) != 0) & (punct_ok != 0)));
   }
+  for (size_t i = 0; i < std::min<size_t>(n, 2); ++i) static_considered_[i] = ConsideredImpl(i, kO);
   static_considered_[n] = 1;
 }
 
