@@ -8,14 +8,26 @@
 
 namespace steward::cli {
 
-void ReleaseFreedMemory() {
+// mimalloc keeps freed pages, and freed spans of its segments, committed for a
+// short delay to serve the next allocation. A forced collect at the end of
+// start-up does not decommit the segment spans already waiting out their delay
+// (the scanner's load-time garbage stayed resident: 24 MB anon vs 11 MB with
+// both delays at zero from the start), so the delays are zero for the whole
+// start-up instead.
+StartupMemoryScope::StartupMemoryScope() {
 #ifdef STEWARD_WITH_MIMALLOC
-  // mimalloc keeps freed pages committed for a short delay to serve the next
-  // allocation; at start-up there is no next allocation, so decommit now.
-  long delay = mi_option_get(mi_option_decommit_delay);
+  page_delay_ = mi_option_get(mi_option_decommit_delay);
+  segment_delay_ = mi_option_get(mi_option_segment_decommit_delay);
   mi_option_set(mi_option_decommit_delay, 0);
+  mi_option_set(mi_option_segment_decommit_delay, 0);
+#endif
+}
+
+StartupMemoryScope::~StartupMemoryScope() {
+#ifdef STEWARD_WITH_MIMALLOC
   mi_collect(/*force=*/true);
-  mi_option_set(mi_option_decommit_delay, delay);
+  mi_option_set(mi_option_decommit_delay, page_delay_);
+  mi_option_set(mi_option_segment_decommit_delay, segment_delay_);
 #else
   malloc_trim(0);
 #endif

@@ -2,9 +2,22 @@
 
 namespace steward::cli {
 
-// Hands back to the OS the memory that start-up allocated and freed again
-// (pattern-database compilation, model and gazetteer loading), so a long-running
-// gateway's resident set is what it actually uses.
-void ReleaseFreedMemory();
+// Start-up allocates and frees a lot (pattern databases, model and gazetteer
+// loading) that a long-running gateway never needs again. While a
+// StartupMemoryScope lives, freed memory goes back to the OS at once; when it
+// ends, the allocator's normal reuse delays return for the request path, and
+// what is still held free is released, so the gateway's resident set at rest is
+// what it actually uses.
+class StartupMemoryScope {
+ public:
+  StartupMemoryScope();
+  ~StartupMemoryScope();
+  StartupMemoryScope(const StartupMemoryScope&) = delete;
+  StartupMemoryScope& operator=(const StartupMemoryScope&) = delete;
+
+ private:
+  long page_delay_ = 0;
+  long segment_delay_ = 0;
+};
 
 }  // namespace steward::cli

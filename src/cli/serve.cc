@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "admin/admin_server.h"
@@ -32,6 +33,8 @@ struct ServeOverrides {
 };
 
 int RunServe(const GlobalOptions& g, const ServeOverrides& o) {
+  std::optional<StartupMemoryScope> startup_memory;
+  startup_memory.emplace();
   auto cfg = config::LoadConfigForCli(g.config_path);
   if (!cfg.ok()) return Fail(cfg.status());
   config::Config config = std::move(*cfg);
@@ -187,7 +190,7 @@ int RunServe(const GlobalOptions& g, const ServeOverrides& o) {
       return admin::AdminResponse::Json(200, boost::json::serialize(registry->ModelsJson()));
     });
   }
-  ReleaseFreedMemory();
+  startup_memory.reset();
   pool.Start();
   std::string scheme = config.server.tls_cert.empty() ? "http" : "https";
   std::cerr << "steward: serving " << scheme << "://" << config.server.listen.host << ":" << data.port()
