@@ -81,6 +81,10 @@ struct MatchState {
   size_t npatterns = SIZE_MAX;
   const std::vector<uint32_t>* presence_terms = nullptr;
   TermBits* present = nullptr;
+  // Per pattern (kSomWindow): a superset of the bytes its matches contain.
+  const std::vector<std::array<bool, 256>>* alphabet = nullptr;
+  const std::vector<bool>* has_alphabet = nullptr;
+  int time_pattern = -1;  // kTimeRegex's id, -1: none
 };
 
 // Whether a match ending at `to` continues the candidate whose last end is
@@ -96,7 +100,20 @@ bool Joins(const MatchState& st, uint32_t id, size_t last, size_t to) {
     return true;
   }
   if (to - last > kJoinGap) return false;
-  return std::memchr(st.text.data() + last, '\n', to - last) == nullptr;
+  if (std::memchr(st.text.data() + last, '\n', to - last) != nullptr) return false;
+  // A match ending at `to` that overlaps the candidate's (which end by
+  // `last`) contains every byte between: when one of them is no byte the
+  // pattern's matches contain, it is a separate match ("a@b.com and
+  // c@d.com", two URLs on a line), not more ends of the same one.
+  if ((*st.has_alphabet)[id]) {
+    const auto& alpha = (*st.alphabet)[id];
+    for (size_t i = last; i < to; ++i)
+      if (!alpha[static_cast<unsigned char>(st.text[i])]) return false;
+  }
+  // Clock times contain spaces ("10:30 am"), so "10:30 11:45" needs the
+  // start: the later match joins only if it begins before `last`.
+  if (static_cast<int>(id) == st.time_pattern) return TimeLeftmostStart(st.text, to) < last;
+  return true;
 }
 
 int OnMatch(unsigned int id, unsigned long long, unsigned long long block_to, unsigned int,
@@ -479,6 +496,7 @@ struct Scanner::Impl {
   int year_id = -1;   // pattern matched by FindPhonesAndYears, -1: none
   int phone_id = -1;  // the same for kPhoneRegex
   int time_id = -1;   // kTimeRegex: starts recovered by TimeLeftmostStart
+  int time_pattern = -1;  // kTimeRegex's id in either engine (joins, see Joins)
   std::vector<hs_database_t*> som;    // per pattern (kSomWindow): leftmost starts
   std::vector<std::array<bool, 256>> charsets;  // per pattern (kCharset)
   // Per pattern: how far back the leftmost-start window reaches (the
@@ -1148,6 +1166,8 @@ Result<std::unique_ptr<Scanner>> Scanner::CreateWith(const std::string& data_dir
     }
     if (im.fixed_width[i]) continue;
     im.has_alphabet[i] = PatternAlphabet(recs[i].regex, recs[i].caseless, &im.alphabet[i]);
+    if (im.time_pattern < 0 && recs[i].regex == kTimeRegex && recs[i].caseless)
+      im.time_pattern = static_cast<int>(i);
     if (engine.fast_paths && im.time_id < 0 && recs[i].regex == kTimeRegex && recs[i].caseless) {
       im.time_id = static_cast<int>(i);  // starts by hand: no leftmost-start database
       continue;
@@ -1434,6 +1454,9 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
   hits.clear();
   sc.open.assign(recs.size(), -1);
   MatchState st{text, 0, &recs, &im.charsets, &candidates, &sc.open};
+  st.alphabet = &im.alphabet;
+  st.has_alphabet = &im.has_alphabet;
+  st.time_pattern = im.time_pattern;
   uint64_t window_bytes = 0;
   hs_scratch_t* scratch = text.empty() ? nullptr : impl_->Acquire();
   TermBits present;

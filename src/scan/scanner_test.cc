@@ -177,6 +177,28 @@ TEST(Scanner, PatternAlphabet) {
   EXPECT_GT(with, 10u);
 }
 
+// Two entities of one kind a few bytes apart on a line are two findings:
+// match ends with a byte between them that no match of the pattern
+// contains (a space in an e-mail or URL), or a clock time that begins
+// after the earlier one ends, start a new candidate instead of stretching
+// the earlier one over both (which found "a@b.com and c@d.com" as one
+// address and lost the second of two Bitcoin addresses).
+TEST(Scanner, NeighbouringEntitiesAreSeparateFindings) {
+  using Pairs = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(Found("mail a@b.com and c@d.com now"),
+            (Pairs{{"EMAIL_ADDRESS", "a@b.com"}, {"EMAIL_ADDRESS", "c@d.com"}}));
+  EXPECT_EQ(Found("see http://a.com http://b.com/x ok"),
+            (Pairs{{"URL", "http://a.com"}, {"URL", "http://b.com/x"}}));
+  EXPECT_EQ(Found("from 10:30 to 11:45 and 12:00 pm"),
+            (Pairs{{"DATE_TIME", "10:30"}, {"DATE_TIME", "11:45"}, {"DATE_TIME", "12:00 pm"}}));
+  EXPECT_EQ(Found("x 10:30 11:45 y"), (Pairs{{"DATE_TIME", "10:30"}, {"DATE_TIME", "11:45"}}));
+  EXPECT_EQ(Found("1BoatSLRHtKNngkdXEeobR76b53LETtpyT 3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy"),
+            (Pairs{{"CRYPTO", "1BoatSLRHtKNngkdXEeobR76b53LETtpyT"},
+                   {"CRYPTO", "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy"}}));
+  // One address with several match ends stays one finding.
+  EXPECT_EQ(Found("to a@b.co.uk."), (Pairs{{"EMAIL_ADDRESS", "a@b.co.uk"}}));
+}
+
 TEST(Scanner, StartWindowsFindStartsAfterLongRuns) {
   // Long runs before a match must not hide its start.
   std::string pad(300, 'x');
