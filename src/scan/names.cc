@@ -1,6 +1,7 @@
 #include "scan/names.h"
 
 #include <emmintrin.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <atomic>
@@ -463,6 +464,26 @@ uint64_t Mix(uint64_t a, uint64_t b) {
 
 }  // namespace
 
+namespace {
+constexpr size_t kPageAllocMin = size_t{256} << 10;
+}  // namespace
+
+void* AllocatePages(size_t bytes) {
+  if (bytes < kPageAllocMin) return ::operator new(bytes);
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  return p;
+}
+
+void FreePages(void* p, size_t bytes) {
+  if (!p) return;
+  if (bytes < kPageAllocMin) {
+    ::operator delete(p);
+    return;
+  }
+  munmap(p, bytes);
+}
+
 uint64_t HashBytes(std::string_view s, uint64_t seed) {
   uint64_t h = seed;
   for (unsigned char c : s) {
@@ -590,8 +611,8 @@ void WordHashTable::Or(uint64_t key, uint16_t bits) {
 }
 
 void WordHashTable::Grow() {
-  std::vector<uint64_t> keys = std::move(keys_);
-  std::vector<uint16_t> vals = std::move(vals_);
+  PageVector<uint64_t> keys = std::move(keys_);
+  PageVector<uint16_t> vals = std::move(vals_);
   keys_.assign(keys.empty() ? 1024 : keys.size() * 2, kEmpty);
   vals_.assign(keys_.size(), 0);
   count_ = 0;
@@ -658,20 +679,24 @@ Status Gazetteers::Load(const std::string& dir) {
   static_assert(std::size(kFiles) == std::size(kKinds));
   // Whole files, then line by line (as getline splits them) through reused
   // buffers: no allocation per entry, and the table sized once.
-  std::vector<std::string> contents(std::size(kFiles));
+  std::vector<PageVector<char>> contents(std::size(kFiles));
   size_t lines = 0;
   for (size_t f = 0; f < std::size(kFiles); ++f) {
     std::string path = dir + "/" + kFiles[f];
-    std::ifstream in(path, std::ios::binary);
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
     if (!in) return NotFound("scan: cannot read " + path);
-    contents[f].assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    std::streamoff size = in.tellg();
+    in.seekg(0);
+    if (size < 0) return NotFound("scan: cannot read " + path);
+    contents[f].resize(static_cast<size_t>(size));
+    if (size > 0 && !in.read(contents[f].data(), size)) return NotFound("scan: cannot read " + path);
     lines += static_cast<size_t>(std::count(contents[f].begin(), contents[f].end(), '\n')) + 1;
   }
   bits_.Reserve(lines + lines / 4);  // multi-word entries add their words
   std::string lower;
   std::vector<Token> tokens;
   for (size_t f = 0; f < std::size(kFiles); ++f) {
-    std::string_view rest = contents[f];
+    std::string_view rest(contents[f].data(), contents[f].size());
     while (!rest.empty()) {
       size_t nl = rest.find('\n');
       std::string_view line = rest.substr(0, nl);
@@ -679,7 +704,7 @@ Status Gazetteers::Load(const std::string& dir) {
       if (line.empty() || line[0] == '#') continue;
       AddEntry(kKinds[f], line, &lower, &tokens);
     }
-    std::string().swap(contents[f]);
+    PageVector<char>().swap(contents[f]);
   }
   bits_.Freeze();
   return Status::Ok();
@@ -1234,7 +1259,7 @@ Status NameModel::Load(const std::string& path) {
     uint32_t id;
     float w[kNumLabels];
   };
-  std::vector<FileRow> rows(count);
+  PageVector<FileRow> rows(count);
   for (FileRow& row : rows) {
     in.read(reinterpret_cast<char*>(&row.id), 4);
     in.read(reinterpret_cast<char*>(row.w), sizeof(row.w));
@@ -1252,7 +1277,10 @@ Status NameModel::Load(const std::string& path) {
   constexpr size_t kIndexWords = (size_t{1} << kFeatureBits) / 64;
   size_t index_bytes = kIndexWords * sizeof(IndexWord);
   size_t bytes = index_bytes + unique * kNumLabels * sizeof(float);
-  std::unique_ptr<uint64_t[]> arena(new uint64_t[(bytes + 7) / 8]());
+  size_t arena_bytes = (bytes + 7) / 8 * 8;
+  std::unique_ptr<uint64_t[], PagesDeleter> arena(
+      static_cast<uint64_t*>(AllocatePages(arena_bytes)), PagesDeleter(arena_bytes));
+  std::memset(arena.get(), 0, arena_bytes);
   auto* index = reinterpret_cast<IndexWord*>(arena.get());
   auto* weights = reinterpret_cast<float*>(reinterpret_cast<char*>(arena.get()) + index_bytes);
   size_t row_count = 0;

@@ -26,6 +26,27 @@ namespace steward::scan {
 
 enum NameLabel : int { kO = 0, kBPer, kIPer, kBLoc, kILoc, kNumLabels };
 
+// Allocator for the big tables (gazetteer words, model rows) and their
+// load-time temporaries: blocks of 256 KiB or more come straight from mmap
+// and go back with munmap. A general-purpose allocator such as mimalloc
+// (the gateway links it) keeps freed large blocks resident, which left
+// ~16 MB of load-time garbage resident; page-mapped blocks cost their size.
+void* AllocatePages(size_t bytes);
+void FreePages(void* p, size_t bytes);
+template <class T>
+struct PageAllocator {
+  using value_type = T;
+  PageAllocator() = default;
+  template <class U>
+  PageAllocator(const PageAllocator<U>&) {}
+  T* allocate(size_t n) { return static_cast<T*>(AllocatePages(n * sizeof(T))); }
+  void deallocate(T* p, size_t n) { FreePages(p, n * sizeof(T)); }
+  template <class U>
+  bool operator==(const PageAllocator<U>&) const { return true; }
+};
+template <class T>
+using PageVector = std::vector<T, PageAllocator<T>>;
+
 struct Token {
   size_t start = 0;
   size_t end = 0;
@@ -112,9 +133,9 @@ class WordHashTable {
     uint16_t value[kBucketSlots] = {};
   };
   void Grow();
-  std::vector<uint64_t> keys_;
-  std::vector<uint16_t> vals_;
-  std::vector<Bucket> buckets_;
+  PageVector<uint64_t> keys_;
+  PageVector<uint16_t> vals_;
+  PageVector<Bucket> buckets_;
   size_t count_ = 0;
 };
 
@@ -289,7 +310,13 @@ class NameModel {
     return &weights_[row * kNumLabels];
   }
   std::vector<float> dense_;  // training: (1<<kFeatureBits) * kNumLabels
-  std::unique_ptr<uint64_t[]> arena_;  // loaded: index, then rows
+  struct PagesDeleter {
+    PagesDeleter() : bytes(0) {}
+    explicit PagesDeleter(size_t n) : bytes(n) {}
+    void operator()(uint64_t* p) const { FreePages(p, bytes); }
+    size_t bytes;
+  };
+  std::unique_ptr<uint64_t[], PagesDeleter> arena_;  // loaded: index, then rows
   size_t arena_bytes_ = 0;
   const IndexWord* index_ = nullptr;
   const float* weights_ = nullptr;
