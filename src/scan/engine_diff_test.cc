@@ -304,9 +304,11 @@ TEST(PhonePattern, EndsEqualVectorscan) {
       "EXTENSION", "a",   "_",  "/",   ",",    "\xc3",  "e",      "t",    "n"};
   std::mt19937 rng(99);
   size_t ends = 0;
+  // Short strings, and (every 16th) strings of up to ~600 bytes whose
+  // digit runs cross the digit pass's 64-byte blocks.
   for (int i = 0; i < 300000; ++i) {
     std::string s;
-    int n = 1 + static_cast<int>(rng() % 14);
+    int n = 1 + static_cast<int>(i % 16 == 0 ? rng() % 160 : rng() % 14);
     for (int k = 0; k < n; ++k) s += pieces[rng() % (sizeof(pieces) / sizeof(pieces[0]))];
     std::vector<size_t> expected;
     hs_scan(
@@ -322,6 +324,26 @@ TEST(PhonePattern, EndsEqualVectorscan) {
     ASSERT_EQ(got, expected) << "\"" << s << "\"";
   }
   EXPECT_GT(ends, 100000u);
+  // Digit runs longer than a 64-byte block, at every offset in a block.
+  for (size_t len : {1, 2, 3, 63, 64, 65, 127, 128, 129, 200})
+    for (size_t offset = 0; offset < 70; ++offset)
+      for (const char* sep : {" ", "a"}) {
+        std::string s;
+        for (size_t k = 0; k < offset; ++k) s += k % 3 ? " " : "7";
+        s += sep;
+        for (size_t k = 0; k < len; ++k) s += static_cast<char>('0' + k % 10);
+        s += " x 12";
+        std::vector<size_t> expected;
+        hs_scan(
+            db, s.data(), static_cast<unsigned>(s.size()), 0, scratch,
+            [](unsigned, unsigned long long, unsigned long long to, unsigned, void* ctx) {
+              auto* v = static_cast<std::vector<size_t>*>(ctx);
+              if (v->empty() || v->back() != to) v->push_back(to);
+              return 0;
+            },
+            &expected);
+        ASSERT_EQ(PhonePatternEnds(s), expected) << "\"" << s << "\"";
+      }
   hs_free_scratch(scratch);
   hs_free_database(db);
 }

@@ -1225,33 +1225,62 @@ void MergeByFirstEnd(std::vector<Candidate>* candidates, size_t mid,
   }
 }
 
-// Calls f(start, end) for every maximal run of ASCII digits in `text`,
-// skipping 16 non-digit bytes at a time.
+// Bit k set when p[k] is an ASCII digit, for 16 bytes.
+inline unsigned DigitMask16(const unsigned char* p) {
+  __m128i v = _mm_sub_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)),
+                           _mm_set1_epi8('0'));
+  // A byte is a digit when (byte - '0') <= 9 unsigned.
+  return static_cast<unsigned>(
+      _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(9)), v)));
+}
+
+// Calls f(start, end) for every maximal run of ASCII digits in `text`, in
+// order: runs come from 64-byte digit masks (run starts and run ends pair
+// up in each block; a run reaching a block's last byte may continue in
+// the next), without a branch per byte.
 template <typename F>
 void ForEachDigitRun(std::string_view text, F&& f) {
-  const char* p = text.data();
-  size_t n = text.size();
-  const __m128i zero = _mm_set1_epi8('0');
-  const __m128i nine = _mm_set1_epi8(9);
-  size_t i = 0;
-  while (i < n) {
-    while (i + 16 <= n) {
-      __m128i v = _mm_sub_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)), zero);
-      // A byte is a digit when (byte - '0') <= 9 unsigned.
-      unsigned mask = static_cast<unsigned>(
-          _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, nine), v)));
-      if (mask) {
-        i += static_cast<size_t>(__builtin_ctz(mask));
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  constexpr size_t kNone = ~size_t{0};
+  size_t pending = kNone;  // start of a run reaching the previous block's end
+  for (size_t base = 0; base < n; base += 64) {
+    uint64_t m = 0;
+    if (base + 64 <= n) {
+      for (int k = 0; k < 4; ++k)
+        m |= static_cast<uint64_t>(DigitMask16(p + base + 16 * k)) << (16 * k);
+    } else {
+      for (size_t k = base; k < n; ++k)
+        if (static_cast<unsigned>(p[k] - '0') < 10) m |= uint64_t{1} << (k - base);
+    }
+    if (!m && pending == kNone) continue;
+    uint64_t starts = m & ~(m << 1);
+    uint64_t ends = m & ~(m >> 1);  // last byte of each run
+    if (pending != kNone) {
+      if (!(m & 1)) {
+        f(pending, base);
+      } else {
+        unsigned e = static_cast<unsigned>(__builtin_ctzll(ends));
+        if (e == 63) continue;  // the whole block continues the run
+        f(pending, base + e + 1);
+        starts &= ~uint64_t{1};
+        ends &= ends - 1;
+      }
+      pending = kNone;
+    }
+    while (starts) {
+      unsigned a = static_cast<unsigned>(__builtin_ctzll(starts));
+      unsigned e = static_cast<unsigned>(__builtin_ctzll(ends));
+      starts &= starts - 1;
+      ends &= ends - 1;
+      if (e == 63) {
+        pending = base + a;
         break;
       }
-      i += 16;
+      f(base + a, base + e + 1);
     }
-    while (i < n && static_cast<unsigned>(p[i] - '0') >= 10) ++i;
-    if (i >= n) return;
-    size_t start = i;
-    while (i < n && static_cast<unsigned>(p[i] - '0') < 10) ++i;
-    f(start, i);
   }
+  if (pending != kNone) f(pending, n);
 }
 
 bool IsRegexSpace(char c) {  // Vectorscan's \s
