@@ -54,6 +54,18 @@ const std::vector<Migration>& AuditMigrations() {
       // rows of a level are spread among the other levels' rows). Nodes are
       // written for one leaf in 16, so the extra entry is cheap.
       {"audit", 6, "CREATE INDEX audit_nodes_by_level ON audit_nodes(lvl, idx, hash)"},
+      // The leaf index becomes the table's row key (INTEGER PRIMARY KEY: in
+      // SQLite the rowid): rows are stored in index order with no separate
+      // key index, so `audit verify` reads them in one sequential pass
+      // (before: an index lookup plus a table lookup per row) and an append
+      // dirties no key-index page. Existing leaves are copied once.
+      {"audit", 7,
+       "CREATE TABLE audit_leaves_v7 (idx INTEGER PRIMARY KEY, leaf BLOB NOT NULL,"
+       " leaf_hash BLOB NOT NULL, kind TEXT NOT NULL, subject TEXT, time_ms BIGINT NOT NULL);"
+       "INSERT INTO audit_leaves_v7(idx, leaf, leaf_hash, kind, subject, time_ms)"
+       " SELECT idx, leaf, leaf_hash, kind, subject, time_ms FROM audit_leaves ORDER BY idx;"
+       "DROP TABLE audit_leaves;"
+       "ALTER TABLE audit_leaves_v7 RENAME TO audit_leaves"},
   };
   return kMigrations;
 }

@@ -42,49 +42,116 @@ Status CheckHead(const TreeHead& h, const Hash& root, const std::string& expecte
   return Status::Ok();
 }
 
+// A stored tree node that disagrees with the leaves: the leaves it covers.
+struct BadNode {
+  int64_t first_leaf = 0, last_leaf = 0;
+  std::string problem;
+};
+
+// Compares the subtrees `want[0..n)` of `level` (indices from `first_idx`)
+// with the stored nodes. A mismatch with no mismatching descendant (in
+// `bad`, or the bad leaf `bad_leaf`) is appended to `bad`: every ancestor
+// of a bad node is bad too, so only the lowest one locates the damage.
+// Levels must be checked bottom-up.
+Status CheckStoredNodes(Database& db, int level, int64_t first_idx, const Hash* want, size_t n,
+                        int64_t bad_leaf, std::vector<BadNode>& bad) {
+  if (n == 0 || bad.size() > 64) return Status::Ok();
+  const int64_t last_idx = first_idx + static_cast<int64_t>(n) - 1;
+  size_t i = 0;  // next wanted node
+  auto report = [&](int64_t idx, std::string problem) {
+    const int64_t first_leaf = idx << level;
+    const int64_t last_leaf = first_leaf + (int64_t{1} << level) - 1;
+    if (bad_leaf >= first_leaf && bad_leaf <= last_leaf) return;  // a bad leaf below names it
+    for (const BadNode& b : bad) {
+      if (b.first_leaf >= first_leaf && b.last_leaf <= last_leaf) return;
+    }
+    if (bad.size() > 64) return;
+    bad.push_back({first_leaf, last_leaf,
+                   "tree node (level " + std::to_string(level) + ", index " + std::to_string(idx) +
+                       ") " + std::move(problem)});
+  };
+  // Only every kNodeLevelStride-th level is kept (older stores kept all:
+  // those rows are checked when present).
+  const bool required = IsStoredNodeLevel(level);
+  auto skip_missing_until = [&](int64_t idx) {
+    for (; i < n && first_idx + static_cast<int64_t>(i) < idx; ++i) {
+      if (required) report(first_idx + static_cast<int64_t>(i), "is missing");
+    }
+  };
+  STEWARD_RETURN_IF_ERROR(db.QueryEach(
+      "SELECT idx, hash FROM audit_nodes WHERE lvl = $1 AND idx >= $2 AND idx <= $3 ORDER BY idx",
+      {static_cast<int64_t>(level), first_idx, last_idx}, [&](const RowView& row) -> Status {
+        const int64_t idx = row.Int(0);
+        skip_missing_until(idx);
+        if (i >= n || first_idx + static_cast<int64_t>(i) != idx) return Status::Ok();
+        const std::string_view h = row.Bytes(1);
+        if (h.size() != 32 || std::memcmp(h.data(), want[i].data(), 32) != 0) {
+          const int64_t first_leaf = idx << level;
+          report(idx, "does not match the records it covers (leaves " +
+                          std::to_string(first_leaf) + ".." +
+                          std::to_string(first_leaf + (int64_t{1} << level) - 1) + ")");
+        }
+        ++i;
+        return Status::Ok();
+      }));
+  skip_missing_until(last_idx + 1);
+  return Status::Ok();
+}
+
 // One chunk of leaves [begin, end), read and checked: the hashes of the
 // leading run of records that are present, in order and match their stored
-// leaf hash, every complete subtree over that run, and the first problem.
+// leaf hash, every complete subtree over that run, the first bad leaf and
+// the stored nodes inside the chunk that disagree.
 struct Chunk {
   std::vector<std::vector<Hash>> levels;  // levels[0]: leaf hashes of the good run
   int64_t bad_index = -1;
   std::string problem;
+  std::vector<BadNode> bad_nodes;  // lowest level first
 };
 
 Result<Chunk> ReadChunk(Database& db, int64_t begin, int64_t end) {
-  STEWARD_ASSIGN_OR_RETURN(
-      std::vector<Row> rows,
-      db.Query("SELECT idx, leaf, leaf_hash FROM audit_leaves WHERE idx >= $1 AND idx < $2 "
-               "ORDER BY idx",
-               {begin, end}));
   Chunk chunk;
   chunk.levels.resize(1);
   std::vector<Hash>& leaf_hashes = chunk.levels[0];
-  leaf_hashes.reserve(rows.size());
-  for (int64_t expected = begin; expected < end; ++expected) {
-    const size_t i = leaf_hashes.size();
-    if (i >= rows.size() || rows[i].Int(0) != expected) {
-      chunk.bad_index = expected;
-      chunk.problem = "record " + std::to_string(expected) + " is missing";
-      break;
-    }
-    const Hash h = LeafHash(BlobAt(rows[i], 1));
-    const std::string& stored = BlobAt(rows[i], 2);
-    if (stored.size() != 32 || std::memcmp(stored.data(), h.data(), 32) != 0) {
-      chunk.bad_index = expected;
-      chunk.problem = "record " + std::to_string(expected) +
-                      " does not match its stored leaf hash (record bytes changed)";
-      break;
-    }
-    leaf_hashes.push_back(h);
+  leaf_hashes.reserve(static_cast<size_t>(end - begin));
+  // Rows are read in place (no copy of the record bytes) and hashed as they
+  // come; the scan stops at the first problem.
+  bool stopped = false;
+  Status s = db.QueryEach(
+      "SELECT idx, leaf, leaf_hash FROM audit_leaves WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+      {begin, end}, [&](const RowView& row) -> Status {
+        const int64_t expected = begin + static_cast<int64_t>(leaf_hashes.size());
+        if (row.Int(0) != expected) {
+          chunk.bad_index = expected;
+          chunk.problem = "record " + std::to_string(expected) + " is missing";
+        } else {
+          const Hash h = LeafHash(row.Bytes(1));
+          const std::string_view stored = row.Bytes(2);
+          if (stored.size() == 32 && std::memcmp(stored.data(), h.data(), 32) == 0) {
+            leaf_hashes.push_back(h);
+            return Status::Ok();
+          }
+          chunk.bad_index = expected;
+          chunk.problem = "record " + std::to_string(expected) +
+                          " does not match its stored leaf hash (record bytes changed)";
+        }
+        stopped = true;
+        return DataLoss("stop: first problem found");
+      });
+  if (!s.ok() && !stopped) return s;
+  if (chunk.bad_index < 0 && static_cast<int64_t>(leaf_hashes.size()) < end - begin) {
+    chunk.bad_index = begin + static_cast<int64_t>(leaf_hashes.size());
+    chunk.problem = "record " + std::to_string(chunk.bad_index) + " is missing";
   }
-  rows = {};  // the record bytes are done with: free them on this thread
-  // Every complete subtree inside the chunk, level by level.
+  // Every complete subtree inside the chunk, level by level, checked
+  // against the stored nodes of that level.
   for (size_t l = 1; chunk.levels[l - 1].size() >= 2; ++l) {
     chunk.levels.emplace_back(chunk.levels[l - 1].size() / 2);
     const std::vector<Hash>& below = chunk.levels[l - 1];
     std::vector<Hash>& here = chunk.levels[l];
     for (size_t i = 0; i < here.size(); ++i) here[i] = NodeHash(below[2 * i], below[2 * i + 1]);
+    STEWARD_RETURN_IF_ERROR(CheckStoredNodes(db, static_cast<int>(l), begin >> l, here.data(),
+                                             here.size(), chunk.bad_index, chunk.bad_nodes));
   }
   return chunk;
 }
@@ -105,8 +172,6 @@ Result<VerifyResult> VerifyStore(Database& db, const std::string& expected_publi
     out.problem = std::move(why);
   };
 
-  STEWARD_ASSIGN_OR_RETURN(auto counts, sql.Query("SELECT COUNT(*) FROM audit_leaves"));
-  int64_t stored_leaves = counts.empty() ? 0 : counts[0].Int(0);
 
   size_t next_head = 0;
   while (next_head < heads.size() && heads[next_head].tree_size == 0) {
@@ -133,9 +198,11 @@ Result<VerifyResult> VerifyStore(Database& db, const std::string& expected_publi
       offset += width;
     }
   };
-  // Two chunks are read and hashed at once, each on its own thread and
-  // reader connection (chunk k on readers[k % 2]), while this thread joins
-  // the previous chunk to the tree and checks its stored nodes and heads.
+  // Two chunks are read, hashed and checked against their stored nodes at
+  // once, each on its own thread and reader connection (chunk k on
+  // readers[k % 2]; up to four are queued so a reader never waits for this
+  // thread), while this thread joins finished chunks to the tree and checks
+  // the nodes above them and the heads.
   Database* readers[2] = {&db, second_reader ? second_reader : &db};
   auto launch = [&readers](int64_t b, int64_t e) {
     Database* reader = readers[(b / kChunk) % 2];
@@ -144,7 +211,7 @@ Result<VerifyResult> VerifyStore(Database& db, const std::string& expected_publi
   std::deque<std::future<Result<Chunk>>> in_flight;
   int64_t next_launch = 0;
   auto top_up = [&] {
-    while (in_flight.size() < 2 && next_launch < size) {
+    while (in_flight.size() < 4 && next_launch < size) {
       in_flight.push_back(launch(next_launch, std::min(size, next_launch + kChunk)));
       next_launch += kChunk;
     }
@@ -180,64 +247,28 @@ Result<VerifyResult> VerifyStore(Database& db, const std::string& expected_publi
     append_prefix(frontier, static_cast<int64_t>(count),
                   [&upper](int level, int64_t idx, const Hash& h) { upper.emplace_back(level, idx, h); });
     // Stored interior nodes must equal the ones the leaves give: proofs are
-    // served from them. Every ancestor of a bad node is bad too, so only a
-    // mismatch with no mismatching descendant locates the damage. Levels go
-    // bottom-up (the chunk's, then the ones above it).
-    std::vector<std::pair<int64_t, int64_t>> bad_ranges;  // [first, last] leaf
-    auto check_level = [&](int level, int64_t first_idx, const Hash* want,
-                           size_t n) -> Status {
-      if (n == 0 || bad_ranges.size() > 64) return Status::Ok();
-      const int64_t last_idx = first_idx + static_cast<int64_t>(n) - 1;
-      STEWARD_ASSIGN_OR_RETURN(
-          auto stored, sql.Query("SELECT idx, hash FROM audit_nodes WHERE lvl = $1 AND idx >= $2 "
-                                 "AND idx <= $3 ORDER BY idx",
-                                 {static_cast<int64_t>(level), first_idx, last_idx}));
-      size_t s = 0;
-      for (size_t i = 0; i < n; ++i) {
-        const int64_t idx = first_idx + static_cast<int64_t>(i);
-        const int64_t first_leaf = idx << level;
-        const int64_t last_leaf = first_leaf + (int64_t{1} << level) - 1;
-        while (s < stored.size() && stored[s].Int(0) < idx) ++s;
-        std::string problem;
-        if (s >= stored.size() || stored[s].Int(0) != idx) {
-          // Only every kNodeLevelStride-th level is kept (older stores kept
-          // all: those rows are checked when present).
-          if (!IsStoredNodeLevel(level)) continue;
-          problem = "is missing";
-        } else {
-          const std::string& h = BlobAt(stored[s], 1);
-          if (h.size() != 32 || std::memcmp(h.data(), want[i].data(), 32) != 0) {
-            problem = "does not match the records it covers (leaves " +
-                      std::to_string(first_leaf) + ".." + std::to_string(last_leaf) + ")";
-          }
-        }
-        if (problem.empty()) continue;
-        bool explained = false;
-        for (const auto& [a, b] : bad_ranges) explained |= (a >= first_leaf && b <= last_leaf);
-        if (!out.ok && out.first_bad_index >= first_leaf && out.first_bad_index <= last_leaf) {
-          explained = true;  // a bad leaf below it already names the index
-        }
-        if (explained) continue;
-        bad_ranges.emplace_back(first_leaf, last_leaf);
-        fail(first_leaf, "tree node (level " + std::to_string(level) + ", index " +
-                             std::to_string(idx) + ") " + problem);
-        if (bad_ranges.size() > 64) break;
-      }
-      return Status::Ok();
-    };
-    for (size_t l = 1; l < levels.size(); ++l) {
-      STEWARD_RETURN_IF_ERROR(
-          check_level(static_cast<int>(l), begin >> l, levels[l].data(), levels[l].size()));
-    }
+    // served from them. The chunk's own levels were checked by its reader;
+    // the nodes above it are checked here, bottom-up, after them.
+    std::vector<BadNode> bad = std::move(chunk.bad_nodes);
+    for (const BadNode& b : bad) fail(b.first_leaf, b.problem);
+    const int64_t bad_leaf = out.ok ? -1 : out.first_bad_index;
     for (const auto& [level, idx, h] : upper) {
-      STEWARD_RETURN_IF_ERROR(check_level(level, idx, &h, 1));
+      const size_t known = bad.size();
+      STEWARD_RETURN_IF_ERROR(CheckStoredNodes(db, level, idx, &h, 1, bad_leaf, bad));
+      for (size_t k = known; k < bad.size(); ++k) fail(bad[k].first_leaf, bad[k].problem);
     }
   }
   drain();
   out.root = frontier.Root();
   if (!out.ok) return out;
-  if (stored_leaves != size) {
-    fail(size, "the store holds " + std::to_string(stored_leaves) +
+  // Every index in [0, size) was read exactly once above (it is the key),
+  // so extra records can only lie outside it: a range count on the key,
+  // not a scan of the whole table.
+  STEWARD_ASSIGN_OR_RETURN(
+      auto extra, sql.Query("SELECT COUNT(*) FROM audit_leaves WHERE idx < 0 OR idx >= $1", {size}));
+  const int64_t extra_leaves = extra.empty() ? 0 : extra[0].Int(0);
+  if (extra_leaves != 0) {
+    fail(size, "the store holds " + std::to_string(size + extra_leaves) +
                    " records but the tree size is " + std::to_string(size));
   }
   for (; next_head < heads.size(); ++next_head) {

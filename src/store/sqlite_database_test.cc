@@ -122,3 +122,126 @@ TEST_F(SqliteDatabaseTest, ParametersBindByNumberNotByAppearance) {
 
 }  // namespace
 }  // namespace steward::store
+
+namespace steward::store {
+namespace {
+
+TEST_F(SqliteDatabaseTest, QueryEachReadsRowsInPlaceAndStopsOnError) {
+  ASSERT_TRUE(db_->Migrate({{"t", 1, "CREATE TABLE e (k INTEGER PRIMARY KEY, b BLOB, t TEXT, d DOUBLE PRECISION)"}}).ok());
+  for (int64_t k = 0; k < 5; ++k) {
+    ASSERT_TRUE(db_->Exec("INSERT INTO e(k, b, t, d) VALUES ($1, $2, $3, $4)",
+                          {k, Blob{std::string("\0x", 2) + std::to_string(k)},
+                           k == 2 ? Value() : Value(std::string("t") + std::to_string(k)), 0.5})
+                    .ok());
+  }
+  std::vector<std::string> seen;
+  Status s = db_->QueryEach("SELECT k, b, t, d FROM e WHERE k >= $1 ORDER BY k", {int64_t{1}},
+                            [&](const RowView& row) -> Status {
+                              EXPECT_EQ(row.size(), 4u);
+                              EXPECT_EQ(row.field(1).type, FieldView::Type::kBlob);
+                              EXPECT_EQ(row.IsNull(2), row.Int(0) == 2);
+                              EXPECT_EQ(row.field(3).double_value, 0.5);
+                              seen.push_back(std::to_string(row.Int(0)) + ":" +
+                                             std::string(row.Bytes(1)) + ":" +
+                                             std::string(row.Bytes(2)));
+                              return Status::Ok();
+                            });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_EQ(seen.size(), 4u);
+  EXPECT_EQ(seen[0], std::string("1:\0x1:t1", 8));
+  EXPECT_EQ(seen[1], std::string("2:\0x2:", 6));
+  int calls = 0;
+  s = db_->QueryEach("SELECT k FROM e ORDER BY k", {}, [&](const RowView&) -> Status {
+    return ++calls == 2 ? DataLoss("stop here") : Status::Ok();
+  });
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss);
+  EXPECT_EQ(calls, 2);
+  // The statement was reset: the connection is usable at once.
+  auto rows = db_->Query("SELECT COUNT(*) FROM e");
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ((*rows)[0].Int(0), 5);
+  EXPECT_FALSE(db_->QueryEach("SELECT nope FROM e", {}, [](const RowView&) { return Status::Ok(); }).ok());
+}
+
+TEST_F(SqliteDatabaseTest, CommitWithoutSyncIsVisibleAndBecomesDurableOnWait) {
+  ASSERT_TRUE(db_->Migrate({{"t", 1, "CREATE TABLE w (v BIGINT)"}}).ok());
+  {
+    // Not prepared for appends: every commit is durable itself (token 0).
+    auto tx = db_->Begin();
+    ASSERT_TRUE(tx.ok());
+    auto token = (*tx)->CommitWithoutSync();
+    ASSERT_TRUE(token.ok());
+    EXPECT_EQ(*token, 0u);
+  }
+  ASSERT_TRUE(db_->PrepareForAppends().ok());
+  uint64_t last = 0;
+  for (int64_t i = 0; i < 3; ++i) {
+    auto tx = db_->Begin();
+    ASSERT_TRUE(tx.ok());
+    ASSERT_TRUE((*tx)->Exec("INSERT INTO w VALUES ($1)", {i}).ok());
+    auto token = (*tx)->CommitWithoutSync();
+    ASSERT_TRUE(token.ok()) << token.status().ToString();
+    EXPECT_GT(*token, last);  // WAL mode: a real token, increasing
+    last = *token;
+    EXPECT_EQ((*tx)->Commit().code(), StatusCode::kFailedPrecondition);
+  }
+  // Visible to another connection before any sync.
+  auto other = OpenDatabase((dir_ / "t.db").string());
+  ASSERT_TRUE(other.ok());
+  auto rows = (*other)->Query("SELECT COUNT(*) FROM w");
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ((*rows)[0].Int(0), 3);
+  EXPECT_TRUE(db_->WaitDurable(last).ok());
+  EXPECT_TRUE(db_->WaitDurable(1).ok());  // already covered
+  // Autocommit writes and plain commits still return durable (they sync).
+  EXPECT_TRUE(db_->Exec("INSERT INTO w VALUES (9)").ok());
+  {
+    auto tx = db_->Begin();
+    ASSERT_TRUE(tx.ok());
+    ASSERT_TRUE((*tx)->Exec("INSERT INTO w VALUES (10)").ok());
+    ASSERT_TRUE((*tx)->Commit().ok());
+  }
+  auto count = db_->Query("SELECT COUNT(*) FROM w");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ((*count)[0].Int(0), 5);
+  // A store without WAL commits durably and hands out token 0.
+  auto mem = OpenDatabase(":memory:");
+  ASSERT_TRUE(mem.ok());
+  ASSERT_TRUE((*mem)->PrepareForAppends().ok());
+  ASSERT_TRUE((*mem)->Exec("CREATE TABLE m (v BIGINT)").ok());
+  auto tx = (*mem)->Begin();
+  ASSERT_TRUE(tx.ok());
+  auto token = (*tx)->CommitWithoutSync();
+  ASSERT_TRUE(token.ok());
+  EXPECT_EQ(*token, 0u);
+  EXPECT_TRUE((*mem)->WaitDurable(*token).ok());
+}
+
+TEST_F(SqliteDatabaseTest, DeferredCheckpointsRunInTheBackground) {
+  ASSERT_TRUE(db_->Migrate({{"t", 1, "CREATE TABLE c (v BLOB)"}}).ok());
+  ASSERT_TRUE(db_->PrepareForAppends().ok());
+  ASSERT_TRUE(db_->PrepareForAppends().ok());  // idempotent
+  const auto db_file = dir_ / "t.db";
+  const auto before = std::filesystem::file_size(db_file);
+  // ~1500 frames: past the wake-up mark, so the checkpointer copies them
+  // into the database file (the writer's own commits never do now).
+  for (int i = 0; i < 1500; ++i) {
+    auto tx = db_->Begin();
+    ASSERT_TRUE(tx.ok());
+    ASSERT_TRUE((*tx)->Exec("INSERT INTO c VALUES ($1)", {Blob{std::string(3000, 'a' + i % 26)}}).ok());
+    auto token = (*tx)->CommitWithoutSync();
+    ASSERT_TRUE(token.ok());
+  }
+  bool grew = false;
+  for (int i = 0; i < 500 && !grew; ++i) {
+    grew = std::filesystem::file_size(db_file) > before + 1'000'000;
+    if (!grew) usleep(10'000);
+  }
+  EXPECT_TRUE(grew) << "database file stayed at " << std::filesystem::file_size(db_file);
+  auto rows = db_->Query("SELECT COUNT(*) FROM c");
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ((*rows)[0].Int(0), 1500);
+}
+
+}  // namespace
+}  // namespace steward::store
