@@ -167,8 +167,10 @@ double FsyncMs(const std::string& dir) {
 }
 
 // 64 writers appending for `seconds` through the group-commit writer.
+// sync_threads < 0: audit.sync_threads as configured by default (or
+// AUDIT_BENCH_SYNC_THREADS); 0: the previous, unpipelined writer.
 Throughput GroupCommit(const std::string& dir, int writers, double seconds, bool payloads,
-                       int inflight = 1) {
+                       int inflight = 1, int sync_threads = -1) {
   AuditOptions o;
   o.data_dir = dir;
   o.store_url = "sqlite:" + dir + "/steward.db";
@@ -176,6 +178,8 @@ Throughput GroupCommit(const std::string& dir, int writers, double seconds, bool
   o.sth_interval_ms = 3'600'000;
   // AUDIT_BENCH_COMMIT_DELAY_US overrides audit.commit_delay_us (tuning).
   if (const char* d = std::getenv("AUDIT_BENCH_COMMIT_DELAY_US")) o.commit_delay_us = std::atoll(d);
+  if (const char* t = std::getenv("AUDIT_BENCH_SYNC_THREADS")) o.sync_threads = std::atoll(t);
+  if (sync_threads >= 0) o.sync_threads = sync_threads;
   auto log = AuditLog::Open(o, nullptr);
   if (!log.ok()) {
     std::cerr << log.status().ToString() << "\n";
@@ -574,6 +578,10 @@ int main(int argc, char** argv) {
     out["avg_commit_ms"] = gc.commit_ms;
     out["cpu_us_per_append"] = gc.cpu_us_per_append;
     out["writer_cpu_us_per_append"] = gc.writer_cpu_us_per_append;
+    Throughput serial = GroupCommit(FreshDir(base, "gcs"), writers, seconds, false, 1, 0);
+    out["baseline_unpipelined_appends_per_s"] = static_cast<int64_t>(serial.per_s);
+    out["baseline_unpipelined_cpu_us_per_append"] = serial.cpu_us_per_append;
+    out["pipelined_vs_unpipelined_ratio"] = serial.per_s > 0 ? gc.per_s / serial.per_s : 0.0;
   } else if (parts.find("payload-appends") != std::string::npos) {
     Throughput gcp = GroupCommit(FreshDir(base, "gcp"), writers, seconds, true);
     out["durable_appends_per_s_with_encrypted_payloads"] = static_cast<int64_t>(gcp.per_s);
@@ -586,6 +594,8 @@ int main(int argc, char** argv) {
   Throughput gc = GroupCommit(FreshDir(base, "gc"), writers, seconds, false);
   std::cerr << "group commit with encrypted payloads...\n";
   Throughput gcp = GroupCommit(FreshDir(base, "gcp"), writers, seconds, true);
+  std::cerr << "group commit without pipelining (audit.sync_threads: 0)...\n";
+  Throughput serial = GroupCommit(FreshDir(base, "gcs"), writers, seconds, false, 1, 0);
   std::cerr << "naive one transaction per record...\n";
   Throughput naive = NaivePerRecord(FreshDir(base, "naive"), writers, seconds);
   std::cerr << "group commit, 16 appends in flight per writer...\n";
@@ -599,6 +609,11 @@ int main(int argc, char** argv) {
       piped.commits ? static_cast<double>(piped.total) / piped.commits : 0.0;
   out["durable_appends_per_s"] = static_cast<int64_t>(gc.per_s);
   out["durable_appends_per_s_target"] = 50000;
+  out["baseline_unpipelined_appends_per_s"] = static_cast<int64_t>(serial.per_s);
+  out["baseline_unpipelined_cpu_us_per_append"] = serial.cpu_us_per_append;
+  out["baseline_unpipelined_avg_leaves_per_commit"] =
+      serial.commits ? static_cast<double>(serial.total) / serial.commits : 0.0;
+  out["pipelined_vs_unpipelined_ratio"] = serial.per_s > 0 ? gc.per_s / serial.per_s : 0.0;
   out["avg_leaves_per_commit"] = gc.commits ? static_cast<double>(gc.total) / gc.commits : 0.0;
   out["durable_appends_per_s_with_encrypted_payloads"] = static_cast<int64_t>(gcp.per_s);
   out["cpu_us_per_append"] = gc.cpu_us_per_append;

@@ -84,6 +84,9 @@ Result<std::shared_ptr<AuditLog>> AuditLog::Open(const AuditOptions& options, Cl
     db = std::move(*opened);
   }
   STEWARD_RETURN_IF_ERROR(db->Migrate(AuditMigrations()));
+  // This connection only appends: commits are flushed by the syncers, and
+  // checkpoints happen off the commit path.
+  if (options.sync_threads > 0) STEWARD_RETURN_IF_ERROR(db->PrepareForAppends());
   std::shared_ptr<AuditLog> log(new AuditLog(options, clock, std::move(db)));
   STEWARD_ASSIGN_OR_RETURN(log->signing_key_, LoadSigningKey(options.data_dir));
   STEWARD_ASSIGN_OR_RETURN(log->pseudonym_key_, LoadPseudonymKey(options.data_dir));
@@ -104,6 +107,9 @@ Result<std::shared_ptr<AuditLog>> AuditLog::Open(const AuditOptions& options, Cl
   log->unindexed_.to = log->subject_indexed_ == size ? size : -1;
   log->last_sth_ms_ = clock->NowUnixMs();
   log->last_retention_ms_ = 0;  // first retention pass soon after start
+  for (int64_t i = 0; i < options.sync_threads; ++i) {
+    log->syncers_.emplace_back([raw = log.get()] { raw->RunSyncer(); });
+  }
   log->writer_ = std::thread([raw = log.get()] { raw->Run(); });
   return log;
 }
@@ -118,6 +124,59 @@ void AuditLog::Stop() {
   }
   cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+  // The writer has committed everything; the syncers finish flushing it.
+  {
+    std::lock_guard lock(sync_mu_);
+    syncers_stop_ = true;
+  }
+  sync_cv_.notify_all();
+  for (auto& t : syncers_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+void AuditLog::RunSyncer() {
+  std::unique_lock lock(sync_mu_);
+  while (true) {
+    sync_cv_.wait(lock, [&] { return syncers_stop_ || !unsynced_.empty(); });
+    if (unsynced_.empty()) return;  // stopping and nothing left
+    std::deque<Unsynced> batches;
+    batches.swap(unsynced_);
+    lock.unlock();
+    const int64_t cpu0 = ThreadCpuNs();
+    // One flush covers every commit made before it starts.
+    Status status = db_->WaitDurable(batches.back().token);
+    sync_cpu_ns_.fetch_add(ThreadCpuNs() - cpu0, std::memory_order_relaxed);
+    int64_t count = 0;
+    for (const Unsynced& b : batches) count += static_cast<int64_t>(b.handles.size());
+    if (status.ok()) {
+      appended_.fetch_add(count);
+      for (Unsynced& b : batches) {
+        for (size_t i = 0; i < b.handles.size(); ++i) {
+          b.handles[i]->Complete(Status::Ok(), b.first + static_cast<int64_t>(i));
+        }
+      }
+    } else {
+      SetUnhealthy(status.message());
+      failed_.fetch_add(count);
+      Status fail = Unavailable("audit record not durable: " + status.message());
+      for (Unsynced& b : batches) {
+        for (auto& h : b.handles) h->Complete(fail, -1);
+      }
+      FailQueued(fail);
+    }
+    lock.lock();
+  }
+}
+
+void AuditLog::FailQueued(const Status& fail) {
+  std::deque<Pending> rest;
+  {
+    std::lock_guard lock(mu_);
+    rest.swap(queue_);
+  }
+  failed_.fetch_add(static_cast<int64_t>(rest.size()));
+  for (auto& p : rest) p.handle->Complete(fail, -1);
 }
 
 std::shared_ptr<AppendHandle> AuditLog::Append(LeafToAppend leaf) {
@@ -211,6 +270,7 @@ void AuditLog::CommitBatch(std::vector<Pending>& batch) {
   for (auto& p : batch) leaves.push_back(std::move(p.leaf));
   Status status;
   int64_t first = -1;
+  uint64_t token = 0;
   const bool keep_payloads = options_.payloads == PayloadMode::kFull;
   auto tx = db_->Begin();
   if (!tx.ok()) {
@@ -225,7 +285,12 @@ void AuditLog::CommitBatch(std::vector<Pending>& batch) {
       status = r.status();
     } else {
       first = *r;
-      status = (*tx)->Commit();
+      auto committed = (*tx)->CommitWithoutSync();
+      if (committed.ok()) {
+        token = *committed;
+      } else {
+        status = committed.status();
+      }
     }
     tx->reset();  // rolls back if not committed
   }
@@ -243,17 +308,10 @@ void AuditLog::CommitBatch(std::vector<Pending>& batch) {
     Status fail = Unavailable("audit record not durable: " + status.message());
     for (auto& p : batch) p.handle->Complete(fail, -1);
     // Fail whatever queued meanwhile too: nothing may wait on a broken store.
-    std::deque<Pending> rest;
-    {
-      std::lock_guard lock(mu_);
-      rest.swap(queue_);
-    }
-    failed_.fetch_add(static_cast<int64_t>(rest.size()));
-    for (auto& p : rest) p.handle->Complete(fail, -1);
+    FailQueued(fail);
     last_probe_ms_ = clock_->NowUnixMs();
     return;
   }
-  healthy_.store(true, std::memory_order_release);
   tree_size_.store(frontier_.size());
   if (unindexed_.to == first) {
     for (size_t i = 0; i < leaves.size(); ++i) {
@@ -267,10 +325,25 @@ void AuditLog::CommitBatch(std::vector<Pending>& batch) {
     unindexed_.to = -1;  // someone else appended in between: read them back
     unindexed_.entries.clear();
   }
-  appended_.fetch_add(static_cast<int64_t>(batch.size()));
-  for (size_t i = 0; i < batch.size(); ++i) {
-    batch[i].handle->Complete(Status::Ok(), first + static_cast<int64_t>(i));
+  // Released by a syncer once the commit is durable. Without syncers the
+  // store was not prepared for appends: the commit was durable already.
+  if (syncers_.empty()) {
+    appended_.fetch_add(static_cast<int64_t>(batch.size()));
+    for (size_t i = 0; i < batch.size(); ++i) {
+      batch[i].handle->Complete(Status::Ok(), first + static_cast<int64_t>(i));
+    }
+    return;
   }
+  Unsynced done;
+  done.token = token;
+  done.first = first;
+  done.handles.reserve(batch.size());
+  for (auto& p : batch) done.handles.push_back(std::move(p.handle));
+  {
+    std::lock_guard lock(sync_mu_);
+    unsynced_.push_back(std::move(done));
+  }
+  sync_cv_.notify_one();
 }
 
 std::string AuditLog::KekFileStamp() const {
@@ -379,7 +452,8 @@ AuditStats AuditLog::Stats() const {
   s.last_sth_size = sth_size_.load();
   s.last_sth_ms = sth_ms_.load();
   s.commit_ns_total = commit_ns_.load();
-  s.writer_cpu_ns = writer_cpu_ns_.load(std::memory_order_relaxed);
+  s.writer_cpu_ns = writer_cpu_ns_.load(std::memory_order_relaxed) +
+                    sync_cpu_ns_.load(std::memory_order_relaxed);
   s.shredded_payloads = shredded_.load();
   return s;
 }
@@ -400,7 +474,8 @@ std::string AuditLog::MetricsText() const {
     << "\n"
     << "# TYPE steward_audit_commit_seconds_total counter\nsteward_audit_commit_seconds_total "
     << static_cast<double>(s.commit_ns_total) / 1e9 << "\n"
-    << "# HELP steward_audit_writer_cpu_seconds_total CPU time of the group-commit writer thread\n"
+    << "# HELP steward_audit_writer_cpu_seconds_total CPU time of the group-commit writer and "
+       "syncer threads\n"
     << "# TYPE steward_audit_writer_cpu_seconds_total counter\nsteward_audit_writer_cpu_seconds_total "
     << static_cast<double>(s.writer_cpu_ns) / 1e9 << "\n"
     << "# TYPE steward_audit_sth_tree_size gauge\nsteward_audit_sth_tree_size " << s.last_sth_size

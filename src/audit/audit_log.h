@@ -67,7 +67,7 @@ struct AuditStats {
   int64_t last_sth_size = 0;
   int64_t last_sth_ms = 0;
   int64_t commit_ns_total = 0;
-  int64_t writer_cpu_ns = 0;  // the writer thread's CPU time, as of its last commit
+  int64_t writer_cpu_ns = 0;  // the writer's (as of its last commit) and syncers' CPU time
   int64_t shredded_payloads = 0;
 };
 
@@ -113,9 +113,18 @@ class AuditLog : public std::enable_shared_from_this<AuditLog> {
     std::shared_ptr<AppendHandle> handle;
   };
 
+  // A committed batch waiting for its commit to become durable.
+  struct Unsynced {
+    uint64_t token = 0;
+    int64_t first = 0;
+    std::vector<std::shared_ptr<AppendHandle>> handles;
+  };
+
   AuditLog(AuditOptions options, Clock* clock, std::unique_ptr<Database> db);
   void Run();
+  void RunSyncer();
   void CommitBatch(std::vector<Pending>& batch);
+  void FailQueued(const Status& fail);
   void MaybePeriodic(bool force_sth);
   void SetUnhealthy(const std::string& why);
   std::string KekFileStamp() const;
@@ -141,6 +150,18 @@ class AuditLog : public std::enable_shared_from_this<AuditLog> {
   std::string last_error_;
   std::atomic<bool> healthy_{true};
   std::thread writer_;
+
+  // Pipelined commits: the writer commits a batch without waiting for the
+  // flush (Transaction::CommitWithoutSync) and goes on with the next one;
+  // audit.sync_threads syncers each take every batch committed so far, wait
+  // for its durability (one fdatasync covers them all; with several syncers
+  // several can be in flight) and only then release the batch's callers.
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  std::deque<Unsynced> unsynced_;
+  bool syncers_stop_ = false;
+  std::vector<std::thread> syncers_;
+  std::atomic<int64_t> sync_cpu_ns_{0};
 
   Frontier frontier_;  // writer thread only
   size_t last_batch_size_ = 1;

@@ -42,7 +42,8 @@ Result<AuditOptions> ParseAuditOptions(const std::string& file, const YAML::Node
                                  "sth_interval_s",
                                  "retention_interval_s",
                                  "max_batch",
-                                 "commit_delay_us"};
+                                 "commit_delay_us",
+                                 "sync_threads"};
   for (auto it = a.begin(); it != a.end(); ++it) {
     std::string key = it->first.as<std::string>();
     if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown)) {
@@ -67,7 +68,8 @@ Result<AuditOptions> ParseAuditOptions(const std::string& file, const YAML::Node
                    {"sth_interval_s", &sth_s, 1},
                    {"retention_interval_s", &ret_s, 1},
                    {"max_batch", &max_batch, 1},
-                   {"commit_delay_us", &o.commit_delay_us, 0}};
+                   {"commit_delay_us", &o.commit_delay_us, 0},
+                   {"sync_threads", &o.sync_threads, 0}};
   for (auto& k : ints) {
     STEWARD_ASSIGN_OR_RETURN(int64_t v, config::GetInt(file, a, k.key, *k.dst));
     if (a[k.key] && v < k.min) {
@@ -79,6 +81,9 @@ Result<AuditOptions> ParseAuditOptions(const std::string& file, const YAML::Node
   o.sth_interval_ms = sth_s * 1000;
   o.retention_interval_ms = ret_s * 1000;
   o.max_batch = static_cast<size_t>(max_batch);
+  if (o.sync_threads > 8) {
+    return config::ErrorAt(file, a["sync_threads"], "audit.sync_threads must be <= 8");
+  }
   return o;
 }
 

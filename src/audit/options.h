@@ -10,6 +10,8 @@
 //     retention_interval_s: 3600  # `serve` applies retention this often
 //     max_batch: 8192           # leaves per group commit
 //     commit_delay_us: 500      # wait up to this long to gather a batch as big as the last
+//     sync_threads: 2           # threads flushing commits while the next batch is written;
+//                               # 0: the writer flushes each commit before the next
 #pragma once
 
 #include <cstdint>
@@ -43,6 +45,7 @@ struct AuditOptions {
   int64_t retention_interval_ms = 3'600'000;
   size_t max_batch = 8192;
   int64_t commit_delay_us = 500;  // max wait to fill a batch as large as the previous one
+  int64_t sync_threads = 2;       // 0: no pipelining (commit and flush on the writer)
 };
 
 Result<AuditOptions> ParseAuditOptions(const config::Config& config);
