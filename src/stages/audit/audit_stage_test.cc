@@ -32,6 +32,15 @@ class FlakyDatabase final : public Database {
     if (fail) return Unavailable("disk I/O error (injected)");
     return inner_->Begin();
   }
+  // Pipelined commits: the flush after the commit can fail on its own.
+  std::atomic<bool> fail_sync{false};
+  std::atomic<int> syncs{0};
+  Status PrepareForAppends() override { return inner_->PrepareForAppends(); }
+  Status WaitDurable(uint64_t token) override {
+    syncs.fetch_add(1);
+    if (fail_sync) return Unavailable("fdatasync: I/O error (injected)");
+    return inner_->WaitDurable(token);
+  }
 
  private:
   std::unique_ptr<Database> inner_;
@@ -282,6 +291,40 @@ TEST_F(AuditStageTest, FailsClosedWhenStoreCannotWriteAndRecovers) {
   stage_->OnFinish(c);
   ASSERT_TRUE(WaitBarriers(c).ok());
   EXPECT_EQ(HeaderOf(c, "x-steward-audit-index"), "0");
+}
+
+TEST_F(AuditStageTest, FailsClosedWhenTheFlushAfterACommitFails) {
+  auto inner = OpenDatabase("sqlite:" + (dir_ / "steward.db").string());
+  ASSERT_TRUE(inner.ok());
+  auto flaky_owned = std::make_unique<FlakyDatabase>(std::move(*inner));
+  FlakyDatabase* flaky = flaky_owned.get();
+  AuditOptions opts;
+  opts.data_dir = dir_.string();
+  opts.sync_threads = 2;
+  auto log = AuditLog::Open(opts, &SystemClock::Instance(), std::move(flaky_owned));
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  services_.Put<AuditLog>(*log);
+  MakeStage();
+
+  RequestContext a = ChatRequest("", "x");
+  ASSERT_EQ(stage_->OnRequest(a).action, StageResult::Action::kContinue);
+  a.status = 200;
+  stage_->OnFinish(a);
+  ASSERT_TRUE(WaitBarriers(a).ok());
+  EXPECT_GE(flaky->syncs.load(), 1);  // released only after a flush
+
+  flaky->fail_sync = true;
+  RequestContext b = ChatRequest("", "x");
+  ASSERT_EQ(stage_->OnRequest(b).action, StageResult::Action::kContinue);
+  b.status = 200;
+  stage_->OnFinish(b);
+  Status s = WaitBarriers(b);
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(HeaderOf(b, "x-steward-audit-index"), "");
+  EXPECT_FALSE((*log)->Healthy());
+  EXPECT_NE((*log)->StatusLine().find("fdatasync"), std::string::npos);
+  RequestContext c = ChatRequest("", "x");
+  EXPECT_EQ(stage_->OnRequest(c).reply.status, 503);
 }
 
 TEST_F(AuditStageTest, ConcurrentCallsShareCommitsAndVerify) {
