@@ -205,7 +205,10 @@ std::string Vault::Candidate(std::string_view type, std::string_view original) {
 
 std::string Vault::Pseudonymize(std::string_view type, std::string_view original,
                                 std::string_view avoid) {
-  std::string key = std::string(type) + '\0' + std::string(original);
+  std::string key;  // type \0 original, built with one allocation at most
+  key.reserve(type.size() + 1 + original.size());
+  key.append(type).push_back('\0');
+  key.append(original);
   auto it = by_original_.find(key);
   if (it != by_original_.end()) return it->second;
   std::string p;
