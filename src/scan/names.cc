@@ -773,14 +773,14 @@ enum : uint8_t {
   kClsCapLike = 1,     // Abc, ABC
   kClsDigits = 2,      // 123
   kClsInitial = 4,     // A
-  kClsLower = 8,       // abc
+  kClsLowerShort = 8,  // abc, at most 3 bytes
   kClsDotComma = 16,   // . or ,
-  kClsShort = 32,      // at most 3 bytes
+  kClsLowerLong = 32,  // abcd...
   kClsAlways = 64,     // Abc, ABC, McDonald, A: always looked at
 };
 inline uint8_t ClassBits(uint8_t shape, size_t len, char first) {
   static constexpr uint8_t kByShape[8] = {
-      kClsLower,                  // kShapeLower
+      0,                          // kShapeLower (short or long, below)
       kClsCapLike | kClsAlways,   // kShapeCap
       kClsCapLike | kClsAlways,   // kShapeUpper
       kClsDigits,                 // kShapeDigits
@@ -788,7 +788,8 @@ inline uint8_t ClassBits(uint8_t shape, size_t len, char first) {
       0,                          // kShapePunct
       kClsAlways,                 // kShapeOther
       kClsInitial | kClsAlways};  // kShapeInitial
-  return static_cast<uint8_t>(kByShape[shape] | (len <= 3) * kClsShort |
+  uint8_t lower = len <= 3 ? kClsLowerShort : kClsLowerLong;
+  return static_cast<uint8_t>(kByShape[shape] | (shape == kShapeLower) * lower |
                               ((first == '.') | (first == ',')) * kClsDotComma);
 }
 
@@ -1119,28 +1120,47 @@ void Featurizer::FinishTokens() {
     c.bits = bits;
     c.len = static_cast<uint8_t>(len);
   }
-  // Considered(i, kO) for every token, without a branch per shape, from
-  // the class bits of the token and its neighbours (two zero entries on
-  // each side, so no bounds checks; the first two tokens take the plain
-  // path: the punctuation rule looks back two tokens only when there are
-  // two).
-  classes_.resize(n + 4, 0);  // two zero neighbours after the last token
+  // Considered(i, kO) for every token, 16 tokens at a time, without a
+  // branch per shape: from the class bits of the token and its neighbours
+  // (two zero entries before the first token and zeros after the last, so
+  // no bounds checks) and, for a lower-case word, whether the gazetteers
+  // list it as a name or place but not as a dictionary word. The first two
+  // tokens take the plain path: the punctuation rule looks back two tokens
+  // only when there are two.
+  classes_.resize(n + 2 + 32, 0);
+  gazbits_.resize(n + 16, 0);
   const uint8_t* cls = classes_.data() + 2;
-  static_considered_.resize(n + 1);
-  constexpr uint16_t kNameBits = (1u << Gazetteers::kWord) - 1;
-  for (size_t i = 0; i < n; ++i) {
-    const unsigned c = cls[i], prev = cls[i - 1], next = cls[i + 1];
-    const unsigned cap_prev = prev & kClsCapLike, cap_next = next & kClsCapLike,
-                   cap_prev2 = cls[i - 2] & kClsCapLike, cap_next2 = cls[i + 2] & kClsCapLike;
-    const uint16_t g = gazbits_[i];
-    const unsigned name_word = ((g & kNameBits) != 0) & !(g & (1u << Gazetteers::kWord));
-    const unsigned lower_ok = (c & kClsShort) ? (cap_prev & cap_next) : name_word;
-    const unsigned digits_ok = cap_next | cap_prev | cap_prev2 | (((next & kClsDigits) != 0) & cap_next2);
-    const unsigned punct_ok =
-        cap_prev | ((prev & kClsInitial) != 0) | (((prev & kClsDigits) != 0) & (cap_prev2 | cap_next));
-    static_considered_[i] = static_cast<uint8_t>(
-        ((c & kClsAlways) != 0) | (((c & kClsLower) != 0) & lower_ok) |
-        (((c & kClsDigits) != 0) & (digits_ok != 0)) | (((c & kClsDotComma) != 0) & (punct_ok != 0)));
+  const uint16_t* gz = gazbits_.data();
+  static_considered_.resize(n + 16);
+  const __m128i zero = _mm_setzero_si128(), ones = _mm_set1_epi8(-1);
+  auto has = [](__m128i v, uint8_t bit) {
+    const __m128i b = _mm_set1_epi8(static_cast<char>(bit));
+    return _mm_cmpeq_epi8(_mm_and_si128(v, b), b);
+  };
+  auto load = [](const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); };
+  static_assert(Gazetteers::kWord == 7, "name bits are the low 7, the word bit the 8th");
+  for (size_t i = 0; i < n; i += 16) {
+    const __m128i c = load(cls + i), p1 = load(cls + i - 1), p2 = load(cls + i - 2),
+                  n1 = load(cls + i + 1), n2 = load(cls + i + 2);
+    const __m128i cap_prev = has(p1, kClsCapLike), cap_next = has(n1, kClsCapLike),
+                  cap_prev2 = has(p2, kClsCapLike), cap_next2 = has(n2, kClsCapLike);
+    const __m128i low = _mm_packus_epi16(_mm_and_si128(load(gz + i), _mm_set1_epi16(0xFF)),
+                                         _mm_and_si128(load(gz + i + 8), _mm_set1_epi16(0xFF)));
+    const __m128i not_name =
+        _mm_or_si128(_mm_cmpeq_epi8(_mm_and_si128(low, _mm_set1_epi8(0x7F)), zero), has(low, 0x80));
+    const __m128i name_word = _mm_andnot_si128(not_name, ones);
+    __m128i r = has(c, kClsAlways);
+    r = _mm_or_si128(r, _mm_and_si128(has(c, kClsLowerShort), _mm_and_si128(cap_prev, cap_next)));
+    r = _mm_or_si128(r, _mm_and_si128(has(c, kClsLowerLong), name_word));
+    __m128i digits_ok = _mm_or_si128(_mm_or_si128(cap_next, cap_prev),
+                                     _mm_or_si128(cap_prev2, _mm_and_si128(has(n1, kClsDigits), cap_next2)));
+    r = _mm_or_si128(r, _mm_and_si128(has(c, kClsDigits), digits_ok));
+    __m128i punct_ok =
+        _mm_or_si128(_mm_or_si128(cap_prev, has(p1, kClsInitial)),
+                     _mm_and_si128(has(p1, kClsDigits), _mm_or_si128(cap_prev2, cap_next)));
+    r = _mm_or_si128(r, _mm_and_si128(has(c, kClsDotComma), punct_ok));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(static_considered_.data() + i),
+                     _mm_and_si128(r, _mm_set1_epi8(1)));
   }
   for (size_t i = 0; i < std::min<size_t>(n, 2); ++i) static_considered_[i] = ConsideredImpl(i, kO);
   static_considered_[n] = 1;
