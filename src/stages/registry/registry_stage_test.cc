@@ -57,8 +57,12 @@ class RegistryStageTest : public ::testing::Test {
     req.tags = {"chat"};
     req.attrs = {{"residency", "eu"}};
     EXPECT_TRUE(cli_->Register(req).ok());
-    if (approve) EXPECT_TRUE(cli_->Approve(name, version, "alice", false).ok());
-    if (deploy) EXPECT_TRUE(cli_->Deploy(name, version, 0, "alice").ok());
+    if (approve) {
+      EXPECT_TRUE(cli_->Approve(name, version, "alice", false).ok());
+    }
+    if (deploy) {
+      EXPECT_TRUE(cli_->Deploy(name, version, 0, "alice").ok());
+    }
     return path;
   }
 
