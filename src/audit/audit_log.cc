@@ -148,6 +148,11 @@ void AuditLog::RunSyncer() {
     Status status = db_->WaitDurable(batches.back().token);
     sync_cpu_ns_.fetch_add(ThreadCpuNs() - cpu0, std::memory_order_relaxed);
     Release(batches, status);
+    {
+      std::lock_guard writer_lock(mu_);
+      flushes_in_flight_ -= static_cast<int>(batches.size());
+      if (writer_waiting_) cv_.notify_one();  // the next commit may be waiting for this
+    }
     lock.lock();
   }
 }
@@ -230,12 +235,24 @@ void AuditLog::Run() {
         cv_.wait_for(lock, std::chrono::milliseconds(500),
                      [&] { return stopping_ || !queue_.empty(); });
       }
-      // Group-commit gather: callers released by the previous commit are
-      // still building their next record; waiting a fraction of an fsync
-      // (bounded by commit_delay_us) for as many as last time lets them
-      // share this commit instead of queueing behind a commit of one.
-      if (!queue_.empty() && queue_.size() < last_batch_size_ && !stopping_ &&
-          options_.commit_delay_us > 0) {
+      // While a flush is in flight the next batch is committed once it is
+      // done, or earlier when as many leaves as last time are queued: the
+      // flush of the previous batch then overlaps this commit, without
+      // splitting the leaves that arrive during one flush into several
+      // commits (each commit and flush costs far more CPU than a leaf).
+      if (!queue_.empty() && flushes_in_flight_ > 0 && queue_.size() < last_batch_size_ &&
+          !stopping_) {
+        wake_writer_at_ = last_batch_size_;
+        writer_waiting_ = true;
+        cv_.wait(lock, [&] {
+          return stopping_ || flushes_in_flight_ == 0 || queue_.size() >= last_batch_size_;
+        });
+      } else if (!queue_.empty() && queue_.size() < last_batch_size_ && !stopping_ &&
+                 options_.commit_delay_us > 0) {
+        // Group-commit gather: callers released by the previous flush are
+        // still building their next record; waiting a fraction of an fsync
+        // (bounded by commit_delay_us) for as many as last time lets them
+        // share this commit instead of queueing behind a commit of one.
         wake_writer_at_ = last_batch_size_;
         writer_waiting_ = true;
         cv_.wait_for(lock, std::chrono::microseconds(options_.commit_delay_us),
@@ -352,6 +369,7 @@ void AuditLog::CommitBatch(std::vector<Pending>& batch) {
   {
     std::lock_guard lock(mu_);
     more_queued = !queue_.empty();
+    if (more_queued) ++flushes_in_flight_;
   }
   if (!more_queued) {
     Release(done, db_->WaitDurable(token));

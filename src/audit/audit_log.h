@@ -149,6 +149,7 @@ class AuditLog : public std::enable_shared_from_this<AuditLog> {
   std::deque<Pending> queue_;
   bool writer_waiting_ = false;  // the writer sleeps on cv_ until the queue
   size_t wake_writer_at_ = 1;    // holds this many (or stopping_)
+  int flushes_in_flight_ = 0;    // batches handed to the syncers, not yet released
   bool stopping_ = false;
   std::string last_error_;
   std::atomic<bool> healthy_{true};
