@@ -245,3 +245,57 @@ TEST_F(SqliteDatabaseTest, DeferredCheckpointsRunInTheBackground) {
 
 }  // namespace
 }  // namespace steward::store
+
+namespace steward::store {
+namespace {
+
+// A store without its own QueryEach (the interface's default: Query, then
+// one call per row) hands out the same rows.
+class QueryOnlyDatabase final : public Database {
+ public:
+  explicit QueryOnlyDatabase(Database* inner) : inner_(inner) {}
+  std::string_view backend() const override { return "test"; }
+  Status Migrate(const std::vector<Migration>& m) override { return inner_->Migrate(m); }
+  Status Exec(std::string_view sql, const std::vector<Value>& p) override {
+    return inner_->Exec(sql, p);
+  }
+  Result<std::vector<Row>> Query(std::string_view sql, const std::vector<Value>& p) override {
+    return inner_->Query(sql, p);
+  }
+  Result<std::unique_ptr<Transaction>> Begin() override { return inner_->Begin(); }
+
+ private:
+  Database* inner_;
+};
+
+TEST_F(SqliteDatabaseTest, DefaultQueryEachMatchesTheSqliteOne) {
+  ASSERT_TRUE(db_->Migrate({{"t", 1, "CREATE TABLE q (k INTEGER PRIMARY KEY, b BLOB, t TEXT)"}}).ok());
+  for (int64_t k = 0; k < 4; ++k) {
+    ASSERT_TRUE(db_->Exec("INSERT INTO q VALUES ($1, $2, $3)",
+                          {k, Blob{std::string(3, static_cast<char>('a' + k))},
+                           k == 1 ? Value() : Value(std::to_string(k * 11))})
+                    .ok());
+  }
+  auto collect = [](Database& db) {
+    std::vector<std::string> out;
+    Status s = db.QueryEach("SELECT k, b, t FROM q ORDER BY k", {}, [&](const RowView& r) {
+      out.push_back(std::to_string(r.Int(0)) + "|" + std::string(r.Bytes(1)) + "|" +
+                    (r.IsNull(2) ? "null" : std::to_string(r.Int(2))));
+      return Status::Ok();
+    });
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return out;
+  };
+  QueryOnlyDatabase plain(db_.get());
+  auto a = collect(*db_);
+  EXPECT_EQ(a, collect(plain));
+  ASSERT_EQ(a.size(), 4u);
+  EXPECT_EQ(a[1], "1|bbb|null");
+  EXPECT_EQ(a[3], "3|ddd|33");
+  // Default CommitWithoutSync / WaitDurable / PrepareForAppends: durable at once.
+  EXPECT_TRUE(plain.PrepareForAppends().ok());
+  EXPECT_TRUE(plain.WaitDurable(0).ok());
+}
+
+}  // namespace
+}  // namespace steward::store
