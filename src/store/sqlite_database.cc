@@ -371,6 +371,7 @@ class Checkpointer {
  public:
   static constexpr int kWakeFrames = 1000;  // SQLite's own autocheckpoint
   static constexpr int kRestartFrames = 4096;  // 16 MB of 4 KiB pages
+  static constexpr int kRestartWaitMs = 20;
 
   explicit Checkpointer(std::string path) : path_(std::move(path)) {
     thread_ = std::thread([this] { Run(); });
@@ -430,7 +431,11 @@ class Checkpointer {
         db_ = nullptr;
         return s;
       }
-      sqlite3_busy_timeout(db_, 10000);
+      // A RESTART checkpoint holds the write lock while it waits for
+      // readers of the old WAL (say an `audit verify` in another process),
+      // so the appender's next BEGIN waits for it: it gives up after
+      // kRestartWaitMs and is tried again later (PASSIVE never waits).
+      sqlite3_busy_timeout(db_, kRestartWaitMs);
       // A connection joins the WAL on its first read; before that a
       // checkpoint does nothing.
       if (sqlite3_exec(db_, "SELECT COUNT(*) FROM sqlite_master", nullptr, nullptr, nullptr) !=
