@@ -142,6 +142,7 @@ struct Throughput {
   double per_s = 0;
   int64_t total = 0;
   int64_t commits = 0;
+  int64_t flushes = 0;
   double commit_ms = 0;
   double cpu_us_per_append = 0;  // whole process: producers + writer + SQLite
   double writer_cpu_us_per_append = 0;  // the writer thread's share of it
@@ -222,6 +223,7 @@ Throughput GroupCommit(const std::string& dir, int writers, double seconds, bool
   r.cpu_us_per_append = r.total ? (ProcessCpuUs() - cpu0) / r.total : 0;
   auto stats = (*log)->Stats();
   r.commits = stats.batches;
+  r.flushes = stats.flushes;
   r.commit_ms = stats.batches ? stats.commit_ns_total / 1e6 / stats.batches : 0;
   r.writer_cpu_us_per_append = r.total ? stats.writer_cpu_ns / 1e3 / r.total : 0;
   (*log)->Stop();
@@ -445,6 +447,8 @@ ProxyRun ProxyLatency(const std::string& steward, uint16_t sim_port, const std::
       << "\ndata_dir: " << dir << "/var\nupstreams:\n  - name: local\n    url: http://127.0.0.1:"
       << sim_port << "\n    models: [\"*\"]\nregistry:\n  enforce: false\n"
       << "audit:\n  payloads: full\n";
+    // AUDIT_BENCH_SYNC_THREADS sets audit.sync_threads of the gateway too.
+    if (const char* t = std::getenv("AUDIT_BENCH_SYNC_THREADS")) c << "  sync_threads: " << t << "\n";
     c << "pipeline: [" << (with_audit ? "audit" : "");
     for (size_t i = 0; i < stages.size(); ++i) {
       c << ((i > 0 || with_audit) ? ", " : "") << stages[i];
@@ -578,6 +582,7 @@ int main(int argc, char** argv) {
     out["avg_commit_ms"] = gc.commit_ms;
     out["cpu_us_per_append"] = gc.cpu_us_per_append;
     out["writer_cpu_us_per_append"] = gc.writer_cpu_us_per_append;
+    out["avg_leaves_per_flush"] = gc.flushes ? static_cast<double>(gc.total) / gc.flushes : 0.0;
     Throughput serial = GroupCommit(FreshDir(base, "gcs"), writers, seconds, false, 1, 0);
     out["baseline_unpipelined_appends_per_s"] = static_cast<int64_t>(serial.per_s);
     out["baseline_unpipelined_cpu_us_per_append"] = serial.cpu_us_per_append;
@@ -615,6 +620,7 @@ int main(int argc, char** argv) {
       serial.commits ? static_cast<double>(serial.total) / serial.commits : 0.0;
   out["pipelined_vs_unpipelined_ratio"] = serial.per_s > 0 ? gc.per_s / serial.per_s : 0.0;
   out["avg_leaves_per_commit"] = gc.commits ? static_cast<double>(gc.total) / gc.commits : 0.0;
+  out["avg_leaves_per_flush"] = gc.flushes ? static_cast<double>(gc.total) / gc.flushes : 0.0;
   out["durable_appends_per_s_with_encrypted_payloads"] = static_cast<int64_t>(gcp.per_s);
   out["cpu_us_per_append"] = gc.cpu_us_per_append;
   out["cpu_us_per_append_with_encrypted_payloads"] = gcp.cpu_us_per_append;

@@ -62,6 +62,7 @@ struct AuditStats {
   int64_t tree_size = 0;
   int64_t appended = 0;        // leaves made durable by this process
   int64_t batches = 0;         // commits
+  int64_t flushes = 0;         // flushes released (one may cover several commits)
   int64_t failed_appends = 0;  // appends refused or lost to a failed commit
   int64_t queue_depth = 0;
   int64_t last_sth_size = 0;
@@ -123,6 +124,8 @@ class AuditLog : public std::enable_shared_from_this<AuditLog> {
   AuditLog(AuditOptions options, Clock* clock, std::unique_ptr<Database> db);
   void Run();
   void RunSyncer();
+  // Completes the handles of `batches` after their flush returned `status`.
+  void Release(std::deque<Unsynced>& batches, const Status& status);
   void CommitBatch(std::vector<Pending>& batch);
   void FailQueued(const Status& fail);
   void MaybePeriodic(bool force_sth);
@@ -146,6 +149,7 @@ class AuditLog : public std::enable_shared_from_this<AuditLog> {
   std::deque<Pending> queue_;
   bool writer_waiting_ = false;  // the writer sleeps on cv_ until the queue
   size_t wake_writer_at_ = 1;    // holds this many (or stopping_)
+  int flushes_in_flight_ = 0;    // batches handed to the syncers, not yet released
   bool stopping_ = false;
   std::string last_error_;
   std::atomic<bool> healthy_{true};
@@ -162,6 +166,7 @@ class AuditLog : public std::enable_shared_from_this<AuditLog> {
   bool syncers_stop_ = false;
   std::vector<std::thread> syncers_;
   std::atomic<int64_t> sync_cpu_ns_{0};
+  std::atomic<int64_t> syncs_{0};  // flushes waited for (pipelined mode)
 
   Frontier frontier_;  // writer thread only
   size_t last_batch_size_ = 1;

@@ -208,6 +208,8 @@ Result<VerifyResult> VerifyStore(Database& db, const std::string& expected_publi
     Database* reader = readers[(b / kChunk) % 2];
     return std::async(std::launch::async, [reader, b, e] { return ReadChunk(*reader, b, e); });
   };
+  std::vector<BadNode> bad;  // stored nodes found bad so far (lowest first per chunk)
+  std::vector<std::tuple<int, int64_t, Hash>> upper_nodes;  // nodes spanning several chunks
   std::deque<std::future<Result<Chunk>>> in_flight;
   int64_t next_launch = 0;
   auto top_up = [&] {
@@ -247,18 +249,24 @@ Result<VerifyResult> VerifyStore(Database& db, const std::string& expected_publi
     append_prefix(frontier, static_cast<int64_t>(count),
                   [&upper](int level, int64_t idx, const Hash& h) { upper.emplace_back(level, idx, h); });
     // Stored interior nodes must equal the ones the leaves give: proofs are
-    // served from them. The chunk's own levels were checked by its reader;
-    // the nodes above it are checked here, bottom-up, after them.
-    std::vector<BadNode> bad = std::move(chunk.bad_nodes);
-    for (const BadNode& b : bad) fail(b.first_leaf, b.problem);
-    const int64_t bad_leaf = out.ok ? -1 : out.first_bad_index;
-    for (const auto& [level, idx, h] : upper) {
-      const size_t known = bad.size();
-      STEWARD_RETURN_IF_ERROR(CheckStoredNodes(db, level, idx, &h, 1, bad_leaf, bad));
-      for (size_t k = known; k < bad.size(); ++k) fail(bad[k].first_leaf, bad[k].problem);
+    // served from them. The chunk's own levels were checked by its reader.
+    // The nodes above it are checked once every chunk is read: here they
+    // would wait for the reader connection (busy streaming the next chunk).
+    for (BadNode& b : chunk.bad_nodes) {
+      fail(b.first_leaf, b.problem);
+      bad.push_back(std::move(b));
     }
+    upper_nodes.insert(upper_nodes.end(), upper.begin(), upper.end());
   }
   drain();
+  // Bottom-up within each chunk's list, chunks in order: a node's bad
+  // descendants (or bad leaf) are known when it is checked.
+  const int64_t bad_leaf = out.ok ? -1 : out.first_bad_index;
+  for (const auto& [level, idx, h] : upper_nodes) {
+    const size_t known = bad.size();
+    STEWARD_RETURN_IF_ERROR(CheckStoredNodes(db, level, idx, &h, 1, bad_leaf, bad));
+    for (size_t k = known; k < bad.size(); ++k) fail(bad[k].first_leaf, bad[k].problem);
+  }
   out.root = frontier.Root();
   if (!out.ok) return out;
   // Every index in [0, size) was read exactly once above (it is the key),

@@ -777,7 +777,9 @@ enum : uint8_t {
   kClsDotComma = 16,   // . or ,
   kClsLowerLong = 32,  // abcd...
   kClsAlways = 64,     // Abc, ABC, McDonald, A: always looked at
+  kClsKeyword = 128,   // may be a word JoinNameParts looks for (see there)
 };
+static_assert(kClsKeyword == Featurizer::kKeywordClass);
 inline uint8_t ClassBits(uint8_t shape, size_t len, char first) {
   static constexpr uint8_t kByShape[8] = {
       0,                          // kShapeLower (short or long, below)
@@ -791,6 +793,33 @@ inline uint8_t ClassBits(uint8_t shape, size_t len, char first) {
   uint8_t lower = len <= 3 ? kClsLowerShort : kClsLowerLong;
   return static_cast<uint8_t>(kByShape[shape] | (shape == kShapeLower) * lower |
                               ((first == '.') | (first == ',')) * kClsDotComma);
+}
+
+// The words JoinNameParts's rules look for at an O token (an honorific or
+// greeting, "corner"). Their hashes (HashBytes of the lower-cased word,
+// which TokenIs's ASCII match implies) tell the rest apart without
+// comparing text; the featurizer flags tokens that may be one.
+struct JoinKeywords {
+  uint64_t hash[11];
+  uint64_t filter[64] = {};  // bit (hash >> 52) of each (4096 bits)
+  JoinKeywords() {
+    const char* words[] = {"mr", "mrs", "ms",  "dr",   "prof",  "mx",
+                           "hi", "hello", "hey", "dear", "corner"};
+    for (int k = 0; k < 11; ++k) {
+      hash[k] = HashBytes(words[k]);
+      filter[hash[k] >> 58] |= uint64_t{1} << (hash[k] >> 52 & 63);
+    }
+  }
+  bool MayBe(uint64_t h) const {
+    if (!(filter[h >> 58] >> (h >> 52 & 63) & 1)) return false;
+    for (uint64_t k : hash)
+      if (k == h) return true;
+    return false;
+  }
+};
+const JoinKeywords& Keywords() {
+  static const JoinKeywords kKeywords;
+  return kKeywords;
 }
 
 }  // namespace
@@ -962,8 +991,8 @@ void Featurizer::TokenizeFromMasks() {
       shape_.push_back(shape);
       hash_.push_back(0);
       gazbits_.push_back(0);
-      classes_.push_back(ClassBits(shape, e - s, text_[s]));
-      Probe(tokens.size() - 1, s, e - s, shape);
+      uint8_t keyword = Probe(tokens.size() - 1, s, e - s, shape);
+      classes_.push_back(ClassBits(shape, e - s, text_[s]) | keyword);
       prev_end = e;
     }
   }
@@ -991,8 +1020,8 @@ void Featurizer::Prepare(std::string_view text, const std::vector<Token>& tokens
   for (size_t i = 0; i < n; ++i) {
     const size_t start = tokens[i].start, len = tokens[i].end - tokens[i].start;
     shape_[i] = ShapeAt(start, len);
-    classes_[i + 2] = ClassBits(shape_[i], len, text_[start]);
-    Probe(i, start, len, shape_[i]);
+    uint8_t keyword = Probe(i, start, len, shape_[i]);
+    classes_[i + 2] = ClassBits(shape_[i], len, text_[start]) | keyword;
   }
   FinishTokens();
 }
@@ -1055,8 +1084,8 @@ void Featurizer::StartText() {
 // Hash and gazetteer bits of token i from the word cache; a word it does
 // not hold is hashed, and its gazetteer lookup started and left to
 // FinishTokens (misses_).
-__attribute__((always_inline)) inline void Featurizer::Probe(size_t i, size_t start, size_t len,
-                                                             uint8_t shape) {
+__attribute__((always_inline)) inline uint8_t Featurizer::Probe(size_t i, size_t start,
+                                                                size_t len, uint8_t shape) {
   const bool looked_up = shape != kShapePunct && shape != kShapeDigits;
   const char* word = lower_text_.data() + start;
   if (len <= 16) {
@@ -1071,30 +1100,33 @@ __attribute__((always_inline)) inline void Featurizer::Probe(size_t i, size_t st
     if (c.len == len && c.key[0] == k0 && c.key[1] == k1) {
       hash_[i] = c.hash;
       gazbits_[i] = c.bits;
-      return;
+      return c.keyword;
     }
     uint64_t h = HashBytes(std::string_view(word, len));
     hash_[i] = h;
+    uint8_t keyword = Keywords().MayBe(h) ? kClsKeyword : 0;
     if (!looked_up) {  // digits and punctuation: no gazetteer bits, ever
       c.key[0] = k0;
       c.key[1] = k1;
       c.hash = h;
       c.bits = 0;
       c.len = static_cast<uint8_t>(len);
+      c.keyword = keyword;
       gazbits_[i] = 0;
-      return;
+      return keyword;
     }
   } else {
     hash_[i] = HashBytes(std::string_view(word, len));
     if (!looked_up) {
       gazbits_[i] = 0;
-      return;
+      return Keywords().MayBe(hash_[i]) ? kClsKeyword : 0;
     }
   }
   // Gazetteer lookups miss the cache (the table is megabytes): start them
-  // all, then read them.
+  // all, then read them (FinishTokens also flags keywords for them).
   if (gaz_) gaz_->Prefetch(hash_[i]);
   misses_.push_back(static_cast<uint32_t>(i));
+  return 0;
 }
 
 void Featurizer::FinishTokens() {
@@ -1105,6 +1137,8 @@ void Featurizer::FinishTokens() {
     uint16_t bits = gaz_ ? gaz_->Bits(h) : 0;
     if (CommonWords().Get(h)) bits |= kCommonBit;
     gazbits_[i] = bits;
+    uint8_t keyword = Keywords().MayBe(h) ? kClsKeyword : 0;
+    classes_[i + 2] |= keyword;
     size_t len = tokens[i].end - tokens[i].start;
     if (len > 16) continue;
     const char* p = lower_text_.data() + tokens[i].start;
@@ -1119,6 +1153,7 @@ void Featurizer::FinishTokens() {
     c.hash = h;
     c.bits = bits;
     c.len = static_cast<uint8_t>(len);
+    c.keyword = keyword;
   }
   // Considered(i, kO) for every token, 16 tokens at a time, without a
   // branch per shape: from the class bits of the token and its neighbours
@@ -1573,29 +1608,10 @@ void NameRecognizer::JoinNameParts(std::string_view text, const std::vector<Toke
   std::vector<float>& margins = *margins_io;
   size_t n = tokens.size();
   // Most tokens are O before an O: only the words the rules below test for
-  // (an honorific or greeting, "corner") can start one there. Their hashes
-  // (HashBytes of the lower-cased word, which TokenIs's ASCII match implies)
-  // tell the rest apart without comparing text.
-  static const struct Keywords {
-    uint64_t hash[11];
-    uint64_t filter[64] = {};  // bit (hash >> 52) of each (4096 bits)
-    Keywords() {
-      const char* words[] = {"mr", "mrs", "ms",  "dr",   "prof",  "mx",
-                             "hi", "hello", "hey", "dear", "corner"};
-      for (int k = 0; k < 11; ++k) {
-        hash[k] = HashBytes(words[k]);
-        filter[hash[k] >> 58] |= uint64_t{1} << (hash[k] >> 52 & 63);
-      }
-    }
-    bool MayBe(uint64_t h) const {
-      if (!(filter[h >> 58] >> (h >> 52 & 63) & 1)) return false;
-      for (uint64_t k : hash)
-        if (k == h) return true;
-      return false;
-    }
-  } kKeywords;
+  // (an honorific or greeting, "corner") can start one there; the
+  // featurizer flagged the tokens whose hash may be one of them.
   for (size_t t = 0; t + 1 < n; ++t) {
-    if (labels[t] == kO && labels[t + 1] != kBLoc && !kKeywords.MayBe(fz.WordHash(t))) continue;
+    if (labels[t] == kO && labels[t + 1] != kBLoc && !fz.MaybeKeyword(t)) continue;
     // Middle initials.
     // After an honorific or a greeting comes a name ("Our landlord Mr.
     // Kuvalis", "Dr Aykaç", "Hi Victor,"), whatever the model read there

@@ -220,6 +220,10 @@ class Featurizer {
   uint16_t GazBits(size_t i) const { return gazbits_[i]; }
   // Hash of token i lower-cased (HashBytes(LowerUtf8(token))).
   uint64_t WordHash(size_t i) const { return hash_[i]; }
+  // False when token i is surely none of the words JoinNameParts looks for
+  // at an O token (an honorific, a greeting, "corner").
+  static constexpr uint8_t kKeywordClass = 128;
+  bool MaybeKeyword(size_t i) const { return classes_[i + 2] & kKeywordClass; }
 
  private:
   // Byte classes of 64 text bytes, one bit per byte (a cache line).
@@ -231,7 +235,7 @@ class Featurizer {
   void BuildMasks(std::string_view text);
   void TokenizeFromMasks();
   void StartText();
-  void Probe(size_t i, size_t start, size_t len, uint8_t shape);
+  uint8_t Probe(size_t i, size_t start, size_t len, uint8_t shape);
   void FinishTokens();
   uint8_t ShapeFromBits(size_t start, size_t len, uint64_t up, uint64_t lo, uint64_t dg,
                         uint64_t hi) const;
@@ -261,6 +265,7 @@ class Featurizer {
     uint64_t hash = 0;
     uint16_t bits = 0;
     uint8_t len = 0;  // 0: empty
+    uint8_t keyword = 0;  // the token class bit Featurizer::MaybeKeyword reads
   };
   static constexpr int kCacheBits = 12;
   std::vector<CachedWord> cache_;

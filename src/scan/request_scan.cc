@@ -148,12 +148,10 @@ InputScanResult ScanRequest(RequestContext& ctx, const Scanner& scanner,
     std::string_view text = v.as_string();
     std::vector<Finding> found = scanner.Scan(text, options);
     if (found.empty()) return;
-    // One rehash at most per text, not one per doubling.
-    state.known_values.reserve(state.known_values.size() + 2 * found.size());
-    for (const Finding& f : found) {
-      state.known_values.emplace(text.substr(f.start, f.end - f.start));
+    // The values found are not copied into known_values: each is a piece
+    // of prompt_text, which a reply finding is looked up in anyway.
+    for (const Finding& f : found)
       if (actions.For(f.type) == Action::kBlock) blocked.insert(std::string(f.type));
-    }
     all.insert(all.end(), found.begin(), found.end());
     TransformContext tctx{&state.vault, state.hash_key, state.prompt_text};
     std::string rewritten = ApplyActions(text, found, action_for, tctx);
@@ -162,8 +160,8 @@ InputScanResult ScanRequest(RequestContext& ctx, const Scanner& scanner,
       result.modified = true;
     }
   });
-  for (const auto& [placeholder, original] : state.vault.placeholders())
-    state.known_values.insert(placeholder);
+  // (Placeholders are not copied into known_values either: a reply
+  // finding is looked up in the vault.)
   RecordFindings(ctx, all, "input", action_for);
   result.findings = all.size();
   result.blocked_types.assign(blocked.begin(), blocked.end());

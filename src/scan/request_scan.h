@@ -44,8 +44,10 @@ void ForEachResponseText(boost::json::value& body,
 struct RequestScanState {
   Vault vault;
   bool input_scanned = false;
-  // Every value found in the prompt (and every placeholder given to the
-  // model): a reply finding equal to one of these is not a leak.
+  // A reply finding is no leak when it equals one of these, a placeholder
+  // in the vault, or a piece of prompt_text (which holds every value
+  // scan_input found, so those are not copied here; ApplyRedaction and
+  // tests add values).
   std::unordered_set<std::string> known_values;
   std::string prompt_text;  // the original prompt parts, joined by '\n'
   std::unique_ptr<StreamRestorer> restorer;

@@ -203,8 +203,8 @@ std::string Vault::Candidate(std::string_view type, std::string_view original) {
   return out;
 }
 
-std::string Vault::Pseudonymize(std::string_view type, std::string_view original,
-                                std::string_view avoid) {
+const std::string& Vault::Pseudonymize(std::string_view type, std::string_view original,
+                                       std::string_view avoid) {
   std::string key;  // type \0 original, built with one allocation at most
   key.reserve(type.size() + 1 + original.size());
   key.append(type).push_back('\0');
@@ -221,10 +221,11 @@ std::string Vault::Pseudonymize(std::string_view type, std::string_view original
       break;
     }
   }
-  by_original_.emplace(std::move(key), p);
-  by_placeholder_.emplace(p, std::string(original));
   max_len_ = std::max(max_len_, p.size());
-  return p;
+  by_placeholder_.emplace(p, std::string(original));
+  // Map nodes never move: the caller may keep the reference while the
+  // vault lives.
+  return by_original_.emplace(std::move(key), std::move(p)).first->second;
 }
 
 namespace {

@@ -42,8 +42,9 @@ class Vault {
   // The placeholder for `original` (created on first use). `avoid` is text
   // the placeholder must not already occur in (the prompt), so restoring it
   // cannot touch genuine text.
-  std::string Pseudonymize(std::string_view type, std::string_view original,
-                           std::string_view avoid = {});
+  // The reference stays valid while the vault lives.
+  const std::string& Pseudonymize(std::string_view type, std::string_view original,
+                                  std::string_view avoid = {});
 
   bool empty() const { return by_placeholder_.empty(); }
   size_t size() const { return by_placeholder_.size(); }

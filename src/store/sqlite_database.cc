@@ -356,19 +356,22 @@ class SqliteTransaction final : public Transaction {
   bool done_ = false;
 };
 
-// Checkpoints on a connection and thread of their own (DeferCheckpoints):
+// Checkpoints on a connection and thread of their own (PrepareForAppends):
 // the appender's commits then never copy WAL pages into the database file
-// or fsync it. Woken by the WAL hook after a commit leaves >= kWakeFrames
-// frames in the WAL; a PASSIVE checkpoint never blocks the writer. Under
+// or fsync it. Woken by the WAL hook once kWakeFrames frames were added
+// since the last pass; a PASSIVE checkpoint never blocks the writer. Under
 // constant appends a passive checkpoint rarely finds the WAL fully copied,
-// and the WAL only restarts from its beginning when it is; past
-// kRestartFrames a RESTART checkpoint waits for a gap between commits and
-// holds the write lock while it copies the rest (one writer stall per
-// ~64 MB of WAL, instead of a WAL that grows without bound).
+// and the WAL only restarts from its beginning when it is: a growing WAL
+// file makes every flush an ext4 journal commit too (the size changed), so
+// once it holds kRestartFrames a RESTART checkpoint follows the passive one:
+// it waits for a gap between commits and holds the write lock only while
+// it copies the few frames added since, and the next commit starts the WAL
+// over (its file is then rewritten in place, not grown).
 class Checkpointer {
  public:
   static constexpr int kWakeFrames = 1000;  // SQLite's own autocheckpoint
-  static constexpr int kRestartFrames = 16 * 1024;  // 64 MB of 4 KiB pages
+  static constexpr int kRestartFrames = 4096;  // 16 MB of 4 KiB pages
+  static constexpr int kRestartWaitMs = 20;
 
   explicit Checkpointer(std::string path) : path_(std::move(path)) {
     thread_ = std::thread([this] { Run(); });
@@ -393,7 +396,6 @@ class Checkpointer {
     {
       std::lock_guard lock(mu_);
       if (due_) return;
-      frames_ = wal_frames;
       due_ = true;
     }
     cv_.notify_one();
@@ -410,15 +412,17 @@ class Checkpointer {
       cv_.wait(lock, [&] { return stop_ || due_; });
       if (stop_) return;
       due_ = false;
-      const int frames = frames_;
       lock.unlock();
-      Status s = CheckpointOnce(frames >= kRestartFrames ? SQLITE_CHECKPOINT_RESTART
-                                                         : SQLITE_CHECKPOINT_PASSIVE);
+      int wal_frames = 0;
+      Status s = CheckpointOnce(SQLITE_CHECKPOINT_PASSIVE, &wal_frames);
+      if (s.ok() && wal_frames >= kRestartFrames) {
+        s = CheckpointOnce(SQLITE_CHECKPOINT_RESTART, &wal_frames);
+      }
       lock.lock();
       error_ = s;
     }
   }
-  Status CheckpointOnce(int mode) {
+  Status CheckpointOnce(int mode, int* wal_frames) {
     if (db_ == nullptr) {
       if (sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
                           nullptr) != SQLITE_OK) {
@@ -427,18 +431,26 @@ class Checkpointer {
         db_ = nullptr;
         return s;
       }
-      sqlite3_busy_timeout(db_, 10000);
+      // A RESTART checkpoint holds the write lock while it waits for
+      // readers of the old WAL (say an `audit verify` in another process),
+      // so the appender's next BEGIN waits for it: it gives up after
+      // kRestartWaitMs and is tried again later (PASSIVE never waits).
+      sqlite3_busy_timeout(db_, kRestartWaitMs);
       // A connection joins the WAL on its first read; before that a
       // checkpoint does nothing.
       if (sqlite3_exec(db_, "SELECT COUNT(*) FROM sqlite_master", nullptr, nullptr, nullptr) !=
           SQLITE_OK) {
-        return SqliteError(db_, "checkpoint connection");
+        Status s = SqliteError(db_, "checkpoint connection");
+        sqlite3_close_v2(db_);
+        db_ = nullptr;
+        return s;
       }
     }
     int log = 0, done = 0;
     int rc = sqlite3_wal_checkpoint_v2(db_, "main", mode, &log, &done);
     if (rc != SQLITE_OK && rc != SQLITE_BUSY) return SqliteError(db_, "checkpoint");
     copied_.store(done > 0 ? done : 0, std::memory_order_relaxed);
+    *wal_frames = log;
     return Status::Ok();
   }
 
@@ -447,7 +459,6 @@ class Checkpointer {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false, due_ = false;
-  int frames_ = 0;
   std::atomic<int> copied_{0};  // WAL frames the last checkpoint left copied
   Status error_;
   std::thread thread_;
