@@ -247,12 +247,15 @@ void AuditLog::Run() {
         cv_.wait(lock, [&] {
           return stopping_ || flushes_in_flight_ == 0 || queue_.size() >= last_batch_size_;
         });
-      } else if (!queue_.empty() && queue_.size() < last_batch_size_ && !stopping_ &&
-                 options_.commit_delay_us > 0) {
+      }
+      if (!queue_.empty() && queue_.size() < last_batch_size_ && !stopping_ &&
+          options_.commit_delay_us > 0) {
         // Group-commit gather: callers released by the previous flush are
         // still building their next record; waiting a fraction of an fsync
         // (bounded by commit_delay_us) for as many as last time lets them
-        // share this commit instead of queueing behind a commit of one.
+        // share this commit instead of queueing behind a commit of one
+        // (also after waiting for a syncer's flush: its callers were
+        // released just now).
         wake_writer_at_ = last_batch_size_;
         writer_waiting_ = true;
         cv_.wait_for(lock, std::chrono::microseconds(options_.commit_delay_us),
