@@ -97,17 +97,6 @@ Status ValidateName(const std::string& what, const std::string& s) {
   return Status::Ok();
 }
 
-Result<std::vector<FileDigest>> ReadFiles(Transaction& tx, const std::string& table,
-                                          const std::string& name, const std::string& version) {
-  STEWARD_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT path, size, sha256 FROM " + table +
-                                                   " WHERE name=$1 AND version=$2 ORDER BY path",
-                                               {name, version}));
-  std::vector<FileDigest> files;
-  for (const auto& r : rows)
-    files.push_back({r.Text(0), static_cast<uint64_t>(r.Int(1)), r.Text(2)});
-  return files;
-}
-
 }  // namespace
 
 void SplitRef(const std::string& ref, std::string* name, std::string* version) {

@@ -204,13 +204,14 @@ Task<void> SessionAccess::Run(HttpServer* self, Stream stream, Connection conn) 
   std::string wire;
   Deadline deadline(lowest.get_executor(), lowest);
 
+  bool serving = true;
   if constexpr (!std::is_same_v<Stream, Socket>) {
     deadline.ExpiresAfter(std::chrono::milliseconds(opt.request_timeout_ms));
     auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, kTuple);
-    if (ec) goto done;
+    serving = !ec;
   }
 
-  while (!self->stopping_.load()) {
+  while (serving && !self->stopping_.load()) {
     // Wait for the first byte of the next request under the idle timeout.
     if (buffer.size() == 0) {
       state->idle = true;
@@ -315,7 +316,6 @@ Task<void> SessionAccess::Run(HttpServer* self, Stream stream, Connection conn) 
     if (!writer.keep_alive()) break;
   }
 
-done:
   {
     beast::error_code ignored;
     lowest.shutdown(tcp::socket::shutdown_both, ignored);

@@ -18,10 +18,6 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-std::map<std::string, std::string> Bearer(const std::string& key) {
-  return {{"Authorization", "Bearer " + key}};
-}
-
 const char* kPolicyV1 = R"(
 @id("callers") permit (principal.role in ["user", "analyst"], action in ["chat.completions", "models"]);
 @id("analyst-pii") obligate (principal.role == "analyst") with redact(["EMAIL_ADDRESS"], "redact");
