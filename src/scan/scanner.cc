@@ -189,6 +189,55 @@ inline unsigned WordMask16(const unsigned char* p) {
       _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(digit, alpha), under)));
 }
 
+// Calls f(start, end) for every maximal run of member bytes in p[from, n),
+// in order, where `from` is no position inside a run. Runs come from 64-byte
+// masks (bit k: byte base + k; mask16 gives 16 bytes' bits, is_member one
+// byte's, for the tail): run starts and run ends (last bytes) pair up in each
+// block, and a run reaching a block's last byte may continue in the next,
+// without a branch per byte.
+template <typename Mask16, typename IsMember, typename F>
+void ForEachMaskRun(const unsigned char* p, size_t from, size_t n, Mask16 mask16,
+                    IsMember is_member, F&& f) {
+  constexpr size_t kNone = ~size_t{0};
+  size_t pending = kNone;  // start of a run reaching the previous block's end
+  for (size_t base = from; base < n; base += 64) {
+    uint64_t m = 0;
+    if (base + 64 <= n) {
+      for (int k = 0; k < 4; ++k) m |= static_cast<uint64_t>(mask16(p + base + 16 * k)) << (16 * k);
+    } else {
+      for (size_t k = base; k < n; ++k)
+        if (is_member(p[k])) m |= uint64_t{1} << (k - base);
+    }
+    if (!m && pending == kNone) continue;
+    uint64_t starts = m & ~(m << 1);
+    uint64_t ends = m & ~(m >> 1);
+    if (pending != kNone) {
+      if (!(m & 1)) {
+        f(pending, base);
+      } else {
+        unsigned e = static_cast<unsigned>(__builtin_ctzll(ends));
+        if (e == 63) continue;  // the whole block continues the run
+        f(pending, base + e + 1);
+        starts &= ~uint64_t{1};
+        ends &= ends - 1;
+      }
+      pending = kNone;
+    }
+    while (starts) {
+      unsigned a = static_cast<unsigned>(__builtin_ctzll(starts));
+      unsigned e = static_cast<unsigned>(__builtin_ctzll(ends));
+      starts &= starts - 1;
+      ends &= ends - 1;
+      if (e == 63) {
+        pending = base + a;
+        break;
+      }
+      f(base + a, base + e + 1);
+    }
+  }
+  if (pending != kNone) f(pending, n);
+}
+
 char LowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 bool IsWordByte(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
@@ -327,47 +376,8 @@ class TermIndex {
       if (!(len_by_first_[p[a]] & len_by_last_[p[i - 1]] & LengthBit(i - a))) return;
       LookUpRun(text, a, i, hits, side);
     };
-    // Word runs from 64-byte masks of word bytes (bit k: byte base + k):
-    // run starts and run ends (last bytes) come in pairs, in order. A run
-    // that reaches a block's last byte may continue in the next block.
-    constexpr size_t kNone = ~size_t{0};
-    size_t pending = kNone;  // start of a run reaching the previous block's end
-    for (size_t base = from; base < n; base += 64) {
-      uint64_t m = 0;
-      if (base + 64 <= n) {
-        for (int k = 0; k < 4; ++k)
-          m |= static_cast<uint64_t>(WordMask16(p + base + 16 * k)) << (16 * k);
-      } else {
-        for (size_t k = base; k < n; ++k)
-          if (kTables.word[p[k]]) m |= uint64_t{1} << (k - base);
-      }
-      uint64_t starts = m & ~(m << 1);
-      uint64_t ends = m & ~(m >> 1);
-      if (pending != kNone) {
-        if (!(m & 1)) {
-          on_run(pending, base);
-        } else {
-          unsigned e = static_cast<unsigned>(__builtin_ctzll(ends));
-          if (e == 63) continue;  // the whole block continues the run
-          on_run(pending, base + e + 1);
-          starts &= ~uint64_t{1};
-          ends &= ends - 1;
-        }
-        pending = kNone;
-      }
-      while (starts) {
-        unsigned a = static_cast<unsigned>(__builtin_ctzll(starts));
-        unsigned e = static_cast<unsigned>(__builtin_ctzll(ends));
-        starts &= starts - 1;
-        ends &= ends - 1;
-        if (e == 63) {
-          pending = base + a;
-          break;
-        }
-        on_run(base + a, base + e + 1);
-      }
-    }
-    if (pending != kNone) on_run(pending, n);
+    ForEachMaskRun(p, from, n, WordMask16, [](unsigned char c) { return kTables.word[c] != 0; },
+                   on_run);
     for (uint32_t id : leading_) {
       const std::string& t = terms[id];
       for (size_t at = from; (at = text.find(t.front(), at)) != std::string_view::npos && at < to;
@@ -1235,52 +1245,12 @@ inline unsigned DigitMask16(const unsigned char* p) {
 }
 
 // Calls f(start, end) for every maximal run of ASCII digits in `text`, in
-// order: runs come from 64-byte digit masks (run starts and run ends pair
-// up in each block; a run reaching a block's last byte may continue in
-// the next), without a branch per byte.
+// order.
 template <typename F>
 void ForEachDigitRun(std::string_view text, F&& f) {
-  const unsigned char* p = reinterpret_cast<const unsigned char*>(text.data());
-  const size_t n = text.size();
-  constexpr size_t kNone = ~size_t{0};
-  size_t pending = kNone;  // start of a run reaching the previous block's end
-  for (size_t base = 0; base < n; base += 64) {
-    uint64_t m = 0;
-    if (base + 64 <= n) {
-      for (int k = 0; k < 4; ++k)
-        m |= static_cast<uint64_t>(DigitMask16(p + base + 16 * k)) << (16 * k);
-    } else {
-      for (size_t k = base; k < n; ++k)
-        if (static_cast<unsigned>(p[k] - '0') < 10) m |= uint64_t{1} << (k - base);
-    }
-    if (!m && pending == kNone) continue;
-    uint64_t starts = m & ~(m << 1);
-    uint64_t ends = m & ~(m >> 1);  // last byte of each run
-    if (pending != kNone) {
-      if (!(m & 1)) {
-        f(pending, base);
-      } else {
-        unsigned e = static_cast<unsigned>(__builtin_ctzll(ends));
-        if (e == 63) continue;  // the whole block continues the run
-        f(pending, base + e + 1);
-        starts &= ~uint64_t{1};
-        ends &= ends - 1;
-      }
-      pending = kNone;
-    }
-    while (starts) {
-      unsigned a = static_cast<unsigned>(__builtin_ctzll(starts));
-      unsigned e = static_cast<unsigned>(__builtin_ctzll(ends));
-      starts &= starts - 1;
-      ends &= ends - 1;
-      if (e == 63) {
-        pending = base + a;
-        break;
-      }
-      f(base + a, base + e + 1);
-    }
-  }
-  if (pending != kNone) f(pending, n);
+  ForEachMaskRun(reinterpret_cast<const unsigned char*>(text.data()), 0, text.size(), DigitMask16,
+                 [](unsigned char c) { return static_cast<unsigned>(c - '0') < 10; },
+                 std::forward<F>(f));
 }
 
 bool IsRegexSpace(char c) {  // Vectorscan's \s
