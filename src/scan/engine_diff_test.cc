@@ -19,24 +19,12 @@
 #include <vector>
 
 #include "scan/scanner.h"
+#include "scan/testing/jsonl_texts.h"
 
 namespace steward::scan {
 namespace {
 
-std::vector<std::string> JsonlTexts(const std::string& path) {
-  std::vector<std::string> texts;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    boost::system::error_code ec;
-    boost::json::value v = boost::json::parse(line, ec);
-    if (ec || !v.is_object()) continue;
-    if (const auto* t = v.as_object().if_contains("text"); t && t->is_string())
-      texts.emplace_back(t->as_string().c_str(), t->as_string().size());
-  }
-  return texts;
-}
+using testing::JsonlTexts;
 
 // Text shaped like the benchmark corpus: prose, chat, code and log lines
 // with phone numbers, cards, IBANs, SSNs, addresses, dates and years.
