@@ -33,8 +33,8 @@ struct ServeOverrides {
 };
 
 int RunServe(const GlobalOptions& g, const ServeOverrides& o) {
-  std::optional<StartupMemoryScope> startup_memory;
-  startup_memory.emplace();
+  // Ends (reset) once the pipeline is built, before the first request.
+  std::optional<StartupMemoryScope> startup_memory{std::in_place};
   auto cfg = config::LoadConfigForCli(g.config_path);
   if (!cfg.ok()) return Fail(cfg.status());
   config::Config config = std::move(*cfg);
