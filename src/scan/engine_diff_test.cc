@@ -218,12 +218,6 @@ TEST_F(EngineDiffTest, WholeTextsAtOnce) {
   ExpectIdentical({joined}, "one 250 KB text");
 }
 
-}  // namespace
-}  // namespace steward::scan
-
-namespace steward::scan {
-namespace {
-
 // Serialised databases (what the build writes) load instead of compiling
 // and scan exactly like compiled ones; a corrupt file is ignored.
 TEST(SerializedPatterns, RoundTripAndCorruptFile) {
@@ -266,12 +260,6 @@ TEST(SerializedPatterns, RoundTripAndCorruptFile) {
     unsetenv("STEWARD_DATA_DIR");
   std::filesystem::remove_all(dir);
 }
-
-}  // namespace
-}  // namespace steward::scan
-
-namespace steward::scan {
-namespace {
 
 // The hand-written phone matcher reports exactly Vectorscan's match ends of
 // the phone pattern, on strings built from the pieces the pattern cares
@@ -335,12 +323,6 @@ TEST(PhonePattern, EndsEqualVectorscan) {
   hs_free_scratch(scratch);
   hs_free_database(db);
 }
-
-}  // namespace
-}  // namespace steward::scan
-
-namespace steward::scan {
-namespace {
 
 // The hand-written start recovery of the clock-time pattern reports, for
 // every end offset of strings of time pieces, exactly the leftmost start
