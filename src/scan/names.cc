@@ -936,16 +936,69 @@ uint8_t Featurizer::ShapeAt(size_t start, size_t len) const {
   return ShapeFromBits(start, len, up, lo, dg, hi);
 }
 
+static_assert(Featurizer::kDigitsShape == kShapeDigits);
+
+void Featurizer::ReserveTokens(size_t n) {
+  // + 2 zero neighbours before the first token's class, + 32 zero entries
+  // after the last (FinishTokens reads 16-token blocks and two beyond).
+  if (hash_.size() < n + 16) {
+    size_t cap = std::max(n + 16, hash_.size() * 2);
+    hash_.resize(cap);
+    shape_.resize(cap);
+    gazbits_.resize(cap);
+    static_considered_.resize(cap);
+    classes_.resize(cap + 2 + 32);
+    words_.resize(cap);
+  }
+}
+
+namespace {
+
+// HashBytes of each one-byte token (punctuation: lower-casing keeps it).
+struct ByteHashes {
+  uint64_t hash[256];
+  ByteHashes() {
+    for (int c = 0; c < 256; ++c) {
+      char b = static_cast<char>(c);
+      hash[c] = HashBytes(std::string_view(&b, 1));
+    }
+  }
+};
+const ByteHashes& OneByteHashes() {
+  static const ByteHashes kTable;
+  return kTable;
+}
+
+}  // namespace
+
+uint64_t Featurizer::DigitsHash(size_t i) const {
+  // Digits are their own lower case.
+  return HashBytes(text_.substr(toks_[i].start, toks_[i].end - toks_[i].start));
+}
+
 void Featurizer::TokenizeFromMasks() {
   // Token starts: the first byte of a word run, and every byte that is
   // neither space nor inside a word (punctuation is one token a byte).
-  std::vector<Token>& tokens = own_tokens_;
-  tokens.clear();
-  shape_.clear();
-  hash_.clear();
-  gazbits_.clear();
-  classes_.assign(2, 0);  // two zero neighbours before the first token
+  // At most one token a byte: the arrays are sized for that once (they
+  // only grow) and written through local pointers, no bookkeeping per
+  // token. Words are probed in a second pass over their indices, so this
+  // loop has no branch on the token's kind.
   const size_t n = text_.size();
+  if (own_capacity_ < n + 1) {
+    own_capacity_ = std::max(n + 1, own_capacity_ * 2);
+    own_tokens_.reset(new Token[own_capacity_]);
+  }
+  ReserveTokens(n + 1);
+  Token* const tok = own_tokens_.get();
+  uint8_t* const shp = shape_.data();
+  uint64_t* const hsh = hash_.data();
+  uint16_t* const gzb = gazbits_.data();
+  uint8_t* const cls = classes_.data() + 2;
+  uint32_t* const words = words_.data();
+  const uint64_t* const byte_hash = OneByteHashes().hash;
+  const uint8_t* const shape_of = Shapes().shape;
+  cls[-2] = cls[-1] = 0;  // two zero neighbours before the first token
+  size_t count = 0, nwords = 0;
   size_t prev_end = 0;
   uint64_t prev_in_word = 0;
   for (size_t w = 0; w * 64 < n; ++w) {
@@ -954,7 +1007,6 @@ void Featurizer::TokenizeFromMasks() {
                       (~m.in_word & ~m.space);
     prev_in_word = m.in_word;
     if (n - w * 64 < 64) starts &= (uint64_t{1} << (n - w * 64)) - 1;
-    const uint8_t* shape_of = Shapes().shape;
     while (starts) {
       const unsigned p = static_cast<unsigned>(CountTrailingZeros(starts));
       const size_t s = w * 64 + p;
@@ -987,14 +1039,25 @@ void Featurizer::TokenizeFromMasks() {
       // Spaces only since the last token: a newline among them?
       bool newline = s - prev_end <= 64 ? MaskBits(&MaskWord::newline, prev_end, s - prev_end) != 0
                                         : AnyBit(&MaskWord::newline, prev_end, s);
-      tokens.push_back({s, e, newline});
-      shape_.push_back(shape);
-      hash_.push_back(0);
-      gazbits_.push_back(0);
-      uint8_t keyword = Probe(tokens.size() - 1, s, e - s, shape);
-      classes_.push_back(ClassBits(shape, e - s, text_[s]) | keyword);
+      const unsigned char first = static_cast<unsigned char>(text_[s]);
+      tok[count] = {s, e, newline};
+      shp[count] = shape;
+      // Punctuation (one byte) hashes by table; digits lazily (HashOf);
+      // words get theirs from the probe pass below.
+      hsh[count] = byte_hash[first];
+      gzb[count] = 0;
+      cls[count] = ClassBits(shape, e - s, static_cast<char>(first));
+      words[nwords] = static_cast<uint32_t>(count);
+      nwords += shape != kShapePunct && shape != kShapeDigits;
+      ++count;
       prev_end = e;
     }
+  }
+  toks_ = tok;
+  ntokens_ = count;
+  for (size_t k = 0; k < nwords; ++k) {
+    const size_t i = words[k];
+    cls[i] |= Probe(i, tok[i].start, tok[i].end - tok[i].start);
   }
 }
 
@@ -1002,7 +1065,6 @@ void Featurizer::PrepareText(std::string_view text) {
   text_ = text;
   BuildMasks(text);
   StartText();
-  tokens_ = &own_tokens_;
   TokenizeFromMasks();
   FinishTokens();
 }
@@ -1011,16 +1073,17 @@ void Featurizer::Prepare(std::string_view text, const std::vector<Token>& tokens
   text_ = text;
   BuildMasks(text);
   StartText();
-  tokens_ = &tokens;
-  const size_t n = tokens.size();
-  shape_.resize(n);
-  hash_.resize(n);
-  gazbits_.resize(n);
-  classes_.assign(n + 2, 0);
+  toks_ = tokens.data();
+  const size_t n = ntokens_ = tokens.size();
+  ReserveTokens(n);
+  classes_[0] = classes_[1] = 0;
   for (size_t i = 0; i < n; ++i) {
     const size_t start = tokens[i].start, len = tokens[i].end - tokens[i].start;
     shape_[i] = ShapeAt(start, len);
-    uint8_t keyword = Probe(i, start, len, shape_[i]);
+    hash_[i] = len == 1 ? OneByteHashes().hash[static_cast<unsigned char>(lower_text_[start])]
+                        : 0;
+    gazbits_[i] = 0;
+    uint8_t keyword = shape_[i] != kShapePunct && shape_[i] != kShapeDigits ? Probe(i, start, len) : 0;
     classes_[i + 2] = ClassBits(shape_[i], len, text_[start]) | keyword;
   }
   FinishTokens();
@@ -1029,7 +1092,7 @@ void Featurizer::Prepare(std::string_view text, const std::vector<Token>& tokens
 inline bool Featurizer::ConsideredImpl(size_t i, int prev_label) const {
   uint8_t s = shape_[i];
   if (s == kShapeCap || s == kShapeUpper || s == kShapeOther || s == kShapeInitial) return true;
-  const auto& toks = *tokens_;
+  const std::span<const Token> toks = tokens();
   const size_t len = toks[i].end - toks[i].start;
   // After a name or place: numbers, short particles ("de", "do") and words
   // that are no common English word ("fejedelem útja") may continue it.
@@ -1081,13 +1144,14 @@ void Featurizer::StartText() {
   misses_.clear();
 }
 
-// Hash and gazetteer bits of token i from the word cache; a word it does
-// not hold is hashed, and its gazetteer lookup started and left to
-// FinishTokens (misses_).
+// Hash and gazetteer bits of word token i from the word cache; a word it
+// does not hold is hashed, and its gazetteer lookup started and left to
+// FinishTokens (misses_). Punctuation and digits never come here: they
+// have no gazetteer bits and are no keyword.
 __attribute__((always_inline)) inline uint8_t Featurizer::Probe(size_t i, size_t start,
-                                                                size_t len, uint8_t shape) {
-  const bool looked_up = shape != kShapePunct && shape != kShapeDigits;
+                                                                size_t len) {
   const char* word = lower_text_.data() + start;
+  uint64_t h;
   if (len <= 16) {
     // The lower-cased bytes are the key.
     __m128i key = _mm_and_si128(
@@ -1096,41 +1160,24 @@ __attribute__((always_inline)) inline uint8_t Featurizer::Probe(size_t i, size_t
     uint64_t k0 = static_cast<uint64_t>(_mm_cvtsi128_si64(key));
     uint64_t k1 = static_cast<uint64_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(key, key)));
     uint64_t mix = (k0 * 0x9E3779B97F4A7C15ull) ^ ((k1 + len) * 0xC2B2AE3D27D4EB4Full);
-    CachedWord& c = cache_[mix >> (64 - kCacheBits)];
+    const CachedWord& c = cache_[mix >> (64 - kCacheBits)];
     if (c.len == len && c.key[0] == k0 && c.key[1] == k1) {
       hash_[i] = c.hash;
       gazbits_[i] = c.bits;
       return c.keyword;
     }
-    uint64_t h = HashBytes(std::string_view(word, len));
-    hash_[i] = h;
-    uint8_t keyword = Keywords().MayBe(h) ? kClsKeyword : 0;
-    if (!looked_up) {  // digits and punctuation: no gazetteer bits, ever
-      c.key[0] = k0;
-      c.key[1] = k1;
-      c.hash = h;
-      c.bits = 0;
-      c.len = static_cast<uint8_t>(len);
-      c.keyword = keyword;
-      gazbits_[i] = 0;
-      return keyword;
-    }
-  } else {
-    hash_[i] = HashBytes(std::string_view(word, len));
-    if (!looked_up) {
-      gazbits_[i] = 0;
-      return Keywords().MayBe(hash_[i]) ? kClsKeyword : 0;
-    }
   }
+  h = HashBytes(std::string_view(word, len));
+  hash_[i] = h;
   // Gazetteer lookups miss the cache (the table is megabytes): start them
   // all, then read them (FinishTokens also flags keywords for them).
-  if (gaz_) gaz_->Prefetch(hash_[i]);
+  if (gaz_) gaz_->Prefetch(h);
   misses_.push_back(static_cast<uint32_t>(i));
   return 0;
 }
 
 void Featurizer::FinishTokens() {
-  const std::vector<Token>& tokens = *tokens_;
+  const std::span<const Token> tokens = this->tokens();
   const size_t n = tokens.size();
   for (uint32_t i : misses_) {
     uint64_t h = hash_[i];
@@ -1162,11 +1209,11 @@ void Featurizer::FinishTokens() {
   // list it as a name or place but not as a dictionary word. The first two
   // tokens take the plain path: the punctuation rule looks back two tokens
   // only when there are two.
-  classes_.resize(n + 2 + 32, 0);
-  gazbits_.resize(n + 16, 0);
+  // (The arrays are grow-only buffers: zero the padding these blocks read.)
+  std::memset(classes_.data() + 2 + n, 0, 32);
+  std::memset(gazbits_.data() + n, 0, 16 * sizeof(uint16_t));
   const uint8_t* cls = classes_.data() + 2;
   const uint16_t* gz = gazbits_.data();
-  static_considered_.resize(n + 16);
   const __m128i zero = _mm_setzero_si128(), ones = _mm_set1_epi8(-1);
   auto has = [](__m128i v, uint8_t bit) {
     const __m128i b = _mm_set1_epi8(static_cast<char>(bit));
@@ -1215,13 +1262,13 @@ void Featurizer::Features(size_t i, int prev, int prev2, std::vector<uint32_t>* 
 
 size_t Featurizer::Features(size_t i, int prev, int prev2, uint32_t* out) const {
   uint32_t* const begin = out;
-  const auto& toks = *tokens_;
+  const std::span<const Token> toks = tokens();
   size_t n = toks.size();
   auto add = [&out](uint64_t tag, uint64_t v) { *out++ = Feat(Mix(tag, v)); };
   auto word = [&](ptrdiff_t j) -> uint64_t {
     if (j < 0) return 0x5151;
     if (static_cast<size_t>(j) >= n) return 0x6161;
-    return hash_[j];
+    return HashOf(static_cast<size_t>(j));
   };
   auto shape = [&](ptrdiff_t j) -> uint64_t {
     if (j < 0 || static_cast<size_t>(j) >= n) return 99;
@@ -1420,13 +1467,17 @@ __attribute__((always_inline)) inline size_t GatherRows(const NameModel::IndexWo
     uint32_t id = feats[k];
     const NameModel::IndexWord& w = index[id >> 6];
     uint64_t bit = uint64_t{1} << (id & 63);
-    if (!(w.present & bit)) continue;
     uint64_t below = w.present & (bit - 1);
     size_t row = w.rank + static_cast<size_t>(kHwPopcount ? __builtin_popcountll(below)
                                                           : Popcount64(below));
     const float* r = weights + row * kNumLabels;
+    // Written always, kept only when the feature has a row (no branch: a
+    // token's features are present or absent in no pattern a predictor
+    // learns). An absent feature's address is never read, only
+    // prefetched (harmless even one past the last row).
     __builtin_prefetch(r);
-    rows[count++] = r;
+    rows[count] = r;
+    count += (w.present & bit) != 0;
   }
   return count;
 }
@@ -1557,7 +1608,7 @@ bool IsCompanyWord(std::string_view text, const Token& t) {
 // right after it on the same line, up to 4 tokens), the connector after
 // the name when a company follows one inside the span ("Vidica Zakoč of
 // Fernandez Inc" -> the "of"), SIZE_MAX when there is none.
-size_t OrganisationStart(std::string_view text, const std::vector<Token>& tokens, size_t first,
+size_t OrganisationStart(std::string_view text, std::span<const Token> tokens, size_t first,
                          size_t last) {
   for (size_t t = first + 1; t <= last; ++t) {
     if (!IsCompanyWord(text, tokens[t])) continue;
@@ -1601,7 +1652,7 @@ bool IsStreetWord(std::string_view text, const Token& t) {
 //    ("Stefanía K. Oddgeirsdóttir", "Csanád P Gere");
 //  - an intersection is one place, with its words: "the corner of A and B"
 //    (when the model found a name or place on both sides of the "and").
-void NameRecognizer::JoinNameParts(std::string_view text, const std::vector<Token>& tokens,
+void NameRecognizer::JoinNameParts(std::string_view text, std::span<const Token> tokens,
                                    const Featurizer& fz, std::vector<int>* labels_io,
                                    std::vector<float>* margins_io) {
   std::vector<int>& labels = *labels_io;
@@ -1610,7 +1661,18 @@ void NameRecognizer::JoinNameParts(std::string_view text, const std::vector<Toke
   // Most tokens are O before an O: only the words the rules below test for
   // (an honorific or greeting, "corner") can start one there; the
   // featurizer flagged the tokens whose hash may be one of them.
+  static_assert(kO == 0);
   for (size_t t = 0; t + 1 < n; ++t) {
+    // Eight O tokens, none a possible keyword, followed by no B-LOC skip
+    // at once (read from the current labels, so labels the rules below
+    // set ahead are seen).
+    while (t + 9 < n) {
+      const int* l = labels.data() + t;
+      if ((l[0] | l[1] | l[2] | l[3] | l[4] | l[5] | l[6] | l[7] | (l[8] == kBLoc)) != 0 ||
+          fz.AnyKeyword8(t))
+        break;
+      t += 8;
+    }
     if (labels[t] == kO && labels[t + 1] != kBLoc && !fz.MaybeKeyword(t)) continue;
     // Middle initials.
     // After an honorific or a greeting comes a name ("Our landlord Mr.
@@ -1750,7 +1812,7 @@ uint64_t NameRecognizer::Recognize(std::string_view text, std::vector<Finding>* 
   Featurizer& fz = scratch.fz;
   fz.set_gazetteers(&gaz_);
   fz.PrepareText(text);
-  const std::vector<Token>& tokens = fz.tokens();
+  const std::span<const Token> tokens = fz.tokens();
   std::vector<int>& labels = scratch.labels;
   std::vector<float>& margins = scratch.margins;
   uint64_t scored = 0;

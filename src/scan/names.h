@@ -12,7 +12,9 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -203,7 +205,7 @@ class Featurizer {
   // Per-text precomputation for tokens of `text` made elsewhere (the
   // trainer's); `tokens` must outlive the featurizer's use.
   void Prepare(std::string_view text, const std::vector<Token>& tokens);
-  const std::vector<Token>& tokens() const { return *tokens_; }
+  std::span<const Token> tokens() const { return {toks_, ntokens_}; }
   // Tokens the model looks at; all others are O. Depends on the text and
   // the label just decided for the previous token: a word right after a
   // name or place is scored too, so lower-case and numeric parts of an
@@ -219,11 +221,17 @@ class Featurizer {
   // Gazetteer membership of token i (bit k: list Gazetteers::Kind k).
   uint16_t GazBits(size_t i) const { return gazbits_[i]; }
   // Hash of token i lower-cased (HashBytes(LowerUtf8(token))).
-  uint64_t WordHash(size_t i) const { return hash_[i]; }
+  uint64_t WordHash(size_t i) const { return HashOf(i); }
   // False when token i is surely none of the words JoinNameParts looks for
   // at an O token (an honorific, a greeting, "corner").
   static constexpr uint8_t kKeywordClass = 128;
   bool MaybeKeyword(size_t i) const { return classes_[i + 2] & kKeywordClass; }
+  // MaybeKeyword of any of tokens i..i+7 (all must exist).
+  bool AnyKeyword8(size_t i) const {
+    uint64_t v;
+    std::memcpy(&v, classes_.data() + i + 2, 8);
+    return (v & 0x8080808080808080ull * (kKeywordClass >> 7)) != 0;
+  }
 
  private:
   // Byte classes of 64 text bytes, one bit per byte (a cache line).
@@ -235,7 +243,23 @@ class Featurizer {
   void BuildMasks(std::string_view text);
   void TokenizeFromMasks();
   void StartText();
-  uint8_t Probe(size_t i, size_t start, size_t len, uint8_t shape);
+  // Sizes the per-token arrays for up to `n` tokens (they only grow).
+  void ReserveTokens(size_t n);
+  // Hash, gazetteer bits and keyword class of token i when it is a word
+  // (not punctuation or digits); records the word-cache misses.
+  uint8_t Probe(size_t i, size_t start, size_t len);
+  // Token i's word hash: digit tokens are hashed only when a feature asks
+  // (they have no gazetteer bits and no keyword, and most are never a
+  // neighbour of a scored token); words and punctuation have it stored.
+  uint64_t HashOf(size_t i) const {
+    return shape_[i] == kDigitsShape ? DigitsHash(i) : hash_[i];
+  }
+  uint64_t DigitsHash(size_t i) const;
+
+ public:
+  static constexpr uint8_t kDigitsShape = 3;  // kShapeDigits in names.cc
+
+ private:
   void FinishTokens();
   uint8_t ShapeFromBits(size_t start, size_t len, uint64_t up, uint64_t lo, uint64_t dg,
                         uint64_t hi) const;
@@ -247,8 +271,14 @@ class Featurizer {
 
   const Gazetteers* gaz_;
   std::string_view text_;
-  const std::vector<Token>* tokens_ = nullptr;
-  std::vector<Token> own_tokens_;       // PrepareText's tokens
+  // The tokens (PrepareText's own, or the caller's for Prepare). The
+  // per-token arrays below are grow-only buffers of at least ntokens_
+  // (+ zero padding) entries, written through pointers as tokens are made.
+  const Token* toks_ = nullptr;
+  size_t ntokens_ = 0;
+  std::unique_ptr<Token[]> own_tokens_;  // PrepareText's tokens
+  size_t own_capacity_ = 0;
+  std::vector<uint32_t> words_;          // tokens that are words (probed), in order
   std::vector<MaskWord> masks_;         // one per 64 text bytes, plus a zero one
   std::string lower_text_;              // the whole text lower-cased, 16 zero bytes after it
   std::vector<uint64_t> hash_;
@@ -338,7 +368,7 @@ class NameRecognizer {
                      std::vector<int>* labels, std::vector<float>* margins, uint64_t* scored);
   // Span conventions applied to decoded labels (middle initials join a
   // name, "the corner of A and B" is one place).
-  static void JoinNameParts(std::string_view text, const std::vector<Token>& tokens,
+  static void JoinNameParts(std::string_view text, std::span<const Token> tokens,
                             const Featurizer& fz, std::vector<int>* labels,
                             std::vector<float>* margins);
 
