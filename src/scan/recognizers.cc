@@ -611,6 +611,20 @@ bool ValidateDea(std::string_view text, Span* span, double* score) {
 // Phone numbers: digit count and grouping decide the score; a candidate
 // that swallowed a preceding number ("room 12 555-123-4567") is retried
 // without its first group.
+// What follows a phone number ending at `end` (false: it continues a
+// longer token or number).
+bool PhoneEndOk(std::string_view text, size_t end) {
+  if (end < text.size()) {
+    char n = text[end];
+    if (IsAlnum(n) || n == '_' || n == '%' || n == '/') return false;
+    if ((n == '.' || n == '-' || n == ':' || n == ',') && end + 1 < text.size() &&
+        IsDigit(text[end + 1]))
+      return false;
+  }
+  return true;
+}
+
+// The caller (ValidatePhone) has checked PhoneEndOk.
 bool ValidatePhoneOnce(std::string_view text, Span* span, double* score) {
   std::string_view v = Sub(text, *span);
   if (span->start > 0) {
@@ -618,13 +632,6 @@ bool ValidatePhoneOnce(std::string_view text, Span* span, double* score) {
     if (IsAlnum(p) || p == '.' || p == '/' || p == '-' || p == ':' || p == '_') return false;
     // "1,234,567" is a number; "...-Office,07700 063 966" is a list of phones.
     if (p == ',' && span->start > 1 && IsDigit(text[span->start - 2])) return false;
-  }
-  if (span->end < text.size()) {
-    char n = text[span->end];
-    if (IsAlnum(n) || n == '_' || n == '%' || n == '/') return false;
-    if ((n == '.' || n == '-' || n == ':' || n == ',') && span->end + 1 < text.size() &&
-        IsDigit(text[span->end + 1]))
-      return false;
   }
   // Split off an extension.
   std::string_view main = v;
@@ -676,6 +683,9 @@ bool ValidatePhoneOnce(std::string_view text, Span* span, double* score) {
 }
 
 bool ValidatePhone(std::string_view text, Span* span, double* score) {
+  // Every attempt below keeps the end: one that cannot end a phone fails
+  // them all.
+  if (!PhoneEndOk(text, span->end)) return false;
   double base = *score;
   bool found = false;
   double best = -1;

@@ -100,15 +100,21 @@ bool Joins(const MatchState& st, uint32_t id, size_t last, size_t to) {
     return true;
   }
   if (to - last > kJoinGap) return false;
-  if (std::memchr(st.text.data() + last, '\n', to - last) != nullptr) return false;
   // A match ending at `to` that overlaps the candidate's (which end by
   // `last`) contains every byte between: when one of them is no byte the
   // pattern's matches contain, it is a separate match ("a@b.com and
-  // c@d.com", two URLs on a line), not more ends of the same one.
+  // c@d.com", two URLs on a line), not more ends of the same one. (No end
+  // joins across a line break either: one loop checks both when the
+  // alphabet has no '\n'.)
   if ((*st.has_alphabet)[id]) {
     const auto& alpha = (*st.alphabet)[id];
-    for (size_t i = last; i < to; ++i)
-      if (!alpha[static_cast<unsigned char>(st.text[i])]) return false;
+    bool newline_in_alphabet = alpha['\n'];
+    for (size_t i = last; i < to; ++i) {
+      unsigned char b = static_cast<unsigned char>(st.text[i]);
+      if (!alpha[b] || (newline_in_alphabet && b == '\n')) return false;
+    }
+  } else if (std::memchr(st.text.data() + last, '\n', to - last) != nullptr) {
+    return false;
   }
   // Clock times contain spaces ("10:30 am"), so "10:30 11:45" needs the
   // start: the later match joins only if it begins before `last`.
@@ -140,13 +146,15 @@ int OnMatch(unsigned int id, unsigned long long, unsigned long long block_to, un
       return 0;
     }
   }
-  Candidate c;
+  std::vector<Candidate>& cands = *st->candidates;
+  // Grown out of line, rarely: the common append stays inline.
+  if (__builtin_expect(cands.size() == cands.capacity(), 0)) cands.reserve(2 * cands.size() + 64);
+  open = static_cast<int64_t>(cands.size());
+  Candidate& c = cands.emplace_back();
   c.id = id;
   c.first_end = to;
   c.ends[0] = to;
   c.nends = 1;
-  open = static_cast<int64_t>(st->candidates->size());
-  st->candidates->push_back(c);
   return 0;
 }
 
@@ -295,10 +303,14 @@ ScanScratch& ThreadScratch() {
 
 struct ByteTables {
   std::array<bool, 256> word{};
+  std::array<bool, 256> alnum{};  // ASCII letters and digits (isalnum in the C locale)
+  std::array<bool, 256> space{};  // \s: space, \t \n \v \f \r (isspace in the C locale)
   std::array<unsigned char, 256> lower{};
   ByteTables() {
     for (int c = 0; c < 256; ++c) {
       word[c] = IsWordByte(static_cast<char>(c));
+      alnum[c] = word[c] && c != '_';
+      space[c] = c == ' ' || (c >= '\t' && c <= '\r');
       lower[c] = static_cast<unsigned char>(LowerAscii(static_cast<char>(c)));
     }
   }
@@ -380,8 +392,12 @@ class TermIndex {
                    on_run);
     for (uint32_t id : leading_) {
       const std::string& t = terms[id];
-      for (size_t at = from; (at = text.find(t.front(), at)) != std::string_view::npos && at < to;
-           ++at) {
+      // Bounded by `to`: a search to the end of the text per range was
+      // quadratic in the number of ranges.
+      for (size_t at = from; at < to; ++at) {
+        const void* hit = std::memchr(text.data() + at, t.front(), to - at);
+        if (!hit) break;
+        at = static_cast<size_t>(static_cast<const char*>(hit) - text.data());
         if (at > 0 && IsWordByte(text[at - 1])) continue;
         if (!EqualsLowered(text, at, t)) continue;
         size_t q = at + t.size();
@@ -1299,7 +1315,15 @@ bool PhoneBodyEndsAt(std::string_view text, size_t r, size_t e) {
 // Whether an extension — \s?(?:x|ext\.?|extension)\s?\d{1,5} (caseless) —
 // ending at the end of the digit run [r, e) follows a phone body.
 bool PhoneExtensionEndsAt(std::string_view text, size_t r, size_t e) {
-  if (e - r > 5) return false;
+  if (e - r > 5 || r == 0) return false;
+  // Every keyword ends on x, t, '.' or n, right before the digits or
+  // before one \s: most runs have neither.
+  auto keyword_end = [&](size_t q) {
+    unsigned char c = kTables.lower[static_cast<unsigned char>(text[q - 1])];
+    return c == 'x' || c == 't' || c == '.' || c == 'n';
+  };
+  if (!keyword_end(r) && !(r >= 2 && IsRegexSpace(text[r - 1]) && keyword_end(r - 1)))
+    return false;
   auto keyword_at = [&](size_t q, std::string_view k) {  // k ends at q, caseless
     if (q < k.size()) return false;
     for (size_t i = 0; i < k.size(); ++i)
@@ -1524,7 +1548,7 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
       size_t ws = c.first_end > wl ? c.first_end - wl : 0;
       // Begin the window after a space so \b anchors mean what they mean
       // in the full text.
-      for (size_t back = 0; ws > 0 && back < 64 && !std::isspace(static_cast<unsigned char>(text[ws - 1])); ++back) --ws;
+      for (size_t back = 0; ws > 0 && back < 64 && !kTables.space[static_cast<unsigned char>(text[ws - 1])]; ++back) --ws;
       if (im.has_alphabet[c.id]) {
         // No match contains a byte outside the pattern's alphabet, so none
         // of the matches ending at this candidate's ends starts at or
@@ -1600,8 +1624,8 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
       // The start walked back over a preceding number ("qty 2 4111 ..."):
       // retry without the first group.
       size_t p = start;
-      while (p < c.first_end && std::isalnum(static_cast<unsigned char>(text[p]))) ++p;
-      while (p < c.first_end && !std::isalnum(static_cast<unsigned char>(text[p]))) ++p;
+      while (p < c.first_end && kTables.alnum[static_cast<unsigned char>(text[p])]) ++p;
+      while (p < c.first_end && !kTables.alnum[static_cast<unsigned char>(text[p])]) ++p;
       if (p >= c.first_end) break;
       start = p;
     }
