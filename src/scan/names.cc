@@ -1,6 +1,7 @@
 #include "scan/names.h"
 
 #include <emmintrin.h>
+#include <immintrin.h>
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -456,6 +457,13 @@ const WordHashTable& CommonWords() {
 }
 
 uint32_t Feat(uint64_t h) { return static_cast<uint32_t>((h ^ (h >> 29)) & kFeatureMask); }
+
+// The AVX-512 paths (model rows, feature ids) compute exactly what the
+// portable ones do; this says whether the CPU can run them.
+bool CpuHasAvx512() {
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vpopcntdq");
+}
 
 uint64_t Mix(uint64_t a, uint64_t b) {
   uint64_t h = a ^ (b + 0x9e3779b97f4a7c15ull + (a << 6) + (a >> 2));
@@ -1260,11 +1268,48 @@ void Featurizer::Features(size_t i, int prev, int prev2, std::vector<uint32_t>* 
   out->resize(Features(i, prev, prev2, out->data()));
 }
 
+namespace {
+
+// Feat(Mix(tag, value)) of n (tag, value) pairs into out.
+void FeatureIdsPortable(const uint64_t* tags, const uint64_t* values, size_t n, uint32_t* out) {
+  for (size_t k = 0; k < n; ++k) out[k] = Feat(Mix(tags[k], values[k]));
+}
+
+// The same eight at a time (64-bit multiplies in AVX-512DQ): the same
+// integer arithmetic, so the same ids.
+__attribute__((target("avx512f,avx512dq,avx512vl"))) void FeatureIdsAvx512(const uint64_t* tags,
+                                                                         const uint64_t* values,
+                                                                         size_t n, uint32_t* out) {
+  const __m512i golden = _mm512_set1_epi64(static_cast<long long>(0x9e3779b97f4a7c15ull)),
+                mul = _mm512_set1_epi64(static_cast<long long>(0xff51afd7ed558ccdull)),
+                mask = _mm512_set1_epi64(kFeatureMask);
+  for (size_t k = 0; k < n; k += 8) {
+    const __mmask8 lanes = n - k >= 8 ? __mmask8{0xFF} : static_cast<__mmask8>((1u << (n - k)) - 1);
+    const __m512i a = _mm512_maskz_loadu_epi64(lanes, tags + k);
+    const __m512i b = _mm512_maskz_loadu_epi64(lanes, values + k);
+    // Mix: (a ^ (b + golden + (a << 6) + (a >> 2))) * mul
+    const __m512i sum = _mm512_add_epi64(
+        _mm512_add_epi64(b, golden), _mm512_add_epi64(_mm512_slli_epi64(a, 6), _mm512_srli_epi64(a, 2)));
+    const __m512i h = _mm512_mullo_epi64(_mm512_xor_si512(a, sum), mul);
+    // Feat: (h ^ (h >> 29)) & mask
+    const __m512i id = _mm512_and_si512(_mm512_xor_si512(h, _mm512_srli_epi64(h, 29)), mask);
+    _mm512_mask_cvtepi64_storeu_epi32(out + k, lanes, id);
+  }
+}
+
+}  // namespace
+
 size_t Featurizer::Features(size_t i, int prev, int prev2, uint32_t* out) const {
-  uint32_t* const begin = out;
+  // The (tag, value) pairs first, then their ids in one pass.
+  uint64_t tags[kMaxFeatures], values[kMaxFeatures];
+  size_t count = 0;
   const std::span<const Token> toks = tokens();
   size_t n = toks.size();
-  auto add = [&out](uint64_t tag, uint64_t v) { *out++ = Feat(Mix(tag, v)); };
+  auto add = [&](uint64_t tag, uint64_t v) {
+    tags[count] = tag;
+    values[count] = v;
+    ++count;
+  };
   auto word = [&](ptrdiff_t j) -> uint64_t {
     if (j < 0) return 0x5151;
     if (static_cast<size_t>(j) >= n) return 0x6161;
@@ -1342,7 +1387,12 @@ size_t Featurizer::Features(size_t i, int prev, int prev2, uint32_t* out) const 
   // hosted" is not).
   add(46, Mix(Mix(shape(k), shape(k + 1)), shape(k + 2)));
   add(47, Mix(Mix(shape(k), gaz(k + 1)), shape(k + 2)));
-  return static_cast<size_t>(out - begin);
+  static const bool kHasAvx512 = CpuHasAvx512();
+  if (kHasAvx512)
+    FeatureIdsAvx512(tags, values, count, out);
+  else
+    FeatureIdsPortable(tags, values, count, out);
+  return count;
 }
 
 Status NameModel::Load(const std::string& path) {
@@ -1494,20 +1544,55 @@ size_t GatherRowsPortable(const NameModel::IndexWord* index, const float* weight
   return GatherRows<false>(index, weights, feats, n, rows);
 }
 
+// The same eight features at a time where the CPU has AVX-512 (gathered
+// index words, vector popcount, rows compressed in feature order): the
+// same integer arithmetic, so the same rows in the same order.
+static_assert(sizeof(NameModel::IndexWord) == 16);
+__attribute__((target("avx512f,avx512dq,avx512vl,avx512vpopcntdq"))) size_t GatherRowsAvx512(
+    const NameModel::IndexWord* index, const float* weights, const uint32_t* feats, size_t n,
+    const float** rows) {
+  const __m512i one = _mm512_set1_epi64(1), low6 = _mm512_set1_epi64(63),
+                low32 = _mm512_set1_epi64(0xFFFFFFFFll), zero = _mm512_setzero_si512();
+  const __m512i base = _mm512_set1_epi64(static_cast<long long>(reinterpret_cast<uintptr_t>(weights)));
+  size_t count = 0;
+  for (size_t k = 0; k < n; k += 8) {
+    const __mmask8 lanes = n - k >= 8 ? __mmask8{0xFF} : static_cast<__mmask8>((1u << (n - k)) - 1);
+    const __m512i id = _mm512_cvtepu32_epi64(_mm256_maskz_loadu_epi32(lanes, feats + k));
+    const __m512i offset = _mm512_slli_epi64(_mm512_srli_epi64(id, 6), 4);  // IndexWord bytes
+    const __m512i present = _mm512_mask_i64gather_epi64(zero, lanes, offset, index, 1);
+    const __m512i rank = _mm512_and_si512(
+        _mm512_mask_i64gather_epi64(zero, lanes, offset, reinterpret_cast<const char*>(index) + 8, 1),
+        low32);
+    const __m512i bit = _mm512_sllv_epi64(one, _mm512_and_si512(id, low6));
+    const __mmask8 has = _mm512_mask_test_epi64_mask(lanes, present, bit);
+    const __m512i below = _mm512_and_si512(present, _mm512_sub_epi64(bit, one));
+    const __m512i row = _mm512_add_epi64(rank, _mm512_popcnt_epi64(below));
+    // weights + row * kNumLabels floats: row * 20 bytes.
+    static_assert(kNumLabels * sizeof(float) == 20);
+    const __m512i bytes = _mm512_add_epi64(_mm512_slli_epi64(row, 4), _mm512_slli_epi64(row, 2));
+    _mm512_mask_compressstoreu_epi64(rows + count, has, _mm512_add_epi64(base, bytes));
+    count += static_cast<size_t>(__builtin_popcount(has));
+  }
+  for (size_t k = 0; k < count; ++k) __builtin_prefetch(rows[k]);
+  return count;
+}
+
 }  // namespace
 
 void NameModel::Score(const uint32_t* feats, size_t n, float out[kNumLabels]) const {
   for (int l = 0; l < kNumLabels; ++l) out[l] = 0;
   if (index_) {
     static const bool kHasPopcnt = __builtin_cpu_supports("popcnt");
+    static const bool kHasAvx512 = CpuHasAvx512();
     // Rows are scattered over megabytes: find and fetch the present ones,
     // then add them in feature order (absent rows are all-zero weights, so
     // skipping them adds nothing).
     const float* rows[Featurizer::kMaxFeatures];
     for (size_t done = 0; done < n;) {
       size_t part = std::min(n - done, Featurizer::kMaxFeatures);
-      size_t count = kHasPopcnt ? GatherRowsPopcnt(index_, weights_, feats + done, part, rows)
-                                : GatherRowsPortable(index_, weights_, feats + done, part, rows);
+      size_t count = kHasAvx512   ? GatherRowsAvx512(index_, weights_, feats + done, part, rows)
+                     : kHasPopcnt ? GatherRowsPopcnt(index_, weights_, feats + done, part, rows)
+                                  : GatherRowsPortable(index_, weights_, feats + done, part, rows);
       done += part;
       // Sums in registers, in feature order as before: labels 0-3 in one
       // SSE register (lane by lane the same additions), label 4 alone.
