@@ -235,6 +235,18 @@ bool ValidateIpv6(std::string_view text, Span* span, double* score) {
   return Ipv6Valid(v);
 }
 
+// Ipv6Valid (inet_pton) accepts eight groups (seven colons), six groups
+// and a dotted quad (six colons), or a "::" form: a region with none of
+// these holds no valid address (clock times "10:35:00" are most candidates).
+bool Ipv6Possible(std::string_view region) {
+  size_t colons = 0;
+  for (size_t i = 0; i < region.size(); ++i) {
+    if (region[i] != ':') continue;
+    if (++colons >= 6 || (i + 1 < region.size() && region[i + 1] == ':')) return true;
+  }
+  return false;
+}
+
 bool ValidateMac(std::string_view text, Span* span, double* score) {
   std::string_view v = Sub(text, *span);
   Seps seps;
@@ -931,6 +943,7 @@ std::vector<Recognizer> WithStartRules(std::vector<Recognizer> t) {
     const char* charset;
     size_t max_len;
     size_t min_digits;  // the validator's own minimum (see Recognizer)
+    bool (*region_filter)(std::string_view) = nullptr;
   };
   const Rule rules[] = {
       {1, "PHONE_NUMBER", StartRule::kCharset, "0123456789 -.()+xXet", 28, 7},
@@ -943,7 +956,7 @@ std::vector<Recognizer> WithStartRules(std::vector<Recognizer> t) {
       {14, "US_DRIVER_LICENSE", StartRule::kCharset, "0123456789-", 13, 0},
       {15, "UK_NHS", StartRule::kCharset, kDigitSep, 12, 10},
       {17, "IP_ADDRESS", StartRule::kCharset, "0123456789.", 15, 0},
-      {18, "IP_ADDRESS", StartRule::kCharset, kHexColon, 45, 0},
+      {18, "IP_ADDRESS", StartRule::kCharset, kHexColon, 45, 0, Ipv6Possible},
       {19, "MAC_ADDRESS", StartRule::kCharset, kHexMac, 17, 0},
       {20, "MAC_ADDRESS", StartRule::kCharset, kHexMac, 14, 0},
       {21, "DATE_TIME", StartRule::kCharset, "0123456789-/. :TZ+", 32, 0},
@@ -956,6 +969,7 @@ std::vector<Recognizer> WithStartRules(std::vector<Recognizer> t) {
     t[r.index].charset = r.charset;
     t[r.index].max_len = r.max_len;
     t[r.index].min_digits = r.min_digits;
+    t[r.index].region_filter = r.region_filter;
   }
   return t;
 }

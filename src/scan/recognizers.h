@@ -50,6 +50,10 @@ struct Recognizer {
   // scanner skips a candidate whose whole region has fewer (a necessary
   // condition checked before start recovery and validation).
   size_t min_digits = 0;
+  // Another necessary condition of the validator, on the candidate's whole
+  // region (its start to its last match end: every span the validator is
+  // given lies inside it); the scanner skips a candidate that fails it.
+  bool (*region_filter)(std::string_view region) = nullptr;
 };
 
 // Bytes validators walked beyond their candidate span (value extension,
