@@ -156,7 +156,7 @@ InputScanResult ScanRequest(RequestContext& ctx, const Scanner& scanner,
     TransformContext tctx{&state.vault, state.hash_key, state.prompt_text};
     std::string rewritten = ApplyActions(text, found, action_for, tctx);
     if (rewritten != text) {
-      v = boost::json::string(rewritten);
+      v.as_string().assign(rewritten);  // into the string's own buffer
       result.modified = true;
     }
   });

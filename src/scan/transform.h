@@ -66,7 +66,7 @@ class Vault {
   // many findings, so a bitmap of the prompt's hashed 4-byte windows at
   // offsets 0, 4, 8, ... (built once per prompt) rules out most
   // placeholders first: one that occurs has, for one of its 4 alignments,
-  // all its windows of that alignment in the bitmap.
+  // all its windows of that alignment in the table.
   bool Occurs(std::string_view avoid, std::string_view p);
 
  private:
@@ -78,7 +78,7 @@ class Vault {
     size_t size = 0;
     uint64_t sample = 0;  // hash of ~64 bytes spread over it
     unsigned shift = 0;
-    std::vector<uint64_t> bits;
+    std::vector<uint8_t> slots;  // 1 where a window hashes to
   };
   GramFilter grams_;
 
