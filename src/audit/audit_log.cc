@@ -1,8 +1,13 @@
 #include "audit/audit_log.h"
 
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <chrono>
+#include <climits>
 #include <ctime>
 #include <cstdlib>
 #include <sstream>
@@ -11,10 +16,16 @@
 #include "config/config.h"
 
 namespace steward::audit {
+void WaitGate::WakeAll() {
+  seq.fetch_add(1, std::memory_order_seq_cst);
+  if (sleepers.load(std::memory_order_seq_cst) > 0) {
+    ::syscall(SYS_futex, &seq, FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+  }
+}
 
 void AppendHandle::Wait(std::function<void(Status)> done) {
   std::unique_lock lock(mu_);
-  if (done_) {
+  if (done_.load(std::memory_order_relaxed)) {
     Status s = status_;
     lock.unlock();
     done(std::move(s));
@@ -24,24 +35,39 @@ void AppendHandle::Wait(std::function<void(Status)> done) {
 }
 
 Result<int64_t> AppendHandle::Get() {
-  std::unique_lock lock(mu_);
-  cv_.wait(lock, [&] { return done_; });
+  if (!done_.load(std::memory_order_acquire)) {
+    // Eventcount: announce the sleeper, then re-check the handle after
+    // reading the gate's count; a release after that read changes the
+    // count, so the futex wait returns at once instead of missing it.
+    WaitGate& gate = *gate_;
+    gate.sleepers.fetch_add(1, std::memory_order_seq_cst);
+    while (!done_.load(std::memory_order_seq_cst)) {
+      const uint32_t seen = gate.seq.load(std::memory_order_seq_cst);
+      if (done_.load(std::memory_order_seq_cst)) break;
+      ::syscall(SYS_futex, &gate.seq, FUTEX_WAIT_PRIVATE, seen, nullptr, nullptr, 0);
+    }
+    gate.sleepers.fetch_sub(1, std::memory_order_relaxed);
+  }
   if (!status_.ok()) return status_;
-  return index_.load();
+  return index_.load(std::memory_order_acquire);
 }
 
-void AppendHandle::Complete(Status status, int64_t index) {
+void AppendHandle::CompleteQuiet(Status status, int64_t index) {
   std::vector<std::function<void(Status)>> waiters;
   {
     std::lock_guard lock(mu_);
-    if (done_) return;
+    if (done_.load(std::memory_order_relaxed)) return;
     index_.store(index, std::memory_order_release);
-    status_ = status;
-    done_ = true;
+    status_ = std::move(status);
+    done_.store(true, std::memory_order_seq_cst);
     waiters.swap(waiters_);
   }
-  cv_.notify_all();
-  for (auto& w : waiters) w(status);
+  for (auto& w : waiters) w(status_);
+}
+
+void AppendHandle::Complete(Status status, int64_t index) {
+  CompleteQuiet(std::move(status), index);
+  gate_->WakeAll();
 }
 
 Result<TreeHead> PublishTreeHead(Database& db, const SigningKey& key, int64_t now_ms) {
@@ -136,6 +162,7 @@ void AuditLog::Stop() {
 }
 
 void AuditLog::RunSyncer() {
+  ::pthread_setname_np(::pthread_self(), "audit-sync");  // for top -H and perf
   std::unique_lock lock(sync_mu_);
   while (true) {
     sync_cv_.wait(lock, [&] { return syncers_stop_ || !unsynced_.empty(); });
@@ -157,25 +184,33 @@ void AuditLog::RunSyncer() {
   }
 }
 
+void AuditLog::CompleteAll(const std::vector<std::shared_ptr<AppendHandle>>& handles,
+                           int64_t first, const Status& status) {
+  for (size_t i = 0; i < handles.size(); ++i) {
+    handles[i]->CompleteQuiet(status, status.ok() ? first + static_cast<int64_t>(i) : -1);
+  }
+  // Mostly one gate per batch; waking one twice only costs a counter bump.
+  WaitGate* woken = nullptr;
+  for (const auto& h : handles) {
+    if (h->gate_ == woken) continue;
+    woken = h->gate_;
+    woken->WakeAll();
+  }
+}
+
 void AuditLog::Release(std::deque<Unsynced>& batches, const Status& status) {
   syncs_.fetch_add(1, std::memory_order_relaxed);
   int64_t count = 0;
   for (const Unsynced& b : batches) count += static_cast<int64_t>(b.handles.size());
   if (status.ok()) {
     appended_.fetch_add(count);
-    for (Unsynced& b : batches) {
-      for (size_t i = 0; i < b.handles.size(); ++i) {
-        b.handles[i]->Complete(Status::Ok(), b.first + static_cast<int64_t>(i));
-      }
-    }
+    for (Unsynced& b : batches) CompleteAll(b.handles, b.first, Status::Ok());
     return;
   }
   SetUnhealthy(status.message());
   failed_.fetch_add(count);
   Status fail = Unavailable("audit record not durable: " + status.message());
-  for (Unsynced& b : batches) {
-    for (auto& h : b.handles) h->Complete(fail, -1);
-  }
+  for (Unsynced& b : batches) CompleteAll(b.handles, -1, fail);
   FailQueued(fail);
 }
 
@@ -195,6 +230,7 @@ std::shared_ptr<AppendHandle> AuditLog::Append(LeafToAppend leaf) {
   {
     std::lock_guard lock(mu_);
     if (!stopping_ && Healthy()) {
+      handle->gate_ = &gates_[batch_epoch_ % kGates].gate;
       queue_.push_back(Pending{std::move(leaf), handle});
       // Wake the writer only when it waits for exactly this: a futex wake
       // (and the writer's context switch) per append cost more CPU than
@@ -224,6 +260,7 @@ void AuditLog::SetUnhealthy(const std::string& why) {
 }
 
 void AuditLog::Run() {
+  ::pthread_setname_np(::pthread_self(), "audit-writer");
   std::vector<Pending> batch;
   while (true) {
     bool stopping = false;
@@ -264,6 +301,7 @@ void AuditLog::Run() {
       writer_waiting_ = false;
       stopping = stopping_;
       size_t n = std::min(queue_.size(), options_.max_batch);
+      if (n > 0) ++batch_epoch_;
       batch.clear();
       batch.reserve(n);
       for (size_t i = 0; i < n; ++i) {
@@ -352,19 +390,17 @@ void AuditLog::CommitBatch(std::vector<Pending>& batch) {
   }
   // Released by a syncer once the commit is durable. Without syncers the
   // store was not prepared for appends: the commit was durable already.
-  if (syncers_.empty()) {
-    syncs_.fetch_add(1, std::memory_order_relaxed);
-    appended_.fetch_add(static_cast<int64_t>(batch.size()));
-    for (size_t i = 0; i < batch.size(); ++i) {
-      batch[i].handle->Complete(Status::Ok(), first + static_cast<int64_t>(i));
-    }
-    return;
-  }
   std::deque<Unsynced> done(1);
   done[0].token = token;
   done[0].first = first;
   done[0].handles.reserve(batch.size());
   for (auto& p : batch) done[0].handles.push_back(std::move(p.handle));
+  if (syncers_.empty()) {
+    syncs_.fetch_add(1, std::memory_order_relaxed);
+    appended_.fetch_add(static_cast<int64_t>(batch.size()));
+    CompleteAll(done[0].handles, first, Status::Ok());
+    return;
+  }
   // Nothing queued behind this batch: there is nothing to overlap the flush
   // with, so the writer flushes it itself (handing it over would only add
   // a thread wake-up, which on this kind of VM costs more than the append).

@@ -15,6 +15,7 @@
 // retention_interval.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -35,6 +36,18 @@
 
 namespace steward::audit {
 
+// Where callers blocked in AppendHandle::Get() sleep: a futex word that is
+// bumped on every release. AuditLog points every handle queued for the same
+// batch at one gate, so one FUTEX_WAKE system call releases a whole batch's
+// blocked callers (one wake-up call per caller cost the writer more CPU than
+// the batch's commit).
+struct WaitGate {
+  std::atomic<uint32_t> seq{0};
+  std::atomic<int32_t> sleepers{0};
+  // Wakes every caller sleeping on the gate (no system call when none is).
+  void WakeAll();
+};
+
 // Completes once the leaf is durable (or failed). Wait() callbacks run on
 // the writer thread (or inline when already complete).
 class AppendHandle final : public Barrier {
@@ -45,15 +58,22 @@ class AppendHandle final : public Barrier {
   // The leaf index; meaningful once complete with OK.
   int64_t index() const { return index_.load(std::memory_order_acquire); }
 
+  // Completes the handle and wakes the callers blocked in Get().
   void Complete(Status status, int64_t index);
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
+  friend class AuditLog;
+  // Completes without waking the gate: the releaser of a batch wakes each
+  // gate once after completing all of its handles.
+  void CompleteQuiet(Status status, int64_t index);
+
+  std::mutex mu_;  // guards waiters_, and status_ until done_
+  std::atomic<bool> done_{false};
   Status status_;
   std::atomic<int64_t> index_{-1};
   std::vector<std::function<void(Status)>> waiters_;
+  WaitGate own_gate_;
+  WaitGate* gate_ = &own_gate_;  // AuditLog::Append: its batch's gate
 };
 
 struct AuditStats {
@@ -126,6 +146,10 @@ class AuditLog : public std::enable_shared_from_this<AuditLog> {
   void RunSyncer();
   // Completes the handles of `batches` after their flush returned `status`.
   void Release(std::deque<Unsynced>& batches, const Status& status);
+  // Completes `handles` (the i-th with index first + i when `status` is OK)
+  // and then wakes each of their gates once.
+  static void CompleteAll(const std::vector<std::shared_ptr<AppendHandle>>& handles,
+                          int64_t first, const Status& status);
   void CommitBatch(std::vector<Pending>& batch);
   void FailQueued(const Status& fail);
   void MaybePeriodic(bool force_sth);
@@ -147,6 +171,16 @@ class AuditLog : public std::enable_shared_from_this<AuditLog> {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Pending> queue_;
+  // Handles queued while batch_epoch_ is e sleep on gates_[e % kGates]: the
+  // writer takes everything queued at once, so a batch shares one gate
+  // (kGates exceeds the batches ever in flight; sharing one is harmless:
+  // a woken caller whose handle is not done sleeps again).
+  static constexpr size_t kGates = 64;
+  struct alignas(64) PaddedGate {
+    WaitGate gate;
+  };
+  std::array<PaddedGate, kGates> gates_;
+  uint64_t batch_epoch_ = 0;
   bool writer_waiting_ = false;  // the writer sleeps on cv_ until the queue
   size_t wake_writer_at_ = 1;    // holds this many (or stopping_)
   int flushes_in_flight_ = 0;    // batches handed to the syncers, not yet released

@@ -2,6 +2,8 @@
 
 #include <filesystem>
 #include <future>
+#include <set>
+#include <thread>
 
 #include "audit/audit_log.h"
 #include "audit/canonical_json.h"
@@ -355,6 +357,52 @@ TEST_F(AuditStageTest, ConcurrentCallsShareCommitsAndVerify) {
   ASSERT_TRUE(v.ok());
   EXPECT_TRUE(v->ok) << v->problem;
   EXPECT_EQ(v->tree_size, kThreads * kPer);
+}
+
+// Callers blocked in Get() sleep on a gate shared by their batch and are
+// woken by one wake-up per batch: none may be left asleep (the test would
+// time out), whichever batch and gate its append landed in.
+TEST_F(AuditStageTest, EveryBlockedAppenderIsReleased) {
+  MakeStage();
+  auto* log = services_.Get<AuditLog>();
+  constexpr int kThreads = 32, kPer = 40;
+  std::vector<std::vector<int64_t>> seen(kThreads);
+  auto run = std::async(std::launch::async, [&] {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kPer; ++i) {
+          LeafToAppend leaf;
+          leaf.leaf = "{\"kind\":\"test\",\"n\":" + std::to_string(t * kPer + i) + "}";
+          leaf.kind = "test";
+          auto r = log->Append(std::move(leaf))->Get();
+          if (r.ok()) seen[t].push_back(*r);
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+  });
+  ASSERT_EQ(run.wait_for(std::chrono::seconds(60)), std::future_status::ready)
+      << "an appender was never woken";
+  std::set<int64_t> all;
+  for (auto& v : seen) all.insert(v.begin(), v.end());
+  EXPECT_EQ(all.size(), static_cast<size_t>(kThreads * kPer));
+  EXPECT_EQ(*all.rbegin(), kThreads * kPer - 1);
+}
+
+// A handle completed directly (not through a batch) wakes its own waiter.
+TEST(AppendHandleTest, CompleteWakesABlockedGet) {
+  auto handle = std::make_shared<AppendHandle>();
+  auto waiter = std::async(std::launch::async, [handle] { return handle->Get(); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  handle->Complete(Status::Ok(), 7);
+  ASSERT_EQ(waiter.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  auto r = waiter.get();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, 7);
+  auto failed = std::make_shared<AppendHandle>();
+  failed->Complete(Unavailable("down"), -1);
+  EXPECT_EQ(failed->Get().status().code(), Unavailable("").code());
 }
 
 }  // namespace
