@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <iterator>
@@ -460,9 +461,17 @@ uint32_t Feat(uint64_t h) { return static_cast<uint32_t>((h ^ (h >> 29)) & kFeat
 
 // The AVX-512 paths (model rows, feature ids) compute exactly what the
 // portable ones do; this says whether the CPU can run them.
+std::atomic<bool> g_portable_only{false};
+bool PortableOnly() { return g_portable_only.load(std::memory_order_relaxed); }
+
 bool CpuHasAvx512() {
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vpopcntdq");
+}
+bool CpuHasAvx512Tokenizer() {
+  return CpuHasAvx512() && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512vbmi2") &&
+         __builtin_cpu_supports("popcnt");
 }
 
 uint64_t Mix(uint64_t a, uint64_t b) {
@@ -788,18 +797,18 @@ enum : uint8_t {
   kClsKeyword = 128,   // may be a word JoinNameParts looks for (see there)
 };
 static_assert(kClsKeyword == Featurizer::kKeywordClass);
+constexpr uint8_t kClassByShape[8] = {
+    0,                          // kShapeLower (short or long, below)
+    kClsCapLike | kClsAlways,   // kShapeCap
+    kClsCapLike | kClsAlways,   // kShapeUpper
+    kClsDigits,                 // kShapeDigits
+    0,                          // kShapeMixedDigit
+    0,                          // kShapePunct
+    kClsAlways,                 // kShapeOther
+    kClsInitial | kClsAlways};  // kShapeInitial
 inline uint8_t ClassBits(uint8_t shape, size_t len, char first) {
-  static constexpr uint8_t kByShape[8] = {
-      0,                          // kShapeLower (short or long, below)
-      kClsCapLike | kClsAlways,   // kShapeCap
-      kClsCapLike | kClsAlways,   // kShapeUpper
-      kClsDigits,                 // kShapeDigits
-      0,                          // kShapeMixedDigit
-      0,                          // kShapePunct
-      kClsAlways,                 // kShapeOther
-      kClsInitial | kClsAlways};  // kShapeInitial
   uint8_t lower = len <= 3 ? kClsLowerShort : kClsLowerLong;
-  return static_cast<uint8_t>(kByShape[shape] | (shape == kShapeLower) * lower |
+  return static_cast<uint8_t>(kClassByShape[shape] | (shape == kShapeLower) * lower |
                               ((first == '.') | (first == ',')) * kClsDotComma);
 }
 
@@ -832,13 +841,58 @@ const JoinKeywords& Keywords() {
 
 }  // namespace
 
+namespace {
+
+// The byte-class masks of BuildMasks for the 64 bytes at p (only the
+// `valid` ones; the others belong to no class), one compare a class.
+struct ByteClasses {
+  uint64_t upper, lower, digit, high, space, newline, joiner;
+};
+__attribute__((target("avx512f,avx512bw"))) ByteClasses ClassifyAvx512(const char* p,
+                                                                      uint64_t valid) {
+  const __m512i v = _mm512_maskz_loadu_epi8(valid, p);
+  auto in_range = [](__m512i x, char lo, char span) __attribute__((target("avx512f,avx512bw"))) {
+    return _mm512_cmple_epu8_mask(_mm512_sub_epi8(x, _mm512_set1_epi8(lo)), _mm512_set1_epi8(span));
+  };
+  ByteClasses c;
+  c.high = _mm512_movepi8_mask(v);
+  c.upper = in_range(v, 'A', 25);
+  c.lower = in_range(v, 'a', 25);
+  c.digit = in_range(v, '0', 9);
+  c.space = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(' ')) | in_range(v, '\t', 4);
+  c.newline = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\n'));
+  c.joiner = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\'')) |
+             _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('-'));
+  return c;
+}
+
+}  // namespace
+
 void Featurizer::BuildMasks(std::string_view text) {
   size_t words = text.size() / 64 + 1;  // + a zero word after the last byte
   masks_.assign(words + 1, MaskWord{});
+  static const bool kHasAvx512 =
+      __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+  const bool kAvx512 = kHasAvx512 && !PortableOnly();
+  if (kAvx512) {
+    for (size_t w = 0; w * 64 < text.size(); ++w) {
+      const size_t left = text.size() - w * 64;
+      ByteClasses c = ClassifyAvx512(text.data() + w * 64,
+                                     left >= 64 ? ~uint64_t{0} : (uint64_t{1} << left) - 1);
+      MaskWord& m = masks_[w];
+      m.upper = c.upper;
+      m.lower = c.lower;
+      m.digit = c.digit;
+      m.high = c.high;
+      m.space = c.space;
+      m.newline = c.newline;
+      m.joiner = c.joiner;
+    }
+  }
   const __m128i quote = _mm_set1_epi8('\''), dash = _mm_set1_epi8('-'),
                 blank = _mm_set1_epi8(' '), nl = _mm_set1_epi8('\n');
   alignas(16) char tail[64];
-  for (size_t w = 0; w * 64 < text.size(); ++w) {
+  for (size_t w = 0; !kAvx512 && w * 64 < text.size(); ++w) {
     const char* p = text.data() + w * 64;
     if (text.size() - w * 64 < 64) {  // last partial block: zero bytes belong to no class
       std::memset(tail, 0, sizeof(tail));
@@ -960,27 +1014,13 @@ void Featurizer::ReserveTokens(size_t n) {
   }
 }
 
-namespace {
+static_assert(Featurizer::kPunctShape == kShapePunct);
+// TokenizeAvx512 writes Tokens as three qwords each.
+static_assert(sizeof(Token) == 24 && offsetof(Token, start) == 0 && offsetof(Token, end) == 8 &&
+              offsetof(Token, newline_before) == 16);
 
-// HashBytes of each one-byte token (punctuation: lower-casing keeps it).
-struct ByteHashes {
-  uint64_t hash[256];
-  ByteHashes() {
-    for (int c = 0; c < 256; ++c) {
-      char b = static_cast<char>(c);
-      hash[c] = HashBytes(std::string_view(&b, 1));
-    }
-  }
-};
-const ByteHashes& OneByteHashes() {
-  static const ByteHashes kTable;
-  return kTable;
-}
-
-}  // namespace
-
-uint64_t Featurizer::DigitsHash(size_t i) const {
-  // Digits are their own lower case.
+uint64_t Featurizer::LazyHash(size_t i) const {
+  // Digits and punctuation are their own lower case.
   return HashBytes(text_.substr(toks_[i].start, toks_[i].end - toks_[i].start));
 }
 
@@ -989,23 +1029,47 @@ void Featurizer::TokenizeFromMasks() {
   // neither space nor inside a word (punctuation is one token a byte).
   // At most one token a byte: the arrays are sized for that once (they
   // only grow) and written through local pointers, no bookkeeping per
-  // token. Words are probed in a second pass over their indices, so this
-  // loop has no branch on the token's kind.
+  // token. Words are probed in a second pass over their indices, so the
+  // token loop has no branch on the token's kind.
   const size_t n = text_.size();
   if (own_capacity_ < n + 1) {
     own_capacity_ = std::max(n + 1, own_capacity_ * 2);
     own_tokens_.reset(new Token[own_capacity_]);
   }
   ReserveTokens(n + 1);
+  classes_[0] = classes_[1] = 0;  // two zero neighbours before the first token
+  static const bool kVector = CpuHasAvx512Tokenizer();
+  size_t nwords = 0;
+  const size_t count = kVector && !PortableOnly() ? TokenizeAvx512(&nwords) : TokenizeScalar(&nwords);
+  const Token* const tok = own_tokens_.get();
+  toks_ = tok;
+  ntokens_ = count;
+  uint8_t* const cls = classes_.data() + 2;
+  const uint32_t* const words = words_.data();
+  for (size_t k = 0; k < nwords; ++k) {
+    const size_t i = words[k];
+    cls[i] |= Probe(i, tok[i].start, tok[i].end - tok[i].start);
+  }
+}
+
+void Featurizer::EmitSlow(size_t count, size_t* nwords, size_t s, size_t e, bool newline) {
+  const uint8_t shape = ShapeAt(s, e - s);
+  own_tokens_[count] = {s, e, newline};
+  shape_[count] = shape;
+  gazbits_[count] = 0;
+  classes_[count + 2] = ClassBits(shape, e - s, text_[s]);
+  words_[*nwords] = static_cast<uint32_t>(count);
+  *nwords += shape != kShapePunct && shape != kShapeDigits;
+}
+
+size_t Featurizer::TokenizeScalar(size_t* nwords_out) {
+  const size_t n = text_.size();
   Token* const tok = own_tokens_.get();
   uint8_t* const shp = shape_.data();
-  uint64_t* const hsh = hash_.data();
   uint16_t* const gzb = gazbits_.data();
   uint8_t* const cls = classes_.data() + 2;
   uint32_t* const words = words_.data();
-  const uint64_t* const byte_hash = OneByteHashes().hash;
   const uint8_t* const shape_of = Shapes().shape;
-  cls[-2] = cls[-1] = 0;  // two zero neighbours before the first token
   size_t count = 0, nwords = 0;
   size_t prev_end = 0;
   uint64_t prev_in_word = 0;
@@ -1045,14 +1109,12 @@ void Featurizer::TokenizeFromMasks() {
         shape = ShapeAt(s, e - s);
       }
       // Spaces only since the last token: a newline among them?
-      bool newline = s - prev_end <= 64 ? MaskBits(&MaskWord::newline, prev_end, s - prev_end) != 0
-                                        : AnyBit(&MaskWord::newline, prev_end, s);
+      const bool newline = NewlineBetween(prev_end, s);
       const unsigned char first = static_cast<unsigned char>(text_[s]);
       tok[count] = {s, e, newline};
       shp[count] = shape;
-      // Punctuation (one byte) hashes by table; digits lazily (HashOf);
-      // words get theirs from the probe pass below.
-      hsh[count] = byte_hash[first];
+      // Punctuation and digits have their hashes computed when asked
+      // (HashOf); words get theirs from the probe pass.
       gzb[count] = 0;
       cls[count] = ClassBits(shape, e - s, static_cast<char>(first));
       words[nwords] = static_cast<uint32_t>(count);
@@ -1061,12 +1123,159 @@ void Featurizer::TokenizeFromMasks() {
       prev_end = e;
     }
   }
-  toks_ = tok;
-  ntokens_ = count;
-  for (size_t k = 0; k < nwords; ++k) {
-    const size_t i = words[k];
-    cls[i] |= Probe(i, tok[i].start, tok[i].end - tok[i].start);
+  *nwords_out = nwords;
+  return count;
+}
+
+// Per 64-byte block: token starts S and last bytes E (a word run's last
+// byte, or the punctuation byte) pair up in order, except a word that runs
+// on into the next block (its start waits as `pending` and is read byte by
+// byte when its end comes). The paired tokens' starts and last bytes come
+// from compressing the byte offsets by S and E; eight tokens at a time
+// then get their shape index (first byte A-Z, a later A-Z, any a-z, digit,
+// byte >= 0x80, one byte long: the bits ShapeFromBits reads) from the
+// block's class masks shifted by their starts, shape and class bits by
+// table, and the newline flag from the newline mask between the previous
+// token's end and their start. A token whose first byte is >= 0x80 is
+// re-read byte by byte (a non-ASCII capital, IsUpperStart).
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vbmi,avx512vbmi2,popcnt")))
+size_t Featurizer::TokenizeAvx512(size_t* nwords_out) {
+  const size_t n = text_.size();
+  Token* const tok = own_tokens_.get();
+  uint8_t* const shp = shape_.data();
+  uint8_t* const cls = classes_.data() + 2;
+  uint32_t* const words = words_.data();
+  std::memset(gazbits_.data(), 0, (n + 1) * sizeof(uint16_t));
+  alignas(64) uint8_t iota_bytes[64], shape_bytes[64] = {}, class_bytes[64] = {};
+  for (int k = 0; k < 64; ++k) {
+    iota_bytes[k] = static_cast<uint8_t>(k);
+    shape_bytes[k] = Shapes().shape[k];
   }
+  for (int k = 0; k < 8; ++k) class_bytes[k] = kClassByShape[k];
+  const __m512i iota = _mm512_load_si512(iota_bytes), shape_table = _mm512_load_si512(shape_bytes),
+                class_table = _mm512_load_si512(class_bytes);
+  const __m512i one = _mm512_set1_epi64(1), not_one = _mm512_set1_epi64(~1ll),
+                three = _mm512_set1_epi64(3);
+  const __m256i lane_index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  alignas(64) uint8_t sb[64], eb[64];
+  size_t count = 0, nwords = 0, prev_end = 0;
+  size_t pending = SIZE_MAX;  // start of a word that runs on past its block
+  uint64_t prev_in_word = 0;
+  for (size_t w = 0; w * 64 < n; ++w) {
+    const MaskWord& m = masks_[w];
+    const size_t base = w * 64;
+    const uint64_t valid = n - base >= 64 ? ~uint64_t{0} : (uint64_t{1} << (n - base)) - 1;
+    const uint64_t in = m.in_word;
+    const uint64_t punct = ~in & ~m.space & valid;
+    uint64_t starts = ((in & ~((in << 1) | (prev_in_word >> 63))) & valid) | punct;
+    uint64_t lasts = (in & ~((in >> 1) | (masks_[w + 1].in_word << 63))) | punct;
+    prev_in_word = in;
+    if (pending != SIZE_MAX) {
+      // The bytes before the first last byte are all in the pending word.
+      if (!(lasts & in)) continue;  // it runs through this whole block
+      const size_t e = base + static_cast<size_t>(CountTrailingZeros(lasts)) + 1;
+      EmitSlow(count++, &nwords, pending, e, NewlineBetween(prev_end, pending));
+      prev_end = e;
+      pending = SIZE_MAX;
+      lasts &= lasts - 1;
+    }
+    const int paired = __builtin_popcountll(lasts);
+    if (__builtin_popcountll(starts) > paired)  // the last start's word runs on
+      pending = base + 63 - static_cast<size_t>(__builtin_clzll(starts));
+    if (paired == 0) continue;
+    _mm512_store_si512(sb, _mm512_maskz_compress_epi8(starts, iota));
+    _mm512_store_si512(eb, _mm512_maskz_compress_epi8(lasts, iota));
+    const __m512i bytes = _mm512_maskz_loadu_epi8(valid, text_.data() + base);
+    const uint64_t dot_comma = _mm512_cmpeq_epi8_mask(bytes, _mm512_set1_epi8('.')) |
+                               _mm512_cmpeq_epi8_mask(bytes, _mm512_set1_epi8(','));
+    const __m512i up_all = _mm512_set1_epi64(static_cast<long long>(m.upper)),
+                  lo_all = _mm512_set1_epi64(static_cast<long long>(m.lower)),
+                  dg_all = _mm512_set1_epi64(static_cast<long long>(m.digit)),
+                  hi_all = _mm512_set1_epi64(static_cast<long long>(m.high)),
+                  nl_all = _mm512_set1_epi64(static_cast<long long>(m.newline)),
+                  dc_all = _mm512_set1_epi64(static_cast<long long>(dot_comma));
+    // The previous token's end, in block offsets (0 when it is earlier).
+    size_t prev_rel = prev_end > base ? prev_end - base : 0;
+    const bool newline_before_block = prev_end < base && NewlineBetween(prev_end, base);
+    for (int g = 0; g < paired; g += 8) {
+      const int cnt = std::min(8, paired - g);
+      const __mmask8 lanes = static_cast<__mmask8>((1u << cnt) - 1);
+      const __m512i s = _mm512_cvtepu8_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sb + g)));
+      const __m512i last = _mm512_cvtepu8_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(eb + g)));
+      const __m512i len = _mm512_add_epi64(_mm512_sub_epi64(last, s), one);
+      const __m512i keep = _mm512_sub_epi64(_mm512_sllv_epi64(one, len), one);  // len 64: all
+      const __m512i up = _mm512_and_si512(_mm512_srlv_epi64(up_all, s), keep);
+      const __m512i lo = _mm512_and_si512(_mm512_srlv_epi64(lo_all, s), keep);
+      const __m512i dg = _mm512_and_si512(_mm512_srlv_epi64(dg_all, s), keep);
+      const __m512i hi = _mm512_and_si512(_mm512_srlv_epi64(hi_all, s), keep);
+      __m512i k = _mm512_maskz_mov_epi64(_mm512_test_epi64_mask(up, one), one);
+      k = _mm512_mask_or_epi64(k, _mm512_test_epi64_mask(up, not_one), k, _mm512_set1_epi64(2));
+      k = _mm512_mask_or_epi64(k, _mm512_test_epi64_mask(lo, lo), k, _mm512_set1_epi64(4));
+      k = _mm512_mask_or_epi64(k, _mm512_test_epi64_mask(dg, dg), k, _mm512_set1_epi64(8));
+      k = _mm512_mask_or_epi64(k, _mm512_test_epi64_mask(hi, hi), k, _mm512_set1_epi64(16));
+      k = _mm512_mask_or_epi64(k, _mm512_cmpeq_epi64_mask(len, one), k, _mm512_set1_epi64(32));
+      const __mmask8 high_first = _mm512_mask_test_epi64_mask(lanes, hi, one);
+      const __m128i shape8 = _mm512_castsi512_si128(
+          _mm512_permutexvar_epi8(_mm512_castsi128_si512(_mm512_cvtepi64_epi8(k)), shape_table));
+      __m128i class8 = _mm512_castsi512_si128(
+          _mm512_permutexvar_epi8(_mm512_castsi128_si512(shape8), class_table));
+      const __mmask16 lower = _mm_cmpeq_epi8_mask(shape8, _mm_setzero_si128());
+      const __mmask16 short_len = _mm512_cmple_epu64_mask(len, three);
+      class8 = _mm_mask_mov_epi8(class8, lower & short_len, _mm_or_si128(class8, _mm_set1_epi8(kClsLowerShort)));
+      class8 = _mm_mask_mov_epi8(class8, lower & ~short_len, _mm_or_si128(class8, _mm_set1_epi8(kClsLowerLong)));
+      const __mmask16 dc = _mm512_test_epi64_mask(_mm512_srlv_epi64(dc_all, s), one);
+      class8 = _mm_mask_mov_epi8(class8, dc, _mm_or_si128(class8, _mm_set1_epi8(kClsDotComma)));
+      // Newlines between each token and the one before it.
+      const __m512i ends = _mm512_add_epi64(last, one);
+      const __m512i prev = _mm512_alignr_epi64(ends, _mm512_set1_epi64(static_cast<long long>(prev_rel)), 7);
+      const __m512i range = _mm512_andnot_si512(_mm512_sub_epi64(_mm512_sllv_epi64(one, prev), one),
+                                                _mm512_sub_epi64(_mm512_sllv_epi64(one, s), one));
+      __mmask8 newline = _mm512_test_epi64_mask(nl_all, range);
+      if (g == 0 && newline_before_block) newline |= 1;
+      const __mmask16 is_word = lanes & ~(_mm_cmpeq_epi8_mask(shape8, _mm_set1_epi8(kShapePunct)) |
+                                          _mm_cmpeq_epi8_mask(shape8, _mm_set1_epi8(kShapeDigits)));
+      _mm_mask_storeu_epi8(shp + count, lanes, shape8);
+      _mm_mask_storeu_epi8(cls + count, lanes, class8);
+      _mm256_mask_compressstoreu_epi32(
+          words + nwords, static_cast<__mmask8>(is_word),
+          _mm256_add_epi32(lane_index, _mm256_set1_epi32(static_cast<int>(count))));
+      nwords += static_cast<size_t>(__builtin_popcount(is_word & 0xFF));
+      // Eight Tokens {start, end, newline} are 24 qwords: the three
+      // vectors interleaved into three stores (only the tokens that exist).
+      {
+        const __m512i start_abs = _mm512_add_epi64(s, _mm512_set1_epi64(static_cast<long long>(base)));
+        const __m512i end_abs = _mm512_add_epi64(ends, _mm512_set1_epi64(static_cast<long long>(base)));
+        const __m512i flag = _mm512_maskz_mov_epi64(newline, one);
+        const __m512i out0 = _mm512_mask_permutexvar_epi64(
+            _mm512_permutex2var_epi64(start_abs, _mm512_setr_epi64(0, 8, 0, 1, 9, 0, 2, 10), end_abs),
+            0x24, _mm512_setr_epi64(0, 0, 0, 0, 0, 1, 0, 0), flag);
+        const __m512i out1 = _mm512_mask_permutexvar_epi64(
+            _mm512_permutex2var_epi64(start_abs, _mm512_setr_epi64(0, 3, 11, 0, 4, 12, 0, 5), end_abs),
+            0x49, _mm512_setr_epi64(2, 0, 0, 3, 0, 0, 4, 0), flag);
+        const __m512i out2 = _mm512_mask_permutexvar_epi64(
+            _mm512_permutex2var_epi64(start_abs, _mm512_setr_epi64(13, 0, 6, 14, 0, 7, 15, 0), end_abs),
+            0x92, _mm512_setr_epi64(0, 5, 0, 0, 6, 0, 0, 7), flag);
+        const int qwords = 3 * cnt;
+        auto* dst = reinterpret_cast<long long*>(tok + count);
+        _mm512_mask_storeu_epi64(dst, static_cast<__mmask8>(qwords >= 8 ? 0xFF : (1u << qwords) - 1), out0);
+        if (qwords > 8)
+          _mm512_mask_storeu_epi64(dst + 8, static_cast<__mmask8>(qwords >= 16 ? 0xFF : (1u << (qwords - 8)) - 1), out1);
+        if (qwords > 16)
+          _mm512_mask_storeu_epi64(dst + 16, static_cast<__mmask8>((1u << (qwords - 16)) - 1), out2);
+      }
+      for (__mmask8 f = high_first; f; f &= static_cast<__mmask8>(f - 1)) {
+        const int j = CountTrailingZeros(f);
+        const size_t ts = base + sb[g + j], len_j = eb[g + j] + 1u - sb[g + j];
+        shp[count + j] = ShapeAt(ts, len_j);
+        cls[count + j] = ClassBits(shp[count + j], len_j, text_[ts]);
+      }
+      count += static_cast<size_t>(cnt);
+      prev_rel = eb[g + cnt - 1] + 1u;
+      prev_end = base + prev_rel;
+    }
+  }
+  *nwords_out = nwords;
+  return count;
 }
 
 void Featurizer::PrepareText(std::string_view text) {
@@ -1088,8 +1297,7 @@ void Featurizer::Prepare(std::string_view text, const std::vector<Token>& tokens
   for (size_t i = 0; i < n; ++i) {
     const size_t start = tokens[i].start, len = tokens[i].end - tokens[i].start;
     shape_[i] = ShapeAt(start, len);
-    hash_[i] = len == 1 ? OneByteHashes().hash[static_cast<unsigned char>(lower_text_[start])]
-                        : 0;
+    hash_[i] = 0;  // words: Probe; digits and punctuation: HashOf
     gazbits_[i] = 0;
     uint8_t keyword = shape_[i] != kShapePunct && shape_[i] != kShapeDigits ? Probe(i, start, len) : 0;
     classes_[i + 2] = ClassBits(shape_[i], len, text_[start]) | keyword;
@@ -1388,7 +1596,7 @@ size_t Featurizer::Features(size_t i, int prev, int prev2, uint32_t* out) const 
   add(46, Mix(Mix(shape(k), shape(k + 1)), shape(k + 2)));
   add(47, Mix(Mix(shape(k), gaz(k + 1)), shape(k + 2)));
   static const bool kHasAvx512 = CpuHasAvx512();
-  if (kHasAvx512)
+  if (kHasAvx512 && !PortableOnly())
     FeatureIdsAvx512(tags, values, count, out);
   else
     FeatureIdsPortable(tags, values, count, out);
@@ -1590,7 +1798,8 @@ void NameModel::Score(const uint32_t* feats, size_t n, float out[kNumLabels]) co
     const float* rows[Featurizer::kMaxFeatures];
     for (size_t done = 0; done < n;) {
       size_t part = std::min(n - done, Featurizer::kMaxFeatures);
-      size_t count = kHasAvx512   ? GatherRowsAvx512(index_, weights_, feats + done, part, rows)
+      size_t count = kHasAvx512 && !PortableOnly()
+                         ? GatherRowsAvx512(index_, weights_, feats + done, part, rows)
                      : kHasPopcnt ? GatherRowsPopcnt(index_, weights_, feats + done, part, rows)
                                   : GatherRowsPortable(index_, weights_, feats + done, part, rows);
       done += part;
@@ -2029,5 +2238,7 @@ uint64_t NameRecognizer::Recognize(std::string_view text, std::vector<Finding>* 
   if (text.size() > (size_t{1} << 20)) scratch = Scratch();
   return scored;
 }
+
+void SetNamesPortableOnly(bool portable) { g_portable_only.store(portable); }
 
 }  // namespace steward::scan

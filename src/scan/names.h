@@ -188,6 +188,11 @@ inline int Popcount64(uint64_t x) {
   return static_cast<int>((x * 0x0101010101010101ull) >> 56);
 }
 
+// Where the CPU has AVX-512 the tokenizer, the byte classes, feature ids
+// and model row lookups run vector code with the same results as the
+// portable code; tests compare the two by switching to the portable one.
+void SetNamesPortableOnly(bool portable);
+
 constexpr int kFeatureBits = 20;
 constexpr uint32_t kFeatureMask = (1u << kFeatureBits) - 1;
 
@@ -242,22 +247,35 @@ class Featurizer {
   };
   void BuildMasks(std::string_view text);
   void TokenizeFromMasks();
+  // The token loop of TokenizeFromMasks, portable and AVX-512 (eight
+  // tokens' shapes and classes at a time; the same results): fill the
+  // per-token arrays and the word list, return the token count.
+  size_t TokenizeScalar(size_t* nwords);
+  size_t TokenizeAvx512(size_t* nwords);
+  // Writes token `count` (shape and class from its bytes) the way both
+  // loops do for the tokens they hand to the byte-by-byte reading.
+  void EmitSlow(size_t count, size_t* nwords, size_t s, size_t e, bool newline);
+  bool NewlineBetween(size_t from, size_t to) const {
+    return to - from <= 64 ? MaskBits(&MaskWord::newline, from, to - from) != 0
+                           : AnyBit(&MaskWord::newline, from, to);
+  }
   void StartText();
   // Sizes the per-token arrays for up to `n` tokens (they only grow).
   void ReserveTokens(size_t n);
   // Hash, gazetteer bits and keyword class of token i when it is a word
   // (not punctuation or digits); records the word-cache misses.
   uint8_t Probe(size_t i, size_t start, size_t len);
-  // Token i's word hash: digit tokens are hashed only when a feature asks
-  // (they have no gazetteer bits and no keyword, and most are never a
-  // neighbour of a scored token); words and punctuation have it stored.
+  // Token i's word hash: digit and punctuation tokens are hashed only when
+  // a feature asks (they have no gazetteer bits and no keyword, and most
+  // are never a neighbour of a scored token); words have it stored.
   uint64_t HashOf(size_t i) const {
-    return shape_[i] == kDigitsShape ? DigitsHash(i) : hash_[i];
+    return shape_[i] == kDigitsShape || shape_[i] == kPunctShape ? LazyHash(i) : hash_[i];
   }
-  uint64_t DigitsHash(size_t i) const;
+  uint64_t LazyHash(size_t i) const;
 
  public:
   static constexpr uint8_t kDigitsShape = 3;  // kShapeDigits in names.cc
+  static constexpr uint8_t kPunctShape = 5;   // kShapePunct
 
  private:
   void FinishTokens();

@@ -55,15 +55,19 @@ TEST(NameModel, LoadedRowsScoreLikeDenseWeights) {
   ASSERT_TRUE(loaded.Load(path).ok());
   std::remove(path.c_str());
   EXPECT_LT(loaded.bytes(), size_t{1} << 20);
-  for (int trial = 0; trial < 2000; ++trial) {
+  for (int trial = 0; trial < 4000; ++trial) {
+    // Both row lookups: the AVX-512 one (where the CPU has it) and the
+    // portable one; 1..70 features (partial vectors, more than one batch).
+    SetNamesPortableOnly(trial % 2 == 1);
     std::vector<uint32_t> feats;
-    for (int k = 0; k < 30; ++k)
+    for (int k = 0, n = 1 + trial % 70; k < n; ++k)
       feats.push_back(k % 2 ? used[rng() % used.size()] : (rng() & kFeatureMask));
     float a[kNumLabels], b[kNumLabels];
     trained.Score(feats, a);
     loaded.Score(feats, b);
-    for (int l = 0; l < kNumLabels; ++l) ASSERT_EQ(a[l], b[l]);
+    for (int l = 0; l < kNumLabels; ++l) ASSERT_EQ(a[l], b[l]) << trial;
   }
+  SetNamesPortableOnly(false);
 }
 
 }  // namespace
@@ -118,6 +122,71 @@ TEST(LowerUtf8, SixteenByteAsciiPathEqualsByteLoop) {
       s.push_back(ascii && static_cast<unsigned char>(c) >= 0x80 ? 'Q' : c);
     }
     ASSERT_EQ(LowerUtf8(s), ReferenceLower(s)) << i;
+  }
+}
+
+}  // namespace
+}  // namespace steward::scan
+
+namespace steward::scan {
+namespace {
+
+// Everything the featurizer hands the model for `text`: tokens, hashes,
+// gazetteer bits, keyword flags, which tokens are looked at, and the
+// feature ids under a few previous labels.
+std::vector<uint64_t> FeaturizerView(Featurizer& fz, const std::string& text) {
+  fz.PrepareText(text);
+  std::vector<uint64_t> v;
+  std::vector<uint32_t> feats;
+  const auto tokens = fz.tokens();
+  v.push_back(tokens.size());
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    v.insert(v.end(), {tokens[i].start, tokens[i].end, uint64_t{tokens[i].newline_before},
+                       fz.WordHash(i), fz.GazBits(i), uint64_t{fz.MaybeKeyword(i)},
+                       uint64_t{fz.Considered(i, kO)}, uint64_t{fz.Considered(i, kBPer)},
+                       fz.NextConsideredAfterO(i)});
+    for (auto [prev, prev2] : {std::pair{kO, kO}, {kBPer, kO}, {kILoc, kBLoc}}) {
+      fz.Features(i, prev, prev2, &feats);
+      v.push_back(feats.size());
+      v.insert(v.end(), feats.begin(), feats.end());
+    }
+  }
+  return v;
+}
+
+TEST(Featurizer, VectorPathsEqualPortable) {
+  // Words crossing 64-byte blocks, words longer than a block, punctuation
+  // runs, line breaks, UTF-8 capitals and invalid bytes, joiners at edges.
+  Gazetteers gaz;
+  for (const char* w : {"paris", "maria", "garcia", "berlin", "street", "the", "of"})
+    gaz.Add(Gazetteers::kCity, w);
+  gaz.Add(Gazetteers::kFirst, "maria");
+  gaz.Add(Gazetteers::kWord, "the");
+  const std::vector<std::string> pieces = {
+      "Maria", "Garcia", "paris", "Berlin", "the", "of", "Mr", "hi", "dear", "corner", "St.",
+      "12", "2019", "a1b2", "McDonald", "IBAN", "A", "O'Brien", "Mayo-Walters", "-x", "x-",
+      "\xC3\x89mile", "\xD0\x9F\xD0\xB5\xD1\x82\xD1\x80", "\xCE\x91\xCE\xB8", "\xC3", "\xFF",
+      std::string(70, 'a'), std::string(130, 'Z'), std::string(65, '7'), "...", ",", "(", ")",
+      "\"", "'"};
+  const char* seps[] = {" ", " ", "  ", "\n", "\n\n", "\t", "", ", ", ". ", "\r\n"};
+  const std::string wide_gap = std::string(40, ' ') + "\n" + std::string(40, ' ');
+  std::mt19937 rng(17);
+  Featurizer vec(&gaz), portable(&gaz);
+  for (int n = 0; n < 3000; ++n) {
+    std::string t;
+    size_t len = rng() % 700;
+    while (t.size() < len) {
+      t += pieces[rng() % pieces.size()];
+      size_t k = rng() % (std::size(seps) + 1);
+      t += k == std::size(seps) ? wide_gap : std::string(seps[k]);
+    }
+    if (rng() % 4 == 0) t.resize(rng() % (t.size() + 1));  // cut anywhere, mid-character too
+    SetNamesPortableOnly(false);
+    std::vector<uint64_t> a = FeaturizerView(vec, t);
+    SetNamesPortableOnly(true);
+    std::vector<uint64_t> b = FeaturizerView(portable, t);
+    SetNamesPortableOnly(false);
+    ASSERT_EQ(a, b) << "text " << n << ": " << t;
   }
 }
 
