@@ -5,7 +5,8 @@
 // every finding must be identical — type, span and score — on the labelled
 // evaluation set, Presidio's synthetic and recognizer cases, a sample of the
 // benchmark's kind of text, and random digit-heavy strings that stress the
-// edges the hand matchers decide (word boundaries, run lengths, prefixes).
+// edges the hand matchers decide (word boundaries, run lengths, prefixes),
+// and random strings of URL pieces (the URL run's ends added by hand).
 #include <gtest/gtest.h>
 #include <hs/hs.h>
 
@@ -113,6 +114,29 @@ std::vector<std::string> RandomDigitStrings(size_t count) {
   return out;
 }
 
+// Strings of URL pieces (schemes in both cases, nested and glued ones,
+// run bytes, bytes that end a run, line breaks, e-mail and path bytes):
+// the fast engine has the database report only a URL's prefix and adds the
+// run's ends by hand, the plain engine has Vectorscan report every end.
+std::vector<std::string> RandomUrlStrings(size_t count) {
+  std::mt19937 rng(4242);
+  const char* pieces[] = {"http://", "https://", "HTTPS://", "ftp://", "ws://", "wss://", "xhttp://",
+                          "_https://", "a", "b.com", ".", "/", "?u=", "#", ":", "@", ")", "(",
+                          " ", "\n", "\t", "<", ">", "\"", "'", "`", "\\", "\x01", "\x7f",
+                          "\xc3\xa9", "www.", "example.org", "-", "_", "0", "9", ",", ";"};
+  std::vector<std::string> out;
+  for (size_t i = 0; i < count; ++i) {
+    std::string s;
+    size_t n = 1 + rng() % 24;
+    for (size_t k = 0; k < n; ++k) s += pieces[rng() % (sizeof(pieces) / sizeof(pieces[0]))];
+    // Some runs longer than the ends a candidate keeps (and than 64 bytes).
+    if (rng() % 8 == 0) s += std::string(1 + rng() % 90, 'x');
+    if (rng() % 4 == 0) s += pieces[rng() % (sizeof(pieces) / sizeof(pieces[0]))];
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 std::string Describe(const std::vector<Finding>& fs) {
   std::string s;
   for (const Finding& f : fs) {
@@ -208,6 +232,10 @@ TEST_F(EngineDiffTest, BenchmarkLikeText) { ExpectIdentical(BenchLikeTexts(3000)
 
 TEST_F(EngineDiffTest, RandomDigitStrings) {
   ExpectIdentical(RandomDigitStrings(200000), "random digit strings");
+}
+
+TEST_F(EngineDiffTest, RandomUrlStrings) {
+  ExpectIdentical(RandomUrlStrings(100000), "random URL strings");
 }
 
 TEST_F(EngineDiffTest, WholeTextsAtOnce) {
