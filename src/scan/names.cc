@@ -1518,20 +1518,20 @@ size_t Featurizer::Features(size_t i, int prev, int prev2, uint32_t* out) const 
     values[count] = v;
     ++count;
   };
-  auto word = [&](ptrdiff_t j) -> uint64_t {
-    if (j < 0) return 0x5151;
-    if (static_cast<size_t>(j) >= n) return 0x6161;
-    return HashOf(static_cast<size_t>(j));
-  };
-  auto shape = [&](ptrdiff_t j) -> uint64_t {
-    if (j < 0 || static_cast<size_t>(j) >= n) return 99;
-    return shape_[j];
-  };
-  auto gaz = [&](ptrdiff_t j) -> uint64_t {
-    if (j < 0 || static_cast<size_t>(j) >= n) return 0xffff;
-    return gazbits_[j];
-  };
-  ptrdiff_t k = static_cast<ptrdiff_t>(i);
+  // The neighbours' words, shapes and gazetteer bits, read once (a digit
+  // or punctuation neighbour's hash is computed on demand).
+  const ptrdiff_t k = static_cast<ptrdiff_t>(i);
+  uint64_t words_near[5], shapes_near[5], gaz_near[5];
+  for (ptrdiff_t d = -2; d <= 2; ++d) {
+    const ptrdiff_t j = k + d;
+    const bool inside = j >= 0 && static_cast<size_t>(j) < n;
+    words_near[d + 2] = inside ? HashOf(static_cast<size_t>(j)) : j < 0 ? 0x5151 : 0x6161;
+    shapes_near[d + 2] = inside ? shape_[j] : 99;
+    gaz_near[d + 2] = inside ? gazbits_[j] : 0xffff;
+  }
+  auto word = [&](ptrdiff_t j) -> uint64_t { return words_near[j - k + 2]; };
+  auto shape = [&](ptrdiff_t j) -> uint64_t { return shapes_near[j - k + 2]; };
+  auto gaz = [&](ptrdiff_t j) -> uint64_t { return gaz_near[j - k + 2]; };
   add(1, 0);  // bias
   add(2, word(k));
   add(3, shape(k));
