@@ -848,18 +848,19 @@ namespace {
 struct ByteClasses {
   uint64_t upper, lower, digit, high, space, newline, joiner;
 };
+__attribute__((target("avx512f,avx512bw"))) inline uint64_t InRange64(__m512i x, char lo,
+                                                                       char span) {
+  return _mm512_cmple_epu8_mask(_mm512_sub_epi8(x, _mm512_set1_epi8(lo)), _mm512_set1_epi8(span));
+}
 __attribute__((target("avx512f,avx512bw"))) ByteClasses ClassifyAvx512(const char* p,
                                                                       uint64_t valid) {
   const __m512i v = _mm512_maskz_loadu_epi8(valid, p);
-  auto in_range = [](__m512i x, char lo, char span) __attribute__((target("avx512f,avx512bw"))) {
-    return _mm512_cmple_epu8_mask(_mm512_sub_epi8(x, _mm512_set1_epi8(lo)), _mm512_set1_epi8(span));
-  };
   ByteClasses c;
   c.high = _mm512_movepi8_mask(v);
-  c.upper = in_range(v, 'A', 25);
-  c.lower = in_range(v, 'a', 25);
-  c.digit = in_range(v, '0', 9);
-  c.space = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(' ')) | in_range(v, '\t', 4);
+  c.upper = InRange64(v, 'A', 25);
+  c.lower = InRange64(v, 'a', 25);
+  c.digit = InRange64(v, '0', 9);
+  c.space = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(' ')) | InRange64(v, '\t', 4);
   c.newline = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\n'));
   c.joiner = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\'')) |
              _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('-'));

@@ -117,17 +117,32 @@ void ForEachResponseText(boost::json::value& body, const std::function<void(std:
 void RecordFindings(RequestContext& ctx, const std::vector<Finding>& findings,
                     std::string_view direction,
                     const std::function<Action(std::string_view)>& action_for) {
+  // Which summary each type went to, by the type's static name (a finding's
+  // type points at one): the summaries are searched once per type, not
+  // once per finding.
+  struct Seen {
+    const char* type;
+    size_t size, index;
+  };
+  Seen seen[64];
+  size_t nseen = 0;
   for (const Finding& f : findings) {
-    FindingSummary* s = nullptr;
-    for (auto& e : ctx.findings)
-      if (e.type == f.type && e.direction == direction) s = &e;
-    if (!s) {
-      ctx.findings.push_back({std::string(f.type), std::string(direction), 0, 0.0,
-                              std::string(ActionName(action_for(f.type)))});
-      s = &ctx.findings.back();
+    size_t index = SIZE_MAX;
+    for (size_t k = 0; k < nseen; ++k)
+      if (seen[k].type == f.type.data() && seen[k].size == f.type.size()) index = seen[k].index;
+    if (index == SIZE_MAX) {
+      for (size_t e = 0; e < ctx.findings.size(); ++e)
+        if (ctx.findings[e].type == f.type && ctx.findings[e].direction == direction) index = e;
+      if (index == SIZE_MAX) {
+        ctx.findings.push_back({std::string(f.type), std::string(direction), 0, 0.0,
+                                std::string(ActionName(action_for(f.type)))});
+        index = ctx.findings.size() - 1;
+      }
+      if (nseen < std::size(seen)) seen[nseen++] = {f.type.data(), f.type.size(), index};
     }
-    ++s->count;
-    s->max_score = std::max(s->max_score, f.score);
+    FindingSummary& s = ctx.findings[index];
+    ++s.count;
+    s.max_score = std::max(s.max_score, f.score);
   }
 }
 
@@ -137,7 +152,22 @@ InputScanResult ScanRequest(RequestContext& ctx, const Scanner& scanner,
   InputScanResult result;
   std::set<std::string> blocked;
   std::vector<Finding> all;
-  auto action_for = [&](std::string_view t) { return actions.For(t); };
+  // Each type's action looked up once per request (a finding's type points
+  // at a static name; the action table is keyed by strings).
+  struct Known {
+    const char* type;
+    size_t size;
+    Action action;
+  };
+  Known known[64];
+  size_t nknown = 0;
+  auto action_for = [&](std::string_view t) {
+    for (size_t k = 0; k < nknown; ++k)
+      if (known[k].type == t.data() && known[k].size == t.size()) return known[k].action;
+    Action a = actions.For(t);
+    if (nknown < std::size(known)) known[nknown++] = {t.data(), t.size(), a};
+    return a;
+  };
   // First pass: collect the prompt text so placeholders avoid it (read
   // from the JSON strings in place).
   VisitRequestStrings(ctx.body, [&](boost::json::value& v, std::string_view) {
@@ -151,7 +181,7 @@ InputScanResult ScanRequest(RequestContext& ctx, const Scanner& scanner,
     // The values found are not copied into known_values: each is a piece
     // of prompt_text, which a reply finding is looked up in anyway.
     for (const Finding& f : found)
-      if (actions.For(f.type) == Action::kBlock) blocked.insert(std::string(f.type));
+      if (action_for(f.type) == Action::kBlock) blocked.insert(std::string(f.type));
     all.insert(all.end(), found.begin(), found.end());
     TransformContext tctx{&state.vault, state.hash_key, state.prompt_text};
     std::string rewritten = ApplyActions(text, found, action_for, tctx);

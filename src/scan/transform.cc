@@ -209,6 +209,11 @@ const std::string& Vault::Pseudonymize(std::string_view type, std::string_view o
   key.reserve(type.size() + 1 + original.size());
   key.append(type).push_back('\0');
   key.append(original);
+  if (by_original_.empty()) {
+    // Prompts with PII usually carry several values: no rehash per growth.
+    by_original_.reserve(32);
+    by_placeholder_.reserve(32);
+  }
   auto it = by_original_.find(key);
   if (it != by_original_.end()) return it->second;
   std::string p;
