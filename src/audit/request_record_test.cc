@@ -83,5 +83,24 @@ TEST(RequestRecordJson, InvalidUtf8FailsLikeTheCanonicalWriter) {
   EXPECT_FALSE(CanonicalJson(BuildRequestRecord(ctx, in)).ok());
 }
 
+// The writer copies a string whole only when no byte of it needs an escape
+// or a UTF-8 check (found eight bytes at a time): one such byte at any
+// position of a long string, and bytes just outside each class, must give
+// the canonical bytes.
+TEST(RequestRecordJson, EveryEscapeAtEveryPositionMatchesCanonicalForm) {
+  const std::string specials[] = {"\"", "\\", "\x01", "\x1f", "\x7f", " ", "!", "#",
+                                  "[", "]", "\xc3\xa9", "\xe2\x82\xac"};
+  for (const std::string& special : specials) {
+    for (size_t pos = 0; pos <= 20; ++pos) {
+      RequestContext ctx;
+      ctx.request_id = std::string(pos, 'a') + special + std::string(20 - pos, 'b');
+      ctx.model = std::string(pos, 'x') + special;
+      RecordInputs in;
+      in.phase = "complete";
+      ExpectSameBytes(ctx, in);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace steward::audit
