@@ -1511,6 +1511,17 @@ __attribute__((target("avx512f,avx512dq,avx512vl"))) void FeatureIdsAvx512(const
 size_t Featurizer::Features(size_t i, int prev, int prev2, uint32_t* out) const {
   // The (tag, value) pairs first, then their ids in one pass.
   uint64_t tags[kMaxFeatures], values[kMaxFeatures];
+  const size_t count = FeatureValues(i, prev, prev2, tags, values);
+  static const bool kHasAvx512 = CpuHasAvx512();
+  if (kHasAvx512 && !PortableOnly())
+    FeatureIdsAvx512(tags, values, count, out);
+  else
+    FeatureIdsPortable(tags, values, count, out);
+  return count;
+}
+
+size_t Featurizer::FeatureValues(size_t i, int prev, int prev2, uint64_t* tags,
+                                 uint64_t* values) const {
   size_t count = 0;
   const std::span<const Token> toks = tokens();
   size_t n = toks.size();
@@ -1596,11 +1607,6 @@ size_t Featurizer::Features(size_t i, int prev, int prev2, uint32_t* out) const 
   // hosted" is not).
   add(46, Mix(Mix(shape(k), shape(k + 1)), shape(k + 2)));
   add(47, Mix(Mix(shape(k), gaz(k + 1)), shape(k + 2)));
-  static const bool kHasAvx512 = CpuHasAvx512();
-  if (kHasAvx512 && !PortableOnly())
-    FeatureIdsAvx512(tags, values, count, out);
-  else
-    FeatureIdsPortable(tags, values, count, out);
   return count;
 }
 
@@ -1788,6 +1794,82 @@ __attribute__((target("avx512f,avx512dq,avx512vl,avx512vpopcntdq"))) size_t Gath
 
 }  // namespace
 
+namespace {
+
+// GatherRowsAvx512 for features given as (tag, value) pairs: each id is
+// hashed (as FeatureIdsAvx512) on the way to its index word.
+__attribute__((target("avx512f,avx512dq,avx512vl,avx512vpopcntdq"))) size_t
+GatherRowsFromValuesAvx512(const NameModel::IndexWord* index, const float* weights,
+                           const uint64_t* tags, const uint64_t* values, size_t n,
+                           const float** rows) {
+  const __m512i one = _mm512_set1_epi64(1), low6 = _mm512_set1_epi64(63),
+                low32 = _mm512_set1_epi64(0xFFFFFFFFll), zero = _mm512_setzero_si512(),
+                golden = _mm512_set1_epi64(static_cast<long long>(0x9e3779b97f4a7c15ull)),
+                mul = _mm512_set1_epi64(static_cast<long long>(0xff51afd7ed558ccdull)),
+                id_mask = _mm512_set1_epi64(kFeatureMask);
+  const __m512i base = _mm512_set1_epi64(static_cast<long long>(reinterpret_cast<uintptr_t>(weights)));
+  size_t count = 0;
+  for (size_t k = 0; k < n; k += 8) {
+    const __mmask8 lanes = n - k >= 8 ? __mmask8{0xFF} : static_cast<__mmask8>((1u << (n - k)) - 1);
+    const __m512i a = _mm512_maskz_loadu_epi64(lanes, tags + k);
+    const __m512i b = _mm512_maskz_loadu_epi64(lanes, values + k);
+    const __m512i sum = _mm512_add_epi64(
+        _mm512_add_epi64(b, golden), _mm512_add_epi64(_mm512_slli_epi64(a, 6), _mm512_srli_epi64(a, 2)));
+    const __m512i h = _mm512_mullo_epi64(_mm512_xor_si512(a, sum), mul);
+    const __m512i id = _mm512_and_si512(_mm512_xor_si512(h, _mm512_srli_epi64(h, 29)), id_mask);
+    const __m512i offset = _mm512_slli_epi64(_mm512_srli_epi64(id, 6), 4);
+    const __m512i present = _mm512_mask_i64gather_epi64(zero, lanes, offset, index, 1);
+    const __m512i rank = _mm512_and_si512(
+        _mm512_mask_i64gather_epi64(zero, lanes, offset, reinterpret_cast<const char*>(index) + 8, 1),
+        low32);
+    const __m512i bit = _mm512_sllv_epi64(one, _mm512_and_si512(id, low6));
+    const __mmask8 has = _mm512_mask_test_epi64_mask(lanes, present, bit);
+    const __m512i below = _mm512_and_si512(present, _mm512_sub_epi64(bit, one));
+    const __m512i row = _mm512_add_epi64(rank, _mm512_popcnt_epi64(below));
+    const __m512i bytes = _mm512_add_epi64(_mm512_slli_epi64(row, 4), _mm512_slli_epi64(row, 2));
+    _mm512_mask_compressstoreu_epi64(rows + count, has, _mm512_add_epi64(base, bytes));
+    count += static_cast<size_t>(__builtin_popcount(has));
+  }
+  for (size_t k = 0; k < count; ++k) __builtin_prefetch(rows[k]);
+  return count;
+}
+
+// Adds rows to out in order: labels 0-3 in one SSE register (lane by lane
+// the same additions as one at a time), label 4 alone.
+inline void SumRows(const float* const* rows, size_t count, float out[kNumLabels]) {
+  static_assert(kNumLabels == 5);
+  __m128 acc = _mm_loadu_ps(out);
+  float last = out[4];
+  for (size_t k = 0; k < count; ++k) {
+    acc = _mm_add_ps(acc, _mm_loadu_ps(rows[k]));
+    last += rows[k][4];
+  }
+  _mm_storeu_ps(out, acc);
+  out[4] = last;
+}
+
+}  // namespace
+
+void NameModel::ScoreValues(const uint64_t* tags, const uint64_t* values, size_t n,
+                            float out[kNumLabels]) const {
+  static const bool kHasAvx512 = CpuHasAvx512();
+  if (index_ && kHasAvx512 && !PortableOnly() && n <= Featurizer::kMaxFeatures) {
+    for (int l = 0; l < kNumLabels; ++l) out[l] = 0;
+    const float* rows[Featurizer::kMaxFeatures];
+    SumRows(rows, GatherRowsFromValuesAvx512(index_, weights_, tags, values, n, rows), out);
+    return;
+  }
+  if (n > Featurizer::kMaxFeatures) {  // never from the featurizer
+    std::vector<uint32_t> ids(n);
+    FeatureIdsPortable(tags, values, n, ids.data());
+    Score(ids.data(), n, out);
+    return;
+  }
+  uint32_t ids[Featurizer::kMaxFeatures];
+  FeatureIdsPortable(tags, values, n, ids);
+  Score(ids, n, out);
+}
+
 void NameModel::Score(const uint32_t* feats, size_t n, float out[kNumLabels]) const {
   for (int l = 0; l < kNumLabels; ++l) out[l] = 0;
   if (index_) {
@@ -1804,17 +1886,7 @@ void NameModel::Score(const uint32_t* feats, size_t n, float out[kNumLabels]) co
                      : kHasPopcnt ? GatherRowsPopcnt(index_, weights_, feats + done, part, rows)
                                   : GatherRowsPortable(index_, weights_, feats + done, part, rows);
       done += part;
-      // Sums in registers, in feature order as before: labels 0-3 in one
-      // SSE register (lane by lane the same additions), label 4 alone.
-      static_assert(kNumLabels == 5);
-      __m128 acc = _mm_loadu_ps(out);
-      float last = out[4];
-      for (size_t k = 0; k < count; ++k) {
-        acc = _mm_add_ps(acc, _mm_loadu_ps(rows[k]));
-        last += rows[k][4];
-      }
-      _mm_storeu_ps(out, acc);
-      out[4] = last;
+      SumRows(rows, count, out);  // in feature order, as before
     }
     return;
   }
@@ -1839,7 +1911,6 @@ void NameRecognizer::Decode(const NameModel& model, const Featurizer& fz, size_t
   margins_io->assign(n, 0.0f);
   int* labels = labels_io->data();
   float* margins = margins_io->data();
-  uint32_t feats[Featurizer::kMaxFeatures];
   for (size_t i = 0; i < n;) {
     // After an O, the next token the model looks at is known in advance
     // (the tokens in between stay O).
@@ -1853,9 +1924,10 @@ void NameRecognizer::Decode(const NameModel& model, const Featurizer& fz, size_t
     }
     int prev2 = i > 1 ? labels[i - 2] : kO;
     ++*scored;
-    size_t count = fz.Features(i, prev, prev2, feats);
+    uint64_t tags[Featurizer::kMaxFeatures], values[Featurizer::kMaxFeatures];
+    size_t count = fz.FeatureValues(i, prev, prev2, tags, values);
     float s[kNumLabels];
-    model.Score(feats, count, s);
+    model.ScoreValues(tags, values, count, s);
     // I- labels only continue an entity of the same kind.
     if (prev != kBPer && prev != kIPer) s[kIPer] = -1e30f;
     if (prev != kBLoc && prev != kILoc) s[kILoc] = -1e30f;

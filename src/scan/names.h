@@ -221,6 +221,10 @@ class Featurizer {
   // size when none): a decoder skips the O run before it.
   size_t NextConsideredAfterO(size_t i) const;
   void Features(size_t i, int prev_label, int prev2_label, std::vector<uint32_t>* out) const;
+  // The (tag, value) pairs the ids are hashed from (kMaxFeatures each);
+  // returns how many. NameModel::ScoreValues takes them directly.
+  size_t FeatureValues(size_t i, int prev_label, int prev2_label, uint64_t* tags,
+                       uint64_t* values) const;
   // The same into `out` (kMaxFeatures ids); returns how many.
   size_t Features(size_t i, int prev_label, int prev2_label, uint32_t* out) const;
   // Gazetteer membership of token i (bit k: list Gazetteers::Kind k).
@@ -329,6 +333,10 @@ class NameModel {
     Score(feats.data(), feats.size(), out);
   }
   void Score(const uint32_t* feats, size_t n, float out[kNumLabels]) const;
+  // The same for features given as Featurizer::FeatureValues pairs (the
+  // ids hashed on the way to the rows, not stored and reloaded).
+  void ScoreValues(const uint64_t* tags, const uint64_t* values, size_t n,
+                   float out[kNumLabels]) const;
   // Training access (a loaded model is compact; dense() expands it).
   std::vector<float>& dense();
   void SetDense(std::vector<float> w) {
