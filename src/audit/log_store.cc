@@ -276,8 +276,13 @@ class BulkInserter {
 
 }  // namespace
 
-Result<int64_t> AppendLeavesInTx(Transaction& tx, Frontier* frontier,
-                                 const std::vector<LeafToAppend>& leaves, PayloadSealer* sealer,
+namespace {
+
+// AppendLeavesInTx; with `take_bytes` (the same vector as `leaves`) each
+// leaf's bytes are moved into its row instead of copied.
+Result<int64_t> AppendLeavesImpl(Transaction& tx, Frontier* frontier,
+                                 const std::vector<LeafToAppend>& leaves,
+                                 std::vector<LeafToAppend>* take_bytes, PayloadSealer* sealer,
                                  DataKeyCache* key_cache) {
   Sql sql(&tx);
   STEWARD_ASSIGN_OR_RETURN(int64_t size, StoredTreeSize(sql));
@@ -302,7 +307,8 @@ Result<int64_t> AppendLeavesInTx(Transaction& tx, Frontier* frontier,
     const LeafToAppend& l = leaves[i];
     const int64_t index = first + static_cast<int64_t>(i);
     const Hash lh = l.leaf_hash ? *l.leaf_hash : LeafHash(l.leaf);
-    STEWARD_RETURN_IF_ERROR(leaf_rows.Add(index, Blob{l.leaf}, Blob{std::string(AsBytes(lh))},
+    Blob leaf_bytes{take_bytes ? std::move((*take_bytes)[i].leaf) : l.leaf};
+    STEWARD_RETURN_IF_ERROR(leaf_rows.Add(index, std::move(leaf_bytes), Blob{std::string(AsBytes(lh))},
                                           l.kind, l.subject.empty() ? Value() : Value(l.subject),
                                           l.time_ms));
     frontier->Append(lh, [&](int level, int64_t idx, const Hash& h) {
@@ -336,6 +342,20 @@ Result<int64_t> AppendLeavesInTx(Transaction& tx, Frontier* frontier,
       "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
       {frontier->size()}));
   return first;
+}
+
+}  // namespace
+
+Result<int64_t> AppendLeavesInTx(Transaction& tx, Frontier* frontier,
+                                 const std::vector<LeafToAppend>& leaves, PayloadSealer* sealer,
+                                 DataKeyCache* key_cache) {
+  return AppendLeavesImpl(tx, frontier, leaves, nullptr, sealer, key_cache);
+}
+
+Result<int64_t> AppendLeavesInTx(Transaction& tx, Frontier* frontier,
+                                 std::vector<LeafToAppend>&& leaves, PayloadSealer* sealer,
+                                 DataKeyCache* key_cache) {
+  return AppendLeavesImpl(tx, frontier, leaves, &leaves, sealer, key_cache);
 }
 
 Result<int64_t> AppendLeaves(Database& db, const std::vector<LeafToAppend>& leaves,

@@ -139,6 +139,12 @@ Result<int64_t> AppendLeavesInTx(Transaction& tx, Frontier* frontier,
                                  const std::vector<LeafToAppend>& leaves, PayloadSealer* sealer,
                                  DataKeyCache* key_cache = nullptr);
 
+// The same, moving each leaf's bytes (LeafToAppend::leaf) into its row
+// instead of copying them; the other fields are left as they were.
+Result<int64_t> AppendLeavesInTx(Transaction& tx, Frontier* frontier,
+                                 std::vector<LeafToAppend>&& leaves, PayloadSealer* sealer,
+                                 DataKeyCache* key_cache = nullptr);
+
 // Convenience: one transaction on `db` around AppendLeavesInTx.
 Result<int64_t> AppendLeaves(Database& db, const std::vector<LeafToAppend>& leaves,
                              PayloadSealer* sealer);
