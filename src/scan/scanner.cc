@@ -110,7 +110,8 @@ double BestScore(const Recognizer& r) {
 
 // Whether a match ending at `to` continues the candidate whose last end is
 // `last` (same pattern, nothing in between that the match cannot contain).
-bool Joins(const MatchState& st, uint32_t id, size_t last, size_t to) {
+inline __attribute__((always_inline)) bool Joins(const MatchState& st, uint32_t id, size_t last,
+                                                 size_t to) {
   const Recognizer& r = (*st.recs)[id];
   if (to <= last) return true;
   if (r.start == StartRule::kFixed) return false;
@@ -332,6 +333,11 @@ struct TermSet {
   std::vector<uint32_t> ids;
   std::array<bool, 256> first{};  // first bytes of the terms
   std::array<bool, 256> last{};   // last bytes
+  // The terms grouped by first and by last byte (lower case), for the
+  // edge checks: the terms beginning with byte b are
+  // by_first[first_begin[b], first_begin[b + 1]).
+  std::vector<uint32_t> by_first, by_last;
+  std::array<uint16_t, 257> first_begin{}, last_begin{};
   std::vector<uint32_t> spaced;   // terms with a space (may straddle the gap)
   bool empty() const { return ids.empty(); }
 };
@@ -608,6 +614,7 @@ struct Scanner::Impl {
   std::vector<std::array<bool, 256>> alphabet;
   std::vector<bool> has_alphabet;
   std::vector<bool> gated;
+  std::vector<double> best;  // per pattern: BestScore
   bool any_gated = false;
   std::vector<std::string> terms;  // lower case
   std::vector<TermSet> context, negative;  // per pattern
@@ -671,8 +678,21 @@ struct Scanner::Impl {
       set.ids.push_back(id);
       set.first[static_cast<unsigned char>(w.front())] = true;
       set.last[static_cast<unsigned char>(w.back())] = true;
+
       if (w.find(' ') != std::string_view::npos) set.spaced.push_back(id);
     }
+    auto group = [&](auto byte_of, std::vector<uint32_t>* out, std::array<uint16_t, 257>* begin) {
+      for (int b = 0; b < 256; ++b) {
+        (*begin)[b] = static_cast<uint16_t>(out->size());
+        for (uint32_t id : set.ids)
+          if (byte_of(terms[id]) == b) out->push_back(id);
+      }
+      (*begin)[256] = static_cast<uint16_t>(out->size());
+    };
+    group([](const std::string& t) { return static_cast<unsigned char>(t.front()); }, &set.by_first,
+          &set.first_begin);
+    group([](const std::string& t) { return static_cast<unsigned char>(t.back()); }, &set.by_last,
+          &set.last_begin);
     return set;
   }
 
@@ -685,8 +705,9 @@ struct Scanner::Impl {
   bool EdgesHaveTerm(std::string_view text, size_t lo, size_t hi, const TermSet& set) const {
     if (lo >= hi || set.empty()) return false;
     if (lo > 0 && IsWordByte(text[lo - 1]) && set.first[static_cast<unsigned char>(LowerAscii(text[lo]))]) {
-      for (uint32_t id : set.ids) {
-        const std::string& t = terms[id];
+      unsigned char b = static_cast<unsigned char>(LowerAscii(text[lo]));
+      for (size_t k = set.first_begin[b]; k < set.first_begin[b + 1]; ++k) {
+        const std::string& t = terms[set.by_first[k]];
         size_t q = lo + t.size();
         if (q > hi || !EqualsLowered(text, lo, t)) continue;
         if (q == hi || !IsWordByte(text[q]) || !IsWordByte(t.back())) return true;
@@ -694,8 +715,9 @@ struct Scanner::Impl {
     }
     if (hi < text.size() && IsWordByte(text[hi]) &&
         set.last[static_cast<unsigned char>(LowerAscii(text[hi - 1]))]) {
-      for (uint32_t id : set.ids) {
-        const std::string& t = terms[id];
+      unsigned char b = static_cast<unsigned char>(LowerAscii(text[hi - 1]));
+      for (size_t k = set.last_begin[b]; k < set.last_begin[b + 1]; ++k) {
+        const std::string& t = terms[set.by_last[k]];
         if (t.size() > hi - lo) continue;
         size_t p = hi - t.size();
         if (!EqualsLowered(text, p, t)) continue;
@@ -1159,6 +1181,8 @@ Result<std::unique_ptr<Scanner>> Scanner::CreateWith(const std::string& data_dir
   im.alphabet.assign(n, {});
   im.has_alphabet.assign(n, false);
   im.gated.assign(n, false);
+  im.best.resize(n);
+  for (size_t i = 0; i < n; ++i) im.best[i] = BestScore(recs[i]);
   im.context.resize(n);
   im.negative.resize(n);
   for (size_t i = 0; i < n; ++i) {
@@ -1699,7 +1723,7 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
     // Cheap pre-filters: a recognizer whose best possible score is below
     // the threshold cannot produce a finding (without a validator the
     // score can only move to the context score or down).
-    if (BestScore(r) < options.min_score) continue;
+    if (im.best[c.id] < options.min_score) continue;
     if (r.score + 0.2 < options.min_score && !context_anywhere(c.id)) continue;
     if (!find_start(c)) continue;
     if (r.min_digits && im.engine.fast_paths &&
