@@ -151,11 +151,8 @@ inline __attribute__((always_inline)) bool Joins(const MatchState& st, uint32_t 
 int ExtendRun(MatchState* st, unsigned int id, size_t to) {
   int64_t& open = (*st->open)[id];
   std::vector<Candidate>& cands = *st->candidates;
-  size_t run_end = to;
-  const auto& run = *st->run_bytes;
-  while (run_end < st->block_end && run[static_cast<unsigned char>(st->text[run_end])]) ++run_end;
-  st->matches += run_end - to;  // the ends added below, besides this one
-  size_t e = to;
+  // Covered first, before walking the run: each byte is walked once
+  // ("https://a/https://a/..." would otherwise walk the rest per prefix).
   if (open >= 0) {
     Candidate& c = cands[open];
     size_t last = c.ends[c.nends - 1];
@@ -163,6 +160,11 @@ int ExtendRun(MatchState* st, unsigned int id, size_t to) {
     st->join_bytes += to - last;
     if (!Joins(*st, id, last, to)) open = -1;
   }
+  size_t run_end = to;
+  const auto& run = *st->run_bytes;
+  while (run_end < st->block_end && run[static_cast<unsigned char>(st->text[run_end])]) ++run_end;
+  st->matches += run_end - to;  // the ends added below, besides this one
+  size_t e = to;
   if (open < 0) {
     if (__builtin_expect(cands.size() == cands.capacity(), 0)) cands.reserve(2 * cands.size() + 64);
     open = static_cast<int64_t>(cands.size());
