@@ -63,6 +63,17 @@ std::string_view Sub(std::string_view text, const Span& s) {
   return text.substr(s.start, s.end - s.start);
 }
 
+// True when a span ending at `end` continues into a longer number or word
+// (the end half of EmbeddedInNumber).
+bool EndEmbedded(std::string_view text, size_t end) {
+  if (end + 1 < text.size()) {
+    char n = text[end];
+    if ((n == '.' || n == '-' || n == '/' || n == ':' || n == '_') && IsDigit(text[end + 1]))
+      return true;
+  }
+  return end < text.size() && (IsAlnum(text[end]) || text[end] == '_');
+}
+
 // True when the span is one piece of a longer dotted/dashed number such as
 // "1.2.3.4.5" or "10-555-123-4567-9": then it is not an entity by itself.
 bool EmbeddedInNumber(std::string_view text, const Span& s) {
@@ -72,14 +83,12 @@ bool EmbeddedInNumber(std::string_view text, const Span& s) {
       return true;
   }
   if (s.start >= 1 && (IsAlnum(text[s.start - 1]) || text[s.start - 1] == '_')) return true;
-  if (s.end + 1 < text.size()) {
-    char n = text[s.end];
-    if ((n == '.' || n == '-' || n == '/' || n == ':' || n == '_') && IsDigit(text[s.end + 1]))
-      return true;
-  }
-  if (s.end < text.size() && (IsAlnum(text[s.end]) || text[s.end] == '_')) return true;
-  return false;
+  return EndEmbedded(text, s.end);
 }
+
+// Recognizer::end_filter of the validators that begin by rejecting an
+// EmbeddedInNumber span (before changing the span).
+bool EndNotEmbedded(std::string_view text, size_t end) { return !EndEmbedded(text, end); }
 
 // Separators between the digit groups of `s` (none when empty).
 Seps Separators(std::string_view s) {
@@ -963,6 +972,13 @@ std::vector<Recognizer> WithStartRules(std::vector<Recognizer> t) {
       {22, "DATE_TIME", StartRule::kCharset, "0123456789-/. ,:", 20, 0},
       {29, "DATE_TIME", StartRule::kFixed, "", 4, 0},
   };
+  // Validators whose first step rejects an EmbeddedInNumber span, with
+  // the span as given: an end that continues a number fails every span.
+  for (Recognizer& r : t) {
+    for (Validator v : {ValidateCard, ValidateSsn, ValidateItin, ValidateNhs, ValidateNotEmbedded,
+                        ValidateIpv4, ValidateNumericDate, ValidateTime, ValidateYear})
+      if (r.validate == v) r.end_filter = EndNotEmbedded;
+  }
   for (const Rule& r : rules) {
     if (r.index >= t.size() || t[r.index].type != r.type) std::abort();  // table drifted
     t[r.index].start = r.rule;

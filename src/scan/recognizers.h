@@ -54,6 +54,10 @@ struct Recognizer {
   // region (its start to its last match end: every span the validator is
   // given lies inside it); the scanner skips a candidate that fails it.
   bool (*region_filter)(std::string_view region) = nullptr;
+  // A necessary condition of the validator on a span's end alone (it
+  // never moves the end before checking): a candidate none of whose match
+  // ends passes it is skipped before its start is recovered.
+  bool (*end_filter)(std::string_view text, size_t end) = nullptr;
 };
 
 // Bytes validators walked beyond their candidate span (value extension,

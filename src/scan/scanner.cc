@@ -1727,6 +1727,11 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
     // score can only move to the context score or down).
     if (im.best[c.id] < options.min_score) continue;
     if (r.score + 0.2 < options.min_score && !context_anywhere(c.id)) continue;
+    if (r.end_filter && im.engine.fast_paths) {
+      bool any_end = false;
+      for (int e = 0; e < c.nends && !any_end; ++e) any_end = r.end_filter(text, c.ends[e]);
+      if (!any_end) continue;
+    }
     if (!find_start(c)) continue;
     if (r.min_digits && im.engine.fast_paths &&
         !HasDigits(text, c.start, c.ends[c.nends - 1], r.min_digits))
