@@ -243,6 +243,12 @@ class BulkInserter {
 
   Status Flush() {
     size_t rows = pending_.size() / columns_;
+    if (rows == kMaxRows) {
+      // The common case (Add flushes every kMaxRows rows): bound in place.
+      Status s = tx_.Exec(SqlFor(rows), pending_);
+      pending_.clear();
+      return s;
+    }
     size_t offset = 0;
     while (rows > 0) {
       size_t chunk = kMaxRows;
