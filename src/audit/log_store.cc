@@ -206,9 +206,10 @@ Result<int64_t> StoredTreeSize(Sql sql) {
 namespace {
 
 // Multi-row INSERTs in power-of-two chunks so only a handful of distinct
-// statements (and prepared-statement cache entries) exist. Chunks stay small
-// (8 rows): beyond that the per-statement overhead saved is negligible, and
-// stores that look `$k` names up per bind pay more per row in longer ones.
+// statements (and prepared-statement cache entries) exist. Up to 32 rows (a
+// closed-loop batch of 64 leaves is two statements, not eight: writer CPU
+// per append 8.8-9.2 -> 8.3-8.9 us); the SQLite store maps each `$k` once
+// per prepared statement, so longer statements cost nothing more per row.
 std::string MultiInsertSql(const std::string& head, int columns, int rows) {
   std::string sql = head + " VALUES ";
   int p = 1;
@@ -264,7 +265,7 @@ class BulkInserter {
   }
 
  private:
-  static constexpr size_t kMaxRows = 8;
+  static constexpr size_t kMaxRows = 32;
   const std::string& SqlFor(size_t rows) {
     auto it = sql_.find(rows);
     if (it == sql_.end()) {
