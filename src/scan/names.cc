@@ -1002,15 +1002,16 @@ uint8_t Featurizer::ShapeAt(size_t start, size_t len) const {
 static_assert(Featurizer::kDigitsShape == kShapeDigits);
 
 void Featurizer::ReserveTokens(size_t n) {
-  // + 2 zero neighbours before the first token's class, + 32 zero entries
-  // after the last (FinishTokens reads 16-token blocks and two beyond).
-  if (hash_.size() < n + 16) {
-    size_t cap = std::max(n + 16, hash_.size() * 2);
+  // + 2 zero neighbours before the first token's class, + kTokenPadding
+  // zero entries after the last (FinishTokens reads blocks of up to 64
+  // tokens and two beyond).
+  if (hash_.size() < n + kTokenPadding) {
+    size_t cap = std::max(n + kTokenPadding, hash_.size() * 2);
     hash_.resize(cap);
     shape_.resize(cap);
     gazbits_.resize(cap);
     static_considered_.resize(cap);
-    classes_.resize(cap + 2 + 32);
+    classes_.resize(cap + 2 + kTokenPadding);
     words_.resize(cap);
   }
 }
@@ -1393,6 +1394,40 @@ __attribute__((always_inline)) inline uint8_t Featurizer::Probe(size_t i, size_t
   return 0;
 }
 
+namespace {
+
+__attribute__((target("avx512f,avx512bw"))) inline __mmask64 Has64(__m512i v, uint8_t bit) {
+  return _mm512_test_epi8_mask(v, _mm512_set1_epi8(static_cast<char>(bit)));
+}
+
+// FinishTokens' rule for 64 tokens at a time (the same tests on byte
+// masks): see the portable loop there.
+__attribute__((target("avx512f,avx512bw"))) void ConsideredAfterOAvx512(const uint8_t* cls,
+                                                                       const uint16_t* gz,
+                                                                       size_t n, uint8_t* out) {
+  static_assert(Gazetteers::kWord == 7, "name bits are the low 7, the word bit the 8th");
+  for (size_t i = 0; i < n; i += 64) {
+    const __m512i c = _mm512_loadu_si512(cls + i), p1 = _mm512_loadu_si512(cls + i - 1),
+                  p2 = _mm512_loadu_si512(cls + i - 2), n1 = _mm512_loadu_si512(cls + i + 1),
+                  n2 = _mm512_loadu_si512(cls + i + 2);
+    const __mmask64 cap_prev = Has64(p1, kClsCapLike), cap_next = Has64(n1, kClsCapLike),
+                    cap_prev2 = Has64(p2, kClsCapLike), cap_next2 = Has64(n2, kClsCapLike);
+    const __m512i low = _mm512_inserti64x4(
+        _mm512_castsi256_si512(_mm512_cvtepi16_epi8(_mm512_loadu_si512(gz + i))),
+        _mm512_cvtepi16_epi8(_mm512_loadu_si512(gz + i + 32)), 1);
+    const __mmask64 name_word = Has64(low, 0x7F) & ~Has64(low, 0x80);
+    __mmask64 r = Has64(c, kClsAlways);
+    r |= Has64(c, kClsLowerShort) & cap_prev & cap_next;
+    r |= Has64(c, kClsLowerLong) & name_word;
+    r |= Has64(c, kClsDigits) & (cap_next | cap_prev | cap_prev2 | (Has64(n1, kClsDigits) & cap_next2));
+    r |= Has64(c, kClsDotComma) &
+         (cap_prev | Has64(p1, kClsInitial) | (Has64(p1, kClsDigits) & (cap_prev2 | cap_next)));
+    _mm512_storeu_si512(out + i, _mm512_maskz_set1_epi8(r, 1));
+  }
+}
+
+}  // namespace
+
 void Featurizer::FinishTokens() {
   const std::span<const Token> tokens = this->tokens();
   const size_t n = tokens.size();
@@ -1427,10 +1462,17 @@ void Featurizer::FinishTokens() {
   // tokens take the plain path: the punctuation rule looks back two tokens
   // only when there are two.
   // (The arrays are grow-only buffers: zero the padding these blocks read.)
-  std::memset(classes_.data() + 2 + n, 0, 32);
-  std::memset(gazbits_.data() + n, 0, 16 * sizeof(uint16_t));
+  std::memset(classes_.data() + 2 + n, 0, kTokenPadding);
+  std::memset(gazbits_.data() + n, 0, kTokenPadding * sizeof(uint16_t));
   const uint8_t* cls = classes_.data() + 2;
   const uint16_t* gz = gazbits_.data();
+  static const bool kAvx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+  if (kAvx512 && !PortableOnly()) {
+    ConsideredAfterOAvx512(cls, gz, n, static_considered_.data());
+    for (size_t i = 0; i < std::min<size_t>(n, 2); ++i) static_considered_[i] = ConsideredImpl(i, kO);
+    static_considered_[n] = 1;
+    return;
+  }
   const __m128i zero = _mm_setzero_si128(), ones = _mm_set1_epi8(-1);
   auto has = [](__m128i v, uint8_t bit) {
     const __m128i b = _mm_set1_epi8(static_cast<char>(bit));

@@ -266,6 +266,7 @@ class Featurizer {
   void StartText();
   // Sizes the per-token arrays for up to `n` tokens (they only grow).
   void ReserveTokens(size_t n);
+  static constexpr size_t kTokenPadding = 80;
   // Hash, gazetteer bits and keyword class of token i when it is a word
   // (not punctuation or digits); records the word-cache misses.
   uint8_t Probe(size_t i, size_t start, size_t len);
