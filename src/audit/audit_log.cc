@@ -184,6 +184,14 @@ void AuditLog::RunSyncer() {
   }
 }
 
+WaitGate& AuditLog::BatchGate(uint64_t epoch) {
+  struct alignas(64) PaddedGate {  // one cache line each
+    WaitGate gate;
+  };
+  static PaddedGate gates[kGates];
+  return gates[epoch % kGates].gate;
+}
+
 void AuditLog::CompleteAll(const std::vector<std::shared_ptr<AppendHandle>>& handles,
                            int64_t first, const Status& status) {
   for (size_t i = 0; i < handles.size(); ++i) {
@@ -230,7 +238,7 @@ std::shared_ptr<AppendHandle> AuditLog::Append(LeafToAppend leaf) {
   {
     std::lock_guard lock(mu_);
     if (!stopping_ && Healthy()) {
-      handle->gate_ = &gates_[batch_epoch_ % kGates].gate;
+      handle->gate_ = &BatchGate(batch_epoch_);
       queue_.push_back(Pending{std::move(leaf), handle});
       // Wake the writer only when it waits for exactly this: a futex wake
       // (and the writer's context switch) per append cost more CPU than

@@ -15,7 +15,6 @@
 // retention_interval.
 #pragma once
 
-#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -171,15 +170,14 @@ class AuditLog : public std::enable_shared_from_this<AuditLog> {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Pending> queue_;
-  // Handles queued while batch_epoch_ is e sleep on gates_[e % kGates]: the
-  // writer takes everything queued at once, so a batch shares one gate
-  // (kGates exceeds the batches ever in flight; sharing one is harmless:
-  // a woken caller whose handle is not done sleeps again).
+  // Handles queued while batch_epoch_ is e sleep on gate e % kGates of a
+  // process-wide array (BatchGate): the writer takes everything queued at
+  // once, so a batch shares one gate. kGates exceeds the batches ever in
+  // flight, and sharing a gate (also between two logs) is harmless: a woken
+  // caller whose handle is not done sleeps again. Process-wide and never
+  // freed, so a caller still leaving Get() never touches a destroyed log.
   static constexpr size_t kGates = 64;
-  struct alignas(64) PaddedGate {
-    WaitGate gate;
-  };
-  std::array<PaddedGate, kGates> gates_;
+  static WaitGate& BatchGate(uint64_t epoch);
   uint64_t batch_epoch_ = 0;
   bool writer_waiting_ = false;  // the writer sleeps on cv_ until the queue
   size_t wake_writer_at_ = 1;    // holds this many (or stopping_)
