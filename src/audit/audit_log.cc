@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <climits>
+#include <iterator>
 #include <ctime>
 #include <cstdlib>
 #include <sstream>
@@ -223,7 +224,7 @@ void AuditLog::Release(std::deque<Unsynced>& batches, const Status& status) {
 }
 
 void AuditLog::FailQueued(const Status& fail) {
-  std::deque<Pending> rest;
+  std::vector<Pending> rest;
   {
     std::lock_guard lock(mu_);
     rest.swap(queue_);
@@ -311,10 +312,15 @@ void AuditLog::Run() {
       size_t n = std::min(queue_.size(), options_.max_batch);
       if (n > 0) ++batch_epoch_;
       batch.clear();
-      batch.reserve(n);
-      for (size_t i = 0; i < n; ++i) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
+      if (n == queue_.size()) {
+        // All of it (the usual case): the queue takes over the batch's
+        // buffer, so appends reuse it instead of allocating.
+        batch.swap(queue_);
+      } else {
+        batch.reserve(n);
+        std::move(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n),
+                  std::back_inserter(batch));
+        queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
       }
     }
     if (!batch.empty()) {

@@ -169,7 +169,10 @@ class AuditLog : public std::enable_shared_from_this<AuditLog> {
   std::mutex stop_mu_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Pending> queue_;
+  // Appended under mu_; a std::deque allocated a node per entry (an entry is
+  // larger than its 512-byte node), a vector reuses the buffer the writer
+  // hands back with each batch.
+  std::vector<Pending> queue_;
   // Handles queued while batch_epoch_ is e sleep on gate e % kGates of a
   // process-wide array (BatchGate): the writer takes everything queued at
   // once, so a batch shares one gate. kGates exceeds the batches ever in
