@@ -6,7 +6,9 @@
 // evaluation set, Presidio's synthetic and recognizer cases, a sample of the
 // benchmark's kind of text, and random digit-heavy strings that stress the
 // edges the hand matchers decide (word boundaries, run lengths, prefixes),
-// and random strings of URL pieces (the URL run's ends added by hand).
+// random strings of URL pieces (the URL run's ends added by hand) and of
+// low-scoring phone numbers among context words (dropped early when no
+// context word can be in their window).
 #include <gtest/gtest.h>
 #include <hs/hs.h>
 
@@ -137,6 +139,44 @@ std::vector<std::string> RandomUrlStrings(size_t count) {
   return out;
 }
 
+// Phone numbers that score below the threshold without a context word
+// (plain 7-11 digit runs), with context words near them at every distance
+// from the window's edges (64 bytes before, 40 after), cut by an edge
+// ("xphone"), glued to other words, in any case, split around the number
+// ("text 5551234567 me"), and negative words: the fast engine drops such a
+// phone when none of its context words' first words lies in its window.
+std::vector<std::string> RandomPhoneContextStrings(size_t count) {
+  std::mt19937 rng(31337);
+  const char* words[] = {"phone", "Tel", "telephone", "CELL", "call", "text", "me", "ph",
+                         "xphone", "phones", "telx", "office", "Desk", "sms", "ring", "string",
+                         "WhatsApp", "number", "id", "order", "contact", "reach", "landline",
+                         "dial", "fax", "mobile", "abc", "the", "x", "_"};
+  const char* seps[] = {" ", " ", " ", "  ", "\n", ": ", ", ", "=", "-", ".", "/", "(", ")"};
+  std::vector<std::string> out;
+  for (size_t i = 0; i < count; ++i) {
+    std::string s;
+    size_t parts = 1 + rng() % 8;
+    for (size_t k = 0; k < parts; ++k) {
+      switch (rng() % 4) {
+        case 0:
+          s += std::string(rng() % 70, "ab "[rng() % 3]);
+          break;
+        case 1:
+        case 2:
+          s += words[rng() % (sizeof(words) / sizeof(words[0]))];
+          break;
+        default: {
+          size_t n = 7 + rng() % 5;
+          for (size_t d = 0; d < n; ++d) s.push_back(static_cast<char>('0' + rng() % 10));
+        }
+      }
+      s += seps[rng() % (sizeof(seps) / sizeof(seps[0]))];
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 std::string Describe(const std::vector<Finding>& fs) {
   std::string s;
   for (const Finding& f : fs) {
@@ -236,6 +276,10 @@ TEST_F(EngineDiffTest, RandomDigitStrings) {
 
 TEST_F(EngineDiffTest, RandomUrlStrings) {
   ExpectIdentical(RandomUrlStrings(100000), "random URL strings");
+}
+
+TEST_F(EngineDiffTest, RandomPhoneContextStrings) {
+  ExpectIdentical(RandomPhoneContextStrings(100000), "random phone context strings");
 }
 
 TEST_F(EngineDiffTest, WholeTextsAtOnce) {

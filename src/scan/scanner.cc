@@ -98,6 +98,10 @@ struct MatchState {
   int run_pattern = -1;
   const std::array<bool, 256>* run_bytes = nullptr;
   size_t block_end = 0;
+  // Ids from `rescue_base` on are Impl::rescue_words: their occurrences
+  // (end, word) go to `rescue_hits`, in end order.
+  size_t rescue_base = SIZE_MAX;
+  std::vector<TermHit>* rescue_hits = nullptr;
 };
 
 // The highest score a recognizer's finding can have: without a validator
@@ -196,6 +200,10 @@ int OnMatch(unsigned int id, unsigned long long, unsigned long long block_to, un
   size_t to = st->base + block_to;
   ++st->matches;
   if (id >= st->npatterns) {
+    if (id >= st->rescue_base) {
+      st->rescue_hits->push_back({to, static_cast<uint32_t>(id - st->rescue_base), 0});
+      return 0;
+    }
     st->present->set((*st->presence_terms)[id - st->npatterns]);
     return 0;
   }
@@ -364,6 +372,7 @@ struct ScanScratch {
   std::vector<int64_t> open;
   std::vector<TermHit> hits;
   std::vector<TermHit> side_hits;
+  std::vector<TermHit> rescue_hits;
   std::vector<Finding> found;
   std::vector<Finding> names;
 };
@@ -629,6 +638,13 @@ struct Scanner::Impl {
   // then looked up only around the candidates that need them (see Scan).
   std::vector<uint32_t> presence_terms;
   bool presence_in_db = false;
+  // Fast paths: the first words of the phone recognizer's context terms
+  // as caseless substrings in the main database (ids rescue_base, ...). A
+  // validated phone scoring below min_score is reported only if a context
+  // term lies in its window, which then holds its first word: without one
+  // it is dropped before any word look-up (most digit runs in logs).
+  std::vector<std::string> rescue_words;
+  size_t rescue_base = SIZE_MAX;
   double windowed_max_min_score = 0;
   std::mutex pool_mu;
   std::vector<hs_scratch_t*> pool;
@@ -1263,6 +1279,22 @@ Result<std::unique_ptr<Scanner>> Scanner::CreateWith(const std::string& data_dir
         im.windowed_max_min_score = std::min(im.windowed_max_min_score, recs[i].score + 0.2);
     for (size_t k = 0; k < presence_exprs.size(); ++k)
       main_job.Add(presence_exprs[k].c_str(), HS_FLAG_CASELESS, n + k);
+    if (im.phone_id >= 0 && im.presence_in_db) {
+      bool letters_only = true;
+      for (uint32_t t : im.context[im.phone_id].ids) {
+        std::string w = im.terms[t].substr(0, im.terms[t].find(' '));
+        for (char c : w) letters_only = letters_only && c >= 'a' && c <= 'z';
+        if (std::find(im.rescue_words.begin(), im.rescue_words.end(), w) == im.rescue_words.end())
+          im.rescue_words.push_back(w);
+      }
+      if (letters_only && !im.rescue_words.empty()) {
+        im.rescue_base = n + presence_exprs.size();
+        for (size_t k = 0; k < im.rescue_words.size(); ++k)
+          main_job.Add(im.rescue_words[k].c_str(), HS_FLAG_CASELESS, im.rescue_base + k);
+      } else {
+        im.rescue_words.clear();
+      }
+    }
   }
   // Serialised databases from the build (scan_patterns.hsdb) replace
   // compiling when their fingerprints match; anything else is compiled.
@@ -1606,6 +1638,9 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
   st.time_pattern = im.time_pattern;
   st.run_pattern = im.url_id;
   st.run_bytes = &im.url_run;
+  sc.rescue_hits.clear();
+  st.rescue_base = im.rescue_base;
+  st.rescue_hits = &sc.rescue_hits;
   uint64_t window_bytes = 0;
   hs_scratch_t* scratch = text.empty() ? nullptr : impl_->Acquire();
   TermBits present;
@@ -1716,6 +1751,24 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
   std::vector<Finding>& found = sc.found;
   found.clear();
   std::vector<Pending>& pending = sc.pending;
+  // The context window of a span: kContextBefore bytes before it,
+  // kContextAfter after.
+  auto window_of_span = [&](size_t start, size_t end) {
+    return Range{start > kContextBefore ? start - kContextBefore : 0,
+                 std::min(text.size(), end + kContextAfter)};
+  };
+  // Whether one of the rescue words (Impl::rescue_words) lies in `w`. The
+  // hits are one database scan's, in end order (a text of one block).
+  const bool rescuable = scratch && windowed && im.rescue_base != SIZE_MAX &&
+                         text.size() <= (size_t{1} << 30);
+  auto RescueWordIn = [&](Range w) {
+    const std::vector<TermHit>& rh = sc.rescue_hits;
+    auto it = std::lower_bound(rh.begin(), rh.end(), w.lo + 1,
+                               [](const TermHit& h, size_t v) { return h.end < v; });
+    for (; it != rh.end() && it->end <= w.hi; ++it)
+      if (it->end - im.rescue_words[it->term].size() >= w.lo) return true;
+    return false;
+  };
   pending.clear();
   uint64_t validated = 0;
   uint64_t work_before = g_validator_work;
@@ -1749,6 +1802,11 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
         validated += span.end - span.start;
         if (r.validate && !r.validate(text, &span, &score)) continue;
         if (span.end <= span.start || span.end > text.size()) break;
+        if (static_cast<int>(c.id) == im.phone_id && score < options.min_score && rescuable &&
+            !RescueWordIn(window_of_span(span.start, span.end))) {
+          done = true;  // its score can only rise with a context word: none
+          break;
+        }
         pending.push_back({c.id, span.start, span.end, score});
         done = true;
         break;
@@ -1776,10 +1834,7 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
     double best = context_possible ? recs[f.id].context_score : f.score;
     return !im.negative[f.id].empty() && best >= options.min_score;
   };
-  auto window_of = [&](const Pending& f) {
-    return Range{f.start > kContextBefore ? f.start - kContextBefore : 0,
-                 std::min(text.size(), f.end + kContextAfter)};
-  };
+  auto window_of = [&](const Pending& f) { return window_of_span(f.start, f.end); };
   if (windowed) {
     // The words of the windows that need a look-up, found once: the
     // windows widened to word-run edges (so every run is whole, as in the
