@@ -10,8 +10,8 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
-#include <iterator>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 namespace steward::scan {
@@ -797,15 +797,14 @@ enum : uint8_t {
   kClsKeyword = 128,   // may be a word JoinNameParts looks for (see there)
 };
 static_assert(kClsKeyword == Featurizer::kKeywordClass);
-constexpr uint8_t kClassByShape[8] = {
-    0,                          // kShapeLower (short or long, below)
-    kClsCapLike | kClsAlways,   // kShapeCap
-    kClsCapLike | kClsAlways,   // kShapeUpper
-    kClsDigits,                 // kShapeDigits
-    0,                          // kShapeMixedDigit
-    0,                          // kShapePunct
-    kClsAlways,                 // kShapeOther
-    kClsInitial | kClsAlways};  // kShapeInitial
+constexpr uint8_t kClassByShape[8] = {0,  // kShapeLower (short or long, below)
+                                      kClsCapLike | kClsAlways,   // kShapeCap
+                                      kClsCapLike | kClsAlways,   // kShapeUpper
+                                      kClsDigits,                 // kShapeDigits
+                                      0,                          // kShapeMixedDigit
+                                      0,                          // kShapePunct
+                                      kClsAlways,                 // kShapeOther
+                                      kClsInitial | kClsAlways};  // kShapeInitial
 inline uint8_t ClassBits(uint8_t shape, size_t len, char first) {
   uint8_t lower = len <= 3 ? kClsLowerShort : kClsLowerLong;
   return static_cast<uint8_t>(kClassByShape[shape] | (shape == kShapeLower) * lower |
@@ -849,11 +848,11 @@ struct ByteClasses {
   uint64_t upper, lower, digit, high, space, newline, joiner;
 };
 __attribute__((target("avx512f,avx512bw"))) inline uint64_t InRange64(__m512i x, char lo,
-                                                                       char span) {
+                                                                      char span) {
   return _mm512_cmple_epu8_mask(_mm512_sub_epi8(x, _mm512_set1_epi8(lo)), _mm512_set1_epi8(span));
 }
 __attribute__((target("avx512f,avx512bw"))) ByteClasses ClassifyAvx512(const char* p,
-                                                                      uint64_t valid) {
+                                                                       uint64_t valid) {
   const __m512i v = _mm512_maskz_loadu_epi8(valid, p);
   ByteClasses c;
   c.high = _mm512_movepi8_mask(v);
@@ -1042,7 +1041,8 @@ void Featurizer::TokenizeFromMasks() {
   classes_[0] = classes_[1] = 0;  // two zero neighbours before the first token
   static const bool kVector = CpuHasAvx512Tokenizer();
   size_t nwords = 0;
-  const size_t count = kVector && !PortableOnly() ? TokenizeAvx512(&nwords) : TokenizeScalar(&nwords);
+  const size_t count =
+      kVector && !PortableOnly() ? TokenizeAvx512(&nwords) : TokenizeScalar(&nwords);
   const Token* const tok = own_tokens_.get();
   toks_ = tok;
   ntokens_ = count;
@@ -1140,8 +1140,8 @@ size_t Featurizer::TokenizeScalar(size_t* nwords_out) {
 // table, and the newline flag from the newline mask between the previous
 // token's end and their start. A token whose first byte is >= 0x80 is
 // re-read byte by byte (a non-ASCII capital, IsUpperStart).
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vbmi,avx512vbmi2,popcnt")))
-size_t Featurizer::TokenizeAvx512(size_t* nwords_out) {
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vbmi,avx512vbmi2,popcnt"))) size_t
+Featurizer::TokenizeAvx512(size_t* nwords_out) {
   const size_t n = text_.size();
   Token* const tok = own_tokens_.get();
   uint8_t* const shp = shape_.data();
@@ -1202,8 +1202,10 @@ size_t Featurizer::TokenizeAvx512(size_t* nwords_out) {
     for (int g = 0; g < paired; g += 8) {
       const int cnt = std::min(8, paired - g);
       const __mmask8 lanes = static_cast<__mmask8>((1u << cnt) - 1);
-      const __m512i s = _mm512_cvtepu8_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sb + g)));
-      const __m512i last = _mm512_cvtepu8_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(eb + g)));
+      const __m512i s =
+          _mm512_cvtepu8_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sb + g)));
+      const __m512i last =
+          _mm512_cvtepu8_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(eb + g)));
       const __m512i len = _mm512_add_epi64(_mm512_sub_epi64(last, s), one);
       const __m512i keep = _mm512_sub_epi64(_mm512_sllv_epi64(one, len), one);  // len 64: all
       const __m512i up = _mm512_and_si512(_mm512_srlv_epi64(up_all, s), keep);
@@ -1223,13 +1225,16 @@ size_t Featurizer::TokenizeAvx512(size_t* nwords_out) {
           _mm512_permutexvar_epi8(_mm512_castsi128_si512(shape8), class_table));
       const __mmask16 lower = _mm_cmpeq_epi8_mask(shape8, _mm_setzero_si128());
       const __mmask16 short_len = _mm512_cmple_epu64_mask(len, three);
-      class8 = _mm_mask_mov_epi8(class8, lower & short_len, _mm_or_si128(class8, _mm_set1_epi8(kClsLowerShort)));
-      class8 = _mm_mask_mov_epi8(class8, lower & ~short_len, _mm_or_si128(class8, _mm_set1_epi8(kClsLowerLong)));
+      class8 = _mm_mask_mov_epi8(class8, lower & short_len,
+                                 _mm_or_si128(class8, _mm_set1_epi8(kClsLowerShort)));
+      class8 = _mm_mask_mov_epi8(class8, lower & ~short_len,
+                                 _mm_or_si128(class8, _mm_set1_epi8(kClsLowerLong)));
       const __mmask16 dc = _mm512_test_epi64_mask(_mm512_srlv_epi64(dc_all, s), one);
       class8 = _mm_mask_mov_epi8(class8, dc, _mm_or_si128(class8, _mm_set1_epi8(kClsDotComma)));
       // Newlines between each token and the one before it.
       const __m512i ends = _mm512_add_epi64(last, one);
-      const __m512i prev = _mm512_alignr_epi64(ends, _mm512_set1_epi64(static_cast<long long>(prev_rel)), 7);
+      const __m512i prev =
+          _mm512_alignr_epi64(ends, _mm512_set1_epi64(static_cast<long long>(prev_rel)), 7);
       const __m512i range = _mm512_andnot_si512(_mm512_sub_epi64(_mm512_sllv_epi64(one, prev), one),
                                                 _mm512_sub_epi64(_mm512_sllv_epi64(one, s), one));
       __mmask8 newline = _mm512_test_epi64_mask(nl_all, range);
@@ -1245,25 +1250,33 @@ size_t Featurizer::TokenizeAvx512(size_t* nwords_out) {
       // Eight Tokens {start, end, newline} are 24 qwords: the three
       // vectors interleaved into three stores (only the tokens that exist).
       {
-        const __m512i start_abs = _mm512_add_epi64(s, _mm512_set1_epi64(static_cast<long long>(base)));
-        const __m512i end_abs = _mm512_add_epi64(ends, _mm512_set1_epi64(static_cast<long long>(base)));
+        const __m512i start_abs =
+            _mm512_add_epi64(s, _mm512_set1_epi64(static_cast<long long>(base)));
+        const __m512i end_abs =
+            _mm512_add_epi64(ends, _mm512_set1_epi64(static_cast<long long>(base)));
         const __m512i flag = _mm512_maskz_mov_epi64(newline, one);
         const __m512i out0 = _mm512_mask_permutexvar_epi64(
-            _mm512_permutex2var_epi64(start_abs, _mm512_setr_epi64(0, 8, 0, 1, 9, 0, 2, 10), end_abs),
+            _mm512_permutex2var_epi64(start_abs, _mm512_setr_epi64(0, 8, 0, 1, 9, 0, 2, 10),
+                                      end_abs),
             0x24, _mm512_setr_epi64(0, 0, 0, 0, 0, 1, 0, 0), flag);
         const __m512i out1 = _mm512_mask_permutexvar_epi64(
-            _mm512_permutex2var_epi64(start_abs, _mm512_setr_epi64(0, 3, 11, 0, 4, 12, 0, 5), end_abs),
+            _mm512_permutex2var_epi64(start_abs, _mm512_setr_epi64(0, 3, 11, 0, 4, 12, 0, 5),
+                                      end_abs),
             0x49, _mm512_setr_epi64(2, 0, 0, 3, 0, 0, 4, 0), flag);
         const __m512i out2 = _mm512_mask_permutexvar_epi64(
-            _mm512_permutex2var_epi64(start_abs, _mm512_setr_epi64(13, 0, 6, 14, 0, 7, 15, 0), end_abs),
+            _mm512_permutex2var_epi64(start_abs, _mm512_setr_epi64(13, 0, 6, 14, 0, 7, 15, 0),
+                                      end_abs),
             0x92, _mm512_setr_epi64(0, 5, 0, 0, 6, 0, 0, 7), flag);
         const int qwords = 3 * cnt;
         auto* dst = reinterpret_cast<long long*>(tok + count);
-        _mm512_mask_storeu_epi64(dst, static_cast<__mmask8>(qwords >= 8 ? 0xFF : (1u << qwords) - 1), out0);
+        _mm512_mask_storeu_epi64(
+            dst, static_cast<__mmask8>(qwords >= 8 ? 0xFF : (1u << qwords) - 1), out0);
         if (qwords > 8)
-          _mm512_mask_storeu_epi64(dst + 8, static_cast<__mmask8>(qwords >= 16 ? 0xFF : (1u << (qwords - 8)) - 1), out1);
+          _mm512_mask_storeu_epi64(
+              dst + 8, static_cast<__mmask8>(qwords >= 16 ? 0xFF : (1u << (qwords - 8)) - 1), out1);
         if (qwords > 16)
-          _mm512_mask_storeu_epi64(dst + 16, static_cast<__mmask8>((1u << (qwords - 16)) - 1), out2);
+          _mm512_mask_storeu_epi64(dst + 16, static_cast<__mmask8>((1u << (qwords - 16)) - 1),
+                                   out2);
       }
       for (__mmask8 f = high_first; f; f &= static_cast<__mmask8>(f - 1)) {
         const int j = CountTrailingZeros(f);
@@ -1301,7 +1314,8 @@ void Featurizer::Prepare(std::string_view text, const std::vector<Token>& tokens
     shape_[i] = ShapeAt(start, len);
     hash_[i] = 0;  // words: Probe; digits and punctuation: HashOf
     gazbits_[i] = 0;
-    uint8_t keyword = shape_[i] != kShapePunct && shape_[i] != kShapeDigits ? Probe(i, start, len) : 0;
+    uint8_t keyword =
+        shape_[i] != kShapePunct && shape_[i] != kShapeDigits ? Probe(i, start, len) : 0;
     classes_[i + 2] = ClassBits(shape_[i], len, text_[start]) | keyword;
   }
   FinishTokens();
@@ -1403,8 +1417,8 @@ __attribute__((target("avx512f,avx512bw"))) inline __mmask64 Has64(__m512i v, ui
 // FinishTokens' rule for 64 tokens at a time (the same tests on byte
 // masks): see the portable loop there.
 __attribute__((target("avx512f,avx512bw"))) void ConsideredAfterOAvx512(const uint8_t* cls,
-                                                                       const uint16_t* gz,
-                                                                       size_t n, uint8_t* out) {
+                                                                        const uint16_t* gz,
+                                                                        size_t n, uint8_t* out) {
   static_assert(Gazetteers::kWord == 7, "name bits are the low 7, the word bit the 8th");
   for (size_t i = 0; i < n; i += 64) {
     const __m512i c = _mm512_loadu_si512(cls + i), p1 = _mm512_loadu_si512(cls + i - 1),
@@ -1412,14 +1426,15 @@ __attribute__((target("avx512f,avx512bw"))) void ConsideredAfterOAvx512(const ui
                   n2 = _mm512_loadu_si512(cls + i + 2);
     const __mmask64 cap_prev = Has64(p1, kClsCapLike), cap_next = Has64(n1, kClsCapLike),
                     cap_prev2 = Has64(p2, kClsCapLike), cap_next2 = Has64(n2, kClsCapLike);
-    const __m512i low = _mm512_inserti64x4(
-        _mm512_castsi256_si512(_mm512_cvtepi16_epi8(_mm512_loadu_si512(gz + i))),
-        _mm512_cvtepi16_epi8(_mm512_loadu_si512(gz + i + 32)), 1);
+    const __m512i low =
+        _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi16_epi8(_mm512_loadu_si512(gz + i))),
+                           _mm512_cvtepi16_epi8(_mm512_loadu_si512(gz + i + 32)), 1);
     const __mmask64 name_word = Has64(low, 0x7F) & ~Has64(low, 0x80);
     __mmask64 r = Has64(c, kClsAlways);
     r |= Has64(c, kClsLowerShort) & cap_prev & cap_next;
     r |= Has64(c, kClsLowerLong) & name_word;
-    r |= Has64(c, kClsDigits) & (cap_next | cap_prev | cap_prev2 | (Has64(n1, kClsDigits) & cap_next2));
+    r |= Has64(c, kClsDigits) &
+         (cap_next | cap_prev | cap_prev2 | (Has64(n1, kClsDigits) & cap_next2));
     r |= Has64(c, kClsDotComma) &
          (cap_prev | Has64(p1, kClsInitial) | (Has64(p1, kClsDigits) & (cap_prev2 | cap_next)));
     _mm512_storeu_si512(out + i, _mm512_maskz_set1_epi8(r, 1));
@@ -1466,10 +1481,12 @@ void Featurizer::FinishTokens() {
   std::memset(gazbits_.data() + n, 0, kTokenPadding * sizeof(uint16_t));
   const uint8_t* cls = classes_.data() + 2;
   const uint16_t* gz = gazbits_.data();
-  static const bool kAvx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+  static const bool kAvx512 =
+      __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
   if (kAvx512 && !PortableOnly()) {
     ConsideredAfterOAvx512(cls, gz, n, static_considered_.data());
-    for (size_t i = 0; i < std::min<size_t>(n, 2); ++i) static_considered_[i] = ConsideredImpl(i, kO);
+    for (size_t i = 0; i < std::min<size_t>(n, 2); ++i)
+      static_considered_[i] = ConsideredImpl(i, kO);
     static_considered_[n] = 1;
     return;
   }
@@ -1529,8 +1546,9 @@ void FeatureIdsPortable(const uint64_t* tags, const uint64_t* values, size_t n, 
 // The same eight at a time (64-bit multiplies in AVX-512DQ): the same
 // integer arithmetic, so the same ids.
 __attribute__((target("avx512f,avx512dq,avx512vl"))) void FeatureIdsAvx512(const uint64_t* tags,
-                                                                         const uint64_t* values,
-                                                                         size_t n, uint32_t* out) {
+                                                                           const uint64_t* values,
+                                                                           size_t n,
+                                                                           uint32_t* out) {
   const __m512i golden = _mm512_set1_epi64(static_cast<long long>(0x9e3779b97f4a7c15ull)),
                 mul = _mm512_set1_epi64(static_cast<long long>(0xff51afd7ed558ccdull)),
                 mask = _mm512_set1_epi64(kFeatureMask);
@@ -1539,8 +1557,9 @@ __attribute__((target("avx512f,avx512dq,avx512vl"))) void FeatureIdsAvx512(const
     const __m512i a = _mm512_maskz_loadu_epi64(lanes, tags + k);
     const __m512i b = _mm512_maskz_loadu_epi64(lanes, values + k);
     // Mix: (a ^ (b + golden + (a << 6) + (a >> 2))) * mul
-    const __m512i sum = _mm512_add_epi64(
-        _mm512_add_epi64(b, golden), _mm512_add_epi64(_mm512_slli_epi64(a, 6), _mm512_srli_epi64(a, 2)));
+    const __m512i sum =
+        _mm512_add_epi64(_mm512_add_epi64(b, golden),
+                         _mm512_add_epi64(_mm512_slli_epi64(a, 6), _mm512_srli_epi64(a, 2)));
     const __m512i h = _mm512_mullo_epi64(_mm512_xor_si512(a, sum), mul);
     // Feat: (h ^ (h >> 29)) & mask
     const __m512i id = _mm512_and_si512(_mm512_xor_si512(h, _mm512_srli_epi64(h, 29)), mask);
@@ -1810,16 +1829,18 @@ __attribute__((target("avx512f,avx512dq,avx512vl,avx512vpopcntdq"))) size_t Gath
     const float** rows) {
   const __m512i one = _mm512_set1_epi64(1), low6 = _mm512_set1_epi64(63),
                 low32 = _mm512_set1_epi64(0xFFFFFFFFll), zero = _mm512_setzero_si512();
-  const __m512i base = _mm512_set1_epi64(static_cast<long long>(reinterpret_cast<uintptr_t>(weights)));
+  const __m512i base =
+      _mm512_set1_epi64(static_cast<long long>(reinterpret_cast<uintptr_t>(weights)));
   size_t count = 0;
   for (size_t k = 0; k < n; k += 8) {
     const __mmask8 lanes = n - k >= 8 ? __mmask8{0xFF} : static_cast<__mmask8>((1u << (n - k)) - 1);
     const __m512i id = _mm512_cvtepu32_epi64(_mm256_maskz_loadu_epi32(lanes, feats + k));
     const __m512i offset = _mm512_slli_epi64(_mm512_srli_epi64(id, 6), 4);  // IndexWord bytes
     const __m512i present = _mm512_mask_i64gather_epi64(zero, lanes, offset, index, 1);
-    const __m512i rank = _mm512_and_si512(
-        _mm512_mask_i64gather_epi64(zero, lanes, offset, reinterpret_cast<const char*>(index) + 8, 1),
-        low32);
+    const __m512i rank =
+        _mm512_and_si512(_mm512_mask_i64gather_epi64(zero, lanes, offset,
+                                                     reinterpret_cast<const char*>(index) + 8, 1),
+                         low32);
     const __m512i bit = _mm512_sllv_epi64(one, _mm512_and_si512(id, low6));
     const __mmask8 has = _mm512_mask_test_epi64_mask(lanes, present, bit);
     const __m512i below = _mm512_and_si512(present, _mm512_sub_epi64(bit, one));
@@ -1849,21 +1870,24 @@ GatherRowsFromValuesAvx512(const NameModel::IndexWord* index, const float* weigh
                 golden = _mm512_set1_epi64(static_cast<long long>(0x9e3779b97f4a7c15ull)),
                 mul = _mm512_set1_epi64(static_cast<long long>(0xff51afd7ed558ccdull)),
                 id_mask = _mm512_set1_epi64(kFeatureMask);
-  const __m512i base = _mm512_set1_epi64(static_cast<long long>(reinterpret_cast<uintptr_t>(weights)));
+  const __m512i base =
+      _mm512_set1_epi64(static_cast<long long>(reinterpret_cast<uintptr_t>(weights)));
   size_t count = 0;
   for (size_t k = 0; k < n; k += 8) {
     const __mmask8 lanes = n - k >= 8 ? __mmask8{0xFF} : static_cast<__mmask8>((1u << (n - k)) - 1);
     const __m512i a = _mm512_maskz_loadu_epi64(lanes, tags + k);
     const __m512i b = _mm512_maskz_loadu_epi64(lanes, values + k);
-    const __m512i sum = _mm512_add_epi64(
-        _mm512_add_epi64(b, golden), _mm512_add_epi64(_mm512_slli_epi64(a, 6), _mm512_srli_epi64(a, 2)));
+    const __m512i sum =
+        _mm512_add_epi64(_mm512_add_epi64(b, golden),
+                         _mm512_add_epi64(_mm512_slli_epi64(a, 6), _mm512_srli_epi64(a, 2)));
     const __m512i h = _mm512_mullo_epi64(_mm512_xor_si512(a, sum), mul);
     const __m512i id = _mm512_and_si512(_mm512_xor_si512(h, _mm512_srli_epi64(h, 29)), id_mask);
     const __m512i offset = _mm512_slli_epi64(_mm512_srli_epi64(id, 6), 4);
     const __m512i present = _mm512_mask_i64gather_epi64(zero, lanes, offset, index, 1);
-    const __m512i rank = _mm512_and_si512(
-        _mm512_mask_i64gather_epi64(zero, lanes, offset, reinterpret_cast<const char*>(index) + 8, 1),
-        low32);
+    const __m512i rank =
+        _mm512_and_si512(_mm512_mask_i64gather_epi64(zero, lanes, offset,
+                                                     reinterpret_cast<const char*>(index) + 8, 1),
+                         low32);
     const __m512i bit = _mm512_sllv_epi64(one, _mm512_and_si512(id, low6));
     const __mmask8 has = _mm512_mask_test_epi64_mask(lanes, present, bit);
     const __m512i below = _mm512_and_si512(present, _mm512_sub_epi64(bit, one));

@@ -301,7 +301,7 @@ class Featurizer {
   size_t ntokens_ = 0;
   std::unique_ptr<Token[]> own_tokens_;  // PrepareText's tokens
   size_t own_capacity_ = 0;
-  std::vector<uint32_t> words_;          // tokens that are words (probed), in order
+  std::vector<uint32_t> words_;         // tokens that are words (probed), in order
   std::vector<MaskWord> masks_;         // one per 64 text bytes, plus a zero one
   std::string lower_text_;              // the whole text lower-cased, 16 zero bytes after it
   std::vector<uint64_t> hash_;

@@ -141,10 +141,10 @@ std::vector<uint64_t> FeaturizerView(Featurizer& fz, const std::string& text) {
   const auto tokens = fz.tokens();
   v.push_back(tokens.size());
   for (size_t i = 0; i < tokens.size(); ++i) {
-    v.insert(v.end(), {tokens[i].start, tokens[i].end, uint64_t{tokens[i].newline_before},
-                       fz.WordHash(i), fz.GazBits(i), uint64_t{fz.MaybeKeyword(i)},
-                       uint64_t{fz.Considered(i, kO)}, uint64_t{fz.Considered(i, kBPer)},
-                       fz.NextConsideredAfterO(i)});
+    v.insert(v.end(),
+             {tokens[i].start, tokens[i].end, uint64_t{tokens[i].newline_before}, fz.WordHash(i),
+              fz.GazBits(i), uint64_t{fz.MaybeKeyword(i)}, uint64_t{fz.Considered(i, kO)},
+              uint64_t{fz.Considered(i, kBPer)}, fz.NextConsideredAfterO(i)});
     for (auto [prev, prev2] : {std::pair{kO, kO}, {kBPer, kO}, {kILoc, kBLoc}}) {
       fz.Features(i, prev, prev2, &feats);
       v.push_back(feats.size());
@@ -162,12 +162,14 @@ TEST(Featurizer, VectorPathsEqualPortable) {
     gaz.Add(Gazetteers::kCity, w);
   gaz.Add(Gazetteers::kFirst, "maria");
   gaz.Add(Gazetteers::kWord, "the");
+  // clang-format off
   const std::vector<std::string> pieces = {
       "Maria", "Garcia", "paris", "Berlin", "the", "of", "Mr", "hi", "dear", "corner", "St.",
       "12", "2019", "a1b2", "McDonald", "IBAN", "A", "O'Brien", "Mayo-Walters", "-x", "x-",
       "\xC3\x89mile", "\xD0\x9F\xD0\xB5\xD1\x82\xD1\x80", "\xCE\x91\xCE\xB8", "\xC3", "\xFF",
       std::string(70, 'a'), std::string(130, 'Z'), std::string(65, '7'), "...", ",", "(", ")",
       "\"", "'"};
+  // clang-format on
   const char* seps[] = {" ", " ", "  ", "\n", "\n\n", "\t", "", ", ", ". ", "\r\n"};
   const std::string wide_gap = std::string(40, ' ') + "\n" + std::string(40, ' ');
   std::mt19937 rng(17);
