@@ -122,10 +122,12 @@ std::vector<std::string> RandomDigitStrings(size_t count) {
 // run's ends by hand, the plain engine has Vectorscan report every end.
 std::vector<std::string> RandomUrlStrings(size_t count) {
   std::mt19937 rng(4242);
-  const char* pieces[] = {"http://", "https://", "HTTPS://", "ftp://", "ws://", "wss://", "xhttp://",
-                          "_https://", "a", "b.com", ".", "/", "?u=", "#", ":", "@", ")", "(",
-                          " ", "\n", "\t", "<", ">", "\"", "'", "`", "\\", "\x01", "\x7f",
-                          "\xc3\xa9", "www.", "example.org", "-", "_", "0", "9", ",", ";"};
+  const char* pieces[] = {
+      "http://", "https://", "HTTPS://", "ftp://", "ws://", "wss://",   "xhttp://", "_https://",
+      "a",       "b.com",    ".",        "/",      "?u=",   "#",        ":",        "@",
+      ")",       "(",        " ",        "\n",     "\t",    "<",        ">",        "\"",
+      "'",       "`",        "\\",       "\x01",   "\x7f",  "\xc3\xa9", "www.",     "example.org",
+      "-",       "_",        "0",        "9",      ",",     ";"};
   std::vector<std::string> out;
   for (size_t i = 0; i < count; ++i) {
     std::string s;
@@ -147,10 +149,11 @@ std::vector<std::string> RandomUrlStrings(size_t count) {
 // phone when none of its context words' first words lies in its window.
 std::vector<std::string> RandomPhoneContextStrings(size_t count) {
   std::mt19937 rng(31337);
-  const char* words[] = {"phone", "Tel", "telephone", "CELL", "call", "text", "me", "ph",
-                         "xphone", "phones", "telx", "office", "Desk", "sms", "ring", "string",
-                         "WhatsApp", "number", "id", "order", "contact", "reach", "landline",
-                         "dial", "fax", "mobile", "abc", "the", "x", "_"};
+  const char* words[] = {"phone", "Tel",    "telephone", "CELL",   "call",     "text",
+                         "me",    "ph",     "xphone",    "phones", "telx",     "office",
+                         "Desk",  "sms",    "ring",      "string", "WhatsApp", "number",
+                         "id",    "order",  "contact",   "reach",  "landline", "dial",
+                         "fax",   "mobile", "abc",       "the",    "x",        "_"};
   const char* seps[] = {" ", " ", " ", "  ", "\n", ": ", ", ", "=", "-", ".", "/", "(", ")"};
   std::vector<std::string> out;
   for (size_t i = 0; i < count; ++i) {

@@ -613,7 +613,7 @@ struct Scanner::Impl {
   int time_id = -1;   // kTimeRegex: starts recovered by TimeLeftmostStart
   int time_pattern = -1;  // kTimeRegex's id in either engine (joins, see Joins)
   int url_id = -1;        // kUrlRegex, prefix only in `db` (see ExtendRun)
-  std::array<bool, 256> url_run{};  // the bytes of its run
+  std::array<bool, 256> url_run{};    // the bytes of its run
   std::vector<hs_database_t*> som;    // per pattern (kSomWindow): leftmost starts
   std::vector<std::array<bool, 256>> charsets;  // per pattern (kCharset)
   // Per pattern: how far back the leftmost-start window reaches (the
@@ -1469,8 +1469,7 @@ bool PhoneExtensionEndsAt(std::string_view text, size_t r, size_t e) {
     unsigned char c = kTables.lower[static_cast<unsigned char>(text[q - 1])];
     return c == 'x' || c == 't' || c == '.' || c == 'n';
   };
-  if (!keyword_end(r) && !(r >= 2 && IsRegexSpace(text[r - 1]) && keyword_end(r - 1)))
-    return false;
+  if (!keyword_end(r) && !(r >= 2 && IsRegexSpace(text[r - 1]) && keyword_end(r - 1))) return false;
   auto keyword_at = [&](size_t q, std::string_view k) {  // k ends at q, caseless
     if (q < k.size()) return false;
     for (size_t i = 0; i < k.size(); ++i)
@@ -1714,7 +1713,9 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
       size_t ws = c.first_end > wl ? c.first_end - wl : 0;
       // Begin the window after a space so \b anchors mean what they mean
       // in the full text.
-      for (size_t back = 0; ws > 0 && back < 64 && !kTables.space[static_cast<unsigned char>(text[ws - 1])]; ++back) --ws;
+      for (size_t back = 0;
+           ws > 0 && back < 64 && !kTables.space[static_cast<unsigned char>(text[ws - 1])]; ++back)
+        --ws;
       if (im.has_alphabet[c.id]) {
         // No match contains a byte outside the pattern's alphabet, so none
         // of the matches ending at this candidate's ends starts at or
@@ -1759,8 +1760,8 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
   };
   // Whether one of the rescue words (Impl::rescue_words) lies in `w`. The
   // hits are one database scan's, in end order (a text of one block).
-  const bool rescuable = scratch && windowed && im.rescue_base != SIZE_MAX &&
-                         text.size() <= (size_t{1} << 30);
+  const bool rescuable =
+      scratch && windowed && im.rescue_base != SIZE_MAX && text.size() <= (size_t{1} << 30);
   auto RescueWordIn = [&](Range w) {
     const std::vector<TermHit>& rh = sc.rescue_hits;
     auto it = std::lower_bound(rh.begin(), rh.end(), w.lo + 1,
