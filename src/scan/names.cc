@@ -1543,26 +1543,34 @@ void FeatureIdsPortable(const uint64_t* tags, const uint64_t* values, size_t n, 
   for (size_t k = 0; k < n; ++k) out[k] = Feat(Mix(tags[k], values[k]));
 }
 
-// The same eight at a time (64-bit multiplies in AVX-512DQ): the same
-// integer arithmetic, so the same ids.
+// Feat(Mix(tag, value)) of the pairs at k .. k+7 (those of n that exist; the
+// other lanes are zero) in 64-bit lanes: the same integer arithmetic as the
+// scalar Mix and Feat, so the same ids.
+__attribute__((target("avx512f,avx512dq,avx512vl"), always_inline)) inline __m512i FeatureIds8(
+    const uint64_t* tags, const uint64_t* values, size_t k, size_t n, __mmask8* lanes) {
+  const __m512i golden = _mm512_set1_epi64(static_cast<long long>(0x9e3779b97f4a7c15ull)),
+                mul = _mm512_set1_epi64(static_cast<long long>(0xff51afd7ed558ccdull)),
+                mask = _mm512_set1_epi64(kFeatureMask);
+  *lanes = n - k >= 8 ? __mmask8{0xFF} : static_cast<__mmask8>((1u << (n - k)) - 1);
+  const __m512i a = _mm512_maskz_loadu_epi64(*lanes, tags + k);
+  const __m512i b = _mm512_maskz_loadu_epi64(*lanes, values + k);
+  // Mix: (a ^ (b + golden + (a << 6) + (a >> 2))) * mul
+  const __m512i sum =
+      _mm512_add_epi64(_mm512_add_epi64(b, golden),
+                       _mm512_add_epi64(_mm512_slli_epi64(a, 6), _mm512_srli_epi64(a, 2)));
+  const __m512i h = _mm512_mullo_epi64(_mm512_xor_si512(a, sum), mul);
+  // Feat: (h ^ (h >> 29)) & mask
+  return _mm512_and_si512(_mm512_xor_si512(h, _mm512_srli_epi64(h, 29)), mask);
+}
+
+// FeatureIdsPortable eight at a time (64-bit multiplies in AVX-512DQ).
 __attribute__((target("avx512f,avx512dq,avx512vl"))) void FeatureIdsAvx512(const uint64_t* tags,
                                                                            const uint64_t* values,
                                                                            size_t n,
                                                                            uint32_t* out) {
-  const __m512i golden = _mm512_set1_epi64(static_cast<long long>(0x9e3779b97f4a7c15ull)),
-                mul = _mm512_set1_epi64(static_cast<long long>(0xff51afd7ed558ccdull)),
-                mask = _mm512_set1_epi64(kFeatureMask);
   for (size_t k = 0; k < n; k += 8) {
-    const __mmask8 lanes = n - k >= 8 ? __mmask8{0xFF} : static_cast<__mmask8>((1u << (n - k)) - 1);
-    const __m512i a = _mm512_maskz_loadu_epi64(lanes, tags + k);
-    const __m512i b = _mm512_maskz_loadu_epi64(lanes, values + k);
-    // Mix: (a ^ (b + golden + (a << 6) + (a >> 2))) * mul
-    const __m512i sum =
-        _mm512_add_epi64(_mm512_add_epi64(b, golden),
-                         _mm512_add_epi64(_mm512_slli_epi64(a, 6), _mm512_srli_epi64(a, 2)));
-    const __m512i h = _mm512_mullo_epi64(_mm512_xor_si512(a, sum), mul);
-    // Feat: (h ^ (h >> 29)) & mask
-    const __m512i id = _mm512_and_si512(_mm512_xor_si512(h, _mm512_srli_epi64(h, 29)), mask);
+    __mmask8 lanes;
+    const __m512i id = FeatureIds8(tags, values, k, n, &lanes);
     _mm512_mask_cvtepi64_storeu_epi32(out + k, lanes, id);
   }
 }
@@ -1824,32 +1832,39 @@ size_t GatherRowsPortable(const NameModel::IndexWord* index, const float* weight
 // index words, vector popcount, rows compressed in feature order): the
 // same integer arithmetic, so the same rows in the same order.
 static_assert(sizeof(NameModel::IndexWord) == 16);
-__attribute__((target("avx512f,avx512dq,avx512vl,avx512vpopcntdq"))) size_t GatherRowsAvx512(
-    const NameModel::IndexWord* index, const float* weights, const uint32_t* feats, size_t n,
-    const float** rows) {
+// Appends the weight rows of the feature ids in `id` (the lanes of `lanes`)
+// that the model has to rows; returns how many.
+__attribute__((target("avx512f,avx512dq,avx512vl,avx512vpopcntdq"), always_inline)) inline size_t
+AppendRows8(const NameModel::IndexWord* index, const float* weights, __m512i id, __mmask8 lanes,
+            const float** rows) {
   const __m512i one = _mm512_set1_epi64(1), low6 = _mm512_set1_epi64(63),
                 low32 = _mm512_set1_epi64(0xFFFFFFFFll), zero = _mm512_setzero_si512();
   const __m512i base =
       _mm512_set1_epi64(static_cast<long long>(reinterpret_cast<uintptr_t>(weights)));
+  const __m512i offset = _mm512_slli_epi64(_mm512_srli_epi64(id, 6), 4);  // IndexWord bytes
+  const __m512i present = _mm512_mask_i64gather_epi64(zero, lanes, offset, index, 1);
+  const __m512i rank = _mm512_and_si512(
+      _mm512_mask_i64gather_epi64(zero, lanes, offset, reinterpret_cast<const char*>(index) + 8, 1),
+      low32);
+  const __m512i bit = _mm512_sllv_epi64(one, _mm512_and_si512(id, low6));
+  const __mmask8 has = _mm512_mask_test_epi64_mask(lanes, present, bit);
+  const __m512i below = _mm512_and_si512(present, _mm512_sub_epi64(bit, one));
+  const __m512i row = _mm512_add_epi64(rank, _mm512_popcnt_epi64(below));
+  // weights + row * kNumLabels floats: row * 20 bytes.
+  static_assert(kNumLabels * sizeof(float) == 20);
+  const __m512i bytes = _mm512_add_epi64(_mm512_slli_epi64(row, 4), _mm512_slli_epi64(row, 2));
+  _mm512_mask_compressstoreu_epi64(rows, has, _mm512_add_epi64(base, bytes));
+  return static_cast<size_t>(__builtin_popcount(has));
+}
+
+__attribute__((target("avx512f,avx512dq,avx512vl,avx512vpopcntdq"))) size_t GatherRowsAvx512(
+    const NameModel::IndexWord* index, const float* weights, const uint32_t* feats, size_t n,
+    const float** rows) {
   size_t count = 0;
   for (size_t k = 0; k < n; k += 8) {
     const __mmask8 lanes = n - k >= 8 ? __mmask8{0xFF} : static_cast<__mmask8>((1u << (n - k)) - 1);
     const __m512i id = _mm512_cvtepu32_epi64(_mm256_maskz_loadu_epi32(lanes, feats + k));
-    const __m512i offset = _mm512_slli_epi64(_mm512_srli_epi64(id, 6), 4);  // IndexWord bytes
-    const __m512i present = _mm512_mask_i64gather_epi64(zero, lanes, offset, index, 1);
-    const __m512i rank =
-        _mm512_and_si512(_mm512_mask_i64gather_epi64(zero, lanes, offset,
-                                                     reinterpret_cast<const char*>(index) + 8, 1),
-                         low32);
-    const __m512i bit = _mm512_sllv_epi64(one, _mm512_and_si512(id, low6));
-    const __mmask8 has = _mm512_mask_test_epi64_mask(lanes, present, bit);
-    const __m512i below = _mm512_and_si512(present, _mm512_sub_epi64(bit, one));
-    const __m512i row = _mm512_add_epi64(rank, _mm512_popcnt_epi64(below));
-    // weights + row * kNumLabels floats: row * 20 bytes.
-    static_assert(kNumLabels * sizeof(float) == 20);
-    const __m512i bytes = _mm512_add_epi64(_mm512_slli_epi64(row, 4), _mm512_slli_epi64(row, 2));
-    _mm512_mask_compressstoreu_epi64(rows + count, has, _mm512_add_epi64(base, bytes));
-    count += static_cast<size_t>(__builtin_popcount(has));
+    count += AppendRows8(index, weights, id, lanes, rows + count);
   }
   for (size_t k = 0; k < count; ++k) __builtin_prefetch(rows[k]);
   return count;
@@ -1865,36 +1880,11 @@ __attribute__((target("avx512f,avx512dq,avx512vl,avx512vpopcntdq"))) size_t
 GatherRowsFromValuesAvx512(const NameModel::IndexWord* index, const float* weights,
                            const uint64_t* tags, const uint64_t* values, size_t n,
                            const float** rows) {
-  const __m512i one = _mm512_set1_epi64(1), low6 = _mm512_set1_epi64(63),
-                low32 = _mm512_set1_epi64(0xFFFFFFFFll), zero = _mm512_setzero_si512(),
-                golden = _mm512_set1_epi64(static_cast<long long>(0x9e3779b97f4a7c15ull)),
-                mul = _mm512_set1_epi64(static_cast<long long>(0xff51afd7ed558ccdull)),
-                id_mask = _mm512_set1_epi64(kFeatureMask);
-  const __m512i base =
-      _mm512_set1_epi64(static_cast<long long>(reinterpret_cast<uintptr_t>(weights)));
   size_t count = 0;
   for (size_t k = 0; k < n; k += 8) {
-    const __mmask8 lanes = n - k >= 8 ? __mmask8{0xFF} : static_cast<__mmask8>((1u << (n - k)) - 1);
-    const __m512i a = _mm512_maskz_loadu_epi64(lanes, tags + k);
-    const __m512i b = _mm512_maskz_loadu_epi64(lanes, values + k);
-    const __m512i sum =
-        _mm512_add_epi64(_mm512_add_epi64(b, golden),
-                         _mm512_add_epi64(_mm512_slli_epi64(a, 6), _mm512_srli_epi64(a, 2)));
-    const __m512i h = _mm512_mullo_epi64(_mm512_xor_si512(a, sum), mul);
-    const __m512i id = _mm512_and_si512(_mm512_xor_si512(h, _mm512_srli_epi64(h, 29)), id_mask);
-    const __m512i offset = _mm512_slli_epi64(_mm512_srli_epi64(id, 6), 4);
-    const __m512i present = _mm512_mask_i64gather_epi64(zero, lanes, offset, index, 1);
-    const __m512i rank =
-        _mm512_and_si512(_mm512_mask_i64gather_epi64(zero, lanes, offset,
-                                                     reinterpret_cast<const char*>(index) + 8, 1),
-                         low32);
-    const __m512i bit = _mm512_sllv_epi64(one, _mm512_and_si512(id, low6));
-    const __mmask8 has = _mm512_mask_test_epi64_mask(lanes, present, bit);
-    const __m512i below = _mm512_and_si512(present, _mm512_sub_epi64(bit, one));
-    const __m512i row = _mm512_add_epi64(rank, _mm512_popcnt_epi64(below));
-    const __m512i bytes = _mm512_add_epi64(_mm512_slli_epi64(row, 4), _mm512_slli_epi64(row, 2));
-    _mm512_mask_compressstoreu_epi64(rows + count, has, _mm512_add_epi64(base, bytes));
-    count += static_cast<size_t>(__builtin_popcount(has));
+    __mmask8 lanes;
+    const __m512i id = FeatureIds8(tags, values, k, n, &lanes);
+    count += AppendRows8(index, weights, id, lanes, rows + count);
   }
   for (size_t k = 0; k < count; ++k) __builtin_prefetch(rows[k]);
   return count;

@@ -148,6 +148,30 @@ inline __attribute__((always_inline)) bool Joins(const MatchState& st, uint32_t 
   return true;
 }
 
+// Starts a candidate of pattern `id` with its first end at `to`; `open` then
+// names it. The vector grows out of line, rarely: the common append stays inline.
+__attribute__((always_inline)) inline Candidate& OpenCandidate(std::vector<Candidate>& cands,
+                                                               int64_t& open, unsigned int id,
+                                                               size_t to) {
+  if (__builtin_expect(cands.size() == cands.capacity(), 0)) cands.reserve(2 * cands.size() + 64);
+  open = static_cast<int64_t>(cands.size());
+  Candidate& c = cands.emplace_back();
+  c.id = id;
+  c.first_end = to;
+  c.ends[0] = to;
+  c.nends = 1;
+  return c;
+}
+
+// Adds an end to a candidate, which keeps its last kMaxEnds.
+inline void AddEnd(Candidate& c, size_t end) {
+  if (c.nends == kMaxEnds) {
+    std::copy(c.ends + 1, c.ends + kMaxEnds, c.ends);
+    --c.nends;
+  }
+  c.ends[c.nends++] = end;
+}
+
 // A match of kUrlPrefixRegex ending at `to` (its first run byte): adds the
 // ends kUrlRegex has there — `to` and every further byte of the run — as
 // OnMatch would for them one by one. A prefix inside a run already extended
@@ -170,26 +194,14 @@ int ExtendRun(MatchState* st, unsigned int id, size_t to) {
   st->matches += run_end - to;  // the ends added below, besides this one
   size_t e = to;
   if (open < 0) {
-    if (__builtin_expect(cands.size() == cands.capacity(), 0)) cands.reserve(2 * cands.size() + 64);
-    open = static_cast<int64_t>(cands.size());
-    Candidate& c = cands.emplace_back();
-    c.id = id;
-    c.first_end = to;
-    c.ends[0] = to;
-    c.nends = 1;
+    OpenCandidate(cands, open, id, to);
     ++e;
   }
   // Every later end is one byte after the previous one, inside the run:
   // it joins (the byte is in the pattern's alphabet, no line break).
   Candidate& c = cands[open];
   if (e <= run_end && run_end - e >= static_cast<size_t>(kMaxEnds)) e = run_end - kMaxEnds + 1;
-  for (; e <= run_end; ++e) {
-    if (c.nends == kMaxEnds) {
-      std::copy(c.ends + 1, c.ends + kMaxEnds, c.ends);
-      --c.nends;
-    }
-    c.ends[c.nends++] = e;
-  }
+  for (; e <= run_end; ++e) AddEnd(c, e);
   st->join_bytes += run_end - to;
   return 0;
 }
@@ -215,23 +227,11 @@ int OnMatch(unsigned int id, unsigned long long, unsigned long long block_to, un
     st->join_bytes += to > last ? to - last : 0;
     if (Joins(*st, id, last, to)) {
       if (to == last) return 0;
-      if (c.nends == kMaxEnds) {
-        std::copy(c.ends + 1, c.ends + kMaxEnds, c.ends);
-        --c.nends;
-      }
-      c.ends[c.nends++] = to;
+      AddEnd(c, to);
       return 0;
     }
   }
-  std::vector<Candidate>& cands = *st->candidates;
-  // Grown out of line, rarely: the common append stays inline.
-  if (__builtin_expect(cands.size() == cands.capacity(), 0)) cands.reserve(2 * cands.size() + 64);
-  open = static_cast<int64_t>(cands.size());
-  Candidate& c = cands.emplace_back();
-  c.id = id;
-  c.first_end = to;
-  c.ends[0] = to;
-  c.nends = 1;
+  OpenCandidate(*st->candidates, open, id, to);
   return 0;
 }
 
