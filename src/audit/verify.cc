@@ -15,7 +15,8 @@
 namespace steward::audit {
 namespace {
 
-constexpr int64_t kChunk = int64_t{1} << 14;
+// Leaves read by one query when exporting (rows are held in memory).
+constexpr int64_t kExportBatch = int64_t{1} << 14;
 
 const std::string& BlobAt(const Row& row, size_t i) {
   static const std::string kEmpty;
@@ -159,7 +160,11 @@ Result<Chunk> ReadChunk(Database& db, int64_t begin, int64_t end) {
 }  // namespace
 
 Result<VerifyResult> VerifyStore(Database& db, const std::string& expected_public_key,
-                                 Database* second_reader) {
+                                 Database* second_reader, int64_t chunk_leaves) {
+  if (chunk_leaves < 1 || (chunk_leaves & (chunk_leaves - 1)) != 0) {
+    return InvalidArgument("verify chunk size must be a power of two, not " +
+                           std::to_string(chunk_leaves));
+  }
   VerifyResult out;
   Sql sql(&db);
   STEWARD_ASSIGN_OR_RETURN(int64_t size, StoredTreeSize(sql));
@@ -182,8 +187,8 @@ Result<VerifyResult> VerifyStore(Database& db, const std::string& expected_publi
   }
 
   Frontier frontier;  // the tree of every leaf checked so far
-  // Chunks are aligned to kChunk leaves, so every complete subtree of up to
-  // kChunk leaves lies inside one chunk: levels[l][i] is subtree
+  // Chunks are aligned to chunk_leaves, so every complete subtree of up to
+  // chunk_leaves leaves lies inside one chunk: levels[l][i] is subtree
   // (l, (begin >> l) + i) of the current chunk, computed from its leaves.
   std::vector<std::vector<Hash>> levels;
   // Appends the chunk's first `n` leaves to `f` as whole subtrees (largest
@@ -194,7 +199,7 @@ Result<VerifyResult> VerifyStore(Database& db, const std::string& expected_publi
       const int64_t width = int64_t{1} << l;
       if (!(n & width)) continue;
       Status s = f.AppendSubtree(l, levels[l][offset >> l], sink);
-      (void)s;  // aligned by construction: chunk starts are multiples of kChunk
+      (void)s;  // aligned by construction: chunk starts are multiples of chunk_leaves
       offset += width;
     }
   };
@@ -204,8 +209,8 @@ Result<VerifyResult> VerifyStore(Database& db, const std::string& expected_publi
   // thread), while this thread joins finished chunks to the tree and checks
   // the nodes above them and the heads.
   Database* readers[2] = {&db, second_reader ? second_reader : &db};
-  auto launch = [&readers](int64_t b, int64_t e) {
-    Database* reader = readers[(b / kChunk) % 2];
+  auto launch = [&readers, chunk_leaves](int64_t b, int64_t e) {
+    Database* reader = readers[(b / chunk_leaves) % 2];
     return std::async(std::launch::async, [reader, b, e] { return ReadChunk(*reader, b, e); });
   };
   std::vector<BadNode> bad;  // stored nodes found bad so far (lowest first per chunk)
@@ -214,15 +219,15 @@ Result<VerifyResult> VerifyStore(Database& db, const std::string& expected_publi
   int64_t next_launch = 0;
   auto top_up = [&] {
     while (in_flight.size() < 4 && next_launch < size) {
-      in_flight.push_back(launch(next_launch, std::min(size, next_launch + kChunk)));
-      next_launch += kChunk;
+      in_flight.push_back(launch(next_launch, std::min(size, next_launch + chunk_leaves)));
+      next_launch += chunk_leaves;
     }
   };
   auto drain = [&in_flight] {
     for (auto& f : in_flight) f.wait();
   };
   top_up();
-  for (int64_t begin = 0; begin < size && out.ok; begin += kChunk) {
+  for (int64_t begin = 0; begin < size && out.ok; begin += chunk_leaves) {
     Result<Chunk> fetched = in_flight.front().get();
     in_flight.pop_front();
     if (!fetched.ok()) {
@@ -436,8 +441,8 @@ Status ExportLog(Database& db, const TreeHead& head, const std::string& dir) {
   std::ofstream out(leaves_path, std::ios::binary | std::ios::trunc);
   if (!out) return InvalidArgument("cannot write " + leaves_path);
   std::string buf;
-  for (int64_t begin = 0; begin < head.tree_size; begin += kChunk) {
-    int64_t end = std::min(head.tree_size, begin + kChunk);
+  for (int64_t begin = 0; begin < head.tree_size; begin += kExportBatch) {
+    int64_t end = std::min(head.tree_size, begin + kExportBatch);
     STEWARD_ASSIGN_OR_RETURN(
         auto rows, db.Query("SELECT idx, leaf FROM audit_leaves WHERE idx >= $1 AND idx < $2 "
                             "ORDER BY idx",

@@ -32,9 +32,14 @@ struct VerifyResult {
 // bad leaf index; a Status error means the store could not be read.
 // `second_reader` (optional): another connection to the same store, so two
 // chunks of records are read at once (the store serialises the statements
-// of one connection).
+// of one connection). `chunk_leaves`: a reader's unit of work, a power of
+// two (each chunk's subtrees are computed inside it); larger chunks cost
+// fewer statement and mapping set-ups, smaller ones less memory (about
+// 64 bytes a leaf for up to four chunks in flight).
+inline constexpr int64_t kVerifyChunkLeaves = int64_t{1} << 16;
 Result<VerifyResult> VerifyStore(Database& db, const std::string& expected_public_key,
-                                 Database* second_reader = nullptr);
+                                 Database* second_reader = nullptr,
+                                 int64_t chunk_leaves = kVerifyChunkLeaves);
 
 struct InclusionProofResult {
   int64_t leaf_index = 0;

@@ -172,6 +172,7 @@ TEST(VerifyChunksTest, LogSpanningChunksVerifiesAndLocatesDamageAboveThem) {
   ASSERT_TRUE(db.Migrate(AuditMigrations()).ok());
   auto key = LoadSigningKey(dir.string(), true);
   ASSERT_TRUE(key.ok());
+  // Small chunks, so a few heads and damages fall on chunk boundaries.
   constexpr int64_t kChunk = 16384;
   const std::vector<int64_t> head_sizes = {kChunk, 20000, 2 * kChunk, 2 * kChunk + 77};
   MemoryTree reference;
@@ -189,12 +190,19 @@ TEST(VerifyChunksTest, LogSpanningChunksVerifiesAndLocatesDamageAboveThem) {
     batch.clear();
     ASSERT_TRUE(PublishTreeHead(db, *key, 1'700'000'000'000 + n).ok());
   }
-  auto v = VerifyStore(db, key->public_key);
+  auto v = VerifyStore(db, key->public_key, nullptr, kChunk);
   ASSERT_TRUE(v.ok()) << v.status().ToString();
   EXPECT_TRUE(v->ok) << v->problem;
   EXPECT_EQ(v->heads_checked, 4);
   EXPECT_EQ(v->tree_size, 2 * kChunk + 77);
   EXPECT_EQ(v->root, reference.Root());
+  // The default chunk size (all in one chunk here) finds the same.
+  auto whole = VerifyStore(db, key->public_key);
+  ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+  EXPECT_TRUE(whole->ok) << whole->problem;
+  EXPECT_EQ(whole->heads_checked, 4);
+  EXPECT_EQ(whole->root, reference.Root());
+  EXPECT_FALSE(VerifyStore(db, key->public_key, nullptr, 1000).ok());  // not a power of two
 
   // Damage to a stored node inside the second chunk (level 12, leaves
   // 20480..24575) names its first leaf.
@@ -204,7 +212,7 @@ TEST(VerifyChunksTest, LogSpanningChunksVerifiesAndLocatesDamageAboveThem) {
   ASSERT_TRUE(db.Exec("UPDATE audit_nodes SET hash = $1 WHERE lvl = 12 AND idx = 5",
                       {Blob{std::string(32, '\x01')}})
                   .ok());
-  v = VerifyStore(db, key->public_key);
+  v = VerifyStore(db, key->public_key, nullptr, kChunk);
   ASSERT_TRUE(v.ok());
   EXPECT_FALSE(v->ok);
   EXPECT_EQ(v->first_bad_index, 5 << 12);
@@ -216,7 +224,7 @@ TEST(VerifyChunksTest, LogSpanningChunksVerifiesAndLocatesDamageAboveThem) {
   ASSERT_TRUE(db.Exec("UPDATE audit_sth SET root_hash = $1 WHERE tree_size = 20000",
                       {Blob{std::string(32, '\x02')}})
                   .ok());
-  v = VerifyStore(db, key->public_key);
+  v = VerifyStore(db, key->public_key, nullptr, kChunk);
   ASSERT_TRUE(v.ok());
   EXPECT_FALSE(v->ok);
   EXPECT_EQ(v->first_bad_index, 19999);
@@ -225,7 +233,7 @@ TEST(VerifyChunksTest, LogSpanningChunksVerifiesAndLocatesDamageAboveThem) {
   ASSERT_TRUE(db.Exec("UPDATE audit_leaves SET leaf = $1 WHERE idx = $2",
                       {Blob{std::string("{\"n\":-1}")}, 2 * kChunk + 5})
                   .ok());
-  v = VerifyStore(db, key->public_key);
+  v = VerifyStore(db, key->public_key, nullptr, kChunk);
   ASSERT_TRUE(v.ok());
   EXPECT_FALSE(v->ok);
   EXPECT_EQ(v->first_bad_index, 19999);  // the bad head comes first
