@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "audit/canonical_json.h"
+#include "audit/leaf_hash_batch.h"
 #include "common/strings.h"
 
 namespace steward::audit {
@@ -110,39 +111,60 @@ struct Chunk {
   std::vector<BadNode> bad_nodes;  // lowest level first
 };
 
+std::string RecordProblem(int64_t index, bool missing) {
+  return "record " + std::to_string(index) +
+         (missing ? " is missing" : " does not match its stored leaf hash (record bytes changed)");
+}
+
 Result<Chunk> ReadChunk(Database& db, int64_t begin, int64_t end) {
   Chunk chunk;
   chunk.levels.resize(1);
   std::vector<Hash>& leaf_hashes = chunk.levels[0];
   leaf_hashes.reserve(static_cast<size_t>(end - begin));
-  // Rows are read in place (no copy of the record bytes) and hashed as they
-  // come; the scan stops at the first problem.
+  // Rows are read in place and their records copied into a batch that is
+  // hashed several at a time (LeafHashBatch), with their stored hashes; the
+  // scan stops at the first problem, in index order.
+  LeafHashBatch batch;
+  std::string stored_hashes;  // 32 bytes for each leaf in the batch
+  constexpr size_t kBatchLeaves = 4 * LeafHashBatch::kLanes;
+  // Hashes the batch and keeps its leaves up to the first whose hash is not
+  // the stored one (false then).
+  auto check_batch = [&]() -> bool {
+    const std::vector<Hash>& hashes = batch.Compute();
+    for (size_t i = 0; i < hashes.size(); ++i) {
+      if (std::memcmp(stored_hashes.data() + 32 * i, hashes[i].data(), 32) != 0) {
+        chunk.bad_index = begin + static_cast<int64_t>(leaf_hashes.size());
+        chunk.problem = RecordProblem(chunk.bad_index, false);
+        return false;
+      }
+      leaf_hashes.push_back(hashes[i]);
+    }
+    batch.Clear();
+    stored_hashes.clear();
+    return true;
+  };
   bool stopped = false;
   Status s = db.QueryEach(
       "SELECT idx, leaf, leaf_hash FROM audit_leaves WHERE idx >= $1 AND idx < $2 ORDER BY idx",
       {begin, end}, [&](const RowView& row) -> Status {
-        const int64_t expected = begin + static_cast<int64_t>(leaf_hashes.size());
-        if (row.Int(0) != expected) {
+        const int64_t expected = begin + static_cast<int64_t>(leaf_hashes.size() + batch.size());
+        const std::string_view stored = row.Bytes(2);
+        if (row.Int(0) == expected && stored.size() == 32) {
+          batch.Add(row.Bytes(1));
+          stored_hashes.append(stored);
+          if (batch.size() < kBatchLeaves || check_batch()) return Status::Ok();
+        } else if (check_batch()) {  // an earlier bad record is named first
           chunk.bad_index = expected;
-          chunk.problem = "record " + std::to_string(expected) + " is missing";
-        } else {
-          const Hash h = LeafHash(row.Bytes(1));
-          const std::string_view stored = row.Bytes(2);
-          if (stored.size() == 32 && std::memcmp(stored.data(), h.data(), 32) == 0) {
-            leaf_hashes.push_back(h);
-            return Status::Ok();
-          }
-          chunk.bad_index = expected;
-          chunk.problem = "record " + std::to_string(expected) +
-                          " does not match its stored leaf hash (record bytes changed)";
+          chunk.problem = RecordProblem(expected, row.Int(0) != expected);
         }
         stopped = true;
         return DataLoss("stop: first problem found");
       });
   if (!s.ok() && !stopped) return s;
+  if (!stopped) (void)check_batch();
   if (chunk.bad_index < 0 && static_cast<int64_t>(leaf_hashes.size()) < end - begin) {
     chunk.bad_index = begin + static_cast<int64_t>(leaf_hashes.size());
-    chunk.problem = "record " + std::to_string(chunk.bad_index) + " is missing";
+    chunk.problem = RecordProblem(chunk.bad_index, true);
   }
   // Every complete subtree inside the chunk, level by level, checked
   // against the stored nodes of that level.
