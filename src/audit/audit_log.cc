@@ -2,21 +2,22 @@
 
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include <sys/stat.h>
 
 #include <chrono>
 #include <climits>
-#include <iterator>
-#include <ctime>
 #include <cstdlib>
+#include <ctime>
+#include <iterator>
 #include <sstream>
 
 #include "audit/retention.h"
 #include "config/config.h"
 
 namespace steward::audit {
+
 void WaitGate::WakeAll() {
   seq.fetch_add(1, std::memory_order_seq_cst);
   if (sleepers.load(std::memory_order_seq_cst) > 0) {

@@ -7,10 +7,20 @@
 #include <thread>
 
 #include "audit/canonical_json.h"
+#include "audit/verify.h"
 #include "steward/admin_events.h"
 
 namespace steward::audit {
 namespace {
+
+// Leaf n of a test log: {"n":n}, optionally of a data subject.
+LeafToAppend NumberedLeaf(int64_t n, const std::string& subject = "") {
+  LeafToAppend l;
+  l.leaf = "{\"n\":" + std::to_string(n) + "}";
+  l.kind = "test";
+  l.subject = subject;
+  return l;
+}
 
 class LogStoreTest : public ::testing::Test {
  protected:
@@ -39,11 +49,8 @@ TEST_F(LogStoreTest, AppendsMatchMemoryTreeAndProofsComeFromStore) {
   for (int batch = 0; batch < 20; ++batch) {
     std::vector<LeafToAppend> leaves;
     for (int i = 0; i < batch * 7 + 1; ++i) {
-      LeafToAppend l;
-      l.leaf = "{\"n\":" + std::to_string(next + i) + "}";
-      l.kind = "test";
-      leaves.push_back(l);
-      mem.Append(LeafHash(l.leaf));
+      leaves.push_back(NumberedLeaf(next + i));
+      mem.Append(LeafHash(leaves.back().leaf));
     }
     auto first = AppendLeaves(*db_, leaves, nullptr);
     ASSERT_TRUE(first.ok()) << first.status().ToString();
@@ -63,11 +70,8 @@ TEST_F(LogStoreTest, SparseNodesServeEveryProof) {
   MemoryTree mem;
   std::vector<LeafToAppend> leaves;
   for (int i = 0; i < 1000; ++i) {
-    LeafToAppend l;
-    l.leaf = "{\"n\":" + std::to_string(i) + "}";
-    l.kind = "test";
-    mem.Append(LeafHash(l.leaf));
-    leaves.push_back(std::move(l));
+    leaves.push_back(NumberedLeaf(i));
+    mem.Append(LeafHash(leaves.back().leaf));
   }
   // Uneven batches: nodes closing across batch boundaries are stored too.
   for (size_t from = 0; from < leaves.size(); from += 37) {
@@ -84,8 +88,8 @@ TEST_F(LogStoreTest, SparseNodesServeEveryProof) {
   EXPECT_EQ(levels->at(1).Int(0), 8);
   EXPECT_EQ(levels->at(1).Int(1), 3);
   StoreSubtreeSource source{Sql(db_.get())};
-  for (int64_t size : {int64_t{1}, int64_t{2}, int64_t{15}, int64_t{16}, int64_t{17},
-                       int64_t{255}, int64_t{256}, int64_t{257}, int64_t{999}, int64_t{1000}}) {
+  for (int64_t size : {int64_t{1}, int64_t{2}, int64_t{15}, int64_t{16}, int64_t{17}, int64_t{255},
+                       int64_t{256}, int64_t{257}, int64_t{999}, int64_t{1000}}) {
     for (int64_t idx = 0; idx < size; idx += (size > 40 ? 7 : 1)) {
       auto stored = InclusionProof(source, idx, size);
       ASSERT_TRUE(stored.ok()) << stored.status().ToString();
@@ -97,9 +101,8 @@ TEST_F(LogStoreTest, SparseNodesServeEveryProof) {
     }
     EXPECT_EQ(*RangeHash(source, 0, size), *RangeHash(mem, 0, size));
   }
-  auto prefetched = PrefetchedSubtrees::Load(Sql(db_.get()), [](SubtreeSource& s) {
-    return InclusionProof(s, 517, 1000).status();
-  });
+  auto prefetched = PrefetchedSubtrees::Load(
+      Sql(db_.get()), [](SubtreeSource& s) { return InclusionProof(s, 517, 1000).status(); });
   ASSERT_TRUE(prefetched.ok()) << prefetched.status().ToString();
   EXPECT_EQ(*InclusionProof(*prefetched, 517, 1000), *InclusionProof(mem, 517, 1000));
   // A missing stored hash is an error naming it, never a wrong proof.
@@ -117,15 +120,9 @@ TEST_F(LogStoreTest, SubjectIndexMigratesOldStoresAndCoversTheTail) {
   ASSERT_TRUE(old.ok());
   std::vector<Migration> v3(AuditMigrations().begin(), AuditMigrations().begin() + 3);
   ASSERT_TRUE((*old)->Migrate(v3).ok());
-  auto leaf = [](int i, const std::string& subject) {
-    LeafToAppend l;
-    l.leaf = "{\"n\":" + std::to_string(i) + "}";
-    l.kind = "test";
-    l.subject = subject;
-    return l;
-  };
   std::vector<LeafToAppend> first;
-  for (int i = 0; i < 30; ++i) first.push_back(leaf(i, i % 3 == 0 ? "s_a" : i % 3 == 1 ? "s_b" : ""));
+  for (int i = 0; i < 30; ++i)
+    first.push_back(NumberedLeaf(i, i % 3 == 0 ? "s_a" : i % 3 == 1 ? "s_b" : ""));
   ASSERT_TRUE(AppendLeaves(**old, first, nullptr).ok());
   ASSERT_TRUE((*old)->Migrate(AuditMigrations()).ok());  // 4: the index is built
   Sql sql(old->get());
@@ -137,7 +134,7 @@ TEST_F(LogStoreTest, SubjectIndexMigratesOldStoresAndCoversTheTail) {
   EXPECT_EQ(a->at(3).second, "{\"n\":9}");
   // New leaves: found by the tail scan until they are indexed, once.
   std::vector<LeafToAppend> more;
-  for (int i = 30; i < 40; ++i) more.push_back(leaf(i, "s_a"));
+  for (int i = 30; i < 40; ++i) more.push_back(NumberedLeaf(i, "s_a"));
   ASSERT_TRUE(AppendLeaves(**old, more, nullptr).ok());
   EXPECT_EQ(SubjectLeaves(sql, "s_a", 40)->size(), 20u);
   EXPECT_EQ(SubjectLeaves(sql, "s_a", 35)->size(), 15u);  // below a size only
@@ -158,7 +155,7 @@ TEST_F(LogStoreTest, SubjectIndexMigratesOldStoresAndCoversTheTail) {
   // The appender's own list is used only when it covers the unindexed range
   // exactly; otherwise the subjects are read back from the leaves.
   std::vector<LeafToAppend> tail;
-  for (int i = 40; i < 44; ++i) tail.push_back(leaf(i, "s_c"));
+  for (int i = 40; i < 44; ++i) tail.push_back(NumberedLeaf(i, "s_c"));
   ASSERT_TRUE(AppendLeaves(**old, tail, nullptr).ok());
   KnownSubjects stale{40, 43, {{"s_wrong", 40}}};  // misses leaf 43: not used
   tx = (*old)->Begin();
@@ -166,7 +163,7 @@ TEST_F(LogStoreTest, SubjectIndexMigratesOldStoresAndCoversTheTail) {
   ASSERT_TRUE((*tx)->Commit().ok());
   EXPECT_EQ(SubjectLeaves(sql, "s_c", 44)->size(), 4u);
   EXPECT_TRUE(SubjectLeaves(sql, "s_wrong", 44)->empty());
-  ASSERT_TRUE(AppendLeaves(**old, {leaf(44, "s_d"), leaf(45, "")}, nullptr).ok());
+  ASSERT_TRUE(AppendLeaves(**old, {NumberedLeaf(44, "s_d"), NumberedLeaf(45)}, nullptr).ok());
   KnownSubjects exact{44, 46, {{"s_d", 44}}};
   tx = (*old)->Begin();
   ASSERT_EQ(*IndexSubjectsInTx(**tx, &exact), 2);
@@ -215,14 +212,6 @@ TEST_F(LogStoreTest, RecordAdminEventAppendsCanonicalRecord) {
   EXPECT_FALSE(RecordAdminEvent(*db_, dir_.string(), bad).ok());
 }
 
-}  // namespace
-}  // namespace steward::audit
-
-#include "audit/verify.h"
-
-namespace steward::audit {
-namespace {
-
 // A store written before migration 7 (audit_leaves keyed by a separate
 // primary-key index) is rebuilt with idx as the row key: every leaf kept,
 // the log still verifies and proofs still hold.
@@ -239,12 +228,8 @@ TEST_F(LogStoreTest, Migration7RebuildsLeavesWithIndexAsRowKey) {
   MemoryTree mem;
   std::vector<LeafToAppend> leaves;
   for (int i = 0; i < 300; ++i) {
-    LeafToAppend l;
-    l.leaf = "{\"n\":" + std::to_string(i) + "}";
-    l.kind = "test";
-    l.subject = i % 3 ? "s_a" : "";
-    leaves.push_back(l);
-    mem.Append(LeafHash(l.leaf));
+    leaves.push_back(NumberedLeaf(i, i % 3 ? "s_a" : ""));
+    mem.Append(LeafHash(leaves.back().leaf));
   }
   ASSERT_TRUE(AppendLeaves(**old_db, leaves, nullptr).ok());
   auto table = (*old_db)->Query("SELECT sql FROM sqlite_master WHERE name = 'audit_leaves'");

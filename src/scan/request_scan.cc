@@ -83,6 +83,35 @@ void EditString(boost::json::value& v, Fn&& fn) {
   if (std::string_view(s) != std::string_view(v.as_string())) v = boost::json::string(s);
 }
 
+// A small map keyed by a finding type's static name, which a finding's type
+// points at: pointer and length identify it, so a lookup is a few compares
+// instead of a string-keyed search. Up to 64 types; past that Find misses
+// and the caller does the full lookup.
+template <typename T>
+class TypeMemo {
+ public:
+  const T* Find(std::string_view type) const {
+    for (size_t k = 0; k < size_; ++k) {
+      if (entries_[k].type == type.data() && entries_[k].size == type.size()) {
+        return &entries_[k].value;
+      }
+    }
+    return nullptr;
+  }
+  void Add(std::string_view type, T value) {
+    if (size_ < std::size(entries_)) entries_[size_++] = {type.data(), type.size(), value};
+  }
+
+ private:
+  struct Entry {
+    const char* type;
+    size_t size;
+    T value;
+  };
+  Entry entries_[64];
+  size_t size_ = 0;
+};
+
 }  // namespace
 
 void ForEachRequestText(boost::json::object& body, Endpoint endpoint,
@@ -117,20 +146,14 @@ void ForEachResponseText(boost::json::value& body, const std::function<void(std:
 void RecordFindings(RequestContext& ctx, const std::vector<Finding>& findings,
                     std::string_view direction,
                     const std::function<Action(std::string_view)>& action_for) {
-  // Which summary each type went to, by the type's static name (a finding's
-  // type points at one): the summaries are searched once per type, not
-  // once per finding.
-  struct Seen {
-    const char* type;
-    size_t size, index;
-  };
-  Seen seen[64];
-  size_t nseen = 0;
+  // Which summary each type went to: the summaries are searched once per
+  // type, not once per finding.
+  TypeMemo<size_t> summary_of;
   for (const Finding& f : findings) {
     size_t index = SIZE_MAX;
-    for (size_t k = 0; k < nseen; ++k)
-      if (seen[k].type == f.type.data() && seen[k].size == f.type.size()) index = seen[k].index;
-    if (index == SIZE_MAX) {
+    if (const size_t* known = summary_of.Find(f.type)) {
+      index = *known;
+    } else {
       for (size_t e = 0; e < ctx.findings.size(); ++e)
         if (ctx.findings[e].type == f.type && ctx.findings[e].direction == direction) index = e;
       if (index == SIZE_MAX) {
@@ -138,7 +161,7 @@ void RecordFindings(RequestContext& ctx, const std::vector<Finding>& findings,
                                 std::string(ActionName(action_for(f.type)))});
         index = ctx.findings.size() - 1;
       }
-      if (nseen < std::size(seen)) seen[nseen++] = {f.type.data(), f.type.size(), index};
+      summary_of.Add(f.type, index);
     }
     FindingSummary& s = ctx.findings[index];
     ++s.count;
@@ -152,20 +175,13 @@ InputScanResult ScanRequest(RequestContext& ctx, const Scanner& scanner,
   InputScanResult result;
   std::set<std::string> blocked;
   std::vector<Finding> all;
-  // Each type's action looked up once per request (a finding's type points
-  // at a static name; the action table is keyed by strings).
-  struct Known {
-    const char* type;
-    size_t size;
-    Action action;
-  };
-  Known known[64];
-  size_t nknown = 0;
+  // Each type's action looked up once per request (the action table is
+  // keyed by strings).
+  TypeMemo<Action> action_of;
   auto action_for = [&](std::string_view t) {
-    for (size_t k = 0; k < nknown; ++k)
-      if (known[k].type == t.data() && known[k].size == t.size()) return known[k].action;
-    Action a = actions.For(t);
-    if (nknown < std::size(known)) known[nknown++] = {t.data(), t.size(), a};
+    if (const Action* known = action_of.Find(t)) return *known;
+    const Action a = actions.For(t);
+    action_of.Add(t, a);
     return a;
   };
   // First pass: collect the prompt text so placeholders avoid it (read
