@@ -263,8 +263,6 @@ Status ApplyRedaction(RequestContext& ctx, const std::vector<std::string>& types
     modified = true;
     recorded.insert(recorded.end(), mine.begin(), mine.end());
   });
-  for (const auto& [placeholder, original] : state.vault.placeholders())
-    state.known_values.insert(placeholder);
   // Summaries of an obligation are tagged with the action it imposed.
   for (const Finding& f : recorded) {
     FindingSummary* s = nullptr;
