@@ -253,7 +253,8 @@ Status ApplyRedaction(RequestContext& ctx, const std::vector<std::string>& types
     std::vector<Finding> mine;
     for (const Finding& f : found) {
       // Placeholders scan_input already put in are not the user's data.
-      if (state.vault.placeholders().count(text.substr(f.start, f.end - f.start))) continue;
+      if (state.vault.IsPlaceholder(std::string_view(text).substr(f.start, f.end - f.start)))
+        continue;
       if (wanted.empty() || wanted.count(f.type)) mine.push_back(f);
     }
     if (mine.empty()) return;

@@ -29,7 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view v = values_part.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
     // Values must be distinct from other placeholders to be restorable.
     if (!v.empty() && v.size() < 64 && v.find('<') == std::string_view::npos) {
-      std::string p = vault.Pseudonymize(kTypes[idx++ % 6], v, in);
+      std::string p(vault.Pseudonymize(kTypes[idx++ % 6], v, in));
       pairs.emplace_back(std::string(v), p);
     }
     if (nl == std::string_view::npos) break;

@@ -33,16 +33,17 @@ constexpr const char* kPlaces[] = {
     "Westerley", "Oakridge",  "Stonebury",    "Larkfield",    "Elmstead",  "Harrowgate",
     "Redcliffe", "Thornwick", "Wyvern Bay",   "Glenmoor"};
 
-std::string Digits(uint64_t v, int n) {
-  std::string s(n, '0');
+// Appends `v` as exactly `n` decimal digits (the lowest ones, zero-padded).
+void AppendDigits(std::string& s, uint64_t v, int n) {
+  const size_t at = s.size();
+  s.append(static_cast<size_t>(n), '0');
   for (int i = n - 1; i >= 0; --i) {
-    s[i] = static_cast<char>('0' + v % 10);
+    s[at + static_cast<size_t>(i)] = static_cast<char>('0' + v % 10);
     v /= 10;
   }
-  return s;
 }
 
-char LuhnCheckDigit(const std::string& body) {
+char LuhnCheckDigit(std::string_view body) {
   int sum = 0;
   bool dbl = true;
   for (size_t i = body.size(); i-- > 0;) {
@@ -138,60 +139,101 @@ uint64_t Vault::Next() {
   return state_ * 2685821657736338717ull;
 }
 
-std::string Vault::Candidate(std::string_view type, std::string_view original) {
+void Vault::Candidate(std::string_view type, std::string_view original) {
+  std::string& out = candidate_;
+  out.clear();
   uint64_t r = Next();
   if (type == "EMAIL_ADDRESS") {
     static constexpr const char* kAlpha = "abcdefghijkmnpqrstuvwxyz23456789";
-    std::string local = "user.";
-    for (int i = 0; i < 6; ++i) local.push_back(kAlpha[(r >> (5 * i)) & 31]);
-    return local + "@example.com";
+    out.append("user.");
+    for (int i = 0; i < 6; ++i) out.push_back(kAlpha[(r >> (5 * i)) & 31]);
+    out.append("@example.com");
+    return;
   }
   if (type == "PERSON") {
-    std::string name = std::string(kFirstNames[r % std::size(kFirstNames)]) + " " +
-                       kLastNames[(r >> 8) % std::size(kLastNames)];
+    out.append(kFirstNames[r % std::size(kFirstNames)]).push_back(' ');
     // Many names in one request: add a middle initial to stay unique.
-    if (by_placeholder_.size() >= 8) name.insert(name.find(' ') + 1, std::string(1, 'A' + (r >> 16) % 26) + ". ");
-    return name;
+    if (entries_.size() >= 8) {
+      out.push_back(static_cast<char>('A' + (r >> 16) % 26));
+      out.append(". ");
+    }
+    out.append(kLastNames[(r >> 8) % std::size(kLastNames)]);
+    return;
   }
   if (type == "LOCATION") {
-    std::string p = kPlaces[r % std::size(kPlaces)];
-    if (by_placeholder_.size() >= 4) p += " " + std::to_string(10 + (r >> 8) % 90);
-    return p;
+    out.append(kPlaces[r % std::size(kPlaces)]);
+    if (entries_.size() >= 4) {
+      out.push_back(' ');
+      AppendDigits(out, 10 + (r >> 8) % 90, 2);
+    }
+    return;
   }
-  if (type == "PHONE_NUMBER") return "+1-555-01" + Digits(r % 100, 2) + "-" + Digits(r >> 8, 4);
+  if (type == "PHONE_NUMBER") {
+    out.append("+1-555-01");
+    AppendDigits(out, r % 100, 2);
+    out.push_back('-');
+    AppendDigits(out, r >> 8, 4);
+    return;
+  }
   if (type == "CREDIT_CARD") {
-    std::string body = "400000" + Digits(r, 9);
-    body.push_back(LuhnCheckDigit(body));
-    return body.substr(0, 4) + " " + body.substr(4, 4) + " " + body.substr(8, 4) + " " +
-           body.substr(12, 4);
+    char body[17] = "400000";
+    for (int i = 14; i >= 6; --i) {
+      body[i] = static_cast<char>('0' + r % 10);
+      r /= 10;
+    }
+    body[15] = LuhnCheckDigit(std::string_view(body, 15));
+    for (int g = 0; g < 4; ++g) {
+      if (g > 0) out.push_back(' ');
+      out.append(body + 4 * g, 4);
+    }
+    return;
   }
-  if (type == "US_SSN") return "666-" + Digits(10 + r % 89, 2) + "-" + Digits(1000 + (r >> 8) % 8999, 4);
+  if (type == "US_SSN") {
+    out.append("666-");
+    AppendDigits(out, 10 + r % 89, 2);
+    out.push_back('-');
+    AppendDigits(out, 1000 + (r >> 8) % 8999, 4);
+    return;
+  }
   if (type == "IBAN_CODE") {
-    std::string bban = "STEW" + Digits(r, 14);
-    // Check digits so the placeholder is itself a valid IBAN.
-    std::string rearranged = bban + "GB00";
+    out.append("GB00STEW");
+    AppendDigits(out, r, 14);
+    // Check digits so the placeholder is itself a valid IBAN: the BBAN,
+    // then "GB00", mod 97.
     int mod = 0;
-    for (char c : rearranged) {
+    auto add = [&mod](char c) {
       if (IsDigit(c)) mod = (mod * 10 + (c - '0')) % 97;
       else mod = (mod * 100 + (c - 'A' + 10)) % 97;
-    }
-    return "GB" + Digits(98 - mod, 2) + bban;
+    };
+    for (size_t i = 4; i < out.size(); ++i) add(out[i]);
+    for (char c : {'G', 'B', '0', '0'}) add(c);
+    const int check = 98 - mod;
+    out[2] = static_cast<char>('0' + check / 10);
+    out[3] = static_cast<char>('0' + check % 10);
+    return;
   }
   if (type == "IP_ADDRESS") {
-    if (original.find(':') != std::string_view::npos)
-      return "2001:db8::" + HexEncode(std::string(1, static_cast<char>(r & 0xff))) +
-             HexEncode(std::string(1, static_cast<char>((r >> 8) & 0xff)));
+    if (original.find(':') != std::string_view::npos) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out.append("2001:db8::");
+      for (uint64_t byte : {r & 0xff, (r >> 8) & 0xff}) {
+        out.push_back(kHex[byte >> 4]);
+        out.push_back(kHex[byte & 15]);
+      }
+      return;
+    }
     static constexpr const char* kNets[] = {"192.0.2.", "198.51.100.", "203.0.113."};
-    return std::string(kNets[r % 3]) + std::to_string(1 + (r >> 8) % 254);
+    out.append(kNets[r % 3]).append(std::to_string(1 + (r >> 8) % 254));
+    return;
   }
   if (type == "URL") {
     static constexpr const char* kAlpha = "abcdefghijkmnpqrstuvwxyz23456789";
-    std::string path;
-    for (int i = 0; i < 8; ++i) path.push_back(kAlpha[(r >> (5 * i)) & 31]);
-    return "https://example.com/" + path;
+    out.append("https://example.com/");
+    for (int i = 0; i < 8; ++i) out.push_back(kAlpha[(r >> (5 * i)) & 31]);
+    return;
   }
   // Everything else: keep the format, replace letters and digits.
-  std::string out(original);
+  out.assign(original);
   uint64_t x = r;
   for (char& c : out) {
     if (x < 64) x = Next();
@@ -200,37 +242,103 @@ std::string Vault::Candidate(std::string_view type, std::string_view original) {
     else if (c >= 'A' && c <= 'Z') c = static_cast<char>('A' + x % 26);
     x /= 26;
   }
-  return out;
 }
 
-const std::string& Vault::Pseudonymize(std::string_view type, std::string_view original,
-                                       std::string_view avoid) {
-  std::string key;  // type \0 original, built with one allocation at most
-  key.reserve(type.size() + 1 + original.size());
-  key.append(type).push_back('\0');
-  key.append(original);
-  if (by_original_.empty()) {
-    // Prompts with PII usually carry several values: no rehash per growth.
-    by_original_.reserve(32);
-    by_placeholder_.reserve(32);
+std::string_view Vault::Keep(std::string_view bytes) {
+  if (bytes.size() > block_left_) {
+    // Blocks never move (views into them are handed out); a request's
+    // values usually fit the first one.
+    const size_t size = std::max<size_t>(1024, bytes.size());
+    blocks_.push_back(std::make_unique<char[]>(size));
+    block_at_ = blocks_.back().get();
+    block_left_ = size;
   }
-  auto it = by_original_.find(key);
-  if (it != by_original_.end()) return it->second;
-  std::string p;
+  if (!bytes.empty()) std::memcpy(block_at_, bytes.data(), bytes.size());
+  std::string_view kept(block_at_, bytes.size());
+  block_at_ += bytes.size();
+  block_left_ -= bytes.size();
+  return kept;
+}
+
+uint64_t Vault::TextHash(std::string_view text) { return std::hash<std::string_view>()(text); }
+
+uint64_t Vault::KeyHash(std::string_view type, std::string_view original) {
+  return TextHash(original) ^ (TextHash(type) * 0x9E3779B97F4A7C15ull);
+}
+
+uint32_t Vault::FindOriginal(std::string_view type, std::string_view original,
+                             uint64_t hash) const {
+  if (by_original_.empty()) return kNone;
+  const size_t mask = by_original_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const uint32_t e = by_original_[i];
+    if (e == kNone) return kNone;
+    const Entry& entry = entries_[e];
+    if (entry.key_hash == hash && entry.original == original && entry.type == type) return e;
+  }
+}
+
+uint32_t Vault::FindPlaceholder(std::string_view placeholder) const {
+  if (by_placeholder_.empty()) return kNone;
+  const uint64_t hash = TextHash(placeholder);
+  const size_t mask = by_placeholder_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const uint32_t e = by_placeholder_[i];
+    if (e == kNone) return kNone;
+    const Entry& entry = entries_[e];
+    if (entry.placeholder_hash == hash && entry.placeholder == placeholder) return e;
+  }
+}
+
+void Vault::Index() {
+  auto insert = [](std::vector<uint32_t>& table, uint64_t hash, uint32_t e) {
+    const size_t mask = table.size() - 1;
+    size_t i = hash & mask;
+    while (table[i] != kNone) i = (i + 1) & mask;
+    table[i] = e;
+  };
+  if (entries_.size() * 2 > by_original_.size()) {
+    // Half load at most; rebuilt from the entries (a few per request).
+    const size_t size = std::max<size_t>(32, by_original_.size() * 2);
+    by_original_.assign(size, kNone);
+    by_placeholder_.assign(size, kNone);
+    for (uint32_t e = 0; e < entries_.size(); ++e) {
+      insert(by_original_, entries_[e].key_hash, e);
+      insert(by_placeholder_, entries_[e].placeholder_hash, e);
+    }
+    return;
+  }
+  const uint32_t e = static_cast<uint32_t>(entries_.size() - 1);
+  insert(by_original_, entries_[e].key_hash, e);
+  insert(by_placeholder_, entries_[e].placeholder_hash, e);
+}
+
+std::string_view Vault::Pseudonymize(std::string_view type, std::string_view original,
+                                     std::string_view avoid) {
+  const uint64_t key = KeyHash(type, original);
+  if (const uint32_t e = FindOriginal(type, original, key); e != kNone)
+    return entries_[e].placeholder;
   for (int attempt = 0;; ++attempt) {
-    p = Candidate(type, original);
-    bool collides = by_placeholder_.count(p) || p == original || Occurs(avoid, p);
+    Candidate(type, original);
+    const std::string_view p = candidate_;
+    const bool collides = IsPlaceholder(p) || p == original || Occurs(avoid, p);
     if (!collides) break;
     if (attempt > 20) {  // exhausted the realistic space: fall back to a tagged token
-      p = "<" + std::string(type) + "_" + std::to_string(by_placeholder_.size() + 1) + ">";
+      candidate_ = "<" + std::string(type) + "_" + std::to_string(entries_.size() + 1) + ">";
       break;
     }
   }
-  max_len_ = std::max(max_len_, p.size());
-  by_placeholder_.emplace(p, std::string(original));
-  // Map nodes never move: the caller may keep the reference while the
-  // vault lives.
-  return by_original_.emplace(std::move(key), std::move(p)).first->second;
+  Entry entry;
+  entry.type = Keep(type);
+  entry.original = Keep(original);
+  entry.placeholder = Keep(candidate_);
+  entry.key_hash = key;
+  entry.placeholder_hash = TextHash(entry.placeholder);
+  if (entries_.empty()) entries_.reserve(16);
+  entries_.push_back(entry);
+  Index();
+  max_len_ = std::max(max_len_, entry.placeholder.size());
+  return entry.placeholder;
 }
 
 namespace {
@@ -293,30 +401,45 @@ std::string Vault::Restore(std::string_view text) const {
 
 size_t Vault::RestorePrefix(std::string_view text, bool final, std::string* out) const {
   out->reserve(out->size() + text.size());
-  if (by_placeholder_.empty()) {
+  if (entries_.empty()) {
     out->append(text);
     return text.size();
   }
-  // Index placeholders by their first byte, longest first.
-  std::vector<const std::pair<const std::string, std::string>*> by_first[256];
-  for (const auto& kv : by_placeholder_)
-    by_first[static_cast<unsigned char>(kv.first[0])].push_back(&kv);
-  for (auto& v : by_first)
-    std::sort(v.begin(), v.end(), [](auto* a, auto* b) { return a->first.size() > b->first.size(); });
+  if (restore_built_for_ != entries_.size()) {
+    // Placeholders by their first byte, longest first (a placeholder that
+    // is a prefix of another must not win).
+    restore_order_.resize(entries_.size());
+    for (uint32_t e = 0; e < entries_.size(); ++e) restore_order_[e] = e;
+    auto first = [this](uint32_t e) {
+      return static_cast<unsigned char>(entries_[e].placeholder[0]);
+    };
+    std::sort(restore_order_.begin(), restore_order_.end(), [&](uint32_t a, uint32_t b) {
+      if (first(a) != first(b)) return first(a) < first(b);
+      return entries_[a].placeholder.size() > entries_[b].placeholder.size();
+    });
+    size_t k = 0;
+    for (unsigned c = 0; c <= 256; ++c) {
+      while (k < restore_order_.size() && first(restore_order_[k]) < c) ++k;
+      restore_first_[c] = static_cast<uint32_t>(k);
+    }
+    restore_built_for_ = entries_.size();
+  }
   size_t i = 0;
   while (i < text.size()) {
     bool replaced = false, partial = false;
-    for (auto* kv : by_first[static_cast<unsigned char>(text[i])]) {
-      const std::string& p = kv->first;
-      size_t avail = text.size() - i;
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    for (uint32_t k = restore_first_[c]; k < restore_first_[c + 1]; ++k) {
+      const Entry& e = entries_[restore_order_[k]];
+      const std::string_view p = e.placeholder;
+      const size_t avail = text.size() - i;
       if (avail >= p.size()) {
         if (text.compare(i, p.size(), p) == 0) {
-          out->append(kv->second);
+          out->append(e.original);
           i += p.size();
           replaced = true;
           break;
         }
-      } else if (!final && text.compare(i, avail, p, 0, avail) == 0) {
+      } else if (!final && text.compare(i, avail, p.substr(0, avail)) == 0) {
         partial = true;  // may complete in the next piece
       }
     }

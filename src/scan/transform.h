@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -34,25 +35,31 @@ std::string HashToken(std::string_view type, std::string_view value, std::string
 
 // Per-request pseudonym memory: one original <-> one placeholder. Not
 // thread-safe (a request is handled by one thread at a time).
+//
+// A request pseudonymizes a handful of values, so the vault is built for
+// that: the values' bytes live in a few arena blocks that never move, the
+// entries in one array and two small open-addressing indexes (by type and
+// original, by placeholder) map to them, and placeholders are composed in
+// one reused buffer: a new value costs no allocation of its own once the
+// first blocks exist (the maps of strings before cost ~8 a value).
 class Vault {
  public:
   // `seed` makes placeholders deterministic in tests; 0 = random.
   explicit Vault(uint64_t seed = 0);
+  Vault(const Vault&) = delete;
+  Vault& operator=(const Vault&) = delete;
 
   // The placeholder for `original` (created on first use). `avoid` is text
   // the placeholder must not already occur in (the prompt), so restoring it
-  // cannot touch genuine text.
-  // The reference stays valid while the vault lives.
-  const std::string& Pseudonymize(std::string_view type, std::string_view original,
-                                  std::string_view avoid = {});
+  // cannot touch genuine text. The view stays valid while the vault lives.
+  std::string_view Pseudonymize(std::string_view type, std::string_view original,
+                                std::string_view avoid = {});
 
-  bool empty() const { return by_placeholder_.empty(); }
-  size_t size() const { return by_placeholder_.size(); }
+  bool empty() const { return entries_.empty(); }
+  size_t size() const { return entries_.size(); }
   size_t max_placeholder_length() const { return max_len_; }
-  // placeholder -> original
-  const std::unordered_map<std::string, std::string>& placeholders() const {
-    return by_placeholder_;
-  }
+  // Whether `text` is one of the vault's placeholders.
+  bool IsPlaceholder(std::string_view text) const { return FindPlaceholder(text) != kNone; }
   // Replaces every placeholder in `text` by its original. Linear in
   // text.size() times the number of placeholders sharing a first byte.
   std::string Restore(std::string_view text) const;
@@ -70,8 +77,23 @@ class Vault {
   bool Occurs(std::string_view avoid, std::string_view p);
 
  private:
-  std::string Candidate(std::string_view type, std::string_view original);
+  static constexpr uint32_t kNone = ~uint32_t{0};
+  struct Entry {
+    std::string_view type, original, placeholder;  // bytes in the arena
+    uint64_t key_hash;                             // of (type, original)
+    uint64_t placeholder_hash;
+  };
+  // Composes a candidate placeholder for `original` into candidate_.
+  void Candidate(std::string_view type, std::string_view original);
   uint64_t Next();
+  // Copies `bytes` into the arena (blocks never move).
+  std::string_view Keep(std::string_view bytes);
+  static uint64_t KeyHash(std::string_view type, std::string_view original);
+  static uint64_t TextHash(std::string_view text);
+  uint32_t FindOriginal(std::string_view type, std::string_view original, uint64_t hash) const;
+  uint32_t FindPlaceholder(std::string_view placeholder) const;
+  // Adds entries_.back() to both indexes (growing them at half load).
+  void Index();
 
   struct GramFilter {
     const char* data = nullptr;  // the prompt it was built for
@@ -84,8 +106,18 @@ class Vault {
 
   uint64_t state_;
   size_t max_len_ = 0;
-  std::unordered_map<std::string, std::string> by_original_;  // type \0 original -> placeholder
-  std::unordered_map<std::string, std::string> by_placeholder_;
+  std::vector<Entry> entries_;
+  std::vector<uint32_t> by_original_;     // open addressing: entry index or kNone
+  std::vector<uint32_t> by_placeholder_;  // the same, by placeholder
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  char* block_at_ = nullptr;  // free bytes of the newest block
+  size_t block_left_ = 0;
+  std::string candidate_;  // reused for every candidate placeholder
+  // RestorePrefix's order: entry indexes by first byte, longest first
+  // (rebuilt when entries were added since).
+  mutable std::vector<uint32_t> restore_order_;
+  mutable uint32_t restore_first_[257] = {};
+  mutable size_t restore_built_for_ = 0;
 };
 
 // Restores placeholders in a stream of text pieces: holds back the shortest

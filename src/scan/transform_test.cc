@@ -24,13 +24,13 @@ TEST(Transform, MaskRedactHash) {
 
 TEST(Transform, VaultIsStableAndAvoidsPromptText) {
   Vault v(42);
-  std::string a = v.Pseudonymize("EMAIL_ADDRESS", "x@y.io");
+  std::string a(v.Pseudonymize("EMAIL_ADDRESS", "x@y.io"));
   EXPECT_EQ(a, v.Pseudonymize("EMAIL_ADDRESS", "x@y.io"));
   EXPECT_NE(a, v.Pseudonymize("EMAIL_ADDRESS", "z@y.io"));
   EXPECT_NE(a.find("@example.com"), std::string::npos);
-  std::string ssn = v.Pseudonymize("US_SSN", "536-90-4567");
+  std::string ssn(v.Pseudonymize("US_SSN", "536-90-4567"));
   EXPECT_EQ(ssn.substr(0, 4), "666-");  // never-issued area: realistic but not real
-  std::string card = v.Pseudonymize("CREDIT_CARD", "4111111111111111");
+  std::string card(v.Pseudonymize("CREDIT_CARD", "4111111111111111"));
   auto s = Scanner::Create("");
   ASSERT_TRUE(s.ok());
   auto f = (*s)->Scan("card " + card);
@@ -41,8 +41,8 @@ TEST(Transform, VaultIsStableAndAvoidsPromptText) {
 
 TEST(Transform, StreamRestorerEverySplitPoint) {
   Vault v(7);
-  std::string p1 = v.Pseudonymize("PERSON", "Ada Lovelace");
-  std::string p2 = v.Pseudonymize("PHONE_NUMBER", "+44 20 7946 0958");
+  std::string p1(v.Pseudonymize("PERSON", "Ada Lovelace"));
+  std::string p2(v.Pseudonymize("PHONE_NUMBER", "+44 20 7946 0958"));
   std::string reply = "Dear " + p1 + ", call " + p2 + " or " + p1 + ".";
   std::string want = "Dear Ada Lovelace, call +44 20 7946 0958 or Ada Lovelace.";
   for (size_t a = 0; a <= reply.size(); ++a) {
@@ -102,17 +102,17 @@ TEST(Vault, PlaceholdersAvoidLongPrompts) {
               std::to_string(i) + "@example.com; ";
   Vault vault(7);
   for (int i = 0; i < 300; ++i) {
-    std::string p = vault.Pseudonymize("PHONE_NUMBER", "+1 212 555 " + std::to_string(2000 + i),
-                                       prompt);
+    std::string p(
+        vault.Pseudonymize("PHONE_NUMBER", "+1 212 555 " + std::to_string(2000 + i), prompt));
     ASSERT_EQ(prompt.find(p), std::string::npos) << p;
-    std::string e =
-        vault.Pseudonymize("EMAIL_ADDRESS", "x" + std::to_string(i) + "@corp.example", prompt);
+    std::string e(
+        vault.Pseudonymize("EMAIL_ADDRESS", "x" + std::to_string(i) + "@corp.example", prompt));
     ASSERT_EQ(prompt.find(e), std::string::npos) << e;
   }
   // A prompt that holds the only realistic candidates forces the fallback
   // token, which must not occur either.
   Vault small(1);
-  std::string p = small.Pseudonymize("US_SSN", "536-90-1234", std::string(300, 'a'));
+  std::string p(small.Pseudonymize("US_SSN", "536-90-1234", std::string(300, 'a')));
   EXPECT_FALSE(p.empty());
 }
 

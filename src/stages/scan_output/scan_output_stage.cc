@@ -21,8 +21,8 @@ struct OutputState {
 
 bool IsKnown(const scan::RequestScanState* state, std::string_view value) {
   if (!state) return false;
-  std::string key(value);
-  if (state->known_values.count(key) || state->vault.placeholders().count(key)) return true;
+  if (state->vault.IsPlaceholder(value) || state->known_values.count(std::string(value)))
+    return true;
   return !value.empty() && state->prompt_text.find(value) != std::string::npos;
 }
 
