@@ -149,6 +149,7 @@ void RecordFindings(RequestContext& ctx, const std::vector<Finding>& findings,
   // Which summary each type went to: the summaries are searched once per
   // type, not once per finding.
   TypeMemo<size_t> summary_of;
+  ctx.findings.reserve(ctx.findings.size() + std::min<size_t>(findings.size(), 16));
   for (const Finding& f : findings) {
     size_t index = SIZE_MAX;
     if (const size_t* known = summary_of.Find(f.type)) {
@@ -173,7 +174,7 @@ InputScanResult ScanRequest(RequestContext& ctx, const Scanner& scanner,
                             const ScanOptions& options, const ResolvedActions& actions,
                             RequestScanState& state) {
   InputScanResult result;
-  std::set<std::string> blocked;
+  std::vector<std::string_view> blocked;  // types (static names), sorted at the end
   std::vector<Finding> all;
   // Each type's action looked up once per request (the action table is
   // keyed by strings).
@@ -197,7 +198,7 @@ InputScanResult ScanRequest(RequestContext& ctx, const Scanner& scanner,
     // The values found are not copied into known_values: each is a piece
     // of prompt_text, which a reply finding is looked up in anyway.
     for (const Finding& f : found)
-      if (action_for(f.type) == Action::kBlock) blocked.insert(std::string(f.type));
+      if (action_for(f.type) == Action::kBlock) blocked.push_back(f.type);
     all.insert(all.end(), found.begin(), found.end());
     TransformContext tctx{&state.vault, state.hash_key, state.prompt_text};
     std::string rewritten = ApplyActions(text, found, action_for, tctx);
@@ -210,6 +211,8 @@ InputScanResult ScanRequest(RequestContext& ctx, const Scanner& scanner,
   // finding is looked up in the vault.)
   RecordFindings(ctx, all, "input", action_for);
   result.findings = all.size();
+  std::sort(blocked.begin(), blocked.end());
+  blocked.erase(std::unique(blocked.begin(), blocked.end()), blocked.end());
   result.blocked_types.assign(blocked.begin(), blocked.end());
   if (result.modified && blocked.empty()) ctx.body_modified = true;
   state.input_scanned = true;

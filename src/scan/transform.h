@@ -59,7 +59,9 @@ class Vault {
   size_t size() const { return entries_.size(); }
   size_t max_placeholder_length() const { return max_len_; }
   // Whether `text` is one of the vault's placeholders.
-  bool IsPlaceholder(std::string_view text) const { return FindPlaceholder(text) != kNone; }
+  bool IsPlaceholder(std::string_view text) const {
+    return FindPlaceholder(text, TextHash(text)) != kNone;
+  }
   // Replaces every placeholder in `text` by its original. Linear in
   // text.size() times the number of placeholders sharing a first byte.
   std::string Restore(std::string_view text) const;
@@ -91,7 +93,7 @@ class Vault {
   static uint64_t KeyHash(std::string_view type, std::string_view original);
   static uint64_t TextHash(std::string_view text);
   uint32_t FindOriginal(std::string_view type, std::string_view original, uint64_t hash) const;
-  uint32_t FindPlaceholder(std::string_view placeholder) const;
+  uint32_t FindPlaceholder(std::string_view placeholder, uint64_t hash) const;
   // Adds entries_.back() to both indexes (growing them at half load).
   void Index();
 
