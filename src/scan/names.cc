@@ -1527,8 +1527,15 @@ void Featurizer::FinishTokens() {
 bool Featurizer::Considered(size_t i, int prev_label) const { return ConsideredImpl(i, prev_label); }
 
 size_t Featurizer::NextConsideredAfterO(size_t i) const {
-  while (!static_considered_[i]) ++i;
-  return i;
+  // Eight tokens a step: the entries are 0 or 1, the one after the last
+  // token is 1 and the buffer runs kTokenPadding entries beyond it, so the
+  // first set byte of a word at or before that entry is the answer.
+  const uint8_t* considered = static_considered_.data();
+  for (;; i += 8) {
+    uint64_t v;
+    std::memcpy(&v, considered + i, 8);
+    if (v) return i + static_cast<size_t>(CountTrailingZeros(v)) / 8;
+  }
 }
 
 void Featurizer::Features(size_t i, int prev, int prev2, std::vector<uint32_t>* out) const {
@@ -1886,7 +1893,9 @@ GatherRowsFromValuesAvx512(const NameModel::IndexWord* index, const float* weigh
     const __m512i id = FeatureIds8(tags, values, k, n, &lanes);
     count += AppendRows8(index, weights, id, lanes, rows + count);
   }
-  for (size_t k = 0; k < count; ++k) __builtin_prefetch(rows[k]);
+  // (No prefetch of the rows here: they are summed right after, and a
+  // loop over the pointers just stored only delayed that, 5% of the names
+  // time on the bench prompt.)
   return count;
 }
 
