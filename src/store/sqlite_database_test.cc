@@ -217,6 +217,80 @@ TEST_F(SqliteDatabaseTest, CommitWithoutSyncIsVisibleAndBecomesDurableOnWait) {
   EXPECT_TRUE((*mem)->WaitDurable(*token).ok());
 }
 
+// The WAL frames of a commit are gathered and written with one call (the
+// "steward" VFS): once CommitWithoutSync returns they must be in the files,
+// not in a buffer -- a copy of the files taken then (as a crash would leave
+// them, minus the unsynced page cache) holds every committed row. Covers a
+// transaction that spills pages to the WAL before its commit and reads
+// them back, a rolled-back one whose frames are overwritten, and commits
+// after the WAL restarted from its beginning.
+TEST_F(SqliteDatabaseTest, CommittedWalFramesAreInTheFileWhenCommitReturns) {
+  ASSERT_TRUE(db_->Migrate({{"t", 1, "CREATE TABLE f (k BIGINT PRIMARY KEY, v BLOB)"}}).ok());
+  ASSERT_TRUE(db_->PrepareForAppends().ok());
+  ASSERT_TRUE(db_->Exec("PRAGMA cache_size=8").ok());  // 8 pages: big transactions spill
+  int64_t next = 0;
+  auto commit_rows = [&](int rows, bool commit) -> int64_t {
+    auto tx = db_->Begin();
+    EXPECT_TRUE(tx.ok());
+    for (int r = 0; r < rows; ++r) {
+      const int64_t k = next + r;
+      EXPECT_TRUE((*tx)->Exec("INSERT INTO f VALUES ($1, $2)",
+                              {k, Blob{std::string(3000, static_cast<char>('a' + k % 26))}})
+                      .ok());
+    }
+    // The transaction reads its own rows back (spilled ones from the WAL).
+    auto sum = (*tx)->Query("SELECT COUNT(*), SUM(LENGTH(v)) FROM f WHERE k >= $1", {next});
+    EXPECT_TRUE(sum.ok()) << sum.status().ToString();
+    if (!sum.ok()) return -1;
+    EXPECT_EQ((*sum)[0].Int(0), rows);
+    EXPECT_EQ((*sum)[0].Int(1), int64_t{3000} * rows);
+    if (!commit) return -1;  // rolled back when tx goes
+    auto token = (*tx)->CommitWithoutSync();
+    EXPECT_TRUE(token.ok()) << token.status().ToString();
+    next += rows;
+    return next;
+  };
+  auto copy_holds = [&](int64_t rows, const std::string& name) {
+    const auto copy = dir_ / name;
+    std::filesystem::create_directories(copy);
+    std::filesystem::copy_file(dir_ / "t.db", copy / "t.db");
+    std::filesystem::copy_file(dir_ / "t.db-wal", copy / "t.db-wal");
+    auto reopened = OpenDatabase((copy / "t.db").string());
+    ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+    auto count = (*reopened)->Query("SELECT COUNT(*), COALESCE(SUM(LENGTH(v)), 0) FROM f");
+    ASSERT_TRUE(count.ok()) << count.status().ToString();
+    EXPECT_EQ((*count)[0].Int(0), rows) << name;
+    EXPECT_EQ((*count)[0].Int(1), rows * 3000) << name;
+    auto check = (*reopened)->Query("PRAGMA integrity_check");
+    ASSERT_TRUE(check.ok());
+    EXPECT_EQ((*check)[0].Text(0), "ok") << name;
+  };
+  commit_rows(1, true);
+  copy_holds(1, "one");
+  commit_rows(3, true);
+  copy_holds(4, "small");
+  commit_rows(200, true);  // ~600 KB through an 8-page cache: spills first
+  copy_holds(204, "spilled");
+  commit_rows(150, false);  // spilled frames, then rolled back
+  commit_rows(2, true);     // overwrites them in the WAL
+  copy_holds(206, "after_rollback");
+  {
+    // Another connection copies everything back and restarts the WAL.
+    auto other = OpenDatabase((dir_ / "t.db").string());
+    ASSERT_TRUE(other.ok());
+    auto done = (*other)->Query("PRAGMA wal_checkpoint(TRUNCATE)");
+    ASSERT_TRUE(done.ok()) << done.status().ToString();
+    EXPECT_EQ((*done)[0].Int(0), 0);  // not busy
+  }
+  commit_rows(5, true);  // frames from the start of the WAL again
+  copy_holds(211, "restarted");
+  auto fresh = OpenDatabase((dir_ / "t.db").string());
+  ASSERT_TRUE(fresh.ok());
+  auto seen = (*fresh)->Query("SELECT COUNT(*) FROM f");
+  ASSERT_TRUE(seen.ok());
+  EXPECT_EQ((*seen)[0].Int(0), 211);
+}
+
 TEST_F(SqliteDatabaseTest, DeferredCheckpointsRunInTheBackground) {
   ASSERT_TRUE(db_->Migrate({{"t", 1, "CREATE TABLE c (v BLOB)"}}).ok());
   ASSERT_TRUE(db_->PrepareForAppends().ok());
