@@ -1,13 +1,14 @@
 #include "store/sqlite_database.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstddef>
 #include <condition_variable>
 #include <cstring>
@@ -702,12 +703,25 @@ class SqliteDatabase final : public Database {
     STEWARD_RETURN_IF_ERROR(conn_->ExecScript(
         "CREATE TABLE IF NOT EXISTS schema_migrations (module TEXT NOT NULL, version BIGINT NOT "
         "NULL, applied_ms BIGINT NOT NULL, PRIMARY KEY (module, version))"));
+    const auto applied = [&](const Migration& m) -> Result<bool> {
+      auto rows = conn_->Run("SELECT 1 FROM schema_migrations WHERE module=$1 AND version=$2",
+                             {m.module, static_cast<int64_t>(m.version)});
+      if (!rows.ok()) return rows.status();
+      return !rows->empty();
+    };
     for (const auto& m : migrations) {
-      auto applied = conn_->Run("SELECT 1 FROM schema_migrations WHERE module=$1 AND version=$2",
-                                {m.module, static_cast<int64_t>(m.version)});
-      if (!applied.ok()) return applied.status();
-      if (!applied->empty()) continue;
+      STEWARD_ASSIGN_OR_RETURN(bool done, applied(m));
+      if (done) continue;
+      // Another process (a second gateway, `steward keys create` beside a
+      // starting `serve`) may be applying the same migration: look again
+      // under the write lock before running it.
       STEWARD_RETURN_IF_ERROR(conn_->ExecScript("BEGIN IMMEDIATE"));
+      auto done_meanwhile = applied(m);
+      if (!done_meanwhile.ok() || *done_meanwhile) {
+        (void)conn_->ExecScript("ROLLBACK");
+        if (!done_meanwhile.ok()) return done_meanwhile.status();
+        continue;
+      }
       Status s = conn_->ExecScript(m.sql);
       if (s.ok()) {
         auto r = conn_->Run(
@@ -810,13 +824,22 @@ Result<std::unique_ptr<Database>> OpenSqlite(const std::string& path) {
     return s;
   }
   auto conn = std::make_unique<Connection>(db);
-  sqlite3_busy_timeout(db, 10000);
+  constexpr int kBusyTimeoutMs = 10000, kOpenBusyRetryMs = 5;
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
   // WAL lets readers (CLI, admin API) run beside the gateway's writer;
   // synchronous=FULL makes every commit durable before it returns.
   for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
                              "PRAGMA foreign_keys=ON"}) {
-    Status s = conn->ExecScript(pragma);
-    if (!s.ok()) return s.WithContext(std::string("open ") + path + ": " + pragma);
+    // Switching a new file to WAL while another process does the same can
+    // answer SQLITE_BUSY without consulting the busy handler (it would
+    // deadlock): retry for as long as the busy timeout would have waited.
+    int rc = SQLITE_OK;
+    for (int waited_ms = 0;; waited_ms += kOpenBusyRetryMs) {
+      rc = sqlite3_exec(db, pragma, nullptr, nullptr, nullptr);
+      if (rc != SQLITE_BUSY || waited_ms >= kBusyTimeoutMs) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(kOpenBusyRetryMs));
+    }
+    if (rc != SQLITE_OK) return SqliteError(db, std::string("open ") + path + ": " + pragma);
   }
   // WAL is not available everywhere (":memory:", some file systems); commits
   // without a sync need it.

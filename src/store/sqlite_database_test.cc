@@ -1,9 +1,15 @@
 #include "store/sqlite_database.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
+#include <thread>
+#include <vector>
 
 namespace steward::store {
 namespace {
@@ -39,6 +45,77 @@ TEST_F(SqliteDatabaseTest, MigrationsApplyOnceInOrder) {
   EXPECT_EQ((*rows)[0].Text(0), "a");
   EXPECT_EQ((*rows)[0].Int(1), 7);
   EXPECT_TRUE((*rows)[0].IsNull(2));
+}
+
+// Several processes opening a fresh store at once (two gateways, or
+// `steward keys create` beside a starting `serve`): every one opens it (the
+// switch to WAL may meet a busy lock) and applies the missing migrations;
+// each migration runs exactly once, none fails with "table already exists".
+TEST_F(SqliteDatabaseTest, ConcurrentProcessesOpenAndMigrateAFreshStore) {
+  const std::vector<Migration> migrations = {
+      {"race", 1, "CREATE TABLE a (k TEXT PRIMARY KEY)"},
+      {"race", 2, "CREATE TABLE b (k TEXT PRIMARY KEY)"},
+      {"race", 3, "ALTER TABLE a ADD COLUMN v BIGINT"},
+  };
+  constexpr int kRounds = 12, kProcesses = 6;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string url = (dir_ / ("race" + std::to_string(round) + ".db")).string();
+    int start[2];
+    ASSERT_EQ(::pipe(start), 0);
+    std::vector<pid_t> children;
+    for (int i = 0; i < kProcesses; ++i) {
+      pid_t pid = ::fork();
+      ASSERT_GE(pid, 0);
+      if (pid == 0) {
+        ::close(start[1]);
+        char go;
+        if (::read(start[0], &go, 1) != 1) ::_exit(3);  // all start together
+        auto db = OpenDatabase(url);
+        Status s = db.ok() ? (*db)->Migrate(migrations) : db.status();
+        if (!s.ok()) std::fprintf(stderr, "round %d: %s\n", round, s.ToString().c_str());
+        db = Internal("closed");  // close before _exit skips destructors
+        ::_exit(s.ok() ? 0 : 1);
+      }
+      children.push_back(pid);
+    }
+    ::close(start[0]);
+    ASSERT_EQ(::write(start[1], std::string(kProcesses, 'g').data(), kProcesses), kProcesses);
+    ::close(start[1]);
+    for (pid_t pid : children) {
+      int status = 0;
+      ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "round " << round;
+    }
+    auto db = OpenDatabase(url);
+    ASSERT_TRUE(db.ok());
+    auto rows = (*db)->Query("SELECT COUNT(*) FROM schema_migrations WHERE module = 'race'", {});
+    ASSERT_TRUE(rows.ok());
+    EXPECT_EQ((*rows)[0].Int(0), 3);
+  }
+}
+
+// A fresh file another program is writing to, still in rollback-journal
+// mode: SQLite refuses the switch to WAL as busy at once (waiting could
+// deadlock, so its busy handler is not called); opening waits for the
+// writer to finish rather than failing.
+TEST_F(SqliteDatabaseTest, OpeningWaitsForAWriterBeforeSwitchingToWal) {
+  const std::string path = (dir_ / "busy.db").string();
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(other, "BEGIN IMMEDIATE; CREATE TABLE t (v BIGINT)", nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  std::thread release([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr);
+  });
+  auto db = OpenDatabase(path);
+  release.join();
+  sqlite3_close(other);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  auto mode = (*db)->Query("PRAGMA journal_mode", {});
+  ASSERT_TRUE(mode.ok());
+  EXPECT_EQ((*mode)[0].Text(0), "wal");
 }
 
 TEST_F(SqliteDatabaseTest, BadMigrationNamesItself) {
@@ -370,16 +447,6 @@ TEST_F(SqliteDatabaseTest, DefaultQueryEachMatchesTheSqliteOne) {
   EXPECT_TRUE(plain.PrepareForAppends().ok());
   EXPECT_TRUE(plain.WaitDurable(0).ok());
 }
-
-}  // namespace
-}  // namespace steward::store
-
-#include <sqlite3.h>
-
-#include <chrono>
-
-namespace steward::store {
-namespace {
 
 // The background checkpointer must not hold the appender up for long while a
 // reader of another connection keeps an old snapshot of the WAL (its RESTART
