@@ -60,20 +60,9 @@ Result<std::string> LoadOrCreateKeyFile(const std::string& path, size_t bytes, b
     if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), static_cast<int>(key.size())) != 1) {
       return Internal("the random generator failed");
     }
-    int wfd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (wfd < 0) {
-      if (errno != EEXIST) return Unavailable(Errno("create key file " + path));
-      // Another process created it first: read theirs.
-    } else {
-      Status s = WriteAllAndSync(wfd, HexEncode(key) + "\n", path);
-      ::close(wfd);
-      if (!s.ok()) {
-        ::unlink(path.c_str());
-        return s;
-      }
-      SyncDir(path);
-      return key;
-    }
+    STEWARD_ASSIGN_OR_RETURN(bool created, PublishNewFile(path, HexEncode(key) + "\n"));
+    if (created) return key;
+    // Another process created it first: read theirs.
     fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   }
   if (fd < 0) return Unavailable(Errno("open key file " + path));
@@ -105,6 +94,27 @@ Status WriteKeyFile(const std::string& path, const std::string& key) {
   if (::rename(tmp.c_str(), path.c_str()) != 0) return Unavailable(Errno("rename " + tmp));
   SyncDir(path);
   return Status::Ok();
+}
+
+Result<bool> PublishNewFile(const std::string& path, std::string_view contents) {
+  const std::string aside = path + ".new-" + std::to_string(::getpid()) + "-" + RandomHex(8);
+  int fd = ::open(aside.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return Unavailable(Errno("create " + aside));
+  Status written = WriteAllAndSync(fd, std::string(contents), aside);
+  ::close(fd);
+  // link(2), unlike rename(2), fails when the name exists: the first
+  // creator wins and nobody's file is replaced.
+  const bool linked = written.ok() && ::link(aside.c_str(), path.c_str()) == 0;
+  const int link_errno = errno;
+  ::unlink(aside.c_str());
+  if (!written.ok()) return written;
+  if (!linked) {
+    if (link_errno == EEXIST) return false;
+    errno = link_errno;
+    return Unavailable(Errno("create " + path));
+  }
+  SyncDir(path);
+  return true;
 }
 
 }  // namespace steward

@@ -19,5 +19,10 @@ Result<std::string> LoadOrCreateKeyFile(const std::string& path, size_t bytes, b
 Result<std::string> DecodeKeyText(std::string_view text, size_t bytes, const std::string& what);
 // Writes `key` hex-encoded to `path` (0600) durably, replacing it atomically.
 Status WriteKeyFile(const std::string& path, const std::string& key);
+// Creates `path` (0600) holding `contents` only if nothing is there yet. The
+// file appears whole and synced or not at all (written aside, then linked
+// into place), so a process reading it concurrently never sees it half
+// written. Returns false, not an error, when another process created it first.
+Result<bool> PublishNewFile(const std::string& path, std::string_view contents);
 
 }  // namespace steward

@@ -12,6 +12,7 @@
 #include <map>
 #include <sstream>
 
+#include "common/key_file.h"
 #include "common/strings.h"
 
 namespace steward::registry {
@@ -33,36 +34,36 @@ std::string ManifestSigningMessage(const std::string& name, const std::string& v
 
 Result<SigningKey> LoadSigningKey(const std::string& path, bool create) {
   STEWARD_RETURN_IF_ERROR(EnsureSodium());
-  SigningKey key;
-  std::ifstream in(path);
-  if (in) {
+  const auto read = [&](std::ifstream& in) -> Result<SigningKey> {
     std::string b64;
     std::getline(in, b64);
     std::string raw;
     if (!Base64Decode(std::string(Trim(b64)), &raw) || raw.size() != crypto_sign_SECRETKEYBYTES) {
       return InvalidArgument("signing key " + path + " is not a base64 Ed25519 secret key");
     }
+    SigningKey key;
     key.secret_key = raw;
     key.public_key.resize(crypto_sign_PUBLICKEYBYTES);
     crypto_sign_ed25519_sk_to_pk(reinterpret_cast<unsigned char*>(key.public_key.data()),
                                  reinterpret_cast<const unsigned char*>(raw.data()));
     return key;
-  }
+  };
+  if (std::ifstream in(path); in) return read(in);
   if (!create) return NotFound("signing key " + path + " does not exist");
+  SigningKey key;
   key.public_key.resize(crypto_sign_PUBLICKEYBYTES);
   key.secret_key.resize(crypto_sign_SECRETKEYBYTES);
   crypto_sign_keypair(reinterpret_cast<unsigned char*>(key.public_key.data()),
                       reinterpret_cast<unsigned char*>(key.secret_key.data()));
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return Internal("cannot create signing key " + path + ": " + std::strerror(errno));
-  std::string text = Base64Encode(key.secret_key) + "\n";
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  ok = (::fsync(fd) == 0) && ok;
-  ::close(fd);
-  if (!ok) return Internal("cannot write signing key " + path);
-  return key;
+  auto created = PublishNewFile(path, Base64Encode(key.secret_key) + "\n");
+  if (!created.ok()) return created.status().WithContext("cannot create signing key");
+  if (*created) return key;
+  // Another process created it first: use theirs.
+  std::ifstream theirs(path);
+  if (!theirs) return Unavailable("cannot read signing key " + path);
+  return read(theirs);
 }
 
 std::string SignMessage(const SigningKey& key, const std::string& message) {

@@ -208,6 +208,7 @@ Result<ScanSettings> ParseScanSettings(const std::string& file, const YAML::Node
 #include <fstream>
 #include <sstream>
 
+#include "common/key_file.h"
 #include "common/strings.h"
 
 namespace steward::scan {
@@ -225,18 +226,11 @@ Result<std::string> LoadOrCreateHashKey(const std::string& path) {
       return key;
     }
   }
-  std::string hex = RandomHex(32);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-  if (fd < 0) {
-    // Lost a race with another process creating it: read theirs.
-    std::ifstream in(path, std::ios::binary);
-    if (in) return LoadOrCreateHashKey(path);
-    return Unavailable("cannot create hash key " + path);
-  }
-  std::string line = hex + "\n";
-  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
-  ::close(fd);
-  if (!ok) return Internal("cannot write hash key " + path);
+  const std::string hex = RandomHex(32);
+  auto created = PublishNewFile(path, hex + "\n");
+  if (!created.ok()) return created.status().WithContext("cannot create hash key");
+  // Lost a race with another process creating it: read theirs.
+  if (!*created) return LoadOrCreateHashKey(path);
   std::string key;
   HexDecode(hex, &key);
   return key;
