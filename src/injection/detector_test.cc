@@ -53,6 +53,16 @@ TEST(DetectorTest, ObfuscationIsReported) {
   EXPECT_TRUE(Has(r.signals, "encoding.rot13"));
 }
 
+TEST(DetectorTest, BusinessPromptsWithCodesAreBenign) {
+  for (const char* text :
+       {"I am Maria Garcia, maria.garcia@corp.example, IBAN DE89 3704 0044 0532 0130 00",
+        "please check part X4K9 and part 7G3H", "Serial numbers: 7G3H9K2, 8B4C1D0"}) {
+    InjectionVerdict v = ScreenText(text);
+    EXPECT_EQ(v.label, "benign") << text << " scored " << v.score;
+    EXPECT_FALSE(Has(v.signals, "obfuscation.leetspeak")) << text;
+  }
+}
+
 TEST(DetectorTest, SignatureOnlyScoringWithoutModel) {
   Detector d(&SignatureSet::Builtin(), nullptr);
   Screening none = d.Screen("Tell me a joke about cats.");

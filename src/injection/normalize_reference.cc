@@ -844,6 +844,15 @@ bool IsNumberWithUnit(std::string_view w) {
   return false;
 }
 
+// Part numbers, IBANs and hashes ("x4k9", "de89", "ab12cd") carry digits
+// leetspeak has no letter for, and an address keeps its '@'
+// ("maria.garcia@corp.example"): neither is an obfuscated word.
+bool IsCodeOrAddress(std::string_view w) {
+  if (w.find_first_of("269") != std::string_view::npos) return true;
+  size_t at = w.find('@');
+  return at != std::string_view::npos && at > 0 && w.find('.', at) != std::string_view::npos;
+}
+
 // rot13 text has rot13 function words: "gur" (the), "naq" (and), "lbh"
 // (you)... Only text with two of them gets a rot13 view, which keeps
 // ordinary prompts to one signature scan. `word` is a space-free token of
@@ -899,7 +908,8 @@ void FoldLeet(std::string& s, uint32_t* flags, int* rot13_words = nullptr) {
     }
     std::string_view word = std::string_view(s).substr(i, j - i);
     if (letters >= 1 && leet >= 1 && letters + leet >= 3 && letters >= leet / 2 &&
-        word.find_first_of("<>/=:\\{}[]#&%") == std::string_view::npos && !IsNumberWithUnit(word)) {
+        word.find_first_of("<>/=:\\{}[]#&%") == std::string_view::npos && !IsNumberWithUnit(word) &&
+        !IsCodeOrAddress(word)) {
       ++folded_words;
       // Only characters between/next to letters are folded, so "$5" or
       // "x=3," keep their numbers.
