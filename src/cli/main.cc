@@ -22,6 +22,40 @@ int Fail(const std::string& message, int code) {
   return code;
 }
 
+namespace {
+
+std::string CommandNames(const CLI::App& at) {
+  std::string names;
+  for (const CLI::App* sub : at.get_subcommands(std::function<bool(const CLI::App*)>{})) {
+    if (!names.empty()) names += ", ";
+    names += sub->get_name();
+  }
+  return names;
+}
+
+// CLI11 says "A subcommand is required" both for `steward keys` and for
+// `steward keys frobnicate`: name what was typed and what exists instead.
+std::string MissingCommandMessage(const CLI::App& app, int argc, char** argv) {
+  const CLI::App* at = &app;
+  std::string path = "steward";
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.starts_with("-")) {
+      if (arg == "--config") ++i;  // the one option taking a value before a command
+      continue;
+    }
+    auto named = at->get_subcommands(std::function<bool(const CLI::App*)>(
+        [&](const CLI::App* s) { return s->check_name(arg); }));
+    if (named.empty()) {
+      return "unknown command `" + arg + "` for `" + path + "`; commands: " + CommandNames(*at);
+    }
+    at = named.front();
+    path += " " + at->get_name();
+  }
+  return "`" + path + "` needs a command: " + CommandNames(*at);
+}
+
+}  // namespace
 }  // namespace steward::cli
 
 int main(int argc, char** argv) {
@@ -40,6 +74,10 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    if (dynamic_cast<const CLI::RequiredError*>(&e) &&
+        std::string_view(e.what()).find("subcommand") != std::string_view::npos) {
+      return Fail(MissingCommandMessage(app, argc, argv), kExitBadInput);
+    }
     std::cerr << "steward: " << e.what() << "\n";
     return kExitBadInput;
   }

@@ -489,5 +489,25 @@ TEST(AdminPolicyTest, ModelApprovalWithAKeyIsAuthorisedByPolicy) {
   EXPECT_EQ(created.status, 201) << created.body;
 }
 
+// A missing or mistyped command is named, with the commands that exist
+// (CLI11 alone says "A subcommand is required" for both).
+TEST(CliTest, MissingOrUnknownCommandIsNamed) {
+  const std::string steward = BuildDir() + "/steward";
+  auto missing = steward::testing::Run({steward, "keys"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("`steward keys` needs a command: create, list, revoke"),
+            std::string::npos)
+      << missing.err;
+  auto unknown = steward::testing::Run({steward, "--config", "x.yaml", "keys", "frobnicate"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("unknown command `frobnicate` for `steward keys`"), std::string::npos)
+      << unknown.err;
+  auto top = steward::testing::Run({steward, "reviews"});
+  EXPECT_EQ(top.exit_code, 2);
+  EXPECT_NE(top.err.find("unknown command `reviews` for `steward`; commands: audit"),
+            std::string::npos)
+      << top.err;
+}
+
 }  // namespace
 }  // namespace steward::testing
