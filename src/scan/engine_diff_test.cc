@@ -15,6 +15,7 @@
 #include <boost/json.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -397,6 +398,119 @@ TEST(PhonePattern, EndsEqualVectorscan) {
       }
   hs_free_scratch(scratch);
   hs_free_database(db);
+}
+
+// The digit-led patterns matched by hand from the digit runs (cards, SSN,
+// ITIN, NHS, IPv4, ISO and numeric dates) end exactly where Vectorscan
+// reports their matches ending, on strings of digit groups of every length
+// that matters, every separator any of them takes or refuses (also two in a
+// row), 'T', 'Z', zones, ", " before a time, and word bytes that break
+// boundaries; every 16th string is long enough that runs cross the digit
+// pass's 64-byte blocks and the ring of recent runs wraps.
+TEST(DigitPatterns, EndsEqualVectorscan) {
+  // Digit groups alternate with separators, mostly those of the pattern
+  // under test (so near-misses of every shape come up), sometimes any
+  // other piece: two separators, word bytes, 'T', 'Z', zones, ", ".
+  const char* others[] = {" ",  "-", ".", "/", ":",        "T",  "Z",  "+",  ",",  ", ",  "\t",
+                          "\n", "a", "_", "x", "\xc3\xa9", "--", "  ", "T1", "Z ", ",\n", "v"};
+  const char* seps[] = {" -", " -.", " -", " -", ".", "-/.T:Z+", "-/.:, "};
+  const size_t lengths[] = {1, 1, 2, 2, 2, 3, 3, 4, 4, 4, 5, 6, 7, 9, 10, 12};
+  std::mt19937 rng(2027);
+  const auto& regexes = DigitPatternRegexes();
+  ASSERT_EQ(regexes.size(), 7u);
+  for (size_t kind = 0; kind < regexes.size(); ++kind) {
+    hs_database_t* db = nullptr;
+    hs_compile_error_t* err = nullptr;
+    std::string regex(regexes[kind]);
+    ASSERT_EQ(hs_compile(regex.c_str(), 0, HS_MODE_BLOCK, nullptr, &db, &err), HS_SUCCESS) << regex;
+    hs_scratch_t* scratch = nullptr;
+    ASSERT_EQ(hs_alloc_scratch(db, &scratch), HS_SUCCESS);
+    std::string own = seps[kind];
+    size_t ends = 0;
+    for (int i = 0; i < 200000; ++i) {
+      std::string s;
+      if (rng() % 4 == 0) s += others[rng() % (sizeof(others) / sizeof(others[0]))];
+      if (i % 2 == 0) {
+        // Dates and timestamps piece by piece, each piece sometimes
+        // replaced by another (a wrong length, separator or word byte).
+        auto digits = [&](size_t n) {
+          for (size_t d = 0; d < n; ++d) s += static_cast<char>('0' + rng() % 10);
+        };
+        auto piece = [&](const char* usual, const char* alternatives) {
+          const char* from = rng() % 8 == 0 ? alternatives : usual;
+          s += from[rng() % std::strlen(from)];
+        };
+        for (int stamps = 1 + static_cast<int>(rng() % 3); stamps > 0; --stamps) {
+          bool iso = rng() % 2;
+          digits(iso ? (rng() % 8 ? 4 : 3 + rng() % 3) : 1 + rng() % 3);
+          piece("-/.", " :T_a");
+          digits(1 + rng() % 3);
+          piece("-/.", " :T_a");
+          digits(iso ? 1 + rng() % 3 : (rng() % 2 ? 4 : 1 + rng() % 5));
+          if (rng() % 3 == 0) continue;
+          if (iso)
+            piece("T ", ",\t-a");
+          else
+            s += rng() % 2 ? ", " : (rng() % 2 ? " " : "\n");
+          digits(1 + rng() % 3);
+          piece(":", ".-T");
+          digits(rng() % 8 ? 2 : 1 + rng() % 3);
+          if (rng() % 2) {
+            piece(":", ".-");
+            digits(rng() % 8 ? 2 : 1 + rng() % 3);
+            if (rng() % 2) {
+              piece(".", ":,");
+              digits(1 + rng() % 11);
+            }
+          }
+          switch (rng() % 4) {
+            case 0:
+              piece("Z", "za");
+              break;
+            case 1:
+              piece("+-", "Z:");
+              digits(rng() % 8 ? 2 : 1 + rng() % 3);
+              if (rng() % 2) s += ':';
+              digits(rng() % 8 ? 2 : 1 + rng() % 3);
+              break;
+            default:
+              break;
+          }
+          s += others[rng() % (sizeof(others) / sizeof(others[0]))];
+        }
+        if (rng() % 2) s.pop_back();
+      }
+      int groups = i % 2 == 0 ? 0 : 1 + static_cast<int>(i % 16 == 1 ? rng() % 60 : rng() % 9);
+      for (int g = 0; g < groups; ++g) {
+        size_t len = lengths[rng() % (sizeof(lengths) / sizeof(lengths[0]))];
+        for (size_t d = 0; d < len; ++d) {
+          // '9' first and ITIN's middle digits come up often.
+          const char* digits = d == 0 && rng() % 3 == 0 ? "9" : "0123456789";
+          s += digits[rng() % std::strlen(digits)];
+        }
+        if (rng() % 6 == 0)
+          s += others[rng() % (sizeof(others) / sizeof(others[0]))];
+        else
+          s += own[rng() % own.size()];
+      }
+      if (groups && rng() % 2) s.pop_back();  // end on digits half the time
+      std::vector<size_t> expected;
+      hs_scan(
+          db, s.data(), static_cast<unsigned>(s.size()), 0, scratch,
+          [](unsigned, unsigned long long, unsigned long long to, unsigned, void* ctx) {
+            auto* v = static_cast<std::vector<size_t>*>(ctx);
+            if (v->empty() || v->back() != to) v->push_back(to);
+            return 0;
+          },
+          &expected);
+      ends += expected.size();
+      ASSERT_EQ(DigitPatternEnds(kind, s), expected) << regex << " on \"" << s << "\"";
+    }
+    std::printf("%s: %zu ends\n", regex.c_str(), ends);
+    EXPECT_GT(ends, 5000u) << regex;
+    hs_free_scratch(scratch);
+    hs_free_database(db);
+  }
 }
 
 // The hand-written start recovery of the clock-time pattern reports, for

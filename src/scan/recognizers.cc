@@ -956,6 +956,7 @@ std::vector<Recognizer> WithStartRules(std::vector<Recognizer> t) {
     size_t max_len;
     size_t min_digits;  // the validator's own minimum (see Recognizer)
     bool (*region_filter)(std::string_view) = nullptr;
+    char region_byte = 0;
   };
   const Rule rules[] = {
       {1, "PHONE_NUMBER", StartRule::kCharset, "0123456789 -.()+xXet", 28, 7},
@@ -968,7 +969,7 @@ std::vector<Recognizer> WithStartRules(std::vector<Recognizer> t) {
       {14, "US_DRIVER_LICENSE", StartRule::kCharset, "0123456789-", 13, 0},
       {15, "UK_NHS", StartRule::kCharset, kDigitSep, 12, 10},
       {17, "IP_ADDRESS", StartRule::kCharset, "0123456789.", 15, 0},
-      {18, "IP_ADDRESS", StartRule::kCharset, kHexColon, 45, 0, Ipv6Possible},
+      {18, "IP_ADDRESS", StartRule::kCharset, kHexColon, 45, 0, Ipv6Possible, ':'},
       {19, "MAC_ADDRESS", StartRule::kCharset, kHexMac, 17, 0},
       {20, "MAC_ADDRESS", StartRule::kCharset, kHexMac, 14, 0},
       {21, "DATE_TIME", StartRule::kCharset, "0123456789-/. :TZ+", 32, 0},
@@ -989,6 +990,7 @@ std::vector<Recognizer> WithStartRules(std::vector<Recognizer> t) {
     t[r.index].max_len = r.max_len;
     t[r.index].min_digits = r.min_digits;
     t[r.index].region_filter = r.region_filter;
+    t[r.index].region_byte = r.region_byte;
   }
   return t;
 }

@@ -53,7 +53,15 @@ struct Recognizer {
   // Another necessary condition of the validator, on the candidate's whole
   // region (its start to its last match end: every span the validator is
   // given lies inside it); the scanner skips a candidate that fails it.
+  // It must be monotone (a region containing one that passes passes too):
+  // with `region_byte` the scanner checks it on whole runs of `charset`.
   bool (*region_filter)(std::string_view region) = nullptr;
+  // A byte every region that passes region_filter contains (0: none
+  // known). For a kCharset pattern with both, the scanner scans its own
+  // database only when some maximal run of `charset` bytes holding this
+  // byte passes region_filter: every candidate's region lies inside one
+  // such run, so otherwise none could pass (IPv6 matches every clock time).
+  char region_byte = 0;
   // A necessary condition of the validator on a span's end alone (it
   // never moves the end before checking): a candidate none of whose match
   // ends passes it is skipped before its start is recovered.

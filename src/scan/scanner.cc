@@ -54,6 +54,26 @@ constexpr std::string_view kTimeRegex = R"(\b\d{1,2}:\d{2}(?::\d{2})?(?:\s?[ap]\
 // (ExtendRun): reported per byte, they were ~15% of the database's time.
 constexpr std::string_view kUrlRegex = R"(\b(?:https?|ftp|wss?)://[^\s<>"'`\\\x00-\x1f\x7f]+)";
 constexpr const char* kUrlPrefixRegex = R"(\b(?:https?|ftp|wss?)://[^\s<>"'`\\\x00-\x1f\x7f])";
+// The digit-led patterns matched by hand from the digit runs (see
+// DigitPatternEndsAt), each when the table holds exactly this pattern.
+enum DigitKind { kCard, kSsn, kItin, kNhs, kIpv4, kIsoDate, kNumDate, kDigitKinds };
+constexpr std::string_view kDigitRegexes[kDigitKinds] = {
+    R"(\b\d{4}(?:[ \-]?\d{2,7}){1,4}\b)",
+    R"(\b\d{3}[\- .]?\d{2}[\- .]?\d{4}\b)",
+    R"(\b9\d{2}[\- ]?(?:5\d|6[0-5]|7\d|8[0-8]|9[0-24-9])[\- ]?\d{4}\b)",
+    R"(\b\d{3}[ \-]?\d{3}[ \-]?\d{4}\b)",
+    R"(\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b)",
+    R"(\b\d{4}[\-/.]\d{1,2}[\-/.]\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+\-]\d{2}:?\d{2})?)?\b)",
+    R"(\b\d{1,2}[\-/.]\d{1,2}[\-/.](?:\d{4}|\d{2})(?:,?\s\d{1,2}:\d{2}(?::\d{2})?)?\b)",
+};
+
+// The DigitKind whose pattern is `regex`, -1 if none.
+int DigitKindOf(std::string_view regex) {
+  for (int k = 0; k < kDigitKinds; ++k)
+    if (regex == kDigitRegexes[k]) return k;
+  return -1;
+}
+
 // Per-thread scratch grown by a text larger than this is released after it.
 constexpr size_t kKeepScratchBytes = size_t{1} << 20;
 
@@ -608,8 +628,17 @@ struct Scanner::Impl {
   // (a 4-digit number from 1500 to 2099) is matched by hand from the
   // digit runs instead (the rest without it: 343 MB/s).
   hs_database_t* split_db = nullptr;
+  // Fast paths: kCharset patterns with a region filter and a region byte
+  // (IPv6: every clock time and "key: value" is a match, no candidate of
+  // them survives) in a database scanned only when some run of their
+  // charset passes the filter (RunPassesRegionFilter).
+  hs_database_t* region_db = nullptr;
+  std::vector<uint32_t> region_ids;
   int year_id = -1;   // pattern matched by FindPhonesAndYears, -1: none
   int phone_id = -1;  // the same for kPhoneRegex
+  // The same for the digit-led patterns (kDigitRegexes, by DigitKind).
+  int digit_ids[kDigitKinds] = {-1, -1, -1, -1, -1, -1, -1};
+  bool any_digit = false;
   int time_id = -1;   // kTimeRegex: starts recovered by TimeLeftmostStart
   int time_pattern = -1;  // kTimeRegex's id in either engine (joins, see Joins)
   int url_id = -1;        // kUrlRegex, prefix only in `db` (see ExtendRun)
@@ -657,6 +686,7 @@ struct Scanner::Impl {
     if (gated_db) hs_free_database(gated_db);
     if (low_db) hs_free_database(low_db);
     if (split_db) hs_free_database(split_db);
+    if (region_db) hs_free_database(region_db);
     for (hs_database_t* d : som)
       if (d) hs_free_database(d);
   }
@@ -1215,7 +1245,8 @@ Result<std::unique_ptr<Scanner>> Scanner::CreateWith(const std::string& data_dir
 
   // Which database each pattern goes to (see Impl).
   DbJob main_job{"pattern database"}, split_job{"phone pattern database"},
-      gated_job{"context-only pattern database"}, low_job{"low-score pattern database"};
+      gated_job{"context-only pattern database"}, low_job{"low-score pattern database"},
+      region_job{"region-filtered pattern database"};
   for (size_t i = 0; i < n; ++i) {
     unsigned f = recs[i].caseless ? HS_FLAG_CASELESS : 0;
     if (engine.fast_paths && !im.gated[i] && im.year_id < 0 && recs[i].regex == kYearRegex &&
@@ -1225,6 +1256,11 @@ Result<std::unique_ptr<Scanner>> Scanner::CreateWith(const std::string& data_dir
                recs[i].regex == kPhoneRegex && recs[i].caseless &&
                recs[i].start == StartRule::kCharset) {
       im.phone_id = static_cast<int>(i);
+    } else if (int kind = DigitKindOf(recs[i].regex); engine.fast_paths && !im.gated[i] &&
+                                                      !recs[i].caseless && kind >= 0 &&
+                                                      im.digit_ids[kind] < 0) {
+      im.digit_ids[kind] = static_cast<int>(i);
+      im.any_digit = true;
     } else if (engine.fast_paths && !im.gated[i] && recs[i].type == "PHONE_NUMBER") {
       split_job.Add(recs[i].regex, f, i);
     } else if (im.gated[i]) {
@@ -1233,6 +1269,10 @@ Result<std::unique_ptr<Scanner>> Scanner::CreateWith(const std::string& data_dir
                recs[i].caseless && recs[i].start == StartRule::kSomWindow) {
       im.url_id = static_cast<int>(i);
       main_job.Add(kUrlPrefixRegex, f, i);
+    } else if (engine.fast_paths && recs[i].start == StartRule::kCharset && recs[i].region_filter &&
+               recs[i].region_byte && std::strchr(recs[i].charset, recs[i].region_byte)) {
+      region_job.Add(recs[i].regex, f, i);
+      im.region_ids.push_back(static_cast<uint32_t>(i));
     } else if (engine.fast_paths && BestScore(recs[i]) < kDefaultMinScore) {
       low_job.Add(recs[i].regex, f, i);
       im.low_max_best = std::max(im.low_max_best, BestScore(recs[i]));
@@ -1314,6 +1354,7 @@ Result<std::unique_ptr<Scanner>> Scanner::CreateWith(const std::string& data_dir
   if (!split_job.exprs.empty()) STEWARD_RETURN_IF_ERROR(get(split_job, &im.split_db));
   if (!gated_job.exprs.empty()) STEWARD_RETURN_IF_ERROR(get(gated_job, &im.gated_db));
   if (!low_job.exprs.empty()) STEWARD_RETURN_IF_ERROR(get(low_job, &im.low_db));
+  if (!region_job.exprs.empty()) STEWARD_RETURN_IF_ERROR(get(region_job, &im.region_db));
   im.som.assign(n, nullptr);
   im.charsets.resize(n);
   for (size_t i = 0; i < n; ++i) {
@@ -1496,21 +1537,323 @@ bool PhoneExtensionEndsAt(std::string_view text, size_t r, size_t e) {
   return false;
 }
 
+// ---- digit-led patterns matched by hand --------------------------------
+// Every match of these patterns begins at the start of a maximal digit run
+// (a `\b` before a digit) and consists of whole digit runs joined by one
+// separator byte each (or `,\s` before a numeric date's time); each ends
+// at the end of a digit run before a non-word byte (`\b`), or, for an ISO
+// timestamp, after a 'Z' that follows one. So whether a match ends at a
+// run's end is decided by the lengths of the last few runs and the bytes
+// between them, read from a ring of the runs seen so far: no regex engine
+// and no byte loop per pattern. The plain engine has Vectorscan match them.
+// A set of ASCII bytes (separators), tested with one shift.
+struct ByteSet128 {
+  uint64_t bits[2] = {0, 0};
+  constexpr explicit ByteSet128(const char* bytes) {
+    for (; *bytes; ++bytes) {
+      unsigned char c = static_cast<unsigned char>(*bytes);
+      bits[c >> 6] |= uint64_t{1} << (c & 63);
+    }
+  }
+  bool has(char c) const {
+    unsigned char u = static_cast<unsigned char>(c);
+    return u < 128 && (bits[u >> 6] >> (u & 63) & 1);
+  }
+};
+constexpr ByteSet128 kSpaceDash(" -"), kSsnSeps("- ."), kDot("."), kDateSeps("-/."), kColon(":"),
+    kTimeSep("T "), kSign("+-");
+
+// The latest digit runs of a text, most recent first: run i is
+// [a(i), b(i)). Runs not seen (before the text) read as far away.
+class RunRing {
+ public:
+  static constexpr int kSize = 16;  // > the most runs one match spans (9)
+  // (The slot before the first run holds an end no run follows directly.)
+  explicit RunRing(std::string_view text) : text_(text) { b_[0] = SIZE_MAX - 1; }
+  // What the pattern tests read of a run most is worked out once, here:
+  // its length, the separator byte between it and the run before (0 when
+  // the gap is not one byte) and whether `\b` holds before it. Slots not
+  // yet written read as zero-length runs, which no test accepts.
+  __attribute__((always_inline)) void Push(size_t a, size_t b) {
+    size_t prev_b = b_[head_];
+    head_ = (head_ + 1) & (kSize - 1);
+    a_[head_] = a;
+    b_[head_] = b;
+    len_[head_] = b - a;
+    char before = a > 0 ? text_[a - 1] : 0;
+    sep_[head_] = a == prev_b + 1 ? before : 0;
+    bound_[head_] = a == 0 || !kTables.word[static_cast<unsigned char>(before)];
+  }
+  size_t a(int i) const { return a_[Slot(i)]; }
+  size_t b(int i) const { return b_[Slot(i)]; }
+  size_t len(int i) const { return len_[Slot(i)]; }
+  bool LenIn(int i, size_t lo, size_t hi) const { return len(i) - lo <= hi - lo; }
+  // Run i is preceded by exactly one byte, one of `seps`, right after run i + 1.
+  bool Sep(int i, const ByteSet128& seps) const { return seps.has(sep_[Slot(i)]); }
+  // `\b` before run i: it starts the text or follows a non-word byte.
+  bool Boundary(int i) const { return bound_[Slot(i)]; }
+  // Run i is preceded by `,?\s` right after run i + 1.
+  bool CommaSpace(int i) const {
+    if (len(i + 1) == 0) return false;  // no run before (or not seen)
+    size_t a = this->a(i), gap = a - b(i + 1);
+    return IsRegexSpace(text_[a - 1]) && (gap == 1 || (gap == 2 && text_[a - 2] == ','));
+  }
+  // Run i is preceded by one byte right after run i + 1 (the common first
+  // test of every multi-run shape); that byte is sep(i).
+  char sep(int i) const { return sep_[Slot(i)]; }
+  char digit(int i, size_t k) const { return text_[a(i) + k]; }
+
+ private:
+  int Slot(int i) const { return (head_ - i) & (kSize - 1); }
+  std::string_view text_;
+  size_t a_[kSize] = {}, b_[kSize] = {}, len_[kSize] = {};
+  char sep_[kSize] = {};
+  bool bound_[kSize] = {};
+  int head_ = 0;
+};
+
+// `\b\d{4}(?:[ \-]?\d{2,7}){1,4}\b` ending at the end of run 0: starting at
+// run j (j separators back), the digits after the first four form
+// segments (the rest of run j, then each later run), each cut into groups
+// of 2-7 digits; some count of groups from 1 to 4 must fit.
+inline __attribute__((always_inline)) bool CardEnds(const RunRing& r) {
+  size_t lo = 0, hi = 0;  // groups the runs after run j need, at least / at most
+  for (int j = 0; j <= 4; ++j) {
+    if (j > 0) {
+      size_t m = r.len(j - 1);  // a whole run after the start run
+      if (m < 2 || !r.Sep(j - 1, kSpaceDash)) return false;
+      lo += (m + 6) / 7;
+      hi += m / 2;
+    }
+    size_t l = r.len(j);
+    if (l < 4 || !r.Boundary(j)) continue;
+    size_t m0 = l - 4, lo0 = lo, hi0 = hi;
+    if (m0 == 1) continue;
+    lo0 += (m0 + 6) / 7;
+    hi0 += m0 / 2;
+    if (lo0 <= 4 && hi0 >= 1) return true;
+  }
+  return false;
+}
+
+// 3-2-4 digits, each separator optional: 9, 3+6, 5+4 or 3+2+4 digit runs.
+// Returns the runs' count (0: no match).
+inline __attribute__((always_inline)) int ThreeTwoFour(const RunRing& r, const ByteSet128& seps) {
+  size_t l0 = r.len(0);
+  if (l0 == 9) return r.Boundary(0) ? 1 : 0;
+  if (!r.Sep(0, seps)) return 0;
+  size_t l1 = r.len(1);
+  if (l0 == 6) return l1 == 3 && r.Boundary(1) ? 2 : 0;
+  if (l0 != 4) return 0;
+  if (l1 == 5) return r.Boundary(1) ? 2 : 0;
+  if (l1 == 2 && r.Sep(1, seps) && r.len(2) == 3 && r.Boundary(2)) return 3;
+  return 0;
+}
+
+inline __attribute__((always_inline)) bool SsnEnds(const RunRing& r) {
+  return ThreeTwoFour(r, kSsnSeps) != 0;
+}
+
+inline __attribute__((always_inline)) bool ItinEnds(const RunRing& r) {
+  int runs = ThreeTwoFour(r, kSpaceDash);
+  if (!runs) return false;
+  // The nine digits: run lengths 9, (3, 6), (5, 4) or (3, 2, 4).
+  auto digit = [&](size_t k) {
+    int i = runs - 1;
+    while (k >= r.len(i)) k -= r.len(i--);
+    return r.digit(i, k);
+  };
+  char x = digit(3), y = digit(4);
+  bool middle = x == '5' || x == '7' || (x == '6' && y <= '5') || (x == '8' && y <= '8') ||
+                (x == '9' && y != '3');
+  return digit(0) == '9' && middle;
+}
+
+inline __attribute__((always_inline)) bool NhsEnds(const RunRing& r) {
+  const ByteSet128& seps = kSpaceDash;
+  size_t l0 = r.len(0);
+  if (l0 == 10) return r.Boundary(0);
+  if (!r.Sep(0, seps)) return false;
+  size_t l1 = r.len(1);
+  if (l0 == 7) return l1 == 3 && r.Boundary(1);
+  if (l0 != 4) return false;
+  if (l1 == 6) return r.Boundary(1);
+  return l1 == 3 && r.Sep(1, seps) && r.len(2) == 3 && r.Boundary(2);
+}
+
+inline __attribute__((always_inline)) bool Ipv4Ends(const RunRing& r) {
+  for (int i = 0; i < 3; ++i)
+    if (!r.LenIn(i, 1, 3) || !r.Sep(i, kDot)) return false;
+  return r.LenIn(3, 1, 3) && r.Boundary(3);
+}
+
+// ISO date `\d{4}[\-/.]\d{1,2}[\-/.]\d{1,2}` with its day in run k.
+inline __attribute__((always_inline)) bool IsoDateAt(const RunRing& r, int k) {
+  return r.LenIn(k, 1, 2) && r.Sep(k, kDateSeps) && r.LenIn(k + 1, 1, 2) &&
+         r.Sep(k + 1, kDateSeps) && r.len(k + 2) == 4 && r.Boundary(k + 2);
+}
+
+// ISO date + `[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?` with its last run k.
+inline __attribute__((always_inline)) bool IsoTimeAt(const RunRing& r, int k) {
+  if (r.LenIn(k, 1, 9) && r.Sep(k, kDot)) {  // fraction: seconds before it
+    int s = k + 1;
+    if (r.len(s) == 2 && r.Sep(s, kColon) && r.len(s + 1) == 2 && r.Sep(s + 1, kColon) &&
+        r.LenIn(s + 2, 1, 2) && r.Sep(s + 2, kTimeSep) && IsoDateAt(r, s + 3))
+      return true;
+  }
+  if (r.len(k) != 2 || !r.Sep(k, kColon)) return false;
+  // HH:MM
+  if (r.LenIn(k + 1, 1, 2) && r.Sep(k + 1, kTimeSep) && IsoDateAt(r, k + 2)) return true;
+  // HH:MM:SS
+  return r.len(k + 1) == 2 && r.Sep(k + 1, kColon) && r.LenIn(k + 2, 1, 2) &&
+         r.Sep(k + 2, kTimeSep) && IsoDateAt(r, k + 3);
+}
+
+// An ISO date match ending at the end of run 0 (before a non-word byte).
+inline __attribute__((always_inline)) bool IsoDateEnds(const RunRing& r) {
+  if (IsoDateAt(r, 0) || IsoTimeAt(r, 0)) return true;
+  // Zone +HH:MM or +HHMM after the time.
+  if (r.len(0) == 2 && r.Sep(0, kColon) && r.len(1) == 2 && r.Sep(1, kSign) && IsoTimeAt(r, 2))
+    return true;
+  return r.len(0) == 4 && r.Sep(0, kSign) && IsoTimeAt(r, 1);
+}
+
+// Numeric date `\d{1,2}[\-/.]\d{1,2}[\-/.](?:\d{4}|\d{2})` with its year in run k.
+inline __attribute__((always_inline)) bool NumDateAt(const RunRing& r, int k) {
+  size_t y = r.len(k);
+  return (y == 4 || y == 2) && r.Sep(k, kDateSeps) && r.LenIn(k + 1, 1, 2) &&
+         r.Sep(k + 1, kDateSeps) && r.LenIn(k + 2, 1, 2) && r.Boundary(k + 2);
+}
+
+inline __attribute__((always_inline)) bool NumDateEnds(const RunRing& r) {
+  if (NumDateAt(r, 0)) return true;
+  // `,?\s\d{1,2}:\d{2}(?::\d{2})?` after the date.
+  if (r.len(0) != 2 || !r.Sep(0, kColon)) return false;
+  if (r.LenIn(1, 1, 2) && r.CommaSpace(1) && NumDateAt(r, 2)) return true;
+  return r.len(1) == 2 && r.Sep(1, kColon) && r.LenIn(2, 1, 2) && r.CommaSpace(2) &&
+         NumDateAt(r, 3);
+}
+
+// Whether a match of pattern `kind` ends at the end of run 0, which ends
+// before a non-word byte.
+inline __attribute__((always_inline)) bool DigitKindEnds(int kind, const RunRing& r) {
+  switch (kind) {
+    case kCard:
+      return CardEnds(r);
+    case kSsn:
+      return SsnEnds(r);
+    case kItin:
+      return ItinEnds(r);
+    case kNhs:
+      return NhsEnds(r);
+    case kIpv4:
+      return Ipv4Ends(r);
+    case kIsoDate:
+      return IsoDateEnds(r);
+    case kNumDate:
+      return NumDateEnds(r);
+    default:
+      return false;
+  }
+}
+
+// Which patterns can end at the end of run 0, by what their shapes need of
+// its length (15: 15 or more) and of the byte between it and the run
+// before (SepClass); most runs need no test at all, the rest one or two.
+constexpr int kSepClasses = 7;  // none or other, ' ', '-', '.', '/', ':', '+'
+struct DigitGuards {
+  uint8_t kinds[16][kSepClasses] = {};
+  uint8_t sep_class[256] = {};
+  DigitGuards() {
+    sep_class[' '] = 1;
+    sep_class['-'] = 2;
+    sep_class['.'] = 3;
+    sep_class['/'] = 4;
+    sep_class[':'] = 5;
+    sep_class['+'] = 6;
+    const char rep[kSepClasses] = {0, ' ', '-', '.', '/', ':', '+'};
+    for (size_t l0 = 1; l0 < 16; ++l0)
+      for (int c = 0; c < kSepClasses; ++c) {
+        char sep = rep[c];
+        bool space_dash = sep == ' ' || sep == '-';
+        bool date_sep = sep == '-' || sep == '/' || sep == '.';
+        bool guards[kDigitKinds] = {
+            l0 >= 6 || (l0 >= 2 && space_dash),
+            l0 == 9 || ((l0 == 6 || l0 == 4) && (space_dash || sep == '.')),
+            l0 == 9 || ((l0 == 6 || l0 == 4) && space_dash),
+            l0 == 10 || ((l0 == 7 || l0 == 4) && space_dash),
+            l0 <= 3 && sep == '.',
+            l0 <= 9 && (date_sep || sep == ':' || sep == '+'),
+            ((l0 == 2 || l0 == 4) && date_sep) || (l0 == 2 && sep == ':'),
+        };
+        for (int k = 0; k < kDigitKinds; ++k)
+          if (guards[k]) kinds[l0][c] |= static_cast<uint8_t>(1u << k);
+      }
+  }
+};
+const DigitGuards kDigitGuards;
+
+// Calls f(kind, end) for every match end of the digit-led patterns in
+// `enabled` (bit k: DigitKind k), in end order (kinds in order at one end),
+// from the digit run just pushed onto `ring` (`word_after`: a word byte
+// follows it).
+template <typename F>
+inline __attribute__((always_inline)) void DigitPatternEndsAt(std::string_view text,
+                                                              const RunRing& ring, unsigned enabled,
+                                                              bool word_after, F&& f) {
+  size_t a = ring.a(0), b = ring.b(0);
+  if (word_after) {
+    // Only an ISO timestamp ends after a word byte: 'Z' after its time.
+    if ((enabled >> kIsoDate & 1) && text[b] == 'Z' &&
+        (b + 1 == text.size() || !kTables.word[static_cast<unsigned char>(text[b + 1])]) &&
+        IsoTimeAt(ring, 0))
+      f(kIsoDate, b + 1);
+    return;
+  }
+  unsigned kinds =
+      kDigitGuards.kinds[std::min<size_t>(b - a, 15)]
+                        [kDigitGuards.sep_class[static_cast<unsigned char>(ring.sep(0))]] &
+      enabled;
+  while (kinds) {
+    int k = __builtin_ctz(kinds);
+    kinds &= kinds - 1;
+    if (DigitKindEnds(k, ring)) f(k, b);
+  }
+}
+
 // Vectorscan's match ends of kPhoneRegex and kYearRegex, from one pass over
 // the digit runs (every match of either ends a digit run followed by a
 // non-word byte). Phone ends go through OnMatch (candidate joining as for
 // a database match), years become candidates directly (fixed width); both
 // in end order, a phone before a year at the same end (the order of the
 // databases they replace). Returns the number of matches.
-uint64_t FindPhonesAndYears(std::string_view text, int phone_id, int year_id, MatchState* st) {
+// The digit-led patterns (DigitKind) whose `digit_ids` are >= 0 go through
+// OnMatch too, between the phone and the year at one end (pattern order).
+uint64_t FindPhonesAndYears(std::string_view text, int phone_id, int year_id, const int* digit_ids,
+                            bool any_digit, MatchState* st) {
   uint64_t found = 0;
   const auto& word = kTables.word;
   std::vector<Candidate>& out = *st->candidates;
+  RunRing ring(text);
+  unsigned enabled = 0;
+  for (int k = 0; k < kDigitKinds; ++k)
+    if (any_digit && digit_ids[k] >= 0) enabled |= 1u << k;
   ForEachDigitRun(text, [&](size_t a, size_t b) {
-    if (b < text.size() && word[static_cast<unsigned char>(text[b])]) return;
+    ring.Push(a, b);
+    if (b < text.size() && word[static_cast<unsigned char>(text[b])]) {
+      if (enabled)
+        DigitPatternEndsAt(text, ring, enabled, true, [&](int kind, size_t end) {
+          OnMatch(static_cast<unsigned>(digit_ids[kind]), 0, end, 0, st);
+        });
+      return;
+    }
     if (phone_id >= 0 && (PhoneBodyEndsAt(text, a, b) || PhoneExtensionEndsAt(text, a, b))) {
       OnMatch(static_cast<unsigned>(phone_id), 0, b, 0, st);
     }
+    if (enabled)
+      DigitPatternEndsAt(text, ring, enabled, false, [&](int kind, size_t end) {
+        OnMatch(static_cast<unsigned>(digit_ids[kind]), 0, end, 0, st);
+      });
     if (year_id < 0 || b - a != 4) return;
     if (a > 0 && word[static_cast<unsigned char>(text[a - 1])]) return;
     bool year = (text[a] == '1' && text[a + 1] >= '5') || (text[a] == '2' && text[a + 1] == '0');
@@ -1532,6 +1875,30 @@ uint64_t FindPhonesAndYears(std::string_view text, int phone_id, int year_id, Ma
     out.push_back(c);
   });
   return found;
+}
+
+// Whether some maximal run of `charset` bytes in `text` that holds
+// `region_byte` (itself in the charset) passes `filter`. A kCharset
+// candidate's region lies inside one run of its charset (the start walks
+// back over charset bytes only, and a later end joins only across charset
+// bytes), and the filter is monotone: when this is false, no candidate of
+// the pattern passes its region filter. Each run is walked once.
+bool RunPassesRegionFilter(std::string_view text, const std::array<bool, 256>& charset,
+                           char region_byte, bool (*filter)(std::string_view)) {
+  const char* p = text.data();
+  size_t n = text.size(), at = 0;
+  while (at < n) {
+    const void* hit = std::memchr(p + at, region_byte, n - at);
+    if (!hit) return false;
+    size_t i = static_cast<size_t>(static_cast<const char*>(hit) - p);
+    size_t a = i, b = i + 1;
+    while (a > at && charset[static_cast<unsigned char>(p[a - 1])]) --a;
+    while (b < n && charset[static_cast<unsigned char>(p[b])]) ++b;
+    // (A run starting before `at` was checked whole: its end is `at`.)
+    if (filter(text.substr(a, b - a))) return true;
+    at = b;
+  }
+  return false;
 }
 
 // Scans `text` with `db` in blocks Vectorscan can take (it takes an
@@ -1565,6 +1932,25 @@ std::vector<size_t> PhonePatternEnds(std::string_view text) {
 }
 
 std::string_view PhonePatternRegex() { return kPhoneRegex; }
+
+const std::vector<std::string_view>& DigitPatternRegexes() {
+  static const std::vector<std::string_view> kRegexes(std::begin(kDigitRegexes),
+                                                      std::end(kDigitRegexes));
+  return kRegexes;
+}
+
+std::vector<size_t> DigitPatternEnds(size_t kind, std::string_view text) {
+  std::vector<size_t> ends;
+  if (kind >= kDigitKinds) return ends;
+  RunRing ring(text);
+  ForEachDigitRun(text, [&](size_t a, size_t b) {
+    ring.Push(a, b);
+    bool word_after = b < text.size() && kTables.word[static_cast<unsigned char>(text[b])];
+    DigitPatternEndsAt(text, ring, 1u << kind, word_after,
+                       [&](int, size_t end) { ends.push_back(end); });
+  });
+  return ends;
+}
 std::string_view TimePatternRegex() { return kTimeRegex; }
 
 size_t TimeLeftmostStart(std::string_view buffer, size_t end) {
@@ -1659,10 +2045,24 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
       ScanBlocks(im.split_db, scratch, st);
       merge_from(mid);
     }
-    if (im.year_id >= 0 || im.phone_id >= 0) {
+    if (im.region_db) {
+      bool possible = false;
+      for (size_t k = 0; k < im.region_ids.size() && !possible; ++k) {
+        const Recognizer& r = recs[im.region_ids[k]];
+        possible = RunPassesRegionFilter(text, im.charsets[im.region_ids[k]], r.region_byte,
+                                         r.region_filter);
+      }
+      if (possible) {
+        size_t mid = candidates.size();
+        ScanBlocks(im.region_db, scratch, st);
+        merge_from(mid);
+      }
+    }
+    if (im.year_id >= 0 || im.phone_id >= 0 || im.any_digit) {
       size_t mid = candidates.size();
       st.base = 0;
-      st.matches += FindPhonesAndYears(text, im.phone_id, im.year_id, &st);
+      st.matches +=
+          FindPhonesAndYears(text, im.phone_id, im.year_id, im.digit_ids, im.any_digit, &st);
       merge_from(mid);
     }
     if (!windowed) {

@@ -111,6 +111,14 @@ bool PatternAlphabet(const char* regex, bool caseless, std::array<bool, 256>* al
 std::vector<size_t> PhonePatternEnds(std::string_view text);
 std::string_view PhonePatternRegex();
 
+// The digit-led patterns the scanner matches by hand from the digit runs
+// (card, SSN, ITIN, NHS, IPv4, ISO and numeric dates; case-sensitive), in
+// the order DigitPatternEnds numbers them, and the ends of every match of
+// pattern `kind` in `text`, in order: what Vectorscan reports for it
+// (exposed for the test that checks exactly that).
+const std::vector<std::string_view>& DigitPatternRegexes();
+std::vector<size_t> DigitPatternEnds(size_t kind, std::string_view text);
+
 // The leftmost start of a match of the clock-time pattern
 // (TimePatternRegex(), caseless) that ends at `end` in `buffer`, as a
 // Vectorscan leftmost-start scan of `buffer` reports it (its edges count as
