@@ -21,15 +21,20 @@ struct ToolCallRestoreState {
 
 ScanInputStage::ScanInputStage(std::shared_ptr<const scan::ScanSettings> settings,
                                const scan::Scanner* scanner, std::string hash_key)
-    : settings_(std::move(settings)), scanner_(scanner), hash_key_(std::move(hash_key)) {}
+    : settings_(std::move(settings)), scanner_(scanner), hash_key_(std::move(hash_key)) {
+  if (settings_->roles.empty() && settings_->routes.empty())
+    fixed_actions_.emplace(scan::Resolve(*settings_, scan::Direction::kInput, "", "", "", ""));
+}
 
 StageResult ScanInputStage::OnRequest(RequestContext& ctx) {
   if (ctx.body.empty()) return StageResult::Continue();
   auto& state = ctx.Slot<scan::RequestScanState>();
   state.hash_key = hash_key_;
-  scan::ResolvedActions actions =
-      scan::Resolve(*settings_, scan::Direction::kInput, ctx.principal.role, ctx.model,
-                    ctx.upstream, EndpointName(ctx.endpoint));
+  std::optional<scan::ResolvedActions> resolved;
+  if (!fixed_actions_)
+    resolved.emplace(scan::Resolve(*settings_, scan::Direction::kInput, ctx.principal.role,
+                                   ctx.model, ctx.upstream, EndpointName(ctx.endpoint)));
+  const scan::ResolvedActions& actions = fixed_actions_ ? *fixed_actions_ : *resolved;
   scan::ScanOptions opts;
   opts.min_score = settings_->min_score;
   opts.names = settings_->names;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 
 #include "scan/scan_config.h"
 #include "scan/scanner.h"
@@ -26,6 +27,9 @@ class ScanInputStage : public Stage {
   std::shared_ptr<const scan::ScanSettings> settings_;
   const scan::Scanner* scanner_;
   std::string hash_key_;
+  // Without roles and routes in the settings every request resolves to the
+  // same actions: resolved once here instead of per request.
+  std::optional<scan::ResolvedActions> fixed_actions_;
 };
 
 // Builds the stage from the root config's `scan:` section.
