@@ -561,6 +561,40 @@ void LowerUtf8InPlace(std::string& out) {
   }
 }
 
+// LowerUtf8InPlace of a copy of `text` into `out`, followed by 16 zero
+// bytes, in one pass: 64 bytes at a time while they hold no byte >= 0x80
+// (each ASCII byte is lowered alone, as the byte loop does), else the next
+// up to 64 bytes copied and lowered by LowerUtf8At from the same position
+// the in-place loop would be at (a two-byte letter may take the first
+// byte of the next block, which is then left to the byte loop too).
+__attribute__((target("avx512f,avx512bw"))) void LowerUtf8CopyAvx512(std::string_view text,
+                                                                      std::string* out) {
+  const size_t n = text.size();
+  out->resize(n + 16);
+  std::memset(out->data() + n, 0, 16);
+  char* const o = out->data();
+  const char* const t = text.data();
+  const __m512i a = _mm512_set1_epi8('A'), span = _mm512_set1_epi8(25),
+                bit = _mm512_set1_epi8(0x20);
+  size_t i = 0;
+  while (i < n) {
+    while (i + 64 <= n) {
+      const __m512i v = _mm512_loadu_si512(t + i);
+      if (_mm512_movepi8_mask(v)) break;
+      const __mmask64 upper = _mm512_cmple_epu8_mask(_mm512_sub_epi8(v, a), span);
+      _mm512_storeu_si512(o + i, _mm512_mask_add_epi8(v, upper, v, bit));
+      i += 64;
+    }
+    if (i >= n) break;
+    const size_t stop = std::min(n, i + 64);
+    // The bytes LowerUtf8At may read: the chunk and the one after it.
+    std::memcpy(o + i, t + i, std::min(n, stop + 1) - i);
+    // (Its `i + 1 < size` test now sees the zero padding after the last
+    // byte, which no two-byte letter takes: the same result.)
+    for (; i < stop; ++i) LowerUtf8At(*out, i);
+  }
+}
+
 }  // namespace
 
 std::string LowerUtf8(std::string_view s) {
@@ -1365,9 +1399,15 @@ void Featurizer::StartText() {
   // One lower-casing pass over the text (LowerUtf8 keeps byte lengths), so
   // tokens are views, not allocations; 16 zero bytes after it let a word
   // of up to 16 bytes be loaded whole.
-  lower_text_.assign(text_);
-  LowerUtf8InPlace(lower_text_);
-  lower_text_.append(16, '\0');
+  static const bool kAvx512 =
+      __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+  if (kAvx512 && !PortableOnly()) {
+    LowerUtf8CopyAvx512(text_, &lower_text_);
+  } else {
+    lower_text_.assign(text_);
+    LowerUtf8InPlace(lower_text_);
+    lower_text_.append(16, '\0');
+  }
   uint64_t want_id = gaz_ ? gaz_->id() : 0;
   if (cache_.empty() || cache_gaz_id_ != want_id) {
     cache_.assign(size_t{1} << kCacheBits, CachedWord{});
