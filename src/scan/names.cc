@@ -1181,7 +1181,10 @@ Featurizer::TokenizeAvx512(size_t* nwords_out) {
   uint8_t* const shp = shape_.data();
   uint8_t* const cls = classes_.data() + 2;
   uint32_t* const words = words_.data();
-  std::memset(gazbits_.data(), 0, (n + 1) * sizeof(uint16_t));
+  // Gazetteer bits start at zero for every token (words get theirs from
+  // the probes after this loop): written per group below, not cleared for
+  // every byte of the text beforehand.
+  uint16_t* const gz = gazbits_.data();
   alignas(64) uint8_t iota_bytes[64], shape_bytes[64] = {}, class_bytes[64] = {};
   for (int k = 0; k < 64; ++k) {
     iota_bytes[k] = static_cast<uint8_t>(k);
@@ -1277,6 +1280,7 @@ Featurizer::TokenizeAvx512(size_t* nwords_out) {
                                           _mm_cmpeq_epi8_mask(shape8, _mm_set1_epi8(kShapeDigits)));
       _mm_mask_storeu_epi8(shp + count, lanes, shape8);
       _mm_mask_storeu_epi8(cls + count, lanes, class8);
+      _mm_mask_storeu_epi16(gz + count, lanes, _mm_setzero_si128());
       _mm256_mask_compressstoreu_epi32(
           words + nwords, static_cast<__mmask8>(is_word),
           _mm256_add_epi32(lane_index, _mm256_set1_epi32(static_cast<int>(count))));
