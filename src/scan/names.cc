@@ -2295,6 +2295,15 @@ uint64_t NameRecognizer::Recognize(std::string_view text, std::vector<Finding>* 
   Decode(model_, fz, tokens.size(), &labels, &margins, &scored);
   JoinNameParts(text, tokens, fz, &labels, &margins);
   for (size_t i = 0; i < tokens.size();) {
+    // Labels are kO (0) .. kILoc: skip O tokens four at a time.
+    static_assert(kO == 0 && sizeof(int) == 4);
+    while (i + 4 <= tokens.size()) {
+      uint64_t two[2];
+      std::memcpy(two, labels.data() + i, sizeof(two));
+      if (two[0] | two[1]) break;
+      i += 4;
+    }
+    if (i >= tokens.size()) break;
     int l = labels[i];
     if (l != kBPer && l != kBLoc && l != kIPer && l != kILoc) {
       ++i;
