@@ -1759,18 +1759,15 @@ inline __attribute__((always_inline)) bool DigitKindEnds(int kind, const RunRing
 
 // Which patterns can end at the end of run 0, by what their shapes need of
 // its length (15: 15 or more) and of the byte between it and the run
-// before (SepClass); most runs need no test at all, the rest one or two.
+// before (sep_class); most runs need no test at all, the rest one or two.
 constexpr int kSepClasses = 7;  // none or other, ' ', '-', '.', '/', ':', '+'
 struct DigitGuards {
   uint8_t kinds[16][kSepClasses] = {};
   uint8_t sep_class[256] = {};
   DigitGuards() {
-    sep_class[' '] = 1;
-    sep_class['-'] = 2;
-    sep_class['.'] = 3;
-    sep_class['/'] = 4;
-    sep_class[':'] = 5;
-    sep_class['+'] = 6;
+    const char* classes = " -./:+";  // classes 1 to 6, as in `rep` below
+    for (int c = 0; classes[c]; ++c)
+      sep_class[static_cast<unsigned char>(classes[c])] = static_cast<uint8_t>(c + 1);
     const char rep[kSepClasses] = {0, ' ', '-', '.', '/', ':', '+'};
     for (size_t l0 = 1; l0 < 16; ++l0)
       for (int c = 0; c < kSepClasses; ++c) {
