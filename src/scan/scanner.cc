@@ -56,8 +56,11 @@ constexpr std::string_view kUrlRegex = R"(\b(?:https?|ftp|wss?)://[^\s<>"'`\\\x0
 constexpr const char* kUrlPrefixRegex = R"(\b(?:https?|ftp|wss?)://[^\s<>"'`\\\x00-\x1f\x7f])";
 // The digit-led patterns matched by hand from the digit runs (see
 // DigitPatternEndsAt), each when the table holds exactly this pattern.
+// The clock time and "9 am" patterns (caseless) come after them: their
+// ends are found from the same runs, by other rules (ClockEnd, AmPmEnds).
 enum DigitKind { kCard, kSsn, kItin, kNhs, kIpv4, kIsoDate, kNumDate, kDigitKinds };
-constexpr std::string_view kDigitRegexes[kDigitKinds] = {
+enum { kClock = kDigitKinds, kAmPm, kHandKinds };
+constexpr std::string_view kDigitRegexes[kHandKinds] = {
     R"(\b\d{4}(?:[ \-]?\d{2,7}){1,4}\b)",
     R"(\b\d{3}[\- .]?\d{2}[\- .]?\d{4}\b)",
     R"(\b9\d{2}[\- ]?(?:5\d|6[0-5]|7\d|8[0-8]|9[0-24-9])[\- ]?\d{4}\b)",
@@ -65,12 +68,15 @@ constexpr std::string_view kDigitRegexes[kDigitKinds] = {
     R"(\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b)",
     R"(\b\d{4}[\-/.]\d{1,2}[\-/.]\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+\-]\d{2}:?\d{2})?)?\b)",
     R"(\b\d{1,2}[\-/.]\d{1,2}[\-/.](?:\d{4}|\d{2})(?:,?\s\d{1,2}:\d{2}(?::\d{2})?)?\b)",
+    kTimeRegex,
+    R"(\b\d{1,2}\s?[ap]\.?m\b\.?)",
 };
 
-// The DigitKind whose pattern is `regex`, -1 if none.
-int DigitKindOf(std::string_view regex) {
-  for (int k = 0; k < kDigitKinds; ++k)
-    if (regex == kDigitRegexes[k]) return k;
+// The kind (DigitKind, kClock, kAmPm) whose pattern is `regex` with
+// these flags, -1 if none.
+int DigitKindOf(std::string_view regex, bool caseless) {
+  for (int k = 0; k < kHandKinds; ++k)
+    if (regex == kDigitRegexes[k] && caseless == (k >= kDigitKinds)) return k;
   return -1;
 }
 
@@ -637,7 +643,7 @@ struct Scanner::Impl {
   int year_id = -1;   // pattern matched by FindPhonesAndYears, -1: none
   int phone_id = -1;  // the same for kPhoneRegex
   // The same for the digit-led patterns (kDigitRegexes, by DigitKind).
-  int digit_ids[kDigitKinds] = {-1, -1, -1, -1, -1, -1, -1};
+  int digit_ids[kHandKinds] = {-1, -1, -1, -1, -1, -1, -1, -1, -1};
   bool any_digit = false;
   int time_id = -1;   // kTimeRegex: starts recovered by TimeLeftmostStart
   int time_pattern = -1;  // kTimeRegex's id in either engine (joins, see Joins)
@@ -1256,9 +1262,8 @@ Result<std::unique_ptr<Scanner>> Scanner::CreateWith(const std::string& data_dir
                recs[i].regex == kPhoneRegex && recs[i].caseless &&
                recs[i].start == StartRule::kCharset) {
       im.phone_id = static_cast<int>(i);
-    } else if (int kind = DigitKindOf(recs[i].regex); engine.fast_paths && !im.gated[i] &&
-                                                      !recs[i].caseless && kind >= 0 &&
-                                                      im.digit_ids[kind] < 0) {
+    } else if (int kind = DigitKindOf(recs[i].regex, recs[i].caseless);
+               engine.fast_paths && !im.gated[i] && kind >= 0 && im.digit_ids[kind] < 0) {
       im.digit_ids[kind] = static_cast<int>(i);
       im.any_digit = true;
     } else if (engine.fast_paths && !im.gated[i] && recs[i].type == "PHONE_NUMBER") {
@@ -1818,6 +1823,97 @@ inline __attribute__((always_inline)) void DigitPatternEndsAt(std::string_view t
   }
 }
 
+// kTimeRegex (`\b\d{1,2}:\d{2}(?::\d{2})?` before its suffix, no `\b`
+// after the digits) ends two digits into run 0 when run 0 follows ':' and
+// is the minutes after an hour or the seconds after "H:MM": at its start
+// + 2; SIZE_MAX if not.
+inline size_t ClockEnd(const RunRing& r) {
+  if (r.sep(0) != ':' || r.len(0) < 2) return SIZE_MAX;
+  bool hour_minutes = r.LenIn(1, 1, 2) && r.Boundary(1);
+  bool with_seconds = r.len(1) == 2 && r.Sep(1, kColon) && r.LenIn(2, 1, 2) && r.Boundary(2);
+  return hour_minutes || with_seconds ? r.a(0) + 2 : SIZE_MAX;
+}
+
+// The ends of `\s?[ap]\.?m\b\.?` (caseless) matched from `p`, in the
+// order Vectorscan reports them: after a '.' that follows the m, then
+// after the m (a non-word byte or the text's end next; its `\b` is
+// confirmed one byte late). At most one way matches from `p`. Returns how
+// many ends (0 to 2).
+inline int AmPmEnds(std::string_view text, size_t p, size_t ends[2]) {
+  size_t n = text.size();
+  if (p < n && IsRegexSpace(text[p])) ++p;
+  if (p >= n) return 0;
+  unsigned char c = kTables.lower[static_cast<unsigned char>(text[p])];
+  if (c != 'a' && c != 'p') return 0;
+  ++p;
+  if (p < n && text[p] == '.') ++p;
+  if (p >= n || kTables.lower[static_cast<unsigned char>(text[p])] != 'm') return 0;
+  ++p;
+  if (p < n && kTables.word[static_cast<unsigned char>(text[p])]) return 0;
+  if (p < n && text[p] == '.') {
+    ends[0] = p + 1;
+    ends[1] = p;
+    return 2;
+  }
+  ends[0] = p;
+  return 1;
+}
+
+// Calls f(kind, end) for the kClock and kAmPm ends of the digit run just
+// pushed onto `ring` (of those in `enabled`), `clock` being ClockEnd's:
+// at `stage` 0 a clock end inside the run (before every end at the run's
+// end), at 1 one at the run's end (after the other patterns' ends there),
+// at 2 the suffix ends after the run (AmPmEnds' order), kClock before
+// kAmPm at each.
+template <typename F>
+inline __attribute__((always_inline)) void ClockEndsAt(std::string_view text, const RunRing& ring,
+                                                       unsigned enabled, size_t clock, int stage,
+                                                       F&& f) {
+  size_t b = ring.b(0);
+  if (stage == 0) {
+    if (clock < b) f(kClock, clock);
+    return;
+  }
+  if (stage == 1) {
+    if (clock == b) f(kClock, b);
+    return;
+  }
+  bool clock_suffix = clock == b;
+  bool am_pm = (enabled >> kAmPm & 1) && ring.LenIn(0, 1, 2) && ring.Boundary(0);
+  if (!clock_suffix && !am_pm) return;
+  size_t ends[2];
+  int k = AmPmEnds(text, b, ends);
+  for (int i = 0; i < k; ++i) {
+    if (clock_suffix) f(kClock, ends[i]);
+    if (am_pm) f(kAmPm, ends[i]);
+  }
+}
+
+// kYearRegex's candidate for the digit run [a, b) before a non-word byte,
+// if it is a year its validator accepts. Returns 1 for a match.
+uint64_t AddYearCandidate(std::string_view text, int year_id, MatchState* st, size_t a, size_t b) {
+  const auto& word = kTables.word;
+  if (year_id < 0 || b - a != 4) return 0;
+  if (a > 0 && word[static_cast<unsigned char>(text[a - 1])]) return 0;
+  bool year = (text[a] == '1' && text[a + 1] >= '5') || (text[a] == '2' && text[a + 1] == '0');
+  if (!year) return 0;
+  // A fixed-width candidate has one span: when the validator rejects it,
+  // the candidate yields nothing, so it is not made (most 4-digit runs
+  // in logs are parts of dates and numbers).
+  if (Validator validate = (*st->recs)[year_id].validate) {
+    Span span{a, b};
+    double score = (*st->recs)[year_id].score;
+    if (!validate(text, &span, &score)) return 1;
+  }
+  Candidate c;
+  c.id = static_cast<uint32_t>(year_id);
+  c.first_end = b;
+  c.ends[0] = b;
+  c.nends = 1;
+  st->candidates->push_back(c);
+  return 1;
+}
+
 // Vectorscan's match ends of kPhoneRegex and kYearRegex, from one pass over
 // the digit runs (every match of either ends a digit run followed by a
 // non-word byte). Phone ends go through OnMatch (candidate joining as for
@@ -1826,50 +1922,36 @@ inline __attribute__((always_inline)) void DigitPatternEndsAt(std::string_view t
 // databases they replace). Returns the number of matches.
 // The digit-led patterns (DigitKind) whose `digit_ids` are >= 0 go through
 // OnMatch too, between the phone and the year at one end (pattern order).
+// The other hand-matched patterns (kinds with `digit_ids` >= 0) go
+// through OnMatch too; all in end order, and at one end in pattern order
+// (phone, digit-led, clock, year).
 uint64_t FindPhonesAndYears(std::string_view text, int phone_id, int year_id, const int* digit_ids,
                             bool any_digit, MatchState* st) {
   uint64_t found = 0;
   const auto& word = kTables.word;
-  std::vector<Candidate>& out = *st->candidates;
   RunRing ring(text);
   unsigned enabled = 0;
-  for (int k = 0; k < kDigitKinds; ++k)
+  for (int k = 0; k < kHandKinds; ++k)
     if (any_digit && digit_ids[k] >= 0) enabled |= 1u << k;
+  const unsigned digit_kinds = enabled & ((1u << kDigitKinds) - 1);
+  const unsigned clock_kinds = enabled & (1u << kClock | 1u << kAmPm);
+  auto emit = [&](int kind, size_t end) {
+    OnMatch(static_cast<unsigned>(digit_ids[kind]), 0, end, 0, st);
+  };
   ForEachDigitRun(text, [&](size_t a, size_t b) {
     ring.Push(a, b);
-    if (b < text.size() && word[static_cast<unsigned char>(text[b])]) {
-      if (enabled)
-        DigitPatternEndsAt(text, ring, enabled, true, [&](int kind, size_t end) {
-          OnMatch(static_cast<unsigned>(digit_ids[kind]), 0, end, 0, st);
-        });
-      return;
-    }
-    if (phone_id >= 0 && (PhoneBodyEndsAt(text, a, b) || PhoneExtensionEndsAt(text, a, b))) {
+    bool word_after = b < text.size() && word[static_cast<unsigned char>(text[b])];
+    size_t clock = (clock_kinds >> kClock & 1) ? ClockEnd(ring) : SIZE_MAX;
+    if (clock_kinds) ClockEndsAt(text, ring, clock_kinds, clock, 0, emit);
+    if (!word_after && phone_id >= 0 &&
+        (PhoneBodyEndsAt(text, a, b) || PhoneExtensionEndsAt(text, a, b)))
       OnMatch(static_cast<unsigned>(phone_id), 0, b, 0, st);
-    }
-    if (enabled)
-      DigitPatternEndsAt(text, ring, enabled, false, [&](int kind, size_t end) {
-        OnMatch(static_cast<unsigned>(digit_ids[kind]), 0, end, 0, st);
-      });
-    if (year_id < 0 || b - a != 4) return;
-    if (a > 0 && word[static_cast<unsigned char>(text[a - 1])]) return;
-    bool year = (text[a] == '1' && text[a + 1] >= '5') || (text[a] == '2' && text[a + 1] == '0');
-    if (!year) return;
-    // A fixed-width candidate has one span: when the validator rejects it,
-    // the candidate yields nothing, so it is not made (most 4-digit runs
-    // in logs are parts of dates and numbers).
-    ++found;
-    if (Validator validate = (*st->recs)[year_id].validate) {
-      Span span{a, b};
-      double score = (*st->recs)[year_id].score;
-      if (!validate(text, &span, &score)) return;
-    }
-    Candidate c;
-    c.id = static_cast<uint32_t>(year_id);
-    c.first_end = b;
-    c.ends[0] = b;
-    c.nends = 1;
-    out.push_back(c);
+    if (digit_kinds && !word_after) DigitPatternEndsAt(text, ring, digit_kinds, false, emit);
+    if (clock_kinds) ClockEndsAt(text, ring, clock_kinds, clock, 1, emit);
+    // After a word byte only an ISO timestamp's 'Z' end (b + 1) is made.
+    if (digit_kinds && word_after) DigitPatternEndsAt(text, ring, digit_kinds, true, emit);
+    if (!word_after) found += AddYearCandidate(text, year_id, st, a, b);
+    if (clock_kinds) ClockEndsAt(text, ring, clock_kinds, clock, 2, emit);
   });
   return found;
 }
@@ -1930,6 +2012,8 @@ std::vector<size_t> PhonePatternEnds(std::string_view text) {
 
 std::string_view PhonePatternRegex() { return kPhoneRegex; }
 
+bool DigitPatternCaseless(size_t kind) { return kind >= kDigitKinds; }
+
 const std::vector<std::string_view>& DigitPatternRegexes() {
   static const std::vector<std::string_view> kRegexes(std::begin(kDigitRegexes),
                                                       std::end(kDigitRegexes));
@@ -1938,13 +2022,18 @@ const std::vector<std::string_view>& DigitPatternRegexes() {
 
 std::vector<size_t> DigitPatternEnds(size_t kind, std::string_view text) {
   std::vector<size_t> ends;
-  if (kind >= kDigitKinds) return ends;
+  if (kind >= kHandKinds) return ends;
   RunRing ring(text);
+  auto add = [&](int, size_t end) { ends.push_back(end); };
   ForEachDigitRun(text, [&](size_t a, size_t b) {
     ring.Push(a, b);
     bool word_after = b < text.size() && kTables.word[static_cast<unsigned char>(text[b])];
-    DigitPatternEndsAt(text, ring, 1u << kind, word_after,
-                       [&](int, size_t end) { ends.push_back(end); });
+    if (kind < kDigitKinds) {
+      DigitPatternEndsAt(text, ring, 1u << kind, word_after, add);
+      return;
+    }
+    size_t clock = kind == kClock ? ClockEnd(ring) : SIZE_MAX;
+    for (int stage = 0; stage < 3; ++stage) ClockEndsAt(text, ring, 1u << kind, clock, stage, add);
   });
   return ends;
 }

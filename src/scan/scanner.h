@@ -112,11 +112,13 @@ std::vector<size_t> PhonePatternEnds(std::string_view text);
 std::string_view PhonePatternRegex();
 
 // The digit-led patterns the scanner matches by hand from the digit runs
-// (card, SSN, ITIN, NHS, IPv4, ISO and numeric dates; case-sensitive), in
+// (card, SSN, ITIN, NHS, IPv4, ISO and numeric dates, clock times), in
 // the order DigitPatternEnds numbers them, and the ends of every match of
 // pattern `kind` in `text`, in order: what Vectorscan reports for it
 // (exposed for the test that checks exactly that).
+// The last two (clock times and "9 am") are caseless (DigitPatternCaseless).
 const std::vector<std::string_view>& DigitPatternRegexes();
+bool DigitPatternCaseless(size_t kind);
 std::vector<size_t> DigitPatternEnds(size_t kind, std::string_view text);
 
 // The leftmost start of a match of the clock-time pattern
