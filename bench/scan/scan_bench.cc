@@ -380,7 +380,7 @@ int main(int argc, char** argv) {
     scan::ScanOptions o;
     std::vector<double> per_reply;
     for (int r = 0; r < 30; ++r) {
-      scan::StreamScanner ss(&s, o, [](std::string_view) { return scan::Action::kFlag; }, {});
+      scan::StreamScanner ss(&s, o, [](const scan::Finding&) { return scan::Action::kFlag; }, {});
       double c0 = CpuSeconds();
       for (size_t i = 0; i < reply.size(); i += 16) ss.Push(std::string_view(reply).substr(i, 16));
       ss.Flush();

@@ -139,7 +139,8 @@ int RunRedact(const GlobalOptions& g, const std::string& file, const std::string
   scan::Vault vault;
   scan::TransformContext ctx{&vault, key, *text};
   scan::Action a = *mode;
-  std::string out = scan::ApplyActions(*text, findings, [a](std::string_view) { return a; }, ctx);
+  std::string out = scan::ApplyActions(
+      *text, findings, [a](const scan::Finding&) { return a; }, ctx);
   std::fwrite(out.data(), 1, out.size(), stdout);
   return kExitOk;
 }

@@ -16,6 +16,9 @@ struct Finding {
   size_t start = 0;
   size_t end = 0;
   double score = 0.0;
+  // LOCATION only: the span names a street or holds a number (house, unit,
+  // postcode): an address rather than the name of a place.
+  bool postal_address = false;
 };
 
 // True for credential types (key formats, PRIVATE_KEY, PASSWORD,

@@ -144,13 +144,16 @@ void ForEachResponseText(boost::json::value& body, const std::function<void(std:
 }
 
 void RecordFindings(RequestContext& ctx, const std::vector<Finding>& findings,
-                    std::string_view direction,
-                    const std::function<Action(std::string_view)>& action_for) {
+                    std::string_view direction, const ActionFor& action_for) {
   // Which summary each type went to: the summaries are searched once per
   // type, not once per finding.
   TypeMemo<size_t> summary_of;
+  // The strongest action taken on each summary's findings in this call (a
+  // type's findings can differ: place names kept, addresses rewritten).
+  std::vector<Action> strongest;
   ctx.findings.reserve(ctx.findings.size() + std::min<size_t>(findings.size(), 16));
   for (const Finding& f : findings) {
+    const Action a = action_for(f);
     size_t index = SIZE_MAX;
     if (const size_t* known = summary_of.Find(f.type)) {
       index = *known;
@@ -158,13 +161,19 @@ void RecordFindings(RequestContext& ctx, const std::vector<Finding>& findings,
       for (size_t e = 0; e < ctx.findings.size(); ++e)
         if (ctx.findings[e].type == f.type && ctx.findings[e].direction == direction) index = e;
       if (index == SIZE_MAX) {
-        ctx.findings.push_back({std::string(f.type), std::string(direction), 0, 0.0,
-                                std::string(ActionName(action_for(f.type)))});
+        ctx.findings.push_back(
+            {std::string(f.type), std::string(direction), 0, 0.0, std::string(ActionName(a))});
         index = ctx.findings.size() - 1;
       }
       summary_of.Add(f.type, index);
+      if (strongest.size() <= index) strongest.resize(index + 1, Action::kAllow);
+      strongest[index] = a;
     }
     FindingSummary& s = ctx.findings[index];
+    if (a > strongest[index]) {  // the enum runs from allow to block
+      strongest[index] = a;
+      s.action = ActionName(a);
+    }
     ++s.count;
     s.max_score = std::max(s.max_score, f.score);
   }
@@ -179,11 +188,11 @@ InputScanResult ScanRequest(RequestContext& ctx, const Scanner& scanner,
   // Each type's action looked up once per request (the action table is
   // keyed by strings).
   TypeMemo<Action> action_of;
-  auto action_for = [&](std::string_view t) {
-    if (const Action* known = action_of.Find(t)) return *known;
-    const Action a = actions.For(t);
-    action_of.Add(t, a);
-    return a;
+  auto action_for = [&](const Finding& f) {
+    const Action* known = action_of.Find(f.type);
+    const Action for_type = known ? *known : actions.For(f.type);
+    if (!known) action_of.Add(f.type, for_type);
+    return actions.For(f, for_type);
   };
   // First pass: collect the prompt text so placeholders avoid it (read
   // from the JSON strings in place).
@@ -198,7 +207,7 @@ InputScanResult ScanRequest(RequestContext& ctx, const Scanner& scanner,
     // The values found are not copied into known_values: each is a piece
     // of prompt_text, which a reply finding is looked up in anyway.
     for (const Finding& f : found)
-      if (action_for(f.type) == Action::kBlock) blocked.push_back(f.type);
+      if (action_for(f) == Action::kBlock) blocked.push_back(f.type);
     all.insert(all.end(), found.begin(), found.end());
     TransformContext tctx{&state.vault, state.hash_key, state.prompt_text};
     std::string rewritten = ApplyActions(text, found, action_for, tctx);
@@ -240,8 +249,8 @@ Status ApplyRedaction(RequestContext& ctx, const std::vector<std::string>& types
   }
   const Scanner& scanner = Scanner::Default();
   Action a = *action;
-  auto action_for = [&](std::string_view t) {
-    return wanted.empty() || wanted.count(t) ? a : Action::kAllow;
+  auto action_for = [&](const Finding& f) {
+    return wanted.empty() || wanted.count(f.type) ? a : Action::kAllow;
   };
   std::vector<Finding> recorded;
   if (state.prompt_text.empty()) {

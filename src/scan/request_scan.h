@@ -59,8 +59,7 @@ struct RequestScanState {
 // action taken; never values), merging with entries of the same
 // (type, direction).
 void RecordFindings(RequestContext& ctx, const std::vector<Finding>& findings,
-                    std::string_view direction,
-                    const std::function<Action(std::string_view)>& action_for);
+                    std::string_view direction, const ActionFor& action_for);
 
 struct InputScanResult {
   std::vector<std::string> blocked_types;  // sorted, unique; non-empty -> 403

@@ -28,6 +28,14 @@ Action ResolvedActions::For(std::string_view type) const {
   return table_.pii.value_or(Action::kFlag);
 }
 
+Action ResolvedActions::For(const Finding& finding, Action for_type) const {
+  if (keep_place_names_ && Rewrites(for_type) && !finding.postal_address &&
+      finding.type == "LOCATION") {
+    return Action::kFlag;
+  }
+  return for_type;
+}
+
 ActionTable DefaultTable(Direction d) {
   ActionTable t;
   if (d == Direction::kInput) {
@@ -57,7 +65,7 @@ ResolvedActions Resolve(const ScanSettings& s, Direction d, std::string_view rol
     if (!rule.endpoint.empty() && rule.endpoint != endpoint) continue;
     (d == Direction::kInput ? rule.input : rule.output).OverlayOnto(&t);
   }
-  return ResolvedActions(std::move(t));
+  return ResolvedActions(std::move(t), s.keep_place_names);
 }
 
 bool GlobMatch(std::string_view p, std::string_view s) {
@@ -133,6 +141,9 @@ Result<ScanSettings> ParseScanSettings(const std::string& file, const YAML::Node
         STEWARD_ASSIGN_OR_RETURN(s.names, config::GetBool(file, node, "names", true));
       } else if (key == "restore") {
         STEWARD_ASSIGN_OR_RETURN(s.restore, config::GetBool(file, node, "restore", true));
+      } else if (key == "keep_place_names") {
+        STEWARD_ASSIGN_OR_RETURN(s.keep_place_names,
+                                 config::GetBool(file, node, "keep_place_names", true));
       } else if (key == "hash_key_file") {
         STEWARD_ASSIGN_OR_RETURN(s.hash_key_file, config::GetString(file, node, "hash_key_file", ""));
       } else if (key == "input") {

@@ -49,6 +49,10 @@ struct ScanSettings {
   bool names = true;
   std::string hash_key_file;   // "" = <data_dir>/scan_hash.key
   bool restore = true;         // restore pseudonyms in replies
+  // A LOCATION that names a place ("France", "Berlin", "Elm Street") rather
+  // than a postal address is flagged where LOCATION's action would rewrite
+  // it: a model asked about the capital of France must see "France".
+  bool keep_place_names = true;
   ActionTable input, output;
   std::map<std::string, std::pair<ActionTable, ActionTable>> roles;  // role -> (input, output)
   std::vector<RouteRule> routes;
@@ -59,12 +63,19 @@ enum class Direction { kInput, kOutput };
 // The effective action per entity type for one request and direction.
 class ResolvedActions {
  public:
-  explicit ResolvedActions(ActionTable table) : table_(std::move(table)) {}
+  explicit ResolvedActions(ActionTable table, bool keep_place_names = false)
+      : table_(std::move(table)), keep_place_names_(keep_place_names) {}
+  // The action for every finding of `type`...
   Action For(std::string_view type) const;
+  // ...and for one finding, whose type's action is `for_type`: a place name
+  // is flagged instead of rewritten when keep_place_names is on.
+  Action For(const Finding& finding, Action for_type) const;
+  Action For(const Finding& finding) const { return For(finding, For(finding.type)); }
   const ActionTable& table() const { return table_; }
 
  private:
   ActionTable table_;
+  bool keep_place_names_;
 };
 
 // Built-in defaults (SPEC's default policy): input PII pseudonymize

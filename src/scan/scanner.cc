@@ -2093,6 +2093,51 @@ size_t TimeLeftmostStart(std::string_view buffer, size_t end) {
   return SIZE_MAX;
 }
 
+namespace {
+
+// Words that make a LOCATION a street ("Elm Street", "the corner of Rue
+// Oberkampf and Boulevard Voltaire") rather than a town, region or country.
+bool IsStreetWord(std::string_view word) {
+  static constexpr std::string_view kStreetWords[] = {
+      "street", "st",      "avenue", "ave",     "road",   "rd",     "boulevard", "blvd",
+      "lane",   "ln",      "drive",  "dr",      "court",  "ct",     "terrace",   "highway",
+      "hwy",    "parkway", "pkwy",   "corner",  "apt",    "unit",   "suite",     "box",
+      "rue",    "chemin",  "allee",  "strasse", "straße", "str",    "weg",       "platz",
+      "gasse",  "via",     "viale",  "piazza",  "calle",  "avenida"};
+  char lower[16];
+  if (word.size() > sizeof lower) return false;
+  for (size_t i = 0; i < word.size(); ++i) {
+    const char c = word[i];
+    lower[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  }
+  const std::string_view w(lower, word.size());
+  return std::find(std::begin(kStreetWords), std::end(kStreetWords), w) != std::end(kStreetWords);
+}
+
+// A LOCATION holding a number (house, unit, postcode) or a street word is an
+// address; the rest name places.
+void MarkPostalAddresses(std::string_view text, std::vector<Finding>& findings) {
+  for (Finding& f : findings) {
+    if (f.type != "LOCATION") continue;
+    const std::string_view span = text.substr(f.start, f.end - f.start);
+    bool address = false;
+    size_t word_start = 0;
+    for (size_t i = 0; i <= span.size() && !address; ++i) {
+      const char c = i < span.size() ? span[i] : ' ';
+      if (c >= '0' && c <= '9') address = true;
+      const bool letter =
+          (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || static_cast<unsigned char>(c) >= 0x80;
+      if (!letter) {
+        if (i > word_start && IsStreetWord(span.substr(word_start, i - word_start))) address = true;
+        word_start = i + 1;
+      }
+    }
+    f.postal_address = address;
+  }
+}
+
+}  // namespace
+
 std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& options,
                                    ScanStats* stats) const {
   const auto& recs = Recognizers();
@@ -2409,6 +2454,7 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
   }
   std::vector<Finding> out;
   ResolveInto(found, &out);
+  MarkPostalAddresses(text, out);
   // One huge input must not leave this thread holding its scratch forever.
   if (text.size() > kKeepScratchBytes) sc = ScanScratch();
   return out;

@@ -11,8 +11,7 @@ bool IsNumberish(char c) {
 }
 }  // namespace
 
-StreamScanner::StreamScanner(const Scanner* scanner, ScanOptions options,
-                             std::function<Action(std::string_view)> action_for,
+StreamScanner::StreamScanner(const Scanner* scanner, ScanOptions options, ActionFor action_for,
                              TransformContext tctx,
                              std::function<bool(std::string_view, std::string_view)> skip)
     : scanner_(scanner),
@@ -70,7 +69,7 @@ std::string StreamScanner::Release(bool final) {
     if (skip_ && skip_(f.type, value)) continue;
     findings_.push_back({f.type, released_ - base + f.start, stream_end, f.score});
     committed_end_ = stream_end;
-    Action a = action_for_(f.type);
+    Action a = action_for_(f);
     if (!Rewrites(a)) continue;
     // The part already released (look-back) cannot be taken back.
     size_t from = std::max(f.start, base);

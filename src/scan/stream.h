@@ -27,8 +27,8 @@ class StreamScanner {
 
   // `skip` (optional) returns true for findings to ignore (e.g. values the
   // prompt already contained). `action_for` decides rewrites.
-  StreamScanner(const Scanner* scanner, ScanOptions options,
-                std::function<Action(std::string_view type)> action_for, TransformContext tctx,
+  StreamScanner(const Scanner* scanner, ScanOptions options, ActionFor action_for,
+                TransformContext tctx,
                 std::function<bool(std::string_view type, std::string_view value)> skip = {});
 
   std::string Push(std::string_view piece);
@@ -44,7 +44,7 @@ class StreamScanner {
 
   const Scanner* scanner_;
   ScanOptions options_;
-  std::function<Action(std::string_view)> action_for_;
+  ActionFor action_for_;
   TransformContext tctx_;
   std::function<bool(std::string_view, std::string_view)> skip_;
   std::string tail_;     // last released original bytes (<= kLookBack)

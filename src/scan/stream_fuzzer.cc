@@ -31,8 +31,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!scanner || size == 0) return 0;
   size_t chunk = 1 + data[0] % 17;
   std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
-  StreamScanner redacting(scanner, {}, [](std::string_view) { return Action::kRedact; }, {});
-  StreamScanner passing(scanner, {}, [](std::string_view) { return Action::kAllow; }, {});
+  StreamScanner redacting(scanner, {}, [](const Finding&) { return Action::kRedact; }, {});
+  StreamScanner passing(scanner, {}, [](const Finding&) { return Action::kAllow; }, {});
   std::string passed;
   for (size_t i = 0; i < text.size(); i += chunk) {
     std::string_view piece = text.substr(i, chunk);

@@ -492,14 +492,13 @@ std::string StreamRestorer::Flush() {
 }
 
 std::string ApplyActions(std::string_view text, const std::vector<Finding>& findings,
-                         const std::function<Action(std::string_view)>& action_for,
-                         const TransformContext& ctx) {
+                         const ActionFor& action_for, const TransformContext& ctx) {
   std::string out;
   out.reserve(text.size());
   size_t pos = 0;
   for (const Finding& f : findings) {
     if (f.start < pos || f.end > text.size()) continue;  // defensive: overlapping input
-    Action a = action_for(f.type);
+    Action a = action_for(f);
     if (!Rewrites(a)) continue;
     out.append(text.substr(pos, f.start - pos));
     std::string_view value = text.substr(f.start, f.end - f.start);

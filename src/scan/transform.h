@@ -18,6 +18,8 @@
 
 namespace steward::scan {
 
+// From the weakest to the strongest (a summary of several findings shows
+// the strongest action taken).
 enum class Action { kAllow, kFlag, kMask, kRedact, kHash, kPseudonymize, kBlock };
 
 Result<Action> ParseAction(std::string_view name);
@@ -145,10 +147,12 @@ struct TransformContext {
   std::string_view avoid;      // text placeholders must not collide with
 };
 
+// The action to take on one finding.
+using ActionFor = std::function<Action(const Finding&)>;
+
 // Rewrites `text`, replacing each finding whose action rewrites. Findings
 // must be sorted and non-overlapping (Scanner output).
 std::string ApplyActions(std::string_view text, const std::vector<Finding>& findings,
-                         const std::function<Action(std::string_view type)>& action_for,
-                         const TransformContext& ctx);
+                         const ActionFor& action_for, const TransformContext& ctx);
 
 }  // namespace steward::scan

@@ -63,9 +63,12 @@ TEST(Transform, ApplyActionsRewritesOnlyRewritingActions) {
   std::vector<Finding> f = {{"EMAIL_ADDRESS", 0, 6, 1.0}, {"IP_ADDRESS", 11, 19, 0.9}};
   Vault v(1);
   TransformContext ctx{&v, "k", text};
-  auto out = ApplyActions(text, f, [](std::string_view t) {
-    return t == "EMAIL_ADDRESS" ? Action::kRedact : Action::kFlag;
-  }, ctx);
+  auto out = ApplyActions(
+      text, f,
+      [](const Finding& found) {
+        return found.type == "EMAIL_ADDRESS" ? Action::kRedact : Action::kFlag;
+      },
+      ctx);
   EXPECT_EQ(out, "<EMAIL_ADDRESS> and 10.0.0.1");
 }
 
@@ -74,7 +77,7 @@ TEST(StreamScanner, FindsEntitySplitAcrossChunksWithBoundedHold) {
   ASSERT_TRUE(s.ok());
   std::string text = "Contact me at jane.doe@example.com or 4111-1111-1111-1111 please. ";
   for (size_t chunk = 1; chunk <= 9; ++chunk) {
-    StreamScanner ss(s->get(), {}, [](std::string_view) { return Action::kRedact; }, {});
+    StreamScanner ss(s->get(), {}, [](const Finding&) { return Action::kRedact; }, {});
     std::string out;
     for (size_t i = 0; i < text.size(); i += chunk) {
       out += ss.Push(text.substr(i, chunk));

@@ -177,11 +177,57 @@ scan:
   EXPECT_EQ(FirstContent(routed), "mail <EMAIL_ADDRESS>");
 }
 
+// "What is the capital of France?" must reach the model as asked; a postal
+// address is personal data and is still pseudonymized.
+TEST(ScanInput, PlaceNamesAreKeptAddressesPseudonymized) {
+  const scan::Scanner& scanner = scan::Scanner::Default();
+  ASSERT_TRUE(scanner.has_names()) << "run from the repository root (data/scan)";
+  const std::string prompt =
+      "What is the capital of France? Ship the parts to 42 Elm Street in Springfield.";
+  auto make = [&](const std::string& yaml) {
+    YAML::Node root = YAML::Load(yaml);
+    auto settings = scan::ParseScanSettings("test.yaml", root["scan"]);
+    EXPECT_TRUE(settings.ok()) << settings.status().ToString();
+    return std::make_unique<ScanInputStage>(std::make_shared<const scan::ScanSettings>(*settings),
+                                            &scanner, "0123456789abcdef");
+  };
+  auto kept = ChatRequest(prompt);
+  ASSERT_EQ(make("{}")->OnRequest(kept).action, StageResult::Action::kContinue);
+  const std::string sent = FirstContent(kept);
+  EXPECT_NE(sent.find("What is the capital of France? Ship the parts to "), std::string::npos)
+      << sent;
+  EXPECT_EQ(sent.find("42 Elm Street"), std::string::npos) << sent;
+  EXPECT_NE(sent.find(" in Springfield."), std::string::npos) << sent;
+  const FindingSummary* location = FindSummary(kept, "LOCATION");
+  ASSERT_NE(location, nullptr);
+  EXPECT_EQ(location->count, 3);
+  EXPECT_EQ(location->action, "pseudonymize");  // the strongest taken
+
+  auto corner = ChatRequest("Drop me at the corner of Rue Oberkampf and Boulevard Voltaire.");
+  make("{}")->OnRequest(corner);
+  EXPECT_EQ(FirstContent(corner).find("Oberkampf"), std::string::npos) << FirstContent(corner);
+
+  auto only_places = ChatRequest("Compare Tokyo with Berlin.");
+  make("{}")->OnRequest(only_places);
+  EXPECT_EQ(FirstContent(only_places), "Compare Tokyo with Berlin.");
+  ASSERT_NE(FindSummary(only_places, "LOCATION"), nullptr);
+  EXPECT_EQ(FindSummary(only_places, "LOCATION")->action, "flag");
+
+  auto all = ChatRequest(prompt);
+  make("scan: {keep_place_names: false}")->OnRequest(all);
+  EXPECT_EQ(FirstContent(all).find("France"), std::string::npos) << FirstContent(all);
+  EXPECT_EQ(FirstContent(all).find("Springfield"), std::string::npos) << FirstContent(all);
+}
+
 TEST(ScanInput, BadConfigNamesTheLine) {
   YAML::Node root = YAML::Load("scan:\n  input:\n    entities: {EMAIL: mask}\n");
   auto s = scan::ParseScanSettings("x.yaml", root["scan"]);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("x.yaml:3"), std::string::npos) << s.status().message();
+  root = YAML::Load("scan:\n  keep_place_names: maybe\n");
+  s = scan::ParseScanSettings("x.yaml", root["scan"]);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("x.yaml:2"), std::string::npos) << s.status().message();
   root = YAML::Load("scan:\n  output: {pii: shred}\n");
   s = scan::ParseScanSettings("x.yaml", root["scan"]);
   ASSERT_FALSE(s.ok());

@@ -45,7 +45,7 @@ StageResult ScanOutputStage::OnResponse(RequestContext& ctx, ResponseView& respo
       scan::Resolve(*settings_, scan::Direction::kOutput, ctx.principal.role, ctx.model,
                     ctx.upstream, EndpointName(ctx.endpoint)));
   const scan::ResolvedActions* actions = out.actions.get();
-  auto action_for = [actions](std::string_view t) { return actions->For(t); };
+  auto action_for = [actions](const scan::Finding& f) { return actions->For(f); };
   scan::RequestScanState* state = ctx.FindSlot<scan::RequestScanState>();
   scan::ScanOptions opts;
   opts.min_score = settings_->min_score;
@@ -72,7 +72,7 @@ StageResult ScanOutputStage::OnResponse(RequestContext& ctx, ResponseView& respo
     for (const auto& f : found) {
       if (IsKnown(state, std::string_view(text).substr(f.start, f.end - f.start))) continue;
       mine.push_back(f);
-      if (actions->For(f.type) == scan::Action::kBlock) blocked.insert(std::string(f.type));
+      if (actions->For(f) == scan::Action::kBlock) blocked.insert(std::string(f.type));
     }
     if (mine.empty()) return;
     leaks.insert(leaks.end(), mine.begin(), mine.end());
@@ -118,7 +118,8 @@ StageResult ScanOutputStage::OnChunk(RequestContext& ctx, StreamChunk& chunk) {
     for (auto& e : out->tool_calls->entries()) take_new(e.processor->findings(), e.recorded);
   if (!fresh.empty()) {
     const scan::ResolvedActions* actions = out->actions.get();
-    scan::RecordFindings(ctx, fresh, "output", [actions](std::string_view t) { return actions->For(t); });
+    scan::RecordFindings(ctx, fresh, "output",
+                         [actions](const scan::Finding& f) { return actions->For(f); });
     std::set<std::string> blocked;
     for (const auto& f : fresh)
       if (actions->For(f.type) == scan::Action::kBlock) blocked.insert(std::string(f.type));

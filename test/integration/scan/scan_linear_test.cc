@@ -79,7 +79,7 @@ TEST(ScanLinear, AdversarialInputsScaleLinearly) {
 
 TEST(ScanLinear, StreamingWorkIsBoundedPerChunk) {
   std::string text = Repeat("Call Ada at +44 20 7946 0958, key AKIAIOSFODNN7EXAMPLE. ", 1 << 20);
-  StreamScanner ss(&TheScanner(), {}, [](std::string_view) { return Action::kRedact; }, {});
+  StreamScanner ss(&TheScanner(), {}, [](const Finding&) { return Action::kRedact; }, {});
   for (size_t i = 0; i < text.size(); i += 64) {
     ss.Push(std::string_view(text).substr(i, 64));
     ASSERT_LE(ss.held(), StreamScanner::kMaxHold + 64);
