@@ -284,27 +284,35 @@ uint64_t Vault::KeyHash(std::string_view type, std::string_view original) {
   return TextHash(original) ^ (TextHash(type) * 0x9E3779B97F4A7C15ull);
 }
 
-uint32_t Vault::FindOriginal(std::string_view type, std::string_view original,
-                             uint64_t hash) const {
-  if (by_original_.empty()) return kNone;
-  const size_t mask = by_original_.size() - 1;
+namespace {
+
+// Linear probing in an open-addressing index of entry numbers (kNone marks
+// a free slot) for the entry that `is_it` accepts.
+template <typename IsIt>
+uint32_t Probe(const std::vector<uint32_t>& index, uint64_t hash, uint32_t none, IsIt is_it) {
+  if (index.empty()) return none;
+  const size_t mask = index.size() - 1;
   for (size_t i = hash & mask;; i = (i + 1) & mask) {
-    const uint32_t e = by_original_[i];
-    if (e == kNone) return kNone;
-    const Entry& entry = entries_[e];
-    if (entry.key_hash == hash && entry.original == original && entry.type == type) return e;
+    const uint32_t e = index[i];
+    if (e == none || is_it(e)) return e;
   }
 }
 
-uint32_t Vault::FindPlaceholder(std::string_view placeholder, uint64_t hash) const {
-  if (by_placeholder_.empty()) return kNone;
-  const size_t mask = by_placeholder_.size() - 1;
-  for (size_t i = hash & mask;; i = (i + 1) & mask) {
-    const uint32_t e = by_placeholder_[i];
-    if (e == kNone) return kNone;
+}  // namespace
+
+uint32_t Vault::FindOriginal(std::string_view type, std::string_view original,
+                             uint64_t hash) const {
+  return Probe(by_original_, hash, kNone, [&](uint32_t e) {
     const Entry& entry = entries_[e];
-    if (entry.placeholder_hash == hash && entry.placeholder == placeholder) return e;
-  }
+    return entry.key_hash == hash && entry.original == original && entry.type == type;
+  });
+}
+
+uint32_t Vault::FindPlaceholder(std::string_view placeholder, uint64_t hash) const {
+  return Probe(by_placeholder_, hash, kNone, [&](uint32_t e) {
+    const Entry& entry = entries_[e];
+    return entry.placeholder_hash == hash && entry.placeholder == placeholder;
+  });
 }
 
 void Vault::Index() {
