@@ -259,6 +259,10 @@ struct StageEnv {
   std::string data_dir;
   const YAML::Node* root_config = nullptr;  // the whole config file
   ServiceRegistry* services = nullptr;
+  std::string config_path;  // the file root_config came from ("" = none)
+
+  // The name config errors carry ("file:line:col: ...").
+  std::string config_name() const { return config_path.empty() ? "config" : config_path; }
 };
 
 // Creates a stage from its config section (`stages.<name>` in the config;

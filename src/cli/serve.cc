@@ -63,6 +63,7 @@ int RunServe(const GlobalOptions& g, const ServeOverrides& o) {
   env.clock = &SystemClock::Instance();
   env.data_dir = config.data_dir;
   env.root_config = &config.root;
+  env.config_path = config.path;
   env.services = &services;
 
   // Block the control signals before any thread starts so every thread

@@ -175,28 +175,37 @@ struct Gateway::Call {
 
 Gateway::~Gateway() = default;
 
-Result<std::unique_ptr<Gateway>> Gateway::Create(const config::Config& config, StageEnv env, int workers) {
-  auto g = std::unique_ptr<Gateway>(new Gateway());
-  g->config_ = config;
-  g->env_ = env;
-  g->upstreams_ = std::make_shared<upstream::UpstreamSet>(config.upstreams, env.clock ? *env.clock : SystemClock::Instance());
-  if (env.services) env.services->Put(g->upstreams_);
-  bool default_pipeline = !config.root["pipeline"];
+Result<std::vector<std::unique_ptr<Stage>>> BuildStages(const config::Config& config, StageEnv& env,
+                                                        std::vector<std::string>* warnings) {
+  std::vector<std::unique_ptr<Stage>> stages;
+  const bool default_pipeline = !config.root["pipeline"];
   YAML::Node stage_configs = config.root["stages"];
   for (const auto& name : config.pipeline) {
     const StageFactory* factory = pipeline::StageRegistry::Global().Find(name);
     if (!factory) {
       if (default_pipeline) {
-        g->warnings_.push_back("stage `" + name + "` is not built into this binary; skipped");
+        warnings->push_back("stage `" + name + "` is not built into this binary; skipped");
         continue;
       }
       return config::ErrorAt(config, config.root["pipeline"], "unknown stage `" + name + "`");
     }
     YAML::Node section = stage_configs ? stage_configs[name] : YAML::Node();
-    auto stage = (*factory)(section, g->env_);
+    auto stage = (*factory)(section, env);
     if (!stage.ok()) return stage.status().WithContext("stage `" + name + "`");
-    g->stages_.push_back(std::move(*stage));
+    stages.push_back(std::move(*stage));
   }
+  return stages;
+}
+
+Result<std::unique_ptr<Gateway>> Gateway::Create(const config::Config& config, StageEnv env,
+                                                 int workers) {
+  auto g = std::unique_ptr<Gateway>(new Gateway());
+  g->config_ = config;
+  g->env_ = env;
+  g->upstreams_ = std::make_shared<upstream::UpstreamSet>(
+      config.upstreams, env.clock ? *env.clock : SystemClock::Instance());
+  if (env.services) env.services->Put(g->upstreams_);
+  STEWARD_ASSIGN_OR_RETURN(g->stages_, BuildStages(config, g->env_, &g->warnings_));
   size_t n = g->upstreams_->all().size();
   g->pools_.resize(workers + 1);
   for (auto& per_worker : g->pools_) {

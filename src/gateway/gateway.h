@@ -34,6 +34,13 @@ class ModelAccess {
 
 class AccessLog;
 
+// Builds the stages named in config.pipeline from the stage registry, each
+// from its `stages.<name>` section: an unknown name is an error; a stage of
+// the default pipeline that is not built into this binary is skipped with a
+// warning (appended to `warnings`). Shared by the gateway and `config check`.
+Result<std::vector<std::unique_ptr<Stage>>> BuildStages(const config::Config& config, StageEnv& env,
+                                                        std::vector<std::string>* warnings);
+
 class Gateway {
  public:
   // Builds the stages named in config.pipeline (unknown names are an error;

@@ -303,7 +303,8 @@ Result<std::unique_ptr<Stage>> MakeFromConfig(const YAML::Node&, StageEnv& env) 
   YAML::Node section;
   // const operator[] yields an invalid node for a missing key; assigning it throws.
   if (env.root_config && (*env.root_config)["injection"]) section = (*env.root_config)["injection"];
-  STEWARD_ASSIGN_OR_RETURN(InjectionStageConfig config, ParseInjectionConfig("config", section));
+  STEWARD_ASSIGN_OR_RETURN(InjectionStageConfig config,
+                           ParseInjectionConfig(env.config_name(), section));
   return MakeInjectionStage(std::move(config), &Detector::Default());
 }
 

@@ -253,7 +253,8 @@ class PolicyStage : public Stage {
 
 Result<std::unique_ptr<Stage>> MakeFromConfig(const YAML::Node&, StageEnv& env) {
   YAML::Node root = env.root_config ? *env.root_config : YAML::Node();
-  STEWARD_ASSIGN_OR_RETURN(policy::PolicyConfig config, policy::ParsePolicyConfig("config", root));
+  STEWARD_ASSIGN_OR_RETURN(policy::PolicyConfig config,
+                           policy::ParsePolicyConfig(env.config_name(), root));
   policy::RequestDefaults defaults;
   defaults.deployment_commercial = config.deployment_commercial;
   defaults.injection_threshold = injection::DefaultDirectThreshold();

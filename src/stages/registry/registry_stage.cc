@@ -69,7 +69,7 @@ Result<std::shared_ptr<registry::RegistryService>> MakeRegistryService(const YAM
                                                                        bool start_threads) {
   if (!env.db || !env.clock) return FailedPrecondition("registry stage needs a store and a clock");
   STEWARD_ASSIGN_OR_RETURN(registry::ServiceOptions options,
-                           registry::ReadServiceOptions("config", root));
+                           registry::ReadServiceOptions(env.config_name(), root));
   Database* db = env.db;
   std::string data_dir = env.data_dir;
   auto service = std::make_shared<registry::RegistryService>(

@@ -91,7 +91,8 @@ StageResult ScanInputStage::OnChunk(RequestContext& ctx, StreamChunk& chunk) {
 Result<std::unique_ptr<Stage>> MakeScanInputStage(const YAML::Node& stage_config, StageEnv& env) {
   YAML::Node section;
   if (env.root_config && (*env.root_config)["scan"]) section = (*env.root_config)["scan"];
-  STEWARD_ASSIGN_OR_RETURN(scan::ScanSettings settings, scan::ParseScanSettings("config", section));
+  STEWARD_ASSIGN_OR_RETURN(scan::ScanSettings settings,
+                           scan::ParseScanSettings(env.config_name(), section));
   std::string key_path = settings.hash_key_file;
   if (key_path.empty()) {
     std::string dir = env.data_dir.empty() ? "./var" : env.data_dir;

@@ -131,7 +131,8 @@ StageResult ScanOutputStage::OnChunk(RequestContext& ctx, StreamChunk& chunk) {
 Result<std::unique_ptr<Stage>> MakeScanOutputStage(const YAML::Node& stage_config, StageEnv& env) {
   YAML::Node section;
   if (env.root_config && (*env.root_config)["scan"]) section = (*env.root_config)["scan"];
-  STEWARD_ASSIGN_OR_RETURN(scan::ScanSettings settings, scan::ParseScanSettings("config", section));
+  STEWARD_ASSIGN_OR_RETURN(scan::ScanSettings settings,
+                           scan::ParseScanSettings(env.config_name(), section));
   return std::unique_ptr<Stage>(new ScanOutputStage(
       std::make_shared<const scan::ScanSettings>(std::move(settings)), &scan::Scanner::Default()));
 }

@@ -509,5 +509,34 @@ TEST(CliTest, MissingOrUnknownCommandIsNamed) {
       << top.err;
 }
 
+// `config check` builds every stage, so a stage section `serve` refuses is
+// refused with the same file:line message, and it leaves the data dir alone.
+TEST(CliTest, ConfigCheckBuildsEveryStage) {
+  const std::string steward = BuildDir() + "/steward";
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("steward_config_check_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string base =
+      "listen: 127.0.0.1:8080\ndata_dir: " + (dir / "var").string() +
+      "\nupstreams:\n  - name: local\n    url: http://127.0.0.1:9000\n    models: [\"*\"]\n";
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream((dir / name).string()) << text;
+    return (dir / name).string();
+  };
+  const std::string bad = write("bad.yaml", base + "scan:\n  keep_place_name: true\n");
+  auto refused = steward::testing::Run({steward, "config", "check", "--config", bad});
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.err.find("bad.yaml:8:3: unknown scan key `keep_place_name`"), std::string::npos)
+      << refused.err;
+  const std::string good = write(
+      "good.yaml", base + "scan:\n  hash_key_file: " + (dir / "keys/scan.key").string() + "\n");
+  auto ok = steward::testing::Run({steward, "config", "check", "--config", good});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("good.yaml: ok"), std::string::npos) << ok.out;
+  EXPECT_FALSE(std::filesystem::exists(dir / "var"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "keys"));
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace steward::testing
