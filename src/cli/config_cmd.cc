@@ -20,15 +20,17 @@ namespace {
 // Builds every stage of the pipeline, so a section `serve` would refuse
 // (`scan:`, `policy:`, `audit:`, ...) is refused here too, with the same
 // message. The stages are built against a scratch data dir and store that
-// are removed afterwards: nothing the gateway owns is touched, and the one
-// file a stage may create at a configured path (scan.hash_key_file) is
-// created in the scratch dir instead.
+// are removed afterwards (under $TMPDIR, else /tmp): nothing the gateway owns is touched, and the
+// one file a stage may create at a configured path (scan.hash_key_file) is created in the scratch
+// dir instead.
 Status CheckPipeline(config::Config config, std::vector<std::string>* warnings) {
-  char scratch_template[] = "/tmp/steward-config-check-XXXXXX";
-  if (!::mkdtemp(scratch_template)) {
-    return Unavailable("cannot create a scratch directory under /tmp for the check");
+  std::error_code tmp_error;
+  const std::filesystem::path tmp = std::filesystem::temp_directory_path(tmp_error);
+  std::string scratch =
+      ((tmp_error ? std::filesystem::path("/tmp") : tmp) / "steward-config-check-XXXXXX").string();
+  if (!::mkdtemp(scratch.data())) {
+    return Unavailable("cannot create a scratch directory for the check: " + scratch);
   }
-  const std::string scratch = scratch_template;
   struct RemoveScratch {
     std::string dir;
     ~RemoveScratch() {
