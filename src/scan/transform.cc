@@ -465,6 +465,9 @@ size_t Vault::RestorePrefix(std::string_view text, bool final, std::string* out)
       const size_t avail = text.size() - i;
       if (avail >= p.size()) {
         if (text.compare(i, p.size(), p) == 0) {
+          // A longer placeholder (tried first) that may still complete in
+          // the next piece wins over this shorter one: wait for it.
+          if (partial) return i;
           out->append(e.original);
           i += p.size();
           replaced = true;

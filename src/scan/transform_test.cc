@@ -58,6 +58,45 @@ TEST(Transform, StreamRestorerEverySplitPoint) {
   }
 }
 
+// Found by scan_restore_fuzzer: the value "1" got the placeholder "6", a
+// prefix of the SSN placeholder "666-67-3671". A piece ending after the
+// first "6" restored it as "1" ("111-17-3171") instead of waiting for the
+// longer placeholder to complete.
+TEST(StreamRestorer, ShorterPlaceholderWaitsForALongerOneItBegins) {
+  // The fuzzer's input: the prompt the placeholders avoid.
+  const std::string input(
+      "\x87\x41\x0a\xec\x87\x0a\xec\x0a\xec\x87\x0a\xec"
+      "\x11\x0a\x31\x00\x17\x17\x17\xdf\x00\x00\x7c\xdf"
+      "\x0a\x30\x00\x30\x3d\x7c\x7c\x17\x17\x7c\x7c\xc8"
+      "\x37\xec\x0a\xec",
+      40);
+  Vault vault(1234);
+  const char* types[] = {"EMAIL_ADDRESS", "PERSON",      "PHONE_NUMBER",
+                         "US_SSN",        "CREDIT_CARD", "US_PASSPORT"};
+  const char* values[] = {
+      "\x87"
+      "A",
+      "\xec\x87",
+      "\xec",
+      "\xec\x87",
+      "\xec\x11",
+      "1"};
+  std::string placeholder[6];
+  for (int i = 0; i < 6; ++i)
+    placeholder[i] = std::string(vault.Pseudonymize(types[i], values[i], input));
+  ASSERT_EQ(placeholder[3].rfind(placeholder[5], 0), 0u)
+      << placeholder[5] << " no longer begins " << placeholder[3] << ": the test needs new values";
+  const std::string text = "a|" + placeholder[3] + "|" + placeholder[5] + ".";
+  const std::string want = "a|\xec\x87|1.";
+  for (size_t chunk = 1; chunk <= 4; ++chunk) {
+    StreamRestorer r(&vault);
+    std::string got;
+    for (size_t i = 0; i < text.size(); i += chunk) got += r.Push(text.substr(i, chunk));
+    got += r.Flush();
+    EXPECT_EQ(got, want) << "chunk " << chunk;
+  }
+}
+
 TEST(Transform, ApplyActionsRewritesOnlyRewritingActions) {
   std::string text = "a@b.io and 10.0.0.1";
   std::vector<Finding> f = {{"EMAIL_ADDRESS", 0, 6, 1.0}, {"IP_ADDRESS", 11, 19, 0.9}};
