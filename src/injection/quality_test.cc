@@ -31,14 +31,18 @@ TEST(InjectionQualityTest, HeldOutReport) {
   ASSERT_TRUE(model.ok()) << model.status().message();
   Detector detector(&SignatureSet::Builtin(), *model);
   double threshold = (*model)->threshold_direct;
-  // STEWARD_QUALITY_DUMP=1 lists misjudged rows (id, category, score, signals).
-  const bool dump = std::getenv("STEWARD_QUALITY_DUMP") != nullptr;
+  // STEWARD_QUALITY_DUMP=1 lists misjudged rows (id, category, score, signals);
+  // STEWARD_QUALITY_DUMP=all lists every row.
+  const char* dump_env = std::getenv("STEWARD_QUALITY_DUMP");
+  const bool dump = dump_env != nullptr;
+  const bool dump_all = dump && std::string_view(dump_env) == "all";
   auto score = [&](const Example& e) {
     Screening s = detector.Screen(e.text);
-    if (dump && (s.score >= threshold) != e.malicious) {
+    if (dump_all || (dump && (s.score >= threshold) != e.malicious)) {
       std::string sig;
       for (const auto& x : s.signals) sig += x + " ";
-      std::printf("MISS %s %s %.3f %s\n", e.id.c_str(), e.category.c_str(), s.score, sig.c_str());
+      std::printf("%s %s %s %.3f %s\n", (s.score >= threshold) != e.malicious ? "MISS" : "ROW",
+                  e.id.c_str(), e.category.c_str(), s.score, sig.c_str());
     }
     return s.score;
   };
