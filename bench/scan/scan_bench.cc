@@ -4,10 +4,11 @@
 // scan_input stage adds to a 4 KB chat prompt. Writes the corpus (as
 // ~0.8 KB paragraphs, one per line) for the npm baselines in bench/scan.sh.
 //
-//   scan_bench [--mb 64] [--corpus-out FILE] [--only patterns|names|stage]
-//              [--repeat N] [--dump FILE]
+//   scan_bench [--mb 64] [--corpus-out FILE] [--only patterns|names|stage|prompt]
+//              [--repeat N] [--dump FILE] [--prompt-out FILE]
 // Prints one JSON object on the last line. --only scans the corpus in that
-// mode alone (a profiling target); --dump writes every finding of both
+// mode alone (a profiling target; --only prompt times the stage-latency
+// prompt: stage and Scan(), names on and off); --dump writes every finding of both
 // modes (document, type, start, end, score) so an engine change can be
 // checked for identical results on the whole corpus.
 #include <malloc.h>
@@ -151,13 +152,14 @@ Rate ScanMbps(const scan::Scanner& s, const std::vector<std::string>& docs, bool
 
 int main(int argc, char** argv) {
   size_t mb = 64;
-  std::string corpus_out, only, dump;
+  std::string corpus_out, only, dump, prompt_out;
   int repeat = 1;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--mb")) mb = std::stoul(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--corpus-out")) corpus_out = argv[i + 1];
     else if (!std::strcmp(argv[i], "--only")) only = argv[i + 1];
     else if (!std::strcmp(argv[i], "--dump")) dump = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--prompt-out")) prompt_out = argv[i + 1];
     else if (!std::strcmp(argv[i], "--repeat")) repeat = std::max(1, std::atoi(argv[i + 1]));
   }
   // The scanner is created before the corpus exists: its memory is then
@@ -187,6 +189,12 @@ int main(int argc, char** argv) {
     for (size_t j = i; j < std::min(i + 5, paragraphs.size()); ++j) d += paragraphs[j] + "\n";
     docs.push_back(std::move(d));
   }
+  // The 4 KB chat prompt of the stage-latency figures (drawn right after the
+  // corpus, so it depends on --mb).
+  std::string prompt;
+  while (prompt.size() < 4096) prompt += Paragraph(rng);
+  prompt.resize(4096);
+  if (!prompt_out.empty()) std::ofstream(prompt_out) << prompt;
   if (!corpus_out.empty()) {
     std::ofstream out(corpus_out);
     for (const auto& p : paragraphs) {
@@ -247,6 +255,55 @@ int main(int argc, char** argv) {
                 cpu * 1e6 / requests, scan_cpu * 1e6 / requests);
     return 0;
   }
+  if (only == "prompt") {
+    // The stage-latency prompt alone, interleaved per round: the stage with
+    // the default config (names on), Scan() with and without names, and the
+    // stage with names off; p50 of each (a profiling target for the
+    // stage_4kb figures, and their split).
+    auto make_stage = [&](const char* yaml) {
+      YAML::Node root = YAML::Load(yaml);
+      auto settings = scan::ParseScanSettings("bench", root["scan"]);
+      return std::make_unique<stages::ScanInputStage>(
+          std::make_shared<const scan::ScanSettings>(*settings), &s,
+          "0123456789abcdef0123456789abcdef");
+    };
+    auto stage_names = make_stage("{}");
+    auto stage_patterns = make_stage("{scan: {names: false}}");
+    auto run_stage = [&](stages::ScanInputStage& st) {
+      RequestContext ctx;
+      ctx.endpoint = Endpoint::kChatCompletions;
+      ctx.principal.role = "user";
+      ctx.body["model"] = "m";
+      boost::json::array msgs;
+      msgs.push_back(boost::json::object{{"role", "user"}, {"content", prompt}});
+      ctx.body["messages"] = std::move(msgs);
+      double c0 = CpuSeconds();
+      st.OnRequest(ctx);
+      return (CpuSeconds() - c0) * 1e6;
+    };
+    scan::ScanOptions with_names, patterns_only;
+    patterns_only.names = false;
+    std::vector<double> t[4];
+    size_t n = 0;
+    for (int i = 0; i < 3000 * repeat; ++i) {
+      t[0].push_back(run_stage(*stage_names));
+      double c0 = CpuSeconds();
+      n += s.Scan(prompt, with_names).size();
+      double c1 = CpuSeconds();
+      n += s.Scan(prompt, patterns_only).size();
+      double c2 = CpuSeconds();
+      t[1].push_back((c1 - c0) * 1e6);
+      t[2].push_back((c2 - c1) * 1e6);
+      t[3].push_back(run_stage(*stage_patterns));
+    }
+    for (auto& v : t) std::sort(v.begin(), v.end());
+    std::printf(
+        "{\"only\":\"prompt\",\"stage_4kb_p50_us\":%.1f,\"scan_names_p50_us\":%.1f,"
+        "\"scan_patterns_p50_us\":%.1f,\"stage_4kb_patterns_only_p50_us\":%.1f,\"findings\":%zu}\n",
+        t[0][t[0].size() / 2], t[1][t[1].size() / 2], t[2][t[2].size() / 2],
+        t[3][t[3].size() / 2], n / (3000 * repeat));
+    return 0;
+  }
   if (!only.empty()) {
     // --repeat scans the corpus several times so a profile is dominated by
     // scanning rather than by corpus generation and scanner start-up.
@@ -300,9 +357,6 @@ int main(int argc, char** argv) {
   auto settings = scan::ParseScanSettings("bench", root["scan"]);
   stages::ScanInputStage stage(std::make_shared<const scan::ScanSettings>(*settings), &s,
                                "0123456789abcdef0123456789abcdef");
-  std::string prompt;
-  while (prompt.size() < 4096) prompt += Paragraph(rng);
-  prompt.resize(4096);
   std::vector<double> us;
   for (int i = 0; i < 3000; ++i) {
     RequestContext ctx;

@@ -1385,6 +1385,7 @@ Result<std::unique_ptr<Scanner>> Scanner::CreateWith(const std::string& data_dir
       im.time_id = static_cast<int>(i);  // starts by hand: no leftmost-start database
       continue;
     }
+    if (static_cast<int>(i) == im.url_id) continue;  // starts by hand (UrlLeftmostStart)
     DbJob som{std::string(recs[i].type) + " pattern #" + std::to_string(i)};
     som.Add(recs[i].regex, f | HS_FLAG_SOM_LEFTMOST, i);
     STEWARD_RETURN_IF_ERROR(get(som, &im.som[i]));
@@ -2093,6 +2094,55 @@ size_t TimeLeftmostStart(std::string_view buffer, size_t end) {
   return SIZE_MAX;
 }
 
+std::string_view UrlPatternRegex() { return kUrlRegex; }
+
+size_t UrlLeftmostStart(std::string_view buffer, size_t end, const std::array<bool, 256>& run) {
+  // kUrlRegex is \b (https?|ftp|wss?) :// RUN+, caseless, and every byte of
+  // a match (scheme letters, ':' and '/' too) is a RUN byte: a match ending
+  // at `end` begins after the last non-RUN byte before it. The leftmost
+  // start is the first position from there with `\b` before it (the
+  // buffer's start counts as a non-word byte) where a scheme and "://"
+  // leave at least one byte before `end`.
+  if (end > buffer.size() || end == 0) return SIZE_MAX;
+  auto lower = [&](size_t i) { return kTables.lower[static_cast<unsigned char>(buffer[i])]; };
+  size_t from = end;
+  while (from > 0 && run[static_cast<unsigned char>(buffer[from - 1])]) --from;
+  // The shortest match, "ws://x", is 6 bytes.
+  for (size_t s = from; s + 6 <= end; ++s) {
+    if (s > 0 && kTables.word[static_cast<unsigned char>(buffer[s - 1])]) continue;
+    size_t q = s;
+    unsigned char c = lower(q);
+    if (c == 'h') {
+      if (lower(q + 1) != 't' || lower(q + 2) != 't' || lower(q + 3) != 'p') continue;
+      q += 4;
+      if (lower(q) == 's' && q + 1 < end) ++q;  // (https:// and http:// never both match)
+    } else if (c == 'f') {
+      if (lower(q + 1) != 't' || lower(q + 2) != 'p') continue;
+      q += 3;
+    } else if (c == 'w') {
+      if (lower(q + 1) != 's') continue;
+      q += 2;
+      if (lower(q) == 's' && q + 1 < end) ++q;
+    } else {
+      continue;
+    }
+    // q + 3 < end: "://" and at least one run byte before `end`.
+    if (q + 3 < end && buffer[q] == ':' && buffer[q + 1] == '/' && buffer[q + 2] == '/') return s;
+  }
+  return SIZE_MAX;
+}
+
+size_t UrlLeftmostStart(std::string_view buffer, size_t end) {
+  static const std::array<bool, 256> kRun = [] {
+    std::array<bool, 256> run{};
+    std::string_view regex = kUrlRegex;
+    const char* cls = regex.data() + regex.rfind('[') + 1;
+    if (!ParseClass(cls, true, run)) std::abort();  // kUrlRegex's own class
+    return run;
+  }();
+  return UrlLeftmostStart(buffer, end, kRun);
+}
+
 namespace {
 
 // Words that make a LOCATION a street ("Elm Street", "the corner of Rue
@@ -2265,6 +2315,16 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
         std::string_view window = text.substr(ws, we - ws);
         auto consider = [&](size_t e) {
           size_t s = TimeLeftmostStart(window, e - ws);
+          if (s != SIZE_MAX) w.best = std::min(w.best, ws + s);
+        };
+        consider(c.first_end);
+        for (int i = 0; i < c.nends; ++i)
+          if (c.ends[i] != c.first_end) consider(c.ends[i]);
+      } else if (static_cast<int>(c.id) == im.url_id) {
+        // The same for a URL (a re-scan reported every byte of its run).
+        std::string_view window = text.substr(ws, we - ws);
+        auto consider = [&](size_t e) {
+          size_t s = UrlLeftmostStart(window, e - ws, im.url_run);
           if (s != SIZE_MAX) w.best = std::min(w.best, ws + s);
         };
         consider(c.first_end);

@@ -129,6 +129,14 @@ std::vector<size_t> DigitPatternEnds(size_t kind, std::string_view text);
 size_t TimeLeftmostStart(std::string_view buffer, size_t end);
 std::string_view TimePatternRegex();
 
+// The same for the URL pattern (UrlPatternRegex(), caseless): the scanner
+// recovers URL candidates' starts with it instead of a re-scan that
+// reported every byte of the URL (exposed for the test that checks that).
+// The second form takes the pattern's run class (as the scanner reads it).
+size_t UrlLeftmostStart(std::string_view buffer, size_t end);
+size_t UrlLeftmostStart(std::string_view buffer, size_t end, const std::array<bool, 256>& run);
+std::string_view UrlPatternRegex();
+
 // Where the scanner's data files live: $STEWARD_DATA_DIR/scan (or
 // $STEWARD_DATA_DIR itself if it holds names.model), else ../data/scan
 // relative to the executable (and ../../data/scan, ../../../data/scan for
