@@ -76,15 +76,46 @@ bool EndEmbedded(std::string_view text, size_t end) {
 
 // True when the span is one piece of a longer dotted/dashed number such as
 // "1.2.3.4.5" or "10-555-123-4567-9": then it is not an entity by itself.
-bool EmbeddedInNumber(std::string_view text, const Span& s) {
-  if (s.start >= 2) {
-    char p = text[s.start - 1];
-    if ((p == '.' || p == '-' || p == '/' || p == ':' || p == '_') && IsAlnum(text[s.start - 2]))
+bool StartEmbedded(std::string_view text, size_t start) {
+  if (start >= 2) {
+    char p = text[start - 1];
+    if ((p == '.' || p == '-' || p == '/' || p == ':' || p == '_') && IsAlnum(text[start - 2]))
       return true;
   }
-  if (s.start >= 1 && (IsAlnum(text[s.start - 1]) || text[s.start - 1] == '_')) return true;
-  return EndEmbedded(text, s.end);
+  return start >= 1 && (IsAlnum(text[start - 1]) || text[start - 1] == '_');
 }
+bool EmbeddedInNumber(std::string_view text, const Span& s) {
+  return StartEmbedded(text, s.start) || EndEmbedded(text, s.end);
+}
+
+// Digits [from, ..) of `text` read as a number of at most `max_digits`
+// digits that ends the token (no letter, digit, '_' or ".digit" after it);
+// -1 when there is no such number.
+int TokenEndingNumberAt(std::string_view text, size_t from, size_t max_digits) {
+  size_t j = from;
+  int value = 0;
+  while (j < text.size() && IsDigit(text[j]) && j - from < max_digits)
+    value = value * 10 + (text[j++] - '0');
+  if (j == from || EndEmbedded(text, j)) return -1;
+  if (j + 1 < text.size() && text[j] == '.' && IsDigit(text[j + 1])) return -1;
+  return value;
+}
+
+// An IPv4 address may be followed by a port ("10.0.0.5:8080") or a CIDR
+// prefix ("10.0.0.0/24"); any other separator before a digit continues a
+// longer number ("1.2.3.4.5", "1.2.3.4-2").
+bool Ipv4EndEmbedded(std::string_view text, size_t end) {
+  if (end + 1 < text.size() && text[end] == ':') {
+    int port = TokenEndingNumberAt(text, end + 1, 5);
+    if (port >= 0 && port <= 65535) return false;
+  }
+  if (end + 1 < text.size() && text[end] == '/') {
+    int prefix = TokenEndingNumberAt(text, end + 1, 2);
+    if (prefix >= 0 && prefix <= 32) return false;
+  }
+  return EndEmbedded(text, end);
+}
+bool Ipv4EndNotEmbedded(std::string_view text, size_t end) { return !Ipv4EndEmbedded(text, end); }
 
 // Recognizer::end_filter of the validators that begin by rejecting an
 // EmbeddedInNumber span (before changing the span).
@@ -213,7 +244,7 @@ bool ValidateNotEmbedded(std::string_view text, Span* span, double* score) {
 }
 
 bool ValidateIpv4(std::string_view text, Span* span, double* score) {
-  if (EmbeddedInNumber(text, *span)) return false;
+  if (StartEmbedded(text, span->start) || Ipv4EndEmbedded(text, span->end)) return false;
   // "v1.2.3.4" is a version, not an address.
   if (span->start >= 1 && (text[span->start - 1] == 'v' || text[span->start - 1] == 'V'))
     return false;
@@ -980,8 +1011,9 @@ std::vector<Recognizer> WithStartRules(std::vector<Recognizer> t) {
   // the span as given: an end that continues a number fails every span.
   for (Recognizer& r : t) {
     for (Validator v : {ValidateCard, ValidateSsn, ValidateItin, ValidateNhs, ValidateNotEmbedded,
-                        ValidateIpv4, ValidateNumericDate, ValidateTime, ValidateYear})
+                        ValidateNumericDate, ValidateTime, ValidateYear})
       if (r.validate == v) r.end_filter = EndNotEmbedded;
+    if (r.validate == ValidateIpv4) r.end_filter = Ipv4EndNotEmbedded;
   }
   for (const Rule& r : rules) {
     if (r.index >= t.size() || t[r.index].type != r.type) std::abort();  // table drifted

@@ -88,6 +88,21 @@ TEST(Scanner, Ip) {
   EXPECT_FALSE(HasType("at 12:30:45 we met", "IP_ADDRESS"));
 }
 
+// Configs and logs write addresses with a port or a CIDR prefix; only the
+// address is reported. Other continuations make a longer number.
+TEST(Scanner, IpWithPortOrPrefix) {
+  EXPECT_TRUE(Has("proxy_pass to 10.0.0.5:8080;", "IP_ADDRESS", "10.0.0.5"));
+  EXPECT_TRUE(Has("listen 127.0.0.1:8080 now", "IP_ADDRESS", "127.0.0.1"));
+  EXPECT_TRUE(Has("allow 192.168.1.0/24;", "IP_ADDRESS", "192.168.1.0"));
+  EXPECT_TRUE(Has("at 10.0.0.5:22, then", "IP_ADDRESS", "10.0.0.5"));
+  EXPECT_FALSE(HasType("build 1.2.3.4:99999 done", "IP_ADDRESS"));  // not a port
+  EXPECT_FALSE(HasType("net 10.0.0.0/33 here", "IP_ADDRESS"));      // not a prefix
+  EXPECT_FALSE(HasType("path 1.2.3.4/24/5 here", "IP_ADDRESS"));
+  EXPECT_FALSE(HasType("ver 10.1.2.3:80.5 here", "IP_ADDRESS"));
+  EXPECT_FALSE(HasType("release 1.2.3.4-2 here", "IP_ADDRESS"));
+  EXPECT_FALSE(HasType("upgrade to version 1.2.3.4.5", "IP_ADDRESS"));
+}
+
 TEST(Scanner, MacUrlDate) {
   EXPECT_TRUE(Has("mac 00:1A:2B:3C:4D:5E", "MAC_ADDRESS", "00:1A:2B:3C:4D:5E"));
   EXPECT_TRUE(Has("see https://example.com/a?b=1).", "URL", "https://example.com/a?b=1"));
