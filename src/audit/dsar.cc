@@ -98,33 +98,30 @@ Result<boost::json::object> DsarExport(Database& db, const std::string& data_dir
     boost::json::array p;
     for (const Hash& h : path) p.push_back(boost::json::string(ToHex(h)));
     rec["audit_path"] = std::move(p);
-    // The record names its payload rows; the primary key finds them (a
-    // streamed call's two records share one ref: leaf_index tells apart).
+    // The record names its payload parts' ref; they are found by leaf index
+    // (a streamed call's two records share one ref).
     std::string payload_ref;
     if (const auto* obj = rec["record"].if_object()) {
       if (const auto* ref = obj->if_contains("payload_ref"); ref && ref->is_string()) {
         payload_ref = std::string(ref->get_string());
       }
     }
-    std::vector<Row> parts;
+    std::vector<StoredPayloadPart> parts;
     if (!payload_ref.empty()) {
-      STEWARD_ASSIGN_OR_RETURN(
-          parts, sql.Query("SELECT ref, part, sealed, shredded_ms FROM audit_payloads "
-                           "WHERE ref = $1 AND leaf_index = $2 ORDER BY part",
-                           {payload_ref, idx}));
+      STEWARD_ASSIGN_OR_RETURN(parts, PayloadPartsOfLeaf(sql, idx, payload_ref));
     }
     boost::json::object payloads;
-    for (const Row& pr : parts) {
+    for (const StoredPayloadPart& pr : parts) {
       boost::json::object pj;
       if (erased) {
         pj["status"] = "erased";
-      } else if (!pr.IsNull(3) || pr.IsNull(2)) {
+      } else if (pr.shredded_ms || !pr.sealed) {
         pj["status"] = "expired";
-        if (!pr.IsNull(3)) pj["shredded_ms"] = pr.Int(3);
+        if (pr.shredded_ms) pj["shredded_ms"] = *pr.shredded_ms;
       } else if (!data_key) {
         pj["status"] = "unavailable";
       } else {
-        auto text = OpenBytes(*data_key, pr.Text(2), PayloadSealer::PayloadAd(pr.Text(0), pr.Text(1)));
+        auto text = OpenBytes(*data_key, *pr.sealed, PayloadSealer::PayloadAd(payload_ref, pr.part));
         if (text.ok()) {
           pj["status"] = "available";
           pj["text"] = *text;
@@ -133,7 +130,7 @@ Result<boost::json::object> DsarExport(Database& db, const std::string& data_dir
           pj["error"] = text.status().message();
         }
       }
-      payloads[pr.Text(1)] = std::move(pj);
+      payloads[pr.part] = std::move(pj);
     }
     rec["payloads"] = std::move(payloads);
     records.push_back(std::move(rec));

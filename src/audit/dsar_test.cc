@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -51,6 +52,15 @@ class DsarTest : public ::testing::Test {
     auto r = log_->Append(std::move(l))->Get();
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.value_or(-1);
+  }
+
+  // Stored payload parts of a subject (pseudonym), either layout.
+  int64_t PartsOf(const std::string& pseudonym) {
+    auto parts = AllPayloadParts(Sql(&log_->db()));
+    EXPECT_TRUE(parts.ok()) << parts.status().ToString();
+    if (!parts.ok()) return -1;
+    return std::count_if(parts->begin(), parts->end(),
+                         [&](const StoredPayloadPart& p) { return p.subject == pseudonym; });
   }
 
   std::filesystem::path dir_;
@@ -114,9 +124,7 @@ TEST_F(DsarTest, ExportEraseRoundTripKeepsProofsValid) {
             "bob prompt");
   // New calls of an erased subject keep hashes only.
   AppendFor("alice", "after erasure");
-  auto n = log_->db().Query("SELECT COUNT(*) FROM audit_payloads WHERE subject = $1",
-                            {log_->Pseudonym("alice")});
-  EXPECT_EQ(n->at(0).Int(0), 4);
+  EXPECT_EQ(PartsOf(log_->Pseudonym("alice")), 4);
   EXPECT_TRUE(DsarErase(log_->db(), dir_.string(), "alice", "cli:test", clock_)->already_erased);
 }
 
@@ -132,9 +140,7 @@ TEST_F(DsarTest, ErasureFromAnotherConnectionStopsCachedKeyAtOnce) {
   ASSERT_TRUE(erased.ok()) << erased.status().ToString();
   EXPECT_EQ(erased->erasure_index, 2);
   EXPECT_GE(AppendFor("alice", "after"), 3);
-  auto n = log_->db().Query("SELECT COUNT(*) FROM audit_payloads WHERE subject = $1",
-                            {log_->Pseudonym("alice")});
-  EXPECT_EQ(n->at(0).Int(0), 4);  // two calls' prompt + completion, none after
+  EXPECT_EQ(PartsOf(log_->Pseudonym("alice")), 4);  // two calls' prompt + completion, none after
   auto v = VerifyStore(log_->db(), "");
   ASSERT_TRUE(v.ok());
   EXPECT_TRUE(v->ok) << v->problem;
@@ -192,9 +198,61 @@ TEST_F(DsarTest, RetentionShredsPayloadsPerClassButKeepsRecords) {
   EXPECT_EQ(e->at("records").as_array().size(), 2u);
 }
 
+TEST_F(DsarTest, PayloadRowsWrittenBeforeBlocksStillExportAndExpire) {
+  // A store written before migration 8 keeps one audit_payloads row per
+  // part: exports read them beside the blocks, retention shreds them.
+  AppendFor("gina", "new prompt");
+  const std::string pseudonym = log_->Pseudonym("gina");
+  LeafToAppend l;
+  l.subject = pseudonym;
+  l.payload_ref = "legacyref";
+  l.leaf = *CanonicalJson(boost::json::object{
+      {"kind", "request"}, {"subject", pseudonym}, {"payload_ref", "legacyref"}});
+  l.kind = "request";
+  l.time_ms = clock_.NowUnixMs();
+  auto idx = log_->Append(std::move(l))->Get();  // no payloads through the writer
+  ASSERT_TRUE(idx.ok());
+  auto keks = LoadKeks(dir_.string(), false);
+  ASSERT_TRUE(keks.ok());
+  PayloadSealer sealer(std::move(*keks));
+  auto key = sealer.SubjectKey(Sql(&log_->db()), pseudonym, 0, false);
+  ASSERT_TRUE(key.ok() && key->has_value());
+  ASSERT_TRUE(log_->db()
+                  .Exec("INSERT INTO audit_payloads(ref, part, subject, leaf_index, created_ms,"
+                        " sealed, shredded_ms, data_class) VALUES ($1, 'prompt', $2, $3, $4, $5,"
+                        " NULL, 'plain')",
+                        {std::string("legacyref"), pseudonym, *idx, clock_.NowUnixMs(),
+                         Blob{SealBytes(**key, "legacy prompt",
+                                        PayloadSealer::PayloadAd("legacyref", "prompt"))}})
+                  .ok());
+  EXPECT_EQ(PartsOf(pseudonym), 3);
+  auto e = DsarExport(log_->db(), dir_.string(), "gina");
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  const auto& recs = e->at("records").as_array();
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(recs[0].at("payloads").at("prompt").at("text").as_string(), "new prompt");
+  EXPECT_EQ(recs[0].at("payloads").at("completion").at("text").as_string(),
+            "answer to new prompt");
+  EXPECT_EQ(recs[1].at("payloads").at("prompt").at("text").as_string(), "legacy prompt");
+  EXPECT_EQ(recs[1].at("payloads").as_object().size(), 1u);
+  clock_.AdvanceMs(31LL * 86'400'000);
+  auto n = ShredExpiredPayloads(log_->db(), options_.retention, clock_.NowUnixMs());
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 3);
+  e = DsarExport(log_->db(), dir_.string(), "gina");
+  for (size_t i = 0; i < 2; ++i) {
+    for (const auto& [part, status] : e->at("records").at(i).at("payloads").as_object()) {
+      EXPECT_EQ(status.at("status").as_string(), "expired") << i << " " << part;
+    }
+  }
+  EXPECT_EQ(*ShredExpiredPayloads(log_->db(), options_.retention, clock_.NowUnixMs()), 0);
+}
+
 TEST_F(DsarTest, RotateKekRewrapsWithoutTouchingPayloads) {
   AppendFor("erin", "erin prompt");
-  auto sealed_before = log_->db().Query("SELECT sealed FROM audit_payloads ORDER BY part");
+  auto sealed_before = AllPayloadParts(Sql(&log_->db()));
+  ASSERT_TRUE(sealed_before.ok());
+  ASSERT_EQ(sealed_before->size(), 2u);
   auto kek_before = LoadKeks(dir_.string(), false);
   ASSERT_TRUE(kek_before.ok());
   log_->Stop();
@@ -211,8 +269,10 @@ TEST_F(DsarTest, RotateKekRewrapsWithoutTouchingPayloads) {
   auto ids = (*db)->Query("SELECT DISTINCT kek_id FROM audit_subject_keys WHERE wrapped_key IS NOT NULL");
   ASSERT_EQ(ids->size(), 1u);
   EXPECT_EQ(ids->at(0).Text(0), kek_after->at(0).id);
-  auto sealed_after = (*db)->Query("SELECT sealed FROM audit_payloads ORDER BY part");
-  EXPECT_EQ(sealed_before->at(0).Text(0), sealed_after->at(0).Text(0));
+  auto sealed_after = AllPayloadParts(Sql(db->get()));
+  ASSERT_TRUE(sealed_after.ok());
+  ASSERT_EQ(sealed_after->size(), 2u);
+  for (size_t i = 0; i < 2; ++i) EXPECT_EQ(sealed_before->at(i).sealed, sealed_after->at(i).sealed);
   auto e = DsarExport(**db, dir_.string(), "erin");
   ASSERT_TRUE(e.ok()) << e.status().ToString();
   EXPECT_EQ(e->at("records").at(0).at("payloads").at("prompt").at("text").as_string(),

@@ -1,10 +1,12 @@
 #include "audit/log_store.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <map>
 #include <optional>
 #include <set>
+#include <tuple>
 
 #include "audit/payload_crypto.h"
 #include "common/strings.h"
@@ -66,6 +68,17 @@ const std::vector<Migration>& AuditMigrations() {
        " SELECT idx, leaf, leaf_hash, kind, subject, time_ms FROM audit_leaves ORDER BY idx;"
        "DROP TABLE audit_leaves;"
        "ALTER TABLE audit_leaves_v7 RENAME TO audit_leaves"},
+      // Payload parts in blocks, one row per commit and group (see
+      // StoredPayloadPart in log_store.h): a payload row per part with its
+      // primary-key and time index entries cost the gateway's writer more
+      // than its leaf rows. The row key is the group << 56 | the block's
+      // first leaf; `pending` finds the blocks retention has not shredded.
+      {"audit", 8,
+       "CREATE TABLE audit_payload_blocks (id INTEGER PRIMARY KEY, first_idx BIGINT NOT NULL,"
+       " part TEXT NOT NULL, data_class TEXT NOT NULL, created_ms BIGINT NOT NULL,"
+       " entries BIGINT NOT NULL, body BLOB NOT NULL, shredded_ms BIGINT);"
+       "CREATE INDEX audit_payload_blocks_pending ON audit_payload_blocks(shredded_ms, part,"
+       " data_class, created_ms)"},
   };
   return kMigrations;
 }
@@ -279,6 +292,88 @@ class BulkInserter {
 
 namespace {
 
+// Payload blocks (migration 8). A body is a version byte (1) and then per
+// part: leaf index (u64), ref (u16 length + bytes), subject (u16 length +
+// bytes), sealed (u32 length + nonce || ciphertext; length 0 once
+// shredded), integers little-endian.
+constexpr int kPayloadGroups = 4;  // part (prompt, completion) x class (plain, pii)
+constexpr int kPayloadGroupShift = 56;
+constexpr char kPayloadBlockVersion = 1;
+// A block is closed at a leaf boundary once it holds this much: large
+// prompts make several rows instead of one huge value.
+constexpr size_t kPayloadBlockBytes = size_t{1} << 20;
+constexpr const char* kPayloadParts[] = {"prompt", "completion"};
+constexpr const char* kPayloadClasses[] = {"plain", "pii"};
+
+int PayloadGroup(std::string_view part, std::string_view data_class) {
+  int p = part == "prompt" ? 0 : part == "completion" ? 1 : -1;
+  int c = data_class.empty() || data_class == "plain" ? 0 : data_class == "pii" ? 1 : -1;
+  return p < 0 || c < 0 ? -1 : p * 2 + c;
+}
+
+int64_t PayloadBlockId(int group, int64_t first_leaf) {
+  return (int64_t{group} << kPayloadGroupShift) + first_leaf;
+}
+
+void PutLe(std::string& out, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+uint64_t GetLe(std::string_view in, size_t at, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) {
+    v |= uint64_t{static_cast<unsigned char>(in[at + static_cast<size_t>(i)])} << (8 * i);
+  }
+  return v;
+}
+
+struct PayloadBlockBuilder {
+  std::string body;
+  int64_t first_leaf = 0;
+  int64_t last_leaf = -1;
+  int64_t created_ms = 0;
+  int64_t entries = 0;
+
+  Status Add(int64_t leaf, const std::string& ref, const std::string& subject, int64_t time_ms,
+             const std::string& key, std::string_view plaintext, std::string_view ad) {
+    if (ref.size() > 0xffff || subject.size() > 0xffff) {
+      return InvalidArgument("audit payload: ref or subject longer than 65535 bytes");
+    }
+    if (entries == 0) {
+      body.clear();
+      body.reserve(1 + 8 + 2 + ref.size() + 2 + subject.size() + 4 + plaintext.size() + 40);
+      body.push_back(kPayloadBlockVersion);
+      first_leaf = leaf;
+      created_ms = time_ms;
+    }
+    PutLe(body, static_cast<uint64_t>(leaf), 8);
+    PutLe(body, ref.size(), 2);
+    body.append(ref);
+    PutLe(body, subject.size(), 2);
+    body.append(subject);
+    const size_t len_at = body.size();
+    body.append(4, '\0');
+    const size_t sealed = SealAppend(&body, key, plaintext, ad);
+    for (int i = 0; i < 4; ++i) body[len_at + i] = static_cast<char>((sealed >> (8 * i)) & 0xff);
+    last_leaf = leaf;
+    created_ms = std::max(created_ms, time_ms);
+    ++entries;
+    return Status::Ok();
+  }
+
+  // Hands the block to `rows` (moving the body) and starts an empty one.
+  Status EmitTo(BulkInserter& rows, int group) {
+    Status s = rows.Add(PayloadBlockId(group, first_leaf), first_leaf,
+                        std::string(kPayloadParts[group / 2]),
+                        std::string(kPayloadClasses[group % 2]), created_ms, entries,
+                        Blob{std::move(body)});
+    body.clear();
+    entries = 0;
+    last_leaf = -1;
+    return s;
+  }
+};
+
 // AppendLeavesInTx; with `take_bytes` (the same vector as `leaves`) each
 // leaf's bytes are moved into its row instead of copied.
 Result<int64_t> AppendLeavesImpl(Transaction& tx, Frontier* frontier,
@@ -299,10 +394,12 @@ Result<int64_t> AppendLeavesImpl(Transaction& tx, Frontier* frontier,
   const int64_t first = size;
   BulkInserter leaf_rows(tx, "INSERT INTO audit_leaves(idx, leaf, leaf_hash, kind, subject, time_ms)", 6);
   BulkInserter node_rows(tx, "INSERT INTO audit_nodes(lvl, idx, hash)", 3);
-  BulkInserter payload_rows(
-      tx, "INSERT INTO audit_payloads(ref, part, subject, leaf_index, created_ms, sealed, shredded_ms,"
-      " data_class)",
-      8);
+  BulkInserter block_rows(tx,
+                          "INSERT INTO audit_payload_blocks(id, first_idx, part, data_class,"
+                          " created_ms, entries, body)",
+                          7);
+  PayloadBlockBuilder blocks[kPayloadGroups];
+  std::string ad;  // reused: one associated-data text per part
   Status node_status;
   for (size_t i = 0; i < leaves.size(); ++i) {
     const LeafToAppend& l = leaves[i];
@@ -328,16 +425,29 @@ Result<int64_t> AppendLeavesImpl(Transaction& tx, Frontier* frontier,
     }
     if (!*key) continue;  // erased subject: keep hashes only
     for (const PayloadPart& p : l.payloads) {
-      std::string sealed =
-          SealBytes(**key, p.plaintext, PayloadSealer::PayloadAd(l.payload_ref, p.part));
-      STEWARD_RETURN_IF_ERROR(payload_rows.Add(
-          l.payload_ref, p.part, l.subject, index, l.time_ms, Blob{std::move(sealed)}, Value(),
-          l.data_class.empty() ? std::string("plain") : l.data_class));
+      const int group = PayloadGroup(p.part, l.data_class);
+      if (group < 0) {
+        return InvalidArgument("audit payload: part must be prompt or completion and data class "
+                               "plain or pii (got " + p.part + ", " + l.data_class + ")");
+      }
+      PayloadBlockBuilder& b = blocks[group];
+      if (b.entries > 0 && b.body.size() >= kPayloadBlockBytes && b.last_leaf != index) {
+        STEWARD_RETURN_IF_ERROR(b.EmitTo(block_rows, group));
+      }
+      ad.assign("steward-payload-v1\n");
+      ad.append(l.payload_ref);
+      ad.push_back('\n');
+      ad.append(p.part);
+      STEWARD_RETURN_IF_ERROR(b.Add(index, l.payload_ref, l.subject, l.time_ms, **key,
+                                    p.plaintext, ad));
     }
+  }
+  for (int g = 0; g < kPayloadGroups; ++g) {
+    if (blocks[g].entries > 0) STEWARD_RETURN_IF_ERROR(blocks[g].EmitTo(block_rows, g));
   }
   STEWARD_RETURN_IF_ERROR(leaf_rows.Flush());
   STEWARD_RETURN_IF_ERROR(node_rows.Flush());
-  STEWARD_RETURN_IF_ERROR(payload_rows.Flush());
+  STEWARD_RETURN_IF_ERROR(block_rows.Flush());
   STEWARD_RETURN_IF_ERROR(tx.Exec(
       "INSERT INTO audit_meta(name, value) VALUES ('tree_size', $1) "
       "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
@@ -422,6 +532,153 @@ Result<std::vector<std::pair<int64_t, std::string>>> SubjectLeaves(Sql sql,
   }
   return std::vector<std::pair<int64_t, std::string>>(std::make_move_iterator(found.begin()),
                                                       std::make_move_iterator(found.end()));
+}
+
+Result<std::vector<StoredPayloadPart>> DecodePayloadBlock(std::string_view body) {
+  std::vector<StoredPayloadPart> out;
+  if (body.empty() || body[0] != kPayloadBlockVersion) {
+    return DataLoss("audit payload block: unknown format (version byte " +
+                    std::to_string(body.empty() ? -1 : static_cast<unsigned char>(body[0])) +
+                    ")");
+  }
+  size_t at = 1;
+  auto need = [&](size_t n) { return body.size() - at >= n; };
+  while (at < body.size()) {
+    StoredPayloadPart p;
+    if (!need(10)) return DataLoss("audit payload block: truncated part header");
+    p.leaf_index = static_cast<int64_t>(GetLe(body, at, 8));
+    const size_t ref_len = GetLe(body, at + 8, 2);
+    at += 10;
+    if (!need(ref_len + 2)) return DataLoss("audit payload block: truncated ref");
+    p.ref.assign(body.substr(at, ref_len));
+    at += ref_len;
+    const size_t subject_len = GetLe(body, at, 2);
+    at += 2;
+    if (!need(subject_len + 4)) return DataLoss("audit payload block: truncated subject");
+    p.subject.assign(body.substr(at, subject_len));
+    at += subject_len;
+    const size_t sealed_len = GetLe(body, at, 4);
+    at += 4;
+    if (!need(sealed_len)) return DataLoss("audit payload block: truncated ciphertext");
+    if (sealed_len > 0) p.sealed.emplace(body.substr(at, sealed_len));
+    at += sealed_len;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+namespace {
+
+StoredPayloadPart LegacyPayloadPart(const Row& r) {
+  // ref, part, subject, leaf_index, sealed, shredded_ms, data_class
+  StoredPayloadPart p;
+  p.ref = r.Text(0);
+  p.part = r.Text(1);
+  p.subject = r.Text(2);
+  p.leaf_index = r.Int(3);
+  if (!r.IsNull(4)) p.sealed = r.Text(4);
+  if (!r.IsNull(5)) p.shredded_ms = r.Int(5);
+  p.data_class = r.IsNull(6) ? "plain" : r.Text(6);
+  return p;
+}
+
+// The parts of a block row (id, part, data_class, body, shredded_ms).
+Result<std::vector<StoredPayloadPart>> BlockRowParts(const Row& r) {
+  STEWARD_ASSIGN_OR_RETURN(auto parts, DecodePayloadBlock(r.Text(3)));
+  for (auto& p : parts) {
+    p.part = r.Text(1);
+    p.data_class = r.Text(2);
+    if (!r.IsNull(4)) p.shredded_ms = r.Int(4);
+  }
+  return parts;
+}
+
+void SortParts(std::vector<StoredPayloadPart>& parts) {
+  std::stable_sort(parts.begin(), parts.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.leaf_index, a.part) < std::tie(b.leaf_index, b.part);
+  });
+}
+
+constexpr const char* kLegacyPayloadColumns =
+    "SELECT ref, part, subject, leaf_index, sealed, shredded_ms, data_class FROM audit_payloads";
+
+}  // namespace
+
+Result<std::vector<StoredPayloadPart>> PayloadPartsOfLeaf(Sql sql, int64_t leaf_index,
+                                                          const std::string& ref) {
+  std::vector<StoredPayloadPart> out;
+  STEWARD_ASSIGN_OR_RETURN(
+      auto legacy, sql.Query(std::string(kLegacyPayloadColumns) +
+                                 " WHERE ref = $1 AND leaf_index = $2",
+                             {ref, leaf_index}));
+  for (const Row& r : legacy) out.push_back(LegacyPayloadPart(r));
+  // Per group, the block that may hold the leaf: the last one starting at
+  // or before it (a group's blocks cover increasing, disjoint leaf ranges).
+  for (int g = 0; g < kPayloadGroups; ++g) {
+    STEWARD_ASSIGN_OR_RETURN(
+        auto rows, sql.Query("SELECT id, part, data_class, body, shredded_ms FROM "
+                             "audit_payload_blocks WHERE id >= $1 AND id <= $2 "
+                             "ORDER BY id DESC LIMIT 1",
+                             {PayloadBlockId(g, 0), PayloadBlockId(g, leaf_index)}));
+    if (rows.empty()) continue;
+    STEWARD_ASSIGN_OR_RETURN(auto parts, BlockRowParts(rows[0]));
+    for (auto& p : parts) {
+      if (p.leaf_index == leaf_index && p.ref == ref) out.push_back(std::move(p));
+    }
+  }
+  SortParts(out);
+  return out;
+}
+
+Result<std::vector<StoredPayloadPart>> AllPayloadParts(Sql sql) {
+  std::vector<StoredPayloadPart> out;
+  STEWARD_ASSIGN_OR_RETURN(auto legacy, sql.Query(kLegacyPayloadColumns));
+  for (const Row& r : legacy) out.push_back(LegacyPayloadPart(r));
+  STEWARD_ASSIGN_OR_RETURN(
+      auto rows, sql.Query("SELECT id, part, data_class, body, shredded_ms FROM "
+                           "audit_payload_blocks ORDER BY id"));
+  for (const Row& r : rows) {
+    STEWARD_ASSIGN_OR_RETURN(auto parts, BlockRowParts(r));
+    for (auto& p : parts) out.push_back(std::move(p));
+  }
+  SortParts(out);
+  return out;
+}
+
+Result<ShredProgress> ShredPayloadBlocksInTx(Transaction& tx, const std::string& part,
+                                             const std::string& data_class, int64_t cutoff_ms,
+                                             int64_t now_ms, int64_t max_blocks) {
+  if (PayloadGroup(part, data_class) < 0) {
+    return InvalidArgument("retention: unknown payload part or data class");
+  }
+  // The pending index holds only unshredded blocks up front: the scan does
+  // not pass the blocks shredded by earlier runs.
+  STEWARD_ASSIGN_OR_RETURN(
+      auto rows,
+      tx.Query("SELECT id, body FROM audit_payload_blocks WHERE shredded_ms IS NULL AND "
+               "part = $1 AND data_class = $2 AND created_ms <= $3 LIMIT $4",
+               {part, data_class, cutoff_ms, max_blocks}));
+  ShredProgress progress;
+  for (const Row& r : rows) {
+    STEWARD_ASSIGN_OR_RETURN(auto parts, DecodePayloadBlock(r.Text(1)));
+    // The same body without the ciphertexts: which leaf had which part
+    // stays known (a DSAR export says "expired", not nothing).
+    std::string body(1, kPayloadBlockVersion);
+    for (const auto& p : parts) {
+      PutLe(body, static_cast<uint64_t>(p.leaf_index), 8);
+      PutLe(body, p.ref.size(), 2);
+      body.append(p.ref);
+      PutLe(body, p.subject.size(), 2);
+      body.append(p.subject);
+      PutLe(body, 0, 4);
+      if (p.sealed) ++progress.parts;
+    }
+    STEWARD_RETURN_IF_ERROR(
+        tx.Exec("UPDATE audit_payload_blocks SET body = $1, shredded_ms = $2 WHERE id = $3",
+                {Blob{std::move(body)}, now_ms, r.Int(0)}));
+  }
+  progress.more = rows.size() >= static_cast<size_t>(max_blocks);
+  return progress;
 }
 
 Status InsertTreeHead(Sql sql, const TreeHead& head) {

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "audit/merkle.h"
@@ -122,6 +123,49 @@ struct LeafToAppend {
   // caller's thread, off the single writer thread); computed here otherwise.
   std::optional<Hash> leaf_hash;
 };
+
+// Encrypted payloads are stored in blocks (migration 8): one
+// audit_payload_blocks row per commit for each group of parts that share a
+// retention (part x data class), holding every sealed part of the commit's
+// leaves in that group. A commit of 7 gateway calls inserts 2 rows instead of
+// 14 rows each with a primary-key and a time index entry. A block's row key
+// is the group in the top bits and its first leaf index below, so the block
+// that may hold a leaf's part is one descending range read. Retention
+// shreds whole blocks (a group shares one retention; a block's created_ms
+// is its newest part's); erasure destroys the subject's data key and leaves
+// blocks untouched. Rows written before migration 8 stay in audit_payloads
+// and are read and shredded as before.
+struct StoredPayloadPart {
+  int64_t leaf_index = 0;
+  std::string ref;
+  std::string part;        // "prompt" | "completion"
+  std::string subject;     // pseudonym, "" for none
+  std::string data_class;  // "plain" | "pii"
+  std::optional<std::string> sealed;  // nonce || ciphertext; nullopt once shredded
+  std::optional<int64_t> shredded_ms;
+};
+// The stored parts of leaf `leaf_index` under `ref` (the payload_ref its
+// record names), both layouts, ordered by part.
+Result<std::vector<StoredPayloadPart>> PayloadPartsOfLeaf(Sql sql, int64_t leaf_index,
+                                                          const std::string& ref);
+// Every stored part (both layouts), by leaf index then part: for tests and
+// small stores (it reads every block).
+Result<std::vector<StoredPayloadPart>> AllPayloadParts(Sql sql);
+// Splits a block body into its parts (fields not in the body are left
+// empty); DataLoss naming the problem when it is malformed.
+Result<std::vector<StoredPayloadPart>> DecodePayloadBlock(std::string_view body);
+
+// Retention for blocks: shreds (keeps each part's leaf, ref and subject,
+// drops its ciphertext) up to `max_blocks` unshredded blocks of one part and
+// data class whose newest part is at or before `cutoff_ms`. `more`: there
+// may be further such blocks.
+struct ShredProgress {
+  int64_t parts = 0;  // ciphertexts removed
+  bool more = false;
+};
+Result<ShredProgress> ShredPayloadBlocksInTx(Transaction& tx, const std::string& part,
+                                             const std::string& data_class, int64_t cutoff_ms,
+                                             int64_t now_ms, int64_t max_blocks);
 
 class PayloadSealer;  // payload_crypto.h
 class DataKeyCache;   // payload_crypto.h

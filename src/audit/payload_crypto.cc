@@ -60,20 +60,26 @@ Kek MakeKek(std::string key_bytes) {
   return k;
 }
 
-std::string SealBytes(const std::string& key, std::string_view plaintext, std::string_view ad) {
+size_t SealAppend(std::string* out, const std::string& key, std::string_view plaintext,
+                  std::string_view ad) {
   EnsureSodium();
-  std::string out(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + plaintext.size() +
-                      crypto_aead_xchacha20poly1305_ietf_ABYTES,
-                  '\0');
-  auto* nonce = reinterpret_cast<unsigned char*>(out.data());
+  constexpr size_t kNonce = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+  const size_t at = out->size();
+  out->resize(at + kNonce + plaintext.size() + crypto_aead_xchacha20poly1305_ietf_ABYTES);
+  auto* nonce = reinterpret_cast<unsigned char*>(out->data() + at);
   RandomNonce(nonce);
   unsigned long long clen = 0;
   crypto_aead_xchacha20poly1305_ietf_encrypt(
-      nonce + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &clen,
-      reinterpret_cast<const unsigned char*>(plaintext.data()), plaintext.size(),
-      reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), nullptr, nonce,
-      reinterpret_cast<const unsigned char*>(key.data()));
-  out.resize(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + clen);
+      nonce + kNonce, &clen, reinterpret_cast<const unsigned char*>(plaintext.data()),
+      plaintext.size(), reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), nullptr,
+      nonce, reinterpret_cast<const unsigned char*>(key.data()));
+  out->resize(at + kNonce + clen);
+  return kNonce + clen;
+}
+
+std::string SealBytes(const std::string& key, std::string_view plaintext, std::string_view ad) {
+  std::string out;
+  SealAppend(&out, key, plaintext, ad);
   return out;
 }
 

@@ -30,6 +30,10 @@ Kek MakeKek(std::string key_bytes);
 // Symmetric helpers (XChaCha20-Poly1305-IETF, random 24-byte nonce
 // prepended to the ciphertext).
 std::string SealBytes(const std::string& key, std::string_view plaintext, std::string_view ad);
+// The same sealed bytes appended to `*out` (no intermediate string: the
+// writer seals straight into a payload block); returns how many were added.
+size_t SealAppend(std::string* out, const std::string& key, std::string_view plaintext,
+                  std::string_view ad);
 Result<std::string> OpenBytes(const std::string& key, std::string_view sealed, std::string_view ad);
 
 class PayloadSealer {

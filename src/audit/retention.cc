@@ -8,6 +8,7 @@ Result<int64_t> ShredExpiredPayloads(Database& db, const RetentionPolicy& policy
   constexpr int64_t kDayMs = 86'400'000;
   STEWARD_ASSIGN_OR_RETURN(auto tx, db.Begin());
   int64_t total = 0;
+  // Rows written before migration 8, one per part.
   for (const char* part : {"prompt", "completion"}) {
     for (const char* data_class : {"plain", "pii"}) {
       int64_t cutoff = now_ms - policy.DaysFor(part, data_class) * kDayMs;
@@ -29,6 +30,24 @@ Result<int64_t> ShredExpiredPayloads(Database& db, const RetentionPolicy& policy
     }
   }
   STEWARD_RETURN_IF_ERROR(tx->Commit());
+  // Blocks (migration 8), a bounded number per transaction so a first run
+  // over a large store never holds the write lock (the gateway's appends)
+  // for long.
+  constexpr int64_t kBlocksPerTransaction = 256;
+  for (const char* part : {"prompt", "completion"}) {
+    for (const char* data_class : {"plain", "pii"}) {
+      const int64_t cutoff = now_ms - policy.DaysFor(part, data_class) * kDayMs;
+      for (bool more = true; more;) {
+        STEWARD_ASSIGN_OR_RETURN(auto block_tx, db.Begin());
+        STEWARD_ASSIGN_OR_RETURN(
+            ShredProgress step, ShredPayloadBlocksInTx(*block_tx, part, data_class, cutoff, now_ms,
+                                                       kBlocksPerTransaction));
+        STEWARD_RETURN_IF_ERROR(block_tx->Commit());
+        total += step.parts;
+        more = step.more;
+      }
+    }
+  }
   return total;
 }
 

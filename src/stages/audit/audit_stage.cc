@@ -132,8 +132,10 @@ class AuditStage final : public Stage {
       if (slot.payload_ref.empty()) slot.payload_ref = NewPayloadRef(clock.NowUnixMs());
       in.payload_ref = slot.payload_ref;
       leaf.payload_ref = slot.payload_ref;
-      if (with_prompt) leaf.payloads.push_back({"prompt", slot.prompt});
-      if (with_completion) leaf.payloads.push_back({"completion", slot.completion});
+      // Moved, not copied: the texts are hashed above and a later record
+      // of the call (stream_end) never needs the prompt again.
+      if (with_prompt) leaf.payloads.push_back({"prompt", std::move(slot.prompt)});
+      if (with_completion) leaf.payloads.push_back({"completion", std::move(slot.completion)});
     }
     leaf.data_class = ctx.findings.empty() ? "plain" : "pii";
     leaf.kind = "request";

@@ -153,10 +153,17 @@ TEST_F(AuditStageTest, ServedCallIsDurableWithIndexHeaderAndEncryptedPayload) {
   // Never the raw subject or the prompt text, on disk or in the leaf.
   EXPECT_EQ(leaf.find("alice"), std::string::npos);
   EXPECT_EQ(leaf.find("secret plan"), std::string::npos);
-  auto payload = StoreOf().Query("SELECT sealed FROM audit_payloads");
-  ASSERT_TRUE(payload.ok());
+  auto payload = AllPayloadParts(Sql(&StoreOf()));
+  ASSERT_TRUE(payload.ok()) << payload.status().ToString();
   ASSERT_EQ(payload->size(), 2u);
-  for (const auto& r : *payload) EXPECT_EQ(r.Text(0).find("secret plan"), std::string::npos);
+  for (const auto& p : *payload) {
+    ASSERT_TRUE(p.sealed.has_value());
+    EXPECT_EQ(p.sealed->find("secret plan"), std::string::npos);
+    EXPECT_EQ(p.leaf_index, 0);
+  }
+  auto blocks = StoreOf().Query("SELECT body FROM audit_payload_blocks");
+  ASSERT_TRUE(blocks.ok());
+  for (const auto& r : *blocks) EXPECT_EQ(r.Text(0).find("secret plan"), std::string::npos);
 
   auto exp = DsarExport(StoreOf(), dir_.string(), "alice@example.com");
   ASSERT_TRUE(exp.ok()) << exp.status().ToString();
@@ -229,8 +236,7 @@ TEST_F(AuditStageTest, PayloadObligationHashesOnly) {
   ctx.policy.obligations = {"store_payloads(hashes)"};
   stage_->OnFinish(ctx);
   ASSERT_TRUE(WaitBarriers(ctx).ok());
-  auto n = StoreOf().Query("SELECT COUNT(*) FROM audit_payloads");
-  EXPECT_EQ(n->at(0).Int(0), 0);
+  EXPECT_EQ(AllPayloadParts(Sql(&StoreOf()))->size(), 0u);
   auto rows = StoreOf().Query("SELECT leaf FROM audit_leaves");
   auto rec = boost::json::parse(rows->at(0).Text(0));
   EXPECT_EQ(rec.at("payloads").as_string(), "hashes");
@@ -245,7 +251,7 @@ TEST_F(AuditStageTest, UnauthenticatedCallsKeepHashesOnly) {
   ctx.status = 401;
   stage_->OnFinish(ctx);
   ASSERT_TRUE(WaitBarriers(ctx).ok());
-  EXPECT_EQ(StoreOf().Query("SELECT COUNT(*) FROM audit_payloads")->at(0).Int(0), 0);
+  EXPECT_EQ(AllPayloadParts(Sql(&StoreOf()))->size(), 0u);
   auto rec = boost::json::parse(StoreOf().Query("SELECT leaf FROM audit_leaves")->at(0).Text(0));
   EXPECT_EQ(rec.at("payloads").as_string(), "hashes");
   EXPECT_EQ(rec.at("outcome").as_string(), "refused");
