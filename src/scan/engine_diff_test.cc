@@ -597,5 +597,62 @@ TEST(UrlPattern, LeftmostStartsEqualVectorscan) {
   hs_free_database(db);
 }
 
+// Strings of bare-domain pieces: labels in both cases, listed and unlisted
+// TLDs (and listed ones in upper case, which do not match), dots, double
+// dots, hyphens, '_', paths, e-mail and URL bytes, bytes that end a path.
+std::vector<std::string> RandomDomainStrings(size_t count) {
+  std::mt19937 rng(5150);
+  const char* pieces[] = {"a",   "Ab",  "x9",    "0",    "-",    ".",     "..",  "_",    "com",
+                          "org", "io",  "co",    "uk",   "info", "COM",   "cm",  "xyz",  ".com",
+                          ".co", ".uk", ".info", ".de",  "/",    "/p",    "?q=", "@",    ":",
+                          "://", " ",   "\n",    "\"",   "'",    "<",     "`",   "\x1f", "\x7f",
+                          "\\", "\xc3\xa9", "#", "%",  "example", "mail.", "www.", "https://"};
+  std::vector<std::string> out;
+  for (size_t i = 0; i < count; ++i) {
+    std::string s;
+    size_t n = 1 + rng() % 20;
+    for (size_t k = 0; k < n; ++k) s += pieces[rng() % (sizeof(pieces) / sizeof(pieces[0]))];
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+// The bare-domain pattern's start is recovered by hand too
+// (DomainLeftmostStart): equal to Vectorscan's leftmost starts at every end.
+TEST(DomainPattern, LeftmostStartsEqualVectorscan) {
+  hs_database_t* db = nullptr;
+  hs_compile_error_t* err = nullptr;
+  std::string regex(DomainPatternRegex());
+  ASSERT_EQ(hs_compile(regex.c_str(), HS_FLAG_SOM_LEFTMOST, HS_MODE_BLOCK, HsPlatform(), &db, &err),
+            HS_SUCCESS);
+  hs_scratch_t* scratch = nullptr;
+  ASSERT_EQ(hs_alloc_scratch(db, &scratch), HS_SUCCESS);
+  size_t starts = 0, away = 0;
+  for (const std::string& s : RandomDomainStrings(300000)) {
+    std::vector<size_t> expected(s.size() + 1, SIZE_MAX);
+    HsScan(
+        db, s.data(), static_cast<unsigned>(s.size()), scratch,
+        [](unsigned, unsigned long long from, unsigned long long to, unsigned, void* ctx) {
+          auto* v = static_cast<std::vector<size_t>*>(ctx);
+          (*v)[to] = std::min<size_t>((*v)[to], from);
+          return 0;
+        },
+        &expected);
+    for (size_t e = 0; e <= s.size(); ++e) {
+      starts += expected[e] != SIZE_MAX;
+      away += expected[e] != SIZE_MAX && expected[e] > 0;
+      ASSERT_EQ(DomainLeftmostStart(s, e), expected[e]) << "\"" << s << "\" end " << e;
+    }
+  }
+  std::printf("domain pattern: %zu starts (%zu not at the buffer's start)\n", starts, away);
+  EXPECT_GT(away, 100000u);
+  hs_free_scratch(scratch);
+  hs_free_database(db);
+}
+
+TEST_F(EngineDiffTest, RandomDomainStrings) {
+  ExpectIdentical(RandomDomainStrings(100000), "random domain strings");
+}
+
 }  // namespace
 }  // namespace steward::scan

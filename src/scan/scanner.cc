@@ -54,6 +54,11 @@ constexpr std::string_view kTimeRegex = R"(\b\d{1,2}:\d{2}(?::\d{2})?(?:\s?[ap]\
 // (ExtendRun): reported per byte, they were ~15% of the database's time.
 constexpr std::string_view kUrlRegex = R"(\b(?:https?|ftp|wss?)://[^\s<>"'`\\\x00-\x1f\x7f]+)";
 constexpr const char* kUrlPrefixRegex = R"(\b(?:https?|ftp|wss?)://[^\s<>"'`\\\x00-\x1f\x7f])";
+// The bare-domain URL recognizer's pattern (case-sensitive): its starts are
+// found by hand too (DomainLeftmostStart); a re-scan reported every byte
+// of a path, and every e-mail address and URL makes such a candidate.
+constexpr std::string_view kDomainRegex =
+    R"(\b[A-Za-z0-9][A-Za-z0-9\-]*(?:\.[A-Za-z0-9\-]+)*\.(?:com|org|net|edu|gov|io|ai|co|uk|de|fr|es|it|nl|se|no|dk|fi|ch|at|be|cy|us|ca|au|jp|cn|ru|br|in|info|biz|app|dev|cloud|tech|online|site|xyz|me|tv|eu|pl|cz|gr|pt|ie|nz|za|mx|ar|hu|ro|sk|si|hr|lt|lv|ee|is|ly)\b(?:/[^\s<>"'`\x00-\x1f]*)?)";
 // The digit-led patterns matched by hand from the digit runs (see
 // DigitPatternEndsAt), each when the table holds exactly this pattern.
 // The clock time and "9 am" patterns (caseless) come after them: their
@@ -648,6 +653,7 @@ struct Scanner::Impl {
   int time_id = -1;   // kTimeRegex: starts recovered by TimeLeftmostStart
   int time_pattern = -1;  // kTimeRegex's id in either engine (joins, see Joins)
   int url_id = -1;        // kUrlRegex, prefix only in `db` (see ExtendRun)
+  int domain_id = -1;     // kDomainRegex: starts recovered by DomainLeftmostStart
   std::array<bool, 256> url_run{};    // the bytes of its run
   std::vector<hs_database_t*> som;    // per pattern (kSomWindow): leftmost starts
   std::vector<std::array<bool, 256>> charsets;  // per pattern (kCharset)
@@ -1386,6 +1392,11 @@ Result<std::unique_ptr<Scanner>> Scanner::CreateWith(const std::string& data_dir
       continue;
     }
     if (static_cast<int>(i) == im.url_id) continue;  // starts by hand (UrlLeftmostStart)
+    if (engine.fast_paths && im.domain_id < 0 && recs[i].regex == kDomainRegex &&
+        !recs[i].caseless) {
+      im.domain_id = static_cast<int>(i);  // starts by hand (DomainLeftmostStart)
+      continue;
+    }
     DbJob som{std::string(recs[i].type) + " pattern #" + std::to_string(i)};
     som.Add(recs[i].regex, f | HS_FLAG_SOM_LEFTMOST, i);
     STEWARD_RETURN_IF_ERROR(get(som, &im.som[i]));
@@ -2132,6 +2143,88 @@ size_t UrlLeftmostStart(std::string_view buffer, size_t end, const std::array<bo
   return SIZE_MAX;
 }
 
+std::string_view DomainPatternRegex() { return kDomainRegex; }
+
+namespace {
+
+// kDomainRegex's top-level domains (its one alternation after "\.(?:"), by
+// length, for a membership test of a run of lower-case letters.
+struct TopLevelDomains {
+  std::vector<std::string_view> by_len[8];
+  TopLevelDomains() {
+    std::string_view r = kDomainRegex;
+    size_t from = r.find("\\.(?:") + 5, to = r.find(')', from);
+    while (from < to) {
+      size_t bar = std::min(r.find('|', from), to);
+      std::string_view tld = r.substr(from, bar - from);
+      if (tld.empty() || tld.size() >= std::size(by_len)) std::abort();  // pattern drifted
+      by_len[tld.size()].push_back(tld);
+      from = bar + 1;
+    }
+  }
+  bool Has(std::string_view word) const {
+    if (word.size() >= std::size(by_len)) return false;
+    for (std::string_view t : by_len[word.size()])
+      if (t == word) return true;
+    return false;
+  }
+};
+
+}  // namespace
+
+size_t DomainLeftmostStart(std::string_view buffer, size_t end) {
+  // kDomainRegex is \b LABEL (\. LABEL)* \. TLD \b (/ PATH*)?, where the
+  // first label begins with [A-Za-z0-9] and labels are [A-Za-z0-9\-]+.
+  // A TLD is lower-case letters after a '.', so the TLD ending at u is the
+  // whole run of lower-case letters before u. For the TLD's '.' at t, the
+  // domain is some W[s, t) of [A-Za-z0-9.\-] bytes without "..", not ending
+  // on '.', with an alphanumeric first byte after a non-word byte (the
+  // buffer's start counts as one): the leftmost such s. With a path, the
+  // '/' at u and every byte after it are PATH bytes, and so is every byte
+  // of the domain: the earliest '/' with a valid domain before it gives
+  // the leftmost start (a later one's domain begins after it).
+  static const TopLevelDomains kTlds;
+  const size_t n = buffer.size();
+  if (end > n || end == 0) return SIZE_MAX;
+  auto byte = [&](size_t i) { return static_cast<unsigned char>(buffer[i]); };
+  auto word = [&](size_t i) { return kTables.word[byte(i)] != 0; };
+  auto alnum = [&](size_t i) { return kTables.alnum[byte(i)] != 0; };
+  auto domain_byte = [&](size_t i) { return alnum(i) || byte(i) == '-' || byte(i) == '.'; };
+  auto path_byte = [&](size_t i) {
+    unsigned char c = byte(i);
+    return c > 0x1f && c != ' ' && c != '<' && c != '>' && c != '"' && c != '\'' && c != '`';
+  };
+  // The leftmost start of a match whose TLD ends at u (the `\b` after it
+  // is the caller's), SIZE_MAX if none.
+  auto start_before_tld_end = [&](size_t u) -> size_t {
+    size_t t = u;
+    while (t > 0 && byte(t - 1) >= 'a' && byte(t - 1) <= 'z') --t;
+    if (t == u || t < 2 || byte(t - 1) != '.') return SIZE_MAX;
+    if (!kTlds.Has(buffer.substr(t, u - t))) return SIZE_MAX;
+    const size_t dot = t - 1;
+    if (byte(dot - 1) == '.' || !domain_byte(dot - 1)) return SIZE_MAX;  // empty last label
+    // Back over domain bytes, stopping inside a ".." (a '.', no start).
+    size_t lo = dot - 1;
+    while (lo > 0 && domain_byte(lo - 1) && !(byte(lo - 1) == '.' && byte(lo) == '.')) --lo;
+    for (size_t s = lo; s < dot; ++s)
+      if (alnum(s) && (s == 0 || !word(s - 1))) return s;
+    return SIZE_MAX;
+  };
+  size_t best = SIZE_MAX;
+  if (end == n || !word(end)) best = start_before_tld_end(end);
+  size_t p = end;
+  while (p > 0 && path_byte(p - 1)) --p;
+  for (size_t u = p; u < end && u < best; ++u) {
+    if (byte(u) != '/') continue;
+    size_t s = start_before_tld_end(u);
+    if (s != SIZE_MAX) {
+      best = std::min(best, s);
+      break;
+    }
+  }
+  return best;
+}
+
 size_t UrlLeftmostStart(std::string_view buffer, size_t end) {
   static const std::array<bool, 256> kRun = [] {
     std::array<bool, 256> run{};
@@ -2320,11 +2413,14 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
         consider(c.first_end);
         for (int i = 0; i < c.nends; ++i)
           if (c.ends[i] != c.first_end) consider(c.ends[i]);
-      } else if (static_cast<int>(c.id) == im.url_id) {
-        // The same for a URL (a re-scan reported every byte of its run).
+      } else if (static_cast<int>(c.id) == im.url_id || static_cast<int>(c.id) == im.domain_id) {
+        // The same for URLs (a re-scan reported every byte of a URL's run
+        // or a domain's path).
         std::string_view window = text.substr(ws, we - ws);
+        const bool url = static_cast<int>(c.id) == im.url_id;
         auto consider = [&](size_t e) {
-          size_t s = UrlLeftmostStart(window, e - ws, im.url_run);
+          size_t s = url ? UrlLeftmostStart(window, e - ws, im.url_run)
+                         : DomainLeftmostStart(window, e - ws);
           if (s != SIZE_MAX) w.best = std::min(w.best, ws + s);
         };
         consider(c.first_end);

@@ -136,6 +136,10 @@ std::string_view TimePatternRegex();
 size_t UrlLeftmostStart(std::string_view buffer, size_t end);
 size_t UrlLeftmostStart(std::string_view buffer, size_t end, const std::array<bool, 256>& run);
 std::string_view UrlPatternRegex();
+// The same for the bare-domain URL pattern (DomainPatternRegex(),
+// case-sensitive: "example.com/path").
+size_t DomainLeftmostStart(std::string_view buffer, size_t end);
+std::string_view DomainPatternRegex();
 
 // Where the scanner's data files live: $STEWARD_DATA_DIR/scan (or
 // $STEWARD_DATA_DIR itself if it holds names.model), else ../data/scan
