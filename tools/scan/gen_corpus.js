@@ -544,6 +544,8 @@ const CLAUSES = [
   'the {NRP} embassy in {CITY} replied', '{FULL} was born in {COUNTRY}', 'Ms {LAST} will join later',
   'Prof. {FULL} gave the lecture', 'login from {IP_ADDRESS} at {DATE_TIME}', 'the visit to {CITY} on {DATE_TIME} went well',
   'Monday works for {FIRST}', 'Compile with GCC and link OpenSSL', 'Kafka lag is growing', 'Redis evicted keys',
+  'upgrade {TECH} to {VERSION}', '{TECH} lag is growing', 'move the {TECH} jobs to {TECH2}', 'write it in {LANGUAGE}',
+  '{TECH} runs on {TECH2}', 'translate it to {HUMAN}', 'the {TECH} node in {CITY} is down', '{FIRST} owns the {TECH} setup',
 ];
 function composed() {
   const n = int(1, 3);
@@ -604,6 +606,68 @@ const TRAIN_NEG = [
   '{COMPANY} and {COMPANY} announced a merger.',
 ];
 
+// Developer and operations prose (training only): product, tool, language,
+// framework and cloud names from tools/scan/tech_terms.txt are O, the way a
+// self-hosting team's prompts use them (after "Compare", in lists, before a
+// version, after "on"/"in"/"to", at a sentence start), mixed with the people
+// and places that do occur in such prompts.
+const TECH_TERMS = require('./tech_terms.js').read();
+const TECH_LANG = TECH_TERMS.filter((t) => t.section === 'lang').map((t) => t.display);
+const TECH_ALL = TECH_TERMS.filter((t) => t.section !== 'human').map((t) => t.display);
+const HUMAN = TECH_TERMS.filter((t) => t.section === 'human').map((t) => t.display);
+function techName(list) {
+  const v = pick(list);
+  return chance(0.08) ? v.toLowerCase() : v;
+}
+GEN.TECH = () => techName(TECH_ALL);
+GEN.TECH2 = () => techName(TECH_ALL);
+GEN.LANGUAGE = () => techName(TECH_LANG);
+GEN.HUMAN = () => pick(HUMAN);
+GEN.VERSION = () => pick([() => `${int(1, 30)}`, () => `${int(1, 24)}.${int(0, 20)}`,
+  () => `${int(0, 9)}.${int(0, 40)}.${int(0, 20)}`, () => `v${int(1, 9)}.${int(0, 9)}`,
+  () => `${int(14, 24)}.${pick(['04', '10'])}`, () => `${int(2015, 2025)}`]);
+const TRAIN_TECH = [
+  'Compare {TECH} and {TECH2} for a {TECH} project.',
+  '{TECH} or {TECH2}: which one should a small team pick?',
+  'How do I connect {TECH} to {TECH2} running on {TECH} {VERSION}?',
+  'We run {TECH} {VERSION} with {TECH2} {VERSION} in production.',
+  'Install {TECH}, {TECH2} and {TECH} on the new server.',
+  'Explain how {TECH} and {TECH2} work together, with an example in {LANGUAGE}.',
+  'Port this module from {LANGUAGE} to {LANGUAGE} and keep the {TECH} integration.',
+  'Translate to {HUMAN}: {CITY} is beautiful in the autumn.',
+  'Translate this paragraph from {HUMAN} to {HUMAN}, keep the {TECH} terms as they are.',
+  'Write the release notes in {HUMAN} and mention the {TECH} upgrade.',
+  'Our {HUMAN} customers want the {TECH} dashboard translated.',
+  '{TECH} keeps crashing after the upgrade to {TECH2} {VERSION}.',
+  'Why is {TECH} slower than {TECH2} on this query?',
+  'Migrate the pipeline from {TECH} to {TECH2}, then drop {TECH}.',
+  'The {TECH} cluster in {CITY} replicates to the one in {CITY}.',
+  '{FULL} asked for a {TECH} module that deploys {TECH2} to {TECH}.',
+  'Ask {FIRST} whether the {TECH} retention is still 14 days.',
+  'Please review {FIRST}\'s pull request: it replaces {TECH} with {TECH2}.',
+  'Our {CITY} office uses {TECH} and {TECH2}; the team in {COUNTRY} prefers {TECH}.',
+  '{FULL} maintains the {TECH} and {TECH2} setup for the {CITY} data centre.',
+  'Open a ticket for {FIRST}: {TECH} alerts fire every time {TECH2} restarts.',
+  'Write a {LANGUAGE} client for the {TECH} API and test it with {TECH2}.',
+  'Deploy {TECH} behind {TECH2} on {TECH} and add {TECH2} metrics.',
+  'Is it worth moving from {TECH} {VERSION} to {TECH2}?',
+  'Set up {TECH} so that {TECH2} can read from {TECH} without a password.',
+  '{LANGUAGE}, {LANGUAGE} or {LANGUAGE} for a command-line tool?',
+  'Show me the same function in {LANGUAGE} and in {LANGUAGE}.',
+  'The {TECH} docs say {TECH2} needs {LANGUAGE} {VERSION} or newer.',
+  'Summarize this {TECH} incident report for {FULL}.',
+  'Benchmark {TECH} against {TECH2} and {TECH}, then plot the results.',
+  'Error from {TECH}: could not reach {TECH2} at startup.',
+  'I work in {CITY} and maintain the {TECH} charts for our {TECH2} stack.',
+  'Rewrite this {TECH} config for {TECH2}.',
+  'Does {TECH} support {TECH2} out of the box?',
+  '{TECH} vs {TECH2} vs {TECH} for logs, metrics and traces?',
+  'Our {TECH} servers run {TECH2} {VERSION} in {CITY} and {CITY}.',
+  'Explain {LANGUAGE} generics to a {HUMAN} developer who knows {LANGUAGE}.',
+  'Use {TECH} to cache the {TECH2} responses.',
+  '{FIRST} says {TECH} is easier to operate than {TECH2}.',
+  'Hi {FIRST}, can you upgrade {TECH} on the staging box?',
+];
 const EVAL_PII = [
   'Hey, I am {FULL}. My email is {EMAIL_ADDRESS} and my cell is {PHONE_NUMBER}.',
   'Can you draft a reply to {FULL}? She wrote from {CITY} asking about her refund.',
@@ -705,7 +769,7 @@ function render(template, labelAll) {
   let text = '';
   const spans = [];
   let last = 0;
-  const re = /\{([A-Za-z_]+)\}/g;
+  const re = /\{([A-Za-z_][A-Za-z_0-9]*)\}/g;  // {CAPWORD2}, {TECH2}: digits too
   let m;
   while ((m = re.exec(template)) !== null) {
     text += template.slice(last, m.index);
@@ -734,6 +798,8 @@ for (let i = 0; i < count; ++i) {
     r = u < 0.35 ? render(pick(TRAIN), false) : u < 0.45 ? render(pick(TRAIN_ADDR), false)
       : u < 0.52 ? render(pick(TRAIN_PEOPLE), false)
       : u < 0.85 ? render(composed(), false) : render(pick(TRAIN_NEG), false);
+    // Technical prose: a share drawn on top, so the other kinds keep their proportions.
+    if (chance(0.14)) r = render(pick(TRAIN_TECH), false);
   } else {
     const u = rand();
     if (u < 0.55) r = render(pick(EVAL_PII), true);

@@ -75,6 +75,25 @@ const stop = new Set(['will', 'may', 'june', 'april', 'august', 'the', 'and', 'b
   'black', 'brown', 'green', 'street', 'road', 'avenue', 'new', 'north', 'south', 'east',
   'west', 'port', 'lake', 'mount', 'saint', 'san', 'city', 'ville', 'de', 'la', 'le', 'van',
   'von', 'du', 'del', 'da', 'di', 'el', 'al', 'ben', 'bin', 'do', 'dos', 'das', 'y', 'e']);
+// Developer vocabulary (tools/scan/tech_terms.txt, hand-written): every word of a product,
+// language or framework name is a "common word" for the model, and leaves the person and place
+// lists unless its line keeps it there ("Julia =name", "Phoenix =place"): in prompts "Kafka",
+// "Flink", "Grafana" and "German" are far more often a product or a language than a surname, a
+// village or a given name. The model learns the exceptions from context.
+const techTerms = require('./tech_terms.js').read();
+const removed = {};
+for (const t of techTerms) {
+  for (const w of t.words) {
+    sets.words.add(w);
+    const from = [];
+    if (!t.keepName) from.push('first', 'last', 'names');
+    if (!t.keepPlace) from.push('city', 'region', 'country');
+    for (const list of from) {
+      if (sets[list].delete(w)) removed[list] = (removed[list] || 0) + 1;
+    }
+  }
+}
+console.error(`tech terms: ${techTerms.length}, words removed from lists: ${JSON.stringify(removed)}`);
 fs.mkdirSync(out, { recursive: true });
 for (const [name, set] of Object.entries(sets)) {
   const rows = [...set].filter((v) => !stop.has(v) || name === 'street' || name === 'words').sort();
@@ -83,3 +102,4 @@ for (const [name, set] of Object.entries(sets)) {
     rows.join('\n') + '\n');
   console.error(`gaz_${name}.txt: ${rows.length}`);
 }
+
