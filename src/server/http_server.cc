@@ -263,8 +263,14 @@ Task<void> SessionAccess::Run(HttpServer* self, Stream stream, Connection conn) 
           auto [ec, n] = co_await http::async_write(stream, cont, kTuple);
           if (ec) break;
         }
-        auto [op_ec, n] = co_await http::async_read(stream, buffer, parser, kTuple);
-        beast::error_code ec = deadline.Check(op_ec);
+        // The body usually came with the head: parse it from the buffer and
+        // read only what is still missing.
+        beast::error_code ec = ParseBuffered(parser, buffer);
+        if (ec == http::error::need_more) ec = {};
+        if (!ec && !parser.is_done()) {
+          auto [op_ec, n] = co_await http::async_read(stream, buffer, parser, kTuple);
+          ec = deadline.Check(op_ec);
+        }
         if (ec == http::error::body_limit) {
           reject_status = 413;
           reject_message = "request body exceeds the limit of " + std::to_string(opt.max_body_bytes) + " bytes";

@@ -95,6 +95,21 @@ Task<Result<size_t>> Exchange::ReadBodyInto(char* data, size_t size) {
   auto& body = parser_->get().body();
   body.data = data;
   body.size = size;
+  // Bytes that arrived with the head (usually the whole body) are parsed
+  // without another read operation.
+  if (conn_.buffer.size() > 0) {
+    beast::error_code ec = server::ParseBuffered(*parser_, conn_.buffer);
+    const size_t got = size - body.size;
+    if (ec == http::error::need_buffer || (ec == http::error::need_more && got > 0)) ec = {};
+    if (ec && ec != http::error::need_more) {
+      failed_ = true;
+      co_return Unavailable(MapError(ec, "sending the response body").message);
+    }
+    if (!ec) {
+      if (parser_->is_done()) done_ = true;
+      if (got > 0 || done_) co_return got;
+    }
+  }
   conn_.deadline->ExpiresAfter(std::chrono::milliseconds(upstream_.config().request_timeout_ms));
   auto [op_ec, n] = co_await http::async_read_some(*conn_.socket, conn_.buffer, *parser_, kTuple);
   beast::error_code ec = conn_.deadline->Check(op_ec);
