@@ -562,6 +562,24 @@ TEST(TimePattern, LeftmostStartsEqualVectorscan) {
   hs_free_database(db);
 }
 
+// Random ascending sets of 1-7 ends of `s` and, for each, the smallest of
+// `expected` over it (the start a candidate with those ends gets), checked
+// against `of_ends`: what the scanner calls with a candidate's ends.
+template <typename OfEnds>
+void CheckEndSets(const std::string& s, const std::vector<size_t>& expected, std::mt19937& rng,
+                  OfEnds of_ends) {
+  for (int round = 0; round < 3; ++round) {
+    std::vector<size_t> ends;
+    for (size_t e = 1; e <= s.size(); ++e)
+      if (rng() % 4 == 0) ends.push_back(e);
+    if (ends.empty()) continue;
+    if (ends.size() > 7) ends.erase(ends.begin(), ends.end() - 7);
+    size_t want = SIZE_MAX;
+    for (size_t e : ends) want = std::min(want, expected[e]);
+    ASSERT_EQ(of_ends(s, ends.data(), ends.size()), want) << "\"" << s << "\" ends " << ends.size();
+  }
+}
+
 // The same for the URL pattern: its start is recovered by hand
 // (UrlLeftmostStart), the plain engine re-scans a window with Vectorscan.
 // Strings of URL pieces begin anywhere in a run, as windows do.
@@ -575,6 +593,7 @@ TEST(UrlPattern, LeftmostStartsEqualVectorscan) {
   hs_scratch_t* scratch = nullptr;
   ASSERT_EQ(hs_alloc_scratch(db, &scratch), HS_SUCCESS);
   size_t starts = 0, away = 0;
+  std::mt19937 rng(77);
   for (const std::string& s : RandomUrlStrings(200000)) {
     std::vector<size_t> expected(s.size() + 1, SIZE_MAX);
     HsScan(
@@ -590,6 +609,7 @@ TEST(UrlPattern, LeftmostStartsEqualVectorscan) {
       away += expected[e] != SIZE_MAX && expected[e] > 0;
       ASSERT_EQ(UrlLeftmostStart(s, e), expected[e]) << "\"" << s << "\" end " << e;
     }
+    CheckEndSets(s, expected, rng, UrlLeftmostStartOfEnds);
   }
   std::printf("URL pattern: %zu starts (%zu not at the buffer's start)\n", starts, away);
   EXPECT_GT(away, 100000u);
@@ -628,6 +648,7 @@ TEST(DomainPattern, LeftmostStartsEqualVectorscan) {
   hs_scratch_t* scratch = nullptr;
   ASSERT_EQ(hs_alloc_scratch(db, &scratch), HS_SUCCESS);
   size_t starts = 0, away = 0;
+  std::mt19937 rng(78);
   for (const std::string& s : RandomDomainStrings(300000)) {
     std::vector<size_t> expected(s.size() + 1, SIZE_MAX);
     HsScan(
@@ -643,6 +664,7 @@ TEST(DomainPattern, LeftmostStartsEqualVectorscan) {
       away += expected[e] != SIZE_MAX && expected[e] > 0;
       ASSERT_EQ(DomainLeftmostStart(s, e), expected[e]) << "\"" << s << "\" end " << e;
     }
+    CheckEndSets(s, expected, rng, DomainLeftmostStartOfEnds);
   }
   std::printf("domain pattern: %zu starts (%zu not at the buffer's start)\n", starts, away);
   EXPECT_GT(away, 100000u);

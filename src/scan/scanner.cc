@@ -2107,18 +2107,13 @@ size_t TimeLeftmostStart(std::string_view buffer, size_t end) {
 
 std::string_view UrlPatternRegex() { return kUrlRegex; }
 
-size_t UrlLeftmostStart(std::string_view buffer, size_t end, const std::array<bool, 256>& run) {
-  // kUrlRegex is \b (https?|ftp|wss?) :// RUN+, caseless, and every byte of
-  // a match (scheme letters, ':' and '/' too) is a RUN byte: a match ending
-  // at `end` begins after the last non-RUN byte before it. The leftmost
-  // start is the first position from there with `\b` before it (the
-  // buffer's start counts as a non-word byte) where a scheme and "://"
-  // leave at least one byte before `end`.
-  if (end > buffer.size() || end == 0) return SIZE_MAX;
+namespace {
+
+// The first `\b`-led scheme and "://" at or after `from` that leaves a
+// byte before `end` (every byte of [from, end) being a RUN byte), SIZE_MAX
+// if none. The shortest match, "ws://x", is 6 bytes.
+size_t UrlStartFrom(std::string_view buffer, size_t from, size_t end) {
   auto lower = [&](size_t i) { return kTables.lower[static_cast<unsigned char>(buffer[i])]; };
-  size_t from = end;
-  while (from > 0 && run[static_cast<unsigned char>(buffer[from - 1])]) --from;
-  // The shortest match, "ws://x", is 6 bytes.
   for (size_t s = from; s + 6 <= end; ++s) {
     if (s > 0 && kTables.word[static_cast<unsigned char>(buffer[s - 1])]) continue;
     size_t q = s;
@@ -2143,89 +2138,16 @@ size_t UrlLeftmostStart(std::string_view buffer, size_t end, const std::array<bo
   return SIZE_MAX;
 }
 
-std::string_view DomainPatternRegex() { return kDomainRegex; }
-
-namespace {
-
-// kDomainRegex's top-level domains (its one alternation after "\.(?:"), by
-// length, for a membership test of a run of lower-case letters.
-struct TopLevelDomains {
-  std::vector<std::string_view> by_len[8];
-  TopLevelDomains() {
-    std::string_view r = kDomainRegex;
-    size_t from = r.find("\\.(?:") + 5, to = r.find(')', from);
-    while (from < to) {
-      size_t bar = std::min(r.find('|', from), to);
-      std::string_view tld = r.substr(from, bar - from);
-      if (tld.empty() || tld.size() >= std::size(by_len)) std::abort();  // pattern drifted
-      by_len[tld.size()].push_back(tld);
-      from = bar + 1;
-    }
-  }
-  bool Has(std::string_view word) const {
-    if (word.size() >= std::size(by_len)) return false;
-    for (std::string_view t : by_len[word.size()])
-      if (t == word) return true;
-    return false;
-  }
-};
-
-}  // namespace
-
-size_t DomainLeftmostStart(std::string_view buffer, size_t end) {
-  // kDomainRegex is \b LABEL (\. LABEL)* \. TLD \b (/ PATH*)?, where the
-  // first label begins with [A-Za-z0-9] and labels are [A-Za-z0-9\-]+.
-  // A TLD is lower-case letters after a '.', so the TLD ending at u is the
-  // whole run of lower-case letters before u. For the TLD's '.' at t, the
-  // domain is some W[s, t) of [A-Za-z0-9.\-] bytes without "..", not ending
-  // on '.', with an alphanumeric first byte after a non-word byte (the
-  // buffer's start counts as one): the leftmost such s. With a path, the
-  // '/' at u and every byte after it are PATH bytes, and so is every byte
-  // of the domain: the earliest '/' with a valid domain before it gives
-  // the leftmost start (a later one's domain begins after it).
-  static const TopLevelDomains kTlds;
-  const size_t n = buffer.size();
-  if (end > n || end == 0) return SIZE_MAX;
-  auto byte = [&](size_t i) { return static_cast<unsigned char>(buffer[i]); };
-  auto word = [&](size_t i) { return kTables.word[byte(i)] != 0; };
-  auto alnum = [&](size_t i) { return kTables.alnum[byte(i)] != 0; };
-  auto domain_byte = [&](size_t i) { return alnum(i) || byte(i) == '-' || byte(i) == '.'; };
-  auto path_byte = [&](size_t i) {
-    unsigned char c = byte(i);
-    return c > 0x1f && c != ' ' && c != '<' && c != '>' && c != '"' && c != '\'' && c != '`';
-  };
-  // The leftmost start of a match whose TLD ends at u (the `\b` after it
-  // is the caller's), SIZE_MAX if none.
-  auto start_before_tld_end = [&](size_t u) -> size_t {
-    size_t t = u;
-    while (t > 0 && byte(t - 1) >= 'a' && byte(t - 1) <= 'z') --t;
-    if (t == u || t < 2 || byte(t - 1) != '.') return SIZE_MAX;
-    if (!kTlds.Has(buffer.substr(t, u - t))) return SIZE_MAX;
-    const size_t dot = t - 1;
-    if (byte(dot - 1) == '.' || !domain_byte(dot - 1)) return SIZE_MAX;  // empty last label
-    // Back over domain bytes, stopping inside a ".." (a '.', no start).
-    size_t lo = dot - 1;
-    while (lo > 0 && domain_byte(lo - 1) && !(byte(lo - 1) == '.' && byte(lo) == '.')) --lo;
-    for (size_t s = lo; s < dot; ++s)
-      if (alnum(s) && (s == 0 || !word(s - 1))) return s;
-    return SIZE_MAX;
-  };
-  size_t best = SIZE_MAX;
-  if (end == n || !word(end)) best = start_before_tld_end(end);
-  size_t p = end;
-  while (p > 0 && path_byte(p - 1)) --p;
-  for (size_t u = p; u < end && u < best; ++u) {
-    if (byte(u) != '/') continue;
-    size_t s = start_before_tld_end(u);
-    if (s != SIZE_MAX) {
-      best = std::min(best, s);
-      break;
-    }
-  }
-  return best;
-}
-
-size_t UrlLeftmostStart(std::string_view buffer, size_t end) {
+// The leftmost start of a kUrlRegex match ending at any of `ends`
+// (ascending). kUrlRegex is \b (https?|ftp|wss?) :// RUN+, caseless, and
+// every byte of a match (scheme letters, ':' and '/' too) is a RUN byte:
+// a match ending at `end` begins after the last non-RUN byte before it,
+// at the first position from there with `\b` before it (the buffer's
+// start counts as a non-word byte) where a scheme and "://" leave at
+// least one byte before `end`. Ends inside one RUN share that first
+// position and the largest end has every match the others have, so a run
+// is walked once, for its largest end.
+const std::array<bool, 256>& UrlRunBytes() {
   static const std::array<bool, 256> kRun = [] {
     std::array<bool, 256> run{};
     std::string_view regex = kUrlRegex;
@@ -2233,8 +2155,133 @@ size_t UrlLeftmostStart(std::string_view buffer, size_t end) {
     if (!ParseClass(cls, true, run)) std::abort();  // kUrlRegex's own class
     return run;
   }();
-  return UrlLeftmostStart(buffer, end, kRun);
+  return kRun;
 }
+
+}  // namespace
+
+size_t UrlLeftmostStartOfEnds(std::string_view buffer, const size_t* ends, size_t count) {
+  const std::array<bool, 256>& run = UrlRunBytes();
+  size_t best = SIZE_MAX;
+  size_t run_start = SIZE_MAX;  // of the run last walked
+  for (size_t k = count; k-- > 0;) {
+    size_t e = ends[k];
+    if (e == 0 || e > buffer.size() || (run_start != SIZE_MAX && e > run_start)) continue;
+    size_t from = e;
+    while (from > 0 && run[static_cast<unsigned char>(buffer[from - 1])]) --from;
+    run_start = from;
+    best = std::min(best, UrlStartFrom(buffer, from, e));
+  }
+  return best;
+}
+
+size_t UrlLeftmostStart(std::string_view buffer, size_t end) {
+  return UrlLeftmostStartOfEnds(buffer, &end, 1);
+}
+
+std::string_view DomainPatternRegex() { return kDomainRegex; }
+
+namespace {
+
+// kDomainRegex's top-level domains (its one alternation after "\.(?:"),
+// packed into integers (bytes and length), sorted, for a membership test
+// of a run of lower-case letters.
+struct TopLevelDomains {
+  std::vector<uint64_t> packed;
+  static uint64_t Pack(std::string_view word) {
+    uint64_t v = word.size();
+    for (char c : word) v = v << 8 | static_cast<unsigned char>(c);
+    return v;
+  }
+  TopLevelDomains() {
+    std::string_view r = kDomainRegex;
+    size_t from = r.find("\\.(?:") + 5, to = r.find(')', from);
+    while (from < to) {
+      size_t bar = std::min(r.find('|', from), to);
+      std::string_view tld = r.substr(from, bar - from);
+      if (tld.empty() || tld.size() > kMaxLen) std::abort();  // the pattern drifted
+      packed.push_back(Pack(tld));
+      from = bar + 1;
+    }
+    std::sort(packed.begin(), packed.end());
+  }
+  bool Has(std::string_view word) const {
+    return word.size() <= kMaxLen && std::binary_search(packed.begin(), packed.end(), Pack(word));
+  }
+  static constexpr size_t kMaxLen = 7;
+};
+
+inline bool DomainByte(unsigned char c) { return kTables.alnum[c] || c == '-' || c == '.'; }
+inline bool DomainPathByte(unsigned char c) {  // [^\s<>"'`\x00-\x1f]
+  return c > 0x1f && c != ' ' && c != '<' && c != '>' && c != '"' && c != '\'' && c != '`';
+}
+
+// kDomainRegex is \b LABEL (\. LABEL)* \. TLD \b (/ PATH*)?, where the
+// first label begins with [A-Za-z0-9] and labels are [A-Za-z0-9\-]+. A
+// TLD is lower-case letters after a '.', so the TLD ending at u is the
+// whole run of lower-case letters before u. For the TLD's '.' at t, the
+// domain is some W[s, t) of [A-Za-z0-9.\-] bytes without "..", not ending
+// on '.', with an alphanumeric first byte after a non-word byte (the
+// buffer's start counts as one). Returns the leftmost such s for the TLD
+// ending at u (the `\b` after it is the caller's), SIZE_MAX if none.
+size_t DomainStartBeforeTldEnd(std::string_view w, size_t u) {
+  static const TopLevelDomains kTlds;
+  auto byte = [&](size_t i) { return static_cast<unsigned char>(w[i]); };
+  size_t t = u;
+  while (t > 0 && byte(t - 1) >= 'a' && byte(t - 1) <= 'z') --t;
+  if (t == u || t < 2 || byte(t - 1) != '.') return SIZE_MAX;
+  if (!kTlds.Has(w.substr(t, u - t))) return SIZE_MAX;
+  const size_t dot = t - 1;
+  if (byte(dot - 1) == '.' || !DomainByte(byte(dot - 1))) return SIZE_MAX;  // empty last label
+  // Back over domain bytes, stopping inside a ".." (a '.', no start).
+  size_t lo = dot - 1;
+  while (lo > 0 && DomainByte(byte(lo - 1)) && !(byte(lo - 1) == '.' && byte(lo) == '.')) --lo;
+  for (size_t s = lo; s < dot; ++s)
+    if (kTables.alnum[byte(s)] && (s == 0 || !kTables.word[byte(s - 1)])) return s;
+  return SIZE_MAX;
+}
+
+// The leftmost start of a match ending at any of `ends` (ascending).
+// Without a path the TLD ends at the end, before a `\b`. With one, the
+// '/' at u and every byte after it are PATH bytes, and so is every byte of
+// the domain: the earliest '/' with a valid domain before it gives the
+// leftmost start (a later one's domain begins after it). Ends inside one
+// run of PATH bytes share the run's '/'s, the largest end all of them, so
+// the run is walked once, for its largest end.
+}  // namespace
+
+size_t DomainLeftmostStartOfEnds(std::string_view w, const size_t* ends, size_t count) {
+  const size_t n = w.size();
+  size_t best = SIZE_MAX;
+  for (size_t k = 0; k < count; ++k) {
+    size_t e = ends[k];
+    if (e == 0 || e > n) continue;
+    if (e == n || !kTables.word[static_cast<unsigned char>(w[e])])
+      best = std::min(best, DomainStartBeforeTldEnd(w, e));
+  }
+  size_t run_start = SIZE_MAX;  // of the PATH-byte run last walked
+  for (size_t k = count; k-- > 0;) {
+    size_t e = ends[k];
+    if (e == 0 || e > n || (run_start != SIZE_MAX && e > run_start)) continue;
+    size_t p = e;
+    while (p > 0 && DomainPathByte(static_cast<unsigned char>(w[p - 1]))) --p;
+    run_start = p;
+    for (size_t u = p; u < e && u < best; ++u) {
+      if (w[u] != '/') continue;
+      size_t s = DomainStartBeforeTldEnd(w, u);
+      if (s != SIZE_MAX) {
+        best = std::min(best, s);
+        break;
+      }
+    }
+  }
+  return best;
+}
+
+size_t DomainLeftmostStart(std::string_view buffer, size_t end) {
+  return DomainLeftmostStartOfEnds(buffer, &end, 1);
+}
+
 
 namespace {
 
@@ -2417,15 +2464,17 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
         // The same for URLs (a re-scan reported every byte of a URL's run
         // or a domain's path).
         std::string_view window = text.substr(ws, we - ws);
-        const bool url = static_cast<int>(c.id) == im.url_id;
-        auto consider = [&](size_t e) {
-          size_t s = url ? UrlLeftmostStart(window, e - ws, im.url_run)
-                         : DomainLeftmostStart(window, e - ws);
-          if (s != SIZE_MAX) w.best = std::min(w.best, ws + s);
-        };
-        consider(c.first_end);
-        for (int i = 0; i < c.nends; ++i)
-          if (c.ends[i] != c.first_end) consider(c.ends[i]);
+        size_t ends[kMaxEnds + 1];
+        size_t count = 0;
+        if (c.first_end < c.ends[0]) ends[count++] = c.first_end - ws;
+        for (int i = 0; i < c.nends; ++i) ends[count++] = c.ends[i] - ws;
+        size_t s = SIZE_MAX;
+        if (static_cast<int>(c.id) == im.url_id) {
+          s = UrlLeftmostStartOfEnds(window, ends, count);
+        } else {
+          s = DomainLeftmostStartOfEnds(window, ends, count);
+        }
+        if (s != SIZE_MAX) w.best = ws + s;
       } else {
         HsScan(im.som[c.id], text.data() + ws, static_cast<unsigned>(we - ws), scratch,
                OnWindowMatch, &w);

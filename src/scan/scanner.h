@@ -132,13 +132,15 @@ std::string_view TimePatternRegex();
 // The same for the URL pattern (UrlPatternRegex(), caseless): the scanner
 // recovers URL candidates' starts with it instead of a re-scan that
 // reported every byte of the URL (exposed for the test that checks that).
-// The second form takes the pattern's run class (as the scanner reads it).
+// The OfEnds form: the leftmost start of a match ending at any of `ends`
+// (ascending), as the re-scan reported it for a candidate's ends.
 size_t UrlLeftmostStart(std::string_view buffer, size_t end);
-size_t UrlLeftmostStart(std::string_view buffer, size_t end, const std::array<bool, 256>& run);
+size_t UrlLeftmostStartOfEnds(std::string_view buffer, const size_t* ends, size_t count);
 std::string_view UrlPatternRegex();
 // The same for the bare-domain URL pattern (DomainPatternRegex(),
 // case-sensitive: "example.com/path").
 size_t DomainLeftmostStart(std::string_view buffer, size_t end);
+size_t DomainLeftmostStartOfEnds(std::string_view buffer, const size_t* ends, size_t count);
 std::string_view DomainPatternRegex();
 
 // Where the scanner's data files live: $STEWARD_DATA_DIR/scan (or
