@@ -14,6 +14,7 @@
 #include "policy/review_sink.h"
 #include "scan/request_scan.h"
 #include "stages/policy/policy_limiter.h"
+#include "steward/admin_events.h"
 #include "steward/clock.h"
 
 namespace steward::stages {
@@ -273,12 +274,36 @@ Result<std::unique_ptr<Stage>> MakeFromConfig(const YAML::Node&, StageEnv& env) 
       &metrics.GetCounter("steward_policy_reloads_total", reload_help, {{"result", "ok"}});
   monitor::Counter* reload_error =
       &metrics.GetCounter("steward_policy_reloads_total", reload_help, {{"result", "error"}});
-  engine->SetLogger([reload_ok, reload_error](bool ok, const std::string& message) {
+  // Every bundle change after start, and every rejected bundle, is an admin
+  // record in the audit log: which rules were in force when is part of the
+  // trail (each request record also carries its bundle hash).
+  std::weak_ptr<policy::PolicyEngine> logged = engine;
+  engine->SetLogger([reload_ok, reload_error, logged, db = env.db, data_dir = env.data_dir](
+                        bool ok, const std::string& message) {
     (ok ? reload_ok : reload_error)->Inc();
     if (ok) {
       spdlog::info("{}", message);
     } else {
       spdlog::error("{}", message);
+    }
+    if (!db) return;
+    AdminEvent event;
+    event.action = "policy.reload";
+    event.actor = "steward";
+    auto e = logged.lock();
+    std::shared_ptr<const policy::Bundle> bundle = e ? e->bundle() : nullptr;
+    if (ok && bundle) {
+      event.target = bundle->hash();
+      event.details["result"] = "loaded";
+      event.details["rules"] = static_cast<int64_t>(bundle->rules().size());
+    } else {
+      event.target = bundle ? bundle->hash() : "";
+      event.details["result"] = "rejected";
+      event.details["kept_previous"] = bundle != nullptr;
+      event.details["error"] = message;
+    }
+    if (auto recorded = RecordAdminEvent(*db, data_dir, event); !recorded.ok()) {
+      spdlog::error("policy reload not recorded in the audit log: {}", recorded.status().message());
     }
   });
   if (!engine->bundle()) {

@@ -13,6 +13,7 @@
 #include "policy/review_sink.h"
 #include "stages/policy/policy_limiter.h"
 #include "steward/clock.h"
+#include "steward/store.h"
 
 namespace steward::stages {
 namespace {
@@ -151,6 +152,53 @@ TEST_F(PolicyStageTest, FailsClosedWhenNoBundleLoads) {
   RequestContext after = UserCall("admin");
   EXPECT_EQ(stage->OnRequest(after).action, StageResult::Action::kContinue);
   EXPECT_EQ(after.policy.reasons, std::vector<std::string>{"fixed"});
+}
+
+// Which rules were in force when is part of the audit trail: every bundle
+// change after start and every rejected bundle is an admin record.
+TEST_F(PolicyStageTest, ReloadsAreAuditRecords) {
+  auto db = OpenDatabase("sqlite:" + (dir_ / "steward.db").string());
+  ASSERT_TRUE(db.ok()) << db.status().message();
+  env_.db = db->get();
+  env_.data_dir = dir_.string();
+  Write("p.policy", "@id(\"first\") permit;");
+  auto stage = Make("policy: {files: [" + (dir_ / "p.policy").string() + "], watch: false}");
+  ASSERT_NE(stage, nullptr);
+  auto admin_records = [&] {
+    std::vector<boost::json::object> out;
+    auto rows = (*db)->Query("SELECT leaf FROM audit_leaves ORDER BY idx");
+    if (rows.ok()) {
+      for (const auto& row : *rows) out.push_back(boost::json::parse(row.Text(0)).as_object());
+    }
+    return out;
+  };
+  EXPECT_TRUE(admin_records().empty());  // the start is not a reload
+
+  (void)pipeline::RunReloadHooks();  // same files: nothing changed, nothing recorded
+  EXPECT_TRUE(admin_records().empty());
+
+  Write("p.policy", "@id(\"second\") permit;\n@id(\"third\") permit;");
+  (void)pipeline::RunReloadHooks();
+  auto records = admin_records();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].at("kind").as_string(), "admin");
+  EXPECT_EQ(records[0].at("action").as_string(), "policy.reload");
+  const boost::json::object& loaded = records[0].at("details").as_object();
+  EXPECT_EQ(loaded.at("result").as_string(), "loaded");
+  EXPECT_EQ(loaded.at("rules").as_int64(), 2);
+  const std::string second_hash(records[0].at("target").as_string());
+  EXPECT_EQ(second_hash.size(), 64u);
+
+  Write("p.policy", "permit when { nope };");
+  (void)pipeline::RunReloadHooks();
+  records = admin_records();
+  ASSERT_EQ(records.size(), 2u);
+  const boost::json::object& rejected = records[1].at("details").as_object();
+  EXPECT_EQ(rejected.at("result").as_string(), "rejected");
+  EXPECT_TRUE(rejected.at("kept_previous").as_bool());
+  EXPECT_NE(rejected.at("error").as_string().find("nope"), boost::json::string::npos);
+  EXPECT_EQ(records[1].at("target").as_string(), second_hash);  // still in force
+  env_.db = nullptr;
 }
 
 TEST_F(PolicyStageTest, LimitsAndSubjectFlags) {
