@@ -672,6 +672,65 @@ TEST(DomainPattern, LeftmostStartsEqualVectorscan) {
   hs_free_database(db);
 }
 
+// Strings of secret-assignment pieces: key words in any case and with
+// '_' or '-', name bytes around them, quotes, spaces, every operator and
+// its near misses, value bytes and bytes that are none of these.
+std::vector<std::string> RandomSecretStrings(size_t count) {
+  std::mt19937 rng(6160);
+  const char* pieces[] = {"secret", "TOKEN",  "api_key", "Api-Key", "apikey", "apiKey", "access",
+                          "key",    "auth_",  "client",  "_secret", "webhook", "Credential",
+                          "session-key", "x",  "9",      "_",       ".",      "-",       "=",
+                          ":",      ":=",     "=>",     " ",       "\t",     "\n",     "\"",
+                          "'",      "''",     "+",      "/",       "~",      ">",       ",",
+                          "(",      "$",      "\xc3\xa9", "ab",  "Z"};
+  std::vector<std::string> out;
+  for (size_t i = 0; i < count; ++i) {
+    std::string s;
+    size_t n = 1 + rng() % 14;
+    for (size_t k = 0; k < n; ++k) s += pieces[rng() % (sizeof(pieces) / sizeof(pieces[0]))];
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+// GENERIC_SECRET's assignment pattern's start is recovered by hand
+// (SecretLeftmostStart): equal to Vectorscan's leftmost starts at every end.
+TEST(SecretPattern, LeftmostStartsEqualVectorscan) {
+  hs_database_t* db = nullptr;
+  hs_compile_error_t* err = nullptr;
+  std::string regex(SecretPatternRegex());
+  ASSERT_EQ(hs_compile(regex.c_str(), HS_FLAG_CASELESS | HS_FLAG_SOM_LEFTMOST, HS_MODE_BLOCK,
+                       HsPlatform(), &db, &err),
+            HS_SUCCESS);
+  hs_scratch_t* scratch = nullptr;
+  ASSERT_EQ(hs_alloc_scratch(db, &scratch), HS_SUCCESS);
+  size_t starts = 0, away = 0;
+  for (const std::string& s : RandomSecretStrings(300000)) {
+    std::vector<size_t> expected(s.size() + 1, SIZE_MAX);
+    HsScan(
+        db, s.data(), static_cast<unsigned>(s.size()), scratch,
+        [](unsigned, unsigned long long from, unsigned long long to, unsigned, void* ctx) {
+          auto* v = static_cast<std::vector<size_t>*>(ctx);
+          (*v)[to] = std::min<size_t>((*v)[to], from);
+          return 0;
+        },
+        &expected);
+    for (size_t e = 0; e <= s.size(); ++e) {
+      starts += expected[e] != SIZE_MAX;
+      away += expected[e] != SIZE_MAX && expected[e] > 0;
+      ASSERT_EQ(SecretLeftmostStart(s, e), expected[e]) << "\"" << s << "\" end " << e;
+    }
+  }
+  std::printf("secret pattern: %zu starts (%zu not at the buffer's start)\n", starts, away);
+  EXPECT_GT(away, 30000u);
+  hs_free_scratch(scratch);
+  hs_free_database(db);
+}
+
+TEST_F(EngineDiffTest, RandomSecretStrings) {
+  ExpectIdentical(RandomSecretStrings(100000), "random secret strings");
+}
+
 TEST_F(EngineDiffTest, RandomDomainStrings) {
   ExpectIdentical(RandomDomainStrings(100000), "random domain strings");
 }

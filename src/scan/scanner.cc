@@ -59,6 +59,18 @@ constexpr const char* kUrlPrefixRegex = R"(\b(?:https?|ftp|wss?)://[^\s<>"'`\\\x
 // of a path, and every e-mail address and URL makes such a candidate.
 constexpr std::string_view kDomainRegex =
     R"(\b[A-Za-z0-9][A-Za-z0-9\-]*(?:\.[A-Za-z0-9\-]+)*\.(?:com|org|net|edu|gov|io|ai|co|uk|de|fr|es|it|nl|se|no|dk|fi|ch|at|be|cy|us|ca|au|jp|cn|ru|br|in|info|biz|app|dev|cloud|tech|online|site|xyz|me|tv|eu|pl|cz|gr|pt|ie|nz|za|mx|ar|hu|ro|sk|si|hr|lt|lv|ee|is|ly)\b(?:/[^\s<>"'`\x00-\x1f]*)?)";
+// The assignment form of GENERIC_SECRET (caseless): its starts are found
+// by hand as well (SecretLeftmostStart), and its key words, written out
+// (each `[_\-]?` as its three forms).
+constexpr std::string_view kSecretRegex =
+    R"(\b[A-Za-z0-9_.\-]*(?:secret|token|api[_\-]?key|apikey|access[_\-]?key|auth[_\-]?key|credential|private[_\-]?key|client[_\-]?secret|signing[_\-]?key|encryption[_\-]?key|session[_\-]?key|webhook)[A-Za-z0-9_.\-]*['"]?\s*(?::=|=>|[:=])\s*['"]?[A-Za-z0-9_\-+/=.~])";
+constexpr std::string_view kSecretWords[] = {
+    "secret",         "token",           "webhook",         "credential",      "apikey",
+    "api_key",        "api-key",         "accesskey",       "access_key",      "access-key",
+    "authkey",        "auth_key",        "auth-key",        "privatekey",      "private_key",
+    "private-key",    "clientsecret",    "client_secret",   "client-secret",   "signingkey",
+    "signing_key",    "signing-key",     "encryptionkey",   "encryption_key",  "encryption-key",
+    "sessionkey",     "session_key",     "session-key"};
 // The digit-led patterns matched by hand from the digit runs (see
 // DigitPatternEndsAt), each when the table holds exactly this pattern.
 // The clock time and "9 am" patterns (caseless) come after them: their
@@ -654,6 +666,7 @@ struct Scanner::Impl {
   int time_pattern = -1;  // kTimeRegex's id in either engine (joins, see Joins)
   int url_id = -1;        // kUrlRegex, prefix only in `db` (see ExtendRun)
   int domain_id = -1;     // kDomainRegex: starts recovered by DomainLeftmostStart
+  int secret_id = -1;     // kSecretRegex: starts recovered by SecretLeftmostStart
   std::array<bool, 256> url_run{};    // the bytes of its run
   std::vector<hs_database_t*> som;    // per pattern (kSomWindow): leftmost starts
   std::vector<std::array<bool, 256>> charsets;  // per pattern (kCharset)
@@ -1395,6 +1408,11 @@ Result<std::unique_ptr<Scanner>> Scanner::CreateWith(const std::string& data_dir
     if (engine.fast_paths && im.domain_id < 0 && recs[i].regex == kDomainRegex &&
         !recs[i].caseless) {
       im.domain_id = static_cast<int>(i);  // starts by hand (DomainLeftmostStart)
+      continue;
+    }
+    if (engine.fast_paths && im.secret_id < 0 && recs[i].regex == kSecretRegex &&
+        recs[i].caseless) {
+      im.secret_id = static_cast<int>(i);  // starts by hand (SecretLeftmostStart)
       continue;
     }
     DbJob som{std::string(recs[i].type) + " pattern #" + std::to_string(i)};
@@ -2179,6 +2197,62 @@ size_t UrlLeftmostStart(std::string_view buffer, size_t end) {
   return UrlLeftmostStartOfEnds(buffer, &end, 1);
 }
 
+std::string_view SecretPatternRegex() { return kSecretRegex; }
+
+size_t SecretLeftmostStart(std::string_view buffer, size_t end) {
+  // kSecretRegex is \b NAME* KEYWORD NAME* ['"]? \s* (:=|=>|:|=) \s* ['"]? V,
+  // caseless, NAME being [A-Za-z0-9_.\-] and V one byte. V is the byte
+  // before `end`; the bytes between it and the name (quotes, spaces, the
+  // operator) are no NAME bytes, so the name ends at x, after the last NAME
+  // byte before V, and that gap must read as the quotes, spaces and
+  // operator. The name lies in the run of NAME bytes ending at x; its
+  // start is the first `\b` position in the run (the buffer's start counts
+  // as a non-word byte) at or before the start of the last key word that
+  // ends by x.
+  const size_t n = buffer.size();
+  if (end < 3 || end > n) return SIZE_MAX;
+  auto byte = [&](size_t i) { return static_cast<unsigned char>(buffer[i]); };
+  auto name_byte = [&](size_t i) { return kTables.word[byte(i)] || byte(i) == '.' || byte(i) == '-'; };
+  auto quote = [&](size_t i) { return byte(i) == '"' || byte(i) == '\''; };
+  const unsigned char v = byte(end - 1);
+  if (!(kTables.word[v] || v == '-' || v == '+' || v == '/' || v == '=' || v == '.' || v == '~'))
+    return SIZE_MAX;
+  size_t x = end - 1;
+  while (x > 0 && !name_byte(x - 1)) --x;
+  if (x == 0 || x == end - 1) return SIZE_MAX;
+  // The gap [x, end - 1): ['"]? \s* (:=|=>|:|=) \s* ['"]?
+  size_t g = x, ge = end - 1;
+  if (g < ge && quote(g)) ++g;
+  while (g < ge && kTables.space[byte(g)]) ++g;
+  if (g < ge && quote(ge - 1)) --ge;
+  while (ge > g && kTables.space[byte(ge - 1)]) --ge;
+  std::string_view op = buffer.substr(g, ge - g);
+  if (op != ":=" && op != "=>" && op != ":" && op != "=") return SIZE_MAX;
+  // (A quote or space taken by one side could not be the other's: the
+  // operator sits between, so the split is the only one.)
+  size_t run = x;
+  while (run > 0 && name_byte(run - 1)) --run;
+  size_t last_word = SIZE_MAX;
+  for (size_t k = x; k-- > run && last_word == SIZE_MAX;) {
+    for (std::string_view w : kSecretWords) {
+      if (k + w.size() > x) continue;
+      size_t i = 0;
+      while (i < w.size() && kTables.lower[byte(k + i)] == static_cast<unsigned char>(w[i])) ++i;
+      if (i == w.size()) {
+        last_word = k;
+        break;
+      }
+    }
+  }
+  if (last_word == SIZE_MAX) return SIZE_MAX;
+  for (size_t s = run; s <= last_word; ++s) {
+    bool word_here = kTables.word[byte(s)] != 0;
+    bool word_before = s > 0 && kTables.word[byte(s - 1)] != 0;
+    if (word_here != word_before) return s;
+  }
+  return SIZE_MAX;
+}
+
 std::string_view DomainPatternRegex() { return kDomainRegex; }
 
 namespace {
@@ -2460,7 +2534,8 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
         consider(c.first_end);
         for (int i = 0; i < c.nends; ++i)
           if (c.ends[i] != c.first_end) consider(c.ends[i]);
-      } else if (static_cast<int>(c.id) == im.url_id || static_cast<int>(c.id) == im.domain_id) {
+      } else if (static_cast<int>(c.id) == im.url_id || static_cast<int>(c.id) == im.domain_id ||
+                 static_cast<int>(c.id) == im.secret_id) {
         // The same for URLs (a re-scan reported every byte of a URL's run
         // or a domain's path).
         std::string_view window = text.substr(ws, we - ws);
@@ -2471,8 +2546,10 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
         size_t s = SIZE_MAX;
         if (static_cast<int>(c.id) == im.url_id) {
           s = UrlLeftmostStartOfEnds(window, ends, count);
-        } else {
+        } else if (static_cast<int>(c.id) == im.domain_id) {
           s = DomainLeftmostStartOfEnds(window, ends, count);
+        } else {
+          for (size_t k = 0; k < count; ++k) s = std::min(s, SecretLeftmostStart(window, ends[k]));
         }
         if (s != SIZE_MAX) w.best = ws + s;
       } else {

@@ -142,6 +142,10 @@ std::string_view UrlPatternRegex();
 size_t DomainLeftmostStart(std::string_view buffer, size_t end);
 size_t DomainLeftmostStartOfEnds(std::string_view buffer, const size_t* ends, size_t count);
 std::string_view DomainPatternRegex();
+// The same for GENERIC_SECRET's assignment pattern (SecretPatternRegex(),
+// caseless: "api_key = 'v").
+size_t SecretLeftmostStart(std::string_view buffer, size_t end);
+std::string_view SecretPatternRegex();
 
 // Where the scanner's data files live: $STEWARD_DATA_DIR/scan (or
 // $STEWARD_DATA_DIR itself if it holds names.model), else ../data/scan
