@@ -731,6 +731,70 @@ TEST_F(EngineDiffTest, RandomSecretStrings) {
   ExpectIdentical(RandomSecretStrings(100000), "random secret strings");
 }
 
+// Strings of e-mail pieces: local and domain bytes, '@'s, dots and double
+// dots, hyphens, TLDs of every length (and 25+ letters), case, bytes that
+// end a word and bytes >= 0x80.
+std::vector<std::string> RandomEmailStrings(size_t count) {
+  std::mt19937 rng(7170);
+  const char* local[] = {"a", "B9", "x.y", "_", "%", "+", "-", ".", "..", "maria", "\xc3\xa9", "@"};
+  const char* label[] = {"b", "Ex-1", "mail.", ".", "..", "-", "9", "example", "@", "_"};
+  const char* tld[] = {".com", ".IO", ".de", ".c", ".org", ".info", "com", ".x9",
+                       ".abcdefghijklmnopqrstuvwxy", ".abcdefghijklmnopqrstuvwx"};
+  const char* other[] = {"", "", " ", ":", "/", "<", "\n", "'", "(", "a", "_", "9", ".", "-", "@"};
+  auto pick = [&](const auto& list) { return list[rng() % std::size(list)]; };
+  std::vector<std::string> out;
+  for (size_t i = 0; i < count; ++i) {
+    std::string s;
+    for (size_t chunk = 1 + rng() % 3; chunk > 0; --chunk) {
+      s += pick(other);
+      for (size_t k = rng() % 3; k > 0; --k) s += pick(local);
+      if (rng() % 5) s += "@";
+      for (size_t k = rng() % 3; k > 0; --k) s += pick(label);
+      s += pick(tld);
+      s += pick(other);
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+// The e-mail pattern's start is recovered by hand (EmailLeftmostStart):
+// equal to Vectorscan's leftmost starts at every end.
+TEST(EmailPattern, LeftmostStartsEqualVectorscan) {
+  hs_database_t* db = nullptr;
+  hs_compile_error_t* err = nullptr;
+  std::string regex(EmailPatternRegex());
+  ASSERT_EQ(hs_compile(regex.c_str(), HS_FLAG_SOM_LEFTMOST, HS_MODE_BLOCK, HsPlatform(), &db, &err),
+            HS_SUCCESS);
+  hs_scratch_t* scratch = nullptr;
+  ASSERT_EQ(hs_alloc_scratch(db, &scratch), HS_SUCCESS);
+  size_t starts = 0, away = 0;
+  for (const std::string& s : RandomEmailStrings(300000)) {
+    std::vector<size_t> expected(s.size() + 1, SIZE_MAX);
+    HsScan(
+        db, s.data(), static_cast<unsigned>(s.size()), scratch,
+        [](unsigned, unsigned long long from, unsigned long long to, unsigned, void* ctx) {
+          auto* v = static_cast<std::vector<size_t>*>(ctx);
+          (*v)[to] = std::min<size_t>((*v)[to], from);
+          return 0;
+        },
+        &expected);
+    for (size_t e = 0; e <= s.size(); ++e) {
+      starts += expected[e] != SIZE_MAX;
+      away += expected[e] != SIZE_MAX && expected[e] > 0;
+      ASSERT_EQ(EmailLeftmostStart(s, e), expected[e]) << "\"" << s << "\" end " << e;
+    }
+  }
+  std::printf("e-mail pattern: %zu starts (%zu not at the buffer's start)\n", starts, away);
+  EXPECT_GT(away, 30000u);
+  hs_free_scratch(scratch);
+  hs_free_database(db);
+}
+
+TEST_F(EngineDiffTest, RandomEmailStrings) {
+  ExpectIdentical(RandomEmailStrings(100000), "random e-mail strings");
+}
+
 TEST_F(EngineDiffTest, RandomDomainStrings) {
   ExpectIdentical(RandomDomainStrings(100000), "random domain strings");
 }

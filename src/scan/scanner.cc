@@ -59,6 +59,10 @@ constexpr const char* kUrlPrefixRegex = R"(\b(?:https?|ftp|wss?)://[^\s<>"'`\\\x
 // of a path, and every e-mail address and URL makes such a candidate.
 constexpr std::string_view kDomainRegex =
     R"(\b[A-Za-z0-9][A-Za-z0-9\-]*(?:\.[A-Za-z0-9\-]+)*\.(?:com|org|net|edu|gov|io|ai|co|uk|de|fr|es|it|nl|se|no|dk|fi|ch|at|be|cy|us|ca|au|jp|cn|ru|br|in|info|biz|app|dev|cloud|tech|online|site|xyz|me|tv|eu|pl|cz|gr|pt|ie|nz|za|mx|ar|hu|ro|sk|si|hr|lt|lv|ee|is|ly)\b(?:/[^\s<>"'`\x00-\x1f]*)?)";
+// The e-mail recognizer's pattern (case-sensitive): starts found by hand
+// (EmailLeftmostStart).
+constexpr std::string_view kEmailRegex =
+    R"([A-Za-z0-9._%+\-\x80-\xff]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24}\b)";
 // The assignment form of GENERIC_SECRET (caseless): its starts are found
 // by hand as well (SecretLeftmostStart), and its key words, written out
 // (each `[_\-]?` as its three forms).
@@ -667,6 +671,7 @@ struct Scanner::Impl {
   int url_id = -1;        // kUrlRegex, prefix only in `db` (see ExtendRun)
   int domain_id = -1;     // kDomainRegex: starts recovered by DomainLeftmostStart
   int secret_id = -1;     // kSecretRegex: starts recovered by SecretLeftmostStart
+  int email_id = -1;      // kEmailRegex: starts recovered by EmailLeftmostStart
   std::array<bool, 256> url_run{};    // the bytes of its run
   std::vector<hs_database_t*> som;    // per pattern (kSomWindow): leftmost starts
   std::vector<std::array<bool, 256>> charsets;  // per pattern (kCharset)
@@ -1413,6 +1418,11 @@ Result<std::unique_ptr<Scanner>> Scanner::CreateWith(const std::string& data_dir
     if (engine.fast_paths && im.secret_id < 0 && recs[i].regex == kSecretRegex &&
         recs[i].caseless) {
       im.secret_id = static_cast<int>(i);  // starts by hand (SecretLeftmostStart)
+      continue;
+    }
+    if (engine.fast_paths && im.email_id < 0 && recs[i].regex == kEmailRegex &&
+        !recs[i].caseless) {
+      im.email_id = static_cast<int>(i);  // starts by hand (EmailLeftmostStart)
       continue;
     }
     DbJob som{std::string(recs[i].type) + " pattern #" + std::to_string(i)};
@@ -2197,6 +2207,41 @@ size_t UrlLeftmostStart(std::string_view buffer, size_t end) {
   return UrlLeftmostStartOfEnds(buffer, &end, 1);
 }
 
+std::string_view EmailPatternRegex() { return kEmailRegex; }
+
+size_t EmailLeftmostStart(std::string_view buffer, size_t end) {
+  // kEmailRegex is LOCAL+ @ LABEL (\. LABEL)* \. [A-Za-z]{2,24} \b, LABEL
+  // being [A-Za-z0-9\-]+: one parse per end. The TLD is the whole run of
+  // letters before `end` (a '.' before it), the labels the bytes from just
+  // after an '@' to that '.' (no "..", none empty), and no LOCAL byte is
+  // '@', so the start is where the run of LOCAL bytes before the '@' begins.
+  const size_t n = buffer.size();
+  if (end < 6 || end > n) return SIZE_MAX;
+  auto byte = [&](size_t i) { return static_cast<unsigned char>(buffer[i]); };
+  auto letter = [&](size_t i) { return ((byte(i) | 0x20) >= 'a' && (byte(i) | 0x20) <= 'z'); };
+  if (end < n && kTables.word[byte(end)]) return SIZE_MAX;  // \b after the TLD
+  size_t t = end;
+  while (t > 0 && letter(t - 1)) --t;
+  if (end - t < 2 || end - t > 24 || t < 3 || byte(t - 1) != '.') return SIZE_MAX;
+  const size_t dot = t - 1;
+  size_t a = dot;  // the labels are [a, dot)
+  while (a > 0 && (kTables.alnum[byte(a - 1)] || byte(a - 1) == '-' ||
+                   (byte(a - 1) == '.' && byte(a) != '.')))
+    --a;
+  if (a == dot || a < 2 || byte(a - 1) != '@' || byte(a) == '.' || byte(dot - 1) == '.')
+    return SIZE_MAX;
+  const size_t at = a - 1;
+  size_t s = at;
+  while (s > 0) {
+    unsigned char c = byte(s - 1);
+    if (!(kTables.alnum[c] || c == '.' || c == '_' || c == '%' || c == '+' || c == '-' ||
+          c >= 0x80))
+      break;
+    --s;
+  }
+  return s < at ? s : SIZE_MAX;
+}
+
 std::string_view SecretPatternRegex() { return kSecretRegex; }
 
 size_t SecretLeftmostStart(std::string_view buffer, size_t end) {
@@ -2535,7 +2580,7 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
         for (int i = 0; i < c.nends; ++i)
           if (c.ends[i] != c.first_end) consider(c.ends[i]);
       } else if (static_cast<int>(c.id) == im.url_id || static_cast<int>(c.id) == im.domain_id ||
-                 static_cast<int>(c.id) == im.secret_id) {
+                 static_cast<int>(c.id) == im.secret_id || static_cast<int>(c.id) == im.email_id) {
         // The same for URLs (a re-scan reported every byte of a URL's run
         // or a domain's path).
         std::string_view window = text.substr(ws, we - ws);
@@ -2548,6 +2593,8 @@ std::vector<Finding> Scanner::Scan(std::string_view text, const ScanOptions& opt
           s = UrlLeftmostStartOfEnds(window, ends, count);
         } else if (static_cast<int>(c.id) == im.domain_id) {
           s = DomainLeftmostStartOfEnds(window, ends, count);
+        } else if (static_cast<int>(c.id) == im.email_id) {
+          for (size_t k = 0; k < count; ++k) s = std::min(s, EmailLeftmostStart(window, ends[k]));
         } else {
           for (size_t k = 0; k < count; ++k) s = std::min(s, SecretLeftmostStart(window, ends[k]));
         }

@@ -146,6 +146,9 @@ std::string_view DomainPatternRegex();
 // caseless: "api_key = 'v").
 size_t SecretLeftmostStart(std::string_view buffer, size_t end);
 std::string_view SecretPatternRegex();
+// The same for the e-mail pattern (EmailPatternRegex(), case-sensitive).
+size_t EmailLeftmostStart(std::string_view buffer, size_t end);
+std::string_view EmailPatternRegex();
 
 // Where the scanner's data files live: $STEWARD_DATA_DIR/scan (or
 // $STEWARD_DATA_DIR itself if it holds names.model), else ../data/scan
