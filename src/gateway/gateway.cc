@@ -2,6 +2,7 @@
 
 
 #include <boost/asio/as_tuple.hpp>
+#include <cstring>
 #include <mutex>
 #include <random>
 #include <set>
@@ -24,12 +25,21 @@ namespace {
 
 constexpr size_t kMaxUpstreamBody = 64u << 20;
 
+// "req_" + 24 hex digits of 12 random bytes, formatted in place.
 std::string NewRequestId() {
   thread_local std::mt19937_64 rng(std::random_device{}());
   uint64_t a = rng(), b = rng();
-  std::string bytes(reinterpret_cast<char*>(&a), 8);
-  bytes.append(reinterpret_cast<char*>(&b), 4);
-  return "req_" + HexEncode(bytes);
+  unsigned char bytes[12];
+  std::memcpy(bytes, &a, 8);
+  std::memcpy(bytes + 8, &b, 4);
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string id(4 + 2 * sizeof(bytes), '\0');
+  std::memcpy(id.data(), "req_", 4);
+  for (size_t i = 0; i < sizeof(bytes); ++i) {
+    id[4 + 2 * i] = kDigits[bytes[i] >> 4];
+    id[5 + 2 * i] = kDigits[bytes[i] & 0xf];
+  }
+  return id;
 }
 
 Endpoint EndpointFor(std::string_view path) {
@@ -287,12 +297,14 @@ Task<void> Gateway::Handle(server::Request& request, const server::Connection& c
   }
 
   std::optional<StageResult> local;
+  // One clock reading per stage: a stage's end is the next one's start.
+  auto t0 = std::chrono::steady_clock::now();
   for (size_t i = 0; i < stages_.size(); ++i) {
-    auto t0 = std::chrono::steady_clock::now();
     StageResult r = stages_[i]->OnRequest(ctx);
     call.entered = i + 1;
-    ctx.timings.push_back({stages_[i]->name(),
-                           std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count()});
+    auto t1 = std::chrono::steady_clock::now();
+    ctx.timings.push_back({stages_[i]->name(), std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count()});
+    t0 = t1;
     if (r.action != StageResult::Action::kContinue) {
       local = std::move(r);
       break;

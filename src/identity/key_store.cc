@@ -161,7 +161,7 @@ std::optional<KeyRecord> KeyStore::Lookup(const std::string& hash) {
 Result<KeyRecord> KeyStore::Authenticate(std::string_view secret) {
   MaybeRefresh();
   std::string h = Hash(secret);
-  if (auto k = Lookup(h)) return *k;
+  if (auto k = Lookup(h)) return std::move(*k);
   // A key created a moment ago by the CLI should work at once: on a miss,
   // look at the stored generation (at most every kMissCheckMs, so a flood of
   // bad keys costs at most that many queries).
@@ -175,7 +175,7 @@ Result<KeyRecord> KeyStore::Authenticate(std::string_view secret) {
       current = generation_;
     }
     if (gen.ok() && *gen != current && Reload().ok()) {
-      if (auto k = Lookup(h)) return *k;
+      if (auto k = Lookup(h)) return std::move(*k);
     }
   }
   return NotFound("invalid API key");

@@ -32,10 +32,10 @@ class AuthStage final : public Stage {
                                 "invalid API key (unknown or revoked)");
     }
     ctx.principal.authenticated = true;
-    ctx.principal.key_id = key->id;
-    ctx.principal.name = key->name;
-    ctx.principal.role = key->role;
-    ctx.principal.team = key->team;
+    ctx.principal.key_id = std::move(key->id);
+    ctx.principal.name = std::move(key->name);
+    ctx.principal.role = std::move(key->role);
+    ctx.principal.team = std::move(key->team);
     ctx.principal.rpm = key->rpm;
     ctx.principal.tpm = key->tpm;
     return StageResult::Continue();
