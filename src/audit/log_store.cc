@@ -72,13 +72,17 @@ const std::vector<Migration>& AuditMigrations() {
       // StoredPayloadPart in log_store.h): a payload row per part with its
       // primary-key and time index entries cost the gateway's writer more
       // than its leaf rows. The row key is the group << 56 | the block's
-      // first leaf; `pending` finds the blocks retention has not shredded.
+      // first leaf (migration 9 drops the index made here).
       {"audit", 8,
        "CREATE TABLE audit_payload_blocks (id INTEGER PRIMARY KEY, first_idx BIGINT NOT NULL,"
        " part TEXT NOT NULL, data_class TEXT NOT NULL, created_ms BIGINT NOT NULL,"
        " entries BIGINT NOT NULL, body BLOB NOT NULL, shredded_ms BIGINT);"
        "CREATE INDEX audit_payload_blocks_pending ON audit_payload_blocks(shredded_ms, part,"
        " data_class, created_ms)"},
+      // Retention scans each group's blocks in leaf order from a mark in
+      // audit_meta instead (ShredPayloadBlocksInTx): two fewer dirty pages
+      // per commit.
+      {"audit", 9, "DROP INDEX audit_payload_blocks_pending"},
   };
   return kMigrations;
 }
@@ -648,19 +652,40 @@ Result<std::vector<StoredPayloadPart>> AllPayloadParts(Sql sql) {
 Result<ShredProgress> ShredPayloadBlocksInTx(Transaction& tx, const std::string& part,
                                              const std::string& data_class, int64_t cutoff_ms,
                                              int64_t now_ms, int64_t max_blocks) {
-  if (PayloadGroup(part, data_class) < 0) {
-    return InvalidArgument("retention: unknown payload part or data class");
-  }
-  // The pending index holds only unshredded blocks up front: the scan does
-  // not pass the blocks shredded by earlier runs.
+  const int group = PayloadGroup(part, data_class);
+  if (group < 0) return InvalidArgument("retention: unknown payload part or data class");
+  // A group's blocks are scanned in leaf order from where the last run
+  // stopped (audit_meta), up to the first one not past the cutoff: no index
+  // on the blocks to update per commit (it was 2 of the ~9 pages a gateway
+  // commit dirtied). Blocks come in leaf order, so their times ascend but for
+  // the spread of request durations: a block whose newest part is older than
+  // an earlier block's waits for that one.
+  const std::string mark = "payload_blocks_shred_from_" + part + "_" + data_class;
+  Sql sql(&tx);
   STEWARD_ASSIGN_OR_RETURN(
-      auto rows,
-      tx.Query("SELECT id, body FROM audit_payload_blocks WHERE shredded_ms IS NULL AND "
-               "part = $1 AND data_class = $2 AND created_ms <= $3 LIMIT $4",
-               {part, data_class, cutoff_ms, max_blocks}));
+      auto from_rows, sql.Query("SELECT value FROM audit_meta WHERE name = $1", {mark}));
+  const int64_t from =
+      from_rows.empty() ? PayloadBlockId(group, 0)
+                        : std::max(from_rows[0].Int(0), PayloadBlockId(group, 0));
+  STEWARD_ASSIGN_OR_RETURN(
+      auto rows, tx.Query("SELECT id, created_ms, shredded_ms FROM audit_payload_blocks "
+                          "WHERE id >= $1 AND id < $2 ORDER BY id LIMIT $3",
+                          {from, PayloadBlockId(group + 1, 0), max_blocks}));
   ShredProgress progress;
+  int64_t next = from;
+  bool reached_cutoff = false;
   for (const Row& r : rows) {
-    STEWARD_ASSIGN_OR_RETURN(auto parts, DecodePayloadBlock(r.Text(1)));
+    if (r.Int(1) > cutoff_ms) {
+      reached_cutoff = true;
+      break;
+    }
+    next = r.Int(0) + 1;
+    if (!r.IsNull(2)) continue;
+    STEWARD_ASSIGN_OR_RETURN(
+        auto body_rows,
+        tx.Query("SELECT body FROM audit_payload_blocks WHERE id = $1", {r.Int(0)}));
+    if (body_rows.empty()) continue;
+    STEWARD_ASSIGN_OR_RETURN(auto parts, DecodePayloadBlock(body_rows[0].Text(0)));
     // The same body without the ciphertexts: which leaf had which part
     // stays known (a DSAR export says "expired", not nothing).
     std::string body(1, kPayloadBlockVersion);
@@ -677,7 +702,13 @@ Result<ShredProgress> ShredPayloadBlocksInTx(Transaction& tx, const std::string&
         tx.Exec("UPDATE audit_payload_blocks SET body = $1, shredded_ms = $2 WHERE id = $3",
                 {Blob{std::move(body)}, now_ms, r.Int(0)}));
   }
-  progress.more = rows.size() >= static_cast<size_t>(max_blocks);
+  if (next != from) {
+    STEWARD_RETURN_IF_ERROR(
+        tx.Exec("INSERT INTO audit_meta(name, value) VALUES ($1, $2) "
+                "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                {mark, next}));
+  }
+  progress.more = !reached_cutoff && rows.size() >= static_cast<size_t>(max_blocks);
   return progress;
 }
 

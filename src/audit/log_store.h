@@ -155,10 +155,11 @@ Result<std::vector<StoredPayloadPart>> AllPayloadParts(Sql sql);
 // empty); DataLoss naming the problem when it is malformed.
 Result<std::vector<StoredPayloadPart>> DecodePayloadBlock(std::string_view body);
 
-// Retention for blocks: shreds (keeps each part's leaf, ref and subject,
-// drops its ciphertext) up to `max_blocks` unshredded blocks of one part and
-// data class whose newest part is at or before `cutoff_ms`. `more`: there
-// may be further such blocks.
+// Retention for blocks: walks the blocks of one part and data class in leaf
+// order from where the last call stopped (a mark in audit_meta), at most
+// `max_blocks`, up to the first one whose newest part is after `cutoff_ms`,
+// and shreds them (keeps each part's leaf, ref and subject, drops its
+// ciphertext). `more`: it stopped at `max_blocks`, not at the cutoff.
 struct ShredProgress {
   int64_t parts = 0;  // ciphertexts removed
   bool more = false;

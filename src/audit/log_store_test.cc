@@ -333,6 +333,10 @@ TEST_F(LogStoreTest, PayloadBlocksHoldEveryPartAndFindItByLeaf) {
   EXPECT_EQ(step->parts, 0);
   EXPECT_FALSE(step->more);
   ASSERT_TRUE((*tx)->Commit().ok());
+  auto mark = db_->Query(
+      "SELECT value FROM audit_meta WHERE name = 'payload_blocks_shred_from_prompt_plain'");
+  ASSERT_TRUE(mark.ok() && mark->size() == 1u);
+  EXPECT_EQ((*mark)[0].Int(0), 1);  // past block [0, 2] (id 0 in group 0)
   EXPECT_EQ(text_of(0, "prompt"), "<shredded>");
   EXPECT_EQ(text_of(2, "prompt"), "<shredded>");
   EXPECT_EQ(text_of(3, "prompt"), "p3");
@@ -342,6 +346,16 @@ TEST_F(LogStoreTest, PayloadBlocksHoldEveryPartAndFindItByLeaf) {
   ASSERT_EQ(shredded->size(), 2u);
   EXPECT_EQ((*shredded)[1].part, "prompt");
   EXPECT_EQ((*shredded)[1].shredded_ms, 5000);
+  // A later run goes on from the mark; other groups have their own.
+  tx = db_->Begin();
+  ASSERT_TRUE(tx.ok());
+  step = ShredPayloadBlocksInTx(**tx, "prompt", "plain", 1003, 6000, 10);
+  EXPECT_EQ(step->parts, 1);
+  step = ShredPayloadBlocksInTx(**tx, "completion", "plain", 1002, 6000, 10);
+  EXPECT_EQ(step->parts, 0);  // its one block's newest part is 1003
+  ASSERT_TRUE((*tx)->Commit().ok());
+  EXPECT_EQ(text_of(3, "prompt"), "<shredded>");
+  EXPECT_EQ(text_of(3, "completion"), "c3");
   auto v = VerifyStore(*db_, "");
   ASSERT_TRUE(v.ok());
   EXPECT_TRUE(v->ok) << v->problem;
