@@ -615,8 +615,24 @@ const TECH_TERMS = require('./tech_terms.js').read();
 const TECH_LANG = TECH_TERMS.filter((t) => t.section === 'lang').map((t) => t.display);
 const TECH_ALL = TECH_TERMS.filter((t) => t.section !== 'human').map((t) => t.display);
 const HUMAN = TECH_TERMS.filter((t) => t.section === 'human').map((t) => t.display);
+// A share of products are made up (in no list, like the spliced names and
+// places), so the model learns the technical context and the shapes of
+// product names ("LogForge", "Streamly", "Kafkanetes", "pulsectl") and not
+// only the listed words.
+const TECH_SUFFIX = ['DB', 'MQ', 'ctl', 'ify', 'ly', 'io', 'Hub', 'Kit', 'Base', 'Flow', 'Stack',
+  'Ops', 'X', 'JS', '.js', '-rs', 'SQL', 'AI', 'Lab', 'Cloud'];
+function inventedProduct() {
+  if (!WORDS) capWord();
+  const cap = (w) => w.charAt(0).toUpperCase() + w.slice(1);
+  return pick([
+    () => cap(pick(WORDS)) + cap(pick(WORDS)),
+    () => cap(pick(WORDS)) + pick(TECH_SUFFIX),
+    () => splice(pick(TECH_ALL).replace(/[^A-Za-z]/g, ''), pick(TECH_ALL).replace(/[^A-Za-z]/g, '')),
+    () => splice(pick(TECH_ALL).replace(/[^A-Za-z]/g, ''), pick(WORDS)) + pick(['', '', pick(TECH_SUFFIX)]),
+  ])();
+}
 function techName(list) {
-  const v = pick(list);
+  const v = chance(0.3) ? inventedProduct() : pick(list);
   return chance(0.08) ? v.toLowerCase() : v;
 }
 GEN.TECH = () => techName(TECH_ALL);

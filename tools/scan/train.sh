@@ -18,8 +18,10 @@ fi
 export NODE_PATH="$(realpath "$NODE_DIR")/node_modules"
 node tools/scan/gen_gazetteers.js data/scan
 node tools/scan/gen_tech_heldout.js tools/scan/tech_heldout.txt test/data/scan/tech_heldout.jsonl
+node tools/scan/gen_tech_heldout.js tools/scan/tech_unlisted.txt test/data/scan/tech_unlisted.jsonl --unlisted
 node tools/scan/gen_corpus.js --split train --count 60000 --seed 7 --out "$BUILD/train/names_train.jsonl"
 node tools/scan/gen_corpus.js --split eval --count 2400 --seed 2026 --out test/data/scan/eval.jsonl
 cmake --build "$BUILD" --target scan_train_names
 "$BUILD/test/integration/scan/scan_train_names" "$BUILD/train/names_train.jsonl" data/scan \
-  --epochs 3 --extra ../shared/datasets/pii/synth_dev.jsonl --extra-repeat 12 --dev ../shared/datasets/pii/synth_dev.jsonl
+  --epochs 3 --seed 2 --extra ../shared/datasets/pii/synth_dev.jsonl --extra-repeat 12 \
+  --dev ../shared/datasets/pii/synth_dev.jsonl
