@@ -375,7 +375,11 @@ TechScore ScoreTechPrompts(const std::string& path, const char* title) {
   score.prompts = rows.size();
   for (auto& row : rows) {
     std::string text(row["text"].as_string());
-    struct G { std::string type; size_t s, e; bool used = false; };
+    struct G {
+      std::string type;
+      size_t s, e;
+      bool used = false;
+    };
     std::vector<G> gold;
     for (auto& sp : row["spans"].as_array()) {
       auto& o = sp.as_object();
@@ -408,10 +412,11 @@ TechScore ScoreTechPrompts(const std::string& path, const char* title) {
                   text.c_str());
     }
   }
-  std::printf("\n%s (%zu prompts, %zu with a PERSON/LOCATION false alarm):\n"
-              "%-10s %4s %4s %4s %6s %6s %6s\n",
-              title, score.prompts, score.prompts_with_false_alarm, "entity", "tp", "fp", "fn",
-              "P", "R", "F1");
+  std::printf(
+      "\n%s (%zu prompts, %zu with a PERSON/LOCATION false alarm):\n"
+      "%-10s %4s %4s %4s %6s %6s %6s\n",
+      title, score.prompts, score.prompts_with_false_alarm, "entity", "tp", "fp", "fn", "P", "R",
+      "F1");
   for (auto& [type, p] : score.stats)
     std::printf("%-10s %4ld %4ld %4ld %6.3f %6.3f %6.3f\n", type.c_str(), p.tp, p.fp, p.fn, p.P(),
                 p.R(), p.F());
@@ -438,8 +443,8 @@ TEST(ScanQuality, TechPromptsAreNotNames) {
 // tools/scan/tech_unlisted.txt): the model has only their context to go on.
 TEST(ScanQuality, UnlistedProductsAreMostlyNotNames) {
   ASSERT_TRUE(TheScanner().has_names()) << "names model not found (data/scan)";
-  TechScore s = ScoreTechPrompts("test/data/scan/tech_unlisted.jsonl",
-                                 "Tech prompts, products in no list");
+  TechScore s =
+      ScoreTechPrompts("test/data/scan/tech_unlisted.jsonl", "Tech prompts, products in no list");
   ASSERT_GE(s.prompts, 20u) << "set missing: run tools/scan/gen_tech_heldout.js";
   EXPECT_LE(s.prompts_with_false_alarm, kUnlistedMaxPromptsWithFalseAlarm);
 }
