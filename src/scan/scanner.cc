@@ -1634,7 +1634,9 @@ class RunRing {
   size_t len(int i) const { return len_[Slot(i)]; }
   bool LenIn(int i, size_t lo, size_t hi) const { return len(i) - lo <= hi - lo; }
   // Run i is preceded by exactly one byte, one of `seps`, right after run i + 1.
-  bool Sep(int i, const ByteSet128& seps) const { return seps.has(sep_[Slot(i)]); }
+  __attribute__((always_inline)) bool Sep(int i, const ByteSet128& seps) const {
+    return seps.has(sep_[Slot(i)]);
+  }
   // `\b` before run i: it starts the text or follows a non-word byte.
   bool Boundary(int i) const { return bound_[Slot(i)]; }
   // Run i is preceded by `,?\s` right after run i + 1.
