@@ -303,7 +303,8 @@ Task<void> Gateway::Handle(server::Request& request, const server::Connection& c
     StageResult r = stages_[i]->OnRequest(ctx);
     call.entered = i + 1;
     auto t1 = std::chrono::steady_clock::now();
-    ctx.timings.push_back({stages_[i]->name(), std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count()});
+    ctx.timings.push_back({stages_[i]->name(),
+                           std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count()});
     t0 = t1;
     if (r.action != StageResult::Action::kContinue) {
       local = std::move(r);
