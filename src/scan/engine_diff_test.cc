@@ -520,54 +520,29 @@ TEST(DigitPatterns, EndsEqualVectorscan) {
   }
 }
 
-// The hand-written start recovery of the clock-time pattern reports, for
-// every end offset of strings of time pieces, exactly the leftmost start
-// a Vectorscan leftmost-start scan of the same buffer reports (none where
-// no match ends).
-TEST(TimePattern, LeftmostStartsEqualVectorscan) {
-  hs_database_t* db = nullptr;
-  hs_compile_error_t* err = nullptr;
-  std::string regex(TimePatternRegex());
-  ASSERT_EQ(hs_compile(regex.c_str(), HS_FLAG_CASELESS | HS_FLAG_SOM_LEFTMOST, HS_MODE_BLOCK,
-                       nullptr, &db, &err),
-            HS_SUCCESS);
-  hs_scratch_t* scratch = nullptr;
-  ASSERT_EQ(hs_alloc_scratch(db, &scratch), HS_SUCCESS);
+// Strings of clock-time pieces: hours, minutes, colons, am/pm in any case
+// and with dots, and bytes around them.
+std::vector<std::string> RandomTimeStrings(size_t count) {
   const char* pieces[] = {"1",   "2",   "12",  "123", ":",   ":",  "00",   "59",  "am",
                           "PM",  "a",   "p",   "m",   "M",   ".",  ".m",   " ",   "\t",
                           "\n",  "x",   "_",   "9:",  "-",   "A.M.", "p.m", "ma", "\xc3\xa9",
                           ",",   "10:", "7:",  ":30", ":05", "23:", ":4",  " am", "pm."};
   std::mt19937 rng(4242);
-  size_t starts = 0;
-  for (int i = 0; i < 300000; ++i) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < count; ++i) {
     std::string s;
     int n = 1 + static_cast<int>(rng() % 12);
     for (int k = 0; k < n; ++k) s += pieces[rng() % (sizeof(pieces) / sizeof(pieces[0]))];
-    std::vector<size_t> expected(s.size() + 1, SIZE_MAX);
-    hs_scan(
-        db, s.data(), static_cast<unsigned>(s.size()), 0, scratch,
-        [](unsigned, unsigned long long from, unsigned long long to, unsigned, void* ctx) {
-          auto* v = static_cast<std::vector<size_t>*>(ctx);
-          (*v)[to] = std::min<size_t>((*v)[to], from);
-          return 0;
-        },
-        &expected);
-    for (size_t e = 0; e <= s.size(); ++e) {
-      starts += expected[e] != SIZE_MAX;
-      ASSERT_EQ(TimeLeftmostStart(s, e), expected[e]) << "\"" << s << "\" end " << e;
-    }
+    out.push_back(std::move(s));
   }
-  EXPECT_GT(starts, 30000u);
-  hs_free_scratch(scratch);
-  hs_free_database(db);
+  return out;
 }
 
 // Random ascending sets of 1-7 ends of `s` and, for each, the smallest of
 // `expected` over it (the start a candidate with those ends gets), checked
 // against `of_ends`: what the scanner calls with a candidate's ends.
-template <typename OfEnds>
 void CheckEndSets(const std::string& s, const std::vector<size_t>& expected, std::mt19937& rng,
-                  OfEnds of_ends) {
+                  size_t (*of_ends)(std::string_view, const size_t*, size_t)) {
   for (int round = 0; round < 3; ++round) {
     std::vector<size_t> ends;
     for (size_t e = 1; e <= s.size(); ++e)
@@ -580,21 +555,35 @@ void CheckEndSets(const std::string& s, const std::vector<size_t>& expected, std
   }
 }
 
-// The same for the URL pattern: its start is recovered by hand
-// (UrlLeftmostStart), the plain engine re-scans a window with Vectorscan.
-// Strings of URL pieces begin anywhere in a run, as windows do.
-TEST(UrlPattern, LeftmostStartsEqualVectorscan) {
+// A pattern whose start the scanner recovers by hand instead of re-scanning
+// with Vectorscan: for every end offset of each string, `start_at` must
+// equal the leftmost start a leftmost-start scan of the same buffer reports
+// at that end (SIZE_MAX where no match ends), and `of_ends`, when given,
+// the smallest of those over random sets of ends. Expects more than
+// `min_starts` starts, more than `min_away` of them past the buffer's start
+// (windows begin anywhere in a run).
+struct LeftmostStartCase {
+  const char* name;
+  std::string regex;
+  unsigned flags;  // besides HS_FLAG_SOM_LEFTMOST
+  std::vector<std::string> strings;
+  size_t (*start_at)(std::string_view, size_t);
+  size_t (*of_ends)(std::string_view, const size_t*, size_t) = nullptr;
+  size_t min_starts = 0, min_away = 0;
+  uint32_t seed = 1;
+};
+
+void ExpectLeftmostStartsEqualVectorscan(const LeftmostStartCase& c) {
   hs_database_t* db = nullptr;
   hs_compile_error_t* err = nullptr;
-  std::string regex(UrlPatternRegex());
-  ASSERT_EQ(hs_compile(regex.c_str(), HS_FLAG_CASELESS | HS_FLAG_SOM_LEFTMOST, HS_MODE_BLOCK,
-                       HsPlatform(), &db, &err),
+  ASSERT_EQ(hs_compile(c.regex.c_str(), c.flags | HS_FLAG_SOM_LEFTMOST, HS_MODE_BLOCK, HsPlatform(),
+                       &db, &err),
             HS_SUCCESS);
   hs_scratch_t* scratch = nullptr;
   ASSERT_EQ(hs_alloc_scratch(db, &scratch), HS_SUCCESS);
   size_t starts = 0, away = 0;
-  std::mt19937 rng(77);
-  for (const std::string& s : RandomUrlStrings(200000)) {
+  std::mt19937 rng(c.seed);
+  for (const std::string& s : c.strings) {
     std::vector<size_t> expected(s.size() + 1, SIZE_MAX);
     HsScan(
         db, s.data(), static_cast<unsigned>(s.size()), scratch,
@@ -607,14 +596,39 @@ TEST(UrlPattern, LeftmostStartsEqualVectorscan) {
     for (size_t e = 0; e <= s.size(); ++e) {
       starts += expected[e] != SIZE_MAX;
       away += expected[e] != SIZE_MAX && expected[e] > 0;
-      ASSERT_EQ(UrlLeftmostStart(s, e), expected[e]) << "\"" << s << "\" end " << e;
+      ASSERT_EQ(c.start_at(s, e), expected[e]) << c.name << ": \"" << s << "\" end " << e;
     }
-    CheckEndSets(s, expected, rng, UrlLeftmostStartOfEnds);
+    if (c.of_ends) CheckEndSets(s, expected, rng, c.of_ends);
   }
-  std::printf("URL pattern: %zu starts (%zu not at the buffer's start)\n", starts, away);
-  EXPECT_GT(away, 100000u);
+  std::printf("%s pattern: %zu starts (%zu not at the buffer's start)\n", c.name, starts, away);
+  EXPECT_GT(starts, c.min_starts) << c.name;
+  EXPECT_GT(away, c.min_away) << c.name;
   hs_free_scratch(scratch);
   hs_free_database(db);
+}
+
+// The hand-written start recovery of the clock-time pattern.
+TEST(TimePattern, LeftmostStartsEqualVectorscan) {
+  ExpectLeftmostStartsEqualVectorscan({.name = "time",
+                                       .regex = std::string(TimePatternRegex()),
+                                       .flags = HS_FLAG_CASELESS,
+                                       .strings = RandomTimeStrings(300000),
+                                       .start_at = TimeLeftmostStart,
+                                       .min_starts = 30000});
+}
+
+// The same for the URL pattern: its start is recovered by hand
+// (UrlLeftmostStart), the plain engine re-scans a window with Vectorscan.
+// Strings of URL pieces begin anywhere in a run, as windows do.
+TEST(UrlPattern, LeftmostStartsEqualVectorscan) {
+  ExpectLeftmostStartsEqualVectorscan({.name = "URL",
+                                       .regex = std::string(UrlPatternRegex()),
+                                       .flags = HS_FLAG_CASELESS,
+                                       .strings = RandomUrlStrings(200000),
+                                       .start_at = UrlLeftmostStart,
+                                       .of_ends = UrlLeftmostStartOfEnds,
+                                       .min_away = 100000,
+                                       .seed = 77});
 }
 
 // Strings of bare-domain pieces: labels in both cases, listed and unlisted
@@ -640,36 +654,14 @@ std::vector<std::string> RandomDomainStrings(size_t count) {
 // The bare-domain pattern's start is recovered by hand too
 // (DomainLeftmostStart): equal to Vectorscan's leftmost starts at every end.
 TEST(DomainPattern, LeftmostStartsEqualVectorscan) {
-  hs_database_t* db = nullptr;
-  hs_compile_error_t* err = nullptr;
-  std::string regex(DomainPatternRegex());
-  ASSERT_EQ(hs_compile(regex.c_str(), HS_FLAG_SOM_LEFTMOST, HS_MODE_BLOCK, HsPlatform(), &db, &err),
-            HS_SUCCESS);
-  hs_scratch_t* scratch = nullptr;
-  ASSERT_EQ(hs_alloc_scratch(db, &scratch), HS_SUCCESS);
-  size_t starts = 0, away = 0;
-  std::mt19937 rng(78);
-  for (const std::string& s : RandomDomainStrings(300000)) {
-    std::vector<size_t> expected(s.size() + 1, SIZE_MAX);
-    HsScan(
-        db, s.data(), static_cast<unsigned>(s.size()), scratch,
-        [](unsigned, unsigned long long from, unsigned long long to, unsigned, void* ctx) {
-          auto* v = static_cast<std::vector<size_t>*>(ctx);
-          (*v)[to] = std::min<size_t>((*v)[to], from);
-          return 0;
-        },
-        &expected);
-    for (size_t e = 0; e <= s.size(); ++e) {
-      starts += expected[e] != SIZE_MAX;
-      away += expected[e] != SIZE_MAX && expected[e] > 0;
-      ASSERT_EQ(DomainLeftmostStart(s, e), expected[e]) << "\"" << s << "\" end " << e;
-    }
-    CheckEndSets(s, expected, rng, DomainLeftmostStartOfEnds);
-  }
-  std::printf("domain pattern: %zu starts (%zu not at the buffer's start)\n", starts, away);
-  EXPECT_GT(away, 100000u);
-  hs_free_scratch(scratch);
-  hs_free_database(db);
+  ExpectLeftmostStartsEqualVectorscan({.name = "domain",
+                                       .regex = std::string(DomainPatternRegex()),
+                                       .flags = 0,
+                                       .strings = RandomDomainStrings(300000),
+                                       .start_at = DomainLeftmostStart,
+                                       .of_ends = DomainLeftmostStartOfEnds,
+                                       .min_away = 100000,
+                                       .seed = 78});
 }
 
 // Strings of secret-assignment pieces: key words in any case and with
@@ -696,35 +688,12 @@ std::vector<std::string> RandomSecretStrings(size_t count) {
 // GENERIC_SECRET's assignment pattern's start is recovered by hand
 // (SecretLeftmostStart): equal to Vectorscan's leftmost starts at every end.
 TEST(SecretPattern, LeftmostStartsEqualVectorscan) {
-  hs_database_t* db = nullptr;
-  hs_compile_error_t* err = nullptr;
-  std::string regex(SecretPatternRegex());
-  ASSERT_EQ(hs_compile(regex.c_str(), HS_FLAG_CASELESS | HS_FLAG_SOM_LEFTMOST, HS_MODE_BLOCK,
-                       HsPlatform(), &db, &err),
-            HS_SUCCESS);
-  hs_scratch_t* scratch = nullptr;
-  ASSERT_EQ(hs_alloc_scratch(db, &scratch), HS_SUCCESS);
-  size_t starts = 0, away = 0;
-  for (const std::string& s : RandomSecretStrings(300000)) {
-    std::vector<size_t> expected(s.size() + 1, SIZE_MAX);
-    HsScan(
-        db, s.data(), static_cast<unsigned>(s.size()), scratch,
-        [](unsigned, unsigned long long from, unsigned long long to, unsigned, void* ctx) {
-          auto* v = static_cast<std::vector<size_t>*>(ctx);
-          (*v)[to] = std::min<size_t>((*v)[to], from);
-          return 0;
-        },
-        &expected);
-    for (size_t e = 0; e <= s.size(); ++e) {
-      starts += expected[e] != SIZE_MAX;
-      away += expected[e] != SIZE_MAX && expected[e] > 0;
-      ASSERT_EQ(SecretLeftmostStart(s, e), expected[e]) << "\"" << s << "\" end " << e;
-    }
-  }
-  std::printf("secret pattern: %zu starts (%zu not at the buffer's start)\n", starts, away);
-  EXPECT_GT(away, 30000u);
-  hs_free_scratch(scratch);
-  hs_free_database(db);
+  ExpectLeftmostStartsEqualVectorscan({.name = "secret",
+                                       .regex = std::string(SecretPatternRegex()),
+                                       .flags = HS_FLAG_CASELESS,
+                                       .strings = RandomSecretStrings(300000),
+                                       .start_at = SecretLeftmostStart,
+                                       .min_away = 30000});
 }
 
 TEST_F(EngineDiffTest, RandomSecretStrings) {
@@ -761,34 +730,12 @@ std::vector<std::string> RandomEmailStrings(size_t count) {
 // The e-mail pattern's start is recovered by hand (EmailLeftmostStart):
 // equal to Vectorscan's leftmost starts at every end.
 TEST(EmailPattern, LeftmostStartsEqualVectorscan) {
-  hs_database_t* db = nullptr;
-  hs_compile_error_t* err = nullptr;
-  std::string regex(EmailPatternRegex());
-  ASSERT_EQ(hs_compile(regex.c_str(), HS_FLAG_SOM_LEFTMOST, HS_MODE_BLOCK, HsPlatform(), &db, &err),
-            HS_SUCCESS);
-  hs_scratch_t* scratch = nullptr;
-  ASSERT_EQ(hs_alloc_scratch(db, &scratch), HS_SUCCESS);
-  size_t starts = 0, away = 0;
-  for (const std::string& s : RandomEmailStrings(300000)) {
-    std::vector<size_t> expected(s.size() + 1, SIZE_MAX);
-    HsScan(
-        db, s.data(), static_cast<unsigned>(s.size()), scratch,
-        [](unsigned, unsigned long long from, unsigned long long to, unsigned, void* ctx) {
-          auto* v = static_cast<std::vector<size_t>*>(ctx);
-          (*v)[to] = std::min<size_t>((*v)[to], from);
-          return 0;
-        },
-        &expected);
-    for (size_t e = 0; e <= s.size(); ++e) {
-      starts += expected[e] != SIZE_MAX;
-      away += expected[e] != SIZE_MAX && expected[e] > 0;
-      ASSERT_EQ(EmailLeftmostStart(s, e), expected[e]) << "\"" << s << "\" end " << e;
-    }
-  }
-  std::printf("e-mail pattern: %zu starts (%zu not at the buffer's start)\n", starts, away);
-  EXPECT_GT(away, 30000u);
-  hs_free_scratch(scratch);
-  hs_free_database(db);
+  ExpectLeftmostStartsEqualVectorscan({.name = "e-mail",
+                                       .regex = std::string(EmailPatternRegex()),
+                                       .flags = 0,
+                                       .strings = RandomEmailStrings(300000),
+                                       .start_at = EmailLeftmostStart,
+                                       .min_away = 30000});
 }
 
 TEST_F(EngineDiffTest, RandomEmailStrings) {
