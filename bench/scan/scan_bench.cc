@@ -148,6 +148,30 @@ Rate ScanMbps(const scan::Scanner& s, const std::vector<std::string>& docs, bool
   return {bytes / 1e6 / cpu, bytes / 1e6 / sec};
 }
 
+// The scan_input stage as the gateway builds it from a config file `yaml`.
+std::unique_ptr<stages::ScanInputStage> MakeInputStage(const scan::Scanner& s, const char* yaml) {
+  YAML::Node root = YAML::Load(yaml);
+  auto settings = scan::ParseScanSettings("bench", root["scan"]);
+  return std::make_unique<stages::ScanInputStage>(
+      std::make_shared<const scan::ScanSettings>(*settings), &s,
+      "0123456789abcdef0123456789abcdef");
+}
+
+// CPU microseconds of the stage's OnRequest on a chat call whose one user
+// message is `prompt` (the request is built before the clock starts).
+double InputStageCpuUs(stages::ScanInputStage& stage, const std::string& prompt) {
+  RequestContext ctx;
+  ctx.endpoint = Endpoint::kChatCompletions;
+  ctx.principal.role = "user";
+  ctx.body["model"] = "m";
+  boost::json::array msgs;
+  msgs.push_back(boost::json::object{{"role", "user"}, {"content", prompt}});
+  ctx.body["messages"] = std::move(msgs);
+  double c0 = CpuSeconds();
+  stage.OnRequest(ctx);
+  return (CpuSeconds() - c0) * 1e6;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -223,24 +247,12 @@ int main(int argc, char** argv) {
   if (only == "stage") {
     // The scan_input stage alone (names off) on 4 KB prompts, repeated: a
     // profiling target for the stage's own overhead around Scan().
-    YAML::Node root = YAML::Load("{scan: {names: false}}");
-    auto settings = scan::ParseScanSettings("bench", root["scan"]);
-    stages::ScanInputStage stage(std::make_shared<const scan::ScanSettings>(*settings), &s,
-                                 "0123456789abcdef0123456789abcdef");
+    auto stage = MakeInputStage(s, "{scan: {names: false}}");
     double cpu = 0, scan_cpu = 0;
     size_t requests = 0;
     for (int k = 0; k < repeat; ++k) {
       for (size_t d = 0; d < std::min<size_t>(docs.size(), 2000); ++d) {
-        RequestContext ctx;
-        ctx.endpoint = Endpoint::kChatCompletions;
-        ctx.principal.role = "user";
-        ctx.body["model"] = "m";
-        boost::json::array msgs;
-        msgs.push_back(boost::json::object{{"role", "user"}, {"content", docs[d]}});
-        ctx.body["messages"] = std::move(msgs);
-        double c0 = CpuSeconds();
-        stage.OnRequest(ctx);
-        cpu += CpuSeconds() - c0;
+        cpu += InputStageCpuUs(*stage, docs[d]) / 1e6;
         ++requests;
       }
     }
@@ -260,27 +272,9 @@ int main(int argc, char** argv) {
     // the default config (names on), Scan() with and without names, and the
     // stage with names off; p50 of each (a profiling target for the
     // stage_4kb figures, and their split).
-    auto make_stage = [&](const char* yaml) {
-      YAML::Node root = YAML::Load(yaml);
-      auto settings = scan::ParseScanSettings("bench", root["scan"]);
-      return std::make_unique<stages::ScanInputStage>(
-          std::make_shared<const scan::ScanSettings>(*settings), &s,
-          "0123456789abcdef0123456789abcdef");
-    };
-    auto stage_names = make_stage("{}");
-    auto stage_patterns = make_stage("{scan: {names: false}}");
-    auto run_stage = [&](stages::ScanInputStage& st) {
-      RequestContext ctx;
-      ctx.endpoint = Endpoint::kChatCompletions;
-      ctx.principal.role = "user";
-      ctx.body["model"] = "m";
-      boost::json::array msgs;
-      msgs.push_back(boost::json::object{{"role", "user"}, {"content", prompt}});
-      ctx.body["messages"] = std::move(msgs);
-      double c0 = CpuSeconds();
-      st.OnRequest(ctx);
-      return (CpuSeconds() - c0) * 1e6;
-    };
+    auto stage_names = MakeInputStage(s, "{}");
+    auto stage_patterns = MakeInputStage(s, "{scan: {names: false}}");
+    auto run_stage = [&](stages::ScanInputStage& st) { return InputStageCpuUs(st, prompt); };
     scan::ScanOptions with_names, patterns_only;
     patterns_only.names = false;
     std::vector<double> t[4];
@@ -353,42 +347,15 @@ int main(int argc, char** argv) {
 
   // scan_input stage latency on a 4 KB chat prompt (default policy:
   // pseudonymize PII), measured around OnRequest only.
-  YAML::Node root = YAML::Load("{}");
-  auto settings = scan::ParseScanSettings("bench", root["scan"]);
-  stages::ScanInputStage stage(std::make_shared<const scan::ScanSettings>(*settings), &s,
-                               "0123456789abcdef0123456789abcdef");
+  auto stage = MakeInputStage(s, "{}");
   std::vector<double> us;
-  for (int i = 0; i < 3000; ++i) {
-    RequestContext ctx;
-    ctx.endpoint = Endpoint::kChatCompletions;
-    ctx.principal.role = "user";
-    ctx.body["model"] = "m";
-    boost::json::array msgs;
-    msgs.push_back(boost::json::object{{"role", "user"}, {"content", prompt}});
-    ctx.body["messages"] = std::move(msgs);
-    double c0 = CpuSeconds();
-    stage.OnRequest(ctx);
-    us.push_back((CpuSeconds() - c0) * 1e6);
-  }
+  for (int i = 0; i < 3000; ++i) us.push_back(InputStageCpuUs(*stage, prompt));
   std::sort(us.begin(), us.end());
   double p50 = us[us.size() / 2], p99 = us[us.size() * 99 / 100];
   // Stage latency with PERSON/LOCATION off (pattern path only).
-  YAML::Node root2 = YAML::Load("{scan: {names: false}}");
-  auto settings2 = scan::ParseScanSettings("bench", root2["scan"]);
-  stages::ScanInputStage stage2(std::make_shared<const scan::ScanSettings>(*settings2), &s,
-                                "0123456789abcdef0123456789abcdef");
+  auto stage2 = MakeInputStage(s, "{scan: {names: false}}");
   std::vector<double> us2;
-  for (int i = 0; i < 3000; ++i) {
-    RequestContext ctx;
-    ctx.endpoint = Endpoint::kChatCompletions;
-    ctx.body["model"] = "m";
-    boost::json::array msgs;
-    msgs.push_back(boost::json::object{{"role", "user"}, {"content", prompt}});
-    ctx.body["messages"] = std::move(msgs);
-    double c0 = CpuSeconds();
-    stage2.OnRequest(ctx);
-    us2.push_back((CpuSeconds() - c0) * 1e6);
-  }
+  for (int i = 0; i < 3000; ++i) us2.push_back(InputStageCpuUs(*stage2, prompt));
   std::sort(us2.begin(), us2.end());
 
   // Fixed per-request cost: a ~100-byte chat message (no PII), per request
@@ -415,8 +382,8 @@ int main(int argc, char** argv) {
     std::sort(batch_us.begin(), batch_us.end());
     return batch_us[batch_us.size() / 2];
   };
-  double small_p50 = small_stage_us(stage);
-  double small_patterns_p50 = small_stage_us(stage2);
+  double small_p50 = small_stage_us(*stage);
+  double small_patterns_p50 = small_stage_us(*stage2);
   double small_scan_us = 0;
   {
     scan::ScanOptions o;
