@@ -122,6 +122,12 @@ Result<std::shared_ptr<AuditLog>> AuditLog::Open(const AuditOptions& options, Cl
   STEWARD_ASSIGN_OR_RETURN(auto keks, LoadKeks(options.data_dir));
   log->sealer_ = std::make_unique<PayloadSealer>(std::move(keks));
   log->kek_stamp_ = log->KekFileStamp();
+  // The KEK only wraps and unwraps data keys, so a rotated key file is
+  // looked for when a data key is read or created (a cache miss), inside
+  // the write transaction: a concurrent `keys rotate-kek` is either fully
+  // before it (its new key file is seen) or re-wraps after it. Checking
+  // the two key files in every commit cost the writer 2% of its CPU.
+  log->data_keys_.SetMissHook([raw = log.get()] { raw->ReloadKeksIfChanged(); });
   STEWARD_ASSIGN_OR_RETURN(int64_t size, StoredTreeSize(Sql(log->db_.get())));
   log->tree_size_ = size;
   auto heads = LoadTreeHeads(Sql(log->db_.get()));
@@ -354,9 +360,6 @@ void AuditLog::CommitBatch(std::vector<Pending>& batch) {
   if (!tx.ok()) {
     status = tx.status();
   } else {
-    // Inside the write transaction, so a concurrent `keys rotate-kek` is
-    // either fully before us (we see its new key file) or re-wraps after us.
-    if (keep_payloads) ReloadKeksIfChanged();
     // Moves the leaves' bytes into their rows (no copy per leaf on the one
     // writer thread); their subjects stay for the index below.
     auto r = AppendLeavesInTx(**tx, &frontier_, std::move(leaves),
@@ -457,7 +460,9 @@ void AuditLog::ReloadKeksIfChanged() {
   if (stamp == kek_stamp_) return;
   auto keks = LoadKeks(options_.data_dir, true);
   if (!keks.ok()) return;  // keep the old keys; the append reports any failure
-  sealer_ = std::make_unique<PayloadSealer>(std::move(*keks));
+  // In place: AppendLeavesInTx holds a pointer to the sealer while the
+  // miss hook runs.
+  *sealer_ = PayloadSealer(std::move(*keks));
   kek_stamp_ = KekFileStamp();
 }
 

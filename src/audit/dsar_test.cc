@@ -279,6 +279,42 @@ TEST_F(DsarTest, RotateKekRewrapsWithoutTouchingPayloads) {
             "erin prompt");
 }
 
+TEST_F(DsarTest, RunningWriterPicksUpARotatedKekWhenItNeedsOne) {
+  // The writer looks at the key files only when a data key is read or
+  // created: after a rotation beside it, a new subject's key is wrapped by
+  // the new KEK, and a cached subject's key (re-wrapped by the rotation,
+  // re-read after the rotation's record moved the log) still unwraps.
+  AppendFor("erin", "before rotation");
+  auto kek_before = LoadKeks(dir_.string(), false);
+  ASSERT_TRUE(kek_before.ok());
+  config::Config c;
+  c.data_dir = dir_.string();
+  c.store_url = options_.store_url;
+  Status s = RotateKek(c);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  auto kek_after = LoadKeks(dir_.string(), false);
+  ASSERT_TRUE(kek_after.ok());
+  ASSERT_NE(kek_after->at(0).id, kek_before->at(0).id);
+  EXPECT_GE(AppendFor("erin", "after rotation"), 0);
+  EXPECT_GE(AppendFor("fred", "new subject"), 0);
+  EXPECT_GE(AppendFor("erin", "cached again"), 0);
+  auto ids = log_->db().Query(
+      "SELECT DISTINCT kek_id FROM audit_subject_keys WHERE wrapped_key IS NOT NULL");
+  ASSERT_TRUE(ids.ok());
+  ASSERT_EQ(ids->size(), 1u);
+  EXPECT_EQ(ids->at(0).Text(0), kek_after->at(0).id);
+  log_->Stop();
+  auto erin = DsarExport(log_->db(), dir_.string(), "erin");
+  ASSERT_TRUE(erin.ok()) << erin.status().ToString();
+  const auto& recs = erin->at("records").as_array();
+  ASSERT_EQ(recs.size(), 3u);
+  EXPECT_EQ(recs[2].at("payloads").at("prompt").at("text").as_string(), "cached again");
+  auto fred = DsarExport(log_->db(), dir_.string(), "fred");
+  ASSERT_TRUE(fred.ok()) << fred.status().ToString();
+  EXPECT_EQ(fred->at("records").at(0).at("payloads").at("prompt").at("text").as_string(),
+            "new subject");
+}
+
 TEST_F(DsarTest, KekFromEnvironmentRotatesWithNewVariable) {
   log_->Stop();
   log_.reset();

@@ -423,6 +423,7 @@ Result<int64_t> AppendLeavesImpl(Transaction& tx, Frontier* frontier,
     if (sealer == nullptr || l.payload_ref.empty() || l.payloads.empty()) continue;
     const std::optional<std::string>* key = keys.Find(l.subject);
     if (key == nullptr) {
+      keys.OnMiss();  // e.g. reload a rotated KEK into *sealer
       STEWARD_ASSIGN_OR_RETURN(auto fetched, sealer->SubjectKey(sql, l.subject, l.time_ms, true));
       keys.Put(l.subject, std::move(fetched));
       key = keys.Find(l.subject);

@@ -9,6 +9,7 @@
 // "steward-payload-v1\n<ref>\n<part>".
 #pragma once
 
+#include <functional>
 #include <list>
 #include <optional>
 #include <string>
@@ -78,6 +79,13 @@ class DataKeyCache {
 
   // The cached entry (nullopt inside: erased), or nullptr when not cached.
   const std::optional<std::string>* Find(const std::string& subject);
+  // Runs `hook` before a missing key is read or created (AppendLeavesInTx
+  // calls OnMiss()): the writer reloads a rotated KEK only then, inside the
+  // transaction, instead of checking the key files in every commit.
+  void SetMissHook(std::function<void()> hook) { on_miss_ = std::move(hook); }
+  void OnMiss() const {
+    if (on_miss_) on_miss_();
+  }
   void Put(const std::string& subject, std::optional<std::string> key);
   void Clear();
   size_t size() const { return index_.size(); }
@@ -90,6 +98,7 @@ class DataKeyCache {
   static void Wipe(Entry& e);
 
   size_t capacity_;
+  std::function<void()> on_miss_;
   std::list<Entry> lru_;  // most recently used first
   std::unordered_map<std::string, std::list<Entry>::iterator> index_;
 };
