@@ -1,6 +1,7 @@
 // libFuzzer target for everything the audit module parses from outside:
 // canonical JSON leaves, sth.json, leaves.jsonl lines, whole export
-// directories (verify-export) and proof verification with hostile inputs.
+// directories (verify-export), proof verification with hostile inputs, and
+// the payload blocks read back from the store (a damaged file).
 #include <unistd.h>
 
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "audit/canonical_json.h"
+#include "audit/log_store.h"
 #include "audit/merkle.h"
 #include "audit/verify.h"
 
@@ -42,7 +44,7 @@ std::vector<Hash> ReadHashes(std::string_view in) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
-  const uint8_t mode = data[0] % 5;
+  const uint8_t mode = data[0] % 6;
   std::string_view in(reinterpret_cast<const char*>(data + 1), size - 1);
   switch (mode) {
     case 0: {
@@ -73,6 +75,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::ofstream(dir + "/leaves.jsonl", std::ios::binary | std::ios::trunc)
           .write(leaves.data(), static_cast<std::streamsize>(leaves.size()));
       (void)VerifyExport(dir, "");
+      break;
+    }
+    case 5: {
+      // A decoded block accounts for every byte of the body: the version
+      // byte, then per part a 16-byte header, its ref, subject and sealed text.
+      auto parts = DecodePayloadBlock(in);
+      if (parts.ok()) {
+        size_t bytes = 1;
+        for (const auto& p : *parts)
+          bytes += 16 + p.ref.size() + p.subject.size() + (p.sealed ? p.sealed->size() : 0);
+        if (bytes != in.size()) std::abort();
+      }
       break;
     }
     case 4: {
