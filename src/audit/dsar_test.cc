@@ -35,6 +35,14 @@ class DsarTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
+  // `steward keys rotate-kek` on this test's data dir and store.
+  Status RotateKekHere() {
+    config::Config c;
+    c.data_dir = dir_.string();
+    c.store_url = options_.store_url;
+    return RotateKek(c);
+  }
+
   int64_t AppendFor(const std::string& subject, const std::string& prompt, const std::string& data_class = "plain") {
     LeafToAppend l;
     l.subject = subject.empty() ? "" : log_->Pseudonym(subject);
@@ -256,10 +264,7 @@ TEST_F(DsarTest, RotateKekRewrapsWithoutTouchingPayloads) {
   auto kek_before = LoadKeks(dir_.string(), false);
   ASSERT_TRUE(kek_before.ok());
   log_->Stop();
-  config::Config c;
-  c.data_dir = dir_.string();
-  c.store_url = options_.store_url;
-  Status s = RotateKek(c);
+  Status s = RotateKekHere();
   ASSERT_TRUE(s.ok()) << s.ToString();
   auto kek_after = LoadKeks(dir_.string(), false);
   ASSERT_EQ(kek_after->size(), 1u);
@@ -287,10 +292,7 @@ TEST_F(DsarTest, RunningWriterPicksUpARotatedKekWhenItNeedsOne) {
   AppendFor("erin", "before rotation");
   auto kek_before = LoadKeks(dir_.string(), false);
   ASSERT_TRUE(kek_before.ok());
-  config::Config c;
-  c.data_dir = dir_.string();
-  c.store_url = options_.store_url;
-  Status s = RotateKek(c);
+  Status s = RotateKekHere();
   ASSERT_TRUE(s.ok()) << s.ToString();
   auto kek_after = LoadKeks(dir_.string(), false);
   ASSERT_TRUE(kek_after.ok());
@@ -330,13 +332,10 @@ TEST_F(DsarTest, KekFromEnvironmentRotatesWithNewVariable) {
   AppendFor("frank", "frank prompt");
   log_->Stop();
   EXPECT_FALSE(std::filesystem::exists(dir_ / "audit_kek.key"));
-  config::Config c;
-  c.data_dir = dir_.string();
-  c.store_url = options_.store_url;
-  Status s = RotateKek(c);
+  Status s = RotateKekHere();
   EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
   ::setenv(kNewKekEnv, k2.c_str(), 1);
-  s = RotateKek(c);
+  s = RotateKekHere();
   ASSERT_TRUE(s.ok()) << s.ToString();
   // Switch the variables as an operator would: the new key alone decrypts.
   ::setenv(kKekEnv, k2.c_str(), 1);
