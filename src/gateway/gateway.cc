@@ -25,21 +25,14 @@ namespace {
 
 constexpr size_t kMaxUpstreamBody = 64u << 20;
 
-// "req_" + 24 hex digits of 12 random bytes, formatted in place.
+// "req_" + 24 hex digits of 12 random bytes.
 std::string NewRequestId() {
   thread_local std::mt19937_64 rng(std::random_device{}());
   uint64_t a = rng(), b = rng();
-  unsigned char bytes[12];
+  char bytes[12];
   std::memcpy(bytes, &a, 8);
   std::memcpy(bytes + 8, &b, 4);
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string id(4 + 2 * sizeof(bytes), '\0');
-  std::memcpy(id.data(), "req_", 4);
-  for (size_t i = 0; i < sizeof(bytes); ++i) {
-    id[4 + 2 * i] = kDigits[bytes[i] >> 4];
-    id[5 + 2 * i] = kDigits[bytes[i] & 0xf];
-  }
-  return id;
+  return "req_" + HexEncode(std::string_view(bytes, sizeof bytes));
 }
 
 Endpoint EndpointFor(std::string_view path) {
