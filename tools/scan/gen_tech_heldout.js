@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Turns tools/scan/tech_heldout.txt ([P:..] PERSON, [L:..] LOCATION markup, # comments) into
 // test/data/scan/tech_heldout.jsonl, in eval.jsonl's shape (UTF-8 byte offsets, end exclusive).
-//   node tools/scan/gen_tech_heldout.js [IN] [OUT] [--unlisted]
+//   node tools/scan/gen_tech_heldout.js [IN] [OUT] [--unlisted] [--prefix ID]
+// --prefix: the rows' id prefix (default "tech"; tools/scan/names_heldout.txt uses "names").
 // --unlisted (tools/scan/tech_unlisted.txt): fails on a line without a capitalised word outside
 // the markup that is no tech_terms.txt entry (the products under test), and lists the entries
 // that do occur (context words such as "TypeScript"), so that set keeps measuring products the
@@ -11,6 +12,8 @@ const fs = require('fs');
 const input = process.argv[2] || 'tools/scan/tech_heldout.txt';
 const out = process.argv[3] || 'test/data/scan/tech_heldout.jsonl';
 const unlisted = process.argv.includes('--unlisted');
+const prefixAt = process.argv.indexOf('--prefix');
+const prefix = prefixAt > 0 ? process.argv[prefixAt + 1] : 'tech';
 const known = new Set(require('./tech_terms.js').read().filter((t) => t.section !== 'human')
   .flatMap((t) => t.words));
 const KIND = { P: 'PERSON', L: 'LOCATION' };
@@ -38,7 +41,7 @@ for (const line of fs.readFileSync(input, 'utf8').split('\n')) {
     if (listed.length === caps.length) throw new Error(`no unlisted product in: ${line}`);
     if (listed.length) console.error(`listed: ${listed.join(' ')}`);
   }
-  rows.push(JSON.stringify({ id: `tech-${rows.length}`, text, spans }));
+  rows.push(JSON.stringify({ id: `${prefix}-${rows.length}`, text, spans }));
 }
 fs.writeFileSync(out, rows.join('\n') + '\n');
 console.error(`wrote ${rows.length} texts to ${out}`);
