@@ -90,6 +90,19 @@ bool HasFinishReason(const json::object& event) {
   return fr && !fr->is_null();
 }
 
+// The final flush event starts as a copy of the stream's first event: its
+// role, tool calls and logprobs were already sent and must not repeat.
+void ClearChoiceDelta(json::object& event) {
+  auto* choices = event.if_contains("choices");
+  if (!choices || !choices->is_array() || choices->get_array().empty()) return;
+  auto& first = choices->get_array()[0];
+  if (!first.is_object()) return;
+  auto& choice = first.get_object();
+  if (auto* delta = choice.if_contains("delta"); delta && delta->is_object())
+    *delta = json::object();
+  if (auto* logprobs = choice.if_contains("logprobs"); logprobs) *logprobs = nullptr;
+}
+
 void SetFinishReason(json::object& event, json::value v) {
   auto* choices = event.if_contains("choices");
   if (!choices || !choices->is_array() || choices->get_array().empty()) return;
@@ -548,6 +561,7 @@ Task<void> Gateway::Proxy(Call& call) {
       if (!template_event) co_return true;
       StreamChunk fin;
       fin.event = *template_event;
+      ClearChoiceDelta(fin.event);
       put_text(fin.event, "");
       SetFinishReason(fin.event, nullptr);
       fin.final = true;

@@ -213,7 +213,7 @@ TEST_F(GatewayTest, StreamRelaysEveryChunkInOrderWithoutBuffering) {
   ASSERT_GE(events.size(), 3u);
   EXPECT_EQ(events.back(), "[DONE]");
   std::string text;
-  int content_events = 0;
+  int content_events = 0, role_events = 0;
   for (size_t i = 0; i + 1 < events.size(); ++i) {
     auto ev = json::parse(events[i]).as_object();
     auto& choices = ev.at("choices").as_array();
@@ -223,9 +223,13 @@ TEST_F(GatewayTest, StreamRelaysEveryChunkInOrderWithoutBuffering) {
       text += delta->as_object().at("content").as_string();
       ++content_events;
     }
+    if (delta && delta->as_object().if_contains("role")) ++role_events;
   }
   EXPECT_EQ(text, expected) << "every chunk, in order";
-  EXPECT_EQ(content_events, 6);
+  EXPECT_GE(content_events, 6);
+  // Text an output stage held back goes out in an extra event; it must not
+  // repeat the first event's role.
+  EXPECT_EQ(role_events, 1);
   // The first chunk reached the client long before the last one was made
   // (the simulator spends ~1.5 s producing the rest).
   ASSERT_GE(s.pieces.size(), 2u);
@@ -286,6 +290,43 @@ TEST_F(GatewayTest, AccessLogHasNoPromptTextAndNoSecrets) {
   EXPECT_NE(log.find("\"path\":\"/v1/chat/completions\""), std::string::npos);
   EXPECT_EQ(log.find(marker), std::string::npos);
   EXPECT_EQ(log.find(*user_key_), std::string::npos);
+}
+
+// With the governance stages on, the output scanner holds back the end of a
+// chunk until it knows no entity continues there; that text goes out in an
+// extra event, which must look like any other content delta (no second
+// `role`), and the text must still arrive whole and in order.
+TEST(GatewayStreamTest, HeldBackTextGoesOutAsAPlainDelta) {
+  GatewayFixture fx(
+      "pipeline: [audit, auth, rate_limit, route, registry, scan_input, injection, policy, "
+      "scan_output]\n");
+  std::string key = fx.CreateKey("user");
+  auto plain = Http(fx.sim_port(), "POST", "/v1/chat/completions",
+                    GatewayFixture::ChatBody("stream me", false), {});
+  ASSERT_EQ(plain.status, 200);
+  auto s =
+      HttpStream(fx.port(), "/v1/chat/completions", GatewayFixture::ChatBody("stream me", true),
+                 {{"authorization", "Bearer " + key}, {"x-sim-chunks", "6"}});
+  ASSERT_EQ(s.status, 200) << s.body;
+  auto events = s.DataEvents();
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back(), "[DONE]");
+  std::string text;
+  int content_events = 0, role_events = 0;
+  for (size_t i = 0; i + 1 < events.size(); ++i) {
+    auto ev = json::parse(events[i]).as_object();
+    auto& choices = ev.at("choices").as_array();
+    if (choices.empty()) continue;  // usage event
+    const auto& delta = choices[0].as_object().at("delta").as_object();
+    if (auto* c = delta.if_contains("content")) {
+      text += c->as_string();
+      ++content_events;
+    }
+    if (delta.if_contains("role")) ++role_events;
+  }
+  EXPECT_EQ(text, ContentOf(plain));
+  EXPECT_GT(content_events, 6) << "expected the scanner to hold back a tail";
+  EXPECT_EQ(role_events, 1);
 }
 
 // Breaker, fallback and recovery need their own upstream layout.
