@@ -2,6 +2,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 
@@ -176,6 +177,41 @@ const std::vector<Hash>& LeafHashBatch::Compute() {
         reinterpret_cast<const char*>(padded_.data()) + offsets_[done] + 1, lengths_[done]));
   }
   return hashes_;
+}
+
+void NodeHashes(const Hash* children, size_t parent_count, Hash* parents) {
+  size_t done = 0;
+  if (LeafHashBatch::VectorPathAvailable()) {
+    // 0x01 ‖ left ‖ right is 65 bytes: two blocks, the second holding the
+    // right hash's last byte, 0x80 and the length (520 bits). The padding
+    // is written once; each group only copies its hashes in.
+    constexpr size_t kNodeBytes = 128;
+    alignas(64) uint8_t messages[LeafHashBatch::kLanes * kNodeBytes] = {};
+    uint32_t offsets[LeafHashBatch::kLanes];
+    uint32_t blocks[LeafHashBatch::kLanes];
+    for (size_t lane = 0; lane < LeafHashBatch::kLanes; ++lane) {
+      uint8_t* m = messages + lane * kNodeBytes;
+      m[0] = 0x01;
+      m[65] = 0x80;
+      m[kNodeBytes - 2] = 0x02;  // 520 = 0x0208, big-endian
+      m[kNodeBytes - 1] = 0x08;
+      offsets[lane] = static_cast<uint32_t>(lane * kNodeBytes);
+      blocks[lane] = 2;
+    }
+    for (; parent_count - done >= LeafHashBatch::kLanes / 2;
+         done += std::min(LeafHashBatch::kLanes, parent_count - done)) {
+      const size_t lanes = std::min(LeafHashBatch::kLanes, parent_count - done);
+      for (size_t lane = 0; lane < lanes; ++lane) {
+        uint8_t* m = messages + lane * kNodeBytes;
+        std::memcpy(m + 1, children[2 * (done + lane)].data(), 32);
+        std::memcpy(m + 33, children[2 * (done + lane) + 1].data(), 32);
+      }
+      HashSixteen(messages, offsets, blocks, lanes, parents + done);
+    }
+  }
+  for (; done < parent_count; ++done) {
+    parents[done] = NodeHash(children[2 * done], children[2 * done + 1]);
+  }
 }
 
 }  // namespace steward::audit

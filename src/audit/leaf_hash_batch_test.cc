@@ -47,6 +47,46 @@ TEST(LeafHashBatch, VectorPathEqualsLeafHash) {
 
 TEST(LeafHashBatch, OneAtATimePathEqualsLeafHash) { ExpectSameAsLeafHash(false); }
 
+// Every parent count up to three vectors' worth, random children: the
+// batched nodes must be NodeHash's on both paths.
+void ExpectNodeHashesSameAsNodeHash(bool vector_path) {
+  LeafHashBatch::SetVectorPathEnabled(vector_path);
+  std::mt19937_64 rng(11);
+  for (size_t parents = 0; parents <= 3 * LeafHashBatch::kLanes + 1; ++parents) {
+    std::vector<Hash> children(2 * parents);
+    for (Hash& h : children) {
+      for (uint8_t& b : h) b = static_cast<uint8_t>(rng());
+    }
+    std::vector<Hash> got(parents + 1);
+    got[parents].fill(0xAB);  // must stay untouched
+    NodeHashes(children.data(), parents, got.data());
+    for (size_t i = 0; i < parents; ++i) {
+      ASSERT_EQ(got[i], NodeHash(children[2 * i], children[2 * i + 1]))
+          << parents << " parents, parent " << i;
+    }
+    Hash untouched;
+    untouched.fill(0xAB);
+    ASSERT_EQ(got[parents], untouched);
+  }
+  LeafHashBatch::SetVectorPathEnabled(true);
+}
+
+TEST(LeafHashBatch, VectorNodeHashesEqualNodeHash) {
+  if (!LeafHashBatch::VectorPathAvailable()) GTEST_SKIP() << "this CPU has no AVX-512";
+  ExpectNodeHashesSameAsNodeHash(true);
+}
+
+TEST(LeafHashBatch, OneAtATimeNodeHashesEqualNodeHash) { ExpectNodeHashesSameAsNodeHash(false); }
+
+TEST(LeafHashBatch, RFC6962NodeVector) {
+  // RFC 6962 test vectors: the root of the first two leaves (the empty leaf
+  // and 0x00) is the node hash of their leaf hashes.
+  Hash children[2] = {LeafHash(""), LeafHash(std::string_view("\0", 1))};
+  Hash parent;
+  NodeHashes(children, 1, &parent);
+  EXPECT_EQ(ToHex(parent), "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125");
+}
+
 TEST(LeafHashBatch, RFC6962LeafVector) {
   // The empty leaf of the certificate-transparency test vectors.
   LeafHashBatch batch;

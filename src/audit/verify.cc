@@ -172,7 +172,7 @@ Result<Chunk> ReadChunk(Database& db, int64_t begin, int64_t end) {
     chunk.levels.emplace_back(chunk.levels[l - 1].size() / 2);
     const std::vector<Hash>& below = chunk.levels[l - 1];
     std::vector<Hash>& here = chunk.levels[l];
-    for (size_t i = 0; i < here.size(); ++i) here[i] = NodeHash(below[2 * i], below[2 * i + 1]);
+    NodeHashes(below.data(), here.size(), here.data());
     STEWARD_RETURN_IF_ERROR(CheckStoredNodes(db, static_cast<int>(l), begin >> l, here.data(),
                                              here.size(), chunk.bad_index, chunk.bad_nodes));
   }
