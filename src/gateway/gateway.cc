@@ -1,6 +1,8 @@
 #include "gateway/gateway.h"
 
+#include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <cstring>
 #include <mutex>
@@ -325,7 +327,8 @@ Task<void> Gateway::Handle(server::Request& request, const server::Connection& c
     co_await Finish(call);
     co_await writer.Send(MakeResponse(ctx, ctx.status, std::move(local->reply.body), "application/json"));
   } else if (ctx.endpoint == Endpoint::kModels) {
-    std::string models_body = ModelsBody(ctx);
+    std::vector<std::string> reported = co_await ReportedUpstreamModels();
+    std::string models_body = ModelsBody(ctx, reported);
     ctx.status = 200;
     co_await Finish(call);
     co_await writer.Send(MakeResponse(ctx, ctx.status, std::move(models_body), "application/json"));
@@ -336,21 +339,88 @@ Task<void> Gateway::Handle(server::Request& request, const server::Connection& c
   Observe(ctx);
 }
 
+Task<std::vector<std::string>> Gateway::ReportedUpstreamModels() {
+  constexpr int64_t kFreshNs = 60'000'000'000, kRetryNs = 10'000'000'000;
+  const auto& all = upstreams_->all();
+  std::set<std::string> ids;
+  for (size_t i = 0; i < all.size(); ++i) {
+    upstream::Upstream& up = *all[i];
+    const auto& patterns = up.config().models;
+    if (std::none_of(patterns.begin(), patterns.end(),
+                     [](const std::string& m) { return m.find('*') != std::string::npos; })) {
+      continue;
+    }
+    {
+      std::lock_guard lock(reported_mu_);
+      if (reported_.size() < all.size()) reported_.resize(all.size());
+      if (env_.clock->NowMonoNs() < reported_[i].expires_mono_ns) {
+        ids.insert(reported_[i].ids.begin(), reported_[i].ids.end());
+        continue;
+      }
+    }
+    upstream::OutboundRequest request;
+    request.method = http::verb::get;
+    request.path = "/v1/models";
+    request.content_type.clear();
+    std::vector<std::string> found;
+    std::string failure;
+    auto result = co_await upstream::Call(up, PoolFor(static_cast<int>(i)), request);
+    if (auto* e = std::get_if<upstream::UpstreamError>(&result)) {
+      failure = e->message;
+    } else {
+      auto& exchange = *std::get<std::unique_ptr<upstream::Exchange>>(result);
+      auto body = co_await exchange.ReadAll(1 << 20);
+      if (!body.ok()) {
+        failure = body.status().message();
+      } else if (exchange.status() != 200) {
+        failure = "GET /v1/models answered " + std::to_string(exchange.status());
+      } else {
+        boost::system::error_code ec;
+        json::value v = json::parse(*body, ec);
+        const json::value* data =
+            !ec && v.is_object() ? v.get_object().if_contains("data") : nullptr;
+        if (!data || !data->is_array()) {
+          failure = "GET /v1/models did not return an OpenAI model list";
+        } else {
+          for (const auto& item : data->get_array()) {
+            const json::value* id =
+                item.is_object() ? item.get_object().if_contains("id") : nullptr;
+            if (id && id->is_string() && up.Serves(id->get_string()))
+              found.emplace_back(id->get_string());
+          }
+        }
+      }
+    }
+    if (!failure.empty()) {
+      spdlog::warn("upstream `{}`: cannot list its models for GET /v1/models: {}", up.name(),
+                   failure);
+    }
+    ids.insert(found.begin(), found.end());
+    std::lock_guard lock(reported_mu_);
+    reported_[i].expires_mono_ns =
+        env_.clock->NowMonoNs() + (failure.empty() ? kFreshNs : kRetryNs);
+    reported_[i].ids = std::move(found);
+  }
+  co_return std::vector<std::string>(ids.begin(), ids.end());
+}
+
 // Kept out of coroutines: g++ 12 miscompiles braced lists of string
 // literals held across a coroutine frame ("array used as initializer").
-std::string Gateway::ModelsBody(const RequestContext& ctx) {
-  std::vector<std::string> models;
-  if (auto* lister = env_.services ? env_.services->Get<ModelLister>() : nullptr) {
-    models = lister->ModelsFor(ctx);
+std::string Gateway::ModelsBody(const RequestContext& ctx,
+                                const std::vector<std::string>& reported) {
+  std::set<std::string> names;
+  auto* lister = env_.services ? env_.services->Get<ModelLister>() : nullptr;
+  if (lister) {
+    for (auto& m : lister->ModelsFor(ctx)) names.insert(std::move(m));
   } else {
-    std::set<std::string> names;
     for (const auto& up : upstreams_->all()) {
       for (const auto& m : up->config().models) {
         if (m.find('*') == std::string::npos) names.insert(m);
       }
     }
-    models.assign(names.begin(), names.end());
   }
+  if (!lister || lister->IncludesUpstreamModels()) names.insert(reported.begin(), reported.end());
+  std::vector<std::string> models(names.begin(), names.end());
   if (auto* access = env_.services ? env_.services->Get<ModelAccess>() : nullptr) {
     std::erase_if(models, [&](const std::string& m) { return !access->MayUse(ctx, m); });
   }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,10 @@ class ModelLister {
  public:
   virtual ~ModelLister() = default;
   virtual std::vector<std::string> ModelsFor(const RequestContext& ctx) = 0;
+  // Whether models that upstreams serve without being listed here (what a
+  // "*" upstream reports) may be listed too; false when only registered
+  // models may be called.
+  virtual bool IncludesUpstreamModels() const { return true; }
 };
 
 // Whether a caller may use a model at all (policy publishes one); used to
@@ -62,7 +67,10 @@ class Gateway {
   upstream::ConnectionPool& PoolFor(int upstream_index);
   server::Task<void> Proxy(Call& call);
   server::Task<void> Finish(Call& call);
-  std::string ModelsBody(const RequestContext& ctx);
+  // The ids "*"/"prefix*" upstreams report on their own GET /v1/models,
+  // cached for a minute per upstream (ten seconds after a failure).
+  server::Task<std::vector<std::string>> ReportedUpstreamModels();
+  std::string ModelsBody(const RequestContext& ctx, const std::vector<std::string>& reported);
   void Observe(const RequestContext& ctx);
 
   config::Config config_;
@@ -73,6 +81,12 @@ class Gateway {
   std::vector<std::vector<std::unique_ptr<upstream::ConnectionPool>>> pools_;
   std::unique_ptr<AccessLog> access_log_;
   std::vector<std::string> warnings_;
+  struct ReportedModels {
+    int64_t expires_mono_ns = 0;
+    std::vector<std::string> ids;
+  };
+  std::mutex reported_mu_;
+  std::vector<ReportedModels> reported_;  // by upstream index
 };
 
 // Awaits a Barrier from a coroutine; the caller keeps it alive meanwhile.

@@ -105,6 +105,8 @@ class RegistryModelLister final : public gateway::ModelLister {
     return models;
   }
 
+  bool IncludesUpstreamModels() const override { return !service_->enforce(); }
+
  private:
   std::shared_ptr<registry::RegistryService> service_;
   std::vector<std::string> upstream_models_;

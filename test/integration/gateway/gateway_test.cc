@@ -329,6 +329,31 @@ TEST(GatewayStreamTest, HeldBackTextGoesOutAsAPlainDelta) {
   EXPECT_EQ(role_events, 1);
 }
 
+// A "*" upstream serves whatever it has: GET /v1/models lists what it
+// reports (so UIs that pick a model from the list see them), next to the
+// explicit names; an upstream that cannot answer only costs its own names.
+TEST(GatewayModelsTest, ListsWhatWildcardUpstreamsReport) {
+  GatewayFixture fx("", R"(upstreams:
+  - name: family
+    url: http://127.0.0.1:$SIM_PORT
+    models: ["sim-s*", "pinned-model"]
+  - name: dead
+    url: http://127.0.0.1:1
+    models: ["*"]
+    connect_retries: 1
+)");
+  std::string key = fx.CreateKey("user");
+  auto r = Http(fx.port(), "GET", "/v1/models", "", {{"Authorization", "Bearer " + key}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  std::vector<std::string> ids;
+  json::value list = json::parse(r.body);
+  for (const auto& m : list.at("data").as_array()) ids.emplace_back(m.at("id").as_string());
+  // steward-sim reports sim-small and sim-large; only sim-small matches "sim-s*".
+  EXPECT_EQ(ids, (std::vector<std::string>{"pinned-model", "sim-small"}));
+  EXPECT_NE(fx.log().find("upstream `dead`: cannot list its models"), std::string::npos)
+      << fx.log();
+}
+
 // Breaker, fallback and recovery need their own upstream layout.
 TEST(GatewayFaultTest, BreakerOpensFallsBackAndClosesOnRecovery) {
   GatewayFixture fx("", R"(upstreams:
