@@ -1,0 +1,53 @@
+// The review queue as the policy stage sees it (policy::ReviewSink): a held
+// call becomes a pending review; a call re-sent with
+// `x-steward-review-id: ID` is let through once an approval of that same
+// request exists.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "monitor/metrics.h"
+#include "policy/review_sink.h"
+#include "review/review_queue.h"
+
+namespace steward::review {
+
+inline constexpr std::string_view kReviewIdHeader = "x-steward-review-id";
+
+// SHA-256 (hex) identifying "the same request" for a review: over the key
+// id, the endpoint, the data subject and the JSON body as the client sent
+// it. The policy stage runs after scan_input, which may have rewritten the
+// body (pseudonyms are random per request), so pseudonym placeholders are
+// restored from the request's vault first; mask/redact/hash rewrites are
+// deterministic and hash alike on every send. The body is hashed in its
+// parsed form re-serialized, so whitespace does not matter but every key,
+// value and their order do.
+std::string RequestHash(RequestContext& ctx);
+
+// Maps a raw data subject to its audit pseudonym (AuditLog::Pseudonym).
+using Pseudonymizer = std::function<std::string(std::string_view)>;
+
+class QueueReviewSink final : public policy::ReviewSink {
+ public:
+  // Without a pseudonymizer no subject is stored at all (never the raw one).
+  QueueReviewSink(std::shared_ptr<ReviewQueue> queue, Pseudonymizer pseudonymize);
+
+  Result<std::string> Submit(RequestContext& ctx, const policy::Decision& decision) override;
+  std::optional<StageResult> Redeem(RequestContext& ctx, const policy::Decision& decision) override;
+
+  ReviewQueue& queue() { return *queue_; }
+
+ private:
+  std::shared_ptr<ReviewQueue> queue_;
+  Pseudonymizer pseudonymize_;
+  // steward_reviews_total{event}: submitted, redeemed (an approval let a
+  // call through), refused (a re-send answered 403).
+  monitor::Counter* submitted_;
+  monitor::Counter* redeemed_;
+  monitor::Counter* refused_;
+};
+
+}  // namespace steward::review
