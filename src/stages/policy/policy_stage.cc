@@ -107,11 +107,7 @@ class PolicyStage : public Stage {
       case Verdict::kPermit:
         break;
     }
-    StageResult limited = ApplyLimits(ctx, d);
-    if (limited.action != StageResult::Action::kContinue) return limited;
-    StageResult rated = ApplyRateLimits(ctx, d);
-    if (rated.action != StageResult::Action::kContinue) return rated;
-    return ApplyRedactions(ctx, d);
+    return Admit(ctx, d);
   }
 
   // Settles the tokens bucket: the prompt estimate was taken at admission;
@@ -125,6 +121,16 @@ class PolicyStage : public Stage {
   }
 
  private:
+  // A call the policy lets through (permitted, or approved by a reviewer):
+  // its obligations apply.
+  StageResult Admit(RequestContext& ctx, const Decision& d) {
+    StageResult limited = ApplyLimits(ctx, d);
+    if (limited.action != StageResult::Action::kContinue) return limited;
+    StageResult rated = ApplyRateLimits(ctx, d);
+    if (rated.action != StageResult::Action::kContinue) return rated;
+    return ApplyRedactions(ctx, d);
+  }
+
   static void Record(RequestContext& ctx, const Decision& d) {
     ctx.policy.evaluated = true;
     ctx.policy.decision = policy::VerdictName(d.verdict);
@@ -138,6 +144,10 @@ class PolicyStage : public Stage {
 
   StageResult Review(RequestContext& ctx, const Decision& d) {
     if (policy::ReviewSink* sink = services_ ? services_->Get<policy::ReviewSink>() : nullptr) {
+      if (std::optional<StageResult> redeemed = sink->Redeem(ctx, d)) {
+        if (redeemed->action != StageResult::Action::kContinue) return std::move(*redeemed);
+        return Admit(ctx, d);
+      }
       Result<std::string> id = sink->Submit(ctx, d);
       if (id.ok()) return StageResult::Hold(*id);
       spdlog::error("review queue refused request {}: {}", ctx.request_id, id.status().message());
