@@ -1442,18 +1442,26 @@ Result<std::unique_ptr<Scanner>> Scanner::CreateWith(const std::string& data_dir
   return s;
 }
 
+namespace {
+std::string& DefaultNamesProblem() {
+  static std::string problem;
+  return problem;
+}
+}  // namespace
+
 const Scanner& Scanner::Default() {
   static const Scanner* instance = [] {
     std::string dir = FindScanDataDir();
     Result<std::unique_ptr<Scanner>> r = Create(dir);
     if (!r.ok() && !dir.empty()) {
-      std::fprintf(stderr, "steward: warning: %s; PERSON/LOCATION detection is off\n",
-                   r.status().message().c_str());
+      DefaultNamesProblem() = r.status().message();
       r = Create("");
     } else if (dir.empty()) {
-      std::fprintf(stderr,
-                   "steward: warning: scan data (data/scan) not found; set STEWARD_DATA_DIR. "
-                   "PERSON/LOCATION detection is off\n");
+      DefaultNamesProblem() = "scan data (data/scan) not found; set STEWARD_DATA_DIR";
+    }
+    if (!DefaultNamesProblem().empty()) {
+      std::fprintf(stderr, "steward: warning: %s; PERSON/LOCATION detection is off\n",
+                   DefaultNamesProblem().c_str());
     }
     if (!r.ok()) {
       std::fprintf(stderr, "steward: fatal: %s\n", r.status().message().c_str());
@@ -1462,6 +1470,21 @@ const Scanner& Scanner::Default() {
     return r->release();
   }();
   return *instance;
+}
+
+Result<const Scanner*> Scanner::DefaultFor(bool names_required) {
+  const Scanner& scanner = Default();
+  if (names_required && !scanner.has_names()) {
+    std::string_view why = DefaultNamesProblem();
+    if (why.starts_with("scan: ")) why.remove_prefix(6);
+    return FailedPrecondition(
+        "scan: PERSON/LOCATION detection is on (`scan.names`, default true) but its data could "
+        "not be loaded: " +
+        std::string(why) +
+        "; point STEWARD_DATA_DIR at the folder holding names.model, or set `scan.names: false` "
+        "to scan without it");
+  }
+  return &scanner;
 }
 
 namespace {

@@ -68,6 +68,10 @@ class Scanner {
   // If the name data cannot be found it logs one warning on stderr and
   // runs without PERSON/LOCATION.
   static const Scanner& Default();
+  // Default(), or an error naming the problem when `names_required` and it
+  // runs without PERSON/LOCATION: a gateway configured to protect names
+  // must not start without that protection (fail closed).
+  static Result<const Scanner*> DefaultFor(bool names_required);
 
   // Findings sorted by start offset, non-overlapping.
   std::vector<Finding> Scan(std::string_view text, const ScanOptions& options = {},

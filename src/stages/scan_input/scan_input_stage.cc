@@ -101,9 +101,9 @@ Result<std::unique_ptr<Stage>> MakeScanInputStage(const YAML::Node& stage_config
     key_path = dir + "/scan_hash.key";
   }
   STEWARD_ASSIGN_OR_RETURN(std::string key, scan::LoadOrCreateHashKey(key_path));
+  STEWARD_ASSIGN_OR_RETURN(const scan::Scanner* scanner, scan::Scanner::DefaultFor(settings.names));
   return std::unique_ptr<Stage>(new ScanInputStage(
-      std::make_shared<const scan::ScanSettings>(std::move(settings)), &scan::Scanner::Default(),
-      std::move(key)));
+      std::make_shared<const scan::ScanSettings>(std::move(settings)), scanner, std::move(key)));
 }
 
 STEWARD_REGISTER_STAGE("scan_input", MakeScanInputStage);

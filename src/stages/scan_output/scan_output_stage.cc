@@ -133,8 +133,9 @@ Result<std::unique_ptr<Stage>> MakeScanOutputStage(const YAML::Node& stage_confi
   if (env.root_config && (*env.root_config)["scan"]) section = (*env.root_config)["scan"];
   STEWARD_ASSIGN_OR_RETURN(scan::ScanSettings settings,
                            scan::ParseScanSettings(env.config_name(), section));
+  STEWARD_ASSIGN_OR_RETURN(const scan::Scanner* scanner, scan::Scanner::DefaultFor(settings.names));
   return std::unique_ptr<Stage>(new ScanOutputStage(
-      std::make_shared<const scan::ScanSettings>(std::move(settings)), &scan::Scanner::Default()));
+      std::make_shared<const scan::ScanSettings>(std::move(settings)), scanner));
 }
 
 STEWARD_REGISTER_STAGE("scan_output", MakeScanOutputStage);

@@ -601,6 +601,25 @@ TEST(CliTest, ConfigCheckBuildsEveryStage) {
   EXPECT_NE(ok.out.find("good.yaml: ok"), std::string::npos) << ok.out;
   EXPECT_FALSE(std::filesystem::exists(dir / "var"));
   EXPECT_FALSE(std::filesystem::exists(dir / "keys"));
+
+  // Fail closed: names are protected by default, so a gateway whose name
+  // model cannot be loaded does not start (it used to warn and serve
+  // without PERSON/LOCATION detection) unless names are turned off.
+  std::filesystem::create_directories(dir / "data");
+  write("data/names.model", "not a model");
+  const std::string data_env = "STEWARD_DATA_DIR=" + (dir / "data").string();
+  auto no_names = steward::testing::Run(
+      {"/usr/bin/env", data_env, steward, "config", "check", "--config", good});
+  EXPECT_EQ(no_names.exit_code, 2) << no_names.err;
+  EXPECT_NE(no_names.err.find("PERSON/LOCATION detection is on (`scan.names`, default true) but "
+                              "its data could not be loaded"),
+            std::string::npos)
+      << no_names.err;
+  const std::string off = write("off.yaml", base + "scan:\n  names: false\n  hash_key_file: " +
+                                                (dir / "keys/scan.key").string() + "\n");
+  auto names_off = steward::testing::Run(
+      {"/usr/bin/env", data_env, steward, "config", "check", "--config", off});
+  EXPECT_EQ(names_off.exit_code, 0) << names_off.err;
   std::filesystem::remove_all(dir);
 }
 
