@@ -721,18 +721,21 @@ std::atomic<uint64_t> g_gazetteer_ids{0};
 
 Gazetteers::Gazetteers() : id_(++g_gazetteer_ids) {}
 
-Status Gazetteers::Load(const std::string& dir) {
+Status Gazetteers::Load(const std::string& dir, bool major_places) {
   id_ = ++g_gazetteer_ids;  // new contents: featurizer caches start over
-  static constexpr const char* kFiles[] = {"gaz_first.txt",  "gaz_last.txt",   "gaz_city.txt",
+  static constexpr const char* kFiles[] = {"gaz_first.txt",   "gaz_last.txt",   "gaz_city.txt",
                                            "gaz_country.txt", "gaz_region.txt", "gaz_street.txt",
-                                           "gaz_words.txt",   "gaz_names.txt"};
-  static constexpr Kind kKinds[] = {kFirst, kLast, kCity, kCountry, kRegion, kStreet, kWord, kName};
+                                           "gaz_words.txt",   "gaz_names.txt",  "gaz_major.txt"};
+  static constexpr Kind kKinds[] = {kFirst,  kLast, kCity, kCountry,   kRegion,
+                                    kStreet, kWord, kName, kMajorPlace};
   static_assert(std::size(kFiles) == std::size(kKinds));
+  static_assert(kKinds[std::size(kKinds) - 1] == kMajorPlace);
+  const size_t files = std::size(kFiles) - (major_places ? 0 : 1);
   // Whole files, then line by line (as getline splits them) through reused
   // buffers: no allocation per entry, and the table sized once.
-  std::vector<PageVector<char>> contents(std::size(kFiles));
+  std::vector<PageVector<char>> contents(files);
   size_t lines = 0;
-  for (size_t f = 0; f < std::size(kFiles); ++f) {
+  for (size_t f = 0; f < files; ++f) {
     std::string path = dir + "/" + kFiles[f];
     std::ifstream in(path, std::ios::binary | std::ios::ate);
     if (!in) return NotFound("scan: cannot read " + path);
@@ -746,7 +749,7 @@ Status Gazetteers::Load(const std::string& dir) {
   bits_.Reserve(lines + lines / 4);  // multi-word entries add their words
   std::string lower;
   std::vector<Token> tokens;
-  for (size_t f = 0; f < std::size(kFiles); ++f) {
+  for (size_t f = 0; f < files; ++f) {
     std::string_view rest(contents[f].data(), contents[f].size());
     while (!rest.empty()) {
       size_t nl = rest.find('\n');
@@ -2006,9 +2009,12 @@ void NameModel::Score(const uint32_t* feats, size_t n, float out[kNumLabels]) co
   }
 }
 
-Result<std::unique_ptr<NameRecognizer>> NameRecognizer::Load(const std::string& dir) {
+Result<std::unique_ptr<NameRecognizer>> NameRecognizer::Load(const std::string& dir,
+                                                             NameConventions conventions) {
   auto r = std::make_unique<NameRecognizer>();
-  STEWARD_RETURN_IF_ERROR(r->gaz_.Load(dir));
+  r->conventions_ = conventions;
+  STEWARD_RETURN_IF_ERROR(
+      r->gaz_.Load(dir, /*major_places=*/conventions == NameConventions::kCurrent));
   STEWARD_RETURN_IF_ERROR(r->model_.Load(dir + "/names.model"));
   return r;
 }
@@ -2277,6 +2283,111 @@ void NameRecognizer::JoinNameParts(std::string_view text, std::span<const Token>
   }
 }
 
+namespace {
+
+// Lower-case particles that stand between the parts of a name: Dutch, German,
+// Romance, Scandinavian and Arabic family-name prefixes. ("y" and "e" join
+// two names as often as one name's parts, "do" is a verb: left out.)
+bool IsNameParticle(std::string_view text, const Token& t) {
+  static constexpr std::string_view kParticles[] = {
+      "van", "von", "der", "den", "de",  "del",  "della", "dei", "degli",
+      "di",  "da",  "das", "dos", "du",  "des",  "la",    "le",  "ten",
+      "ter", "zu",  "af",  "av",  "bin", "bint", "ibn",   "al",  "el"};
+  unsigned char c = static_cast<unsigned char>(text[t.start]);
+  if (c < 'a' || c > 'z') return false;  // "Van Halen", "De Niro": the model's to read
+  for (std::string_view w : kParticles)
+    if (TokenIs(text, t, w)) return true;
+  return false;
+}
+
+// "al-Farsi", "el-Amin", "bin-Talal": an Arabic article or kinship word
+// glued to a capitalised family name (one token: the hyphen joins).
+bool IsPrefixedSurname(std::string_view text, const Token& t) {
+  std::string_view w = text.substr(t.start, t.end - t.start);
+  for (std::string_view p : {"al-", "el-", "ad-", "ash-", "abu-", "bin-", "ibn-"}) {
+    if (w.size() > p.size() + 1 && w.substr(0, p.size()) == p)
+      return IsUpperStart(w.substr(p.size()));
+  }
+  return false;
+}
+
+bool IsHonorific(std::string_view text, const Token& t) {
+  for (std::string_view w : {"mr", "mrs", "ms", "dr", "prof", "mx"})
+    if (TokenIs(text, t, w)) return true;
+  return false;
+}
+
+}  // namespace
+
+void NameRecognizer::JoinNameParticles(std::string_view text, std::span<const Token> tokens,
+                                       const Featurizer& fz, std::vector<int>* labels_io,
+                                       std::vector<float>* margins_io) {
+  std::vector<int>& labels = *labels_io;
+  std::vector<float>& margins = *margins_io;
+  const size_t n = tokens.size();
+  constexpr uint16_t kCommon = (1u << Gazetteers::kWord) | kCommonBit;
+  for (size_t t = 0; t + 1 < n; ++t) {
+    // Labels are mostly O: find the next name part first.
+    while (t + 1 < n && !IsPer(labels[t])) ++t;
+    if (t + 1 >= n) break;
+    // A title is no part of the name ("Mrs. Okafor", "Dr Ana Torres"):
+    // where the model put one in, the name begins after it (with the
+    // honorific rule's test for a name: capitalised, no common word).
+    if (IsHonorific(text, tokens[t])) {
+      labels[t] = kO;
+      size_t k = t + 1;
+      if (text[tokens[k].start] == '.' && k + 1 < n) {
+        labels[k] = kO;
+        ++k;
+      }
+      std::string_view word = text.substr(tokens[k].start, tokens[k].end - tokens[k].start);
+      const uint16_t bits = fz.GazBits(k);
+      const bool common =
+          (bits >> 14 & 1) || ((bits & kCommon) && !(bits >> Gazetteers::kFirst & 1));
+      if (IsPer(labels[k]) ||
+          (!tokens[k].newline_before && word.size() >= 2 && IsUpperStart(word) && !common)) {
+        if (margins[k] == 0) margins[k] = margins[t];
+        labels[k] = kBPer;
+      }
+      t = k - 1;
+      continue;
+    }
+    // "Omar al-Farsi".
+    if (!tokens[t + 1].newline_before && !IsPer(labels[t + 1]) &&
+        IsPrefixedSurname(text, tokens[t + 1])) {
+      labels[t + 1] = kIPer;
+      if (margins[t + 1] == 0) margins[t + 1] = margins[t];
+      continue;
+    }
+    if (t + 2 >= n) break;
+    // Up to three particles ("van der", "de la", "von der"), the model's O
+    // (an I-PER particle is already inside the name).
+    size_t k = t + 1;
+    while (k < n && k <= t + 3 && labels[k] == kO && !tokens[k].newline_before &&
+           IsNameParticle(text, tokens[k]))
+      ++k;
+    if (k == t + 1 || k >= n || tokens[k].newline_before) continue;
+    std::string_view next = text.substr(tokens[k].start, tokens[k].end - tokens[k].start);
+    if (next.size() < 2 || !IsUpperStart(next)) continue;
+    const uint16_t bits = fz.GazBits(k);
+    const bool country = bits >> Gazetteers::kCountry & 1;
+    // The part after the particles: a name the model began, or a word it
+    // read as one place on its own or as nothing, that is no common word
+    // ("Ludwig van Beethoven" where "Beethoven" read as a place).
+    const bool lone = k + 1 >= n || (labels[k + 1] != kILoc && labels[k + 1] != kIPer) ||
+                      !IsWordByte(static_cast<unsigned char>(text[tokens[k + 1].start]));
+    const bool part = labels[k] == kBPer || ((labels[k] == kBLoc || labels[k] == kO) && lone &&
+                                             !(bits & kCommon) && !country);
+    if (!part) continue;
+    const float margin = margins[k] != 0 ? margins[k] : margins[t];
+    for (size_t m = t + 1; m <= k; ++m) {
+      labels[m] = kIPer;
+      margins[m] = margin;
+    }
+    t = k - 1;
+  }
+}
+
 uint64_t NameRecognizer::Recognize(std::string_view text, std::vector<Finding>* out) const {
   // Per-thread scratch: a warm recognizer allocates nothing per text.
   struct Scratch {
@@ -2294,6 +2405,8 @@ uint64_t NameRecognizer::Recognize(std::string_view text, std::vector<Finding>* 
   uint64_t scored = 0;
   Decode(model_, fz, tokens.size(), &labels, &margins, &scored);
   JoinNameParts(text, tokens, fz, &labels, &margins);
+  const bool current = conventions_ == NameConventions::kCurrent;
+  if (current) JoinNameParticles(text, tokens, fz, &labels, &margins);
   for (size_t i = 0; i < tokens.size();) {
     // Labels are kO (0) .. kILoc: skip O tokens four at a time.
     static_assert(kO == 0 && sizeof(int) == 4);
@@ -2368,12 +2481,36 @@ uint64_t NameRecognizer::Recognize(std::string_view text, std::vector<Finding>* 
         if (TokenIs(text, tokens[t], w)) return true;
       return false;
     };
+    // A place ends before "in" and the like: "Chicago in 1938", "Denver in
+    // May" are a place and a date (place names with such words inside are
+    // rare; "of", "on", "upon" are not cut).
+    if (current && !per) {
+      for (size_t t = first + 1; t < last; ++t) {
+        if (TokenIs(text, tokens[t], "in") || TokenIs(text, tokens[t], "during") ||
+            TokenIs(text, tokens[t], "since") || TokenIs(text, tokens[t], "until") ||
+            TokenIs(text, tokens[t], "before") || TokenIs(text, tokens[t], "after")) {
+          if (text[tokens[t].start] >= 'a') last = t - 1;  // lower case only
+          break;
+        }
+      }
+    }
     while (first < last && (function_word(first) || (!per && field_label(first)))) ++first;
     if (!per && first == last && field_label(first)) {
       i = j;
       continue;
     }
     while (last > first && function_word(last)) --last;
+    // A name ends in a capitalised part: lower-case words the model ran on
+    // with ("Ana Torres co-authored the paper") are not the name (a name
+    // written all in lower case keeps its words).
+    auto lower_led = [&](size_t t) {
+      return text[tokens[t].start] >= 'a' && text[tokens[t].start] <= 'z' &&
+             !IsPrefixedSurname(text, tokens[t]);  // "Omar al-Farsi"
+    };
+    if (current && per && !lower_led(first))
+      while (last > first &&
+             (lower_led(last) || !IsWordByte(static_cast<unsigned char>(text[tokens[last].start]))))
+        --last;
     // A word glued to "(" is a call in code ("new Octokit({"), not a name.
     if (tokens[last].end < text.size() && text[tokens[last].end] == '(') {
       i = j;
@@ -2398,7 +2535,16 @@ uint64_t NameRecognizer::Recognize(std::string_view text, std::vector<Finding>* 
     }
     // A lone letter ("in C", "Plan B") is an initial at most.
     bool lone_letter = first == last && tokens[first].end - tokens[first].start == 1;
-    if (only_common || contraction || lone_letter) {
+    // A short all-capitals word right after a number on its line is a unit
+    // ("16 GB RAM", "300 MBPS"), not a person.
+    bool unit = false;
+    if (current && per && first > 0 && !tokens[first].newline_before && digit_led(first - 1) &&
+        tokens[first].end - tokens[first].start <= 4) {
+      unit = true;
+      for (size_t b = tokens[first].start; b < tokens[first].end && unit; ++b)
+        unit = text[b] >= 'A' && text[b] <= 'Z';
+    }
+    if (only_common || contraction || lone_letter || unit) {
       i = j;
       continue;
     }

@@ -144,6 +144,10 @@ class WordHashTable {
 class Gazetteers {
  public:
   // kName: any given or family name (a larger list without first/last roles).
+  // kMajorPlace: a place most readers know (a city of 200,000 or more, a
+  // capital, a country, a state or province): "Paris", "Austin", "Jordan"
+  // are given names too, and alone at a sentence start they are mostly the
+  // place.
   enum Kind {
     kFirst,
     kLast,
@@ -154,11 +158,13 @@ class Gazetteers {
     kStreet,
     kWord,
     kName,
+    kMajorPlace,
     kNumKinds
   };
   Gazetteers();
-  // Loads gaz_*.txt from `dir`; missing files are errors.
-  Status Load(const std::string& dir);
+  // Loads gaz_*.txt from `dir`; missing files are errors. Without
+  // `major_places`, gaz_major.txt is not read (the frozen reference's lists).
+  Status Load(const std::string& dir, bool major_places = true);
   // Differs between gazetteer objects and after every change of contents
   // (what a cache of lookups is keyed by).
   uint64_t id() const { return id_; }
@@ -384,9 +390,17 @@ class NameModel {
   const float* weights_ = nullptr;
 };
 
+// What the recognizer applies around the model. kFrozenReference reads the
+// gazetteers and applies the span conventions of testing/names_v1 (no
+// major-place list, no name particles, no trimmed "in 1938"), so that
+// scan_names_diff_test can hold the optimized runtime to that reference
+// with the same model file; everything else uses kCurrent.
+enum class NameConventions { kCurrent, kFrozenReference };
+
 class NameRecognizer {
  public:
-  static Result<std::unique_ptr<NameRecognizer>> Load(const std::string& dir);
+  static Result<std::unique_ptr<NameRecognizer>> Load(
+      const std::string& dir, NameConventions conventions = NameConventions::kCurrent);
   // Appends PERSON/LOCATION findings; returns the number of tokens scored.
   uint64_t Recognize(std::string_view text, std::vector<Finding>* out) const;
 
@@ -398,10 +412,18 @@ class NameRecognizer {
   static void JoinNameParts(std::string_view text, std::span<const Token> tokens,
                             const Featurizer& fz, std::vector<int>* labels,
                             std::vector<float>* margins);
+  // Lower-case particles between two name parts belong to the name ("Guido
+  // van Rossum", "Juan de la Cruz", "Khalid bin Salman"), whatever the model
+  // read the part after them as (a second person, a lone place, nothing),
+  // unless that part is a common word or a country.
+  static void JoinNameParticles(std::string_view text, std::span<const Token> tokens,
+                                const Featurizer& fz, std::vector<int>* labels,
+                                std::vector<float>* margins);
 
  private:
   Gazetteers gaz_;
   NameModel model_;
+  NameConventions conventions_ = NameConventions::kCurrent;
 };
 
 }  // namespace steward::scan

@@ -67,11 +67,54 @@ function personName(kind) {
   if (OOV && chance(OOV)) first = splice(first, clean(F().person.firstName()));
   if (OOV && chance(OOV)) last = splice(last, clean(F().person.lastName()));
   kind = kind || pick(['full', 'full', 'full', 'first', 'last', 'middle']);
+  // Training only: given names that are also well-known places ("Paris",
+  // "Austin", "Georgia") in person contexts, and the name forms of
+  // particleName() (the runtime joins particles; the model must still see
+  // the parts around them as one name).
+  if (split === 'train' && kind !== 'last' && chance(0.015)) first = pick(placeFirstNames());
+  if (split === 'train' && kind === 'full' && chance(0.12)) return particleName(first, last);
   let v = kind === 'first' ? first : kind === 'last' ? last
         : kind === 'middle' ? `${first} ${clean(allFakers.en_US.person.firstName())} ${last}` : `${first} ${last}`;
   if (chance(0.03)) v = v.toLowerCase();
   else if (chance(0.02)) v = v.toUpperCase();
   return v;
+}
+// Name forms faker's lists rarely produce: family-name particles ("Guido van
+// Rossum", "Juan de la Cruz", "Khalid bin Salman"), O'/Mc/Mac/al- prefixes,
+// hyphenated given and family names.
+const PARTICLES = ['van', 'von', 'van der', 'van den', 'von der', 'de', 'de la', 'de los', 'del',
+  'della', 'di', 'da', 'dos', 'das', 'du', 'des', 'le', 'ten', 'ter', 'zu', 'bin', 'bint', 'ibn',
+  'al', 'el'];
+const capital = (w) => w.charAt(0).toUpperCase() + w.slice(1);
+function particleName(first, last) {
+  const other = () => clean(F().person.lastName());
+  const v = pick([
+    () => `${first} ${pick(PARTICLES)} ${capital(last)}`,
+    () => `${first} ${pick(PARTICLES)} ${capital(last)}`,
+    () => `${first} ${pick(["O'", 'Mc', 'Mac', 'al-', 'el-'])}${capital(last.toLowerCase())}`,
+    () => `${first}-${clean(F().person.firstName())} ${last}`,
+    () => `${first} ${last}-${other()}`,
+  ])();
+  return chance(0.03) ? v.toUpperCase() : v;
+}
+// Well-known places (tools/scan/major_places.js) and the given names among them.
+let MAJOR = null, PLACE_FIRST = null;
+function majorPlaces() {
+  if (!MAJOR) MAJOR = require('./major_places.js').read();
+  return MAJOR;
+}
+function placeFirstNames() {
+  if (!PLACE_FIRST) {
+    const firsts = new Set();
+    for (const f of Object.values(allFakers)) {
+      const p = (f.rawDefinitions && f.rawDefinitions.person) || {};
+      for (const n of [].concat(p.first_name || []).flatMap((x) => (typeof x === 'string' ? [x]
+        : Object.values(x).flat())))
+        if (typeof n === 'string') firsts.add(n.toLowerCase());
+    }
+    PLACE_FIRST = majorPlaces().filter((p) => /^\p{Lu}\p{Ll}+$/u.test(p) && firsts.has(p.toLowerCase()));
+  }
+  return PLACE_FIRST;
 }
 const city = () => {
   const c = clean(F().location.city());
@@ -641,7 +684,7 @@ GEN.LANGUAGE = () => techName(TECH_LANG);
 GEN.HUMAN = () => pick(HUMAN);
 GEN.VERSION = () => pick([() => `${int(1, 30)}`, () => `${int(1, 24)}.${int(0, 20)}`,
   () => `${int(0, 9)}.${int(0, 40)}.${int(0, 20)}`, () => `v${int(1, 9)}.${int(0, 9)}`,
-  () => `${int(14, 24)}.${pick(['04', '10'])}`, () => `${int(2015, 2025)}`]);
+  () => `${int(14, 24)}.${pick(['04', '10'])}`, () => `${int(2015, 2025)}`])();
 const TRAIN_TECH = [
   'Compare {TECH} and {TECH2} for a {TECH} project.',
   '{TECH} or {TECH2}: which one should a small team pick?',
@@ -683,6 +726,87 @@ const TRAIN_TECH = [
   'Use {TECH} to cache the {TECH2} responses.',
   '{FIRST} says {TECH} is easier to operate than {TECH2}.',
   'Hi {FIRST}, can you upgrade {TECH} on the staging box?',
+];
+// Round 8 (training only): well-known places alone at a sentence start, after
+// a colon or in lists, where the model read a given name ("Paris is lovely");
+// people who carry a place's name or a particle; quantities whose unit is
+// capitalised ("16 GB", "300 Mbps"); products in no list after "in",
+// "with", "through" and at a sentence start.
+// Half of them are the places that are given names too, so that those words
+// are seen as places about as often as faker's lists show them as people.
+GEN.BIGCITY = () => pick(chance(0.6) ? placeFirstNames() : majorPlaces());
+GEN.PLACEPERSON = () => `${pick(placeFirstNames())} ${clean(F().person.lastName())}`;
+GEN.PLACEFIRST = () => pick(placeFirstNames());
+GEN.PARTICLEPERSON = () => particleName(clean(F().person.firstName()), clean(F().person.lastName()));
+Object.assign(LABEL, { BIGCITY: 'LOCATION', PLACEPERSON: 'PERSON', PLACEFIRST: 'PERSON',
+  PARTICLEPERSON: 'PERSON' });
+const UNITS = ['GB', 'MB', 'KB', 'TB', 'GiB', 'MiB', 'TiB', 'Mbps', 'Gbps', 'GHz', 'MHz', 'Hz', 'W',
+  'kW', 'kWh', 'V', 'A', 'mA', 'RPM', 'ms', 'ml', 'L', 'kg', 'g', 'cm', 'mm', 'km', 'mph', 'Tbsp',
+  'tsp', 'vCPU', 'vCPUs', 'CPUs', 'GPUs', 'Cores', 'cores', 'IOPS', 'QPS', 'TFLOPS', 'PB', 'dB',
+  'MW', 'Ah', 'mAh', 'lbs', 'oz', 'ft', 'K', 'M', 'B'];
+GEN.QTY = () => `${pick([() => `${int(1, 999)}`, () => `${int(1, 99)}.${int(1, 9)}`, () => `${2 ** int(1, 11)}`])()} ${pick(UNITS)}`;
+GEN.UNIT = () => pick(UNITS);
+const TRAIN_ROUND8 = [
+  '{BIGCITY} is wonderful in the autumn.',
+  '{BIGCITY} gets very crowded in August.',
+  '{BIGCITY} or {BIGCITY}: which is better for a long weekend?',
+  'Translate to {HUMAN}: {BIGCITY} has many old bridges.',
+  'Translate into {HUMAN}: we stayed in {BIGCITY} for a week.',
+  'Fix the spelling: {BIGCITY} have the best coffee in {COUNTRY}.',
+  'Itinerary: {BIGCITY}, {BIGCITY}, {BIGCITY}.',
+  'Q: What is the population of {BIGCITY}?',
+  '{BIGCITY} hosts a film festival every year.',
+  '{BIGCITY} weather tomorrow?',
+  '{STATE} passed a new privacy law last month.',
+  '{COUNTRY} shares a long border with {COUNTRY}.',
+  '{COUNTRY} is hot in summer, so pack light.',
+  'Note: {BIGCITY} hotels are expensive in December.',
+  'Rewrite for a brochure: {BIGCITY} offers museums, parks and food markets.',
+  'Is {BIGCITY} safe for tourists at night?',
+  'We moved from {BIGCITY} to {BIGCITY} in 2019.',
+  'The {BIGCITY} office opens at nine.',
+  'Rents in {BIGCITY} rose faster than in {BIGCITY}.',
+  'Headline: {BIGCITY} votes on a new tram line',
+  'Translate to {HUMAN}: {BIGCITY} was our first stop.',
+  'Proofread: {BIGCITY} are famous for its architecture.',
+  'Write one sentence in {HUMAN}: {BIGCITY} feels calm in the morning.',
+  'Task: describe {BIGCITY} in three words.',
+  'Fun fact: {BIGCITY} has more bridges than you think.',
+  '{BIGCITY} and {BIGCITY} both lie near the sea.',
+  'Say it in {HUMAN}: {BIGCITY} looks lovely at dusk.',
+  '{COUNTRY} and {COUNTRY} signed a trade deal.',
+  '{PLACEPERSON} starred in the new series.',
+  '{PLACEPERSON} gave a keynote in {BIGCITY}.',
+  'Recap: {PLACEPERSON} moved to {BIGCITY} last spring.',
+  '{PLACEPERSON} is the new head of sales.',
+  'Ask {PLACEFIRST} whether the report is done.',
+  'Hi {PLACEFIRST}, the invoice for {BIGCITY} is attached.',
+  '{PLACEFIRST} and {FIRST} will review the draft.',
+  '{PARTICLEPERSON} wrote the introduction.',
+  'Write a short biography of {PARTICLEPERSON}.',
+  '{PARTICLEPERSON} was born in {BIGCITY}.',
+  'Send the contract to {TITLE} {PARTICLEPERSON} before Friday.',
+  'Translate to {HUMAN}: {PARTICLEPERSON} lives in {CITY}.',
+  'The letters of {PARTICLEPERSON} describe a journey to {COUNTRY}.',
+  'Book a table for {PARTICLEPERSON} and {FULL} at eight.',
+  '{TITLE} {PARTICLEPERSON} will see you on Tuesday.',
+  'The server has {QTY} and {QTY}; is that enough for {TECH}?',
+  'Spec: {QTY} RAM, {QTY} disk, {QTY} network.',
+  'Convert {QTY} to {UNIT} and show the steps.',
+  'It needs {QTY} and runs at {QTY}.',
+  'Budget: {QTY} per node, {QTY} in total.',
+  'My laptop has {QTY} of memory and {QTY}.',
+  'The pump moves {QTY} per minute at {QTY}.',
+  'Each instance gets {QTY}, {QTY} and {QTY}.',
+  'Keep the vectors in {TECH}, {TECH2} or {TECH} and compare recall.',
+  'Lint the charts with {TECH} and {TECH2} before the release.',
+  'Could {TECH} take over from {TECH2} for admission control?',
+  'Send the traces through {TECH} so {TECH2} can sample them.',
+  'Execute the module in {TECH} and measure it against {TECH2}.',
+  'Move the search index to {TECH} before the {BIGCITY} launch.',
+  'Switch the build from {TECH} to {TECH2} and keep the cache.',
+  '{TECH} flagged two critical issues in the base image.',
+  'We keep the feature flags in {TECH} and the secrets in {TECH2}.',
 ];
 const EVAL_PII = [
   'Hey, I am {FULL}. My email is {EMAIL_ADDRESS} and my cell is {PHONE_NUMBER}.',
@@ -816,6 +940,7 @@ for (let i = 0; i < count; ++i) {
       : u < 0.85 ? render(composed(), false) : render(pick(TRAIN_NEG), false);
     // Technical prose: a share drawn on top, so the other kinds keep their proportions.
     if (chance(0.14)) r = render(pick(TRAIN_TECH), false);
+    else if (chance(0.12)) r = render(pick(TRAIN_ROUND8), false);
   } else {
     const u = rand();
     if (u < 0.55) r = render(pick(EVAL_PII), true);

