@@ -5,6 +5,8 @@
 
 #include <cstdio>
 #include <random>
+#include <span>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -190,6 +192,85 @@ TEST(Featurizer, VectorPathsEqualPortable) {
     SetNamesPortableOnly(false);
     ASSERT_EQ(a, b) << "text " << n << ": " << t;
   }
+}
+
+// JoinNameParticles on labels as a model might leave them: "Name" is B-PER,
+// "Name+" I-PER, "Loc" B-LOC, "Loc+" I-LOC, anything else O. Returns the
+// labels after the convention, in the same notation.
+std::string JoinParticles(const Gazetteers& gaz, const std::string& text,
+                          const std::vector<std::string>& model_labels) {
+  Featurizer fz(&gaz);
+  fz.PrepareText(text);
+  std::span<const Token> tokens = fz.tokens();
+  EXPECT_EQ(tokens.size(), model_labels.size()) << text;
+  std::vector<int> labels(tokens.size(), kO);
+  std::vector<float> margins(tokens.size(), 0.0f);
+  const std::pair<const char*, int> kNames[] = {
+      {"Name", kBPer}, {"Name+", kIPer}, {"Loc", kBLoc}, {"Loc+", kILoc}};
+  for (size_t i = 0; i < tokens.size() && i < model_labels.size(); ++i) {
+    for (auto [name, label] : kNames)
+      if (model_labels[i] == name) labels[i] = label;
+    margins[i] = labels[i] == kO ? 0.0f : 2.0f;
+  }
+  NameRecognizer::JoinNameParticles(text, tokens, fz, &labels, &margins);
+  std::string out;
+  for (int l : labels) {
+    const char* name = "O";
+    for (auto [n, label] : kNames)
+      if (l == label) name = n;
+    out += std::string(out.empty() ? "" : " ") + name;
+  }
+  return out;
+}
+
+TEST(JoinNameParticles, ParticlesBetweenNamePartsJoinTheName) {
+  Gazetteers gaz;
+  gaz.Add(Gazetteers::kCountry, "france");
+  gaz.Add(Gazetteers::kWord, "table");
+  // The part after the particles began as a second person, a lone place or nothing.
+  EXPECT_EQ(JoinParticles(gaz, "Guido van Rossum created", {"Name", "O", "Name", "O"}),
+            "Name Name+ Name+ O");
+  EXPECT_EQ(JoinParticles(gaz, "Ludwig van Beethoven was", {"Name", "O", "Loc", "O"}),
+            "Name Name+ Name+ O");
+  EXPECT_EQ(JoinParticles(gaz, "for Juan de la Cruz today", {"O", "Name", "O", "O", "O", "O"}),
+            "O Name Name+ Name+ Name+ O");
+  EXPECT_EQ(JoinParticles(gaz, "Ursula von der Leyen said", {"Name", "O", "O", "Name", "O"}),
+            "Name Name+ Name+ Name+ O");
+  EXPECT_EQ(JoinParticles(gaz, "Khalid bin Salman starts", {"Name", "O", "Loc", "O"}),
+            "Name Name+ Name+ O");
+  // An article glued to the family name.
+  EXPECT_EQ(JoinParticles(gaz, "for Omar al-Farsi at", {"O", "Name", "O", "O"}), "O Name Name+ O");
+}
+
+TEST(JoinNameParticles, NoJoinWithoutANamePartAfterTheParticles) {
+  Gazetteers gaz;
+  gaz.Add(Gazetteers::kCountry, "france");
+  gaz.Add(Gazetteers::kWord, "table");
+  // A country, a common word, a lower-case word, a second line, a place of
+  // more than one word, more than three particles, a capitalised particle.
+  EXPECT_EQ(JoinParticles(gaz, "Anna de France wrote", {"Name", "O", "Loc", "O"}), "Name O Loc O");
+  EXPECT_EQ(JoinParticles(gaz, "Anna de Table wrote", {"Name", "O", "O", "O"}), "Name O O O");
+  EXPECT_EQ(JoinParticles(gaz, "Anna de la casa", {"Name", "O", "O", "O"}), "Name O O O");
+  EXPECT_EQ(JoinParticles(gaz, "Anna van\nRossum", {"Name", "O", "Name"}), "Name O Name");
+  EXPECT_EQ(JoinParticles(gaz, "Anna da Nova Scotia", {"Name", "O", "Loc", "Loc+"}),
+            "Name O Loc Loc+");
+  EXPECT_EQ(JoinParticles(gaz, "Anna de la van der Berg", {"Name", "O", "O", "O", "O", "Name"}),
+            "Name O O O O Name");
+  EXPECT_EQ(JoinParticles(gaz, "Anna Van Halen", {"Name", "O", "Name"}), "Name O Name");
+  // A conjunction is no particle: two people.
+  EXPECT_EQ(JoinParticles(gaz, "Anna and Rossum", {"Name", "O", "Name"}), "Name O Name");
+}
+
+TEST(JoinNameParticles, TitlesAreNoPartOfTheName) {
+  Gazetteers gaz;
+  gaz.Add(Gazetteers::kWord, "flowers");
+  // The model put the title in and left the name out, or put both in.
+  EXPECT_EQ(JoinParticles(gaz, "thank Mrs. Okafor for", {"O", "Name", "Name+", "O", "O"}),
+            "O O O Name O");
+  EXPECT_EQ(JoinParticles(gaz, "and Dr Ana Torres co", {"O", "Name", "Name+", "Name+", "O"}),
+            "O O Name Name+ O");
+  // After the title comes a common word: no name.
+  EXPECT_EQ(JoinParticles(gaz, "Dr. Flowers", {"Name", "Name+", "O"}), "O O O");
 }
 
 }  // namespace
