@@ -2327,7 +2327,15 @@ void NameRecognizer::JoinNameParticles(std::string_view text, std::span<const To
   const size_t n = tokens.size();
   constexpr uint16_t kCommon = (1u << Gazetteers::kWord) | kCommonBit;
   for (size_t t = 0; t + 1 < n; ++t) {
-    // Labels are mostly O: find the next name part first.
+    // Labels are mostly O: find the next name part first, skipping eight
+    // O labels (0) at a time.
+    static_assert(kO == 0 && sizeof(int) == 4);
+    while (t + 8 < n) {
+      uint64_t eight[4];
+      std::memcpy(eight, labels.data() + t, sizeof(eight));
+      if (eight[0] | eight[1] | eight[2] | eight[3]) break;
+      t += 8;
+    }
     while (t + 1 < n && !IsPer(labels[t])) ++t;
     if (t + 1 >= n) break;
     // A title is no part of the name ("Mrs. Okafor", "Dr Ana Torres"):
