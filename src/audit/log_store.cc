@@ -83,6 +83,13 @@ const std::vector<Migration>& AuditMigrations() {
       // audit_meta instead (ShredPayloadBlocksInTx): two fewer dirty pages
       // per commit.
       {"audit", 9, "DROP INDEX audit_payload_blocks_pending"},
+      // The subject index in runs (see IndexSubjectsInTx): one row per
+      // subject and bulk holding the indices of its leaves, instead of a
+      // table row and a key entry per leaf. Rows of audit_subject_index
+      // written before stay and are still read.
+      {"audit", 10,
+       "CREATE TABLE audit_subject_runs (subject TEXT NOT NULL, first_idx BIGINT NOT NULL,"
+       " idxs BLOB NOT NULL, PRIMARY KEY (subject, first_idx))"},
   };
   return kMigrations;
 }
@@ -489,24 +496,91 @@ Result<int64_t> SubjectIndexedSize(Sql sql) {
   return rows.empty() ? int64_t{0} : rows[0].Int(0);
 }
 
+std::string EncodeSubjectRun(const std::vector<int64_t>& indices) {
+  std::string out(1, kSubjectRunVersion);
+  for (size_t i = 1; i < indices.size(); ++i) {
+    uint64_t delta = static_cast<uint64_t>(indices[i] - indices[i - 1]);
+    while (delta >= 0x80) {
+      out.push_back(static_cast<char>(0x80 | (delta & 0x7F)));
+      delta >>= 7;
+    }
+    out.push_back(static_cast<char>(delta));
+  }
+  return out;
+}
+
+Result<std::vector<int64_t>> DecodeSubjectRun(int64_t first_idx, std::string_view run) {
+  if (first_idx < 0) return DataLoss("audit subject run: negative first index");
+  if (run.empty() || run[0] != kSubjectRunVersion) {
+    return DataLoss("audit subject run at " + std::to_string(first_idx) +
+                    ": unknown format (version byte " +
+                    std::to_string(run.empty() ? -1 : static_cast<unsigned char>(run[0])) + ")");
+  }
+  std::vector<int64_t> out{first_idx};
+  uint64_t delta = 0;
+  int shift = 0;
+  for (size_t at = 1; at < run.size(); ++at) {
+    const auto byte = static_cast<unsigned char>(run[at]);
+    if (shift > 56) return DataLoss("audit subject run: index delta too large");
+    delta |= static_cast<uint64_t>(byte & 0x7F) << shift;
+    if (byte & 0x80) {
+      shift += 7;
+      continue;
+    }
+    if (delta == 0 || delta > static_cast<uint64_t>(INT64_MAX - out.back())) {
+      return DataLoss("audit subject run at " + std::to_string(first_idx) +
+                      ": indices not strictly increasing");
+    }
+    out.push_back(out.back() + static_cast<int64_t>(delta));
+    delta = 0;
+    shift = 0;
+  }
+  if (shift != 0) return DataLoss("audit subject run: truncated index delta");
+  return out;
+}
+
+namespace {
+
+// One row per subject: the indices of its leaves in the bulk, in order,
+// written sorted by subject so consecutive rows share index pages.
+Status InsertSubjectRuns(Transaction& tx, std::map<std::string, std::vector<int64_t>>& runs) {
+  BulkInserter rows(tx, "INSERT INTO audit_subject_runs(subject, first_idx, idxs)", 3);
+  for (auto& [subject, indices] : runs) {
+    const int64_t first = indices.front();
+    STEWARD_RETURN_IF_ERROR(rows.Add(subject, first, Blob{EncodeSubjectRun(indices)}));
+  }
+  return rows.Flush();
+}
+
+// Leaves read back per transaction slice when the appender's list does not
+// cover the range (bounded memory on a long unindexed tail).
+constexpr int64_t kSubjectReadSlice = int64_t{1} << 16;
+
+}  // namespace
+
 Result<int64_t> IndexSubjectsInTx(Transaction& tx, KnownSubjects* known) {
   Sql sql(&tx);
   STEWARD_ASSIGN_OR_RETURN(int64_t size, StoredTreeSize(sql));
   STEWARD_ASSIGN_OR_RETURN(int64_t indexed, SubjectIndexedSize(sql));
   if (indexed >= size) return int64_t{0};
-  // Sorted by subject: consecutive entries land on the same index page.
+  // Grouped by subject: a subject's leaves in this bulk become one row
+  // (before migration 10: a row and a key entry per leaf, 1.1-1.4 us of
+  // the writer's CPU per append with 64 subjects).
+  std::map<std::string, std::vector<int64_t>> runs;
   if (known != nullptr && known->from == indexed && known->to == size) {
-    std::sort(known->entries.begin(), known->entries.end());
-    BulkInserter rows(tx, "INSERT INTO audit_subject_index(subject, idx)", 2);
-    for (auto& [subject, idx] : known->entries) {
-      STEWARD_RETURN_IF_ERROR(rows.Add(std::move(subject), idx));
-    }
-    STEWARD_RETURN_IF_ERROR(rows.Flush());
+    for (auto& [subject, idx] : known->entries) runs[std::move(subject)].push_back(idx);
+    STEWARD_RETURN_IF_ERROR(InsertSubjectRuns(tx, runs));
   } else {
-    STEWARD_RETURN_IF_ERROR(tx.Exec(
-        "INSERT INTO audit_subject_index(subject, idx) SELECT subject, idx FROM audit_leaves "
-        "WHERE idx >= $1 AND idx < $2 AND subject IS NOT NULL ORDER BY subject, idx",
-        {indexed, size}));
+    for (int64_t from = indexed; from < size; from += kSubjectReadSlice) {
+      runs.clear();
+      const int64_t to = std::min(size, from + kSubjectReadSlice);
+      STEWARD_ASSIGN_OR_RETURN(
+          auto rows, tx.Query("SELECT idx, subject FROM audit_leaves WHERE idx >= $1 AND idx < $2 "
+                              "AND subject IS NOT NULL ORDER BY idx",
+                              {from, to}));
+      for (const Row& r : rows) runs[r.Text(1)].push_back(r.Int(0));
+      STEWARD_RETURN_IF_ERROR(InsertSubjectRuns(tx, runs));
+    }
   }
   STEWARD_RETURN_IF_ERROR(tx.Exec(
       "INSERT INTO audit_meta(name, value) VALUES ('subject_indexed_size', $1) "
@@ -523,11 +597,30 @@ Result<std::vector<std::pair<int64_t, std::string>>> SubjectLeaves(Sql sql,
   // both ways is kept once).
   STEWARD_ASSIGN_OR_RETURN(int64_t indexed, SubjectIndexedSize(sql));
   std::map<int64_t, std::string> found;
+  // Indexed before migration 10: one row per leaf.
   STEWARD_ASSIGN_OR_RETURN(
       auto rows, sql.Query("SELECT l.idx, l.leaf FROM audit_subject_index s JOIN audit_leaves l "
                            "ON l.idx = s.idx WHERE s.subject = $1 AND s.idx < $2 ORDER BY s.idx",
                            {subject, size}));
   for (const Row& r : rows) found.emplace(r.Int(0), r.Text(1));
+  // Since: runs of indices, each leaf then read by its row key.
+  STEWARD_ASSIGN_OR_RETURN(
+      auto run_rows, sql.Query("SELECT first_idx, idxs FROM audit_subject_runs WHERE subject = $1 "
+                               "AND first_idx < $2 ORDER BY first_idx",
+                               {subject, size}));
+  for (const Row& r : run_rows) {
+    STEWARD_ASSIGN_OR_RETURN(std::vector<int64_t> indices, DecodeSubjectRun(r.Int(0), r.Text(1)));
+    for (int64_t idx : indices) {
+      if (idx >= size) break;
+      STEWARD_ASSIGN_OR_RETURN(
+          auto leaf, sql.Query("SELECT leaf FROM audit_leaves WHERE idx = $1", {idx}));
+      if (leaf.empty()) {
+        return DataLoss("the subject index names record " + std::to_string(idx) +
+                        ", which is not in the store (run `steward audit verify`)");
+      }
+      found.emplace(idx, leaf[0].Text(0));
+    }
+  }
   if (indexed < size) {
     STEWARD_ASSIGN_OR_RETURN(
         auto tail, sql.Query("SELECT idx, leaf FROM audit_leaves WHERE idx >= $1 AND idx < $2 "

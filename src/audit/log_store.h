@@ -76,11 +76,13 @@ class PrefetchedSubtrees final : public SubtreeSource {
   std::map<std::pair<int, int64_t>, Hash> hashes_;  // stored levels only
 };
 
-// The subject index (audit_subject_index) is maintained in bulk: leaves
-// [0, SubjectIndexedSize) are in it, newer ones are found by scanning
-// audit_leaves from there. A per-leaf random-keyed index dirtied about one
-// page per record; one sorted insert per 2^14 leaves dirties one page per
-// distinct subject (and never more than the per-leaf index did).
+// The subject index is maintained in bulk: leaves [0, SubjectIndexedSize)
+// are in it, newer ones are found by scanning audit_leaves from there. A
+// per-leaf random-keyed index dirtied about one page per record; one sorted
+// insert per 2^14 leaves dirties one page per distinct subject (and never
+// more than the per-leaf index did). Since migration 10 a bulk writes one
+// audit_subject_runs row per subject (its leaf indices, EncodeSubjectRun);
+// audit_subject_index rows (one per leaf) written before are still read.
 Result<int64_t> SubjectIndexedSize(Sql sql);
 // The (subject, index) pairs of leaves [from, to) that have a subject, as
 // their appender saw them: spares re-reading the leaf rows.
@@ -93,6 +95,13 @@ struct KnownSubjects {
 // used when it covers exactly the unindexed range, else the subjects are
 // read from audit_leaves.
 Result<int64_t> IndexSubjectsInTx(Transaction& tx, KnownSubjects* known = nullptr);
+// A subject's leaf indices in one bulk, strictly increasing: a version
+// byte (1), then each index's distance from the previous one as an LEB128
+// varint (the first index is the row's first_idx). Decode refuses a
+// malformed run by name.
+inline constexpr char kSubjectRunVersion = 1;
+std::string EncodeSubjectRun(const std::vector<int64_t>& indices);
+Result<std::vector<int64_t>> DecodeSubjectRun(int64_t first_idx, std::string_view run);
 // The leaves of `subject` below `size` as (index, leaf bytes), in order.
 Result<std::vector<std::pair<int64_t, std::string>>> SubjectLeaves(Sql sql,
                                                                   const std::string& subject,

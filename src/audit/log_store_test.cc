@@ -150,8 +150,16 @@ TEST_F(LogStoreTest, SubjectIndexMigratesOldStoresAndCoversTheTail) {
   ASSERT_EQ(after->size(), 20u);
   EXPECT_EQ(after->back().first, 39);
   EXPECT_TRUE(SubjectLeaves(sql, "s_nobody", 40)->empty());
+  // Migration 4 indexed 20 leaves a row each (no null subjects); the bulk
+  // since migration 10 wrote s_a's 10 new leaves as one run.
   auto indexed = (*old)->Query("SELECT COUNT(*) FROM audit_subject_index");
-  EXPECT_EQ(indexed->at(0).Int(0), 30);  // 10 + 10 migrated, 10 merged; no null subjects
+  EXPECT_EQ(indexed->at(0).Int(0), 20);
+  auto runs = (*old)->Query("SELECT subject, first_idx, idxs FROM audit_subject_runs");
+  ASSERT_EQ(runs->size(), 1u);
+  EXPECT_EQ(runs->at(0).Text(0), "s_a");
+  EXPECT_EQ(runs->at(0).Int(1), 30);
+  EXPECT_EQ(*DecodeSubjectRun(30, runs->at(0).Text(2)),
+            (std::vector<int64_t>{30, 31, 32, 33, 34, 35, 36, 37, 38, 39}));
 
   // The appender's own list is used only when it covers the unindexed range
   // exactly; otherwise the subjects are read back from the leaves.
@@ -173,6 +181,61 @@ TEST_F(LogStoreTest, SubjectIndexMigratesOldStoresAndCoversTheTail) {
   auto d = SubjectLeaves(sql, "s_d", 46);
   ASSERT_EQ(d->size(), 1u);
   EXPECT_EQ(d->at(0).first, 44);
+}
+
+TEST(SubjectRunTest, RoundTripsAndRefusesMalformedRuns) {
+  const std::vector<std::vector<int64_t>> cases = {
+      {0}, {7, 8, 9}, {5, 133, 134, 100'000, (int64_t{1} << 40) + 3, INT64_MAX}};
+  for (const auto& indices : cases) {
+    const std::string run = EncodeSubjectRun(indices);
+    auto back = DecodeSubjectRun(indices.front(), run);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(*back, indices);
+  }
+  EXPECT_EQ(EncodeSubjectRun({10, 11, 12, 140}).size(), 1u + 1 + 1 + 2);  // deltas 1, 1, 128
+  // Damaged rows are refused by name, never read past their end.
+  auto refused = [](int64_t first, std::string_view run, std::string_view what) {
+    auto r = DecodeSubjectRun(first, run);
+    ASSERT_FALSE(r.ok()) << "accepted a run with " << what;
+    EXPECT_NE(r.status().message().find("subject run"), std::string::npos) << r.status().message();
+  };
+  refused(3, "", "no version byte");
+  refused(3, std::string("\x02\x01", 2), "an unknown version");
+  refused(3, std::string("\x01\x81", 2), "a truncated varint");
+  refused(3, std::string("\x01\x00", 2), "a zero delta (a repeated index)");
+  refused(-1, std::string("\x01", 1), "a negative first index");
+  refused(INT64_MAX, std::string("\x01\x01", 2), "an index past INT64_MAX");
+  refused(0, std::string("\x01") + std::string(10, '\xff') + "\x01", "a delta beyond 64 bits");
+}
+
+// A store indexed only through runs (a fresh one) finds a subject's leaves
+// below any size, with leaves past the mark from the tail scan.
+TEST_F(LogStoreTest, SubjectLeavesFromRunsAndTail) {
+  Database* db = db_.get();
+  std::vector<LeafToAppend> leaves;
+  for (int i = 0; i < 300; ++i) leaves.push_back(NumberedLeaf(i, i % 7 == 0 ? "s_x" : "s_y"));
+  ASSERT_TRUE(AppendLeaves(*db, leaves, nullptr).ok());
+  auto tx = db->Begin();
+  ASSERT_TRUE(tx.ok());
+  ASSERT_EQ(*IndexSubjectsInTx(**tx), 300);
+  ASSERT_TRUE((*tx)->Commit().ok());
+  ASSERT_TRUE(AppendLeaves(*db, {NumberedLeaf(300, "s_x"), NumberedLeaf(301, "s_y")}, nullptr).ok());
+  Sql sql(db);
+  auto runs = db->Query("SELECT COUNT(*) FROM audit_subject_runs");
+  EXPECT_EQ(runs->at(0).Int(0), 2);  // one row per subject, not per leaf
+  auto x = SubjectLeaves(sql, "s_x", 302);
+  ASSERT_TRUE(x.ok()) << x.status().ToString();
+  ASSERT_EQ(x->size(), 44u);  // 0, 7, ..., 294 and 300
+  EXPECT_EQ(x->at(1).first, 7);
+  EXPECT_EQ(x->at(1).second, "{\"n\":7}");
+  EXPECT_EQ(x->back().first, 300);
+  EXPECT_EQ(SubjectLeaves(sql, "s_x", 100)->size(), 15u);  // below a size only
+  EXPECT_EQ(SubjectLeaves(sql, "s_y", 302)->size(), 258u);
+  // A run naming a record the store does not hold is reported, not skipped.
+  ASSERT_TRUE(db->Exec("DELETE FROM audit_leaves WHERE idx = 14").ok());
+  auto broken = SubjectLeaves(sql, "s_x", 302);
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.status().message().find("record 14"), std::string::npos);
 }
 
 TEST(PayloadRefTest, TimePrefixedHexAndUniqueAcrossThreads) {
