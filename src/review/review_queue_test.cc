@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include "config/config.h"
 
@@ -163,6 +165,47 @@ TEST_F(ReviewQueueTest, RedeemLetsOneIdenticalCallOfTheSameKeyThrough) {
   auto twice = queue_->Redeem(r->id, "key_a", "hash_a", "req_7");
   EXPECT_EQ(twice->outcome, Outcome::kRefused);
   EXPECT_NE(twice->message.find("already used by request req_6"), std::string::npos);
+}
+
+// Two processes (the CLI and a gateway) or two workers race: one approval
+// lets one call through, one review gets one decision.
+TEST_F(ReviewQueueTest, ConcurrentRedeemsAndDecisionsOnTwoConnectionsTakeOneEach) {
+  auto other_db = OpenDatabase("sqlite:" + (dir_ / "steward.db").string());
+  ASSERT_TRUE(other_db.ok());
+  ReviewQueue other(**other_db, clock_, queue_->options());
+  for (int round = 0; round < 5; ++round) {
+    auto r = queue_->Create(Held("key_a", "hash_a"));
+    ASSERT_TRUE(r.ok());
+    std::atomic<int> decided{0}, not_pending{0};
+    std::vector<std::thread> deciders;
+    for (int t = 0; t < 4; ++t) {
+      deciders.emplace_back([&, t] {
+        ReviewQueue& q = t % 2 ? other : *queue_;
+        auto d = q.Decide(r->id, true, "key:adm" + std::to_string(t), "");
+        if (d.ok()) ++decided;
+        if (d.status().code() == StatusCode::kFailedPrecondition) ++not_pending;
+      });
+    }
+    for (auto& t : deciders) t.join();
+    EXPECT_EQ(decided.load(), 1);
+    EXPECT_EQ(not_pending.load(), 3);
+
+    std::atomic<int> proceeded{0}, refused{0};
+    std::vector<std::thread> callers;
+    for (int t = 0; t < 6; ++t) {
+      callers.emplace_back([&, t] {
+        ReviewQueue& q = t % 2 ? other : *queue_;
+        auto x = q.Redeem(r->id, "key_a", "hash_a", "req_t" + std::to_string(t));
+        ASSERT_TRUE(x.ok()) << x.status().message();
+        if (x->outcome == Redemption::Outcome::kProceed) ++proceeded;
+        if (x->outcome == Redemption::Outcome::kRefused) ++refused;
+      });
+    }
+    for (auto& t : callers) t.join();
+    EXPECT_EQ(proceeded.load(), 1);
+    EXPECT_EQ(refused.load(), 5);
+    EXPECT_EQ(queue_->Get(r->id)->status, "used");
+  }
 }
 
 TEST_F(ReviewQueueTest, RejectedReviewsNameTheReviewerAndNote) {
