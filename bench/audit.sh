@@ -5,7 +5,9 @@
 # Env: BUILD (build dir, default build), AUDIT_BENCH_DIR (scratch, default
 # $BUILD/bench-audit-data; the 10M-leaf store is cached there),
 # AUDIT_BENCH_PROOF_LEAVES, AUDIT_BENCH_VERIFY_LEAVES, AUDIT_BENCH_SECONDS,
-# AUDIT_BENCH_PARTS (comma list of appends,verify,proof,stage,proxy).
+# AUDIT_BENCH_PARTS (comma list of appends,verify,proof,stage,proxy),
+# AUDIT_BENCH_SKIP_WARM=1 (proof part: only the cold, fresh-connection and
+# evicted proofs, for profiling).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
