@@ -612,8 +612,8 @@ Result<std::vector<std::pair<int64_t, std::string>>> SubjectLeaves(Sql sql,
     STEWARD_ASSIGN_OR_RETURN(std::vector<int64_t> indices, DecodeSubjectRun(r.Int(0), r.Text(1)));
     for (int64_t idx : indices) {
       if (idx >= size) break;
-      STEWARD_ASSIGN_OR_RETURN(
-          auto leaf, sql.Query("SELECT leaf FROM audit_leaves WHERE idx = $1", {idx}));
+      STEWARD_ASSIGN_OR_RETURN(auto leaf,
+                               sql.Query("SELECT leaf FROM audit_leaves WHERE idx = $1", {idx}));
       if (leaf.empty()) {
         return DataLoss("the subject index names record " + std::to_string(idx) +
                         ", which is not in the store (run `steward audit verify`)");

@@ -219,7 +219,8 @@ TEST_F(LogStoreTest, SubjectLeavesFromRunsAndTail) {
   ASSERT_TRUE(tx.ok());
   ASSERT_EQ(*IndexSubjectsInTx(**tx), 300);
   ASSERT_TRUE((*tx)->Commit().ok());
-  ASSERT_TRUE(AppendLeaves(*db, {NumberedLeaf(300, "s_x"), NumberedLeaf(301, "s_y")}, nullptr).ok());
+  ASSERT_TRUE(
+      AppendLeaves(*db, {NumberedLeaf(300, "s_x"), NumberedLeaf(301, "s_y")}, nullptr).ok());
   Sql sql(db);
   auto runs = db->Query("SELECT COUNT(*) FROM audit_subject_runs");
   EXPECT_EQ(runs->at(0).Int(0), 2);  // one row per subject, not per leaf
