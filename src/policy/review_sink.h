@@ -33,6 +33,11 @@ class ReviewSink {
     (void)decision;
     return std::nullopt;
   }
+
+  // The call Redeem() let through was not served after all (a later check
+  // refused it, the upstream failed): its approval may be used again.
+  // No-op for a call Redeem() did not let through.
+  virtual void Release(RequestContext& ctx) { (void)ctx; }
 };
 
 }  // namespace steward::policy

@@ -1,5 +1,7 @@
 #include "review/queue_sink.h"
 
+#include <spdlog/spdlog.h>
+
 #include "common/strings.h"
 #include "scan/request_scan.h"
 
@@ -8,6 +10,11 @@ namespace steward::review {
 namespace json = boost::json;
 
 namespace {
+
+// The review whose approval let this call through (set by Redeem).
+struct RedeemedReview {
+  std::string id;
+};
 
 // Puts back the originals of scan_input's pseudonym placeholders, in place.
 void RestorePseudonyms(json::value& v, const scan::Vault& vault) {
@@ -59,10 +66,11 @@ QueueReviewSink::QueueReviewSink(std::shared_ptr<ReviewQueue> queue, Pseudonymiz
   auto& m = monitor::MetricsRegistry::Global();
   const char* help =
       "Review queue events: calls held (submitted), approvals used (redeemed), "
-      "re-sends refused";
+      "re-sends refused, approvals given back when their call was not served (released)";
   submitted_ = &m.GetCounter("steward_reviews_total", help, {{"event", "submitted"}});
   redeemed_ = &m.GetCounter("steward_reviews_total", help, {{"event", "redeemed"}});
   refused_ = &m.GetCounter("steward_reviews_total", help, {{"event", "refused"}});
+  released_ = &m.GetCounter("steward_reviews_total", help, {{"event", "released"}});
 }
 
 Result<std::string> QueueReviewSink::Submit(RequestContext& ctx, const policy::Decision& d) {
@@ -108,6 +116,7 @@ std::optional<StageResult> QueueReviewSink::Redeem(RequestContext& ctx, const po
       redeemed_->Inc();
       // The call's audit record shows which approval let it through.
       ctx.policy.obligations.push_back("review_approved(" + review_id + ")");
+      ctx.Slot<RedeemedReview>().id = review_id;
       return StageResult::Continue();
     case Redemption::Outcome::kPending:
       return StageResult::Hold(review_id);
@@ -117,6 +126,20 @@ std::optional<StageResult> QueueReviewSink::Redeem(RequestContext& ctx, const po
       break;
   }
   return refuse("review_invalid", r->message);
+}
+
+void QueueReviewSink::Release(RequestContext& ctx) {
+  RedeemedReview* redeemed = ctx.FindSlot<RedeemedReview>();
+  if (!redeemed || redeemed->id.empty()) return;
+  if (Status s = queue_->Release(redeemed->id, ctx.request_id); !s.ok()) {
+    // The approval stays used: the client needs a new review. Nothing else
+    // is at stake, so the call's outcome does not change.
+    spdlog::error("review {}: approval not given back after request {} failed: {}", redeemed->id,
+                  ctx.request_id, s.message());
+  } else {
+    released_->Inc();
+  }
+  redeemed->id.clear();
 }
 
 }  // namespace steward::review

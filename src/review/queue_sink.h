@@ -37,6 +37,9 @@ class QueueReviewSink final : public policy::ReviewSink {
 
   Result<std::string> Submit(RequestContext& ctx, const policy::Decision& decision) override;
   std::optional<StageResult> Redeem(RequestContext& ctx, const policy::Decision& decision) override;
+  // Gives the approval back when the call it let through was not served;
+  // the review stage calls it for every call that ends without a 2xx.
+  void Release(RequestContext& ctx) override;
 
   ReviewQueue& queue() { return *queue_; }
 
@@ -44,10 +47,12 @@ class QueueReviewSink final : public policy::ReviewSink {
   std::shared_ptr<ReviewQueue> queue_;
   Pseudonymizer pseudonymize_;
   // steward_reviews_total{event}: submitted, redeemed (an approval let a
-  // call through), refused (a re-send answered 403).
+  // call through), refused (a re-send answered 403), released (an approval
+  // given back because its call was not served).
   monitor::Counter* submitted_;
   monitor::Counter* redeemed_;
   monitor::Counter* refused_;
+  monitor::Counter* released_;
 };
 
 }  // namespace steward::review

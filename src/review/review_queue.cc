@@ -266,6 +266,15 @@ Result<Redemption> ReviewQueue::Redeem(const std::string& id, const std::string&
   return out;
 }
 
+Status ReviewQueue::Release(const std::string& id, const std::string& request_id) {
+  return db_
+      .Exec(
+          "UPDATE reviews SET status = 'approved', used_request_id = NULL, used_ms = NULL "
+          "WHERE id = $1 AND status = 'used' AND used_request_id = $2",
+          {id, request_id})
+      .WithContext("review queue");
+}
+
 Result<int64_t> ReviewQueue::ExpireOverdue() {
   const int64_t now = clock_.NowUnixMs();
   STEWARD_ASSIGN_OR_RETURN(auto tx, db_.Begin());

@@ -10,6 +10,7 @@
 //
 // Life of a review:
 //   pending --approve--> approved --redeem (same key, same request)--> used
+//                                 <--release (that call was not served)--
 //   pending --reject---> rejected
 //   pending --TTL------> expired
 // Every transition but expiry is an atomic compare-and-set in one store
@@ -122,6 +123,10 @@ class ReviewQueue {
   // the store are errors; every other answer is a Redemption.
   Result<Redemption> Redeem(const std::string& id, const std::string& key_id,
                             const std::string& request_hash, const std::string& request_id);
+
+  // Gives a used approval back (status approved again) when the call that
+  // used it, `request_id`, was not served. No-op when that call does not hold it.
+  Status Release(const std::string& id, const std::string& request_id);
 
   // Marks every pending review past its expiry expired; returns how many.
   Result<int64_t> ExpireOverdue();

@@ -156,6 +156,16 @@ TEST_F(ReviewQueueTest, RedeemLetsOneIdenticalCallOfTheSameKeyThrough) {
   EXPECT_EQ(queue_->Redeem("rev_000", "key_a", "hash_a", "req_5")->outcome, Outcome::kRefused);
   EXPECT_EQ(queue_->Get(r->id)->status, "approved");
 
+  // A call that used the approval but was not served gives it back; only
+  // the call that holds it can.
+  auto failed = queue_->Redeem(r->id, "key_a", "hash_a", "req_failed");
+  ASSERT_EQ(failed->outcome, Outcome::kProceed);
+  ASSERT_TRUE(queue_->Release(r->id, "req_other").ok());
+  EXPECT_EQ(queue_->Get(r->id)->status, "used");
+  ASSERT_TRUE(queue_->Release(r->id, "req_failed").ok());
+  EXPECT_EQ(queue_->Get(r->id)->status, "approved");
+  EXPECT_TRUE(queue_->Get(r->id)->used_request_id.empty());
+
   auto used = queue_->Redeem(r->id, "key_a", "hash_a", "req_6");
   ASSERT_TRUE(used.ok());
   EXPECT_EQ(used->outcome, Outcome::kProceed);

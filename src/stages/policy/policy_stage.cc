@@ -146,7 +146,9 @@ class PolicyStage : public Stage {
     if (policy::ReviewSink* sink = services_ ? services_->Get<policy::ReviewSink>() : nullptr) {
       if (std::optional<StageResult> redeemed = sink->Redeem(ctx, d)) {
         if (redeemed->action != StageResult::Action::kContinue) return std::move(*redeemed);
-        return Admit(ctx, d);
+        StageResult admitted = Admit(ctx, d);
+        if (admitted.action != StageResult::Action::kContinue) sink->Release(ctx);
+        return admitted;
       }
       Result<std::string> id = sink->Submit(ctx, d);
       if (id.ok()) return StageResult::Hold(*id);

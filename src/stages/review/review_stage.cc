@@ -3,10 +3,11 @@
 // Its factory opens the queue (src/review) on the gateway's store, publishes
 // it as the policy::ReviewSink the policy stage hands `require_review`
 // decisions to (the policy stage, earlier in the pipeline, looks the sink up
-// per call), registers the /admin/reviews routes and the metrics. Calls pass
-// through its hooks untouched: holding a call is the policy stage's reply,
-// and letting an approved one through happens there too (ReviewSink::Redeem),
-// so that the decision's other obligations still apply.
+// per call), registers the /admin/reviews routes and the metrics. Holding a
+// call is the policy stage's reply, and letting an approved one through
+// happens there too (ReviewSink::Redeem), so that the decision's other
+// obligations still apply; this stage's OnFinish gives the approval back
+// when the call it let through was not served.
 //
 // Admin API (admin keys only; decisions authorised by policy as
 // "reviews.approve" / "reviews.reject", listing as "reviews.list", with the
@@ -220,15 +221,24 @@ void RegisterRoutesOnce() {
 
 class ReviewStage final : public Stage {
  public:
-  explicit ReviewStage(std::shared_ptr<ReviewAdmin> admin) : admin_(std::move(admin)) {}
+  ReviewStage(std::shared_ptr<ReviewAdmin> admin, std::shared_ptr<review::QueueReviewSink> sink)
+      : admin_(std::move(admin)), sink_(std::move(sink)) {}
   ~ReviewStage() override {
     std::lock_guard lock(active_mu);
     if (active_admin == admin_) active_admin.reset();
   }
   std::string_view name() const override { return "review"; }
 
+  // An approval is for one served call: when the call it let through ends
+  // without a 2xx (a later stage refused it, the upstream failed), the
+  // client may re-send with the same review id.
+  void OnFinish(RequestContext& ctx) override {
+    if (ctx.status < 200 || ctx.status >= 300) sink_->Release(ctx);
+  }
+
  private:
   std::shared_ptr<ReviewAdmin> admin_;
+  std::shared_ptr<review::QueueReviewSink> sink_;
 };
 
 Result<std::unique_ptr<Stage>> MakeReviewStage(const YAML::Node& section, StageEnv& env) {
@@ -253,10 +263,8 @@ Result<std::unique_ptr<Stage>> MakeReviewStage(const YAML::Node& section, StageE
   if (auto* log = env.services ? env.services->Get<audit::AuditLog>() : nullptr) {
     pseudonymize = [log](std::string_view subject) { return log->Pseudonym(subject); };
   }
-  if (env.services) {
-    env.services->Put<policy::ReviewSink>(
-        std::make_shared<review::QueueReviewSink>(queue, std::move(pseudonymize)));
-  }
+  auto sink = std::make_shared<review::QueueReviewSink>(queue, std::move(pseudonymize));
+  if (env.services) env.services->Put<policy::ReviewSink>(sink);
 
   auto& metrics = monitor::MetricsRegistry::Global();
   std::weak_ptr<review::ReviewQueue> weak = queue;
@@ -283,7 +291,7 @@ Result<std::unique_ptr<Stage>> MakeReviewStage(const YAML::Node& section, StageE
     active_admin = admin;
   }
   RegisterRoutesOnce();
-  return std::unique_ptr<Stage>(new ReviewStage(std::move(admin)));
+  return std::unique_ptr<Stage>(new ReviewStage(std::move(admin), std::move(sink)));
 }
 
 STEWARD_REGISTER_STAGE("review", MakeReviewStage);

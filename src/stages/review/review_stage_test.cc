@@ -30,6 +30,7 @@ const char* kPolicy = R"(
 @id("gated") obligate (action == "chat.completions") when { resource.name == "gated-model" }
   with require_review("the gated model needs a person");
 @id("capped") obligate (action == "chat.completions") with limit("max_tokens", 50);
+@id("small") obligate (action == "chat.completions") with limit("request_bytes", 4096);
 @id("no-interns") @message("interns may not decide reviews")
 forbid (principal.team == "interns") when { context.plane == "admin" };
 @id("two-person-reject") obligate (action == "reviews.reject") with require_approvals(2);
@@ -86,6 +87,9 @@ class ReviewStageTest : public ::testing::Test {
       if (r.action != StageResult::Action::kContinue) return r;
     }
     return StageResult::Continue();
+  }
+  void Finish(RequestContext& ctx) {
+    for (size_t i = stages_.size(); i-- > 0;) stages_[i]->OnFinish(ctx);
   }
   static std::string ReviewIdOf(const StageResult& r) {
     return std::string(json::parse(r.reply.body).at("review_id").as_string());
@@ -149,6 +153,12 @@ TEST_F(ReviewStageTest, HeldApprovedThenLetThroughOnceWithTheOtherObligations) {
   RequestContext other_key = GatedCall(id, "k2");
   EXPECT_EQ(Run(other_key).reply.status, 403);
 
+  // The first approved call fails upstream: the approval is given back.
+  RequestContext failed = GatedCall(id);
+  ASSERT_EQ(Run(failed).action, StageResult::Action::kContinue);
+  failed.status = 502;
+  Finish(failed);
+
   RequestContext through = GatedCall(id);
   StageResult ok = Run(through);
   ASSERT_EQ(ok.action, StageResult::Action::kContinue) << ok.reply.body;
@@ -156,10 +166,27 @@ TEST_F(ReviewStageTest, HeldApprovedThenLetThroughOnceWithTheOtherObligations) {
   EXPECT_EQ(through.body.at("max_tokens").as_int64(), 50);
   EXPECT_EQ(through.policy.decision, "review");
 
+  through.status = 200;
+  Finish(through);
   RequestContext reused = GatedCall(id);
   StageResult refused = Run(reused);
   EXPECT_EQ(refused.reply.status, 403);
   EXPECT_NE(refused.reply.body.find("already used"), std::string::npos);
+}
+
+TEST_F(ReviewStageTest, ApprovalIsGivenBackWhenThePolicyStillRefusesTheCall) {
+  RequestContext held = GatedCall();
+  std::string id = ReviewIdOf(Run(held));
+  ASSERT_EQ(Admin("POST", "/admin/reviews/" + id + "/approve", "adm1").status, 200);
+  // Approved, but over the policy's size limit (as the gateway counts it).
+  RequestContext big = GatedCall(id);
+  big.request_bytes = 10'000;
+  StageResult r = Run(big);
+  EXPECT_EQ(r.reply.status, 413) << r.reply.body;
+  auto got = Admin("GET", "/admin/reviews/" + id, "adm1");
+  EXPECT_EQ(json::parse(got.body).at("status").as_string(), "approved") << got.body;
+  RequestContext fits = GatedCall(id);
+  EXPECT_EQ(Run(fits).action, StageResult::Action::kContinue);
 }
 
 TEST_F(ReviewStageTest, AdminRoutesListGetAndRefuseBadDecisions) {

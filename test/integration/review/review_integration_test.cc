@@ -45,8 +45,9 @@ class ReviewIntegrationTest : public ::testing::Test {
   }
 
   static HttpResponse Gated(const std::string& content, const std::string& review_id = "",
-                            const std::string& key = "") {
-    std::map<std::string, std::string> h{{"x-sim-echo", "1"}};
+                            const std::string& key = "",
+                            std::map<std::string, std::string> h = {}) {
+    h["x-sim-echo"] = "1";
     if (!review_id.empty()) h["x-steward-review-id"] = review_id;
     return fx_->Chat(key.empty() ? *user_ : key, content, h, "sim-gated");
   }
@@ -127,6 +128,9 @@ TEST_F(ReviewIntegrationTest, HeldApprovedByTheCliThenServedOnce) {
   auto other_key = Gated(prompt, id, *admin_);
   EXPECT_EQ(other_key.status, 403) << other_key.body;
 
+  // The upstream fails the first approved call: the approval is given back.
+  auto failed = Gated(prompt, id, "", {{"x-sim-status", "500"}});
+  EXPECT_GE(failed.status, 500) << failed.body;
   auto served = Gated(prompt, id);
   ASSERT_EQ(served.status, 200) << served.body;
   // Echo mode: the reply is what reached the model (scan_output restored
