@@ -169,7 +169,7 @@ const std::vector<std::string>& DefaultPipeline() {
   // refusals by later stages.
   static const std::vector<std::string> order = {
       "audit", "auth", "rate_limit", "route", "registry", "scan_input", "injection",
-      "policy", "scan_output"};
+      "policy", "review", "scan_output"};
   return order;
 }
 
