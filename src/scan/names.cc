@@ -820,6 +820,7 @@ alignas(16) constexpr unsigned char kKeepFirst[32] = {
     0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0};
 
 constexpr uint16_t kCommonBit = 1u << 14;
+constexpr uint16_t kMajorPlaceBit = 1u << Gazetteers::kMajorPlace;
 
 // Per-token bits the rule "which tokens the model looks at after an O"
 // reads (Featurizer::FinishTokens), about the token and its neighbours.
@@ -1662,7 +1663,9 @@ size_t Featurizer::FeatureValues(size_t i, int prev, int prev2, uint64_t* tags,
     const bool inside = j >= 0 && static_cast<size_t>(j) < n;
     words_near[d + 2] = inside ? HashOf(static_cast<size_t>(j)) : j < 0 ? 0x5151 : 0x6161;
     shapes_near[d + 2] = inside ? shape_[j] : 99;
-    gaz_near[d + 2] = inside ? gazbits_[j] : 0xffff;
+    // The major-place bit is left out of the combined list features (they
+    // keep the statistics of the other lists) and has its own below.
+    gaz_near[d + 2] = inside ? gazbits_[j] & ~kMajorPlaceBit : 0xffff;
   }
   auto word = [&](ptrdiff_t j) -> uint64_t { return words_near[j - k + 2]; };
   auto shape = [&](ptrdiff_t j) -> uint64_t { return shapes_near[j - k + 2]; };
@@ -1730,6 +1733,12 @@ size_t Featurizer::FeatureValues(size_t i, int prev, int prev2, uint64_t* tags,
   // hosted" is not).
   add(46, Mix(Mix(shape(k), shape(k + 1)), shape(k + 2)));
   add(47, Mix(Mix(shape(k), gaz(k + 1)), shape(k + 2)));
+  // A well-known place or a given name: the words around it tell ("Paris
+  // is lovely", "Paris Hilton", "to Jordan", "Jordan said").
+  if (gazbits_[i] & kMajorPlaceBit) {
+    add(48, Mix(word(k + 1), shape(k + 1)));
+    add(49, Mix(word(k - 1), sent_start));
+  }
   return count;
 }
 
@@ -2330,13 +2339,14 @@ void NameRecognizer::JoinNameParticles(std::string_view text, std::span<const To
     // Labels are mostly O: find the next name part first, skipping eight
     // O labels (0) at a time.
     static_assert(kO == 0 && sizeof(int) == 4);
-    while (t + 8 < n) {
+    while (t + 1 < n && !IsPer(labels[t])) {
       uint64_t eight[4];
-      std::memcpy(eight, labels.data() + t, sizeof(eight));
-      if (eight[0] | eight[1] | eight[2] | eight[3]) break;
-      t += 8;
+      if (t + 8 < n && (std::memcpy(eight, labels.data() + t, sizeof(eight)),
+                        (eight[0] | eight[1] | eight[2] | eight[3]) == 0))
+        t += 8;
+      else
+        ++t;
     }
-    while (t + 1 < n && !IsPer(labels[t])) ++t;
     if (t + 1 >= n) break;
     // A title is no part of the name ("Mrs. Okafor", "Dr Ana Torres"):
     // where the model put one in, the name begins after it (with the
