@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -703,6 +704,26 @@ class SqliteDatabase final : public Database {
     STEWARD_RETURN_IF_ERROR(conn_->ExecScript(
         "CREATE TABLE IF NOT EXISTS schema_migrations (module TEXT NOT NULL, version BIGINT NOT "
         "NULL, applied_ms BIGINT NOT NULL, PRIMARY KEY (module, version))"));
+    // A store migrated by a newer steward is refused: code that does not
+    // know its later layout changes could miss data without an error (an
+    // audit store indexed by migration 10's subject runs looked to an older
+    // `dsar export` like a subject without records).
+    std::map<std::string, int> newest_known;
+    for (const auto& m : migrations) {
+      int& v = newest_known[m.module];
+      v = std::max(v, m.version);
+    }
+    for (const auto& [module, known] : newest_known) {
+      auto rows = conn_->Run("SELECT MAX(version) FROM schema_migrations WHERE module=$1", {module});
+      if (!rows.ok()) return rows.status();
+      const int64_t stored = rows->empty() ? 0 : (*rows)[0].Int(0);
+      if (stored > known) {
+        return FailedPrecondition("store " + path_ + " was migrated by a newer steward (module " +
+                                  module + " at version " + std::to_string(stored) +
+                                  ", this binary knows up to " + std::to_string(known) +
+                                  "): upgrade steward to use it");
+      }
+    }
     const auto applied = [&](const Migration& m) -> Result<bool> {
       auto rows = conn_->Run("SELECT 1 FROM schema_migrations WHERE module=$1 AND version=$2",
                              {m.module, static_cast<int64_t>(m.version)});
