@@ -731,6 +731,7 @@ Status Gazetteers::Load(const std::string& dir, bool major_places) {
   static_assert(std::size(kFiles) == std::size(kKinds));
   static_assert(kKinds[std::size(kKinds) - 1] == kMajorPlace);
   const size_t files = std::size(kFiles) - (major_places ? 0 : 1);
+  place_phrases_ = major_places;
   // Whole files, then line by line (as getline splits them) through reused
   // buffers: no allocation per entry, and the table sized once.
   std::vector<PageVector<char>> contents(files);
@@ -781,6 +782,16 @@ void Gazetteers::AddEntry(Kind kind, std::string_view entry, std::string* lower_
   size_t words = 0;
   for (const Token& t : toks) words += IsWordByte(static_cast<unsigned char>(lower[t.start]));
   if (words <= 1 || kind != kCity) bits_.Or(HashBytes(lower), static_cast<uint16_t>(1u << kind));
+  if (words > 1 && place_phrases_ && (kind == kCity || kind == kRegion || kind == kCountry)) {
+    // The phrase as the span rules spell it: words, one space between.
+    std::string phrase;
+    for (const Token& t : toks) {
+      if (!IsWordByte(static_cast<unsigned char>(lower[t.start]))) continue;
+      if (!phrase.empty()) phrase += ' ';
+      phrase.append(lower, t.start, t.end - t.start);
+    }
+    bits_.Or(HashBytes(phrase), kPlacePhraseBit);
+  }
   // Multi-word entries: each word is also a member (city parts get their own
   // kind so "New" in "New York" is weaker evidence than "Lyon").
   if (words > 1) {
@@ -1738,6 +1749,21 @@ size_t Featurizer::FeatureValues(size_t i, int prev, int prev2, uint64_t* tags,
   if (gazbits_[i] & kMajorPlaceBit) {
     add(48, Mix(word(k + 1), shape(k + 1)));
     add(49, Mix(word(k - 1), sent_start));
+    // The neighbours' roles, not only their words: a surname right after it
+    // makes a person ("Sofia Lima", "Austin Butler"); a place two words on
+    // makes a list or a border ("Sydney and Melbourne", "Jordan borders
+    // Syria", "Pune and Austin").
+    constexpr uint64_t kPersonRoles =
+        (1u << Gazetteers::kFirst) | (1u << Gazetteers::kLast) | (1u << Gazetteers::kName);
+    constexpr uint64_t kPlaceRoles = (1u << Gazetteers::kCity) | (1u << Gazetteers::kCountry) |
+                                     (1u << Gazetteers::kRegion) | kMajorPlaceBit;
+    auto roles = [&](ptrdiff_t j) -> uint64_t {
+      if (j < 0 || static_cast<size_t>(j) >= n) return 0xffff;
+      return gazbits_[j] & (kPersonRoles | kPlaceRoles | kCommonBit | (1u << Gazetteers::kWord));
+    };
+    add(50, Mix(Mix(roles(k + 1), shape(k + 1)), prev));
+    add(51, Mix(word(k + 1), roles(k + 2) & (kPlaceRoles | 0x8000)));
+    add(52, Mix(word(k - 1), roles(k - 2) & (kPlaceRoles | 0x8000)));
   }
   return count;
 }
@@ -2320,6 +2346,40 @@ bool IsPrefixedSurname(std::string_view text, const Token& t) {
   return false;
 }
 
+// Where a multi-word place of the gazetteers (Gazetteers::kPlacePhraseBit)
+// begins at a labelled token at or up to two before `t` (inside the same
+// span) and ends after one to three particles right after `t` and one
+// capitalised word: (first << 32) | last token; else 0.
+size_t PlacePhraseEnd(std::string_view text, std::span<const Token> tokens, const Featurizer& fz,
+                      const std::vector<int>& labels, size_t t) {
+  const size_t n = tokens.size();
+  const Gazetteers* gaz = fz.gazetteers();
+  if (gaz == nullptr) return 0;
+  size_t k = t + 1;
+  // The particles may be O or already inside the model's span.
+  while (k < n && k <= t + 3 && (labels[k] == kO || labels[k] == kIPer || labels[k] == kILoc) &&
+         !tokens[k].newline_before && IsNameParticle(text, tokens[k]))
+    ++k;
+  if (k == t + 1 || k >= n || tokens[k].newline_before) return 0;
+  if (!IsUpperStart(text.substr(tokens[k].start, tokens[k].end - tokens[k].start))) return 0;
+  size_t first = t;
+  while (first > 0 && first + 2 > t && (labels[first] == kIPer || labels[first] == kILoc) &&
+         !tokens[first].newline_before && labels[first - 1] != kO)
+    --first;
+  std::string phrase;
+  for (size_t from = first; from <= t; ++from) {
+    phrase.clear();
+    for (size_t m = from; m <= k; ++m) {
+      if (!IsWordByte(static_cast<unsigned char>(text[tokens[m].start]))) return 0;
+      if (!phrase.empty()) phrase += ' ';
+      phrase += LowerUtf8(text.substr(tokens[m].start, tokens[m].end - tokens[m].start));
+    }
+    if (gaz->Bits(HashBytes(phrase)) & Gazetteers::kPlacePhraseBit)
+      return (from << 32) | k;
+  }
+  return 0;
+}
+
 bool IsHonorific(std::string_view text, const Token& t) {
   for (std::string_view w : {"mr", "mrs", "ms", "dr", "prof", "mx"})
     if (TokenIs(text, t, w)) return true;
@@ -2339,7 +2399,7 @@ void NameRecognizer::JoinNameParticles(std::string_view text, std::span<const To
     // Labels are mostly O: find the next name part first, skipping eight
     // O labels (0) at a time.
     static_assert(kO == 0 && sizeof(int) == 4);
-    while (t + 1 < n && !IsPer(labels[t])) {
+    while (t + 1 < n && labels[t] == kO) {
       uint64_t eight[4];
       if (t + 8 < n && (std::memcpy(eight, labels.data() + t, sizeof(eight)),
                         (eight[0] | eight[1] | eight[2] | eight[3]) == 0))
@@ -2348,6 +2408,23 @@ void NameRecognizer::JoinNameParticles(std::string_view text, std::span<const To
         ++t;
     }
     if (t + 1 >= n) break;
+    // "Rio de Janeiro", "Santiago de Compostela": a name or place the
+    // particles and a capitalised word continue into a multi-word place of
+    // the gazetteers is that place, whatever the model began at its first
+    // word (it often reads "Rio" as a person).
+    if (size_t end = PlacePhraseEnd(text, tokens, fz, *labels_io, t); end != 0) {
+      const float margin = margins[t] != 0 ? margins[t] : 1.0f;
+      size_t from = end >> 32, to = end & 0xffffffff;
+      for (size_t m = from; m <= to; ++m) {
+        labels[m] = m == from ? kBLoc : kILoc;
+        if (margins[m] == 0) margins[m] = margin;
+      }
+      // A name part the model ran on with is no part of the place.
+      if (to + 1 < n && labels[to + 1] == kIPer) labels[to + 1] = kBPer;
+      t = to;
+      continue;
+    }
+    if (!IsPer(labels[t])) continue;
     // A title is no part of the name ("Mrs. Okafor", "Dr Ana Torres"):
     // where the model put one in, the name begins after it (with the
     // honorific rule's test for a name: capitalised, no common word).
@@ -2397,6 +2474,9 @@ void NameRecognizer::JoinNameParticles(std::string_view text, std::span<const To
     const bool part = labels[k] == kBPer || ((labels[k] == kBLoc || labels[k] == kO) && lone &&
                                              !(bits & kCommon) && !country);
     if (!part) continue;
+    // A well-known place the model read as a one-word person takes the
+    // particles only when the model began a name after them too.
+    if (labels[t] == kBPer && (fz.GazBits(t) & kMajorPlaceBit) && labels[k] != kBPer) continue;
     const float margin = margins[k] != 0 ? margins[k] : margins[t];
     for (size_t m = t + 1; m <= k; ++m) {
       labels[m] = kIPer;

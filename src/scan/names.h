@@ -161,6 +161,11 @@ class Gazetteers {
     kMajorPlace,
     kNumKinds
   };
+  // Set on the whole lower-case phrase of a multi-word city, region or
+  // country ("rio de janeiro", words joined by one space; never a token's
+  // hash, tokens have no spaces), for the span rules. Not set by Load
+  // without `major_places` (the frozen reference's table stays as it was).
+  static constexpr uint16_t kPlacePhraseBit = 1u << 13;
   Gazetteers();
   // Loads gaz_*.txt from `dir`; missing files are errors. Without
   // `major_places`, gaz_major.txt is not read (the frozen reference's lists).
@@ -179,6 +184,7 @@ class Gazetteers {
                 std::vector<Token>* toks_buf);
   WordHashTable bits_;
   uint64_t id_ = 0;
+  bool place_phrases_ = true;
 };
 
 // Lower-cases ASCII and Latin-1 letters of UTF-8 text.
@@ -235,6 +241,7 @@ class Featurizer {
   size_t Features(size_t i, int prev_label, int prev2_label, uint32_t* out) const;
   // Gazetteer membership of token i (bit k: list Gazetteers::Kind k).
   uint16_t GazBits(size_t i) const { return gazbits_[i]; }
+  const Gazetteers* gazetteers() const { return gaz_; }
   // Hash of token i lower-cased (HashBytes(LowerUtf8(token))).
   uint64_t WordHash(size_t i) const { return HashOf(i); }
   // False when token i is surely none of the words JoinNameParts looks for
@@ -415,7 +422,11 @@ class NameRecognizer {
   // Lower-case particles between two name parts belong to the name ("Guido
   // van Rossum", "Juan de la Cruz", "Khalid bin Salman"), whatever the model
   // read the part after them as (a second person, a lone place, nothing),
-  // unless that part is a common word or a country.
+  // unless that part is a common word or a country. A person or place whose
+  // words with the particles and the part after them are a multi-word place
+  // of the gazetteers is that place ("Rio de Janeiro"); a well-known place
+  // read as a one-word person takes no particles unless the model began a
+  // name after them.
   static void JoinNameParticles(std::string_view text, std::span<const Token> tokens,
                                 const Featurizer& fz, std::vector<int>* labels,
                                 std::vector<float>* margins);

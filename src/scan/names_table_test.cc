@@ -261,6 +261,46 @@ TEST(JoinNameParticles, NoJoinWithoutANamePartAfterTheParticles) {
   EXPECT_EQ(JoinParticles(gaz, "Anna and Rossum", {"Name", "O", "Name"}), "Name O Name");
 }
 
+TEST(JoinNameParticles, MultiWordPlacesOfTheGazetteersWin) {
+  Gazetteers gaz;
+  gaz.Add(Gazetteers::kRegion, "rio de janeiro");
+  gaz.Add(Gazetteers::kCity, "santiago de compostela");
+  gaz.Add(Gazetteers::kFirst, "rio");
+  gaz.Add(Gazetteers::kName, "janeiro");
+  // The model began a person at the first word, with the particle O or
+  // inside; or a place of one word: the whole phrase is the place.
+  EXPECT_EQ(JoinParticles(gaz, "is Rio de Janeiro near", {"O", "Name", "O", "Name", "O"}),
+            "O Loc Loc+ Loc+ O");
+  EXPECT_EQ(JoinParticles(gaz, "is Rio de Janeiro near", {"O", "Name", "Name+", "Name+", "O"}),
+            "O Loc Loc+ Loc+ O");
+  EXPECT_EQ(JoinParticles(gaz, "in Santiago de Compostela.", {"O", "Loc", "O", "O", "O"}),
+            "O Loc Loc+ Loc+ O");
+  // A person's name before it ends the person there ("Ana" stays a person
+  // only where the model said so; the phrase starts at the place).
+  EXPECT_EQ(JoinParticles(gaz, "Ana Rio de Janeiro", {"Name", "Name+", "O", "Name"}),
+            "Name Loc Loc+ Loc+");
+  // No such place: the particle rule as before.
+  EXPECT_EQ(JoinParticles(gaz, "Rio de Souza said", {"Name", "O", "Name", "O"}),
+            "Name Name+ Name+ O");
+}
+
+TEST(JoinNameParticles, AWellKnownPlaceAloneTakesNoParticles) {
+  Gazetteers gaz;
+  gaz.Add(Gazetteers::kMajorPlace, "florence");
+  gaz.Add(Gazetteers::kFirst, "florence");
+  // A one-word person that is a well-known place: the particles and the
+  // word after them join only where the model began a name there too.
+  EXPECT_EQ(JoinParticles(gaz, "Florence de Medici said", {"Name", "O", "Loc", "O"}),
+            "Name O Loc O");
+  EXPECT_EQ(JoinParticles(gaz, "Florence de Medici said", {"Name", "O", "O", "O"}),
+            "Name O O O");
+  EXPECT_EQ(JoinParticles(gaz, "Florence van Dijk said", {"Name", "O", "Name", "O"}),
+            "Name Name+ Name+ O");
+  // Not alone: "Anna Florence" is a person of two parts already.
+  EXPECT_EQ(JoinParticles(gaz, "Anna Florence de Vries", {"Name", "Name+", "O", "Loc"}),
+            "Name Name+ Name+ Name+");
+}
+
 TEST(JoinNameParticles, TitlesAreNoPartOfTheName) {
   Gazetteers gaz;
   gaz.Add(Gazetteers::kWord, "flowers");
