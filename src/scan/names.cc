@@ -790,7 +790,7 @@ void Gazetteers::AddEntry(Kind kind, std::string_view entry, std::string* lower_
       if (!phrase.empty()) phrase += ' ';
       phrase.append(lower, t.start, t.end - t.start);
     }
-    bits_.Or(HashBytes(phrase), kPlacePhraseBit);
+    bits_.Or(HashBytes(phrase), kind == kCity ? kCityPhraseBit : kPlacePhraseBit);
   }
   // Multi-word entries: each word is also a member (city parts get their own
   // kind so "New" in "New York" is weaker evidence than "Lyon").
@@ -2374,8 +2374,13 @@ size_t PlacePhraseEnd(std::string_view text, std::span<const Token> tokens, cons
       if (!phrase.empty()) phrase += ' ';
       phrase += LowerUtf8(text.substr(tokens[m].start, tokens[m].end - tokens[m].start));
     }
-    if (gaz->Bits(HashBytes(phrase)) & Gazetteers::kPlacePhraseBit)
-      return (from << 32) | k;
+    // A city's name is taken over a person the model began there only when
+    // it is a region's or country's too ("Rio de Janeiro"): cities are
+    // often named after people.
+    const uint16_t wanted = IsPer(labels[from]) ? Gazetteers::kPlacePhraseBit
+                                                : Gazetteers::kPlacePhraseBit |
+                                                      Gazetteers::kCityPhraseBit;
+    if (gaz->Bits(HashBytes(phrase)) & wanted) return (from << 32) | k;
   }
   return 0;
 }

@@ -165,7 +165,10 @@ class Gazetteers {
   // country ("rio de janeiro", words joined by one space; never a token's
   // hash, tokens have no spaces), for the span rules. Not set by Load
   // without `major_places` (the frozen reference's table stays as it was).
-  static constexpr uint16_t kPlacePhraseBit = 1u << 13;
+  static constexpr uint16_t kPlacePhraseBit = 1u << 13;  // a region or country
+  // The same for a multi-word city: many are named after a person ("Charles
+  // de Gaulle", "Benito Juárez"), so this is weaker evidence.
+  static constexpr uint16_t kCityPhraseBit = 1u << 12;
   Gazetteers();
   // Loads gaz_*.txt from `dir`; missing files are errors. Without
   // `major_places`, gaz_major.txt is not read (the frozen reference's lists).

@@ -279,6 +279,13 @@ TEST(JoinNameParticles, MultiWordPlacesOfTheGazetteersWin) {
   // only where the model said so; the phrase starts at the place).
   EXPECT_EQ(JoinParticles(gaz, "Ana Rio de Janeiro", {"Name", "Name+", "O", "Name"}),
             "Name Loc Loc+ Loc+");
+  // A city of that name only (cities are named after people): the person
+  // the model began stays; a place the model began grows into the city.
+  gaz.Add(Gazetteers::kCity, "charles de gaulle");
+  EXPECT_EQ(JoinParticles(gaz, "did Charles de Gaulle say", {"O", "Name", "O", "Name", "O"}),
+            "O Name Name+ Name+ O");
+  EXPECT_EQ(JoinParticles(gaz, "at Charles de Gaulle airport", {"O", "Loc", "O", "O", "O"}),
+            "O Loc Loc+ Loc+ O");
   // No such place: the particle rule as before.
   EXPECT_EQ(JoinParticles(gaz, "Rio de Souza said", {"Name", "O", "Name", "O"}),
             "Name Name+ Name+ O");

@@ -72,7 +72,7 @@ function personName(kind) {
   // particleName() (the runtime joins particles; the model must still see
   // the parts around them as one name).
   if (split === 'train' && kind !== 'last' && chance(0.015)) first = pick(placeFirstNames());
-  if (split === 'train' && kind === 'full' && chance(0.12)) return particleName(first, last);
+  if (split === 'train' && kind === 'full' && chance(0.05)) return particleName(first, last);
   let v = kind === 'first' ? first : kind === 'last' ? last
         : kind === 'middle' ? `${first} ${clean(allFakers.en_US.person.firstName())} ${last}` : `${first} ${last}`;
   if (chance(0.03)) v = v.toLowerCase();
