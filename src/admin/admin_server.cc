@@ -1,6 +1,7 @@
 #include "admin/admin_server.h"
 
 #include "admin/dashboard.h"
+#include "common/json_text.h"
 #include "monitor/metrics.h"
 #include "steward/admin_events.h"
 
@@ -61,7 +62,7 @@ Task<void> AdminServer::Handle(server::Request& req, const server::Connection& c
   }
   if (path == "/readyz") {
     bool ready = false;
-    std::string body = json::serialize(ReadinessJson(&ready));
+    std::string body = JsonText(ReadinessJson(&ready));
     auto response = Reply(ready ? 200 : 503, std::move(body), "application/json");
     co_await writer.Send(std::move(response));
     co_return;
@@ -133,14 +134,14 @@ AdminResponse AuthorizationError(const Status& s) {
 AdminResponse PendingResponse(const AdminAuthorization& auth, const AdminActionSpec& action) {
   json::array approvers;
   for (const auto& a : auth.approvers) approvers.emplace_back(a);
-  return AdminResponse::Json(202, json::serialize(json::object{{"status", "pending_approval"},
-                                                               {"pending_id", auth.pending_id},
-                                                               {"action", action.action},
-                                                               {"target", action.target},
-                                                               {"approvals", auth.approvals},
-                                                               {"required", auth.required},
-                                                               {"approved_by", std::move(approvers)},
-                                                               {"message", auth.message}}));
+  return AdminResponse::Json(202, JsonText(json::object{{"status", "pending_approval"},
+                                                        {"pending_id", auth.pending_id},
+                                                        {"action", action.action},
+                                                        {"target", action.target},
+                                                        {"approvals", auth.approvals},
+                                                        {"required", auth.required},
+                                                        {"approved_by", std::move(approvers)},
+                                                        {"message", auth.message}}));
 }
 
 void RegisterKeyRoutes(AdminRouter& router, identity::KeyStore& keys, Database& db, const std::string& data_dir,
@@ -162,7 +163,7 @@ void RegisterKeyRoutes(AdminRouter& router, identity::KeyStore& keys, Database& 
     if (!list.ok()) return AdminResponse::Error(503, "store_unavailable", list.status().message());
     json::array out;
     for (const auto& k : *list) out.push_back(KeyJson(k));
-    return AdminResponse::Json(200, json::serialize(json::object{{"keys", std::move(out)}}));
+    return AdminResponse::Json(200, JsonText(json::object{{"keys", std::move(out)}}));
   });
   router.Add("POST", "/admin/keys", [&keys, &db, data_dir, allowed, approvers_json](const AdminRequest& r) {
     boost::system::error_code ec;
@@ -215,7 +216,7 @@ void RegisterKeyRoutes(AdminRouter& router, identity::KeyStore& keys, Database& 
     json::object out = KeyJson(created->record);
     out["secret"] = created->secret;
     if (!auth->pending_id.empty()) out["approved_by"] = approvers_json(*auth);
-    return AdminResponse::Json(201, json::serialize(out));
+    return AdminResponse::Json(201, JsonText(out));
   });
   router.Add("DELETE", "/admin/keys/", [&keys, &db, data_dir, allowed, approvers_json](const AdminRequest& r) {
     std::string id = r.path.substr(std::string("/admin/keys/").size());
@@ -233,7 +234,9 @@ void RegisterKeyRoutes(AdminRouter& router, identity::KeyStore& keys, Database& 
     if (s.code() == StatusCode::kNotFound) return AdminResponse::Error(404, "not_found", s.message());
     if (!s.ok()) return AdminResponse::Error(503, "store_unavailable", s.message());
     (void)RecordAdminEvent(db, data_dir, {"keys.revoke", r.principal.key_id, id, json::object{{"approved_by", approvers_json(*auth)}}});
-    return AdminResponse::Json(200, json::serialize(json::object{{"id", id}, {"revoked", true}, {"approved_by", approvers_json(*auth)}}));
+    return AdminResponse::Json(
+        200, JsonText(json::object{
+                 {"id", id}, {"revoked", true}, {"approved_by", approvers_json(*auth)}}));
   });
 }
 

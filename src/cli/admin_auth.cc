@@ -5,6 +5,7 @@
 
 #include <iostream>
 
+#include "common/json_text.h"
 #include "identity/key_store.h"
 #include "policy/policy_config.h"
 #include "steward/admin_events.h"
@@ -131,7 +132,7 @@ std::unique_ptr<AdminCliAuth> AuthorizeOrReport(const config::Config& config, Da
   }
   if (!(*auth)->execute()) {
     std::cerr << "steward: " << (*auth)->PendingMessage() << "\n";
-    if (json_pending) std::cout << json::serialize((*auth)->PendingJson()) << "\n";
+    if (json_pending) std::cout << JsonText((*auth)->PendingJson()) << "\n";
     *exit_code = kExitOk;
     return nullptr;
   }

@@ -28,6 +28,7 @@
 #include "audit/verify.h"
 #include "cli/admin_auth.h"
 #include "cli/command.h"
+#include "common/json_text.h"
 #include "common/mapped_file_fault.h"
 #include "common/strings.h"
 #include "config/config.h"
@@ -103,7 +104,7 @@ int RunVerify(const GlobalOptions& g, bool as_json) {
       o["first_bad_index"] = r->first_bad_index;
       o["problem"] = r->problem;
     }
-    std::cout << json::serialize(o) << "\n";
+    std::cout << JsonText(o) << "\n";
   } else if (r->ok) {
     std::cout << "ok: " << r->tree_size << " records, " << r->heads_checked
               << " signed tree heads verified, root " << audit::ToHex(r->root) << "\n";
@@ -127,7 +128,7 @@ int RunProve(const GlobalOptions& g, int64_t index, std::optional<int64_t> size)
   o["leaf_hash"] = audit::ToHex(p->leaf_hash);
   o["audit_path"] = HexList(p->audit_path);
   o["root_hash"] = audit::ToHex(p->root_hash);
-  std::cout << json::serialize(o) << "\n";
+  std::cout << JsonText(o) << "\n";
   return kExitOk;
 }
 
@@ -142,7 +143,7 @@ int RunConsistency(const GlobalOptions& g, int64_t first, int64_t second) {
   o["first_hash"] = audit::ToHex(p->first_hash);
   o["second_hash"] = audit::ToHex(p->second_hash);
   o["consistency_path"] = HexList(p->path);
-  std::cout << json::serialize(o) << "\n";
+  std::cout << JsonText(o) << "\n";
   return kExitOk;
 }
 
@@ -156,7 +157,7 @@ int RunSth(const GlobalOptions& g) {
   if (!s.ok()) return Fail(s.status());
   auto head = PublishHead(*s);
   if (!head.ok()) return Fail(head.status());
-  std::cout << json::serialize(SthJson(*head)) << "\n";
+  std::cout << JsonText(SthJson(*head)) << "\n";
   return kExitOk;
 }
 
@@ -168,7 +169,7 @@ int RunExport(const GlobalOptions& g, const std::string& dir) {
   Status st = audit::ExportLog(*s->db, *head, dir);
   if (!st.ok()) return Fail(st);
   std::cerr << "exported " << head->tree_size << " leaves to " << dir << "\n";
-  std::cout << json::serialize(SthJson(*head)) << "\n";
+  std::cout << JsonText(SthJson(*head)) << "\n";
   return kExitOk;
 }
 
@@ -192,7 +193,7 @@ int RunDsarExport(const GlobalOptions& g, const std::string& subject, const std:
   if (!s.ok()) return Fail(s.status());
   auto e = audit::DsarExport(*s->db, s->config.data_dir, subject);
   if (!e.ok()) return Fail(e.status());
-  std::string text = json::serialize(*e) + "\n";
+  std::string text = JsonText(*e) + "\n";
   if (out.empty()) {
     std::cout << text;
   } else {
@@ -228,7 +229,7 @@ int RunDsarErase(const GlobalOptions& g, const std::string& subject, const std::
   o["already_erased"] = r->already_erased;
   o["erasure_index"] = r->erasure_index;
   o["approved_by"] = auth->ApproversJson();
-  std::cout << json::serialize(o) << "\n";
+  std::cout << JsonText(o) << "\n";
   return kExitOk;
 }
 
@@ -252,7 +253,7 @@ int RunRetention(const GlobalOptions& g, const std::string& key) {
   json::object o;
   o["shredded"] = *n;
   o["record_index"] = *idx;
-  std::cout << json::serialize(o) << "\n";
+  std::cout << JsonText(o) << "\n";
   return kExitOk;
 }
 

@@ -1,13 +1,13 @@
 // steward keys create|list|revoke|rotate-kek
 #include <iostream>
 
+#include "audit/dsar.h"
 #include "cli/admin_auth.h"
 #include "cli/command.h"
+#include "common/json_text.h"
 #include "config/config.h"
 #include "identity/key_store.h"
 #include "steward/admin_events.h"
-
-#include "audit/dsar.h"
 
 namespace steward::cli {
 namespace {
@@ -58,7 +58,7 @@ void AddKeysCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
     if (!auth.ok()) { *exit_code = Fail(auth.status(), AdminCliAuth::FailExit(auth.status())); return; }
     if (!(*auth)->execute()) {
       std::cerr << "steward: " << (*auth)->PendingMessage() << "; the secret is printed to that admin\n";
-      if (*as_json) std::cout << json::serialize((*auth)->PendingJson()) << "\n";
+      if (*as_json) std::cout << JsonText((*auth)->PendingJson()) << "\n";
       *exit_code = kExitOk;
       return;
     }
@@ -74,7 +74,7 @@ void AddKeysCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
       json::object o{{"id", created->record.id}, {"name", created->record.name}, {"role", created->record.role},
                      {"team", created->record.team}, {"rpm", created->record.rpm}, {"tpm", created->record.tpm},
                      {"created_ms", created->record.created_ms}, {"secret", created->secret}};
-      std::cout << json::serialize(o) << "\n";
+      std::cout << JsonText(o) << "\n";
     } else {
       std::cout << created->secret << "\n";
     }
@@ -96,7 +96,7 @@ void AddKeysCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
                                    {"tpm", k.tpm}, {"prefix", k.prefix}, {"created_ms", k.created_ms},
                                    {"revoked", k.revoked_ms != 0}});
       }
-      std::cout << json::serialize(json::object{{"keys", std::move(arr)}}) << "\n";
+      std::cout << JsonText(json::object{{"keys", std::move(arr)}}) << "\n";
     } else {
       std::printf("%-22s %-20s %-10s %-8s %-8s %s\n", "ID", "NAME", "ROLE", "RPM", "TPM", "STATUS");
       for (const auto& k : *all) {

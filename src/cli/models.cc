@@ -21,11 +21,12 @@
 
 #include "cli/admin_auth.h"
 #include "cli/command.h"
+#include "common/json_text.h"
+#include "common/strings.h"
+#include "config/config.h"
 #include "identity/key_store.h"
 #include "policy/engine.h"
 #include "policy/policy_config.h"
-#include "common/strings.h"
-#include "config/config.h"
 #include "registry/registry.h"
 #include "registry/sbom.h"
 #include "registry/service.h"
@@ -186,7 +187,7 @@ int RunRegister(const GlobalOptions& globals, registry::RegisterRequest req, boo
   auto m = session->registry->Register(req);
   if (!m.ok()) return FailStatus(m.status());
   if (as_json) {
-    std::cout << json::serialize(VersionJson(*m)) << "\n";
+    std::cout << JsonText(VersionJson(*m)) << "\n";
     return kExitOk;
   }
   uint64_t bytes = 0;
@@ -217,7 +218,7 @@ int RunList(const GlobalOptions& globals, const std::string& name, bool as_json)
   if (as_json) {
     json::array a;
     for (const auto& m : *list) a.push_back(VersionJson(m));
-    std::cout << json::serialize(a) << "\n";
+    std::cout << JsonText(a) << "\n";
     return kExitOk;
   }
   std::printf("%-24s %-12s %-12s %-14s %-22s %s\n", "NAME", "VERSION", "STATE", "DEPLOY", "LICENSE",
@@ -314,7 +315,7 @@ int RunVerify(const GlobalOptions& globals, const std::string& ref, bool as_json
     }
     results.push_back(std::move(r));
   }
-  if (as_json) std::cout << json::serialize(results) << "\n";
+  if (as_json) std::cout << JsonText(results) << "\n";
   return all_ok ? kExitOk : kExitCheckFailed;
 }
 
@@ -339,7 +340,7 @@ int RunSbom(const GlobalOptions& globals, const std::string& ref, const std::str
   auto sigs = reg.Signatures(name, version);
   if (sigs.ok()) in.signatures = std::move(*sigs);
   in.now_ms = SystemClock::Instance().NowUnixMs();
-  std::string text = json::serialize(registry::BuildMlBom(in)) + "\n";
+  std::string text = JsonText(registry::BuildMlBom(in)) + "\n";
   if (out.empty() || out == "-") {
     std::cout << text;
   } else {
@@ -441,7 +442,7 @@ void AddModelsCommands(CLI::App& app, GlobalOptions& globals, int* exit_code) {
                     << e.details << "\n";
         }
       }
-      if (*json_flag) std::cout << json::serialize(a) << "\n";
+      if (*json_flag) std::cout << JsonText(a) << "\n";
       *exit_code = kExitOk;
     });
   }
@@ -665,11 +666,11 @@ void AddModelsCommands(CLI::App& app, GlobalOptions& globals, int* exit_code) {
         return;
       }
       if (*json_flag) {
-        std::cout << json::serialize(json::object{{"name", d->name},
-                                                  {"version", d->version},
-                                                  {"manifest_digest", d->manifest_digest},
-                                                  {"license", d->license},
-                                                  {"files", d->files.size()}})
+        std::cout << JsonText(json::object{{"name", d->name},
+                                           {"version", d->version},
+                                           {"manifest_digest", d->manifest_digest},
+                                           {"license", d->license},
+                                           {"files", d->files.size()}})
                   << "\n";
       } else {
         std::cout << "registered dataset " << d->name << "@" << d->version
@@ -707,7 +708,7 @@ void AddModelsCommands(CLI::App& app, GlobalOptions& globals, int* exit_code) {
                       d.license.c_str(), d.manifest_digest.substr(0, 16).c_str());
         }
       }
-      if (*json_flag) std::cout << json::serialize(a) << "\n";
+      if (*json_flag) std::cout << JsonText(a) << "\n";
       *exit_code = kExitOk;
     });
   }

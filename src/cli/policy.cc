@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "cli/command.h"
+#include "common/json_text.h"
 #include "config/config.h"
 #include "policy/authorizer.h"
 #include "policy/default_policy.h"
@@ -89,7 +90,7 @@ int RunEval(const std::string& input, const std::vector<std::string>& paths, boo
   }
   policy::Decision d = (*bundle)->Authorize(*request);
   if (as_json) {
-    std::cout << boost::json::serialize(policy::DecisionToJson(d)) << "\n";
+    std::cout << JsonText(policy::DecisionToJson(d)) << "\n";
   } else {
     std::cout << policy::ExplainText(d, **bundle);
   }

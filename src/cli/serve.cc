@@ -9,19 +9,20 @@
 
 #include "admin/admin_server.h"
 #include "audit/audit_log.h"
-#include "monitor/metrics.h"
-#include "policy/approvals.h"
-#include "policy/engine.h"
-#include "policy/policy_config.h"
-#include "steward/admin_events.h"
-#include "registry/service.h"
 #include "cli/command.h"
 #include "cli/memory.h"
+#include "common/json_text.h"
 #include "config/config.h"
 #include "gateway/gateway.h"
 #include "identity/key_store.h"
+#include "monitor/metrics.h"
 #include "pipeline/reload.h"
+#include "policy/approvals.h"
+#include "policy/engine.h"
+#include "policy/policy_config.h"
+#include "registry/service.h"
 #include "server/http_server.h"
+#include "steward/admin_events.h"
 
 namespace steward::cli {
 namespace {
@@ -161,7 +162,8 @@ int RunServe(const GlobalOptions& g, const ServeOverrides& o) {
                                           {"created_ms", p.created_ms},
                                           {"expires_ms", p.expires_ms}});
       }
-      return admin::AdminResponse::Json(200, boost::json::serialize(boost::json::object{{"approvals", std::move(out)}}));
+      return admin::AdminResponse::Json(
+          200, JsonText(boost::json::object{{"approvals", std::move(out)}}));
     });
   }
   admin::RegisterKeyRoutes(admin::AdminRouter::Global(), *key_store, **db, config.data_dir, authorize);
@@ -187,9 +189,10 @@ int RunServe(const GlobalOptions& g, const ServeOverrides& o) {
     monitor::MetricsRegistry::Global().AddCollector([audit_log] { return audit_log->MetricsText(); });
   }
   if (auto* registry = services.Get<registry::RegistryService>()) {
-    admin::AdminRouter::Global().Add("GET", "/admin/models", [registry](const admin::AdminRequest&) {
-      return admin::AdminResponse::Json(200, boost::json::serialize(registry->ModelsJson()));
-    });
+    admin::AdminRouter::Global().Add(
+        "GET", "/admin/models", [registry](const admin::AdminRequest&) {
+          return admin::AdminResponse::Json(200, JsonText(registry->ModelsJson()));
+        });
   }
   startup_memory.reset();
   pool.Start();
