@@ -2385,6 +2385,15 @@ size_t PlacePhraseEnd(std::string_view text, std::span<const Token> tokens, cons
   return 0;
 }
 
+// Days and months: "Tell James Monday works" names no "James Monday".
+bool IsCalendarWord(std::string_view text, const Token& t) {
+  for (std::string_view w : {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                             "sunday", "january", "february", "march", "april", "may", "june",
+                             "july", "august", "september", "october", "november", "december"})
+    if (TokenIs(text, t, w)) return true;
+  return false;
+}
+
 bool IsHonorific(std::string_view text, const Token& t) {
   for (std::string_view w : {"mr", "mrs", "ms", "dr", "prof", "mx"})
     if (TokenIs(text, t, w)) return true;
@@ -2451,6 +2460,45 @@ void NameRecognizer::JoinNameParticles(std::string_view text, std::span<const To
       }
       t = k - 1;
       continue;
+    }
+    // "Khalid bin Salman" where the model read only the part after the
+    // particles: a given name right before them begins the name.
+    if (labels[t] == kBPer && t >= 2) {
+      size_t p = t;
+      while (p > 0 && p + 3 > t && labels[p - 1] == kO && !tokens[p].newline_before &&
+             IsNameParticle(text, tokens[p - 1]))
+        --p;
+      if (p < t && p > 0 && labels[p - 1] == kO && !tokens[p].newline_before) {
+        const size_t g = p - 1;
+        const uint16_t bits = fz.GazBits(g);
+        std::string_view given = text.substr(tokens[g].start, tokens[g].end - tokens[g].start);
+        if (given.size() >= 2 && IsUpperStart(given) && (bits >> Gazetteers::kFirst & 1) &&
+            !(bits & (kCommon | kMajorPlaceBit))) {
+          labels[g] = kBPer;
+          margins[g] = margins[t];
+          for (size_t m = p; m <= t; ++m) {
+            labels[m] = kIPer;
+            if (margins[m] == 0) margins[m] = margins[t];
+          }
+        }
+      }
+    }
+    // A given name alone, then a capitalised word mid-sentence that is no
+    // function word, place or calendar word: given and family name, even
+    // where the family name is a dictionary word ("James Gosling", "Ann
+    // Little") and the model stopped before it.
+    if (labels[t] == kBPer && labels[t + 1] == kO && !tokens[t + 1].newline_before &&
+        (fz.GazBits(t) >> Gazetteers::kFirst & 1) && (t == 0 || !IsPer(labels[t - 1]))) {
+      std::string_view next = text.substr(tokens[t + 1].start, tokens[t + 1].end - tokens[t + 1].start);
+      const uint16_t bits = fz.GazBits(t + 1);
+      constexpr uint16_t kPlaces = (1u << Gazetteers::kCity) | (1u << Gazetteers::kCountry) |
+                                   (1u << Gazetteers::kRegion) | kMajorPlaceBit;
+      if (next.size() >= 3 && IsUpperStart(next) && next[1] >= 'a' && next[1] <= 'z' &&
+          !(bits & (kCommonBit | kPlaces)) && !IsCalendarWord(text, tokens[t + 1])) {
+        labels[t + 1] = kIPer;
+        if (margins[t + 1] == 0) margins[t + 1] = margins[t];
+        continue;
+      }
     }
     // "Omar al-Farsi".
     if (!tokens[t + 1].newline_before && !IsPer(labels[t + 1]) &&

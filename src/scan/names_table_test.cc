@@ -308,6 +308,44 @@ TEST(JoinNameParticles, AWellKnownPlaceAloneTakesNoParticles) {
             "Name Name+ Name+ Name+");
 }
 
+TEST(JoinNameParticles, AGivenNameBeforeParticlesBeginsTheName) {
+  Gazetteers gaz;
+  gaz.Add(Gazetteers::kFirst, "khalid");
+  gaz.Add(Gazetteers::kFirst, "paris");
+  gaz.Add(Gazetteers::kMajorPlace, "paris");
+  gaz.Add(Gazetteers::kWord, "table");
+  EXPECT_EQ(JoinParticles(gaz, "colleague Khalid bin Salman starts", {"O", "O", "O", "Name", "O"}),
+            "O Name Name+ Name+ O");
+  // Not a given name, a well-known place, or no particle between: as the model read it.
+  EXPECT_EQ(JoinParticles(gaz, "colleague Omar bin Salman starts", {"O", "O", "O", "Name", "O"}),
+            "O O O Name O");
+  EXPECT_EQ(JoinParticles(gaz, "in Paris de Vries said", {"O", "O", "O", "Name", "O"}),
+            "O O O Name O");
+  EXPECT_EQ(JoinParticles(gaz, "colleague Khalid and Salman", {"O", "O", "O", "Name"}),
+            "O O O Name");
+}
+
+TEST(JoinNameParticles, AGivenNameTakesTheCapitalisedWordAfterIt) {
+  Gazetteers gaz;
+  gaz.Add(Gazetteers::kFirst, "james");
+  gaz.Add(Gazetteers::kWord, "gosling");
+  gaz.Add(Gazetteers::kWord, "monday");
+  gaz.Add(Gazetteers::kCity, "london");
+  EXPECT_EQ(JoinParticles(gaz, "and James Gosling created", {"O", "Name", "O", "O"}),
+            "O Name Name+ O");
+  // A calendar word, a place, a lower-case word, an acronym, a second line,
+  // a person of two parts already: no join.
+  EXPECT_EQ(JoinParticles(gaz, "tell James Monday works", {"O", "Name", "O", "O"}),
+            "O Name O O");
+  EXPECT_EQ(JoinParticles(gaz, "tell James London is", {"O", "Name", "O", "O"}), "O Name O O");
+  EXPECT_EQ(JoinParticles(gaz, "tell James about it", {"O", "Name", "O", "O"}), "O Name O O");
+  EXPECT_EQ(JoinParticles(gaz, "tell James NASA said", {"O", "Name", "O", "O"}), "O Name O O");
+  EXPECT_EQ(JoinParticles(gaz, "tell James\nGosling", {"O", "Name", "O"}), "O Name O");
+  EXPECT_EQ(JoinParticles(gaz, "Ann James Gosling", {"Name", "Name+", "O"}), "Name Name+ O");
+  // Not a given name.
+  EXPECT_EQ(JoinParticles(gaz, "and Gosling Monday", {"O", "Name", "O"}), "O Name O");
+}
+
 TEST(JoinNameParticles, TitlesAreNoPartOfTheName) {
   Gazetteers gaz;
   gaz.Add(Gazetteers::kWord, "flowers");
