@@ -832,6 +832,10 @@ alignas(16) constexpr unsigned char kKeepFirst[32] = {
 
 constexpr uint16_t kCommonBit = 1u << 14;
 constexpr uint16_t kMajorPlaceBit = 1u << Gazetteers::kMajorPlace;
+// A word of a listed country, region, city (or a city's name part) or well-known place.
+constexpr uint16_t kListedPlace = (1u << Gazetteers::kCountry) | (1u << Gazetteers::kRegion) |
+                                  (1u << Gazetteers::kCity) | (1u << Gazetteers::kCityPart) |
+                                  kMajorPlaceBit;
 
 // Per-token bits the rule "which tokens the model looks at after an O"
 // reads (Featurizer::FinishTokens), about the token and its neighbours.
@@ -2643,6 +2647,35 @@ uint64_t NameRecognizer::Recognize(std::string_view text, std::vector<Finding>* 
           if (text[tokens[t].start] >= 'a') last = t - 1;  // lower case only
           break;
         }
+      }
+      // "Syria, Iraq and Saudi Arabia": a lower-case "and"/"or" between two
+      // listed places joins two places, not one, unless the whole run is a
+      // place of the gazetteers ("Bosnia and Herzegovina"). The second
+      // begins a span of its own.
+      bool intersection = false;  // "the corner of A and B" is one place
+      for (size_t t = first; t <= last && !intersection; ++t)
+        intersection = TokenIs(text, tokens[t], "corner");
+      for (size_t t = first + 1; t < last && !intersection; ++t) {
+        if (!(TokenIs(text, tokens[t], "and") || TokenIs(text, tokens[t], "or")) ||
+            text[tokens[t].start] < 'a')
+          continue;
+        if (!(fz.GazBits(t - 1) & kListedPlace) || !(fz.GazBits(t + 1) & kListedPlace)) break;
+        std::string phrase;
+        bool words = true;
+        for (size_t m = first; m <= last && words; ++m) {
+          words = IsWordByte(static_cast<unsigned char>(text[tokens[m].start]));
+          if (!phrase.empty()) phrase += ' ';
+          phrase += LowerUtf8(text.substr(tokens[m].start, tokens[m].end - tokens[m].start));
+        }
+        const Gazetteers* gaz = fz.gazetteers();
+        if (words && gaz != nullptr &&
+            (gaz->Bits(HashBytes(phrase)) &
+             (Gazetteers::kPlacePhraseBit | Gazetteers::kCityPhraseBit)))
+          break;
+        last = t - 1;
+        j = t + 1;
+        labels[j] = kBLoc;
+        break;
       }
     }
     while (first < last && (function_word(first) || (!per && field_label(first)))) ++first;

@@ -291,6 +291,15 @@ TEST(ScanQuality, AddressAndNameConventions) {
        "USNS Botolen, FPO AP 12382", nullptr, nullptr},
       {"Please return it to PSC 1437, Box 3833, APO AA 66791.", "LOCATION",
        "PSC 1437, Box 3833, APO AA 66791", nullptr, nullptr},
+      // Two listed places joined by "and" are two places (round 8 follow-up).
+      {"We drove through Syria, Iraq and Saudi Arabia last year.", "LOCATION", "Iraq",
+       "LOCATION", "Iraq and"},
+      // A multi-word place of the gazetteers wins over the particle rule.
+      {"Where is Rio de Janeiro relative to Lisbon?", "LOCATION", "Rio de Janeiro", "PERSON",
+       "Rio"},
+      // A given name takes a capitalised dictionary word after it.
+      {"Which language did James Gosling design at Sun?", "PERSON", "James Gosling", nullptr,
+       nullptr},
       // A middle initial belongs to the name.
       {"Stefanía K. Oddgeirsdóttir will be talking in the conference", "PERSON",
        "Stefanía K. Oddgeirsdóttir", nullptr, nullptr},
