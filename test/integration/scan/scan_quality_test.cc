@@ -81,28 +81,31 @@ bool Matches(std::string_view type, size_t gs, size_t ge, size_t ps, size_t pe) 
 
 // Floors of TechPromptsAreNotNames: the round-7 model reached PERSON P 0.643 R 0.818,
 // LOCATION P 0.929 R 0.867, 4 of 70 prompts with a false alarm; round 8 PERSON P 0.833 R 0.909,
-// LOCATION P 0.875 R 0.933, 4 prompts. Floors: about one error below either.
+// LOCATION P 0.875 R 0.933, 4 prompts; round 8 follow-up PERSON P 1.0 R 1.0, LOCATION P 0.882
+// R 1.0, 1 prompt. Floors: about one or two errors below.
 // The model before the tech vocabulary: PERSON P 0.157 R 0.727, LOCATION P 0.231 R 0.800,
 // 52 of 70 prompts with a false alarm.
-constexpr double kTechPersonPrecisionFloor = 0.75;
+constexpr double kTechPersonPrecisionFloor = 0.83;
 constexpr double kTechLocationPrecisionFloor = 0.85;
-constexpr double kTechPersonRecallFloor = 0.72;
+constexpr double kTechPersonRecallFloor = 0.81;
 constexpr double kTechLocationRecallFloor = 0.80;
-constexpr size_t kTechMaxPromptsWithFalseAlarm = 5;
+constexpr size_t kTechMaxPromptsWithFalseAlarm = 3;
 // UnlistedProductsAreMostlyNotNames: 4 of 24 prompts with a false alarm in round 8 (round 7: 7;
-// before the round-7 training 19, with the listed vocabulary alone 13); the floor allows two more.
-constexpr size_t kUnlistedMaxPromptsWithFalseAlarm = 6;
+// before the round-7 training 19, with the listed vocabulary alone 13); 3 after the round-8
+// follow-up; the floor allows two more.
+constexpr size_t kUnlistedMaxPromptsWithFalseAlarm = 5;
 // NamesHeldOut (round 8; before its changes PERSON P 0.484 R 0.652, exact spans 0.61,
 // LOCATION P 0.810 R 0.654, exact 0.63, 29 of 67 prompts with a false alarm). Reached:
-// PERSON P 0.915 R 0.935 exact 0.93, LOCATION P 0.939 R 0.885 exact 0.87, 7 prompts; floors
-// about two errors below.
-constexpr double kNamesPersonPrecisionFloor = 0.87;
-constexpr double kNamesPersonRecallFloor = 0.89;
-constexpr double kNamesPersonExactFloor = 0.89;
-constexpr double kNamesLocationPrecisionFloor = 0.90;
-constexpr double kNamesLocationRecallFloor = 0.84;
-constexpr double kNamesLocationExactFloor = 0.82;
-constexpr size_t kNamesMaxPromptsWithFalseAlarm = 9;
+// PERSON P 0.915 R 0.935 exact 0.93, LOCATION P 0.939 R 0.885 exact 0.87, 7 prompts; after the
+// follow-up PERSON P 0.957 R 0.957 exact 0.96, LOCATION P 0.980 R 0.942 exact 0.94, 3 prompts;
+// floors about two errors below.
+constexpr double kNamesPersonPrecisionFloor = 0.91;
+constexpr double kNamesPersonRecallFloor = 0.91;
+constexpr double kNamesPersonExactFloor = 0.91;
+constexpr double kNamesLocationPrecisionFloor = 0.94;
+constexpr double kNamesLocationRecallFloor = 0.90;
+constexpr double kNamesLocationExactFloor = 0.90;
+constexpr size_t kNamesMaxPromptsWithFalseAlarm = 5;
 
 TEST(ScanQuality, EvalSetMeetsThresholds) {
   auto rows = ReadJsonl("test/data/scan/eval.jsonl");
@@ -268,8 +271,9 @@ TEST(ScanQuality, PresidioSyntheticF2) {
   // Presidio scores 0.618 out of the box and 0.845 customised on the whole
   // set; measured here 0.923 on the held-out fold (0.853 before the
   // address/name conventions below). The floor catches a regression
-  // without making the test hostage to a few tokens.
-  EXPECT_GE(fold_total[0].F(2), 0.90);
+  // without making the test hostage to a few tokens (round 8 follow-up:
+  // 0.930 shipped; other trainer seeds and corpus seeds 0.921-0.935).
+  EXPECT_GE(fold_total[0].F(2), 0.915);
 }
 
 // Span conventions of postal addresses and names that the model alone got
