@@ -10,6 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/beast/core/detail/base64.hpp>
+#include <boost/json.hpp>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -421,6 +423,32 @@ CommandResult GatewayFixture::Cli(std::vector<std::string> args, const std::stri
   argv.push_back("--config");
   argv.push_back(config_path_);
   return Run(argv, input);
+}
+
+std::vector<std::string> GatewayFixture::AuditLeaves(const std::string& out_dir,
+                                                     std::string* error) {
+  std::vector<std::string> leaves;
+  CommandResult r = Cli({"audit", "export", "--out", out_dir});
+  if (r.exit_code != 0) {
+    if (error) *error = "audit export exited " + std::to_string(r.exit_code) + ": " + r.err;
+    return leaves;
+  }
+  std::ifstream in(out_dir + "/leaves.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    boost::system::error_code ec;
+    boost::json::value v = boost::json::parse(line, ec);
+    const boost::json::value* b64 =
+        !ec && v.is_object() ? v.get_object().if_contains("leaf") : nullptr;
+    if (!b64 || !b64->is_string()) {
+      if (error) *error = "leaves.jsonl: not an export line: " + line;
+      return {};
+    }
+    std::string_view text = b64->get_string();
+    std::string leaf(boost::beast::detail::base64::decoded_size(text.size()), '\0');
+    leaf.resize(boost::beast::detail::base64::decode(leaf.data(), text.data(), text.size()).first);
+    leaves.push_back(std::move(leaf));
+  }
+  return leaves;
 }
 
 std::string GatewayFixture::CreateKey(const std::string& role, const std::vector<std::string>& extra) {

@@ -89,6 +89,10 @@ class GatewayFixture {
 
   // Runs `steward <args> --config <config>`.
   CommandResult Cli(std::vector<std::string> args, const std::string& input = "");
+  // `steward audit export` into `out_dir`, then the exact bytes of every
+  // leaf in index order (empty if the export failed; the failure is in
+  // `*error` when given).
+  std::vector<std::string> AuditLeaves(const std::string& out_dir, std::string* error = nullptr);
   // Creates a key and returns its secret.
   std::string CreateKey(const std::string& role = "user", const std::vector<std::string>& extra = {});
 
