@@ -325,7 +325,14 @@ Task<void> Gateway::Handle(server::Request& request, const server::Connection& c
     for (auto& h : local->reply.headers) ctx.response_headers.push_back(h);
     if (ctx.status >= 400) call.ctx.error_message = "refused by stage " + std::string(ctx.timings.back().stage);
     co_await Finish(call);
-    co_await writer.Send(MakeResponse(ctx, ctx.status, std::move(local->reply.body), "application/json"));
+    std::string reply_body = std::move(local->reply.body);
+    if (ctx.status != local->reply.status) {
+      // A barrier failed (Finish made it a 503): the stage's reply (e.g. a
+      // 202 naming a review that was never stored) must not go out.
+      reply_body = ErrorBody(ctx.error_message + "; the call was not served", "server_error",
+                             "service_unavailable");
+    }
+    co_await writer.Send(MakeResponse(ctx, ctx.status, std::move(reply_body), "application/json"));
   } else if (ctx.endpoint == Endpoint::kModels) {
     std::vector<std::string> reported = co_await ReportedUpstreamModels();
     std::string models_body = ModelsBody(ctx, reported);
@@ -478,6 +485,19 @@ Task<void> Gateway::Finish(Call& call) {
   if (call.finished) co_return;
   call.finished = true;
   RequestContext& ctx = call.ctx;
+  // Barriers of request hooks (e.g. the review row of a held call) first:
+  // when one fails the call is a 503, and the finish hooks (audit) must
+  // record that outcome, not the one that was never sent.
+  auto request_barriers = std::move(ctx.barriers);
+  ctx.barriers.clear();
+  for (auto& b : request_barriers) {
+    Status s = co_await AwaitBarrier(*b);
+    if (!s.ok() && !call.writer.started() && ctx.status != 503) {
+      ctx.status = 503;
+      ctx.error_message = s.message();
+      ctx.response_headers.clear();
+    }
+  }
   for (size_t i = call.entered; i-- > 0;) stages_[i]->OnFinish(ctx);
   auto barriers = std::move(ctx.barriers);
   ctx.barriers.clear();

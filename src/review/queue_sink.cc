@@ -71,6 +71,7 @@ QueueReviewSink::QueueReviewSink(std::shared_ptr<ReviewQueue> queue, Pseudonymiz
   redeemed_ = &m.GetCounter("steward_reviews_total", help, {{"event", "redeemed"}});
   refused_ = &m.GetCounter("steward_reviews_total", help, {{"event", "refused"}});
   released_ = &m.GetCounter("steward_reviews_total", help, {{"event", "released"}});
+  writer_ = std::make_unique<ReviewWriter>(*queue_, [c = submitted_] { c->Inc(); });
 }
 
 Result<std::string> QueueReviewSink::Submit(RequestContext& ctx, const policy::Decision& d) {
@@ -85,10 +86,11 @@ Result<std::string> QueueReviewSink::Submit(RequestContext& ctx, const policy::D
   in.message = ReviewMessage(d);
   in.request_hash = RequestHash(ctx);
   in.request_id = ctx.request_id;
-  STEWARD_ASSIGN_OR_RETURN(Review r, queue_->Create(in));
-  submitted_->Inc();
-  ctx.response_headers.emplace_back(std::string(kReviewIdHeader), r.id);
-  return r.id;
+  STEWARD_ASSIGN_OR_RETURN(Review r, queue_->Prepare(in));
+  std::string id = r.id;
+  ctx.barriers.push_back(writer_->Enqueue(std::move(r)));
+  ctx.response_headers.emplace_back(std::string(kReviewIdHeader), id);
+  return id;
 }
 
 std::optional<StageResult> QueueReviewSink::Redeem(RequestContext& ctx, const policy::Decision&) {

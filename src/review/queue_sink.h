@@ -12,6 +12,7 @@
 #include "monitor/metrics.h"
 #include "policy/review_sink.h"
 #include "review/review_queue.h"
+#include "review/review_writer.h"
 
 namespace steward::review {
 
@@ -35,6 +36,9 @@ class QueueReviewSink final : public policy::ReviewSink {
   // Without a pseudonymizer no subject is stored at all (never the raw one).
   QueueReviewSink(std::shared_ptr<ReviewQueue> queue, Pseudonymizer pseudonymize);
 
+  // Prepares the review row and queues it for the writer thread: no store
+  // I/O here. The call gets a Barrier that completes once the row is
+  // durable (fails when it could not be stored: the gateway answers 503).
   Result<std::string> Submit(RequestContext& ctx, const policy::Decision& decision) override;
   std::optional<StageResult> Redeem(RequestContext& ctx, const policy::Decision& decision) override;
   // Gives the approval back when the call it let through was not served;
@@ -53,6 +57,8 @@ class QueueReviewSink final : public policy::ReviewSink {
   monitor::Counter* redeemed_;
   monitor::Counter* refused_;
   monitor::Counter* released_;
+  // Last: stopped (after storing what it holds) before the rest goes.
+  std::unique_ptr<ReviewWriter> writer_;
 };
 
 }  // namespace steward::review

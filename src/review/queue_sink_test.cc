@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <future>
 
 #include "scan/request_scan.h"
 
@@ -26,6 +27,20 @@ RequestContext Call(const std::string& key_id, const std::string& content) {
                          content + R"("}]})")
                  .as_object();
   return ctx;
+}
+
+// What the gateway does before replying: awaits the call's barriers (here
+// the review row's insert by the writer thread).
+Status AwaitBarriers(RequestContext& ctx) {
+  Status first;
+  for (auto& b : ctx.barriers) {
+    std::promise<Status> done;
+    b->Wait([&done](Status s) { done.set_value(std::move(s)); });
+    Status s = done.get_future().get();
+    if (first.ok() && !s.ok()) first = s;
+  }
+  ctx.barriers.clear();
+  return first;
 }
 
 policy::Decision ReviewDecision() {
@@ -103,6 +118,8 @@ TEST_F(QueueSinkTest, SubmitStoresThePseudonymNeverTheSubject) {
   EXPECT_FALSE(sink_->Redeem(ctx, ReviewDecision()).has_value());  // no header: submit
   auto id = sink_->Submit(ctx, ReviewDecision());
   ASSERT_TRUE(id.ok()) << id.status().message();
+  ASSERT_EQ(ctx.barriers.size(), 1u);
+  ASSERT_TRUE(AwaitBarriers(ctx).ok());
   auto r = queue_->Get(*id);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->subject, "pseudo:" + std::string(ctx.subject.size(), 'x'));
@@ -126,6 +143,7 @@ TEST_F(QueueSinkTest, SubmitStoresThePseudonymNeverTheSubject) {
 TEST_F(QueueSinkTest, ResendWithTheReviewIdWalksTheStates) {
   RequestContext held = Call("key_a", "pay 100 EUR");
   std::string id = *sink_->Submit(held, ReviewDecision());
+  ASSERT_TRUE(AwaitBarriers(held).ok());
   auto resend = [&](const std::string& key, const std::string& content) {
     RequestContext ctx = Call(key, content);
     ctx.headers.emplace_back("x-steward-review-id", id);
@@ -161,6 +179,7 @@ TEST_F(QueueSinkTest, ResendWithTheReviewIdWalksTheStates) {
 TEST_F(QueueSinkTest, RejectedAndMalformedIdsAre403) {
   RequestContext held = Call("key_a", "pay 100 EUR");
   std::string id = *sink_->Submit(held, ReviewDecision());
+  ASSERT_TRUE(AwaitBarriers(held).ok());
   ASSERT_TRUE(queue_->Decide(id, false, "key:adm", "not this month").ok());
   RequestContext ctx = Call("key_a", "pay 100 EUR");
   ctx.headers.emplace_back("x-steward-review-id", id);
@@ -176,6 +195,27 @@ TEST_F(QueueSinkTest, RejectedAndMalformedIdsAre403) {
   ASSERT_TRUE(j.has_value());
   EXPECT_EQ(j->reply.status, 403);
   EXPECT_NE(j->reply.body.find("not a review id"), std::string::npos);
+}
+
+TEST_F(QueueSinkTest, AFailedInsertFailsTheCallsBarrierAndLeavesNoReview) {
+  // The store refuses the row (as a full disk would).
+  ASSERT_TRUE(db_->Exec("CREATE TRIGGER refuse_reviews BEFORE INSERT ON reviews "
+                        "BEGIN SELECT RAISE(ABORT, 'disk is full (test)'); END")
+                  .ok());
+  RequestContext held = Call("key_a", "pay 100 EUR");
+  auto id = sink_->Submit(held, ReviewDecision());
+  ASSERT_TRUE(id.ok());  // no I/O on the request path: the id is prepared
+  Status stored = AwaitBarriers(held);
+  ASSERT_FALSE(stored.ok());
+  EXPECT_NE(stored.message().find(*id), std::string::npos) << stored.message();
+  EXPECT_NE(stored.message().find("disk is full"), std::string::npos) << stored.message();
+  EXPECT_EQ(queue_->Get(*id).status().code(), StatusCode::kNotFound);
+
+  ASSERT_TRUE(db_->Exec("DROP TRIGGER refuse_reviews").ok());
+  RequestContext next = Call("key_a", "pay 100 EUR");
+  auto stored_id = sink_->Submit(next, ReviewDecision());
+  ASSERT_TRUE(AwaitBarriers(next).ok());
+  EXPECT_TRUE(queue_->Get(*stored_id).ok());
 }
 
 }  // namespace

@@ -123,7 +123,7 @@ std::vector<Migration> ReviewQueue::Migrations() {
 
 Status ReviewQueue::Init() { return db_.Migrate(Migrations()); }
 
-Result<Review> ReviewQueue::Create(const NewReview& in) {
+Result<Review> ReviewQueue::Prepare(const NewReview& in) const {
   if (in.request_hash.empty()) return InvalidArgument("a review needs the request's hash");
   Review r;
   r.id = "rev_" + RandomHex(12);
@@ -140,13 +140,47 @@ Result<Review> ReviewQueue::Create(const NewReview& in) {
   r.message = in.message;
   r.request_hash = in.request_hash;
   r.request_id = in.request_id;
-  Status s = db_.Exec(
-      "INSERT INTO reviews (id, created_ms, expires_ms, status, key_id, key_name, role, subject, "
-      "model, endpoint, reasons, message, request_hash, request_id) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-      {r.id, r.created_ms, r.expires_ms, r.status, r.key_id, r.key_name, r.role, r.subject, r.model,
-       r.endpoint, ReasonsText(r.reasons), r.message, r.request_hash, r.request_id});
+  return r;
+}
+
+namespace {
+
+constexpr const char* kInsert =
+    "INSERT INTO reviews (id, created_ms, expires_ms, status, key_id, key_name, role, subject, "
+    "model, endpoint, reasons, message, request_hash, request_id) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+
+std::vector<Value> InsertParams(const Review& r) {
+  return {r.id,       r.created_ms, r.expires_ms, r.status,   r.key_id,
+          r.key_name, r.role,       r.subject,    r.model,    r.endpoint,
+          ReasonsText(r.reasons), r.message, r.request_hash, r.request_id};
+}
+
+}  // namespace
+
+Status ReviewQueue::Insert(const Review& r) {
+  Status s = db_.Exec(kInsert, InsertParams(r));
   if (!s.ok()) return s.WithContext("review queue");
+  return Status::Ok();
+}
+
+Status ReviewQueue::InsertAll(const std::vector<Review>& reviews) {
+  if (reviews.empty()) return Status::Ok();
+  if (reviews.size() == 1) return Insert(reviews.front());
+  auto tx = db_.Begin();
+  if (!tx.ok()) return tx.status().WithContext("review queue");
+  for (const Review& r : reviews) {
+    if (Status s = (*tx)->Exec(kInsert, InsertParams(r)); !s.ok()) {
+      return s.WithContext("review queue");
+    }
+  }
+  if (Status s = (*tx)->Commit(); !s.ok()) return s.WithContext("review queue");
+  return Status::Ok();
+}
+
+Result<Review> ReviewQueue::Create(const NewReview& in) {
+  STEWARD_ASSIGN_OR_RETURN(Review r, Prepare(in));
+  STEWARD_RETURN_IF_ERROR(Insert(r));
   return r;
 }
 

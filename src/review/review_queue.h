@@ -102,8 +102,17 @@ class ReviewQueue {
   static std::vector<Migration> Migrations();
   Status Init();  // applies the migrations
 
-  // Stores a pending review; returns it with its new id.
+  // Stores a pending review; returns it with its new id (Prepare + Insert).
   Result<Review> Create(const NewReview& request);
+
+  // The pending review `request` becomes (new id, created/expiry times),
+  // without touching the store: the request path builds it, a writer
+  // thread inserts it (ReviewWriter).
+  Result<Review> Prepare(const NewReview& request) const;
+  // Stores prepared reviews; InsertAll in one transaction (one sync for a
+  // batch), all or none.
+  Status Insert(const Review& review);
+  Status InsertAll(const std::vector<Review>& reviews);
 
   // NotFound naming the id when there is none. A pending review past its
   // expiry reads as expired.

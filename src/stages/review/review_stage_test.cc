@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 
 #include "admin/admin_router.h"
 #include "audit/log_store.h"
@@ -80,13 +81,28 @@ class ReviewStageTest : public ::testing::Test {
     if (!review_id.empty()) ctx.headers.emplace_back("x-steward-review-id", review_id);
     return ctx;
   }
-  // Runs the call through policy then review, as the gateway does.
+  // Runs the call through policy then review, as the gateway does,
+  // awaiting the barriers (the review row's insert) before the reply; a
+  // failed barrier turns the reply into a 503 as in the gateway.
   StageResult Run(RequestContext& ctx) {
+    StageResult out = StageResult::Continue();
     for (auto& s : stages_) {
       StageResult r = s->OnRequest(ctx);
-      if (r.action != StageResult::Action::kContinue) return r;
+      if (r.action != StageResult::Action::kContinue) {
+        out = std::move(r);
+        break;
+      }
     }
-    return StageResult::Continue();
+    for (auto& b : ctx.barriers) {
+      std::promise<Status> done;
+      b->Wait([&done](Status s) { done.set_value(std::move(s)); });
+      Status s = done.get_future().get();
+      if (!s.ok()) {
+        return StageResult::Error(503, "server_error", "service_unavailable", s.message());
+      }
+    }
+    ctx.barriers.clear();
+    return out;
   }
   void Finish(RequestContext& ctx) {
     for (size_t i = stages_.size(); i-- > 0;) stages_[i]->OnFinish(ctx);

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "harness.h"
+#include "steward/store.h"
 
 namespace steward::testing {
 namespace {
@@ -198,6 +199,44 @@ TEST_F(ReviewIntegrationTest, CliRefusesBadInputWithExit2) {
   // Ungated models are not held.
   auto plain = fx_->Chat(*user_, "hello", {}, "sim-small");
   EXPECT_EQ(plain.status, 200) << plain.body;
+}
+
+TEST_F(ReviewIntegrationTest, AReviewThatCannotBeStoredIs503NotA202) {
+  // The store refuses review rows (as a full disk would), beside the
+  // running gateway.
+  auto db = OpenDatabase("sqlite:" + fx_->data_dir() + "/var/steward.db");
+  ASSERT_TRUE(db.ok()) << db.status().message();
+  ASSERT_TRUE((*db)->Exec("CREATE TRIGGER refuse_reviews BEFORE INSERT ON reviews "
+                          "BEGIN SELECT RAISE(ABORT, 'disk is full (test)'); END")
+                  .ok());
+  auto before = fx_->Cli({"review", "list", "--json"});
+  ASSERT_EQ(before.exit_code, 0) << before.err;
+  const size_t reviews_before = json::parse(before.out).at("reviews").as_array().size();
+
+  auto refused = Gated("Transfer the quarterly bonus pool");
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_NE(refused.body.find("not stored"), std::string::npos) << refused.body;
+  EXPECT_NE(refused.body.find("disk is full"), std::string::npos) << refused.body;
+  EXPECT_EQ(refused.body.find("\"pending\""), std::string::npos) << refused.body;
+  EXPECT_TRUE(refused.Header("x-steward-review-id").empty());
+  const std::string request_id = refused.Header("x-steward-request-id");
+
+  ASSERT_TRUE((*db)->Exec("DROP TRIGGER refuse_reviews").ok());
+  auto after = fx_->Cli({"review", "list", "--json"});
+  ASSERT_EQ(after.exit_code, 0) << after.err;
+  EXPECT_EQ(json::parse(after.out).at("reviews").as_array().size(), reviews_before);
+  // The call's audit record shows what the client got.
+  bool audited = false;
+  for (const auto& r : AuditRecords()) {
+    auto* rid = r.if_contains("request_id");
+    if (request_id.empty() || !rid || rid->as_string() != request_id) continue;
+    audited = true;
+    EXPECT_EQ(r.at("status").as_int64(), 503);
+  }
+  EXPECT_TRUE(audited) << "no audit record for " << request_id;
+
+  auto held = Gated("Transfer the quarterly bonus pool");
+  EXPECT_EQ(held.status, 202) << held.body;
 }
 
 }  // namespace
