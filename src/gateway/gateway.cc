@@ -269,6 +269,14 @@ Task<void> Gateway::Handle(server::Request& request, const server::Connection& c
   ctx.endpoint = EndpointFor(ctx.path);
   ctx.request_bytes = request.body().size();
 
+  if (ctx.endpoint == Endpoint::kOther) {
+    DataPlaneRoute* route = env_.services ? env_.services->Get<DataPlaneRoute>() : nullptr;
+    if (route && ctx.path.starts_with(route->prefix())) {
+      co_await HandleDataPlaneRoute(call, *route);
+      Observe(ctx);
+      co_return;
+    }
+  }
   bool want_post = ctx.endpoint != Endpoint::kModels;
   if (ctx.endpoint == Endpoint::kOther ||
       (want_post ? request.method() != http::verb::post : request.method() != http::verb::get)) {
@@ -344,6 +352,42 @@ Task<void> Gateway::Handle(server::Request& request, const server::Connection& c
   }
 
   Observe(ctx);
+}
+
+Task<void> Gateway::HandleDataPlaneRoute(Call& call, DataPlaneRoute& route) {
+  RequestContext& ctx = call.ctx;
+  LocalReply reply;
+  if (call.request.method() != http::verb::get) {
+    reply.status = 405;
+    reply.body = ErrorBody("method " + ctx.method + " is not allowed on " + ctx.path + "; use GET",
+                           "invalid_request_error", "method_not_allowed");
+  } else {
+    for (const auto& f : call.request) {
+      ctx.headers.emplace_back(
+          ToLower(std::string_view(f.name_string().data(), f.name_string().size())),
+          std::string(f.value().data(), f.value().size()));
+    }
+    // The same key check as every /v1 call: the pipeline's auth stage.
+    std::optional<StageResult> refused;
+    for (const auto& stage : stages_) {
+      if (stage->name() != "auth") continue;
+      StageResult r = stage->OnRequest(ctx);
+      if (r.action != StageResult::Action::kContinue) refused = std::move(r);
+      break;
+    }
+    if (refused) {
+      reply = std::move(refused->reply);
+    } else if (!ctx.principal.authenticated) {
+      reply.status = 401;
+      reply.body = ErrorBody("this endpoint needs an API key and the pipeline has no auth stage",
+                             "invalid_request_error", "missing_api_key");
+    } else {
+      reply = route.Handle(ctx);
+    }
+  }
+  ctx.status = reply.status;
+  for (auto& h : reply.headers) ctx.response_headers.push_back(std::move(h));
+  co_await call.writer.Send(MakeResponse(ctx, ctx.status, std::move(reply.body), "application/json"));
 }
 
 Task<std::vector<std::string>> Gateway::ReportedUpstreamModels() {

@@ -37,6 +37,20 @@ class ModelAccess {
   virtual bool MayUse(const RequestContext& caller, const std::string& model) const = 0;
 };
 
+// A read-only GET route of the data plane beside the OpenAI endpoints,
+// for paths under prefix() (the review queue publishes one for
+// /v1/reviews/: a client asks for its held call's state). The gateway
+// authenticates the caller with the pipeline's `auth` stage first (the same
+// key check as every /v1 call; no other stage runs and nothing is proxied),
+// then asks Handle() for the reply. Handle() runs on a worker thread: a
+// short indexed read at most.
+class DataPlaneRoute {
+ public:
+  virtual ~DataPlaneRoute() = default;
+  virtual std::string_view prefix() const = 0;
+  virtual LocalReply Handle(const RequestContext& caller) = 0;
+};
+
 class AccessLog;
 
 // Builds the stages named in config.pipeline from the stage registry, each
@@ -67,6 +81,8 @@ class Gateway {
   upstream::ConnectionPool& PoolFor(int upstream_index);
   server::Task<void> Proxy(Call& call);
   server::Task<void> Finish(Call& call);
+  // GET under a published DataPlaneRoute's prefix: auth stage, then the route.
+  server::Task<void> HandleDataPlaneRoute(Call& call, DataPlaneRoute& route);
   // The ids "*"/"prefix*" upstreams report on their own GET /v1/models,
   // cached for a minute per upstream (ten seconds after a failure).
   server::Task<std::vector<std::string>> ReportedUpstreamModels();

@@ -61,6 +61,42 @@ std::string RequestHash(RequestContext& ctx) {
   return Sha256Hex(material);
 }
 
+LocalReply ReviewStatusReply(ReviewQueue& queue, const std::string& caller_key_id,
+                             std::string_view review_id) {
+  LocalReply reply;
+  auto not_found = [&] {
+    reply.status = 404;
+    std::string shown = review_id.size() <= 64 && IsValidUtf8(review_id)
+                            ? std::string(review_id)
+                            : std::string("(malformed id)");
+    reply.body = ErrorBody("review `" + shown + "` does not exist for this API key",
+                           "invalid_request_error", "review_not_found");
+    return reply;
+  };
+  // Bounded and printable like the x-steward-review-id header.
+  if (review_id.empty() || review_id.size() > 64 || !IsValidUtf8(review_id) ||
+      review_id.find_first_of("/\r\n") != std::string_view::npos) {
+    return not_found();
+  }
+  Result<Review> got = queue.Get(std::string(review_id));
+  if (!got.ok()) {
+    if (got.status().code() == StatusCode::kNotFound) return not_found();
+    reply.status = 503;
+    reply.body = ErrorBody("the review queue cannot be read: " + got.status().message(),
+                           "server_error", "review_unavailable");
+    return reply;
+  }
+  // Another key's review reads exactly as an unknown one.
+  if (got->key_id != caller_key_id) return not_found();
+  json::object out = ReviewToJson(*got);
+  json::object state{{"review_id", out["review_id"]},   {"status", out["status"]},
+                     {"created_ms", out["created_ms"]}, {"expires_ms", out["expires_ms"]},
+                     {"decided_ms", out["decided_ms"]}, {"note", out["note"]}};
+  reply.status = 200;
+  reply.body = json::serialize(state);
+  return reply;
+}
+
 QueueReviewSink::QueueReviewSink(std::shared_ptr<ReviewQueue> queue, Pseudonymizer pseudonymize)
     : queue_(std::move(queue)), pseudonymize_(std::move(pseudonymize)) {
   auto& m = monitor::MetricsRegistry::Global();

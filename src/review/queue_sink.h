@@ -28,6 +28,14 @@ inline constexpr std::string_view kReviewIdHeader = "x-steward-review-id";
 // value and their order do.
 std::string RequestHash(RequestContext& ctx);
 
+// The data plane's GET /v1/reviews/{id} for the API key `caller_key_id`:
+// 200 {"review_id","status","created_ms","expires_ms","decided_ms","note"}
+// (decided_ms, note null until set) for a review that key's call left; 404
+// in OpenAI error shape for an unknown id and for another key's review
+// alike (ids cannot be probed); 503 when the store cannot be read.
+LocalReply ReviewStatusReply(ReviewQueue& queue, const std::string& caller_key_id,
+                             std::string_view review_id);
+
 // Maps a raw data subject to its audit pseudonym (AuditLog::Pseudonym).
 using Pseudonymizer = std::function<std::string(std::string_view)>;
 

@@ -218,5 +218,42 @@ TEST_F(QueueSinkTest, AFailedInsertFailsTheCallsBarrierAndLeavesNoReview) {
   EXPECT_TRUE(queue_->Get(*stored_id).ok());
 }
 
+TEST_F(QueueSinkTest, StatusForTheOwningKeyOnly) {
+  RequestContext held = Call("key_a", "pay 100 EUR");
+  std::string id = *sink_->Submit(held, ReviewDecision());
+  ASSERT_TRUE(AwaitBarriers(held).ok());
+
+  LocalReply pending = ReviewStatusReply(*queue_, "key_a", id);
+  ASSERT_EQ(pending.status, 200) << pending.body;
+  json::object state = json::parse(pending.body).as_object();
+  EXPECT_EQ(state.size(), 6u) << pending.body;  // nothing of the caller's call but its state
+  EXPECT_EQ(state.at("review_id").as_string(), id);
+  EXPECT_EQ(state.at("status").as_string(), "pending");
+  EXPECT_EQ(state.at("created_ms").as_int64(), clock_.NowUnixMs());
+  EXPECT_GT(state.at("expires_ms").as_int64(), state.at("created_ms").as_int64());
+  EXPECT_TRUE(state.at("decided_ms").is_null());
+  EXPECT_TRUE(state.at("note").is_null());
+
+  clock_.AdvanceMs(5);
+  ASSERT_TRUE(queue_->Decide(id, false, "key:adm", "not this month").ok());
+  state = json::parse(ReviewStatusReply(*queue_, "key_a", id).body).as_object();
+  EXPECT_EQ(state.at("status").as_string(), "rejected");
+  EXPECT_EQ(state.at("decided_ms").as_int64(), clock_.NowUnixMs());
+  EXPECT_EQ(state.at("note").as_string(), "not this month");
+
+  // Another key's review and an unknown id read alike: 404, OpenAI shape.
+  LocalReply other = ReviewStatusReply(*queue_, "key_b", id);
+  LocalReply unknown = ReviewStatusReply(*queue_, "key_a", "rev_000000000000000000000000");
+  for (const LocalReply* r : {&other, &unknown}) {
+    EXPECT_EQ(r->status, 404);
+    json::value body = json::parse(r->body);
+    EXPECT_EQ(body.at("error").at("code").as_string(), "review_not_found") << r->body;
+  }
+  EXPECT_EQ(other.body.find("not this month"), std::string::npos);
+  EXPECT_EQ(ReviewStatusReply(*queue_, "key_a", "").status, 404);
+  EXPECT_EQ(ReviewStatusReply(*queue_, "key_a", id + "/approve").status, 404);
+  EXPECT_EQ(ReviewStatusReply(*queue_, "key_a", std::string(300, 'r')).status, 404);
+}
+
 }  // namespace
 }  // namespace steward::review

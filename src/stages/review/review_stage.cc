@@ -15,6 +15,8 @@
 //   GET  /admin/reviews[?status=S&limit=N]   {"reviews":[...]} newest first
 //   GET  /admin/reviews/{id}                 one review
 //   POST /admin/reviews/{id}/approve|reject  body {"note":"..."} (optional)
+// Data plane (published as the gateway's DataPlaneRoute; the caller's key):
+//   GET  /v1/reviews/{id}                    the state of that key's review
 #include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
@@ -23,6 +25,7 @@
 #include "admin/admin_server.h"
 #include "audit/audit_log.h"
 #include "config/config.h"
+#include "gateway/gateway.h"
 #include "monitor/metrics.h"
 #include "pipeline/stage_registry.h"
 #include "policy/approvals.h"
@@ -219,6 +222,23 @@ void RegisterRoutesOnce() {
   });
 }
 
+// GET /v1/reviews/{id} on the data plane: the calling key asks for the
+// state of a review its held call left (the gateway authenticates first).
+class ReviewStatusRoute final : public gateway::DataPlaneRoute {
+ public:
+  explicit ReviewStatusRoute(std::shared_ptr<review::ReviewQueue> queue)
+      : queue_(std::move(queue)) {}
+  std::string_view prefix() const override { return kPrefix; }
+  LocalReply Handle(const RequestContext& caller) override {
+    std::string_view id = std::string_view(caller.path).substr(kPrefix.size());
+    return review::ReviewStatusReply(*queue_, caller.principal.key_id, id);
+  }
+
+ private:
+  static constexpr std::string_view kPrefix = "/v1/reviews/";
+  std::shared_ptr<review::ReviewQueue> queue_;
+};
+
 class ReviewStage final : public Stage {
  public:
   ReviewStage(std::shared_ptr<ReviewAdmin> admin, std::shared_ptr<review::QueueReviewSink> sink)
@@ -264,7 +284,10 @@ Result<std::unique_ptr<Stage>> MakeReviewStage(const YAML::Node& section, StageE
     pseudonymize = [log](std::string_view subject) { return log->Pseudonym(subject); };
   }
   auto sink = std::make_shared<review::QueueReviewSink>(queue, std::move(pseudonymize));
-  if (env.services) env.services->Put<policy::ReviewSink>(sink);
+  if (env.services) {
+    env.services->Put<policy::ReviewSink>(sink);
+    env.services->Put<gateway::DataPlaneRoute>(std::make_shared<ReviewStatusRoute>(queue));
+  }
 
   auto& metrics = monitor::MetricsRegistry::Global();
   std::weak_ptr<review::ReviewQueue> weak = queue;

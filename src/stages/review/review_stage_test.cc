@@ -12,6 +12,7 @@
 
 #include "admin/admin_router.h"
 #include "audit/log_store.h"
+#include "gateway/gateway.h"
 #include "pipeline/stage_registry.h"
 #include "policy/engine.h"
 #include "policy/review_sink.h"
@@ -259,6 +260,22 @@ TEST_F(ReviewStageTest, PendingReviewsExpireWithTheConfiguredTtl) {
   EXPECT_EQ(r.reply.status, 403);
   EXPECT_NE(r.reply.body.find("expired"), std::string::npos);
   EXPECT_EQ(Admin("POST", "/admin/reviews/" + id + "/approve", "adm1").status, 409);
+}
+
+TEST_F(ReviewStageTest, PublishesTheDataPlaneStatusRoute) {
+  auto* route = services_.Get<gateway::DataPlaneRoute>();
+  ASSERT_NE(route, nullptr);
+  EXPECT_EQ(route->prefix(), "/v1/reviews/");
+  RequestContext held = GatedCall();
+  std::string id = ReviewIdOf(Run(held));
+  RequestContext ask;
+  ask.path = "/v1/reviews/" + id;
+  ask.principal = {true, "k1", "app", "user", ""};
+  LocalReply mine = route->Handle(ask);
+  EXPECT_EQ(mine.status, 200) << mine.body;
+  EXPECT_EQ(json::parse(mine.body).at("status").as_string(), "pending");
+  ask.principal.key_id = "k2";
+  EXPECT_EQ(route->Handle(ask).status, 404);
 }
 
 TEST_F(ReviewStageTest, StageSectionIsAConfigError) {

@@ -201,6 +201,46 @@ TEST_F(ReviewIntegrationTest, CliRefusesBadInputWithExit2) {
   EXPECT_EQ(plain.status, 200) << plain.body;
 }
 
+TEST_F(ReviewIntegrationTest, ClientReadsItsReviewStateOnTheDataPlane) {
+  auto held = Gated("Raise the credit limit of account 4411");
+  ASSERT_EQ(held.status, 202) << held.body;
+  std::string id = ReviewId(held);
+  auto get = [&](const std::string& review_id, const std::string& key) {
+    std::map<std::string, std::string> h;
+    if (!key.empty()) h["Authorization"] = "Bearer " + key;
+    return Http(fx_->port(), "GET", "/v1/reviews/" + review_id, "", h);
+  };
+  auto pending = get(id, *user_);
+  ASSERT_EQ(pending.status, 200) << pending.body;
+  json::object state = json::parse(pending.body).as_object();
+  EXPECT_EQ(state.at("review_id").as_string(), id);
+  EXPECT_EQ(state.at("status").as_string(), "pending");
+  EXPECT_TRUE(state.at("decided_ms").is_null());
+  EXPECT_GT(state.at("expires_ms").as_int64(), state.at("created_ms").as_int64());
+
+  ASSERT_EQ(fx_->Cli({"review", "approve", id, "--note", "limit ok"}).exit_code, 0);
+  auto approved = get(id, *user_);
+  ASSERT_EQ(approved.status, 200) << approved.body;
+  state = json::parse(approved.body).as_object();
+  EXPECT_EQ(state.at("status").as_string(), "approved");
+  EXPECT_EQ(state.at("note").as_string(), "limit ok");
+  EXPECT_TRUE(state.at("decided_ms").is_int64());
+
+  // Another key's review reads as unknown; no key is a 401 like any /v1 call.
+  auto other_key = get(id, *admin_);
+  EXPECT_EQ(other_key.status, 404) << other_key.body;
+  EXPECT_EQ(json::parse(other_key.body).at("error").at("code").as_string(), "review_not_found");
+  auto unknown = get("rev_000000000000000000000000", *user_);
+  EXPECT_EQ(unknown.status, 404) << unknown.body;
+  EXPECT_EQ(get(id, "").status, 401);
+  EXPECT_EQ(get(id, "sk-not-a-key").status, 401);
+  auto post = Http(fx_->port(), "POST", "/v1/reviews/" + id, "{}",
+                   {{"Authorization", "Bearer " + *user_}, {"Content-Type", "application/json"}});
+  EXPECT_EQ(post.status, 405) << post.body;
+  // Other unknown /v1 paths are still 404 before any stage runs.
+  EXPECT_EQ(Http(fx_->port(), "GET", "/v1/nothing", "", {}).status, 404);
+}
+
 TEST_F(ReviewIntegrationTest, AReviewThatCannotBeStoredIs503NotA202) {
   // The store refuses review rows (as a full disk would), beside the
   // running gateway.
