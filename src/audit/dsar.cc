@@ -139,6 +139,85 @@ Result<boost::json::object> DsarExport(Database& db, const std::string& data_dir
   return out;
 }
 
+Result<CallPrompt> ReadCallPrompt(Database& db, const std::string& data_dir,
+                                  const std::string& request_id, int64_t not_before_ms) {
+  STEWARD_RETURN_IF_ERROR(db.Migrate(AuditMigrations()));
+  CallPrompt out;
+  std::string payload_ref;
+  bool found = false;
+  // A streamed call has two records with one ref; the prompt is with the
+  // first, so keep scanning back to the oldest of the call's records.
+  static const std::string kStop = "scan reached records older than the call";
+  Status scanned = db.QueryEach(
+      "SELECT idx, time_ms, subject, leaf FROM audit_leaves WHERE kind = $1 ORDER BY idx DESC",
+      {std::string("request")}, [&](const RowView& row) -> Status {
+        if (row.Int(1) < not_before_ms) return FailedPrecondition(kStop);
+        std::string_view leaf = row.Bytes(3);
+        // Cheap filter before parsing: the id is in the record verbatim.
+        if (leaf.find(request_id) == std::string_view::npos) return Status::Ok();
+        boost::system::error_code ec;
+        boost::json::value v = boost::json::parse(leaf, ec);
+        const boost::json::object* rec = ec ? nullptr : v.if_object();
+        const boost::json::value* rid = rec ? rec->if_contains("request_id") : nullptr;
+        if (!rid || !rid->is_string() || rid->get_string() != request_id) return Status::Ok();
+        found = true;
+        out.audit_index = row.Int(0);
+        out.subject = row.IsNull(2) ? "" : std::string(row.Bytes(2));
+        payload_ref.clear();
+        if (const auto* ref = rec->if_contains("payload_ref"); ref && ref->is_string()) {
+          payload_ref = std::string(ref->get_string());
+        }
+        return Status::Ok();
+      });
+  if (!scanned.ok() && scanned.message() != kStop) return scanned;
+  if (!found) return NotFound("no audit record of request " + request_id);
+  Sql sql(&db);
+  std::vector<StoredPayloadPart> parts;
+  if (!payload_ref.empty()) {
+    STEWARD_ASSIGN_OR_RETURN(parts, PayloadPartsOfLeaf(sql, out.audit_index, payload_ref));
+  }
+  const StoredPayloadPart* prompt = nullptr;
+  for (const auto& p : parts) {
+    if (p.part == "prompt") prompt = &p;
+  }
+  auto key_rows = sql.Query(
+      "SELECT wrapped_key, kek_id, erased_ms FROM audit_subject_keys WHERE subject = $1",
+      {out.subject});
+  if (!key_rows.ok()) return key_rows.status();
+  const bool erased = !key_rows->empty() && !(*key_rows)[0].IsNull(2);
+  if (erased) {
+    out.status = "erased";  // said even when no payload was kept: nothing can be read
+    return out;
+  }
+  if (!prompt) {
+    out.status = "not_recorded";
+    return out;
+  }
+  if (prompt->shredded_ms || !prompt->sealed) {
+    out.status = "expired";
+    return out;
+  }
+  if (key_rows->empty() || (*key_rows)[0].IsNull(0)) {
+    out.status = "unavailable";
+    return out;
+  }
+  STEWARD_ASSIGN_OR_RETURN(std::vector<Kek> keks, LoadKeks(data_dir, false));
+  PayloadSealer sealer(std::move(keks));
+  STEWARD_ASSIGN_OR_RETURN(std::string data_key,
+                           sealer.UnwrapDataKey(out.subject, (*key_rows)[0].Text(0),
+                                                (*key_rows)[0].Text(1)));
+  auto text = OpenBytes(data_key, *prompt->sealed, PayloadSealer::PayloadAd(payload_ref, "prompt"));
+  sodium_memzero(data_key.data(), data_key.size());
+  if (!text.ok()) {
+    out.status = "corrupt";
+    out.error = text.status().message();
+    return out;
+  }
+  out.status = "available";
+  out.text = std::move(*text);
+  return out;
+}
+
 Result<EraseResult> DsarErase(Database& db, const std::string& data_dir,
                               const std::string& subject, const std::string& actor, Clock& clock) {
   if (subject.empty()) return InvalidArgument("subject must not be empty");

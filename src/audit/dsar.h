@@ -20,6 +20,28 @@ namespace steward::audit {
 Result<boost::json::object> DsarExport(Database& db, const std::string& data_dir,
                                        const std::string& subject);
 
+// One call's prompt as a reviewer reads it (src/review: a held call's
+// prompt), found by the call's request id.
+struct CallPrompt {
+  int64_t audit_index = -1;  // the call's audit record
+  std::string subject;       // the record's subject pseudonym, "" for none
+  // "available" (text set), "erased" (the subject's key was destroyed),
+  // "expired" (shredded by retention), "not_recorded" (the record kept no
+  // prompt payload: payloads off/hashes only), "unavailable" (no data key),
+  // "corrupt" (error set).
+  std::string status;
+  std::string text;
+  std::string error;
+};
+// Finds the "request" record of `request_id` among the records written at
+// or after `not_before_ms` (its time_ms; the scan runs from the newest
+// record back and stops there, so a recent call costs only the records
+// appended since) and decrypts its prompt with the subject's data key.
+// NotFound when no such record exists. Callers that show the text must
+// record the read (an admin record) first: reading a prompt is data access.
+Result<CallPrompt> ReadCallPrompt(Database& db, const std::string& data_dir,
+                                  const std::string& request_id, int64_t not_before_ms);
+
 struct EraseResult {
   std::string pseudonym;
   int64_t erasure_index = -1;  // leaf index of the erasure record

@@ -1,7 +1,7 @@
 // `steward review ...`: the human review queue (docs/review.md).
 //
 //   review list [--status S] [--limit N] [--json]   newest first
-//   review show ID [--json]
+//   review show ID [--prompt] [--key ADMIN_KEY] [--json]
 //   review approve ID [--note T] [--key ADMIN_KEY]
 //   review reject ID [--note T] [--key ADMIN_KEY]
 //
@@ -14,11 +14,13 @@
 #include <ctime>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "cli/admin_auth.h"
 #include "cli/command.h"
 #include "config/config.h"
+#include "review/prompt_read.h"
 #include "review/review_queue.h"
 #include "steward/admin_events.h"
 #include "steward/clock.h"
@@ -98,15 +100,47 @@ int RunList(const GlobalOptions& g, const std::string& status, int64_t limit, bo
   return kExitOk;
 }
 
-int RunShow(const GlobalOptions& g, const std::string& id, bool as_json) {
+// --prompt: the held call's prompt, decrypted from the audit payload store;
+// authorised as "reviews.read_prompt" and recorded (review.read_prompt)
+// before it is shown.
+int RunShow(const GlobalOptions& g, const std::string& id, bool with_prompt,
+            const std::string& key, bool as_json) {
   auto s = OpenReviewSession(g);
   if (!s.ok()) return Fail(s.status());
   auto r = s->queue->Get(id);
   if (!r.ok()) return Fail(r.status());
+  std::optional<json::object> prompt;
+  if (with_prompt) {
+    int exit_code = kExitOk;
+    policy::AdminAction action{"reviews.read_prompt",
+                               {{"name", r->model}, {"role", r->role}},
+                               {{"id", id}},
+                               id};
+    auto auth = AuthorizeOrReport(s->config, *s->db, key, action, &exit_code, as_json);
+    if (!auth) return exit_code;
+    auto read = review::ReadHeldPrompt(*s->db, s->config.data_dir, *r, auth->actor(),
+                                       SystemClock::Instance().NowUnixMs());
+    auth->Finish(read.status());
+    if (!read.ok()) return Fail(read.status(), kExitCheckFailed);
+    prompt = std::move(*read);
+  }
   if (as_json) {
-    std::cout << json::serialize(review::ReviewToJson(*r)) << "\n";
-  } else {
-    PrintReview(*r);
+    json::object out = review::ReviewToJson(*r);
+    if (prompt) out["prompt"] = std::move(*prompt);
+    std::cout << json::serialize(out) << "\n";
+    return kExitOk;
+  }
+  PrintReview(*r);
+  if (prompt) {
+    std::string_view status = (*prompt)["status"].as_string();
+    std::cout << "  prompt    " << status;
+    if (const auto* i = prompt->if_contains("read_audit_index")) {
+      std::cout << " (this read is audit record " << i->as_int64() << ")";
+    }
+    std::cout << "\n";
+    if (const auto* text = prompt->if_contains("text")) {
+      std::cout << "----\n" << std::string_view(text->as_string()) << "\n----\n";
+    }
   }
   return kExitOk;
 }
@@ -176,10 +210,16 @@ void AddReviewCommands(CLI::App& app, GlobalOptions& globals, int* exit_code) {
     auto* cmd = group->add_subcommand("show", "one review in full");
     auto id = std::make_shared<std::string>();
     auto as_json = std::make_shared<bool>(false);
+    auto with_prompt = std::make_shared<bool>(false);
+    auto key = std::make_shared<std::string>();
     cmd->add_option("ID", *id, "review id (rev_...)")->required();
+    cmd->add_flag("--prompt", *with_prompt,
+                  "also decrypt the held call's prompt (audited as review.read_prompt)");
     cmd->add_flag("--json", *as_json, "JSON output");
-    cmd->callback(
-        [&globals, exit_code, id, as_json] { *exit_code = RunShow(globals, *id, *as_json); });
+    AddAdminKeyOption(cmd, key.get());
+    cmd->callback([&globals, exit_code, id, with_prompt, key, as_json] {
+      *exit_code = RunShow(globals, *id, *with_prompt, *key, *as_json);
+    });
   }
   for (bool approve : {true, false}) {
     auto* cmd = group->add_subcommand(

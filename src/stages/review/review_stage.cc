@@ -14,6 +14,8 @@
 // two-person rule of policy::AdminGate; each decision is an audit record):
 //   GET  /admin/reviews[?status=S&limit=N]   {"reviews":[...]} newest first
 //   GET  /admin/reviews/{id}                 one review
+//   GET  /admin/reviews/{id}?prompt=1        with the held prompt (reviews.read_prompt;
+//                                            each read an audit record review.read_prompt)
 //   POST /admin/reviews/{id}/approve|reject  body {"note":"..."} (optional)
 // Data plane (published as the gateway's DataPlaneRoute; the caller's key):
 //   GET  /v1/reviews/{id}                    the state of that key's review
@@ -31,6 +33,7 @@
 #include "policy/approvals.h"
 #include "policy/engine.h"
 #include "policy/policy_config.h"
+#include "review/prompt_read.h"
 #include "review/queue_sink.h"
 #include "review/review_queue.h"
 #include "steward/admin_events.h"
@@ -141,6 +144,31 @@ AdminResponse ListReviews(const AdminRequest& r) {
   return AdminResponse::Json(200, json::serialize(json::object{{"reviews", std::move(out)}}));
 }
 
+// GET /admin/reviews/{id}?prompt=1: the review with the held call's prompt
+// decrypted ("prompt": {...}, see review/prompt_read.h). Authorised by
+// policy as "reviews.read_prompt" on the model; each read is an audit
+// admin record review.read_prompt, written before the text is returned.
+AdminResponse ReadPrompt(const ReviewAdmin& a, const AdminRequest& r, const std::string& id) {
+  auto got = a.queue->Get(id);
+  if (!got.ok()) return StoreError(got.status());
+  admin::AdminActionSpec spec{"reviews.read_prompt",
+                              {{"name", got->model}, {"role", got->role}},
+                              {{"id", id}},
+                              id};
+  auto auth = Authorize(a, r.principal, spec);
+  if (!auth.ok()) return admin::AuthorizationError(auth.status());
+  if (!auth->execute) return admin::PendingResponse(*auth, spec);
+  auto prompt = review::ReadHeldPrompt(*a.db, a.data_dir, *got, "key:" + r.principal.key_id,
+                                       SystemClock::Instance().NowUnixMs());
+  if (auth->finish) auth->finish(prompt.status());
+  if (!prompt.ok()) {
+    return AdminResponse::Error(503, "prompt_unavailable", prompt.status().message());
+  }
+  json::object out = review::ReviewToJson(*got);
+  out["prompt"] = std::move(*prompt);
+  return AdminResponse::Json(200, json::serialize(out));
+}
+
 AdminResponse GetOrDecide(const AdminRequest& r) {
   auto a = ActiveAdmin();
   if (!a) return NotRunning();
@@ -153,6 +181,11 @@ AdminResponse GetOrDecide(const AdminRequest& r) {
   if (id.empty()) return AdminResponse::Error(404, "not_found", "no review id in " + r.path);
   if (r.method == "GET") {
     if (!verb.empty()) return AdminResponse::Error(404, "not_found", "unknown path " + r.path);
+    const std::string want_prompt = r.QueryParam("prompt");
+    if (!want_prompt.empty() && want_prompt != "1" && want_prompt != "0") {
+      return AdminResponse::Error(400, "invalid_request", "prompt must be 1 or 0");
+    }
+    if (want_prompt == "1") return ReadPrompt(*a, r, id);
     admin::AdminActionSpec spec{"reviews.list", {}, {}, id};
     auto auth = Authorize(*a, r.principal, spec);
     if (!auth.ok()) return admin::AuthorizationError(auth.status());

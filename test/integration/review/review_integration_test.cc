@@ -241,6 +241,56 @@ TEST_F(ReviewIntegrationTest, ClientReadsItsReviewStateOnTheDataPlane) {
   EXPECT_EQ(Http(fx_->port(), "GET", "/v1/nothing", "", {}).status, 404);
 }
 
+TEST_F(ReviewIntegrationTest, ReviewerReadsTheHeldPromptAndEveryReadIsAudited) {
+  const std::string prompt = "Refund order 7731 to the card of customer 881 today";
+  auto held = Gated(prompt, "", "", {{"x-steward-subject", "cust-881"}});
+  ASSERT_EQ(held.status, 202) << held.body;
+  std::string id = ReviewId(held);
+  const std::map<std::string, std::string> admin_auth{{"Authorization", "Bearer " + *admin_}};
+
+  auto plain = Http(fx_->admin_port(), "GET", "/admin/reviews/" + id, "", admin_auth);
+  ASSERT_EQ(plain.status, 200) << plain.body;
+  EXPECT_EQ(plain.body.find("Refund order"), std::string::npos);  // only on request
+  auto read = Http(fx_->admin_port(), "GET", "/admin/reviews/" + id + "?prompt=1", "", admin_auth);
+  ASSERT_EQ(read.status, 200) << read.body;
+  json::object p = json::parse(read.body).at("prompt").as_object();
+  EXPECT_EQ(p.at("status").as_string(), "available") << read.body;
+  EXPECT_NE(std::string(p.at("text").as_string()).find(prompt), std::string::npos) << read.body;
+  EXPECT_EQ(Http(fx_->admin_port(), "GET", "/admin/reviews/" + id + "?prompt=1", "").status, 401);
+  EXPECT_EQ(Http(fx_->admin_port(), "GET", "/admin/reviews/" + id + "?prompt=yes", "", admin_auth)
+                .status,
+            400);
+
+  auto shown = fx_->Cli({"review", "show", id, "--prompt"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_NE(shown.out.find(prompt), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("audit record"), std::string::npos) << shown.out;
+
+  // Every read is an admin record filed under the data subject.
+  int reads = 0;
+  for (const auto& r : AuditRecords()) {
+    auto* action = r.if_contains("action");
+    if (!action || action->as_string() != "review.read_prompt") continue;
+    if (r.at("target").as_string() != id) continue;
+    ++reads;
+    EXPECT_TRUE(r.at("subject").is_string());
+    EXPECT_EQ(r.at("details").at("prompt_status").as_string(), "available");
+    EXPECT_EQ(json::serialize(r).find("Refund order"), std::string::npos);  // no text in the log
+  }
+  EXPECT_EQ(reads, 2);
+
+  // Once the subject is erased the prompt cannot be read.
+  ASSERT_EQ(fx_->Cli({"dsar", "erase", "cust-881"}).exit_code, 0);
+  auto erased = fx_->Cli({"review", "show", id, "--prompt", "--json"});
+  ASSERT_EQ(erased.exit_code, 0) << erased.err;
+  json::object ep = json::parse(erased.out).at("prompt").as_object();
+  EXPECT_EQ(ep.at("status").as_string(), "erased") << erased.out;
+  EXPECT_FALSE(ep.contains("text"));
+  EXPECT_EQ(erased.out.find("Refund order"), std::string::npos);
+  auto verify = fx_->Cli({"audit", "verify"});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+}
+
 TEST_F(ReviewIntegrationTest, AReviewThatCannotBeStoredIs503NotA202) {
   // The store refuses review rows (as a full disk would), beside the
   // running gateway.
