@@ -103,8 +103,8 @@ int RunList(const GlobalOptions& g, const std::string& status, int64_t limit, bo
 // --prompt: the held call's prompt, decrypted from the audit payload store;
 // authorised as "reviews.read_prompt" and recorded (review.read_prompt)
 // before it is shown.
-int RunShow(const GlobalOptions& g, const std::string& id, bool with_prompt,
-            const std::string& key, bool as_json) {
+int RunShow(const GlobalOptions& g, const std::string& id, bool with_prompt, const std::string& key,
+            bool as_json) {
   auto s = OpenReviewSession(g);
   if (!s.ok()) return Fail(s.status());
   auto r = s->queue->Get(id);
@@ -112,10 +112,8 @@ int RunShow(const GlobalOptions& g, const std::string& id, bool with_prompt,
   std::optional<json::object> prompt;
   if (with_prompt) {
     int exit_code = kExitOk;
-    policy::AdminAction action{"reviews.read_prompt",
-                               {{"name", r->model}, {"role", r->role}},
-                               {{"id", id}},
-                               id};
+    policy::AdminAction action{
+        "reviews.read_prompt", {{"name", r->model}, {"role", r->role}}, {{"id", id}}, id};
     auto auth = AuthorizeOrReport(s->config, *s->db, key, action, &exit_code, as_json);
     if (!auth) return exit_code;
     auto read = review::ReadHeldPrompt(*s->db, s->config.data_dir, *r, auth->actor(),

@@ -13,9 +13,8 @@ namespace {
 constexpr int64_t kRecordSlackMs = 10 * 60 * 1000;
 }  // namespace
 
-Result<json::object> ReadHeldPrompt(Database& db, const std::string& data_dir,
-                                    const Review& review, const std::string& actor,
-                                    int64_t now_ms) {
+Result<json::object> ReadHeldPrompt(Database& db, const std::string& data_dir, const Review& review,
+                                    const std::string& actor, int64_t now_ms) {
   json::object out;
   auto prompt =
       audit::ReadCallPrompt(db, data_dir, review.request_id, review.created_ms - kRecordSlackMs);
@@ -34,8 +33,8 @@ Result<json::object> ReadHeldPrompt(Database& db, const std::string& data_dir,
                                            prompt->subject, now_ms);
   if (!recorded.ok()) {
     return Unavailable("the prompt of review " + review.id +
-                       " is not shown: its read cannot be audited (" +
-                       recorded.status().message() + ")");
+                       " is not shown: its read cannot be audited (" + recorded.status().message() +
+                       ")");
   }
   out["status"] = prompt->status;
   if (prompt->status == "available") out["text"] = std::move(prompt->text);

@@ -151,9 +151,20 @@ constexpr const char* kInsert =
     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
 
 std::vector<Value> InsertParams(const Review& r) {
-  return {r.id,       r.created_ms, r.expires_ms, r.status,   r.key_id,
-          r.key_name, r.role,       r.subject,    r.model,    r.endpoint,
-          ReasonsText(r.reasons), r.message, r.request_hash, r.request_id};
+  return {r.id,
+          r.created_ms,
+          r.expires_ms,
+          r.status,
+          r.key_id,
+          r.key_name,
+          r.role,
+          r.subject,
+          r.model,
+          r.endpoint,
+          ReasonsText(r.reasons),
+          r.message,
+          r.request_hash,
+          r.request_id};
 }
 
 }  // namespace

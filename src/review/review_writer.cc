@@ -95,9 +95,9 @@ void ReviewWriter::Store(std::vector<Pending>& batch) {
       if (on_stored_) on_stored_();
       batch[i].barrier->Complete(Status::Ok());
     } else {
-      batch[i].barrier->Complete(Status(results[i].code(), "review " + batch[i].review.id +
-                                                               " was not stored: " +
-                                                               results[i].message()));
+      batch[i].barrier->Complete(
+          Status(results[i].code(),
+                 "review " + batch[i].review.id + " was not stored: " + results[i].message()));
     }
   }
 }

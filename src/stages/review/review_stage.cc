@@ -151,10 +151,8 @@ AdminResponse ListReviews(const AdminRequest& r) {
 AdminResponse ReadPrompt(const ReviewAdmin& a, const AdminRequest& r, const std::string& id) {
   auto got = a.queue->Get(id);
   if (!got.ok()) return StoreError(got.status());
-  admin::AdminActionSpec spec{"reviews.read_prompt",
-                              {{"name", got->model}, {"role", got->role}},
-                              {{"id", id}},
-                              id};
+  admin::AdminActionSpec spec{
+      "reviews.read_prompt", {{"name", got->model}, {"role", got->role}}, {{"id", id}}, id};
   auto auth = Authorize(a, r.principal, spec);
   if (!auth.ok()) return admin::AuthorizationError(auth.status());
   if (!auth->execute) return admin::PendingResponse(*auth, spec);

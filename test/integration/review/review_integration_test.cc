@@ -257,9 +257,9 @@ TEST_F(ReviewIntegrationTest, ReviewerReadsTheHeldPromptAndEveryReadIsAudited) {
   EXPECT_EQ(p.at("status").as_string(), "available") << read.body;
   EXPECT_NE(std::string(p.at("text").as_string()).find(prompt), std::string::npos) << read.body;
   EXPECT_EQ(Http(fx_->admin_port(), "GET", "/admin/reviews/" + id + "?prompt=1", "").status, 401);
-  EXPECT_EQ(Http(fx_->admin_port(), "GET", "/admin/reviews/" + id + "?prompt=yes", "", admin_auth)
-                .status,
-            400);
+  EXPECT_EQ(
+      Http(fx_->admin_port(), "GET", "/admin/reviews/" + id + "?prompt=yes", "", admin_auth).status,
+      400);
 
   auto shown = fx_->Cli({"review", "show", id, "--prompt"});
   ASSERT_EQ(shown.exit_code, 0) << shown.err;
@@ -296,8 +296,9 @@ TEST_F(ReviewIntegrationTest, AReviewThatCannotBeStoredIs503NotA202) {
   // running gateway.
   auto db = OpenDatabase("sqlite:" + fx_->data_dir() + "/var/steward.db");
   ASSERT_TRUE(db.ok()) << db.status().message();
-  ASSERT_TRUE((*db)->Exec("CREATE TRIGGER refuse_reviews BEFORE INSERT ON reviews "
-                          "BEGIN SELECT RAISE(ABORT, 'disk is full (test)'); END")
+  ASSERT_TRUE((*db)
+                  ->Exec("CREATE TRIGGER refuse_reviews BEFORE INSERT ON reviews "
+                         "BEGIN SELECT RAISE(ABORT, 'disk is full (test)'); END")
                   .ok());
   auto before = fx_->Cli({"review", "list", "--json"});
   ASSERT_EQ(before.exit_code, 0) << before.err;
