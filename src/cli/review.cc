@@ -19,6 +19,7 @@
 
 #include "cli/admin_auth.h"
 #include "cli/command.h"
+#include "common/json_text.h"
 #include "config/config.h"
 #include "review/prompt_read.h"
 #include "review/review_queue.h"
@@ -85,7 +86,7 @@ int RunList(const GlobalOptions& g, const std::string& status, int64_t limit, bo
   if (as_json) {
     json::array out;
     for (const auto& r : *list) out.push_back(review::ReviewToJson(r));
-    std::cout << json::serialize(json::object{{"reviews", std::move(out)}}) << "\n";
+    std::cout << JsonText(json::object{{"reviews", std::move(out)}}) << "\n";
     return kExitOk;
   }
   if (list->empty()) {
@@ -125,7 +126,7 @@ int RunShow(const GlobalOptions& g, const std::string& id, bool with_prompt, con
   if (as_json) {
     json::object out = review::ReviewToJson(*r);
     if (prompt) out["prompt"] = std::move(*prompt);
-    std::cout << json::serialize(out) << "\n";
+    std::cout << JsonText(out) << "\n";
     return kExitOk;
   }
   PrintReview(*r);
@@ -181,7 +182,7 @@ int RunDecide(const GlobalOptions& g, const std::string& id, bool approve, const
   if (as_json) {
     json::object out = review::ReviewToJson(*decided);
     if (recorded.ok()) out["audit_index"] = *recorded;
-    std::cout << json::serialize(out) << "\n";
+    std::cout << JsonText(out) << "\n";
   } else {
     std::cout << id << " " << decided->status << " by " << decided->decided_by
               << (recorded.ok() ? " (audit index " + std::to_string(*recorded) + ")" : "") << "\n";

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/json_text.h"
 #include "common/strings.h"
 #include "scan/request_scan.h"
 
@@ -93,7 +94,7 @@ LocalReply ReviewStatusReply(ReviewQueue& queue, const std::string& caller_key_i
                      {"created_ms", out["created_ms"]}, {"expires_ms", out["expires_ms"]},
                      {"decided_ms", out["decided_ms"]}, {"note", out["note"]}};
   reply.status = 200;
-  reply.body = json::serialize(state);
+  reply.body = JsonText(state);
   return reply;
 }
 

@@ -26,6 +26,7 @@
 
 #include "admin/admin_server.h"
 #include "audit/audit_log.h"
+#include "common/json_text.h"
 #include "config/config.h"
 #include "gateway/gateway.h"
 #include "monitor/metrics.h"
@@ -141,7 +142,7 @@ AdminResponse ListReviews(const AdminRequest& r) {
   if (!list.ok()) return StoreError(list.status());
   json::array out;
   for (const auto& rv : *list) out.push_back(review::ReviewToJson(rv));
-  return AdminResponse::Json(200, json::serialize(json::object{{"reviews", std::move(out)}}));
+  return AdminResponse::Json(200, JsonText(json::object{{"reviews", std::move(out)}}));
 }
 
 // GET /admin/reviews/{id}?prompt=1: the review with the held call's prompt
@@ -164,7 +165,7 @@ AdminResponse ReadPrompt(const ReviewAdmin& a, const AdminRequest& r, const std:
   }
   json::object out = review::ReviewToJson(*got);
   out["prompt"] = std::move(*prompt);
-  return AdminResponse::Json(200, json::serialize(out));
+  return AdminResponse::Json(200, JsonText(out));
 }
 
 AdminResponse GetOrDecide(const AdminRequest& r) {
@@ -190,7 +191,7 @@ AdminResponse GetOrDecide(const AdminRequest& r) {
     if (!auth->execute) return admin::PendingResponse(*auth, spec);
     auto got = a->queue->Get(id);
     if (!got.ok()) return StoreError(got.status());
-    return AdminResponse::Json(200, json::serialize(review::ReviewToJson(*got)));
+    return AdminResponse::Json(200, JsonText(review::ReviewToJson(*got)));
   }
   if (verb != "approve" && verb != "reject") {
     return AdminResponse::Error(404, "not_found",
@@ -240,7 +241,7 @@ AdminResponse GetOrDecide(const AdminRequest& r) {
     spdlog::error("review {} decided but not audited: {}", id, recorded.status().message());
     out["audit_error"] = recorded.status().message();
   }
-  return AdminResponse::Json(200, json::serialize(out));
+  return AdminResponse::Json(200, JsonText(out));
 }
 
 void RegisterRoutesOnce() {

@@ -2,7 +2,6 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <boost/beast/core/detail/base64.hpp>
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
@@ -60,19 +59,14 @@ class ReviewIntegrationTest : public ::testing::Test {
                 {{"Authorization", "Bearer " + *admin_}, {"Content-Type", "application/json"}});
   }
   static std::vector<json::object> AuditRecords() {
-    std::string out = *dir_ + "/export-" + std::to_string(++exports_);
-    auto r = fx_->Cli({"audit", "export", "--out", out});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::string error;
     std::vector<json::object> records;
-    std::ifstream in(out + "/leaves.jsonl");
-    for (std::string line; std::getline(in, line);) {
-      std::string b64(json::parse(line).at("leaf").as_string());
-      std::string leaf(boost::beast::detail::base64::decoded_size(b64.size()), '\0');
-      auto n = boost::beast::detail::base64::decode(leaf.data(), b64.data(), b64.size());
-      leaf.resize(n.first);
+    for (const auto& leaf :
+         fx_->AuditLeaves(*dir_ + "/export-" + std::to_string(++exports_), &error)) {
       json::value v = json::parse(leaf);
       if (v.is_object()) records.push_back(v.as_object());
     }
+    EXPECT_EQ(error, "");
     return records;
   }
 
