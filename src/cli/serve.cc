@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "admin/admin_server.h"
+#include "admin/gate_authorization.h"
 #include "audit/audit_log.h"
 #include "cli/command.h"
 #include "cli/memory.h"
@@ -124,24 +125,11 @@ int RunServe(const GlobalOptions& g, const ServeOverrides& o) {
           (void)RecordAdminEvent(*store, data_dir, {event, actor, target, std::move(details)});
         });
     if (Status s = gate->Init(); !s.ok()) return Fail(s.WithContext("policy approvals"));
-    authorize = [gate](const Principal& who, const admin::AdminActionSpec& a) -> Result<admin::AdminAuthorization> {
-      policy::AdminAction action{a.action, a.resource, a.params, a.target};
-      STEWARD_ASSIGN_OR_RETURN(policy::GateOutcome o, gate->Submit(who, action));
-      admin::AdminAuthorization out;
-      out.execute = o.execute;
-      out.pending_id = o.pending_id;
-      out.approvals = o.approvals;
-      out.required = o.required;
-      out.approvers = o.approvers;
-      if (!o.execute) out.message = policy::PendingMessage(o, action);
-      if (!o.pending_id.empty()) {
-        out.finish = [gate, id = o.pending_id](const Status& result) {
-          if (Status s = gate->Finish(id, result); !s.ok()) {
-            std::cerr << "steward: pending action " << id << " outcome not recorded: " << s.message() << std::endl;
-          }
-        };
-      }
-      return out;
+    authorize = [gate](const Principal& who,
+                       const admin::AdminActionSpec& a) -> Result<admin::AdminAuthorization> {
+      return admin::AuthorizeThroughGate(
+          *gate, who, a,
+          [gate](const std::string& id, const Status& result) { return gate->Finish(id, result); });
     };
     // Held admin actions, for the second admin to find.
     admin::AdminRouter::Global().Add("GET", "/admin/approvals", [gate, authorize](const admin::AdminRequest& r) {

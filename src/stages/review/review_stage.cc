@@ -25,6 +25,7 @@
 #include <mutex>
 
 #include "admin/admin_server.h"
+#include "admin/gate_authorization.h"
 #include "audit/audit_log.h"
 #include "common/json_text.h"
 #include "config/config.h"
@@ -102,25 +103,13 @@ Result<admin::AdminAuthorization> Authorize(const ReviewAdmin& a, const Principa
         }
       });
   STEWARD_RETURN_IF_ERROR(gate.Init());
-  policy::AdminAction action{spec.action, spec.resource, spec.params, spec.target};
-  STEWARD_ASSIGN_OR_RETURN(policy::GateOutcome o, gate.Submit(who, action));
-  admin::AdminAuthorization out;
-  out.execute = o.execute;
-  out.pending_id = o.pending_id;
-  out.approvals = o.approvals;
-  out.required = o.required;
-  out.approvers = o.approvers;
-  if (!o.execute) out.message = policy::PendingMessage(o, action);
-  if (!o.pending_id.empty()) {
-    // The gate only lives for this call: finish through a fresh one.
-    out.finish = [engine, db, ttl = a.approval_ttl_ms, id = o.pending_id](const Status& result) {
-      policy::AdminGate g(*engine, *db, SystemClock::Instance(), ttl);
-      if (Status s = g.Finish(id, result); !s.ok()) {
-        spdlog::error("pending action {} outcome not recorded: {}", id, s.message());
-      }
-    };
-  }
-  return out;
+  // The gate only lives for this call: a held action finishes through a fresh one.
+  return admin::AuthorizeThroughGate(
+      gate, who, spec,
+      [engine, db, ttl = a.approval_ttl_ms](const std::string& id, const Status& result) {
+        policy::AdminGate g(*engine, *db, SystemClock::Instance(), ttl);
+        return g.Finish(id, result);
+      });
 }
 
 AdminResponse ListReviews(const AdminRequest& r) {

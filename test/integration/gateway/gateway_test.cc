@@ -30,6 +30,29 @@ std::string ContentOf(const HttpResponse& r) {
   return std::string(v.at("choices").at(0).at("message").at("content").as_string());
 }
 
+// A chat stream's events (all but the final [DONE]) read back: the text in
+// order, how many events carried text and how many a role.
+struct ChatStreamTally {
+  std::string text;
+  int content_events = 0;
+  int role_events = 0;
+};
+ChatStreamTally TallyChatStream(const std::vector<std::string>& events) {
+  ChatStreamTally t;
+  for (size_t i = 0; i + 1 < events.size(); ++i) {
+    json::value ev = json::parse(events[i]);
+    const auto& choices = ev.at("choices").as_array();
+    if (choices.empty()) continue;  // usage event
+    const auto& delta = choices[0].at("delta").as_object();
+    if (const auto* c = delta.if_contains("content")) {
+      t.text += c->as_string();
+      ++t.content_events;
+    }
+    if (delta.contains("role")) ++t.role_events;
+  }
+  return t;
+}
+
 class GatewayTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -212,24 +235,10 @@ TEST_F(GatewayTest, StreamRelaysEveryChunkInOrderWithoutBuffering) {
   auto events = s.DataEvents();
   ASSERT_GE(events.size(), 3u);
   EXPECT_EQ(events.back(), "[DONE]");
-  std::string text;
-  int content_events = 0, role_events = 0;
-  for (size_t i = 0; i + 1 < events.size(); ++i) {
-    auto ev = json::parse(events[i]).as_object();
-    auto& choices = ev.at("choices").as_array();
-    if (choices.empty()) continue;  // usage event
-    auto* delta = choices[0].as_object().if_contains("delta");
-    if (delta && delta->as_object().if_contains("content")) {
-      text += delta->as_object().at("content").as_string();
-      ++content_events;
-    }
-    if (delta && delta->as_object().if_contains("role")) ++role_events;
-  }
-  EXPECT_EQ(text, expected) << "every chunk, in order";
-  EXPECT_GE(content_events, 6);
-  // Text an output stage held back goes out in an extra event; it must not
-  // repeat the first event's role.
-  EXPECT_EQ(role_events, 1);
+  ChatStreamTally tally = TallyChatStream(events);
+  EXPECT_EQ(tally.text, expected) << "every chunk, in order";
+  EXPECT_EQ(tally.content_events, 6);
+  EXPECT_EQ(tally.role_events, 1);
   // The first chunk reached the client long before the last one was made
   // (the simulator spends ~1.5 s producing the rest).
   ASSERT_GE(s.pieces.size(), 2u);
@@ -311,22 +320,10 @@ TEST(GatewayStreamTest, HeldBackTextGoesOutAsAPlainDelta) {
   auto events = s.DataEvents();
   ASSERT_FALSE(events.empty());
   EXPECT_EQ(events.back(), "[DONE]");
-  std::string text;
-  int content_events = 0, role_events = 0;
-  for (size_t i = 0; i + 1 < events.size(); ++i) {
-    auto ev = json::parse(events[i]).as_object();
-    auto& choices = ev.at("choices").as_array();
-    if (choices.empty()) continue;  // usage event
-    const auto& delta = choices[0].as_object().at("delta").as_object();
-    if (auto* c = delta.if_contains("content")) {
-      text += c->as_string();
-      ++content_events;
-    }
-    if (delta.if_contains("role")) ++role_events;
-  }
-  EXPECT_EQ(text, ContentOf(plain));
-  EXPECT_GT(content_events, 6) << "expected the scanner to hold back a tail";
-  EXPECT_EQ(role_events, 1);
+  ChatStreamTally tally = TallyChatStream(events);
+  EXPECT_EQ(tally.text, ContentOf(plain));
+  EXPECT_GT(tally.content_events, 6) << "expected the scanner to hold back a tail";
+  EXPECT_EQ(tally.role_events, 1);
 }
 
 // A "*" upstream serves whatever it has: GET /v1/models lists what it
