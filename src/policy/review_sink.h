@@ -18,7 +18,7 @@ class ReviewSink {
   virtual ~ReviewSink() = default;
   // Queues the request for a reviewer; returns the review id the client gets
   // in the 202 reply. Must not block on I/O for long (called on the request
-  // path).
+  // path). An error makes the call a 503 review_unavailable.
   virtual Result<std::string> Submit(RequestContext& ctx, const Decision& decision) = 0;
 
   // Called first, for a call whose decision is `review`: when it names an

@@ -152,7 +152,14 @@ class PolicyStage : public Stage {
       }
       Result<std::string> id = sink->Submit(ctx, d);
       if (id.ok()) return StageResult::Hold(*id);
+      // The queue exists but cannot hold the call now: a fault to retry,
+      // not a denial, so the client can tell the two apart.
       spdlog::error("review queue refused request {}: {}", ctx.request_id, id.status().message());
+      return StageResult::Error(503, "server_error", "review_unavailable",
+                                d.message +
+                                    "; the request needs human review, but the review "
+                                    "queue cannot hold it now (" +
+                                    id.status().message() + ")");
     }
     return StageResult::Error(403, "invalid_request_error", "policy_review_required",
                               d.message +

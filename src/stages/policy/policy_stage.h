@@ -3,12 +3,12 @@
 //
 // Fills ctx.policy (decision, reasons, obligations, errors, bundle hash) and
 // the x-steward-policy response header; refuses with 403 (deny, naming the
-// rule), 403 or 202 (review: 202 once a ReviewSink is published), 503 when no
-// bundle could be loaded (fail closed). Applies redact(...) to the request
-// (scan::ApplyRedaction), enforces limit(max_tokens) by clamping the request
-// and limit(request_bytes) with 413, limit(rpm|tpm) with per-(rule, key) token
-// buckets answering 429 + Retry-After (policy_limiter.h); records the other
-// obligations (store_payloads, route) in ctx.policy.obligations for later stages.
+// rule), 403 or 202 (review: 202 once a ReviewSink is published, 503 when it
+// cannot hold the call), 503 when no bundle could be loaded (fail closed). Applies redact(...) to
+// the request (scan::ApplyRedaction), enforces limit(max_tokens) by clamping the request and
+// limit(request_bytes) with 413, limit(rpm|tpm) with per-(rule, key) token buckets answering 429 +
+// Retry-After (policy_limiter.h); records the other obligations (store_payloads, route) in
+// ctx.policy.obligations for later stages.
 #pragma once
 
 #include <memory>

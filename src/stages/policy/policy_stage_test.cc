@@ -128,6 +128,20 @@ TEST_F(PolicyStageTest, ReviewRefusedWithoutQueueAndHeldWithOne) {
   r = stage->OnRequest(again);
   EXPECT_EQ(r.action, StageResult::Action::kHold);
   EXPECT_EQ(queue->submitted, 1);
+
+  // A queue that cannot take the call is a fault to retry, not a denial.
+  struct BrokenQueue : policy::ReviewSink {
+    Result<std::string> Submit(RequestContext&, const policy::Decision&) override {
+      return Unavailable("database is locked");
+    }
+  };
+  services_.Put<policy::ReviewSink>(std::make_shared<BrokenQueue>());
+  RequestContext third = UserCall("user");
+  third.injection_score = 0.9;
+  r = stage->OnRequest(third);
+  EXPECT_EQ(r.reply.status, 503);
+  EXPECT_NE(r.reply.body.find("review_unavailable"), std::string::npos) << r.reply.body;
+  EXPECT_NE(r.reply.body.find("database is locked"), std::string::npos) << r.reply.body;
 }
 
 TEST_F(PolicyStageTest, FailsClosedWhenNoBundleLoads) {
