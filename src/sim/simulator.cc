@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 #include <random>
 
+#include "common/json_text.h"
 #include "common/strings.h"
 
 namespace steward::sim {
@@ -217,7 +218,8 @@ Task<void> Simulator::Handle(server::Request& req, const server::Connection&, se
     json::object out{{"object", "list"}, {"data", std::move(data)}, {"model", model}};
     int64_t tokens = static_cast<int64_t>((bytes + 3) / 4);
     out["usage"] = json::object{{"prompt_tokens", tokens}, {"total_tokens", tokens}};
-    co_await writer.Send(Json(200, json::serialize(out)));
+    // Numbers as model servers write them ("-0.25"), not Boost's "-2.5E-1".
+    co_await writer.Send(Json(200, JsonText(out)));
     co_return;
   }
 

@@ -96,6 +96,8 @@ TEST_F(GatewayTest, CompletionsEmbeddingsAndModels) {
   auto e = Http(fx_->port(), "POST", "/v1/embeddings", R"({"model":"embed","input":["a","b"]})", Bearer(*user_key_));
   ASSERT_EQ(e.status, 200) << e.body;
   EXPECT_EQ(json::parse(e.body).at("data").as_array().size(), 2u);
+  // The vectors arrive as the model server wrote them, in plain decimals.
+  EXPECT_EQ(e.body.find('E'), std::string::npos) << e.body;
   auto m = Http(fx_->port(), "GET", "/v1/models", "", Bearer(*user_key_));
   ASSERT_EQ(m.status, 200) << m.body;
   EXPECT_EQ(json::parse(m.body).at("object").as_string(), "list");
