@@ -9,7 +9,7 @@ want=(
   build-essential cmake pkg-config ninja-build
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libvectorscan-dev libsodium-dev libsqlite3-dev sqlite3 libyaml-cpp-dev
-  libspdlog-dev libfmt-dev libcli11-dev libssl-dev libmimalloc-dev
+  libspdlog-dev libfmt-dev libcli11-dev libssl-dev libmimalloc-dev libzstd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
   libpq-dev libhiredis-dev

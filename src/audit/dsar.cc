@@ -7,6 +7,7 @@
 
 #include "audit/canonical_json.h"
 #include "audit/keys.h"
+#include "audit/leaf_blocks.h"
 #include "audit/log_store.h"
 #include "audit/merkle.h"
 #include "audit/payload_crypto.h"
@@ -148,11 +149,10 @@ Result<CallPrompt> ReadCallPrompt(Database& db, const std::string& data_dir,
   // A streamed call has two records with one ref; the prompt is with the
   // first, so keep scanning back to the oldest of the call's records.
   static const std::string kStop = "scan reached records older than the call";
-  Status scanned = db.QueryEach(
-      "SELECT idx, time_ms, subject, leaf FROM audit_leaves WHERE kind = $1 ORDER BY idx DESC",
-      {std::string("request")}, [&](const RowView& row) -> Status {
-        if (row.Int(1) < not_before_ms) return FailedPrecondition(kStop);
-        std::string_view leaf = row.Bytes(3);
+  Status scanned = ForEachStoredLeafNewestFirst(db, [&](const StoredLeaf& stored) -> Status {
+        if (stored.kind != "request") return Status::Ok();
+        if (stored.time_ms < not_before_ms) return FailedPrecondition(kStop);
+        std::string_view leaf = stored.leaf;
         // Cheap filter before parsing: the id is in the record verbatim.
         if (leaf.find(request_id) == std::string_view::npos) return Status::Ok();
         boost::system::error_code ec;
@@ -161,8 +161,8 @@ Result<CallPrompt> ReadCallPrompt(Database& db, const std::string& data_dir,
         const boost::json::value* rid = rec ? rec->if_contains("request_id") : nullptr;
         if (!rid || !rid->is_string() || rid->get_string() != request_id) return Status::Ok();
         found = true;
-        out.audit_index = row.Int(0);
-        out.subject = row.IsNull(2) ? "" : std::string(row.Bytes(2));
+        out.audit_index = stored.index;
+        out.subject = std::string(stored.subject);
         payload_ref.clear();
         if (const auto* ref = rec->if_contains("payload_ref"); ref && ref->is_string()) {
           payload_ref = std::string(ref->get_string());

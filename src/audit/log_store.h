@@ -193,8 +193,9 @@ Result<int64_t> AppendLeavesInTx(Transaction& tx, Frontier* frontier,
                                  const std::vector<LeafToAppend>& leaves, PayloadSealer* sealer,
                                  DataKeyCache* key_cache = nullptr);
 
-// The same, moving each leaf's bytes (LeafToAppend::leaf) into its row
-// instead of copying them; the other fields are left as they were.
+// The same for an rvalue batch (kept for callers; since migration 11 the
+// leaves' bytes are compressed into blocks from where they are, so both
+// leave `leaves` as it was).
 Result<int64_t> AppendLeavesInTx(Transaction& tx, Frontier* frontier,
                                  std::vector<LeafToAppend>&& leaves, PayloadSealer* sealer,
                                  DataKeyCache* key_cache = nullptr);

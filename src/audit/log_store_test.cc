@@ -8,6 +8,7 @@
 
 #include "audit/canonical_json.h"
 #include "audit/payload_crypto.h"
+#include "audit/store_test_util.h"
 #include "audit/verify.h"
 #include "steward/admin_events.h"
 
@@ -124,7 +125,8 @@ TEST_F(LogStoreTest, SubjectIndexMigratesOldStoresAndCoversTheTail) {
   std::vector<LeafToAppend> first;
   for (int i = 0; i < 30; ++i)
     first.push_back(NumberedLeaf(i, i % 3 == 0 ? "s_a" : i % 3 == 1 ? "s_b" : ""));
-  ASSERT_TRUE(AppendLeaves(**old, first, nullptr).ok());
+  Frontier old_tree;
+  ASSERT_TRUE(testing::AppendLegacyLeaves(**old, old_tree, first).ok());
   ASSERT_TRUE((*old)->Migrate(AuditMigrations()).ok());  // 4: the index is built
   Sql sql(old->get());
   EXPECT_EQ(*SubjectIndexedSize(sql), 30);
@@ -233,7 +235,7 @@ TEST_F(LogStoreTest, SubjectLeavesFromRunsAndTail) {
   EXPECT_EQ(SubjectLeaves(sql, "s_x", 100)->size(), 15u);  // below a size only
   EXPECT_EQ(SubjectLeaves(sql, "s_y", 302)->size(), 258u);
   // A run naming a record the store does not hold is reported, not skipped.
-  ASSERT_TRUE(db->Exec("DELETE FROM audit_leaves WHERE idx = 14").ok());
+  ASSERT_TRUE(testing::DeleteStoredLeaf(*db, 14).ok());
   auto broken = SubjectLeaves(sql, "s_x", 302);
   ASSERT_FALSE(broken.ok());
   EXPECT_NE(broken.status().message().find("record 14"), std::string::npos);
@@ -267,9 +269,7 @@ TEST_F(LogStoreTest, RecordAdminEventAppendsCanonicalRecord) {
   auto i1 = RecordAdminEvent(*db_, dir_.string(), e);
   ASSERT_TRUE(i1.ok());
   EXPECT_EQ(*i1, 1);
-  auto rows = db_->Query("SELECT leaf FROM audit_leaves WHERE idx = 0");
-  ASSERT_TRUE(rows.ok());
-  auto parsed = ParseCanonicalJson(rows->at(0).Text(0));
+  auto parsed = ParseCanonicalJson(testing::StoredLeafAt(*db_, 0));
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
   EXPECT_EQ(parsed->at("action").as_string(), "keys.create");
   EXPECT_EQ(parsed->at("kind").as_string(), "admin");
@@ -296,7 +296,8 @@ TEST_F(LogStoreTest, Migration7RebuildsLeavesWithIndexAsRowKey) {
     leaves.push_back(NumberedLeaf(i, i % 3 ? "s_a" : ""));
     mem.Append(LeafHash(leaves.back().leaf));
   }
-  ASSERT_TRUE(AppendLeaves(**old_db, leaves, nullptr).ok());
+  Frontier old_tree;
+  ASSERT_TRUE(testing::AppendLegacyLeaves(**old_db, old_tree, leaves).ok());
   auto table = (*old_db)->Query("SELECT sql FROM sqlite_master WHERE name = 'audit_leaves'");
   ASSERT_TRUE(table.ok());
   EXPECT_EQ((*table)[0].Text(0).find("INTEGER PRIMARY KEY"), std::string::npos);

@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "audit/canonical_json.h"
+#include "audit/leaf_blocks.h"
 #include "audit/leaf_hash_batch.h"
 #include "common/strings.h"
 
@@ -18,13 +19,6 @@ namespace {
 
 // Leaves read by one query when exporting (rows are held in memory).
 constexpr int64_t kExportBatch = int64_t{1} << 14;
-
-const std::string& BlobAt(const Row& row, size_t i) {
-  static const std::string kEmpty;
-  if (auto* b = std::get_if<Blob>(&row.values.at(i))) return b->bytes;
-  if (auto* s = std::get_if<std::string>(&row.values.at(i))) return *s;
-  return kEmpty;
-}
 
 Status CheckHead(const TreeHead& h, const Hash& root, const std::string& expected_key) {
   if (h.root_hash != root) {
@@ -116,14 +110,15 @@ std::string RecordProblem(int64_t index, bool missing) {
          (missing ? " is missing" : " does not match its stored leaf hash (record bytes changed)");
 }
 
-Result<Chunk> ReadChunk(Database& db, int64_t begin, int64_t end) {
+Result<Chunk> ReadChunk(Database& db, int64_t begin, int64_t end, int64_t blocks_from) {
   Chunk chunk;
   chunk.levels.resize(1);
   std::vector<Hash>& leaf_hashes = chunk.levels[0];
   leaf_hashes.reserve(static_cast<size_t>(end - begin));
-  // Rows are read in place and their records copied into a batch that is
-  // hashed several at a time (LeafHashBatch), with their stored hashes; the
-  // scan stops at the first problem, in index order.
+  // Records are read in place (rows of the old layout, or decompressed
+  // blocks) and copied into a batch that is hashed several at a time
+  // (LeafHashBatch), with their stored hashes; the scan stops at the first
+  // problem, in index order.
   LeafHashBatch batch;
   std::string stored_hashes;  // 32 bytes for each leaf in the batch
   constexpr size_t kBatchLeaves = 4 * LeafHashBatch::kLanes;
@@ -144,22 +139,69 @@ Result<Chunk> ReadChunk(Database& db, int64_t begin, int64_t end) {
     return true;
   };
   bool stopped = false;
-  Status s = db.QueryEach(
-      "SELECT idx, leaf, leaf_hash FROM audit_leaves WHERE idx >= $1 AND idx < $2 ORDER BY idx",
-      {begin, end}, [&](const RowView& row) -> Status {
-        const int64_t expected = begin + static_cast<int64_t>(leaf_hashes.size() + batch.size());
-        const std::string_view stored = row.Bytes(2);
-        if (row.Int(0) == expected && stored.size() == 32) {
-          batch.Add(row.Bytes(1));
-          stored_hashes.append(stored);
-          if (batch.size() < kBatchLeaves || check_batch()) return Status::Ok();
-        } else if (check_batch()) {  // an earlier bad record is named first
-          chunk.bad_index = expected;
-          chunk.problem = RecordProblem(expected, row.Int(0) != expected);
-        }
-        stopped = true;
-        return DataLoss("stop: first problem found");
-      });
+  auto next_index = [&] { return begin + static_cast<int64_t>(leaf_hashes.size() + batch.size()); };
+  // Names `problem` at the next expected index unless an earlier record in
+  // the batch is bad (that one is named first), and stops the scan.
+  auto stop_at_next = [&](std::string problem) -> Status {
+    const int64_t expected = next_index();
+    if (check_batch()) {
+      chunk.bad_index = expected;
+      chunk.problem = std::move(problem);
+    }
+    stopped = true;
+    return DataLoss("stop: first problem found");
+  };
+  auto on_leaf = [&](int64_t idx, std::string_view leaf, std::string_view stored) -> Status {
+    const int64_t expected = next_index();
+    if (idx != expected || stored.size() != 32) {
+      return stop_at_next(idx < expected ? "record " + std::to_string(idx) + " is stored twice"
+                                         : RecordProblem(expected, idx != expected));
+    }
+    batch.Add(leaf);
+    stored_hashes.append(stored);
+    if (batch.size() < kBatchLeaves || check_batch()) return Status::Ok();
+    stopped = true;
+    return DataLoss("stop: first problem found");
+  };
+  Status s = Status::Ok();
+  if (begin < blocks_from) {  // rows written before migration 11
+    s = db.QueryEach(
+        "SELECT idx, leaf, leaf_hash FROM audit_leaves WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+        {begin, std::min(end, blocks_from)},
+        [&](const RowView& row) { return on_leaf(row.Int(0), row.Bytes(1), row.Bytes(2)); });
+  }
+  if (s.ok() && end > blocks_from) {
+    // Blocks: the first one that may hold `from` starts at most a block's
+    // width before it (one straddling a chunk edge is decoded by both).
+    const int64_t from = std::max(begin, blocks_from);
+    DecodedLeafBlock block;
+    s = db.QueryEach(
+        "SELECT first_idx, entries, leaf_hashes, body FROM audit_leaf_blocks WHERE first_idx >= $1 "
+        "AND first_idx < $2 ORDER BY first_idx",
+        {from - (kMaxBlockLeaves - 1), end}, [&](const RowView& row) -> Status {
+          const int64_t first = row.Int(0), entries = row.Int(1);
+          if (entries > 0 && entries <= kMaxBlockLeaves && first + entries <= from) {
+            return Status::Ok();  // ends before this chunk
+          }
+          const std::string_view hashes = row.Bytes(2);
+          Status decoded = block.Decode(first, entries, row.Bytes(3));
+          if (decoded.ok() && hashes.size() != 32 * static_cast<size_t>(entries)) {
+            decoded = DataLoss("audit leaf block of records " + std::to_string(first) + ".." +
+                               std::to_string(first + entries - 1) + " holds " +
+                               std::to_string(hashes.size()) + " bytes of leaf hashes");
+          }
+          if (!decoded.ok()) {
+            // A damaged block: named with the records it covers.
+            return stop_at_next("record " + std::to_string(std::max(first, next_index())) +
+                                " cannot be read: " + decoded.message());
+          }
+          for (int64_t k = std::max<int64_t>(0, from - first); k < entries && first + k < end; ++k) {
+            STEWARD_RETURN_IF_ERROR(on_leaf(first + k, block.leaves()[static_cast<size_t>(k)].leaf,
+                                            hashes.substr(32 * static_cast<size_t>(k), 32)));
+          }
+          return Status::Ok();
+        });
+  }
   if (!s.ok() && !stopped) return s;
   if (!stopped) (void)check_batch();
   if (chunk.bad_index < 0 && static_cast<int64_t>(leaf_hashes.size()) < end - begin) {
@@ -191,6 +233,7 @@ Result<VerifyResult> VerifyStore(Database& db, const std::string& expected_publi
   Sql sql(&db);
   STEWARD_ASSIGN_OR_RETURN(int64_t size, StoredTreeSize(sql));
   STEWARD_ASSIGN_OR_RETURN(std::vector<TreeHead> heads, LoadTreeHeads(sql));
+  STEWARD_ASSIGN_OR_RETURN(const int64_t blocks_from, LeafBlocksFrom(sql));
   out.tree_size = size;
   auto fail = [&](int64_t index, std::string why) {
     if (!out.ok && out.first_bad_index <= index) return;
@@ -231,9 +274,10 @@ Result<VerifyResult> VerifyStore(Database& db, const std::string& expected_publi
   // thread), while this thread joins finished chunks to the tree and checks
   // the nodes above them and the heads.
   Database* readers[2] = {&db, second_reader ? second_reader : &db};
-  auto launch = [&readers, chunk_leaves](int64_t b, int64_t e) {
+  auto launch = [&readers, chunk_leaves, blocks_from](int64_t b, int64_t e) {
     Database* reader = readers[(b / chunk_leaves) % 2];
-    return std::async(std::launch::async, [reader, b, e] { return ReadChunk(*reader, b, e); });
+    return std::async(std::launch::async,
+                      [reader, b, e, blocks_from] { return ReadChunk(*reader, b, e, blocks_from); });
   };
   std::vector<BadNode> bad;  // stored nodes found bad so far (lowest first per chunk)
   std::vector<std::tuple<int, int64_t, Hash>> upper_nodes;  // nodes spanning several chunks
@@ -299,9 +343,18 @@ Result<VerifyResult> VerifyStore(Database& db, const std::string& expected_publi
   // Every index in [0, size) was read exactly once above (it is the key),
   // so extra records can only lie outside it: a range count on the key,
   // not a scan of the whole table.
+  // Rows of the old layout belong below blocks_from, blocks from it up to
+  // the size.
   STEWARD_ASSIGN_OR_RETURN(
-      auto extra, sql.Query("SELECT COUNT(*) FROM audit_leaves WHERE idx < 0 OR idx >= $1", {size}));
-  const int64_t extra_leaves = extra.empty() ? 0 : extra[0].Int(0);
+      auto extra, sql.Query("SELECT COUNT(*) FROM audit_leaves WHERE idx < 0 OR idx >= $1",
+                            {std::min(size, blocks_from)}));
+  STEWARD_ASSIGN_OR_RETURN(
+      auto extra_blocks,
+      sql.Query("SELECT COUNT(*), COALESCE(SUM(entries), 0) FROM audit_leaf_blocks WHERE "
+                "first_idx < $1 OR first_idx + entries > $2",
+                {blocks_from, size}));
+  const int64_t extra_leaves = (extra.empty() ? 0 : extra[0].Int(0)) +
+                               (extra_blocks.empty() ? 0 : std::max<int64_t>(extra_blocks[0].Int(0), extra_blocks[0].Int(1)));
   if (extra_leaves != 0) {
     fail(size, "the store holds " + std::to_string(size + extra_leaves) +
                    " records but the tree size is " + std::to_string(size));
@@ -465,19 +518,20 @@ Status ExportLog(Database& db, const TreeHead& head, const std::string& dir) {
   std::string buf;
   for (int64_t begin = 0; begin < head.tree_size; begin += kExportBatch) {
     int64_t end = std::min(head.tree_size, begin + kExportBatch);
-    STEWARD_ASSIGN_OR_RETURN(
-        auto rows, db.Query("SELECT idx, leaf FROM audit_leaves WHERE idx >= $1 AND idx < $2 "
-                            "ORDER BY idx",
-                            {begin, end}));
-    if (static_cast<int64_t>(rows.size()) != end - begin) {
+    buf.clear();
+    int64_t next = begin;
+    const auto incomplete = [&] {
       return DataLoss("records " + std::to_string(begin) + ".." + std::to_string(end - 1) +
                       " are incomplete in the store (run `steward audit verify`)");
-    }
-    buf.clear();
-    for (const Row& r : rows) {
-      buf += "{\"index\":" + std::to_string(r.Int(0)) + ",\"leaf\":\"" +
-             Base64Encode(BlobAt(r, 1)) + "\"}\n";
-    }
+    };
+    STEWARD_RETURN_IF_ERROR(ForEachStoredLeaf(Sql(&db), begin, end, [&](const StoredLeaf& l) {
+      if (l.index != next) return incomplete();
+      ++next;
+      buf += "{\"index\":" + std::to_string(l.index) + ",\"leaf\":\"" + Base64Encode(l.leaf) +
+             "\"}\n";
+      return Status::Ok();
+    }));
+    if (next != end) return incomplete();
     out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
   }
   out.close();

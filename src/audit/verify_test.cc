@@ -10,6 +10,7 @@
 #include "audit/audit_log.h"
 #include "audit/canonical_json.h"
 #include "audit/keys.h"
+#include "audit/store_test_util.h"
 #include "common/strings.h"
 
 namespace steward::audit {
@@ -56,16 +57,11 @@ class VerifyTest : public ::testing::Test {
     return r.ok() ? *r : VerifyResult{};
   }
 
-  std::string LeafAt(int64_t i) {
-    return db_->Query("SELECT leaf FROM audit_leaves WHERE idx = $1", {i})->at(0).Text(0);
-  }
-  std::string LeafHashAt(int64_t i) {
-    return db_->Query("SELECT leaf_hash FROM audit_leaves WHERE idx = $1", {i})->at(0).Text(0);
-  }
+  std::string LeafAt(int64_t i) { return testing::StoredLeafAt(*db_, i); }
+  std::string LeafHashAt(int64_t i) { return testing::StoredLeafHashAt(*db_, i); }
   void SetLeaf(int64_t i, const std::string& leaf, const std::string& hash) {
-    ASSERT_TRUE(db_->Exec("UPDATE audit_leaves SET leaf = $1, leaf_hash = $2 WHERE idx = $3",
-                          {Blob{leaf}, Blob{hash}, i})
-                    .ok());
+    Status s = testing::SetStoredLeaf(*db_, i, leaf, hash);
+    ASSERT_TRUE(s.ok()) << s.ToString();
   }
 
   std::filesystem::path dir_;
@@ -102,7 +98,7 @@ TEST_F(VerifyTest, ChangedRecordWithRecomputedLeafHashIsCaughtByTheTree) {
 }
 
 TEST_F(VerifyTest, DroppedRecordNamesItsIndex) {
-  ASSERT_TRUE(db_->Exec("DELETE FROM audit_leaves WHERE idx = 17").ok());
+  ASSERT_TRUE(testing::DeleteStoredLeaf(*db_, 17).ok());
   VerifyResult r = Verify();
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.first_bad_index, 17) << r.problem;
@@ -124,6 +120,170 @@ TEST_F(VerifyTest, TwoReorderedRecordsNameTheFirst) {
   r = Verify();
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.first_bad_index, 20) << r.problem;
+}
+
+// Leaves are stored in compressed blocks (migration 11): a changed byte of
+// a block's compressed bytes either cannot be decoded or decodes to other
+// records; either way verify fails inside the block's range, never passes.
+TEST_F(VerifyTest, ChangedByteOfACompressedBlockFails) {
+  auto row = testing::BlockRowOf(*db_, 50);  // the block of records 37..63
+  ASSERT_TRUE(row.ok()) << row.status().ToString();
+  ASSERT_EQ(row->Int(0), 37);
+  const std::string body = row->Text(3);
+  auto original = testing::DecodeBlockRow(*row);
+  ASSERT_TRUE(original.ok());
+  int failed = 0;
+  for (size_t at = 2; at < body.size(); at += std::max<size_t>(1, body.size() / 40)) {
+    std::string bad = body;
+    bad[at] ^= 0x10;
+    ASSERT_TRUE(db_->Exec("UPDATE audit_leaf_blocks SET body = $1 WHERE first_idx = 37",
+                          {Blob{bad}})
+                    .ok());
+    VerifyResult r = Verify();
+    if (r.ok) {
+      // Only a change that decodes to the very same records may pass (a
+      // bit of the frame header that does not matter for this frame).
+      auto decoded = testing::DecodeBlockRow(*testing::BlockRowOf(*db_, 50));
+      ASSERT_TRUE(decoded.ok()) << "byte " << at;
+      for (size_t k = 0; k < decoded->size(); ++k) {
+        EXPECT_EQ((*decoded)[k].leaf, (*original)[k].leaf) << "byte " << at;
+      }
+      continue;
+    }
+    EXPECT_GE(r.first_bad_index, 32) << r.problem;  // the leaf, or the level-4 node over it
+    EXPECT_LE(r.first_bad_index, 63) << r.problem;
+    ++failed;
+  }
+  EXPECT_GT(failed, 30);
+  ASSERT_TRUE(
+      db_->Exec("UPDATE audit_leaf_blocks SET body = $1 WHERE first_idx = 37", {Blob{body}}).ok());
+  EXPECT_TRUE(Verify().ok);
+}
+
+TEST_F(VerifyTest, UndecodableBlockIsAnErrorNamingItsRecords) {
+  auto row = testing::BlockRowOf(*db_, 40);
+  ASSERT_TRUE(row.ok());
+  const std::string body = row->Text(3);
+  for (const std::string& bad :
+       {body.substr(0, body.size() / 2), std::string("\x01\x07") + body.substr(2),
+        std::string("\x09") + body.substr(1), body + "x", std::string()}) {
+    ASSERT_TRUE(db_->Exec("UPDATE audit_leaf_blocks SET body = $1 WHERE first_idx = 37",
+                          {Blob{bad}})
+                    .ok());
+    VerifyResult r = Verify();
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.first_bad_index, 37) << r.problem;
+    EXPECT_NE(r.problem.find("records 37..63"), std::string::npos) << r.problem;
+  }
+  // A block claiming another record count is refused as well.
+  ASSERT_TRUE(db_->Exec("UPDATE audit_leaf_blocks SET body = $1, entries = 26 WHERE first_idx = 37",
+                        {Blob{body}})
+                  .ok());
+  VerifyResult r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_index, 37) << r.problem;
+  // And a record decoded without the dictionary it was compressed with
+  // (id byte 0) cannot pass.
+  std::string no_dict = body;
+  no_dict[1] = 0;
+  ASSERT_TRUE(db_->Exec("UPDATE audit_leaf_blocks SET body = $1, entries = 27 WHERE first_idx = 37",
+                        {Blob{no_dict}})
+                  .ok());
+  r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_index, 37) << r.problem;
+}
+
+TEST_F(VerifyTest, ExtraBlockBeyondTheSizeFails) {
+  auto row = testing::BlockRowOf(*db_, 64);
+  ASSERT_TRUE(row.ok());
+  auto leaves = testing::DecodeBlockRow(*row);
+  ASSERT_TRUE(leaves.ok());
+  ASSERT_TRUE(testing::WriteBlock(*db_, 100, *leaves).ok());
+  VerifyResult r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_index, 100) << r.problem;
+}
+
+// A store from before migration 11: its rows stay where they are, new
+// leaves go to blocks, and verify, proofs and exports read both in order.
+TEST(VerifyMixedLayoutTest, OldRowsAndNewBlocksVerifyProveAndExport) {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("audit_verify_mixed_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  auto opened = OpenDatabase("sqlite:" + (dir / "steward.db").string());
+  ASSERT_TRUE(opened.ok());
+  Database& db = **opened;
+  ASSERT_TRUE(db.Migrate(testing::AuditMigrationsUpTo(10)).ok());
+  MemoryTree mem;
+  auto leaf = [](int i) {
+    LeafToAppend l;
+    l.leaf = "{\"kind\":\"request\",\"n\":" + std::to_string(i) + "}";
+    l.kind = "request";
+    l.subject = i % 2 ? "s_odd" : "";
+    return l;
+  };
+  std::vector<LeafToAppend> old_leaves;
+  for (int i = 0; i < 90; ++i) {
+    old_leaves.push_back(leaf(i));
+    mem.Append(LeafHash(old_leaves.back().leaf));
+  }
+  Frontier frontier;
+  ASSERT_TRUE(testing::AppendLegacyLeaves(db, frontier, old_leaves).ok());
+  ASSERT_TRUE(db.Migrate(AuditMigrations()).ok());
+  EXPECT_EQ(*LeafBlocksFrom(Sql(&db)), 90);
+  std::vector<LeafToAppend> new_leaves;
+  for (int i = 90; i < 200; ++i) {
+    new_leaves.push_back(leaf(i));
+    mem.Append(LeafHash(new_leaves.back().leaf));
+  }
+  ASSERT_TRUE(AppendLeaves(db, new_leaves, nullptr).ok());
+  EXPECT_EQ(db.Query("SELECT COUNT(*) FROM audit_leaves")->at(0).Int(0), 90);
+  EXPECT_EQ(db.Query("SELECT SUM(entries) FROM audit_leaf_blocks")->at(0).Int(0), 110);
+  auto key = LoadSigningKey(dir.string(), true);
+  ASSERT_TRUE(key.ok());
+  ASSERT_TRUE(PublishTreeHead(db, *key, 1).ok());
+  auto v = VerifyStore(db, key->public_key, nullptr, 64);  // chunks across the boundary
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_TRUE(v->ok) << v->problem;
+  EXPECT_EQ(v->root, mem.Root());
+  for (int64_t idx : {0, 17, 89, 90, 91, 150, 199}) {
+    auto p = ProveInclusion(db, idx, std::nullopt);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    EXPECT_EQ(p->audit_path, *InclusionProof(mem, idx, 200)) << idx;
+    EXPECT_EQ(testing::StoredLeafAt(db, idx), "{\"kind\":\"request\",\"n\":" + std::to_string(idx) + "}");
+  }
+  auto all = AllStoredLeaves(db);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 200u);
+  EXPECT_EQ(all->at(120), "{\"kind\":\"request\",\"n\":120}");
+  auto odd = SubjectLeaves(Sql(&db), "s_odd", 200);
+  ASSERT_TRUE(odd.ok());
+  EXPECT_EQ(odd->size(), 100u);
+  ASSERT_TRUE(ExportLog(db, LoadTreeHeads(Sql(&db))->back(), (dir / "export").string()).ok());
+  auto checked = VerifyExport((dir / "export").string(), "");
+  ASSERT_TRUE(checked.ok());
+  EXPECT_TRUE(checked->ok) << checked->problem;
+  // Damage on either side of the boundary names its record.
+  ASSERT_TRUE(testing::SetStoredLeaf(db, 150, "{}", testing::StoredLeafHashAt(db, 150)).ok());
+  v = VerifyStore(db, key->public_key, nullptr, 64);
+  EXPECT_EQ(v->first_bad_index, 150) << v->problem;
+  ASSERT_TRUE(testing::SetStoredLeaf(db, 40, "{}", testing::StoredLeafHashAt(db, 40)).ok());
+  v = VerifyStore(db, key->public_key);
+  EXPECT_EQ(v->first_bad_index, 40) << v->problem;
+  // A row of the old layout at or above the boundary is an extra record.
+  ASSERT_TRUE(testing::SetStoredLeaf(db, 40, old_leaves[40].leaf, testing::StoredLeafHashAt(db, 40)).ok());
+  ASSERT_TRUE(testing::SetStoredLeaf(db, 150, new_leaves[60].leaf, testing::StoredLeafHashAt(db, 150)).ok());
+  ASSERT_TRUE(VerifyStore(db, key->public_key)->ok);
+  ASSERT_TRUE(db.Exec("INSERT INTO audit_leaves(idx, leaf, leaf_hash, kind, time_ms) VALUES (95, "
+                      "'{}', x'00', 'request', 0)")
+                  .ok());
+  v = VerifyStore(db, key->public_key);
+  EXPECT_FALSE(v->ok);
+  EXPECT_EQ(v->first_bad_index, 200) << v->problem;
+  opened->reset();
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(VerifyTest, ReplacedHeadFails) {
@@ -151,7 +311,7 @@ TEST_F(VerifyTest, HeadSignedByAnotherKeyFails) {
 }
 
 TEST_F(VerifyTest, TruncatedTailBehindAHeadFails) {
-  ASSERT_TRUE(db_->Exec("DELETE FROM audit_leaves WHERE idx >= 90").ok());
+  for (int64_t i = 99; i >= 90; --i) ASSERT_TRUE(testing::DeleteStoredLeaf(*db_, i).ok());
   ASSERT_TRUE(db_->Exec("UPDATE audit_meta SET value = 90 WHERE name = 'tree_size'").ok());
   VerifyResult r = Verify();
   EXPECT_FALSE(r.ok);
@@ -230,8 +390,8 @@ TEST(VerifyChunksTest, LogSpanningChunksVerifiesAndLocatesDamageAboveThem) {
   EXPECT_EQ(v->first_bad_index, 19999);
 
   // A changed record in the last, partial chunk names its index.
-  ASSERT_TRUE(db.Exec("UPDATE audit_leaves SET leaf = $1 WHERE idx = $2",
-                      {Blob{std::string("{\"n\":-1}")}, 2 * kChunk + 5})
+  ASSERT_TRUE(testing::SetStoredLeaf(db, 2 * kChunk + 5, "{\"n\":-1}",
+                                     testing::StoredLeafHashAt(db, 2 * kChunk + 5))
                   .ok());
   v = VerifyStore(db, key->public_key, nullptr, kChunk);
   ASSERT_TRUE(v.ok());

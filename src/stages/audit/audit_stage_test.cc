@@ -8,6 +8,7 @@
 #include "audit/audit_log.h"
 #include "audit/canonical_json.h"
 #include "audit/dsar.h"
+#include "audit/leaf_blocks.h"
 #include "audit/verify.h"
 #include "common/strings.h"
 #include "pipeline/stage_registry.h"
@@ -139,9 +140,9 @@ TEST_F(AuditStageTest, ServedCallIsDurableWithIndexHeaderAndEncryptedPayload) {
   ASSERT_TRUE(WaitBarriers(ctx).ok());
   EXPECT_EQ(HeaderOf(ctx, "x-steward-audit-index"), "0");
 
-  auto rows = StoreOf().Query("SELECT leaf FROM audit_leaves WHERE idx = 0");
+  auto rows = AllStoredLeaves(StoreOf());
   ASSERT_TRUE(rows.ok());
-  const std::string leaf = rows->at(0).Text(0);
+  const std::string leaf = rows->at(0);
   auto rec = ParseCanonicalJson(leaf);
   ASSERT_TRUE(rec.ok()) << rec.status().ToString();
   const auto& o = rec->as_object();
@@ -191,12 +192,12 @@ TEST_F(AuditStageTest, RefusedAndHeldCallsAreAudited) {
   stage_->OnFinish(held);
   ASSERT_TRUE(WaitBarriers(held).ok());
   EXPECT_EQ(HeaderOf(held, "x-steward-audit-index"), "1");
-  auto rows = StoreOf().Query("SELECT leaf FROM audit_leaves ORDER BY idx");
-  auto r0 = boost::json::parse(rows->at(0).Text(0));
+  auto rows = AllStoredLeaves(StoreOf());
+  auto r0 = boost::json::parse(rows->at(0));
   EXPECT_EQ(r0.at("outcome").as_string(), "refused");
   EXPECT_EQ(r0.at("policy").at("reasons").at(0).as_string(), "no-secrets");
   EXPECT_TRUE(r0.at("completion_sha256").is_null());
-  EXPECT_EQ(boost::json::parse(rows->at(1).Text(0)).at("outcome").as_string(), "held");
+  EXPECT_EQ(boost::json::parse(rows->at(1)).at("outcome").as_string(), "held");
 }
 
 TEST_F(AuditStageTest, StreamedCallGetsHeaderAtStartAndRecordAtEnd) {
@@ -220,9 +221,9 @@ TEST_F(AuditStageTest, StreamedCallGetsHeaderAtStartAndRecordAtEnd) {
   ctx.status = 200;
   stage_->OnFinish(ctx);
   ASSERT_TRUE(WaitBarriers(ctx).ok());
-  auto rows = StoreOf().Query("SELECT leaf FROM audit_leaves ORDER BY idx");
+  auto rows = AllStoredLeaves(StoreOf());
   ASSERT_EQ(rows->size(), 2u);
-  auto end = boost::json::parse(rows->at(1).Text(0));
+  auto end = boost::json::parse(rows->at(1));
   EXPECT_EQ(end.at("phase").as_string(), "stream_end");
   EXPECT_EQ(end.at("request_id").as_string(), ctx.request_id);
   EXPECT_EQ(end.at("completion_sha256").as_string(), Sha256Hex("Hello"));
@@ -237,8 +238,8 @@ TEST_F(AuditStageTest, PayloadObligationHashesOnly) {
   stage_->OnFinish(ctx);
   ASSERT_TRUE(WaitBarriers(ctx).ok());
   EXPECT_EQ(AllPayloadParts(Sql(&StoreOf()))->size(), 0u);
-  auto rows = StoreOf().Query("SELECT leaf FROM audit_leaves");
-  auto rec = boost::json::parse(rows->at(0).Text(0));
+  auto rows = AllStoredLeaves(StoreOf());
+  auto rec = boost::json::parse(rows->at(0));
   EXPECT_EQ(rec.at("payloads").as_string(), "hashes");
   EXPECT_FALSE(rec.at("prompt_sha256").is_null());
 }
@@ -252,7 +253,7 @@ TEST_F(AuditStageTest, UnauthenticatedCallsKeepHashesOnly) {
   stage_->OnFinish(ctx);
   ASSERT_TRUE(WaitBarriers(ctx).ok());
   EXPECT_EQ(AllPayloadParts(Sql(&StoreOf()))->size(), 0u);
-  auto rec = boost::json::parse(StoreOf().Query("SELECT leaf FROM audit_leaves")->at(0).Text(0));
+  auto rec = boost::json::parse(AllStoredLeaves(StoreOf())->at(0));
   EXPECT_EQ(rec.at("payloads").as_string(), "hashes");
   EXPECT_EQ(rec.at("outcome").as_string(), "refused");
   EXPECT_EQ(rec.at("prompt_sha256").as_string(), Sha256Hex(R"([{"content":"spam spam","role":"user"}])"));

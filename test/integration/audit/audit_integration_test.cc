@@ -23,7 +23,9 @@
 
 #include "audit/audit_log.h"
 #include "audit/canonical_json.h"
+#include "audit/leaf_blocks.h"
 #include "audit/merkle.h"
+#include "audit/store_test_util.h"
 #include "common/strings.h"
 
 #include "harness.h"
@@ -122,9 +124,17 @@ class AuditCliTest : public ::testing::Test {
     Status s = (*db)->Exec(sql, params);
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
-  std::string LeafAt(int64_t i) {
+  std::unique_ptr<Database> Store() {
     auto db = OpenDatabase("sqlite:" + (dir_ / "var" / "steward.db").string());
-    return (*db)->Query("SELECT leaf FROM audit_leaves WHERE idx = $1", {i})->at(0).Text(0);
+    EXPECT_TRUE(db.ok());
+    return db.ok() ? std::move(*db) : nullptr;
+  }
+  std::string LeafAt(int64_t i) { return audit::testing::StoredLeafAt(*Store(), i); }
+  // Replaces record i's bytes, keeping its stored leaf hash.
+  void SetLeaf(int64_t i, const std::string& leaf) {
+    auto db = Store();
+    Status s = audit::testing::SetStoredLeaf(*db, i, leaf, audit::testing::StoredLeafHashAt(*db, i));
+    ASSERT_TRUE(s.ok()) << s.ToString();
   }
 
   fs::path dir_;
@@ -141,23 +151,44 @@ TEST_F(AuditCliTest, VerifyPassesThenEachTamperingExitsOneNamingTheIndex) {
   std::string leaf = LeafAt(12);
   std::string bad = leaf;
   bad[bad.size() / 2] ^= 0x01;
-  Sql("UPDATE audit_leaves SET leaf = $1 WHERE idx = 12", {Blob{bad}});
+  SetLeaf(12, bad);
   RunResult r = RunSteward("audit verify " + Cfg());
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("index 12"), std::string::npos) << r.err;
-  Sql("UPDATE audit_leaves SET leaf = $1 WHERE idx = 12", {Blob{leaf}});
+  SetLeaf(12, leaf);
   ASSERT_EQ(RunSteward("audit verify " + Cfg()).exit_code, 0);
+
+  // One byte of the compressed block that holds records (migration 11).
+  {
+    auto db = Store();
+    auto row = audit::testing::BlockRowOf(*db, 12);
+    ASSERT_TRUE(row.ok()) << row.status().ToString();
+    const std::string body = row->Text(3);
+    std::string damaged = body;
+    damaged[damaged.size() / 2] ^= 0x01;
+    Sql("UPDATE audit_leaf_blocks SET body = $1 WHERE first_idx = $2", {Blob{damaged}, row->Int(0)});
+    r = RunSteward("audit verify " + Cfg());
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_NE(r.err.find("audit verify failed at index"), std::string::npos) << r.err;
+    Sql("UPDATE audit_leaf_blocks SET body = $1 WHERE first_idx = $2",
+        {Blob{body.substr(0, body.size() - 4)}, row->Int(0)});
+    r = RunSteward("audit verify " + Cfg());
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("cannot be read"), std::string::npos) << r.err;
+    Sql("UPDATE audit_leaf_blocks SET body = $1 WHERE first_idx = $2", {Blob{body}, row->Int(0)});
+    ASSERT_EQ(RunSteward("audit verify " + Cfg()).exit_code, 0);
+  }
 
   // Two records reordered.
   std::string a = LeafAt(5), b = LeafAt(30);
-  Sql("UPDATE audit_leaves SET leaf = $1 WHERE idx = 5", {Blob{b}});
-  Sql("UPDATE audit_leaves SET leaf = $1 WHERE idx = 30", {Blob{a}});
+  SetLeaf(5, b);
+  SetLeaf(30, a);
   r = RunSteward("audit verify --json " + Cfg());
   EXPECT_EQ(r.exit_code, 1);
   auto j = boost::json::parse(r.out);
   EXPECT_EQ(j.at("first_bad_index").as_int64(), 5) << r.out;
-  Sql("UPDATE audit_leaves SET leaf = $1 WHERE idx = 5", {Blob{a}});
-  Sql("UPDATE audit_leaves SET leaf = $1 WHERE idx = 30", {Blob{b}});
+  SetLeaf(5, a);
+  SetLeaf(30, b);
   ASSERT_EQ(RunSteward("audit verify " + Cfg()).exit_code, 0);
 
   // The signed head replaced.
@@ -170,7 +201,7 @@ TEST_F(AuditCliTest, VerifyPassesThenEachTamperingExitsOneNamingTheIndex) {
   ASSERT_EQ(RunSteward("audit verify " + Cfg()).exit_code, 0);
 
   // One record dropped.
-  Sql("DELETE FROM audit_leaves WHERE idx = 21");
+  ASSERT_TRUE(audit::testing::DeleteStoredLeaf(*Store(), 21).ok());
   r = RunSteward("audit verify " + Cfg());
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("index 21"), std::string::npos) << r.err;
@@ -415,10 +446,9 @@ TEST(AuditCrashTest, KillNineUnderLoadLosesNoAcknowledgedRecord) {
   ASSERT_TRUE(db.ok());
   int missing = 0;
   for (const auto& [idx, rid] : acknowledged) {
-    auto rows = (*db)->Query("SELECT leaf FROM audit_leaves WHERE idx = $1", {idx});
-    ASSERT_TRUE(rows.ok());
-    if (rows->empty() || rows->at(0).Text(0).find("\"request_id\":\"" + rid + "\"") ==
-                             std::string::npos) {
+    auto leaf = audit::ReadStoredLeaf(audit::Sql(db->get()), idx);
+    ASSERT_TRUE(leaf.ok());
+    if (!*leaf || (*leaf)->find("\"request_id\":\"" + rid + "\"") == std::string::npos) {
       ++missing;
     }
   }
