@@ -39,7 +39,9 @@
 #include "audit/audit_log.h"
 #include "audit/canonical_json.h"
 #include "audit/keys.h"
+#include "audit/leaf_blocks.h"
 #include "audit/log_store.h"
+#include "audit/store_test_util.h"
 #include "audit/request_record.h"
 #include "audit/verify.h"
 #include "common/strings.h"
@@ -129,6 +131,72 @@ LeafToAppend SampleLeaf(int n, const std::string& pseudonym, bool payloads) {
     l.data_class = "pii";
   }
   return l;
+}
+
+// A record as a gateway writes it for distinct calls: its own prompt and
+// completion digests, one of 1000 subjects, latency and token counts that
+// vary (SampleLeaf repeats one prompt: every record differs only in its id
+// and time, which would compress far better than real traffic).
+LeafToAppend RealisticLeaf(int64_t n) {
+  static const std::vector<std::string> kSubjects = [] {
+    std::vector<std::string> out;
+    for (int i = 0; i < 1000; ++i) out.push_back("s_" + Sha256Hex("subject-" + std::to_string(i)).substr(0, 32));
+    return out;
+  }();
+  const std::string& subject = kSubjects[static_cast<size_t>(n % 1000)];
+  RequestContext ctx = SampleContext(static_cast<int>(n));
+  ctx.usage = {static_cast<int64_t>(10 + n % 911), static_cast<int64_t>(1 + (n * 7919) % 2048), false};
+  ctx.injection_score = static_cast<double>((n * 2654435761u) % 10000) / 10000.0;
+  RecordInputs in;
+  in.phase = "complete";
+  in.subject_pseudonym = subject;
+  in.prompt_sha256 = Sha256Hex(kPrompt + std::to_string(n));
+  in.completion_sha256 = Sha256Hex(kCompletion + std::to_string(n));
+  in.payload_ref = NewPayloadRef(ctx.start_unix_ms);
+  in.payloads = PayloadMode::kFull;
+  in.time_ms = ctx.start_unix_ms;
+  in.latency_ms = static_cast<double>(100 + (n * 48271) % 90000) / 1000.0;
+  in.status = 200;
+  LeafToAppend l;
+  l.leaf = *RequestRecordJson(ctx, in);
+  l.kind = "request";
+  l.subject = subject;
+  l.time_ms = in.time_ms;
+  return l;
+}
+
+// How a store holds its leaves: stored bytes per leaf in blocks (hashes and
+// compressed records), leaves per block, and the whole store file per leaf.
+struct LeafLayoutStats {
+  int64_t leaves = 0;
+  double block_bytes_per_leaf = 0;
+  double leaves_per_block = 0;
+  double file_bytes_per_leaf = 0;
+};
+LeafLayoutStats LayoutOf(const std::string& db_path) {
+  LeafLayoutStats st;
+  auto db = OpenDatabase("sqlite:" + db_path);
+  if (!db.ok()) return st;
+  auto rows = (*db)->Query(
+      "SELECT COUNT(*), COALESCE(SUM(entries), 0), COALESCE(SUM(LENGTH(leaf_hashes) + "
+      "LENGTH(body)), 0) FROM audit_leaf_blocks");
+  auto size = StoredTreeSize(Sql(db->get()));
+  if (!rows.ok() || rows->empty() || !size.ok()) return st;
+  st.leaves = *size;
+  const int64_t blocks = (*rows)[0].Int(0), in_blocks = (*rows)[0].Int(1);
+  if (in_blocks > 0) {
+    st.block_bytes_per_leaf = static_cast<double>((*rows)[0].Int(2)) / in_blocks;
+    st.leaves_per_block = static_cast<double>(in_blocks) / blocks;
+  }
+  db->reset();
+  std::error_code ec;
+  double bytes = 0;
+  for (const char* suffix : {"", "-wal"}) {
+    auto n = std::filesystem::file_size(db_path + suffix, ec);
+    if (!ec) bytes += static_cast<double>(n);
+  }
+  if (st.leaves > 0) st.file_bytes_per_leaf = bytes / static_cast<double>(st.leaves);
+  return st;
 }
 
 std::string FreshDir(const std::string& base, const std::string& name) {
@@ -638,59 +706,127 @@ int main(int argc, char** argv) {
   out["baseline_naive_cpu_us_per_append"] = naive.cpu_us_per_append;
   out["baseline_naive_tx_per_record_appends_per_s"] = static_cast<int64_t>(naive.per_s);
   out["group_commit_vs_naive_ratio"] = naive.per_s > 0 ? gc.per_s / naive.per_s : 0.0;
+  // What the closed loop's commits left on disk (leaves in blocks of the
+  // commit's size, at most 64).
+  const LeafLayoutStats gc_layout = LayoutOf(base + "/gc/steward.db");
+  out["appends_block_bytes_per_leaf"] = gc_layout.block_bytes_per_leaf;
+  out["appends_leaves_per_block"] = gc_layout.leaves_per_block;
+  out["appends_store_bytes_per_leaf"] = gc_layout.file_bytes_per_leaf;
   }
   out["leaf_bytes"] = static_cast<int64_t>(SampleLeaf(1, "s_0123456789abcdef0123456789abcdef", false).leaf.size());
 
-  // 2. audit verify.
+  // 2. audit verify, on the layout of this version (leaves in compressed
+  // blocks, migration 11) and, as the baseline, on the same records stored a
+  // row per leaf the way stores written before migration 11 hold them.
   if (want("verify")) {
-    std::string dir = base + "/verify";
-    std::filesystem::create_directories(dir);
-    auto db = OpenDatabase("sqlite:" + dir + "/steward.db");
-    if (!db.ok() || !(*db)->Migrate(AuditMigrations()).ok()) return 1;
-    auto key = LoadSigningKey(dir, true);
-    std::cerr << "filling " << verify_leaves << " realistic leaves for verify...\n";
-    Status s = BulkFill(**db, verify_leaves, 50'000, [](int64_t i) {
-      return SampleLeaf(static_cast<int>(i), "s_0123456789abcdef0123456789abcdef", false);
-    });
-    if (!s.ok()) {
-      std::cerr << s.ToString() << "\n";
-      return 1;
-    }
-    auto heads = LoadTreeHeads(Sql(db->get()));
-    if (heads.ok() && heads->empty()) (void)PublishTreeHead(**db, *key, 1'790'000'000'000);
-    // An auditor verifies a store at rest: write back every dirty page (this
-    // fill's and the appends part's) first, so the kernel's writeback is not
-    // timed as part of verify on a 2-core machine.
-    ::sync();
-    // Twice: first with the store's files evicted from the OS page cache (a
-    // store at rest: the run is bound by the disk), then with its pages
-    // cached (the verifier's own work). The store is kept between bench runs,
-    // so without the eviction the first run after other work read the disk
-    // and later ones did not: 0.39-0.46M vs 1.2-1.47M leaves/s.
-    for (const char* f : {"/steward.db", "/steward.db-wal"}) EvictFromPageCache(dir + f);
-    for (const std::string prefix : {"verify_cold_", "verify_"}) {
-      std::cerr << "verifying (" << (prefix == "verify_" ? "pages cached" : "files evicted")
-                << ")...\n";
-      auto t0 = Steady::now();
-      const double cpu0 = ProcessCpuUs();
-      auto second = OpenDatabase("sqlite:" + dir + "/steward.db");  // as `audit verify` does
-      auto v = VerifyStore(**db, key->public_key, second.ok() ? second->get() : nullptr);
-      double el = Seconds(Steady::now() - t0);
-      const double cpu_s = (ProcessCpuUs() - cpu0) / 1e6;
-      if (!v.ok() || !v->ok) {
-        std::cerr << "verify failed\n";
-        return 1;
+    std::filesystem::remove_all(base + "/verify");  // before this round: other records, kept
+    struct Layout {
+      std::string name, prefix;
+      bool legacy;
+    };
+    for (const Layout& layout : {Layout{"verify_blocks", "verify_", false},
+                                 Layout{"verify_rows", "verify_rows_", true}}) {
+      const std::string dir = base + "/" + layout.name;
+      std::filesystem::create_directories(dir);
+      auto db = OpenDatabase("sqlite:" + dir + "/steward.db");
+      if (!db.ok()) return 1;
+      auto have = StoredTreeSize(Sql(db->get()));
+      if (!have.ok() || *have != verify_leaves) {  // (re)built when the size asked for changed
+        db->reset();
+        std::filesystem::remove_all(dir);
+        std::filesystem::create_directories(dir);
+        db = OpenDatabase("sqlite:" + dir + "/steward.db");
+        if (!db.ok()) return 1;
+        std::cerr << "filling " << verify_leaves << " realistic leaves for verify ("
+                  << (layout.legacy ? "a row per leaf" : "blocks") << ")...\n";
+        Status s = Status::Ok();
+        if (layout.legacy) {
+          s = (*db)->Migrate(testing::AuditMigrationsUpTo(10));
+          Frontier frontier;
+          for (int64_t at = 0; s.ok() && at < verify_leaves; at += 50'000) {
+            std::vector<LeafToAppend> leaves;
+            for (int64_t i = at; i < std::min(verify_leaves, at + 50'000); ++i) leaves.push_back(RealisticLeaf(i));
+            s = testing::AppendLegacyLeaves(**db, frontier, leaves);
+          }
+          if (s.ok()) s = (*db)->Migrate(AuditMigrations());
+        } else {
+          s = (*db)->Migrate(AuditMigrations());
+          // Big transactions; blocks still hold at most 64 leaves, as the
+          // 64-writer closed loop's commits make them.
+          if (s.ok()) s = BulkFill(**db, verify_leaves, 50'000, RealisticLeaf);
+        }
+        if (!s.ok()) {
+          std::cerr << s.ToString() << "\n";
+          return 1;
+        }
       }
-      out[prefix + "leaves"] = v->tree_size;
-      out[prefix + "seconds"] = el;
-      out[prefix + "leaves_per_s"] = static_cast<int64_t>(v->tree_size / el);
-      out[prefix + "cpu_seconds"] = cpu_s;
-      out[prefix + "leaves_per_cpu_s"] = static_cast<int64_t>(v->tree_size / cpu_s);
+      if (!(*db)->Migrate(AuditMigrations()).ok()) return 1;
+      auto key = LoadSigningKey(dir, true);
+      auto heads = LoadTreeHeads(Sql(db->get()));
+      if (heads.ok() && heads->empty()) (void)PublishTreeHead(**db, *key, 1'790'000'000'000);
+      // An auditor verifies a store at rest: write back every dirty page (this
+      // fill's and the appends part's) first, so the kernel's writeback is not
+      // timed as part of verify on a 2-core machine.
+      ::sync();
+      // Twice: first with the store's files evicted from the OS page cache (a
+      // store at rest: the run is bound by the disk), then with its pages
+      // cached (the verifier's own work).
+      for (const char* f : {"/steward.db", "/steward.db-wal"}) EvictFromPageCache(dir + f);
+      for (const std::string kind : {"cold_", ""}) {
+        const std::string prefix = layout.prefix + kind;
+        std::cerr << "verifying " << layout.name << " (" << (kind.empty() ? "pages cached" : "files evicted")
+                  << ")...\n";
+        auto t0 = Steady::now();
+        const double cpu0 = ProcessCpuUs();
+        auto second = OpenDatabase("sqlite:" + dir + "/steward.db");  // as `audit verify` does
+        auto v = VerifyStore(**db, key->public_key, second.ok() ? second->get() : nullptr);
+        double el = Seconds(Steady::now() - t0);
+        const double cpu_s = (ProcessCpuUs() - cpu0) / 1e6;
+        if (!v.ok() || !v->ok) {
+          std::cerr << "verify failed: " << (v.ok() ? v->problem : v.status().ToString()) << "\n";
+          return 1;
+        }
+        out[prefix + "leaves"] = v->tree_size;
+        out[prefix + "seconds"] = el;
+        out[prefix + "leaves_per_s"] = static_cast<int64_t>(v->tree_size / el);
+        out[prefix + "cpu_seconds"] = cpu_s;
+        out[prefix + "leaves_per_cpu_s"] = static_cast<int64_t>(v->tree_size / cpu_s);
+      }
+      // A leaf read by index (DSAR, ReadCallPrompt, export of one record):
+      // with blocks it decompresses the leaf's whole block. Pages cached.
+      {
+        std::mt19937_64 rng(7);
+        std::vector<double> us;
+        for (int i = 0; i < 2000; ++i) {
+          const int64_t idx = static_cast<int64_t>(rng() % static_cast<uint64_t>(verify_leaves));
+          auto r0 = Steady::now();
+          auto leaf = ReadStoredLeaf(Sql(db->get()), idx);
+          us.push_back(Seconds(Steady::now() - r0) * 1e6);
+          if (!leaf.ok() || !*leaf) return 1;
+        }
+        out[layout.prefix + "read_leaf_by_index_us_p50"] = Percentile(us, 0.5);
+      }
+      db->reset();
+      const LeafLayoutStats st = LayoutOf(dir + "/steward.db");
+      out[layout.prefix + "store_bytes_per_leaf"] = st.file_bytes_per_leaf;
+      if (!layout.legacy) {
+        out["verify_block_bytes_per_leaf"] = st.block_bytes_per_leaf;
+        out["verify_leaves_per_block"] = st.leaves_per_block;
+      }
+    }
+    for (const char* kind : {"cold_", ""}) {
+      const auto rows = out.if_contains(std::string("verify_rows_") + kind + "leaves_per_s");
+      const auto blocks = out.if_contains(std::string("verify_") + kind + "leaves_per_s");
+      if (rows && blocks && rows->as_int64() > 0) {
+        out[std::string("verify_") + kind + "blocks_vs_rows_ratio"] =
+            static_cast<double>(blocks->as_int64()) / static_cast<double>(rows->as_int64());
+      }
     }
     out["verify_leaves_per_s_target"] = 1000000;
     out["verify_note"] =
-        "verify_*: the store's pages in the OS cache; verify_cold_*: its files evicted first "
-        "(posix_fadvise DONTNEED), so every page comes off the disk";
+        "verify_*: leaves in zstd blocks (migration 11), verify_rows_*: the same records a row "
+        "per leaf (stores before migration 11); *_cold_*: the store's files evicted first "
+        "(posix_fadvise DONTNEED), so every page comes off the disk; else its pages cached";
   }
 
   // 3. Inclusion proofs at 10M leaves.
@@ -699,6 +835,16 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(dir);
     auto db = OpenDatabase("sqlite:" + dir + "/steward.db");
     if (!db.ok() || !(*db)->Migrate(AuditMigrations()).ok()) return 1;
+    if (auto from = LeafBlocksFrom(Sql(db->get())); !from.ok() || *from != 0) {
+      // Written before migration 11 (a row per leaf): proofs are timed on
+      // the current layout, so the store is built again.
+      std::cerr << "rebuilding the proof store in the current layout...\n";
+      db->reset();
+      std::filesystem::remove_all(dir);
+      std::filesystem::create_directories(dir);
+      db = OpenDatabase("sqlite:" + dir + "/steward.db");
+      if (!db.ok() || !(*db)->Migrate(AuditMigrations()).ok()) return 1;
+    }
     auto t0 = Steady::now();
     int64_t have = *StoredTreeSize(Sql(db->get()));
     std::cerr << "building the " << proof_leaves << "-leaf store (have " << have << ")...\n";
@@ -948,6 +1094,11 @@ int main(int argc, char** argv) {
       // encryption, completing the barriers), from the gateway's /metrics.
       out["proxy_audit_writer_cpu_us_per_request"] = with.audit_writer_cpu_us_per_request;
       out["proxy_audit_leaves_per_commit"] = with.audit_leaves_per_commit;
+      // The gateway's small commits on disk (its store keeps growing across
+      // bench runs; blocks of every run are counted).
+      const LeafLayoutStats proxy_layout = LayoutOf(base + "/proxy_audit/var/steward.db");
+      out["proxy_block_bytes_per_leaf"] = proxy_layout.block_bytes_per_leaf;
+      out["proxy_leaves_per_block"] = proxy_layout.leaves_per_block;
     }
     ::kill(sim, SIGTERM);
     ::waitpid(sim, nullptr, 0);
