@@ -11,6 +11,7 @@
 #include <future>
 
 #include "admin/admin_router.h"
+#include "audit/leaf_blocks.h"
 #include "audit/log_store.h"
 #include "gateway/gateway.h"
 #include "pipeline/stage_registry.h"
@@ -128,10 +129,10 @@ class ReviewStageTest : public ::testing::Test {
     return (*h)(req);
   }
   int64_t AdminRecords(const std::string& action) {
-    auto rows = db_->Query("SELECT leaf FROM audit_leaves");
-    if (!rows.ok()) return -1;
+    auto leaves = audit::AllStoredLeaves(*db_);
+    if (!leaves.ok()) return -1;
     int64_t n = 0;
-    for (const auto& row : *rows) n += row.Text(0).find("\"" + action + "\"") != std::string::npos;
+    for (const auto& leaf : *leaves) n += leaf.find("\"" + action + "\"") != std::string::npos;
     return n;
   }
 
