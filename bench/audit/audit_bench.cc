@@ -1094,8 +1094,7 @@ int main(int argc, char** argv) {
       // encryption, completing the barriers), from the gateway's /metrics.
       out["proxy_audit_writer_cpu_us_per_request"] = with.audit_writer_cpu_us_per_request;
       out["proxy_audit_leaves_per_commit"] = with.audit_leaves_per_commit;
-      // The gateway's small commits on disk (its store keeps growing across
-      // bench runs; blocks of every run are counted).
+      // The gateway's small commits on disk (this run's store).
       const LeafLayoutStats proxy_layout = LayoutOf(base + "/proxy_audit/var/steward.db");
       out["proxy_block_bytes_per_leaf"] = proxy_layout.block_bytes_per_leaf;
       out["proxy_leaves_per_block"] = proxy_layout.leaves_per_block;
