@@ -304,7 +304,6 @@ Result<std::vector<Hash>> ReadStoredLeafHashes(Sql sql, int64_t first, int64_t c
   std::vector<Hash> out;
   out.reserve(static_cast<size_t>(std::max<int64_t>(count, 0)));
   if (count <= 0) return out;
-  STEWARD_ASSIGN_OR_RETURN(int64_t blocks_from, LeafBlocksFrom(sql));
   const int64_t end = first + count;
   auto take = [&](int64_t idx, std::string_view h) -> bool {
     if (idx != first + static_cast<int64_t>(out.size()) || h.size() != 32) return false;
@@ -313,33 +312,51 @@ Result<std::vector<Hash>> ReadStoredLeafHashes(Sql sql, int64_t first, int64_t c
     out.push_back(hash);
     return true;
   };
-  if (first < blocks_from) {
-    STEWARD_ASSIGN_OR_RETURN(
-        auto rows, sql.Query("SELECT idx, leaf_hash FROM audit_leaves WHERE idx >= $1 AND idx < $2 "
-                             "ORDER BY idx",
-                             {first, std::min(end, blocks_from)}));
-    for (const Row& r : rows) {
-      if (!take(r.Int(0), r.Text(1))) return out;
-    }
-    if (static_cast<int64_t>(out.size()) < std::min(end, blocks_from) - first) return out;
-  }
-  if (end <= blocks_from) return out;
-  // Only the hashes column is read: it precedes the compressed body, so a
-  // block's body pages are not touched.
-  const int64_t from = std::max(first, blocks_from);
+  // Blocks first (every leaf of a store written since migration 11): the
+  // block holding `first` by one descending seek with LIMIT 1, each next
+  // one by its exact key. A range scan would step to the row after the
+  // last block to see the range end: with a block row per page that was a
+  // page more per proof read from the disk (7.0 -> 7.6 reads, evicted).
+  // Only the hashes column is read: it precedes the compressed body.
   STEWARD_ASSIGN_OR_RETURN(
-      auto rows, sql.Query("SELECT first_idx, entries, leaf_hashes FROM audit_leaf_blocks "
-                           "WHERE first_idx >= $1 AND first_idx < $2 ORDER BY first_idx",
-                           {from - (kMaxBlockLeaves - 1), end}));
-  for (const Row& r : rows) {
-    const int64_t block_first = r.Int(0), entries = r.Int(1);
-    const std::string hashes = r.Text(2);
+      auto rows, sql.Query("SELECT first_idx, entries, leaf_hashes FROM audit_leaf_blocks WHERE "
+                           "first_idx <= $1 AND first_idx > $2 ORDER BY first_idx DESC LIMIT 1",
+                           {first, first - kMaxBlockLeaves}));
+  bool found_block = false;
+  while (!rows.empty()) {
+    const int64_t block_first = rows[0].Int(0), entries = rows[0].Int(1);
+    const std::string hashes = rows[0].Text(2);
     if (entries < 1 || hashes.size() != 32 * static_cast<size_t>(entries)) return out;
-    for (int64_t k = 0; k < entries; ++k) {
+    if (block_first + entries <= first) break;  // ends before `first`
+    found_block = true;
+    for (int64_t k = std::max<int64_t>(0, first - block_first); k < entries; ++k) {
       const int64_t idx = block_first + k;
-      if (idx < from || idx >= end) continue;
+      if (idx >= end) return out;
       if (!take(idx, std::string_view(hashes).substr(32 * static_cast<size_t>(k), 32))) return out;
     }
+    const int64_t next = block_first + entries;
+    if (next >= end) return out;
+    STEWARD_ASSIGN_OR_RETURN(
+        rows, sql.Query("SELECT first_idx, entries, leaf_hashes FROM audit_leaf_blocks WHERE "
+                        "first_idx = $1",
+                        {next}));
+  }
+  if (found_block) return out;
+  // Rows of the layout before migration 11 (leaves below leaf_blocks_from).
+  STEWARD_ASSIGN_OR_RETURN(int64_t blocks_from, LeafBlocksFrom(sql));
+  if (first >= blocks_from) return out;
+  STEWARD_ASSIGN_OR_RETURN(
+      auto legacy, sql.Query("SELECT idx, leaf_hash FROM audit_leaves WHERE idx >= $1 AND idx < $2 "
+                             "ORDER BY idx",
+                             {first, std::min(end, blocks_from)}));
+  for (const Row& r : legacy) {
+    if (!take(r.Int(0), r.Text(1))) return out;
+  }
+  if (end > blocks_from && static_cast<int64_t>(out.size()) == blocks_from - first) {
+    // A range across the boundary: the rest from the blocks.
+    STEWARD_ASSIGN_OR_RETURN(std::vector<Hash> rest,
+                             ReadStoredLeafHashes(sql, blocks_from, end - blocks_from));
+    out.insert(out.end(), rest.begin(), rest.end());
   }
   return out;
 }
