@@ -108,6 +108,12 @@ Result<std::string> EncodeLeafBlock(const std::vector<BlockLeaf>& leaves, uint8_
     PutVarint(raw, ZigZag(l.time_ms));
     leaf_bytes += l.leaf.size();
   }
+  if (raw.size() + leaf_bytes > kMaxBlockDecodedBytes) {
+    // The reader refuses such a block: never write one.
+    return InvalidArgument("audit leaf block: records of " + std::to_string(leaf_bytes) +
+                           " bytes exceed the block limit of " +
+                           std::to_string(kMaxBlockDecodedBytes) + " bytes");
+  }
   raw.reserve(raw.size() + leaf_bytes);
   for (const BlockLeaf& l : leaves) raw.append(l.leaf);
   std::string body(2 + ZSTD_compressBound(raw.size()), '\0');

@@ -241,6 +241,49 @@ TEST_F(LogStoreTest, SubjectLeavesFromRunsAndTail) {
   EXPECT_NE(broken.status().message().find("record 14"), std::string::npos);
 }
 
+// A commit's leaves go into blocks of at most kMaxBlockLeaves, closed
+// early once they hold kMaxBlockRawBytes; each reads back as appended.
+TEST_F(LogStoreTest, LeavesAreStoredInBoundedBlocks) {
+  std::vector<LeafToAppend> leaves;
+  for (int i = 0; i < 150; ++i) leaves.push_back(NumberedLeaf(i, i % 2 ? "s_a" : ""));
+  ASSERT_TRUE(AppendLeaves(*db_, leaves, nullptr).ok());
+  auto blocks = db_->Query("SELECT first_idx, entries FROM audit_leaf_blocks ORDER BY first_idx");
+  ASSERT_TRUE(blocks.ok());
+  ASSERT_EQ(blocks->size(), 3u);
+  EXPECT_EQ((*blocks)[1].Int(0), 64);
+  EXPECT_EQ((*blocks)[2].Int(1), 22);
+  std::vector<LeafToAppend> big;
+  for (int i = 0; i < 5; ++i) {
+    LeafToAppend l = NumberedLeaf(150 + i);
+    l.leaf = "{\"pad\":\"" + std::string(100 << 10, static_cast<char>('a' + i)) + "\"}";
+    big.push_back(l);
+  }
+  ASSERT_TRUE(AppendLeaves(*db_, big, nullptr).ok());
+  blocks = db_->Query("SELECT first_idx, entries FROM audit_leaf_blocks WHERE first_idx >= 150 "
+                      "ORDER BY first_idx");
+  ASSERT_EQ(blocks->size(), 2u);  // closed at 300 KiB: 3 leaves, then 2
+  EXPECT_EQ((*blocks)[0].Int(1), 3);
+  EXPECT_EQ((*blocks)[1].Int(1), 2);
+  auto all = AllStoredLeaves(*db_);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 155u);
+  EXPECT_EQ(all->at(77), "{\"n\":77}");
+  EXPECT_EQ(all->at(153), big[3].leaf);
+  // Kind, subject and time come back with each leaf.
+  int with_subject = 0;
+  ASSERT_TRUE(ForEachStoredLeaf(Sql(db_.get()), 0, 150, [&](const StoredLeaf& l) {
+                EXPECT_EQ(l.kind, "test");
+                with_subject += l.subject == "s_a";
+                return Status::Ok();
+              }).ok());
+  EXPECT_EQ(with_subject, 75);
+  // A leaf too large for any block is refused, not written unreadable.
+  LeafToAppend huge = NumberedLeaf(0);
+  huge.leaf.assign(kMaxBlockDecodedBytes + 1, 'x');
+  EXPECT_FALSE(AppendLeaves(*db_, {huge}, nullptr).ok());
+  EXPECT_EQ(*StoredTreeSize(Sql(db_.get())), 155);
+}
+
 TEST(PayloadRefTest, TimePrefixedHexAndUniqueAcrossThreads) {
   const std::string ref = NewPayloadRef(0x123456789ab);
   ASSERT_EQ(ref.size(), 28u);
