@@ -869,10 +869,13 @@ Status InsertTreeHead(Sql sql, const TreeHead& head) {
        Blob{head.public_key}, Blob{head.signature}});
 }
 
-Result<std::vector<TreeHead>> LoadTreeHeads(Sql sql) {
+namespace {
+
+Result<std::vector<TreeHead>> QueryTreeHeads(Sql sql, std::string_view order_and_limit) {
   STEWARD_ASSIGN_OR_RETURN(
       auto rows, sql.Query("SELECT tree_size, timestamp_ms, root_hash, public_key, signature "
-                           "FROM audit_sth ORDER BY tree_size, timestamp_ms"));
+                           "FROM audit_sth " +
+                           std::string(order_and_limit)));
   std::vector<TreeHead> heads;
   for (const Row& r : rows) {
     TreeHead h;
@@ -889,6 +892,19 @@ Result<std::vector<TreeHead>> LoadTreeHeads(Sql sql) {
     heads.push_back(std::move(h));
   }
   return heads;
+}
+
+}  // namespace
+
+Result<std::vector<TreeHead>> LoadTreeHeads(Sql sql) {
+  return QueryTreeHeads(sql, "ORDER BY tree_size, timestamp_ms");
+}
+
+Result<std::optional<TreeHead>> LatestTreeHead(Sql sql) {
+  STEWARD_ASSIGN_OR_RETURN(
+      auto heads, QueryTreeHeads(sql, "ORDER BY tree_size DESC, timestamp_ms DESC LIMIT 1"));
+  if (heads.empty()) return std::optional<TreeHead>();
+  return std::optional<TreeHead>(std::move(heads.front()));
 }
 
 }  // namespace steward::audit

@@ -216,5 +216,7 @@ struct TreeHead {
 Status InsertTreeHead(Sql sql, const TreeHead& head);
 // Every stored head, ordered by tree size then timestamp.
 Result<std::vector<TreeHead>> LoadTreeHeads(Sql sql);
+// The head of the largest tree (the newest of equals); nullopt before the first.
+Result<std::optional<TreeHead>> LatestTreeHead(Sql sql);
 
 }  // namespace steward::audit

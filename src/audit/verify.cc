@@ -12,6 +12,7 @@
 #include "audit/canonical_json.h"
 #include "audit/leaf_blocks.h"
 #include "audit/leaf_hash_batch.h"
+#include "audit/proof_json.h"
 #include "common/strings.h"
 
 namespace steward::audit {
@@ -536,13 +537,7 @@ Status ExportLog(Database& db, const TreeHead& head, const std::string& dir) {
   }
   out.close();
   if (!out) return Unavailable("cannot write " + leaves_path);
-  boost::json::object sth;
-  sth["tree_size"] = head.tree_size;
-  sth["root_hash"] = ToHex(head.root_hash);
-  sth["timestamp_ms"] = head.timestamp_ms;
-  sth["public_key"] = Base64Encode(head.public_key);
-  sth["signature"] = Base64Encode(head.signature);
-  STEWARD_ASSIGN_OR_RETURN(std::string sth_text, CanonicalJson(sth));
+  STEWARD_ASSIGN_OR_RETURN(std::string sth_text, CanonicalJson(TreeHeadJson(head)));
   STEWARD_RETURN_IF_ERROR(WriteFileDurably(dir + "/sth.json", sth_text + "\n"));
   return WriteFileDurably(dir + "/README.txt", kReadme);
 }

@@ -24,6 +24,7 @@
 #include "audit/keys.h"
 #include "audit/log_store.h"
 #include "audit/options.h"
+#include "audit/proof_json.h"
 #include "audit/retention.h"
 #include "audit/verify.h"
 #include "cli/admin_auth.h"
@@ -53,22 +54,6 @@ Result<AuditSession> OpenAuditSession(const GlobalOptions& globals) {
   STEWARD_ASSIGN_OR_RETURN(s.db, OpenDatabase(s.config.store_url));
   STEWARD_RETURN_IF_ERROR(s.db->Migrate(audit::AuditMigrations()));
   return s;
-}
-
-json::array HexList(const std::vector<audit::Hash>& hashes) {
-  json::array a;
-  for (const auto& h : hashes) a.push_back(json::string(audit::ToHex(h)));
-  return a;
-}
-
-json::object SthJson(const audit::TreeHead& h) {
-  json::object o;
-  o["tree_size"] = h.tree_size;
-  o["root_hash"] = audit::ToHex(h.root_hash);
-  o["timestamp_ms"] = h.timestamp_ms;
-  o["public_key"] = Base64Encode(h.public_key);
-  o["signature"] = Base64Encode(h.signature);
-  return o;
 }
 
 // The log's own public key, when its signing key exists.
@@ -122,13 +107,7 @@ int RunProve(const GlobalOptions& g, int64_t index, std::optional<int64_t> size)
   if (!s.ok()) return Fail(s.status());
   auto p = audit::ProveInclusion(*s->db, index, size);
   if (!p.ok()) return Fail(p.status());
-  json::object o;
-  o["leaf_index"] = p->leaf_index;
-  o["tree_size"] = p->tree_size;
-  o["leaf_hash"] = audit::ToHex(p->leaf_hash);
-  o["audit_path"] = HexList(p->audit_path);
-  o["root_hash"] = audit::ToHex(p->root_hash);
-  std::cout << JsonText(o) << "\n";
+  std::cout << JsonText(audit::InclusionProofJson(*p)) << "\n";
   return kExitOk;
 }
 
@@ -137,13 +116,7 @@ int RunConsistency(const GlobalOptions& g, int64_t first, int64_t second) {
   if (!s.ok()) return Fail(s.status());
   auto p = audit::ProveConsistency(*s->db, first, second);
   if (!p.ok()) return Fail(p.status());
-  json::object o;
-  o["first"] = p->first;
-  o["second"] = p->second;
-  o["first_hash"] = audit::ToHex(p->first_hash);
-  o["second_hash"] = audit::ToHex(p->second_hash);
-  o["consistency_path"] = HexList(p->path);
-  std::cout << JsonText(o) << "\n";
+  std::cout << JsonText(audit::ConsistencyProofJson(*p)) << "\n";
   return kExitOk;
 }
 
@@ -157,7 +130,7 @@ int RunSth(const GlobalOptions& g) {
   if (!s.ok()) return Fail(s.status());
   auto head = PublishHead(*s);
   if (!head.ok()) return Fail(head.status());
-  std::cout << JsonText(SthJson(*head)) << "\n";
+  std::cout << JsonText(audit::TreeHeadJson(*head)) << "\n";
   return kExitOk;
 }
 
@@ -169,7 +142,7 @@ int RunExport(const GlobalOptions& g, const std::string& dir) {
   Status st = audit::ExportLog(*s->db, *head, dir);
   if (!st.ok()) return Fail(st);
   std::cerr << "exported " << head->tree_size << " leaves to " << dir << "\n";
-  std::cout << JsonText(SthJson(*head)) << "\n";
+  std::cout << JsonText(audit::TreeHeadJson(*head)) << "\n";
   return kExitOk;
 }
 

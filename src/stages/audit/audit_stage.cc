@@ -18,6 +18,7 @@
 #include "audit/request_record.h"
 #include "common/strings.h"
 #include "pipeline/stage_registry.h"
+#include "stages/audit/audit_admin.h"
 
 namespace steward::audit {
 namespace {
@@ -157,6 +158,7 @@ class AuditStage final : public Stage {
 Result<std::unique_ptr<Stage>> MakeAuditStage(const YAML::Node& config, StageEnv& env) {
   (void)config;
   STEWARD_ASSIGN_OR_RETURN(auto log, GetOrOpenAuditLog(env));
+  ServeAuditOnAdminPlane(log);
   return std::unique_ptr<Stage>(new AuditStage(std::move(log)));
 }
 

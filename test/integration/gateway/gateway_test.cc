@@ -268,6 +268,31 @@ TEST_F(GatewayTest, UpstreamErrorsMapToGatewayStatuses) {
   EXPECT_EQ(passthrough.status, 400) << "upstream 4xx is the client's problem and passes through";
 }
 
+TEST_F(GatewayTest, AdminPlaneServesAuditProofsAsTheCliPrintsThem) {
+  auto call = fx_->Chat(*user_key_, "prove me");
+  ASSERT_EQ(call.status, 200) << call.body;
+  const std::string index = call.Header("x-steward-audit-index");
+  ASSERT_FALSE(index.empty());
+  const std::string size = std::to_string(std::stoll(index) + 1);
+
+  auto record =
+      Http(fx_->admin_port(), "GET", "/admin/audit/records/" + index, "", Bearer(*admin_key_));
+  ASSERT_EQ(record.status, 200) << record.body;
+  EXPECT_EQ(json::parse(record.body).at("record").at("request_id").as_string(),
+            call.Header("x-steward-request-id"));
+  // The same proof document over HTTP as from `steward audit prove`.
+  auto proof = Http(fx_->admin_port(), "GET", "/admin/audit/proof/" + index + "?size=" + size, "",
+                    Bearer(*admin_key_));
+  ASSERT_EQ(proof.status, 200) << proof.body;
+  CommandResult cli = fx_->Cli({"audit", "prove", index, "--size", size});
+  ASSERT_EQ(cli.exit_code, 0) << cli.err;
+  EXPECT_EQ(json::parse(proof.body), json::parse(cli.out));
+  auto head = Http(fx_->admin_port(), "POST", "/admin/audit/sth", "", Bearer(*admin_key_));
+  ASSERT_EQ(head.status, 200) << head.body;
+  EXPECT_GE(json::parse(head.body).at("tree_size").as_int64(), std::stoll(size));
+  EXPECT_EQ(Http(fx_->admin_port(), "GET", "/admin/audit/sth", "", Bearer(*user_key_)).status, 403);
+}
+
 TEST_F(GatewayTest, AdminPlaneProbesMetricsAndKeys) {
   EXPECT_EQ(Http(fx_->admin_port(), "GET", "/healthz").status, 200);
   auto ready = Http(fx_->admin_port(), "GET", "/readyz");
