@@ -861,10 +861,15 @@ Result<std::unique_ptr<Database>> OpenSqlite(const std::string& path) {
     // Switching a new file to WAL while another process does the same can
     // answer SQLITE_BUSY without consulting the busy handler (it would
     // deadlock): retry for as long as the busy timeout would have waited.
+    // The bound is time, not tries: one try can itself wait in the busy
+    // handler, and a holder that never lets go must end in an error, not a
+    // hang.
     int rc = SQLITE_OK;
-    for (int waited_ms = 0;; waited_ms += kOpenBusyRetryMs) {
+    const auto give_up =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
+    for (;;) {
       rc = sqlite3_exec(db, pragma, nullptr, nullptr, nullptr);
-      if (rc != SQLITE_BUSY || waited_ms >= kBusyTimeoutMs) break;
+      if (rc != SQLITE_BUSY || std::chrono::steady_clock::now() >= give_up) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(kOpenBusyRetryMs));
     }
     if (rc != SQLITE_OK) return SqliteError(db, std::string("open ") + path + ": " + pragma);

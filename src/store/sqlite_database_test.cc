@@ -120,16 +120,22 @@ TEST_F(SqliteDatabaseTest, OpeningWaitsForAWriterBeforeSwitchingToWal) {
   const std::string path = (dir_ / "busy.db").string();
   sqlite3* other = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+  // As another steward process would: its COMMIT waits while the opening
+  // connection holds a read lock between tries (without a busy timeout it
+  // failed then, and the writer never let go).
+  sqlite3_busy_timeout(other, 10000);
   ASSERT_EQ(
       sqlite3_exec(other, "BEGIN IMMEDIATE; CREATE TABLE t (v BIGINT)", nullptr, nullptr, nullptr),
       SQLITE_OK);
+  int commit_rc = -1;
   std::thread release([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr);
+    commit_rc = sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr);
   });
   auto db = OpenDatabase(path);
   release.join();
   sqlite3_close(other);
+  EXPECT_EQ(commit_rc, SQLITE_OK);
   ASSERT_TRUE(db.ok()) << db.status().ToString();
   auto mode = (*db)->Query("PRAGMA journal_mode", {});
   ASSERT_TRUE(mode.ok());
