@@ -419,6 +419,7 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::string& log) {
   return pid;
 }
 
+// The command's standard output without its trailing line breaks.
 std::string RunCapture(const std::string& cmd) {
   std::string out;
   FILE* p = ::popen(cmd.c_str(), "r");
@@ -427,6 +428,7 @@ std::string RunCapture(const std::string& cmd) {
   size_t n;
   while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
   ::pclose(p);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
   return out;
 }
 
@@ -537,12 +539,8 @@ ProxyRun ProxyLatency(const std::string& steward, uint16_t sim_port, const std::
     std::filesystem::remove(dir + "/serve.log");
     secret = RunCapture(steward + " keys create --name bench --role user --config '" + cfg +
                         "' 2>/dev/null");
-    while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
     admin_secret = RunCapture(steward + " keys create --name bench-admin --role admin --config '" +
                               cfg + "' 2>/dev/null");
-    while (!admin_secret.empty() && (admin_secret.back() == '\n' || admin_secret.back() == '\r')) {
-      admin_secret.pop_back();
-    }
     gw = Spawn({steward, "serve", "--config", cfg}, dir + "/serve.log");
     if (WaitPort(port)) break;
     ::kill(gw, SIGKILL);
@@ -644,7 +642,6 @@ ServedProofs ServedProofLatency(const std::string& steward, const std::string& d
   }
   std::string key = RunCapture(steward + " keys create --name proof-bench --role admin --config '" +
                                cfg + "' 2>/dev/null");
-  while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
   pid_t gw = Spawn({steward, "serve", "--config", cfg}, dir + "/serve.log");
   if (key.empty() || !WaitPort(admin)) {
     out.error = "the gateway did not start on the proof store (see " + dir + "/serve.log)";

@@ -11,6 +11,7 @@
 #include "audit/log_store.h"
 #include "audit/merkle.h"
 #include "audit/payload_crypto.h"
+#include "audit/proof_json.h"
 #include "common/strings.h"
 
 namespace steward::audit {
@@ -96,9 +97,7 @@ Result<boost::json::object> DsarExport(Database& db, const std::string& data_dir
     if (ec) rec["record"] = nullptr;
     rec["leaf_hash"] = ToHex(LeafHash(leaf));
     STEWARD_ASSIGN_OR_RETURN(auto path, InclusionProof(source, idx, size));
-    boost::json::array p;
-    for (const Hash& h : path) p.push_back(boost::json::string(ToHex(h)));
-    rec["audit_path"] = std::move(p);
+    rec["audit_path"] = HashListJson(path);
     // The record names its payload parts' ref; they are found by leaf index
     // (a streamed call's two records share one ref).
     std::string payload_ref;

@@ -3,16 +3,12 @@
 #include "common/strings.h"
 
 namespace steward::audit {
-namespace {
-
-boost::json::array HexList(const std::vector<Hash>& hashes) {
+boost::json::array HashListJson(const std::vector<Hash>& hashes) {
   boost::json::array a;
   a.reserve(hashes.size());
   for (const auto& h : hashes) a.push_back(boost::json::string(ToHex(h)));
   return a;
 }
-
-}  // namespace
 
 boost::json::object TreeHeadJson(const TreeHead& head) {
   boost::json::object o;
@@ -29,7 +25,7 @@ boost::json::object InclusionProofJson(const InclusionProofResult& proof) {
   o["leaf_index"] = proof.leaf_index;
   o["tree_size"] = proof.tree_size;
   o["leaf_hash"] = ToHex(proof.leaf_hash);
-  o["audit_path"] = HexList(proof.audit_path);
+  o["audit_path"] = HashListJson(proof.audit_path);
   o["root_hash"] = ToHex(proof.root_hash);
   return o;
 }
@@ -40,7 +36,7 @@ boost::json::object ConsistencyProofJson(const ConsistencyProofResult& proof) {
   o["second"] = proof.second;
   o["first_hash"] = ToHex(proof.first_hash);
   o["second_hash"] = ToHex(proof.second_hash);
-  o["consistency_path"] = HexList(proof.path);
+  o["consistency_path"] = HashListJson(proof.path);
   return o;
 }
 

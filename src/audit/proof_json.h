@@ -10,6 +10,8 @@
 
 namespace steward::audit {
 
+// ["<hex>", ...]: an audit or consistency path.
+boost::json::array HashListJson(const std::vector<Hash>& hashes);
 // {"tree_size","root_hash","timestamp_ms","public_key","signature"}
 boost::json::object TreeHeadJson(const TreeHead& head);
 // {"leaf_index","tree_size","leaf_hash","audit_path","root_hash"}

@@ -35,6 +35,12 @@ AuditAdminState& State() {
   return state;
 }
 
+std::shared_ptr<AuditLog> ServedLog() {
+  AuditAdminState& state = State();
+  std::lock_guard lock(state.mu);
+  return state.log.lock();
+}
+
 AdminResponse ErrorFor(const Status& s) {
   switch (s.code()) {
     case StatusCode::kInvalidArgument:
@@ -101,7 +107,7 @@ json::object RecordJson(int64_t index, std::string_view leaf, std::string_view l
 
 AdminResponse TreeHead(const AdminRequest& r) {
   if (r.method == "POST") {
-    std::shared_ptr<AuditLog> log = State().log.lock();
+    std::shared_ptr<AuditLog> log = ServedLog();
     if (!log)
       return AdminResponse::Error(503, "audit_unavailable", "the gateway runs no audit log");
     auto head = log->PublishNow();
